@@ -1,0 +1,46 @@
+/* cm_err.c - error codes and messages. */
+#include "common/cm_err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+int cm_err_set(struct cm_err *err, enum cm_code code, const char *fmt, ...)
+{
+    if (err != NULL) {
+        va_list ap;
+
+        err->code = code;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+void cm_err_clear(struct cm_err *err)
+{
+    if (err != NULL) {
+        err->code = CM_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+const char *cm_code_name(enum cm_code code)
+{
+    switch (code) {
+    case CM_OK: return "ok";
+    case CM_ENOMEM: return "enomem";
+    case CM_EINVAL: return "einval";
+    case CM_EAUTH: return "eauth";
+    case CM_EPERM: return "eperm";
+    case CM_ENOENT: return "enoent";
+    case CM_ELIMIT: return "elimit";
+    case CM_EUPSTREAM: return "eupstream";
+    case CM_ETIMEOUT: return "etimeout";
+    case CM_EAGAIN: return "eagain";
+    case CM_EUNAVAIL: return "eunavail";
+    case CM_ECONFIG: return "econfig";
+    case CM_EINTERNAL: return "einternal";
+    }
+    return "unknown";
+}

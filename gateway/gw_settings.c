@@ -1,0 +1,139 @@
+/* gw_settings.c - the settings table of the gateway. */
+#include "gateway/gw_settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cm_log.h"
+
+#define OFF(f) offsetof(struct gw_settings, f)
+#define U32MAX 4294967295ULL
+
+const struct cm_cfg_def gw_settings_defs[] = {
+    { "listen", "JMAPGATE_LISTEN", CM_CFG_STR, OFF(listen), "127.0.0.1:8080", 0, 0, 0,
+      "HTTP listen address host:port" },
+    { "public_url", "JMAPGATE_PUBLIC_URL", CM_CFG_STR, OFF(public_url), NULL, 0, 0, 0,
+      "base URL clients use (default http://<listen>)" },
+    { "imap_url", "JMAPGATE_IMAP_URL", CM_CFG_STR, OFF(imap_url), NULL, 0, 0, 0,
+      "upstream: imap://host:143, imap+starttls://host:143 or imaps://host:993 (required)" },
+    { "tls_verify", "JMAPGATE_TLS_VERIFY", CM_CFG_BOOL, OFF(tls_verify), "true", 0, 0, 0,
+      "verify the upstream certificate and host name (false only for tests)" },
+    { "tls_ca_file", "JMAPGATE_TLS_CA_FILE", CM_CFG_STR, OFF(tls_ca_file), NULL, 0, 0, 0,
+      "PEM CA bundle for the upstream (default: system store)" },
+    { "imap_compress", "JMAPGATE_IMAP_COMPRESS", CM_CFG_BOOL, OFF(imap_compress), "true", 0, 0,
+      0, "use COMPRESS=DEFLATE when the server offers it" },
+    { "imap_timeout", "JMAPGATE_IMAP_TIMEOUT", CM_CFG_UINT, OFF(imap_timeout_secs), "15", 1, 600,
+      0, "seconds each upstream connect/read/write may wait" },
+    { "secret", "JMAPGATE_SECRET", CM_CFG_STR, OFF(secret), NULL, 0, 0, CM_CFG_SECRET,
+      ">= 32 bytes as hex or base64; signs tokens, seals credentials (required)" },
+    { "token_ttl", "JMAPGATE_TOKEN_TTL", CM_CFG_UINT, OFF(token_ttl_secs), "3600", 60, 31536000,
+      0, "seconds a login token lives" },
+    { "jwt_issuer", "JMAPGATE_JWT_ISSUER", CM_CFG_STR, OFF(jwt_issuer), "jmapgate", 0, 0, 0,
+      "iss claim issued and required" },
+    { "jwt_audience", "JMAPGATE_JWT_AUDIENCE", CM_CFG_STR, OFF(jwt_audience), "jmapgate", 0, 0,
+      0, "aud claim issued and required" },
+    { "cookie_secure", "JMAPGATE_COOKIE_SECURE", CM_CFG_BOOL, OFF(cookie_secure), "false", 0, 0,
+      0, "mark the login cookie Secure (set true behind HTTPS)" },
+    { "log_level", "JMAPGATE_LOG_LEVEL", CM_CFG_STR, OFF(log_level), "info", 0, 0, 0,
+      "debug, info, warn or error" },
+    { "http_threads", "JMAPGATE_HTTP_THREADS", CM_CFG_UINT, OFF(http_threads), "2", 1, 64, 0,
+      "libmicrohttpd event-loop threads" },
+    { "workers", "JMAPGATE_WORKERS", CM_CFG_UINT, OFF(workers), "16", 1, 1024, 0,
+      "worker threads doing IMAP work" },
+    { "job_queue", "JMAPGATE_JOB_QUEUE", CM_CFG_UINT, OFF(job_queue), "1024", 1, 1000000, 0,
+      "queued requests before 503" },
+    { "max_connections", "JMAPGATE_MAX_CONNECTIONS", CM_CFG_UINT, OFF(max_connections), "10000",
+      16, 1000000, 0, "HTTP connections (SSE included)" },
+    { "max_body", "JMAPGATE_MAX_BODY", CM_CFG_SIZE, OFF(max_body_bytes), "10m", 1024, U32MAX, 0,
+      "largest request body (413 above)" },
+    { "request_timeout", "JMAPGATE_REQUEST_TIMEOUT", CM_CFG_UINT, OFF(request_timeout_secs), "30",
+      1, 3600, 0, "seconds a request may take before 504" },
+    { "shutdown_grace", "JMAPGATE_SHUTDOWN_GRACE", CM_CFG_UINT, OFF(shutdown_grace_secs), "10",
+      0, 600, 0, "seconds in-flight requests get on SIGTERM" },
+    { "pool_per_account", "JMAPGATE_POOL_PER_ACCOUNT", CM_CFG_UINT, OFF(pool_per_account), "4",
+      1, 64, 0, "request sessions per account" },
+    { "pool_max", "JMAPGATE_POOL_MAX", CM_CFG_UINT, OFF(pool_max), "256", 1, 100000, 0,
+      "request sessions in all" },
+    { "account_budget", "JMAPGATE_ACCOUNT_BUDGET", CM_CFG_UINT, OFF(account_budget), "8", 1, 64,
+      0, "upstream connections per account, requests and watchers together" },
+    { "pool_checkout_ms", "JMAPGATE_POOL_CHECKOUT_MS", CM_CFG_UINT, OFF(pool_checkout_ms),
+      "10000", 1, 600000, 0, "wait for a free session before 503" },
+    { "pool_keepalive", "JMAPGATE_POOL_KEEPALIVE", CM_CFG_UINT, OFF(pool_keepalive_secs), "120",
+      1, 3600, 0, "NOOP idle sessions after this many seconds" },
+    { "pool_max_idle", "JMAPGATE_POOL_MAX_IDLE", CM_CFG_UINT, OFF(pool_max_idle_secs), "600", 1,
+      86400, 0, "close idle sessions after this many seconds" },
+    { "watch_grace", "JMAPGATE_WATCH_GRACE", CM_CFG_UINT, OFF(watch_grace_secs), "30", 0, 3600,
+      0, "seconds a watcher outlives its last subscriber" },
+    { "web_root", "JMAPGATE_WEB_ROOT", CM_CFG_STR, OFF(web_root), NULL, 0, 0, 0,
+      "folder with the web client served at / (optional)" },
+};
+
+const size_t gw_settings_count = sizeof(gw_settings_defs) / sizeof(gw_settings_defs[0]);
+
+int gw_settings_load(struct gw_settings *s, const char *config_path, struct cm_err *err)
+{
+    int rc;
+
+    memset(s, 0, sizeof(*s));
+    rc = cm_cfg_defaults(gw_settings_defs, gw_settings_count, s, err);
+    if (rc == 0 && config_path != NULL)
+        rc = cm_cfg_load_file(gw_settings_defs, gw_settings_count, s, config_path, err);
+    if (rc == 0)
+        rc = cm_cfg_load_env(gw_settings_defs, gw_settings_count, s, err);
+    if (rc == 0)
+        rc = gw_settings_check(s, err);
+    return rc;
+}
+
+static int check_listen(const char *listen, struct cm_err *err)
+{
+    const char *colon = strrchr(listen, ':');
+    char *end;
+    long port;
+
+    if (colon == NULL || colon == listen)
+        return cm_err_set(err, CM_ECONFIG, "listen: expected host:port, got \"%s\"", listen);
+    port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535 || end == colon + 1)
+        return cm_err_set(err, CM_ECONFIG, "listen: bad port in \"%s\"", listen);
+    return 0;
+}
+
+int gw_settings_check(struct gw_settings *s, struct cm_err *err)
+{
+    enum cm_log_level lvl;
+    int rc;
+
+    if (s->imap_url == NULL || s->imap_url[0] == '\0')
+        return cm_err_set(err, CM_ECONFIG, "imap_url (JMAPGATE_IMAP_URL) is required");
+    if (s->secret == NULL || s->secret[0] == '\0')
+        return cm_err_set(err, CM_ECONFIG, "secret (JMAPGATE_SECRET) is required");
+    if (cm_log_level_parse(s->log_level, &lvl) < 0)
+        return cm_err_set(err, CM_ECONFIG, "log_level: expected debug, info, warn or error");
+    rc = check_listen(s->listen, err);
+    if (rc < 0)
+        return rc;
+    if (s->public_url == NULL) {
+        size_t n = strlen(s->listen) + sizeof("http://");
+
+        s->public_url = malloc(n);
+        if (s->public_url == NULL)
+            return cm_err_set(err, CM_ENOMEM, "out of memory");
+        snprintf(s->public_url, n, "http://%s", s->listen);
+    }
+    if (strncmp(s->public_url, "http://", 7) != 0 && strncmp(s->public_url, "https://", 8) != 0)
+        return cm_err_set(err, CM_ECONFIG, "public_url: must start with http:// or https://");
+    /* Keep the base without a trailing slash so routes can be appended. */
+    for (size_t n = strlen(s->public_url); n > 8 && s->public_url[n - 1] == '/'; n--)
+        s->public_url[n - 1] = '\0';
+    if (s->pool_per_account > s->account_budget)
+        return cm_err_set(err, CM_ECONFIG, "pool_per_account (%u) exceeds account_budget (%u)",
+                          s->pool_per_account, s->account_budget);
+    return 0;
+}
+
+void gw_settings_fini(struct gw_settings *s)
+{
+    cm_cfg_fini(gw_settings_defs, gw_settings_count, s);
+}

@@ -1,0 +1,65 @@
+/* gw_settings.h - every setting of the gateway, in one table.
+ *
+ * Each field is settable from the config file (`name = value`) and from
+ * its JMAPGATE_* environment variable (which wins). gw_settings_load()
+ * applies defaults, file, environment, then gw_settings_check() validates
+ * across fields. The README's configuration table mirrors gw_settings_defs.
+ *
+ * Ownership: strings are owned by the struct (gw_settings_fini).
+ * Threads: loaded once in main(); read-only afterwards.
+ */
+#ifndef GW_SETTINGS_H
+#define GW_SETTINGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/cm_cfg.h"
+#include "common/cm_err.h"
+
+struct gw_settings {
+    char *listen;             /* host:port */
+    char *public_url;         /* base URL clients see; default http://<listen> */
+    char *imap_url;           /* imap:// imap+starttls:// imaps:// */
+    bool tls_verify;
+    char *tls_ca_file;
+    bool imap_compress;
+    unsigned int imap_timeout_secs;
+    char *secret;             /* JMAPGATE_SECRET text (hex/base64) */
+    unsigned int token_ttl_secs;
+    char *jwt_issuer;
+    char *jwt_audience;
+    bool cookie_secure;
+    char *log_level;
+    unsigned int http_threads;
+    unsigned int workers;
+    unsigned int job_queue;
+    unsigned int max_connections;
+    size_t max_body_bytes;
+    unsigned int request_timeout_secs;
+    unsigned int shutdown_grace_secs;
+    unsigned int pool_per_account;
+    unsigned int pool_max;
+    unsigned int account_budget;
+    unsigned int pool_checkout_ms;
+    unsigned int pool_keepalive_secs;
+    unsigned int pool_max_idle_secs;
+    unsigned int watch_grace_secs;
+    char *web_root;           /* folder served at / (NULL: none) */
+};
+
+extern const struct cm_cfg_def gw_settings_defs[];
+extern const size_t gw_settings_count;
+
+/* Defaults, then config_path (may be NULL), then the environment, then
+   gw_settings_check. On error s may be partly filled: call fini anyway. */
+int gw_settings_load(struct gw_settings *s, const char *config_path, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* Cross-field validation: required settings, URL forms. CM_ECONFIG. */
+int gw_settings_check(struct gw_settings *s, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+void gw_settings_fini(struct gw_settings *s);
+
+#endif

@@ -1,0 +1,60 @@
+/* ib_mailbox.h - folders: LIST (+SPECIAL-USE) and STATUS into plain structs.
+ *
+ * Names are decoded from modified UTF-7 to UTF-8; imap_name keeps the wire
+ * form for later commands. Roles come from SPECIAL-USE flags, else from
+ * name heuristics (ib_mailbox_role_from_name). Folder ids follow
+ * ARCHITECTURE §4: MAILBOXID when offered, Dovecot X-GUID, else a hash of
+ * (name, UIDVALIDITY).
+ *
+ * Ownership: ib_folder_list owns everything in it; ib_folder_list_fini
+ * frees. Threads: runs on the caller's thread with the session checked out.
+ */
+#ifndef IB_MAILBOX_H
+#define IB_MAILBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cm_err.h"
+
+struct ib_session;
+
+struct ib_folder {
+    char *id;          /* stable mailbox id */
+    char *name;        /* UTF-8 leaf name ("Sent") */
+    char *path;        /* UTF-8 full name ("Archive/2024") */
+    char *imap_name;   /* wire name (modified UTF-7) */
+    char *role;        /* "inbox","sent","drafts","trash","junk","archive","all","flagged" or NULL */
+    char *parent_id;   /* id of the parent folder or NULL */
+    char delimiter;    /* hierarchy delimiter, 0 if none */
+    bool selectable;   /* false for \Noselect / \NonExistent */
+    bool subscribed;
+    bool has_status;   /* the counts below are valid */
+    uint32_t total, unread, uidvalidity, uidnext;
+    uint64_t highestmodseq;
+};
+
+struct ib_folder_list {
+    struct ib_folder *items;
+    size_t count;
+};
+
+/* LIST "" "*" (with SPECIAL-USE data), LSUB or LIST-EXTENDED for
+   subscriptions, then STATUS (MESSAGES UNSEEN UIDVALIDITY UIDNEXT
+   [HIGHESTMODSEQ]) per selectable folder. INBOX first, then by path. */
+int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_err *err)
+    __attribute__((warn_unused_result));
+void ib_folder_list_fini(struct ib_folder_list *l);
+
+/* Pure helpers (unit-tested). */
+/* Role from a SPECIAL-USE flag without backslash ("Sent") or NULL. */
+const char *ib_mailbox_role_from_flag(const char *flag);
+/* Role guessed from a UTF-8 path when the server has no SPECIAL-USE:
+   "Sent", "Sent Items", "Sent Messages", "[Gmail]/Sent Mail", "Drafts",
+   "Trash", "Deleted Items", "Deleted Messages", "Junk", "Spam",
+   "Junk E-mail", "Archive", "Archives", "[Gmail]/All Mail"; case-insensitive;
+   INBOX -> "inbox". Returns a static string or NULL. */
+const char *ib_mailbox_role_from_name(const char *path, char delimiter);
+
+#endif

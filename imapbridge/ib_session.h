@@ -1,0 +1,94 @@
+/* ib_session.h - one authenticated IMAP connection.
+ *
+ * A session wraps a libetpan mailimap running on our own stream driver
+ * (ib_stream.h: poll() + OpenSSL, so fds >= 1024 work and certificates are
+ * verified). ib_session_open() connects, reads the greeting, does STARTTLS
+ * when configured, asks CAPABILITY, logs in, asks CAPABILITY again, ENABLEs
+ * CONDSTORE/QRESYNC when offered.
+ *
+ * Errors are classified here, once: a tagged NO/BAD is a command error
+ * (CM_EUPSTREAM, session still usable); a parse, stream, protocol or timeout
+ * error marks the session broken (ib_session_is_broken) and it must be
+ * closed. Login refused -> CM_EAUTH; cannot connect -> CM_EUNAVAIL;
+ * deadline -> CM_ETIMEOUT.
+ *
+ * Ownership: the caller owns the session (normally the pool does).
+ * Threads: one thread at a time per session; sessions may move between
+ * threads.
+ */
+#ifndef IB_SESSION_H
+#define IB_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/cm_err.h"
+#include "imapbridge/ib_upstream.h"
+
+struct ib_session;
+struct _mailimap;
+
+enum ib_cap {
+    IB_CAP_IDLE = 1 << 0,
+    IB_CAP_CONDSTORE = 1 << 1,
+    IB_CAP_QRESYNC = 1 << 2,
+    IB_CAP_MOVE = 1 << 3,
+    IB_CAP_UIDPLUS = 1 << 4,
+    IB_CAP_SPECIAL_USE = 1 << 5,
+    IB_CAP_LIST_STATUS = 1 << 6,
+    IB_CAP_ESEARCH = 1 << 7,
+    IB_CAP_SORT = 1 << 8,
+    IB_CAP_THREAD_REFS = 1 << 9,
+    IB_CAP_NAMESPACE = 1 << 10,
+    IB_CAP_ENABLE = 1 << 11,
+    IB_CAP_COMPRESS = 1 << 12,
+    IB_CAP_OBJECTID = 1 << 13,
+    IB_CAP_XGMEXT = 1 << 14,
+    IB_CAP_NOTIFY = 1 << 15,
+    IB_CAP_ID = 1 << 16,
+    IB_CAP_LITERALPLUS = 1 << 17
+};
+
+/* Connect and log in. On success *s_r is a new session. */
+int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
+                    struct ib_session **s_r, struct cm_err *err) __attribute__((warn_unused_result));
+
+/* Close and free; sets *sp to NULL. A healthy session sends LOGOUT with a
+   short deadline; a broken one is dropped without any I/O. */
+void ib_session_close(struct ib_session **sp);
+
+/* Connect, read the greeting and disconnect: is the upstream reachable?
+   (/readyz). No login. */
+int ib_upstream_probe(const struct ib_upstream *up, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+bool ib_session_is_broken(const struct ib_session *s);
+unsigned int ib_session_caps(const struct ib_session *s);   /* enum ib_cap bits */
+const char *ib_session_username(const struct ib_session *s); /* borrowed */
+char ib_session_delimiter(const struct ib_session *s);       /* from NAMESPACE/LIST; 0 if flat */
+
+/* NOOP (keep-alive / health). */
+int ib_session_noop(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
+
+/* Make imap_name (modified UTF-7, as on the wire) the selected folder.
+   read_only: EXAMINE; otherwise SELECT. Does nothing when that folder is
+   already selected in a mode that suffices (a read-write selection serves
+   reads). Fills uidvalidity/uidnext/exists/highestmodseq (may be NULL). */
+struct ib_selection {
+    uint32_t uidvalidity, uidnext, exists;
+    uint64_t highestmodseq; /* 0 without CONDSTORE */
+};
+int ib_session_select(struct ib_session *s, const char *imap_name, bool read_only,
+                      struct ib_selection *sel_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* Translate a libetpan result code into a CM_E* code, fill err with what
+   (the command name), and mark the session broken when the code means the
+   stream can no longer be trusted. Returns the CM_E* code (0 for success
+   codes). The single place libetpan codes are mapped. */
+int ib_session_check(struct ib_session *s, int etpan_rc, const char *what, struct cm_err *err);
+
+/* The underlying libetpan handle, for the other ib_* modules only. */
+struct _mailimap *ib_session_imap(struct ib_session *s);
+
+#endif

@@ -1,0 +1,65 @@
+/* ib_upstream.h - where and how we reach the IMAP server, and who logs in.
+ *
+ * struct ib_upstream is parsed once from the configured URL
+ * (imap://host:143, imap+starttls://host:143, imaps://host:993) and shared
+ * read-only by every session. struct ib_creds is one user's login.
+ *
+ * Ownership: both structs own their strings (malloc'd copies);
+ * ib_upstream_fini() / ib_creds_fini() free them (ib_creds_fini also
+ * cleanses the secret). Threads: read-only after set-up.
+ */
+#ifndef IB_UPSTREAM_H
+#define IB_UPSTREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/cm_err.h"
+
+enum ib_tls_mode {
+    IB_TLS_NONE = 0,     /* imap://            plain text (loopback, tests) */
+    IB_TLS_STARTTLS = 1, /* imap+starttls://   plain, then STARTTLS before login */
+    IB_TLS_IMPLICIT = 2  /* imaps://           TLS from the first byte */
+};
+
+struct ib_upstream {
+    char *url;              /* as configured, for logs and account ids */
+    char *host;
+    unsigned int port;
+    enum ib_tls_mode tls;
+    bool tls_verify;        /* false only for tests; warned about at start-up */
+    char *ca_file;          /* NULL = system trust store */
+    bool compress;          /* use COMPRESS=DEFLATE when offered */
+    unsigned int timeout_secs; /* deadline of each connect/read/write wait */
+};
+
+enum ib_auth_mech {
+    IB_AUTH_LOGIN = 0,       /* LOGIN, or AUTHENTICATE PLAIN when LOGINDISABLED */
+    IB_AUTH_XOAUTH2 = 1,     /* secret is an OAuth2 access token */
+    IB_AUTH_OAUTHBEARER = 2  /* secret is an OAuth2 access token */
+};
+
+struct ib_creds {
+    char *username;
+    char *secret;            /* password or access token */
+    enum ib_auth_mech mech;
+};
+
+/* Parse url into up (zeroed by the caller), with port defaults 143/993.
+   Other fields keep what the caller set. Returns 0 or CM_ECONFIG. */
+int ib_upstream_parse_url(const char *url, struct ib_upstream *up, struct cm_err *err)
+    __attribute__((warn_unused_result));
+void ib_upstream_fini(struct ib_upstream *up);
+
+/* Copy username/secret into cr. Returns 0 or CM_ENOMEM. */
+int ib_creds_init(struct ib_creds *cr, const char *username, const char *secret,
+                  enum ib_auth_mech mech) __attribute__((warn_unused_result));
+void ib_creds_fini(struct ib_creds *cr);
+
+/* The JMAP accountId: base64url of the first 12 bytes of
+   SHA-256(upstream url "\n" username), prefixed with "a". Stable across
+   instances and restarts. dst must hold IB_ACCOUNT_ID_LEN + 1 bytes. */
+#define IB_ACCOUNT_ID_LEN 17
+void ib_account_id(const struct ib_upstream *up, const char *username, char *dst);
+
+#endif
