@@ -1,2 +1,240 @@
-/* gw_main.c - placeholder until the server lands. */
-int main(void) { return 0; }
+/* gw_main.c - command line, configuration, wiring, signals, shutdown. */
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common/cm_crypto.h"
+#include "common/cm_log.h"
+#include "common/cm_time.h"
+#include "common/cm_work.h"
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_handlers.h"
+#include "gateway/gw_metrics.h"
+#include "gateway/gw_server.h"
+#include "imapbridge/ib_pool.h"
+
+struct options {
+    const char *config_path;
+    bool check_only;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: jmapgate [--config FILE] [--check-config] [--help] [--version]\n"
+            "\n"
+            "An HTTP gateway that serves JMAP, a delta-sync REST API and realtime push\n"
+            "(Server-Sent Events) in front of an IMAP server.\n"
+            "\n"
+            "  --config FILE   read settings from FILE (`name = value` lines)\n"
+            "  --check-config  validate the settings, print the result, exit 0 or 1\n"
+            "  --help          this text\n"
+            "  --version       print the version\n"
+            "\n"
+            "Settings (environment variables override the file):\n");
+    cm_cfg_print_help(gw_settings_defs, gw_settings_count, out);
+}
+
+/* Returns -1 to go on, or the exit code. */
+static int parse_args(int argc, char **argv, struct options *opt)
+{
+    static const struct option longopts[] = {
+        { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'k' },
+        { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+
+    while ((c = getopt_long(argc, argv, "c:khV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'c': opt->config_path = optarg; break;
+        case 'k': opt->check_only = true; break;
+        case 'h': usage(stdout); return 0;
+        case 'V': printf("jmapgate %s\n", JMAPGATE_VERSION); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "jmapgate: unexpected argument \"%s\"\n", argv[optind]);
+        return 2;
+    }
+    return -1;
+}
+
+/* Everything derived from the settings that can fail without side effects:
+   log level, upstream URL, keys. Used by --check-config too. */
+static int prepare(struct gw_ctx *ctx, const struct gw_settings *set, struct cm_err *err)
+{
+    enum cm_log_level lvl = CM_LOG_INFO;
+    unsigned char *secret = NULL;
+    size_t secret_len = 0;
+    int rc;
+
+    (void)cm_log_level_parse(set->log_level, &lvl);
+    cm_log_set_level(lvl);
+    ctx->set = set;
+    rc = cm_crypto_init();
+    if (rc < 0)
+        return cm_err_set(err, rc, "cannot initialise OpenSSL");
+    rc = ib_upstream_parse_url(set->imap_url, &ctx->upstream, err);
+    if (rc < 0)
+        return rc;
+    ctx->upstream.tls_verify = set->tls_verify;
+    ctx->upstream.compress = set->imap_compress;
+    ctx->upstream.timeout_secs = set->imap_timeout_secs;
+    if (set->tls_ca_file != NULL) {
+        if (access(set->tls_ca_file, R_OK) != 0)
+            return cm_err_set(err, CM_ECONFIG, "tls_ca_file: cannot read \"%s\"",
+                              set->tls_ca_file);
+        ctx->upstream.ca_file = strdup(set->tls_ca_file);
+    }
+    rc = gw_auth_decode_secret(set->secret, &secret, &secret_len, err);
+    if (rc < 0)
+        return rc;
+    rc = gw_auth_keys_init(&ctx->keys, secret, secret_len, set->jwt_issuer, set->jwt_audience,
+                           set->token_ttl_secs, err);
+    cm_cleanse(secret, secret_len);
+    free(secret);
+    return rc;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            cm_warn("", "cannot raise the open-file limit");
+    }
+}
+
+static int start_services(struct gw_ctx *ctx, const char *const **names_r, struct cm_err *err)
+{
+    const struct gw_settings *set = ctx->set;
+    struct ib_pool_settings ps = {
+        .per_account = set->pool_per_account,
+        .global_max = set->pool_max,
+        .account_budget = set->account_budget,
+        .checkout_timeout_ms = set->pool_checkout_ms,
+        .keepalive_secs = set->pool_keepalive_secs,
+        .max_idle_secs = set->pool_max_idle_secs,
+    };
+    const char **names = calloc(gw_routes_count, sizeof(*names));
+    int rc;
+
+    if (names == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    for (size_t i = 0; i < gw_routes_count; i++)
+        names[i] = gw_routes[i].name;
+    *names_r = names;
+    ctx->metrics = gw_metrics_new(gw_routes_count, names);
+    if (ctx->metrics == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = ib_pool_new(&ps, &ctx->upstream, &ctx->pool, err);
+    if (rc == 0)
+        rc = cm_work_new(set->workers, set->job_queue, &ctx->work, err);
+    if (rc == 0)
+        rc = gw_server_start(ctx, gw_routes, gw_routes_count, &ctx->server, err);
+    return rc;
+}
+
+/* SIGTERM/SIGINT: stop accepting, let requests in flight finish within
+   shutdown_grace, then stop workers, the daemon and the pool. */
+static void shut_down(struct gw_ctx *ctx)
+{
+    uint64_t deadline = cm_now_ms() + (uint64_t)ctx->set->shutdown_grace_secs * 1000;
+
+    if (ctx->server != NULL)
+        gw_server_quiesce(ctx->server);
+    while (ctx->metrics != NULL && gw_metrics_in_flight(ctx->metrics) > 0 &&
+           cm_now_ms() < deadline)
+        usleep(20 * 1000);
+    if (ctx->metrics != NULL && gw_metrics_in_flight(ctx->metrics) > 0)
+        cm_warn("", "shutdown grace over with %lld requests in flight",
+                gw_metrics_in_flight(ctx->metrics));
+    atomic_store(&ctx->stopping, true);
+    cm_work_free(&ctx->work); /* runs what is queued; no connection stays suspended */
+    gw_server_stop(&ctx->server);
+    if (ctx->pool != NULL)
+        ib_pool_free(&ctx->pool);
+    gw_metrics_free(&ctx->metrics);
+}
+
+static int wait_for_signal(const sigset_t *set)
+{
+    int sig = 0;
+
+    while (sigwait(set, &sig) != 0)
+        ;
+    return sig;
+}
+
+static void log_start(const struct gw_ctx *ctx)
+{
+    char kv[512] = "", port[16];
+
+    snprintf(port, sizeof(port), "%u", gw_server_port(ctx->server));
+    cm_log_kv(kv, sizeof(kv), "listen", ctx->set->listen);
+    cm_log_kv(kv, sizeof(kv), "port", port);
+    cm_log_kv(kv, sizeof(kv), "public_url", ctx->set->public_url);
+    cm_log_kv(kv, sizeof(kv), "upstream", ctx->upstream.url);
+    cm_info(kv, "jmapgate %s ready", JMAPGATE_VERSION);
+    if (!ctx->upstream.tls_verify && ctx->upstream.tls != IB_TLS_NONE)
+        cm_warn("", "TLS certificate verification of the upstream is OFF (tls_verify=false): "
+                    "use this only for tests");
+}
+
+int main(int argc, char **argv)
+{
+    struct options opt = { 0 };
+    struct gw_settings set;
+    struct gw_ctx ctx = { 0 };
+    struct cm_err err = CM_ERR_INIT;
+    const char *const *names = NULL;
+    sigset_t sigs;
+    int rc = parse_args(argc, argv, &opt), sig;
+
+    if (rc >= 0)
+        return rc;
+    signal(SIGPIPE, SIG_IGN); /* libetpan writes with plain send() (LIBS.md §0.3) */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* threads inherit: only main takes them */
+    json_object_seed(0);
+    rc = gw_settings_load(&set, opt.config_path, &err);
+    if (rc == 0)
+        rc = prepare(&ctx, &set, &err);
+    if (opt.check_only || rc < 0) {
+        if (rc < 0)
+            fprintf(stderr, "jmapgate: configuration error: %s\n", err.msg);
+        else
+            printf("jmapgate: configuration OK (upstream %s, listen %s)\n", ctx.upstream.url,
+                   set.listen);
+        goto out;
+    }
+    raise_fd_limit();
+    rc = start_services(&ctx, &names, &err);
+    if (rc < 0) {
+        cm_error("", "cannot start: %s", err.msg);
+        goto stop;
+    }
+    log_start(&ctx);
+    sig = wait_for_signal(&sigs);
+    cm_info("", "signal %d: shutting down", sig);
+stop:
+    shut_down(&ctx);
+    cm_info("", "stopped");
+out:
+    free((void *)names);
+    gw_auth_keys_fini(&ctx.keys);
+    ib_upstream_fini(&ctx.upstream);
+    gw_settings_fini(&set);
+    return rc < 0 ? 1 : 0;
+}

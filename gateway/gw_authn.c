@@ -1,0 +1,59 @@
+/* gw_authn.c - request credentials -> principal -> pooled IMAP session. */
+#include "gateway/gw_authn.h"
+
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_req.h"
+#include "imapbridge/ib_pool.h"
+
+static int verify_token(struct gw_req *req, const char *token, struct gw_principal *p,
+                        struct cm_err *err)
+{
+    return gw_auth_verify(&req->ctx->keys, token, time(NULL), p, err);
+}
+
+int gw_authn_principal(struct gw_req *req, bool allow_query_token, struct gw_principal *p,
+                       struct cm_err *err)
+{
+    const char *auth = gw_req_header(req, GW_HDR_AUTHORIZATION);
+    char cookie[GW_AUTH_MAX_TOKEN + 1];
+    const char *q;
+
+    memset(p, 0, sizeof(*p));
+    if (auth != NULL) {
+        if (strncasecmp(auth, "Bearer ", 7) == 0)
+            return verify_token(req, auth + 7 + strspn(auth + 7, " "), p, err);
+        if (strncasecmp(auth, "Basic ", 6) == 0)
+            return gw_auth_parse_basic(auth, p, err);
+        return cm_err_set(err, CM_EAUTH, "unsupported Authorization scheme");
+    }
+    if (gw_req_cookie(req, GW_COOKIE_NAME, cookie, sizeof(cookie)))
+        return verify_token(req, cookie, p, err);
+    q = allow_query_token ? gw_req_query(req, "access_token") : NULL;
+    if (q != NULL)
+        return verify_token(req, q, p, err);
+    return cm_err_set(err, CM_EAUTH, "authentication required");
+}
+
+int gw_authn_checkout(struct gw_req *req, struct gw_principal *p, struct ib_session **s_r,
+                      struct cm_err *err)
+{
+    int rc = gw_authn_principal(req, false, p, err);
+
+    if (rc < 0)
+        return rc;
+    rc = ib_pool_checkout(req->ctx->pool, &p->creds, s_r, err);
+    if (rc < 0)
+        gw_principal_fini(p);
+    return rc;
+}
+
+void gw_authn_checkin(struct gw_req *req, struct gw_principal *p, struct ib_session **sp)
+{
+    if (*sp != NULL)
+        ib_pool_checkin(req->ctx->pool, sp);
+    gw_principal_fini(p);
+}

@@ -1,0 +1,37 @@
+/* gw_authn.h - who is calling, and their IMAP session for this request.
+ *
+ * Credentials are looked for in this order: `Authorization: Bearer <jwt>`,
+ * `Authorization: Basic` (direct IMAP login, for JMAP clients), the login
+ * cookie, and, only where the route allows it (SSE: EventSource cannot send
+ * headers), the `access_token` query argument.
+ *
+ * Threads: run on whichever thread runs the handler; gw_authn_checkout
+ * may block (IMAP login), so only on a worker.
+ */
+#ifndef GW_AUTHN_H
+#define GW_AUTHN_H
+
+#include <stdbool.h>
+
+#include "common/cm_err.h"
+#include "gateway/gw_auth.h"
+
+struct gw_req;
+struct ib_session;
+
+#define GW_COOKIE_NAME "jmapgate_token"
+
+/* Fill p from the request's credentials (caller: gw_principal_fini).
+   CM_EAUTH when none are given or they are invalid. */
+int gw_authn_principal(struct gw_req *req, bool allow_query_token, struct gw_principal *p,
+                       struct cm_err *err) __attribute__((warn_unused_result));
+
+/* Authenticate and check out a pooled IMAP session for the caller.
+   On success the caller owns *p (fini) and *s_r (gw_authn_checkin). */
+int gw_authn_checkout(struct gw_req *req, struct gw_principal *p, struct ib_session **s_r,
+                      struct cm_err *err) __attribute__((warn_unused_result));
+
+/* Give the session back to the pool and finish p. */
+void gw_authn_checkin(struct gw_req *req, struct gw_principal *p, struct ib_session **sp);
+
+#endif

@@ -1,0 +1,31 @@
+/* gw_ctx.h - the process wiring every handler can reach through req->ctx.
+ *
+ * Built once by gw_main.c, read-only afterwards except for the objects
+ * that are themselves thread-safe (pool, work, metrics).
+ */
+#ifndef GW_CTX_H
+#define GW_CTX_H
+
+#include <stdatomic.h>
+
+#include "gateway/gw_auth.h"
+#include "gateway/gw_settings.h"
+#include "imapbridge/ib_upstream.h"
+
+struct ib_pool;
+struct cm_work;
+struct gw_metrics;
+struct gw_server;
+
+struct gw_ctx {
+    const struct gw_settings *set;
+    struct ib_upstream upstream;
+    struct gw_auth_keys keys;
+    struct ib_pool *pool;
+    struct cm_work *work;
+    struct gw_metrics *metrics;
+    struct gw_server *server;
+    atomic_bool stopping;       /* SIGTERM seen: new work is refused */
+};
+
+#endif

@@ -1,0 +1,27 @@
+/* gw_error.h - the only mapping from CM_E* codes to HTTP (ARCHITECTURE §7).
+ *
+ * Threads: pure; safe from any thread.
+ */
+#ifndef GW_ERROR_H
+#define GW_ERROR_H
+
+#include <jansson.h>
+
+#include "common/cm_err.h"
+
+struct gw_error_map {
+    unsigned int status;       /* HTTP status */
+    const char *title;         /* short, for the problem "title" */
+    unsigned int retry_after;  /* seconds for Retry-After, 0 = none */
+};
+
+/* HTTP status, title and Retry-After for a code. */
+struct gw_error_map gw_error_map(enum cm_code code);
+
+/* RFC 7807 body: {"type","title","status","detail"}. New reference. */
+json_t *gw_error_problem(unsigned int status, const char *title, const char *detail);
+
+/* Title for a status (e.g. 404 -> "Not Found"). */
+const char *gw_error_status_title(unsigned int status);
+
+#endif

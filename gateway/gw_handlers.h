@@ -1,0 +1,28 @@
+/* gw_handlers.h - every route handler, grouped by the file that holds it.
+ * The route table is in gw_routes.c. Each handler's thread follows its
+ * route's GW_ROUTE_WORKER flag (gw_route.h).
+ */
+#ifndef GW_HANDLERS_H
+#define GW_HANDLERS_H
+
+#include <stddef.h>
+
+#include "gateway/gw_route.h"
+
+/* gw_api_health.c */
+void gw_api_healthz(struct gw_req *req);  /* MHD thread */
+void gw_api_readyz(struct gw_req *req);   /* worker */
+void gw_api_metrics(struct gw_req *req);  /* MHD thread */
+
+/* gw_api_auth.c */
+void gw_api_login(struct gw_req *req);    /* worker */
+void gw_api_logout(struct gw_req *req);   /* MHD thread */
+
+/* gw_api_mailboxes.c */
+void gw_api_mailboxes(struct gw_req *req); /* worker */
+
+/* gw_routes.c */
+extern const struct gw_route gw_routes[];
+extern const size_t gw_routes_count;
+
+#endif

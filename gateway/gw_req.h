@@ -1,0 +1,117 @@
+/* gw_req.h - one HTTP request and the response being built for it.
+ *
+ * A gw_req is created by gw_server when MHD first shows a request and freed
+ * in MHD's request-completed callback: it is the single owner of everything
+ * the request allocates (STYLE §4.3). Before the handler runs, the server
+ * copies into it every input a handler may read (method, decoded path
+ * segments, decoded query arguments, the headers below, the body), so a
+ * handler may run on a worker thread without touching MHD's connection.
+ *
+ * The handler answers by calling exactly one of gw_req_reply_* (later
+ * calls replace the earlier answer). Headers added with gw_req_add_header
+ * are sent with it.
+ *
+ * Threads: a request is used by one thread at a time: the MHD thread until
+ * it is handed to a worker, then that worker until the response is queued.
+ */
+#ifndef GW_REQ_H
+#define GW_REQ_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cm_buf.h"
+#include "common/cm_err.h"
+
+struct gw_ctx;
+struct gw_route;
+struct MHD_Connection;
+
+#define GW_REQ_MAX_SEGMENTS 16
+#define GW_REQ_MAX_QUERY 32
+#define GW_REQ_MAX_RESP_HEADERS 12
+
+enum gw_req_header {
+    GW_HDR_AUTHORIZATION,
+    GW_HDR_COOKIE,
+    GW_HDR_CONTENT_TYPE,
+    GW_HDR_ACCEPT,
+    GW_HDR_ACCEPT_ENCODING,
+    GW_HDR_LAST_EVENT_ID,
+    GW_HDR_IF_NONE_MATCH,
+    GW_HDR_COUNT
+};
+
+struct gw_kv {
+    char *name;
+    char *value;
+};
+
+struct gw_req {
+    struct gw_ctx *ctx;              /* borrowed: the process */
+    struct MHD_Connection *conn;     /* borrowed: owned by MHD; only gw_server uses it */
+    size_t route_index;              /* index in the route table (metrics) */
+    uint64_t id;                     /* request id, also X-Request-Id */
+    char id_text[24];
+    char *method;
+    char *path;                      /* raw path, no query string (safe to log) */
+    char *segments[GW_REQ_MAX_SEGMENTS]; /* percent-decoded path segments */
+    size_t nsegments;
+    struct gw_kv query[GW_REQ_MAX_QUERY]; /* decoded query arguments */
+    size_t nquery;
+    char *headers[GW_HDR_COUNT];     /* copies, NULL when absent */
+    const struct gw_route *route;    /* matched route, NULL for 404/405 */
+    const char *params[4];           /* route captures: borrowed from segments */
+    struct cm_buf body;              /* request body, capped by max_body */
+    bool body_too_big;
+    bool bad_request;                /* malformed path or query */
+    uint64_t start_ns;               /* monotonic start */
+
+    /* The response. */
+    unsigned int status;
+    char *resp_body;
+    size_t resp_len;
+    const char *resp_type;           /* static string */
+    struct gw_kv resp_headers[GW_REQ_MAX_RESP_HEADERS];
+    size_t nresp_headers;
+};
+
+/* New request (zeroed, body capped at max_body). NULL on OOM. */
+struct gw_req *gw_req_new(struct gw_ctx *ctx, const char *method, const char *raw_url,
+                          size_t max_body);
+void gw_req_free(struct gw_req **reqp);
+
+/* Decoded query argument or NULL (borrowed, valid for the request). */
+const char *gw_req_query(const struct gw_req *req, const char *name);
+/* Copied request header or NULL (borrowed). */
+const char *gw_req_header(const struct gw_req *req, enum gw_req_header h);
+/* Value of cookie name from the Cookie header into dst (size cap);
+   returns false when absent or too long. */
+bool gw_req_cookie(const struct gw_req *req, const char *name, char *dst, size_t cap);
+
+/* Parse the body as one JSON object (duplicate keys rejected). Returns a new
+   reference or NULL with err set to CM_EINVAL and a reason. */
+json_t *gw_req_body_json(const struct gw_req *req, struct cm_err *err);
+
+/* Answers. gw_req_reply_json steals body (may be NULL: no body). */
+void gw_req_reply_json(struct gw_req *req, unsigned int status, json_t *body);
+void gw_req_reply_text(struct gw_req *req, unsigned int status, const char *type,
+                       const char *text);
+/* Take ownership of a malloc'd body of len bytes. */
+void gw_req_reply_owned(struct gw_req *req, unsigned int status, const char *type, char *body,
+                        size_t len);
+/* RFC 7807 problem for err (mapped by gw_error.c). */
+void gw_req_reply_error(struct gw_req *req, const struct cm_err *err);
+/* RFC 7807 problem with an explicit status and detail. */
+void gw_req_reply_problem(struct gw_req *req, unsigned int status, const char *detail);
+
+/* Add a response header (copied). Silently ignored past the cap. */
+void gw_req_add_header(struct gw_req *req, const char *name, const char *value);
+
+/* Percent-decode src[0..n) into a new string; NULL when malformed or when
+   it decodes to a NUL byte. plus_is_space for query strings. */
+char *gw_percent_decode(const char *src, size_t n, bool plus_is_space);
+
+#endif

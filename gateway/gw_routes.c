@@ -1,0 +1,13 @@
+/* gw_routes.c - the route table. */
+#include "gateway/gw_handlers.h"
+
+const struct gw_route gw_routes[] = {
+    { "GET", "/healthz", gw_api_healthz, 0, "healthz" },
+    { "GET", "/readyz", gw_api_readyz, GW_ROUTE_WORKER, "readyz" },
+    { "GET", "/metrics", gw_api_metrics, 0, "metrics" },
+    { "POST", "/api/v1/auth/login", gw_api_login, GW_ROUTE_WORKER, "auth_login" },
+    { "POST", "/api/v1/auth/logout", gw_api_logout, 0, "auth_logout" },
+    { "GET", "/api/v1/mailboxes", gw_api_mailboxes, GW_ROUTE_WORKER, "mailboxes" },
+};
+
+const size_t gw_routes_count = sizeof(gw_routes) / sizeof(gw_routes[0]);

@@ -1,0 +1,378 @@
+/* gw_server.c - libmicrohttpd daemon, request lifecycle, dispatch. */
+#include "gateway/gw_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cm_log.h"
+#include "common/cm_crypto.h"
+#include "common/cm_time.h"
+#include "common/cm_work.h"
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_metrics.h"
+#include "gateway/gw_req.h"
+#include "gateway/gw_route.h"
+
+struct gw_server {
+    struct gw_ctx *ctx;
+    struct MHD_Daemon *daemon;
+    const struct gw_route *routes;
+    size_t nroutes;
+    unsigned int port;
+    atomic_ullong next_id;
+    unsigned int boot_tag;
+};
+
+static const struct {
+    enum gw_req_header h;
+    const char *name;
+} copied_headers[] = {
+    { GW_HDR_AUTHORIZATION, MHD_HTTP_HEADER_AUTHORIZATION },
+    { GW_HDR_COOKIE, MHD_HTTP_HEADER_COOKIE },
+    { GW_HDR_CONTENT_TYPE, MHD_HTTP_HEADER_CONTENT_TYPE },
+    { GW_HDR_ACCEPT, MHD_HTTP_HEADER_ACCEPT },
+    { GW_HDR_ACCEPT_ENCODING, MHD_HTTP_HEADER_ACCEPT_ENCODING },
+    { GW_HDR_LAST_EVENT_ID, "Last-Event-ID" },
+    { GW_HDR_IF_NONE_MATCH, MHD_HTTP_HEADER_IF_NONE_MATCH },
+};
+
+/* Keep the URL raw: we decode path segments and query values ourselves,
+   so an encoded '/' inside a mailbox name stays inside its segment. */
+static size_t keep_raw(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    n = strlen(msg);
+    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    cm_warn("component=mhd", "%s", msg);
+}
+
+static enum MHD_Result copy_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct gw_req *req = cls;
+    struct gw_kv *kv;
+
+    (void)kind;
+    if (req->nquery >= GW_REQ_MAX_QUERY) {
+        req->bad_request = true;
+        return MHD_NO;
+    }
+    kv = &req->query[req->nquery];
+    kv->name = gw_percent_decode(key, strlen(key), true);
+    kv->value = gw_percent_decode(value ? value : "", value ? strlen(value) : 0, true);
+    if (kv->name == NULL || kv->value == NULL) {
+        free(kv->name);
+        free(kv->value);
+        kv->name = kv->value = NULL;
+        req->bad_request = true;
+        return MHD_NO;
+    }
+    req->nquery++;
+    return MHD_YES;
+}
+
+static void copy_inputs(struct gw_req *req, struct MHD_Connection *c)
+{
+    for (size_t i = 0; i < sizeof(copied_headers) / sizeof(copied_headers[0]); i++) {
+        const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, copied_headers[i].name);
+
+        if (v != NULL)
+            req->headers[copied_headers[i].h] = strdup(v);
+    }
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, copy_query_arg, req);
+    if (gw_route_split_path(req) < 0)
+        req->bad_request = true;
+}
+
+static void add_std_headers(struct MHD_Response *r, struct gw_req *req)
+{
+    MHD_add_response_header(r, "X-Request-Id", req->id_text);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (req->resp_type != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, req->resp_type);
+    for (size_t i = 0; i < req->nresp_headers; i++)
+        MHD_add_response_header(r, req->resp_headers[i].name, req->resp_headers[i].value);
+}
+
+/* Queue req's answer on its connection. Called on the MHD thread, or on a
+   worker while the connection is suspended. */
+static enum MHD_Result queue_answer(struct gw_req *req)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ret;
+
+    if (req->status == 0)
+        gw_req_reply_problem(req, 500, "handler gave no answer");
+    r = MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
+    if (r == NULL)
+        return MHD_NO;
+    req->resp_body = NULL; /* owned by r now */
+    req->resp_len = 0;
+    add_std_headers(r, req);
+    ret = MHD_queue_response(req->conn, req->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void run_on_worker(void *arg)
+{
+    struct gw_req *req = arg;
+    struct MHD_Connection *c = req->conn;
+    uint64_t waited_ms = (cm_now_ns() - req->start_ns) / 1000000;
+
+    if (waited_ms > (uint64_t)req->ctx->set->request_timeout_secs * 1000) {
+        gw_req_add_header(req, "Retry-After", "1");
+        gw_req_reply_problem(req, 503, "the gateway is overloaded; try again");
+    } else {
+        req->route->handler(req);
+    }
+    queue_answer(req);
+    MHD_resume_connection(c); /* req may be freed from here on */
+}
+
+static enum MHD_Result dispatch(struct gw_server *srv, struct gw_req *req)
+{
+    char allow[64];
+    enum gw_route_result rr;
+
+    copy_inputs(req, req->conn);
+    req->route_index = srv->nroutes;
+    if (req->bad_request) {
+        gw_req_reply_problem(req, 400, "malformed URL (bad escape or too many parts)");
+        return queue_answer(req);
+    }
+    rr = gw_route_match(srv->routes, srv->nroutes, req, allow, sizeof(allow));
+    if (rr == GW_ROUTE_NOT_FOUND) {
+        gw_req_reply_problem(req, 404, "no such resource");
+        return queue_answer(req);
+    }
+    if (rr == GW_ROUTE_BAD_METHOD) {
+        gw_req_add_header(req, MHD_HTTP_HEADER_ALLOW, allow);
+        gw_req_reply_problem(req, 405, "method not allowed for this resource");
+        return queue_answer(req);
+    }
+    req->route_index = (size_t)(req->route - srv->routes);
+    if (req->body_too_big) {
+        gw_req_reply_problem(req, 413, "request body exceeds max_body");
+        return queue_answer(req);
+    }
+    if (!(req->route->flags & GW_ROUTE_WORKER)) {
+        req->route->handler(req);
+        return (req->route->flags & GW_ROUTE_STREAM) && req->status == 0 ? MHD_YES
+                                                                          : queue_answer(req);
+    }
+    MHD_suspend_connection(req->conn);
+    if (atomic_load(&srv->ctx->stopping) ||
+        cm_work_submit(srv->ctx->work, run_on_worker, req) < 0) {
+        gw_req_add_header(req, "Retry-After", "1");
+        gw_req_reply_problem(req, 503, "the gateway is busy or shutting down; try again");
+        queue_answer(req);
+        MHD_resume_connection(req->conn);
+    }
+    return MHD_YES;
+}
+
+static bool content_length_too_big(struct MHD_Connection *c, size_t max)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                 MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+    return cl != NULL && strtoull(cl, NULL, 10) > max;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    struct gw_server *srv = cls;
+    struct gw_req *req = *con_cls;
+
+    (void)version;
+    if (req == NULL) {
+        req = gw_req_new(srv->ctx, method, url, srv->ctx->set->max_body_bytes);
+        if (req == NULL)
+            return MHD_NO;
+        req->conn = c;
+        req->start_ns = cm_now_ns();
+        req->id = atomic_fetch_add(&srv->next_id, 1);
+        snprintf(req->id_text, sizeof(req->id_text), "%08x-%llu", srv->boot_tag,
+                 (unsigned long long)req->id);
+        req->route_index = srv->nroutes;
+        gw_metrics_request_start(srv->ctx->metrics);
+        *con_cls = req;
+        if (content_length_too_big(c, srv->ctx->set->max_body_bytes)) {
+            req->body_too_big = true;
+            gw_req_reply_problem(req, 413, "request body exceeds max_body");
+            return queue_answer(req);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size > 0) {
+        if (!req->body_too_big && cm_buf_append(&req->body, upload_data, *upload_size) < 0)
+            req->body_too_big = true;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (req->status != 0)
+        return MHD_YES; /* already answered (early 413) */
+    return dispatch(srv, req);
+}
+
+static void log_completed(struct gw_server *srv, struct gw_req *req, uint64_t ns,
+                          enum MHD_RequestTerminationCode toe)
+{
+    char kv[512] = "";
+    char num[48];
+
+    cm_log_kv(kv, sizeof(kv), "req", req->id_text);
+    cm_log_kv(kv, sizeof(kv), "method", req->method);
+    cm_log_kv(kv, sizeof(kv), "path", req->path);
+    cm_log_kv(kv, sizeof(kv), "route",
+              req->route_index < srv->nroutes ? srv->routes[req->route_index].name : "-");
+    snprintf(num, sizeof(num), "%u", req->status);
+    cm_log_kv(kv, sizeof(kv), "status", num);
+    snprintf(num, sizeof(num), "%.3f", (double)ns / 1e6);
+    cm_log_kv(kv, sizeof(kv), "ms", num);
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
+        snprintf(num, sizeof(num), "%d", (int)toe);
+        cm_log_kv(kv, sizeof(kv), "terminated", num);
+    }
+    cm_info(kv, "request");
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct gw_server *srv = cls;
+    struct gw_req *req = *con_cls;
+    uint64_t ns;
+
+    (void)c;
+    if (req == NULL)
+        return;
+    ns = cm_now_ns() - req->start_ns;
+    gw_metrics_request_done(srv->ctx->metrics, req->route_index, req->status, ns);
+    log_completed(srv, req, ns, toe);
+    gw_req_free(&req);
+    *con_cls = NULL;
+}
+
+static int resolve_listen(const char *listen, struct sockaddr_storage *ss, struct cm_err *err)
+{
+    const char *colon = strrchr(listen, ':');
+    char host[256];
+    struct addrinfo hints = { 0 }, *res = NULL;
+    size_t hlen = (size_t)(colon - listen);
+    int rc;
+
+    if (hlen >= sizeof(host))
+        return cm_err_set(err, CM_ECONFIG, "listen: host too long");
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+        memmove(host, host + 1, hlen - 2);
+        host[hlen - 2] = '\0';
+    }
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    rc = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &res);
+    if (rc != 0)
+        return cm_err_set(err, CM_ECONFIG, "listen: cannot resolve \"%s\": %s", listen,
+                          gai_strerror(rc));
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static unsigned int daemon_flags(const struct sockaddr_storage *ss)
+{
+    unsigned int f = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+    if (ss->ss_family == AF_INET6)
+        f |= MHD_USE_IPv6;
+    return f;
+}
+
+int gw_server_start(struct gw_ctx *ctx, const struct gw_route *routes, size_t nroutes,
+                    struct gw_server **srv_r, struct cm_err *err)
+{
+    struct gw_server *srv = calloc(1, sizeof(*srv));
+    struct sockaddr_storage ss = { 0 };
+    unsigned int threads = ctx->set->http_threads;
+    const union MHD_DaemonInfo *info;
+    int rc;
+
+    if (srv == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = resolve_listen(ctx->set->listen, &ss, err);
+    if (rc < 0) {
+        free(srv);
+        return rc;
+    }
+    srv->ctx = ctx;
+    srv->routes = routes;
+    srv->nroutes = nroutes;
+    srv->next_id = 1;
+    if (cm_random(&srv->boot_tag, sizeof(srv->boot_tag)) < 0)
+        srv->boot_tag = (unsigned int)getpid();
+    /* MHD ignores a pool of 1 with a warning: ask for no pool instead. */
+    srv->daemon = MHD_start_daemon(
+        daemon_flags(&ss), 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        threads >= 2 ? threads : 0u, MHD_OPTION_CONNECTION_LIMIT, ctx->set->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL, MHD_OPTION_END);
+    if (srv->daemon == NULL) {
+        free(srv);
+        return cm_err_set(err, CM_ECONFIG, "cannot listen on %s (in use or not permitted)",
+                          ctx->set->listen);
+    }
+    info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = info ? info->port : 0;
+    *srv_r = srv;
+    return 0;
+}
+
+unsigned int gw_server_port(const struct gw_server *srv)
+{
+    return srv->port;
+}
+
+void gw_server_quiesce(struct gw_server *srv)
+{
+    MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
+
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+void gw_server_stop(struct gw_server **srvp)
+{
+    struct gw_server *srv = *srvp;
+
+    if (srv == NULL)
+        return;
+    *srvp = NULL;
+    MHD_stop_daemon(srv->daemon);
+    free(srv);
+}
