@@ -43,21 +43,24 @@ static json_t *list_json(const struct ib_folder_list *l)
     return arr;
 }
 
+static int list_folders(struct ib_session *s, void *arg, struct cm_err *err)
+{
+    struct ib_folder_list *list = arg;
+
+    ib_folder_list_fini(list);
+    return ib_mailbox_list(s, list, err);
+}
+
 void gw_api_mailboxes(struct gw_req *req)
 {
     struct cm_err err = CM_ERR_INIT;
     struct gw_principal p;
-    struct ib_session *s = NULL;
     struct ib_folder_list list = { 0 };
 
-    if (gw_authn_checkout(req, &p, &s, &err) < 0) {
-        gw_req_reply_error(req, &err);
-        return;
-    }
-    if (ib_mailbox_list(s, &list, &err) < 0)
+    if (gw_authn_run(req, &p, list_folders, &list, &err) < 0)
         gw_req_reply_error(req, &err);
     else
         gw_req_reply_json(req, 200, json_pack("{s:o}", "mailboxes", list_json(&list)));
     ib_folder_list_fini(&list);
-    gw_authn_checkin(req, &p, &s);
+    gw_principal_fini(&p);
 }

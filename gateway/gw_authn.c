@@ -8,6 +8,7 @@
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_pool.h"
+#include "imapbridge/ib_session.h"
 
 static int verify_token(struct gw_req *req, const char *token, struct gw_principal *p,
                         struct cm_err *err)
@@ -56,4 +57,27 @@ void gw_authn_checkin(struct gw_req *req, struct gw_principal *p, struct ib_sess
     if (*sp != NULL)
         ib_pool_checkin(req->ctx->pool, sp);
     gw_principal_fini(p);
+}
+
+int gw_authn_run(struct gw_req *req, struct gw_principal *p, gw_imap_fn *fn, void *arg,
+                 struct cm_err *err)
+{
+    struct ib_session *s = NULL;
+    int rc = gw_authn_principal(req, false, p, err);
+
+    for (int attempt = 0; rc == 0 && attempt < 2; attempt++) {
+        rc = ib_pool_checkout(req->ctx->pool, &p->creds, &s, err);
+        if (rc < 0)
+            break;
+        rc = fn(s, arg, err);
+        if (rc == 0 || !ib_session_is_broken(s)) {
+            ib_pool_checkin(req->ctx->pool, &s);
+            break;
+        }
+        ib_pool_checkin(req->ctx->pool, &s); /* closes the broken session */
+        if (attempt == 0)
+            cm_err_clear(err);
+        rc = attempt == 0 ? 0 : rc;
+    }
+    return rc;
 }

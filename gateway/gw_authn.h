@@ -34,4 +34,16 @@ int gw_authn_checkout(struct gw_req *req, struct gw_principal *p, struct ib_sess
 /* Give the session back to the pool and finish p. */
 void gw_authn_checkin(struct gw_req *req, struct gw_principal *p, struct ib_session **sp);
 
+/* IMAP work of one request, run by gw_authn_run on a checked-out session.
+   Returns 0 or a CM_E* code with err set. */
+typedef int gw_imap_fn(struct ib_session *s, void *arg, struct cm_err *err);
+
+/* Authenticate, check out a session and run fn on it. A pooled session may
+   have been dropped by the server since its last use (restart, idle
+   timeout): when fn fails and the session is broken, fn runs once more on
+   a fresh session. p is filled with the caller's identity (caller calls
+   gw_principal_fini, also on failure). */
+int gw_authn_run(struct gw_req *req, struct gw_principal *p, gw_imap_fn *fn, void *arg,
+                 struct cm_err *err) __attribute__((warn_unused_result));
+
 #endif
