@@ -1,5 +1,6 @@
 /* gw_routes.c - the route table. */
 #include "gateway/gw_handlers.h"
+#include "gateway/gw_jmap.h"
 
 const struct gw_route gw_routes[] = {
     { "GET", "/healthz", gw_api_healthz, 0, "healthz" },
@@ -8,6 +9,9 @@ const struct gw_route gw_routes[] = {
     { "POST", "/api/v1/auth/login", gw_api_login, GW_ROUTE_WORKER, "auth_login" },
     { "POST", "/api/v1/auth/logout", gw_api_logout, 0, "auth_logout" },
     { "GET", "/api/v1/mailboxes", gw_api_mailboxes, GW_ROUTE_WORKER, "mailboxes" },
+    { "GET", "/.well-known/jmap", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
+    { "GET", "/jmap/session", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
+    { "POST", "/jmap/api", gw_jmap_api, GW_ROUTE_WORKER, "jmap_api" },
 };
 
 const size_t gw_routes_count = sizeof(gw_routes) / sizeof(gw_routes[0]);

@@ -1,0 +1,97 @@
+/* gw_jmap.h - the JMAP API endpoint (RFC 8620 §3): request parsing, result
+ * references, method dispatch and the response envelope.
+ *
+ * A request runs on a worker. Each method call gets a struct gw_jcall; the
+ * method returns its response arguments, or NULL with err set (mapped to a
+ * JMAP method error by gw_jmap_error_type unless the method set a specific
+ * error_type such as "cannotCalculateChanges"). One failing call never
+ * fails the others. The IMAP session is checked out lazily by the first
+ * method that needs it (gw_jreq_session) and checked in at the end.
+ *
+ * Ownership: gw_jreq owns the principal, the session and the responses;
+ * a method's args are borrowed for the call.
+ * Threads: one request on one worker.
+ */
+#ifndef GW_JMAP_H
+#define GW_JMAP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "common/cm_err.h"
+#include "gateway/gw_auth.h"
+#include "imapbridge/ib_upstream.h"
+
+struct gw_req;
+struct ib_session;
+
+#define GW_JMAP_CORE "urn:ietf:params:jmap:core"
+#define GW_JMAP_MAIL "urn:ietf:params:jmap:mail"
+
+/* Advertised and enforced limits (RFC 8620 §2). */
+#define GW_JMAP_MAX_CALLS 32
+#define GW_JMAP_MAX_OBJECTS_GET 1000
+#define GW_JMAP_MAX_OBJECTS_SET 500
+#define GW_JMAP_MAX_CONCURRENT 4
+#define GW_JMAP_MAX_DEPTH 64
+
+struct gw_jreq {
+    struct gw_req *req;
+    struct gw_principal principal;
+    char account_id[IB_ACCOUNT_ID_LEN + 1];
+    unsigned int using_mask;      /* GW_JMAP_USING_* */
+    struct ib_session *session;   /* NULL until a method needs IMAP */
+    json_t *responses;            /* methodResponses */
+    json_t *created_ids;          /* createdIds (object) or NULL */
+};
+
+enum gw_jmap_using {
+    GW_JMAP_USING_CORE = 1 << 0,
+    GW_JMAP_USING_MAIL = 1 << 1
+};
+
+struct gw_jcall {
+    struct gw_jreq *jr;
+    const char *name;
+    json_t *args;            /* borrowed; references already resolved */
+    const char *call_id;
+    const char *error_type;  /* set by a method for a specific JMAP error */
+};
+
+/* A method: returns a new reference to the response arguments, or NULL
+   with err set (and optionally c->error_type). */
+typedef json_t *gw_jmethod_fn(struct gw_jcall *c, struct cm_err *err);
+
+struct gw_jmethod {
+    const char *name;          /* "Mailbox/get" */
+    unsigned int capability;   /* GW_JMAP_USING_* the client must declare */
+    gw_jmethod_fn *fn;
+};
+
+/* Route handlers (worker). */
+void gw_jmap_api(struct gw_req *req);      /* POST apiUrl */
+void gw_jmap_session(struct gw_req *req);  /* GET /.well-known/jmap, /jmap/session */
+
+/* The session's IMAP connection, checked out on first use. */
+int gw_jreq_session(struct gw_jreq *jr, struct ib_session **s_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* Check args.accountId against the caller's account. On mismatch sets
+   c->error_type = "accountNotFound" and returns CM_ENOENT. */
+int gw_jcall_account(struct gw_jcall *c, struct cm_err *err) __attribute__((warn_unused_result));
+
+/* The JMAP method-error type for a CM_E* code ("invalidArguments", ...). */
+const char *gw_jmap_error_type(enum cm_code code);
+
+/* Resolve every "#name" ResultReference in args (RFC 8620 §3.7) against
+   the responses so far. Returns 0, or -1 with *why set to a static reason
+   (the call then fails with invalidResultReference or, for a key given
+   both with and without '#', invalidArguments: *type_r says which). */
+int gw_jmap_resolve_refs(json_t *args, json_t *responses, const char **type_r,
+                         const char **why);
+
+/* RFC 6901 JSON Pointer with JMAP's '*' extension (RFC 8620 §3.7). New
+   reference, or NULL when the path does not resolve. */
+json_t *gw_jmap_pointer(json_t *value, const char *path);
+
+#endif

@@ -1,0 +1,18 @@
+/* gw_jmap_methods.c - the method table. */
+#include "gateway/gw_jmap_methods.h"
+
+#include <string.h>
+
+static const struct gw_jmethod methods[] = {
+    { "Core/echo", GW_JMAP_USING_CORE, gw_jmap_core_echo },
+    { "Mailbox/get", GW_JMAP_USING_MAIL, gw_jmap_mailbox_get },
+};
+
+const struct gw_jmethod *gw_jmethod_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (strcmp(methods[i].name, name) == 0)
+            return &methods[i];
+    }
+    return NULL;
+}

@@ -1,0 +1,45 @@
+/* gw_jmap_std.h - the argument parsing and reply shapes shared by the
+ * standard methods (RFC 8620 §5: /get, /changes, /query), so each method
+ * stays short (STYLE §4.6).
+ *
+ * Threads: pure helpers; run on the request's worker.
+ */
+#ifndef GW_JMAP_STD_H
+#define GW_JMAP_STD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "gateway/gw_jmap.h"
+
+/* Property table entry: a name and whether it is returned when the client
+   asks for no properties (default set). */
+struct gw_jprop {
+    const char *name;
+    bool is_default;
+};
+
+struct gw_jget {
+    json_t *ids;    /* borrowed array of id strings, or NULL for "all" */
+    json_t *props;  /* new reference: array of property names (id always included) */
+};
+
+#define GW_JGET_INIT { NULL, NULL }
+
+/* Parse accountId, ids and properties of a /get call against props[0..n).
+   Errors: accountNotFound, invalidArguments (unknown property, wrong
+   types), requestTooLarge (more ids than maxObjectsInGet). */
+int gw_jget_parse(struct gw_jcall *c, const struct gw_jprop *props, size_t n, struct gw_jget *g,
+                  struct cm_err *err) __attribute__((warn_unused_result));
+void gw_jget_fini(struct gw_jget *g);
+
+/* Is property name wanted by the request? */
+bool gw_jget_wants(const struct gw_jget *g, const char *name);
+
+/* Keep only the wanted properties of obj (always keeps "id"). */
+void gw_jget_filter(const struct gw_jget *g, json_t *obj);
+
+/* {"accountId","state","list","notFound"}: steals list and not_found. */
+json_t *gw_jget_reply(struct gw_jcall *c, const char *state, json_t *list, json_t *not_found);
+
+#endif
