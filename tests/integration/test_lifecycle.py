@@ -93,6 +93,36 @@ class UpstreamDownTest(unittest.TestCase):
             self.assertEqual(gw.stop(), 0)
 
 
+class NonBlockingTest(unittest.TestCase):
+    def test_slow_imap_never_blocks_the_http_threads(self):
+        """LIBS.md 0.4: IMAP work runs on workers, so while several logins
+        wait on a slow upstream, cheap requests still answer at once."""
+        dv = Dovecot(users={"carol": "carol-pw"})
+        dv.start()
+        proxy = SlowProxy(dv.port, delay=2.0)
+        gw = Gateway(f"imap://127.0.0.1:{proxy.port}", env={"JMAPGATE_HTTP_THREADS": "2"})
+        try:
+            gw.start()
+            threads = [threading.Thread(target=gw.request, args=(
+                "POST", "/api/v1/auth/login", {"username": "carol", "password": "carol-pw"}))
+                for _ in range(6)]
+            for t in threads:
+                t.start()
+            time.sleep(0.3)
+            worst = 0.0
+            for _ in range(20):
+                t0 = time.time()
+                self.assertEqual(gw.request("GET", "/healthz")[0], 200)
+                worst = max(worst, time.time() - t0)
+            self.assertLess(worst, 0.5)
+            for t in threads:
+                t.join(30)
+        finally:
+            gw.stop()
+            proxy.close()
+            dv.stop()
+
+
 class GracefulStopTest(unittest.TestCase):
     def test_sigterm_lets_the_request_finish(self):
         dv = Dovecot(users={"carol": "carol-pw"})

@@ -1,0 +1,172 @@
+"""JMAP core against a real Dovecot: session resource, request envelope,
+request-level and method-level errors, result references, Mailbox/get."""
+import base64
+import json
+import os
+import unittest
+
+from fixture import StackTestCase
+
+CORE = "urn:ietf:params:jmap:core"
+MAIL = "urn:ietf:params:jmap:mail"
+
+
+class JmapCoreTest(StackTestCase):
+    USERS = {"alice": "alice-pw"}
+    GATEWAY_ENV = {"JMAPGATE_PUBLIC_URL": "https://mail.example.test/gw"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.token = cls.gw.login("alice", "alice-pw")
+        cls.auth = {"Authorization": "Bearer " + cls.token}
+        st, _, cls.session = cls.gw.json("GET", "/.well-known/jmap", headers=cls.auth)
+        assert st == 200, cls.session
+        cls.account = cls.session["primaryAccounts"][MAIL]
+
+    def api(self, calls, using=(CORE, MAIL), headers=None, raw=None):
+        body = raw if raw is not None else json.dumps({"using": list(using),
+                                                       "methodCalls": calls})
+        hd = dict(self.auth)
+        hd["Content-Type"] = "application/json"
+        hd.update(headers or {})
+        st, h, out = self.gw.request("POST", "/jmap/api", body, hd)
+        return st, h, json.loads(out) if out else None
+
+    def test_session_resource(self):
+        s = self.session
+        self.assertEqual(s["username"], "alice")
+        for url in ("apiUrl", "downloadUrl", "uploadUrl", "eventSourceUrl"):
+            self.assertTrue(s[url].startswith("https://mail.example.test/gw/"), s[url])
+        for var in ("{accountId}", "{blobId}", "{type}", "{name}"):
+            self.assertIn(var, s["downloadUrl"])
+        for var in ("{types}", "{closeafter}", "{ping}"):
+            self.assertIn(var, s["eventSourceUrl"])
+        self.assertIn("{accountId}", s["uploadUrl"])
+        core = s["capabilities"][CORE]
+        for limit in ("maxSizeUpload", "maxConcurrentUpload", "maxSizeRequest",
+                      "maxConcurrentRequests", "maxCallsInRequest", "maxObjectsInGet",
+                      "maxObjectsInSet", "collationAlgorithms"):
+            self.assertIn(limit, core)
+        acct = s["accounts"][self.account]
+        mail = acct["accountCapabilities"][MAIL]
+        for key in ("maxMailboxesPerEmail", "maxMailboxDepth", "maxSizeMailboxName",
+                    "maxSizeAttachmentsPerEmail", "emailQuerySortOptions",
+                    "mayCreateTopLevelMailbox"):
+            self.assertIn(key, mail)
+        self.assertTrue(s["state"])
+        # alias and Basic auth give the same document
+        basic = "Basic " + base64.b64encode(b"alice:alice-pw").decode()
+        st, _, s2 = self.gw.json("GET", "/jmap/session", headers={"Authorization": basic})
+        self.assertEqual(st, 200)
+        self.assertEqual(s2, s)
+        st, _, _ = self.gw.json("GET", "/jmap/session",
+                                headers={"Authorization": "Basic " +
+                                         base64.b64encode(b"alice:bad").decode()})
+        self.assertEqual(st, 401)
+
+    def test_echo_and_text_plain(self):
+        args = {"hello": True, "n": [1, 2, {"x": None}]}
+        for ctype in ("application/json", "text/plain;charset=UTF-8"):
+            st, _, out = self.api([["Core/echo", args, "c1"]],
+                                  headers={"Content-Type": ctype,
+                                           "Accept": "application/json;jmapVersion=rfc-8621"})
+            self.assertEqual(st, 200)
+            self.assertEqual(out["methodResponses"], [["Core/echo", args, "c1"]])
+            self.assertEqual(out["sessionState"], self.session["state"])
+
+    def test_request_level_errors(self):
+        cases = [
+            (b"not json", "notJSON"),
+            (b'{"using":[],"methodCalls":[],"using":[]}', "notJSON"),
+            (b"[1]", "notRequest"),
+            (b'{"using":"x","methodCalls":[]}', "notRequest"),
+            (b'{"using":[],"methodCalls":[["a",{}]]}', "notRequest"),
+            (b'{"using":["urn:example:nope"],"methodCalls":[]}', "unknownCapability"),
+            (("{\"using\":[],\"methodCalls\":[],\"x\":" + "[" * 100 + "]" * 100 + "}").encode(),
+             "notRequest"),
+        ]
+        for raw, kind in cases:
+            st, h, out = self.api(None, raw=raw)
+            self.assertEqual(st, 400, raw)
+            self.assertEqual(out["type"], "urn:ietf:params:jmap:error:" + kind, raw)
+            self.assertTrue(h["content-type"].startswith("application/problem+json"))
+        calls = [["Core/echo", {}, str(i)] for i in range(200)]
+        st, _, out = self.api(calls)
+        self.assertEqual(st, 400)
+        self.assertEqual(out["type"], "urn:ietf:params:jmap:error:limit")
+        self.assertEqual(out["limit"], "maxCallsInRequest")
+
+    def test_method_errors_do_not_fail_other_calls(self):
+        st, _, out = self.api([
+            ["Nope/get", {}, "a"],
+            ["Mailbox/get", {"accountId": "not-mine"}, "b"],
+            ["Mailbox/get", {"accountId": self.account, "properties": ["bogus"]}, "c"],
+            ["Mailbox/get", {"accountId": self.account, "ids": "x"}, "d"],
+            ["Mailbox/get", {"accountId": self.account,
+                             "ids": [str(i) for i in range(5000)]}, "e"],
+            ["Core/echo", {"ok": 1}, "f"],
+        ])
+        self.assertEqual(st, 200)
+        r = out["methodResponses"]
+        self.assertEqual([x[2] for x in r], list("abcdef"))
+        self.assertEqual(r[0][1]["type"], "unknownMethod")
+        self.assertEqual(r[1][1]["type"], "accountNotFound")
+        self.assertEqual(r[2][1]["type"], "invalidArguments")
+        self.assertEqual(r[3][1]["type"], "invalidArguments")
+        self.assertEqual(r[4][1]["type"], "requestTooLarge")
+        self.assertEqual(r[5], ["Core/echo", {"ok": 1}, "f"])
+        # a method whose capability is not in "using" is unknown
+        st, _, out = self.api([["Mailbox/get", {"accountId": self.account}, "a"]],
+                              using=(CORE,))
+        self.assertEqual(out["methodResponses"][0][1]["type"], "unknownMethod")
+
+    def test_mailbox_get_and_references(self):
+        st, _, out = self.api([
+            ["Mailbox/get", {"accountId": self.account, "properties": ["name", "role"]}, "0"],
+            ["Mailbox/get", {"accountId": self.account,
+                             "#ids": {"resultOf": "0", "name": "Mailbox/get",
+                                      "path": "/list/*/id"}}, "1"],
+            ["Mailbox/get", {"accountId": self.account,
+                             "#ids": {"resultOf": "0", "name": "Mailbox/query",
+                                      "path": "/ids"}}, "2"],
+        ])
+        self.assertEqual(st, 200)
+        first, second, third = out["methodResponses"]
+        self.assertEqual(first[0], "Mailbox/get")
+        names = {m["name"]: m for m in first[1]["list"]}
+        self.assertEqual(names["Inbox" if "Inbox" in names else "INBOX"]["role"], "inbox")
+        for m in first[1]["list"]:
+            self.assertEqual(set(m), {"id", "name", "role"})
+        self.assertEqual(len(second[1]["list"]), len(first[1]["list"]))
+        for m in second[1]["list"]:
+            for prop in ("id", "name", "parentId", "role", "sortOrder", "totalEmails",
+                         "unreadEmails", "totalThreads", "unreadThreads", "myRights",
+                         "isSubscribed"):
+                self.assertIn(prop, m)
+        self.assertEqual(second[1]["notFound"], [])
+        self.assertEqual(first[1]["state"], second[1]["state"])
+        self.assertEqual(third[1]["type"], "invalidResultReference")
+
+    def test_mailbox_get_counts_and_not_found(self):
+        raw = b"From: a@example.org\r\nSubject: count me\r\n\r\nbody\r\n"
+        st, _, out = self.api([["Mailbox/get", {"accountId": self.account}, "0"]])
+        inbox = [m for m in out["methodResponses"][0][1]["list"] if m["role"] == "inbox"][0]
+        state0 = out["methodResponses"][0][1]["state"]
+        self.dovecot.append("alice", "alice-pw", "INBOX", raw)
+        st, _, out = self.api([["Mailbox/get", {"accountId": self.account,
+                                                "ids": [inbox["id"], "nope"]}, "0"]])
+        res = out["methodResponses"][0][1]
+        self.assertEqual(res["list"][0]["totalEmails"], inbox["totalEmails"] + 1)
+        self.assertEqual(res["list"][0]["unreadEmails"], inbox["unreadEmails"] + 1)
+        self.assertEqual(res["notFound"], ["nope"])
+        self.assertNotEqual(res["state"], state0)
+
+    def test_no_auth_is_401(self):
+        st, h, body = self.gw.request("POST", "/jmap/api", b"{}",
+                                      {"Content-Type": "application/json"})
+        self.assertEqual(st, 401)
+
+
+if __name__ == "__main__":
+    unittest.main()
