@@ -16,6 +16,7 @@
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_server.h"
+#include "gateway/gw_static.h"
 #include "imapbridge/ib_pool.h"
 
 struct options {
@@ -136,7 +137,9 @@ static int start_services(struct gw_ctx *ctx, const char *const **names_r, struc
     ctx->metrics = gw_metrics_new(gw_routes_count, names);
     if (ctx->metrics == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    rc = ib_pool_new(&ps, &ctx->upstream, &ctx->pool, err);
+    rc = gw_static_load(set->web_root, err);
+    if (rc == 0)
+        rc = ib_pool_new(&ps, &ctx->upstream, &ctx->pool, err);
     if (rc == 0)
         rc = cm_work_new(set->workers, set->job_queue, &ctx->work, err);
     if (rc == 0)
@@ -164,6 +167,7 @@ static void shut_down(struct gw_ctx *ctx)
     if (ctx->pool != NULL)
         ib_pool_free(&ctx->pool);
     gw_metrics_free(&ctx->metrics);
+    gw_static_free();
 }
 
 static int wait_for_signal(const sigset_t *set)

@@ -1,6 +1,7 @@
 /* gw_routes.c - the route table. */
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_jmap.h"
+#include "gateway/gw_static.h"
 
 const struct gw_route gw_routes[] = {
     { "GET", "/healthz", gw_api_healthz, 0, "healthz" },
@@ -12,6 +13,9 @@ const struct gw_route gw_routes[] = {
     { "GET", "/.well-known/jmap", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "GET", "/jmap/session", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "POST", "/jmap/api", gw_jmap_api, GW_ROUTE_WORKER, "jmap_api" },
+    /* the web client; last, so every API path above wins */
+    { "GET", "/", gw_static_index, 0, "web" },
+    { "GET", "/{}", gw_static_file, 0, "web" },
 };
 
 const size_t gw_routes_count = sizeof(gw_routes) / sizeof(gw_routes[0]);
