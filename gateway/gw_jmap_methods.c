@@ -6,6 +6,8 @@
 static const struct gw_jmethod methods[] = {
     { "Core/echo", GW_JMAP_USING_CORE, gw_jmap_core_echo },
     { "Mailbox/get", GW_JMAP_USING_MAIL, gw_jmap_mailbox_get },
+    { "Mailbox/changes", GW_JMAP_USING_MAIL, gw_jmap_mailbox_changes },
+    { "Mailbox/query", GW_JMAP_USING_MAIL, gw_jmap_mailbox_query },
 };
 
 const struct gw_jmethod *gw_jmethod_find(const char *name)

@@ -14,6 +14,15 @@ const struct gw_jmethod *gw_jmethod_find(const char *name);
 json_t *gw_jmap_core_echo(struct gw_jcall *c, struct cm_err *err);
 
 /* gw_jmap_mailbox.c */
+struct ib_folder_list;
 json_t *gw_jmap_mailbox_get(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_mailbox_changes(struct gw_jcall *c, struct cm_err *err);
+/* sortOrder for a role (inbox first, custom folders last). */
+int gw_jmap_mailbox_sort_order(const char *role);
+/* The Mailbox state token of a folder list (malloc'd; NULL on OOM). */
+char *gw_jmap_mailbox_state(const unsigned char key[32], const struct ib_folder_list *l);
+
+/* gw_jmap_mailbox_query.c */
+json_t *gw_jmap_mailbox_query(struct gw_jcall *c, struct cm_err *err);
 
 #endif

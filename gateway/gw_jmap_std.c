@@ -111,3 +111,132 @@ json_t *gw_jget_reply(struct gw_jcall *c, const char *state, json_t *list, json_
     return json_pack("{s:s,s:s,s:o,s:o}", "accountId", c->jr->account_id, "state", state, "list",
                      list, "notFound", not_found);
 }
+
+/* An optional integer argument; *v_r keeps its default when absent/null. */
+static int opt_int(json_t *args, const char *name, long long *v_r, struct cm_err *err)
+{
+    json_t *v = json_object_get(args, name);
+
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_integer(v))
+        return cm_err_set(err, CM_EINVAL, "%s must be an integer", name);
+    *v_r = json_integer_value(v);
+    return 0;
+}
+
+int gw_jquery_parse(struct gw_jcall *c, struct gw_jquery *q, struct cm_err *err)
+{
+    json_t *a = c->args, *anchor = json_object_get(a, "anchor");
+    json_t *total = json_object_get(a, "calculateTotal");
+    int rc = gw_jcall_account(c, err);
+
+    memset(q, 0, sizeof(*q));
+    q->limit = -1;
+    if (rc < 0)
+        return rc;
+    q->filter = json_object_get(a, "filter");
+    if (q->filter != NULL && json_is_null(q->filter))
+        q->filter = NULL;
+    if (q->filter != NULL && !json_is_object(q->filter))
+        return cm_err_set(err, CM_EINVAL, "filter must be an object or null");
+    q->sort = json_object_get(a, "sort");
+    if (q->sort != NULL && json_is_null(q->sort))
+        q->sort = NULL;
+    if (q->sort != NULL && !json_is_array(q->sort))
+        return cm_err_set(err, CM_EINVAL, "sort must be an array or null");
+    if (anchor != NULL && !json_is_null(anchor) && !json_is_string(anchor))
+        return cm_err_set(err, CM_EINVAL, "anchor must be an id or null");
+    q->anchor = json_string_value(anchor);
+    if (total != NULL && !json_is_null(total) && !json_is_boolean(total))
+        return cm_err_set(err, CM_EINVAL, "calculateTotal must be a boolean");
+    q->calculate_total = json_is_true(total);
+    if (opt_int(a, "position", &q->position, err) < 0 ||
+        opt_int(a, "anchorOffset", &q->anchor_offset, err) < 0 ||
+        opt_int(a, "limit", &q->limit, err) < 0)
+        return err->code;
+    if (json_object_get(a, "limit") != NULL && !json_is_null(json_object_get(a, "limit")) &&
+        q->limit < 0)
+        return cm_err_set(err, CM_EINVAL, "limit must not be negative");
+    return 0;
+}
+
+static long long anchor_index(json_t *ids, const char *anchor)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(ids, i, v) {
+        if (strcmp(json_string_value(v), anchor) == 0)
+            return (long long)i;
+    }
+    return -1;
+}
+
+json_t *gw_jquery_reply(struct gw_jcall *c, const struct gw_jquery *q, json_t *all_ids,
+                        const char *query_state, bool can_calculate_changes,
+                        struct cm_err *err)
+{
+    long long total = (long long)json_array_size(all_ids), start = q->position;
+    long long limit = q->limit < 0 || q->limit > GW_JQUERY_MAX_LIMIT ? GW_JQUERY_MAX_LIMIT
+                                                                     : q->limit;
+    json_t *window = json_array(), *reply;
+
+    if (q->anchor != NULL) {
+        long long at = anchor_index(all_ids, q->anchor);
+
+        if (at < 0) {
+            json_decref(all_ids);
+            json_decref(window);
+            c->error_type = "anchorNotFound";
+            cm_err_set(err, CM_ENOENT, "the anchor is not in the results");
+            return NULL;
+        }
+        start = at + q->anchor_offset;
+        if (start < 0)
+            start = 0;
+    } else if (start < 0) {
+        start = total + start < 0 ? 0 : total + start;
+    }
+    if (start > total)
+        start = total;
+    for (long long i = start; i < total && i - start < limit; i++)
+        json_array_append(window, json_array_get(all_ids, (size_t)i));
+    json_decref(all_ids);
+    reply = json_pack("{s:s,s:s,s:b,s:I,s:o}", "accountId", c->jr->account_id, "queryState",
+                      query_state, "canCalculateChanges", can_calculate_changes, "position",
+                      (json_int_t)start, "ids", window);
+    if (reply != NULL && q->calculate_total)
+        json_object_set_new(reply, "total", json_integer(total));
+    if (reply != NULL && (q->limit < 0 || q->limit > GW_JQUERY_MAX_LIMIT) &&
+        total - start > GW_JQUERY_MAX_LIMIT)
+        json_object_set_new(reply, "limit", json_integer(GW_JQUERY_MAX_LIMIT));
+    return reply;
+}
+
+int gw_jchanges_parse(struct gw_jcall *c, struct gw_jchanges *ch, struct cm_err *err)
+{
+    json_t *since = json_object_get(c->args, "sinceState");
+    int rc = gw_jcall_account(c, err);
+
+    ch->max_changes = -1;
+    if (rc < 0)
+        return rc;
+    if (!json_is_string(since))
+        return cm_err_set(err, CM_EINVAL, "sinceState must be a string");
+    ch->since_state = json_string_value(since);
+    if (opt_int(c->args, "maxChanges", &ch->max_changes, err) < 0)
+        return err->code;
+    if (json_object_get(c->args, "maxChanges") != NULL &&
+        !json_is_null(json_object_get(c->args, "maxChanges")) && ch->max_changes <= 0)
+        return cm_err_set(err, CM_EINVAL, "maxChanges must be a positive integer");
+    return 0;
+}
+
+json_t *gw_jchanges_reply(struct gw_jcall *c, const char *old_state, const char *new_state,
+                          bool has_more, json_t *created, json_t *updated, json_t *destroyed)
+{
+    return json_pack("{s:s,s:s,s:s,s:b,s:o,s:o,s:o}", "accountId", c->jr->account_id,
+                     "oldState", old_state, "newState", new_state, "hasMoreChanges", has_more,
+                     "created", created, "updated", updated, "destroyed", destroyed);
+}

@@ -43,3 +43,44 @@ void gw_jget_filter(const struct gw_jget *g, json_t *obj);
 json_t *gw_jget_reply(struct gw_jcall *c, const char *state, json_t *list, json_t *not_found);
 
 #endif
+
+/* /query window and flags (RFC 8620 §5.5). filter and sort stay in args
+   for the method to interpret. */
+struct gw_jquery {
+    json_t *filter;        /* borrowed, or NULL */
+    json_t *sort;          /* borrowed array, or NULL */
+    long long position;
+    const char *anchor;    /* borrowed, or NULL */
+    long long anchor_offset;
+    long long limit;       /* -1 = none given */
+    bool calculate_total;
+};
+
+#define GW_JQUERY_MAX_LIMIT 1000
+
+/* Parse accountId and the window arguments. invalidArguments on bad types
+   or a negative limit. */
+int gw_jquery_parse(struct gw_jcall *c, struct gw_jquery *q, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* Cut the window out of the complete ordered result ids (steals all_ids)
+   and build the reply {accountId, queryState, canCalculateChanges,
+   position, ids, [total], [limit]}. Returns NULL with err set and
+   c->error_type = "anchorNotFound" when the anchor is not in the results. */
+json_t *gw_jquery_reply(struct gw_jcall *c, const struct gw_jquery *q, json_t *all_ids,
+                        const char *query_state, bool can_calculate_changes,
+                        struct cm_err *err);
+
+/* /changes arguments (RFC 8620 §5.2). */
+struct gw_jchanges {
+    const char *since_state;  /* borrowed */
+    long long max_changes;    /* -1 = none given */
+};
+
+int gw_jchanges_parse(struct gw_jcall *c, struct gw_jchanges *ch, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* {accountId, oldState, newState, hasMoreChanges, created, updated,
+   destroyed} — steals the three arrays. */
+json_t *gw_jchanges_reply(struct gw_jcall *c, const char *old_state, const char *new_state,
+                          bool has_more, json_t *created, json_t *updated, json_t *destroyed);
