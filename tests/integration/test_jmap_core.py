@@ -162,6 +162,97 @@ class JmapCoreTest(StackTestCase):
         self.assertEqual(res["notFound"], ["nope"])
         self.assertNotEqual(res["state"], state0)
 
+    def mailbox_ids(self):
+        st, _, out = self.api([["Mailbox/get", {"accountId": self.account}, "0"]])
+        res = out["methodResponses"][0][1]
+        return {m["name"]: m["id"] for m in res["list"]}, res["state"]
+
+    def test_mailbox_changes(self):
+        imap = self.dovecot.imap("alice", "alice-pw")
+        try:
+            _, state0 = self.mailbox_ids()
+            self.assertEqual(imap.create("Projects")[0], "OK")
+            self.assertEqual(imap.create("Projects/2024")[0], "OK")
+            st, _, out = self.api([["Mailbox/changes", {"accountId": self.account,
+                                                        "sinceState": state0}, "0"]])
+            ch = out["methodResponses"][0][1]
+            ids, state1 = self.mailbox_ids()
+            self.assertEqual(sorted(ch["created"]), sorted([ids["Projects"], ids["2024"]]))
+            self.assertEqual(ch["updated"], [])
+            self.assertEqual(ch["destroyed"], [])
+            self.assertEqual(ch["newState"], state1)
+            self.assertFalse(ch["hasMoreChanges"])
+            # counts only
+            self.dovecot.append("alice", "alice-pw", "Projects", b"Subject: x\r\n\r\nx\r\n")
+            st, _, out = self.api([["Mailbox/changes", {"accountId": self.account,
+                                                        "sinceState": state1}, "0"]])
+            ch = out["methodResponses"][0][1]
+            self.assertEqual(ch["updated"], [ids["Projects"]])
+            self.assertEqual(sorted(ch["updatedProperties"]),
+                             ["totalEmails", "totalThreads", "unreadEmails", "unreadThreads"])
+            state2 = ch["newState"]
+            # destroy two, paged one at a time
+            self.assertEqual(imap.delete("Projects/2024")[0], "OK")
+            self.assertEqual(imap.delete("Projects")[0], "OK")
+            st, _, out = self.api([["Mailbox/changes", {"accountId": self.account,
+                                                        "sinceState": state2,
+                                                        "maxChanges": 1}, "0"]])
+            first = out["methodResponses"][0][1]
+            self.assertTrue(first["hasMoreChanges"])
+            self.assertEqual(len(first["destroyed"]), 1)
+            st, _, out = self.api([["Mailbox/changes", {"accountId": self.account,
+                                                        "sinceState": first["newState"]}, "0"]])
+            second = out["methodResponses"][0][1]
+            self.assertFalse(second["hasMoreChanges"])
+            self.assertEqual(sorted(first["destroyed"] + second["destroyed"]),
+                             sorted([ids["Projects"], ids["2024"]]))
+            self.assertEqual(second["newState"], self.mailbox_ids()[1])
+        finally:
+            imap.logout()
+        # a forged or foreign state cannot be used
+        for bad in (state0[:-2] + ("AA" if state0[-2:] != "AA" else "BB"), "garbage"):
+            st, _, out = self.api([["Mailbox/changes", {"accountId": self.account,
+                                                        "sinceState": bad}, "0"]])
+            self.assertEqual(out["methodResponses"][0][1]["type"], "cannotCalculateChanges")
+
+    def test_mailbox_query(self):
+        imap = self.dovecot.imap("alice", "alice-pw")
+        try:
+            imap.create("Zeta")
+            imap.create("Zeta/Alpha")
+            ids, _ = self.mailbox_ids()
+            q = lambda **a: self.api([["Mailbox/query", dict(a, accountId=self.account), "0"]])[2][
+                "methodResponses"][0][1]
+            r = q(filter={"role": "inbox"})
+            self.assertEqual(r["ids"], [ids["INBOX"] if "INBOX" in ids else ids["Inbox"]])
+            r = q(filter={"hasAnyRole": False}, sort=[{"property": "name"}])
+            names = {v: k for k, v in ids.items()}
+            self.assertEqual([names[i] for i in r["ids"]], ["Alpha", "Zeta"])
+            r = q(filter={"parentId": ids["Zeta"]})
+            self.assertEqual(r["ids"], [ids["Alpha"]])
+            r = q(filter={"operator": "NOT", "conditions": [{"hasAnyRole": True}]},
+                  sortAsTree=True, sort=[{"property": "name", "isAscending": False}])
+            self.assertEqual([names[i] for i in r["ids"]], ["Zeta", "Alpha"])
+            r = q(filter={"name": "alp"}, filterAsTree=True)
+            self.assertEqual(r["ids"], [])  # Alpha's parent does not match
+            r = q(sort=[{"property": "sortOrder"}], limit=2, calculateTotal=True)
+            self.assertEqual(len(r["ids"]), 2)
+            self.assertEqual(r["total"], len(ids))
+            self.assertEqual(r["ids"][0], ids.get("INBOX", ids.get("Inbox")))
+            r = q(anchor=r["ids"][1], anchorOffset=-1, limit=1)
+            self.assertEqual(r["position"], 0)
+            err = self.api([["Mailbox/query", {"accountId": self.account, "anchor": "nope"},
+                             "0"]])[2]["methodResponses"][0][1]
+            self.assertEqual(err["type"], "anchorNotFound")
+            err = self.api([["Mailbox/query", {"accountId": self.account,
+                                               "filter": {"colour": "red"}}, "0"]])[2][
+                "methodResponses"][0][1]
+            self.assertIn(err["type"], ("invalidArguments", "unsupportedFilter"))
+        finally:
+            imap.delete("Zeta/Alpha")
+            imap.delete("Zeta")
+            imap.logout()
+
     def test_no_auth_is_401(self):
         st, h, body = self.gw.request("POST", "/jmap/api", b"{}",
                                       {"Content-Type": "application/json"})
