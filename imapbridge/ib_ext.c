@@ -26,6 +26,9 @@ int mailimap_uint64_parse(mailstream *fd, MMAPString *buffer,
                           struct mailimap_parser_context *ctx, size_t *indx, uint64_t *result);
 int mailimap_set_parse(mailstream *fd, MMAPString *buffer, struct mailimap_parser_context *ctx,
                        size_t *indx, struct mailimap_set **result);
+int mailimap_nstring_parse(mailstream *fd, MMAPString *buffer,
+                           struct mailimap_parser_context *ctx, size_t *indx, char **result,
+                           size_t *result_len, size_t progr_rate, progress_function *progr_fun);
 int mailimap_nil_parse(mailstream *fd, MMAPString *buffer, struct mailimap_parser_context *ctx,
                        size_t *indx);
 
@@ -214,6 +217,24 @@ static int parse_fetch(struct cursor *c, int *type, void **data)
     } else if (at_keyword(c, "THREADID")) {
         *type = IB_EXT_FETCH_THREADID;
         r = parse_objectid_item(c, "THREADID", true, &s);
+    } else if (at_keyword(c, "PREVIEW")) {
+        size_t len = 0;
+
+        *type = IB_EXT_FETCH_PREVIEW;
+        r = token(c, "PREVIEW");
+        if (r == MAILIMAP_NO_ERROR)
+            r = sp(c);
+        if (r == MAILIMAP_NO_ERROR)
+            r = mailimap_nstring_parse(c->fd, c->buf, c->ctx, &c->pos, &s, &len, 0, NULL);
+        if (r == MAILIMAP_NO_ERROR && s != NULL) {
+            /* nstring results belong to libetpan's allocator: copy into ours */
+            char *copy = strndup(s, len);
+
+            mailimap_nstring_free(s);
+            s = copy;
+            if (s == NULL)
+                r = MAILIMAP_ERROR_MEMORY;
+        }
     }
     *data = s;
     return r;

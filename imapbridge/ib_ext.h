@@ -5,6 +5,7 @@
  *   FETCH   X-GUID <astring>                (Dovecot)
  *   FETCH   EMAILID (<objectid>)            (RFC 8474)
  *   FETCH   THREADID (<objectid>) | NIL     (RFC 8474)
+ *   FETCH   PREVIEW <nstring>               (RFC 8970)
  *   STATUS  MAILBOXID (<objectid>)          (RFC 8474)
  *   STATUS  X-GUID <astring>                (Dovecot)
  *   * ESEARCH [(TAG "t")] [UID] MIN n MAX n COUNT n ALL set MODSEQ m  (RFC 4731)
@@ -31,11 +32,12 @@ enum ib_ext_type {
     IB_EXT_FETCH_THREADID = 3,
     IB_EXT_STATUS_MAILBOXID = 4,
     IB_EXT_STATUS_XGUID = 5,
-    IB_EXT_ESEARCH = 6
+    IB_EXT_ESEARCH = 6,
+    IB_EXT_FETCH_PREVIEW = 7
 };
 
 /* ext_data of the string types: a malloc'd NUL-terminated string (NULL
-   for THREADID NIL). */
+   for THREADID NIL and PREVIEW NIL). */
 struct ib_esearch {
     char *tag;                 /* correlator, or NULL */
     bool uid;                  /* results are UIDs */

@@ -26,7 +26,7 @@
 #include "imapbridge/ib_upstream.h"
 
 struct ib_session;
-struct _mailimap;
+struct mailimap;
 
 enum ib_cap {
     IB_CAP_IDLE = 1 << 0,
@@ -46,7 +46,9 @@ enum ib_cap {
     IB_CAP_XGMEXT = 1 << 14,
     IB_CAP_NOTIFY = 1 << 15,
     IB_CAP_ID = 1 << 16,
-    IB_CAP_LITERALPLUS = 1 << 17
+    IB_CAP_LITERALPLUS = 1 << 17,
+    IB_CAP_XGUID = 1 << 18,     /* Dovecot: FETCH/STATUS/SEARCH X-GUID (from ID or greeting) */
+    IB_CAP_PREVIEW = 1 << 19    /* RFC 8970 FETCH PREVIEW */
 };
 
 /* Connect and log in. On success *s_r is a new session. */
@@ -89,6 +91,6 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
 int ib_session_check(struct ib_session *s, int etpan_rc, const char *what, struct cm_err *err);
 
 /* The underlying libetpan handle, for the other ib_* modules only. */
-struct _mailimap *ib_session_imap(struct ib_session *s);
+struct mailimap *ib_session_imap(struct ib_session *s);
 
 #endif

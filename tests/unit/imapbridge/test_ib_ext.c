@@ -40,10 +40,12 @@ static void test_fetch_items(void)
         { "THREADID (T64b478a75b7ea9) FLAGS ()", 1, IB_EXT_FETCH_THREADID, "T64b478a75b7ea9",
           26 },
         { "THREADID NIL)", 1, IB_EXT_FETCH_THREADID, NULL, 12 },
+        { "PREVIEW \"Hello there\")", 1, IB_EXT_FETCH_PREVIEW, "Hello there", 21 },
+        { "PREVIEW NIL)", 1, IB_EXT_FETCH_PREVIEW, NULL, 11 },
         { "EMAILID (bad/id))", 0, 0, NULL, 0 },
         { "EMAILID NIL)", 0, 0, NULL, 0 },
         { "X-GUIDS abc)", 0, 0, NULL, 0 },
-        { "PREVIEW \"x\")", 0, 0, NULL, 0 },
+        { "PREVIEWS \"x\")", 0, 0, NULL, 0 },
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {

@@ -1,0 +1,386 @@
+/* ib_fetch.c - FETCH and SEARCH on the selected folder. */
+#include "imapbridge/ib_fetch.h"
+
+#include <libetpan/libetpan.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "imapbridge/ib_ext.h"
+#include "imapbridge/ib_session.h"
+
+static const char *const system_flags[] = {
+    [MAILIMAP_FLAG_ANSWERED] = "\\Answered", [MAILIMAP_FLAG_FLAGGED] = "\\Flagged",
+    [MAILIMAP_FLAG_DELETED] = "\\Deleted",   [MAILIMAP_FLAG_SEEN] = "\\Seen",
+    [MAILIMAP_FLAG_DRAFT] = "\\Draft",
+};
+
+static void msg_fini(struct ib_msg *m)
+{
+    for (size_t i = 0; i < m->nflags; i++)
+        free(m->flags[i]);
+    free(m->flags);
+    free(m->guid);
+    free(m->thread_guid);
+    free(m->preview);
+    free(m->header);
+    if (m->body != NULL)
+        mailimap_body_free(m->body);
+    memset(m, 0, sizeof(*m));
+}
+
+static int add_flag(struct ib_msg *m, const char *name)
+{
+    char **nf = realloc(m->flags, (m->nflags + 1) * sizeof(*nf));
+
+    if (nf == NULL)
+        return CM_ENOMEM;
+    m->flags = nf;
+    m->flags[m->nflags] = strdup(name);
+    if (m->flags[m->nflags] == NULL)
+        return CM_ENOMEM;
+    m->nflags++;
+    return 0;
+}
+
+static int copy_flags(struct ib_msg *m, struct mailimap_msg_att_dynamic *dyn)
+{
+    clistiter *it;
+
+    if (dyn == NULL || dyn->att_list == NULL)
+        return 0;
+    for (it = clist_begin(dyn->att_list); it != NULL; it = clist_next(it)) {
+        struct mailimap_flag_fetch *ff = clist_content(it);
+        struct mailimap_flag *f = ff->fl_flag;
+        const char *name = NULL;
+        int rc;
+
+        if (ff->fl_type == MAILIMAP_FLAG_FETCH_RECENT || f == NULL)
+            continue;
+        if (f->fl_type >= MAILIMAP_FLAG_ANSWERED && f->fl_type <= MAILIMAP_FLAG_DRAFT)
+            name = system_flags[f->fl_type];
+        else if (f->fl_type == MAILIMAP_FLAG_KEYWORD)
+            name = f->fl_data.fl_keyword;
+        else if (f->fl_type == MAILIMAP_FLAG_EXTENSION)
+            name = f->fl_data.fl_extension;
+        if (name != NULL && (rc = add_flag(m, name)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+static time_t to_utc(const struct mailimap_date_time *dt)
+{
+    struct tm tm = { 0 };
+    int zone = dt->dt_zone; /* +HHMM as an integer, e.g. -0130 -> -130 */
+    long offset = (long)(zone / 100) * 3600 + (long)(zone % 100) * 60;
+
+    tm.tm_year = dt->dt_year - 1900;
+    tm.tm_mon = dt->dt_month - 1;
+    tm.tm_mday = dt->dt_day;
+    tm.tm_hour = dt->dt_hour;
+    tm.tm_min = dt->dt_min;
+    tm.tm_sec = dt->dt_sec;
+    return timegm(&tm) - offset;
+}
+
+static int copy_static(struct ib_msg *m, struct mailimap_msg_att_static *st)
+{
+    switch (st->att_type) {
+    case MAILIMAP_MSG_ATT_UID: m->uid = st->att_data.att_uid; break;
+    case MAILIMAP_MSG_ATT_RFC822_SIZE: m->size = st->att_data.att_rfc822_size; break;
+    case MAILIMAP_MSG_ATT_INTERNALDATE:
+        if (st->att_data.att_internal_date != NULL)
+            m->internaldate = to_utc(st->att_data.att_internal_date);
+        break;
+    case MAILIMAP_MSG_ATT_BODYSTRUCTURE:
+        /* Detach: libetpan frees a NULL body as nothing. */
+        m->body = st->att_data.att_bodystructure;
+        st->att_data.att_bodystructure = NULL;
+        break;
+    case MAILIMAP_MSG_ATT_BODY_SECTION: {
+        struct mailimap_msg_att_body_section *sec = st->att_data.att_body_section;
+
+        if (sec != NULL && sec->sec_body_part != NULL && m->header == NULL) {
+            m->header = malloc(sec->sec_length + 1);
+            if (m->header == NULL)
+                return CM_ENOMEM;
+            memcpy(m->header, sec->sec_body_part, sec->sec_length);
+            m->header[sec->sec_length] = '\0';
+            m->header_len = sec->sec_length;
+        }
+        break;
+    }
+    default: break;
+    }
+    return 0;
+}
+
+static int copy_extension(struct ib_msg *m, struct mailimap_extension_data *d)
+{
+    if (d == NULL)
+        return 0;
+    if (d->ext_extension == &ib_ext_api && d->ext_data != NULL) {
+        char **dst = d->ext_type == IB_EXT_FETCH_THREADID  ? &m->thread_guid
+                     : d->ext_type == IB_EXT_FETCH_PREVIEW ? &m->preview
+                     : (d->ext_type == IB_EXT_FETCH_EMAILID ||
+                        (d->ext_type == IB_EXT_FETCH_XGUID && m->guid == NULL))
+                         ? &m->guid
+                         : NULL;
+
+        if (dst != NULL) {
+            free(*dst);
+            *dst = strdup(d->ext_data);
+            return *dst ? 0 : CM_ENOMEM;
+        }
+    }
+    if (d->ext_extension->ext_id == MAILIMAP_EXTENSION_CONDSTORE &&
+        d->ext_type == MAILIMAP_CONDSTORE_TYPE_FETCH_DATA)
+        m->modseq = ((struct mailimap_condstore_fetch_mod_resp *)d->ext_data)->cs_modseq_value;
+    return 0;
+}
+
+static int copy_msg(struct ib_msg *m, struct mailimap_msg_att *att)
+{
+    clistiter *it;
+    int rc = 0;
+
+    for (it = clist_begin(att->att_list); rc == 0 && it != NULL; it = clist_next(it)) {
+        struct mailimap_msg_att_item *item = clist_content(it);
+
+        if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC)
+            rc = copy_flags(m, item->att_data.att_dyn);
+        else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_STATIC)
+            rc = copy_static(m, item->att_data.att_static);
+        else if (item->att_type == MAILIMAP_MSG_ATT_ITEM_EXTENSION)
+            rc = copy_extension(m, item->att_data.att_extension_data);
+    }
+    return rc;
+}
+
+static void add_att(struct mailimap_fetch_type *ft, struct mailimap_fetch_att *att)
+{
+    if (att != NULL)
+        mailimap_fetch_type_new_fetch_att_list_add(ft, att);
+}
+
+static struct mailimap_fetch_type *build_fetch(struct ib_session *s, unsigned int want)
+{
+    struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+    unsigned int caps = ib_session_caps(s);
+
+    add_att(ft, mailimap_fetch_att_new_uid());
+    if (want & IB_FETCH_FLAGS)
+        add_att(ft, mailimap_fetch_att_new_flags());
+    if (want & IB_FETCH_INTERNALDATE)
+        add_att(ft, mailimap_fetch_att_new_internaldate());
+    if (want & IB_FETCH_SIZE)
+        add_att(ft, mailimap_fetch_att_new_rfc822_size());
+    if ((want & IB_FETCH_MODSEQ) && (caps & IB_CAP_CONDSTORE))
+        add_att(ft, mailimap_fetch_att_new_modseq());
+    if (want & IB_FETCH_BODYSTRUCTURE)
+        add_att(ft, mailimap_fetch_att_new_bodystructure());
+    if (want & IB_FETCH_HEADER)
+        add_att(ft, mailimap_fetch_att_new_body_peek_section(
+                        mailimap_section_new_header()));
+    if ((want & IB_FETCH_PREVIEW) && (caps & IB_CAP_PREVIEW))
+        add_att(ft, mailimap_fetch_att_new_extension(strdup("PREVIEW")));
+    if ((want & IB_FETCH_GUID) && (caps & IB_CAP_OBJECTID)) {
+        add_att(ft, mailimap_fetch_att_new_extension(strdup("EMAILID")));
+        add_att(ft, mailimap_fetch_att_new_extension(strdup("THREADID")));
+    } else if ((want & IB_FETCH_GUID) && (caps & IB_CAP_XGUID)) {
+        add_att(ft, mailimap_fetch_att_new_extension(strdup("X-GUID")));
+    }
+    return ft;
+}
+
+int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
+                  struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_fetch_type *ft = build_fetch(s, want);
+    clist *result = NULL;
+    struct ib_msg *msgs = NULL;
+    size_t n = 0;
+    clistiter *it;
+    int rc;
+
+    rc = ib_session_check(s, mailimap_uid_fetch(ib_session_imap(s), uids, ft, &result),
+                          "UID FETCH", err);
+    mailimap_fetch_type_free(ft);
+    if (rc < 0)
+        return rc;
+    msgs = calloc(clist_count(result) + 1, sizeof(*msgs));
+    if (msgs == NULL)
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    for (it = clist_begin(result); rc == 0 && it != NULL; it = clist_next(it)) {
+        rc = copy_msg(&msgs[n], clist_content(it));
+        if (msgs[n].uid != 0)
+            n++; /* an unsolicited FETCH without UID is not ours */
+        else
+            msg_fini(&msgs[n]);
+    }
+    mailimap_fetch_list_free(result);
+    if (rc < 0) {
+        ib_msgs_free(msgs, n + 1);
+        return cm_err_set(err, rc, "out of memory");
+    }
+    *msgs_r = msgs;
+    *n_r = n;
+    return 0;
+}
+
+void ib_msgs_free(struct ib_msg *msgs, size_t n)
+{
+    if (msgs == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        msg_fini(&msgs[i]);
+    free(msgs);
+}
+
+bool ib_msg_has_flag(const struct ib_msg *m, const char *flag)
+{
+    for (size_t i = 0; i < m->nflags; i++) {
+        if (strcasecmp(m->flags[i], flag) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* "1.2.3" -> a libetpan section for that part; "" -> the whole message;
+   "HEADER" -> the header. NULL when malformed. */
+static struct mailimap_section *section_for(const char *spec)
+{
+    clist *parts;
+    const char *p = spec;
+
+    if (spec[0] == '\0')
+        return mailimap_section_new(NULL);
+    if (strcmp(spec, "HEADER") == 0)
+        return mailimap_section_new_header();
+    parts = clist_new();
+    while (parts != NULL && *p != '\0') {
+        char *end;
+        unsigned long v = strtoul(p, &end, 10);
+        uint32_t *num;
+
+        if (end == p || v == 0 || v > 100000 || (*end != '.' && *end != '\0'))
+            goto bad;
+        num = malloc(sizeof(*num));
+        if (num == NULL)
+            goto bad;
+        *num = (uint32_t)v;
+        clist_append(parts, num);
+        p = *end == '.' ? end + 1 : end;
+        if (*end == '.' && *p == '\0')
+            goto bad;
+    }
+    if (parts == NULL || clist_count(parts) == 0 || clist_count(parts) > 32)
+        goto bad;
+    return mailimap_section_new_part(mailimap_section_part_new(parts));
+bad:
+    if (parts != NULL) {
+        for (clistiter *it = clist_begin(parts); it != NULL; it = clist_next(it))
+            free(clist_content(it));
+        clist_free(parts);
+    }
+    return NULL;
+}
+
+static int copy_section(clist *result, char **data_r, size_t *len_r)
+{
+    clistiter *it, *jt;
+
+    for (it = clist_begin(result); it != NULL; it = clist_next(it)) {
+        struct mailimap_msg_att *att = clist_content(it);
+
+        for (jt = clist_begin(att->att_list); jt != NULL; jt = clist_next(jt)) {
+            struct mailimap_msg_att_item *item = clist_content(jt);
+            struct mailimap_msg_att_body_section *sec;
+
+            if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC ||
+                item->att_data.att_static->att_type != MAILIMAP_MSG_ATT_BODY_SECTION)
+                continue;
+            sec = item->att_data.att_static->att_data.att_body_section;
+            *len_r = sec->sec_body_part ? sec->sec_length : 0;
+            *data_r = malloc(*len_r + 1);
+            if (*data_r == NULL)
+                return CM_ENOMEM;
+            if (*len_r > 0)
+                memcpy(*data_r, sec->sec_body_part, *len_r);
+            (*data_r)[*len_r] = '\0';
+            return 0;
+        }
+    }
+    return CM_ENOENT;
+}
+
+int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, uint32_t offset,
+                     uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)
+{
+    struct mailimap_section *sec = section_for(section);
+    struct mailimap_fetch_type *ft;
+    struct mailimap_set *set;
+    clist *result = NULL;
+    int rc;
+
+    if (sec == NULL)
+        return cm_err_set(err, CM_EINVAL, "bad part number \"%s\"", section);
+    ft = mailimap_fetch_type_new_fetch_att(
+        max > 0 ? mailimap_fetch_att_new_body_peek_section_partial(sec, offset, max)
+                : mailimap_fetch_att_new_body_peek_section(sec));
+    set = mailimap_set_new_single(uid);
+    rc = ib_session_check(s, mailimap_uid_fetch(ib_session_imap(s), set, ft, &result),
+                          "UID FETCH BODY", err);
+    mailimap_fetch_type_free(ft);
+    mailimap_set_free(set);
+    if (rc < 0)
+        return rc;
+    rc = copy_section(result, data_r, len_r);
+    mailimap_fetch_list_free(result);
+    if (rc == CM_ENOENT)
+        return cm_err_set(err, CM_ENOENT, "no message with UID %u", uid);
+    if (rc < 0)
+        return cm_err_set(err, rc, "out of memory");
+    return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool utf8,
+                    uint32_t **uids_r, size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_search_key *all = NULL;
+    clist *result = NULL;
+    uint32_t *uids;
+    size_t n = 0;
+    clistiter *it;
+    int rc;
+
+    if (key == NULL)
+        key = all = mailimap_search_key_new_all();
+    rc = ib_session_check(s, mailimap_uid_search(ib_session_imap(s), utf8 ? "UTF-8" : NULL, key,
+                                                 &result),
+                          "UID SEARCH", err);
+    if (all != NULL)
+        mailimap_search_key_free(all);
+    if (rc < 0)
+        return rc;
+    uids = malloc((clist_count(result) + 1) * sizeof(*uids));
+    if (uids == NULL) {
+        mailimap_search_result_free(result);
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    for (it = clist_begin(result); it != NULL; it = clist_next(it))
+        uids[n++] = *(uint32_t *)clist_content(it);
+    mailimap_search_result_free(result);
+    qsort(uids, n, sizeof(*uids), cmp_u32);
+    *uids_r = uids;
+    *n_r = n;
+    return 0;
+}

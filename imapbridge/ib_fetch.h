@@ -1,0 +1,77 @@
+/* ib_fetch.h - message data from the selected folder: FETCH of the items a
+ * caller needs into plain structs, one body section, UID SEARCH.
+ *
+ * Only what is asked for is fetched (a list view never downloads bodies).
+ * Results are copied out of libetpan's structures, except the
+ * BODYSTRUCTURE tree, which is detached from libetpan's response and owned
+ * by the ib_msg.
+ *
+ * Ownership: ib_msgs_free frees what ib_fetch_msgs returns.
+ * Threads: on the caller's thread, with the session checked out and the
+ * folder selected (ib_session_select).
+ */
+#ifndef IB_FETCH_H
+#define IB_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "common/cm_err.h"
+
+struct ib_session;
+struct mailimap_body;
+struct mailimap_set;
+struct mailimap_search_key;
+
+enum ib_fetch_want {
+    IB_FETCH_FLAGS = 1 << 0,
+    IB_FETCH_INTERNALDATE = 1 << 1,
+    IB_FETCH_SIZE = 1 << 2,
+    IB_FETCH_GUID = 1 << 3,          /* X-GUID (Dovecot) or EMAILID/THREADID (OBJECTID) */
+    IB_FETCH_BODYSTRUCTURE = 1 << 4,
+    IB_FETCH_HEADER = 1 << 5,        /* BODY.PEEK[HEADER] */
+    IB_FETCH_MODSEQ = 1 << 6,        /* with CONDSTORE */
+    IB_FETCH_PREVIEW = 1 << 7        /* with PREVIEW (RFC 8970); else left NULL */
+};
+
+struct ib_msg {
+    uint32_t uid;
+    uint64_t modseq;
+    char **flags;                /* IMAP spelling: "\\Seen", "$Forwarded" */
+    size_t nflags;
+    time_t internaldate;         /* UTC */
+    uint32_t size;
+    char *guid;                  /* X-GUID or EMAILID, or NULL */
+    char *thread_guid;           /* THREADID, or NULL */
+    char *preview;               /* server PREVIEW text (UTF-8 per RFC 8970), or NULL */
+    char *header;                /* raw header block, or NULL */
+    size_t header_len;
+    struct mailimap_body *body;  /* BODYSTRUCTURE, or NULL */
+};
+
+/* FETCH want for every UID in uids (a UID set). *msgs_r is malloc'd in
+   server order; *n_r may be smaller than the set (expunged messages). */
+int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
+                  struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+void ib_msgs_free(struct ib_msg *msgs, size_t n);
+
+/* Does the message carry flag (case-insensitive IMAP spelling)? */
+bool ib_msg_has_flag(const struct ib_msg *m, const char *flag);
+
+/* BODY.PEEK[section]<offset.max> of one message ("" = the whole message,
+   "1.2" a part, "HEADER"). max 0 = no partial. *data_r is malloc'd and
+   NUL-terminated (not counted). CM_ENOENT when the UID does not exist. */
+int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, uint32_t offset,
+                     uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* UID SEARCH key (NULL = ALL), with CHARSET UTF-8 when utf8. *uids_r is
+   malloc'd ascending. */
+int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool utf8,
+                    uint32_t **uids_r, size_t *n_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+#endif
