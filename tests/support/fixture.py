@@ -1,0 +1,968 @@
+"""Test fixture: a throwaway Dovecot, the jmapgate binary, and a TestCase that
+runs both (Python 3 standard library only).
+
+    from fixture import Dovecot, Gateway, StackTestCase, free_port
+
+    class TestMailboxes(StackTestCase):
+        USERS = {'alice': 'alicepass'}
+        DOVECOT_KW = {'compress': True}
+        GATEWAY_ENV = {'JMAPGATE_TOKEN_TTL': '120'}
+
+        def test_list(self):
+            token = self.gw.login('alice', 'alicepass')
+            st, hdrs, body = self.gw.json('GET', '/api/v1/mailboxes',
+                                          headers={'Authorization': 'Bearer ' + token})
+
+Every Dovecot runs in its own temp dir on its own loopback port, in the
+foreground as our child. Nothing is left running: each child is registered,
+killed by an atexit handler and on SIGTERM/SIGHUP, and also gets
+PR_SET_PDEATHSIG so it dies with us even when we are SIGKILLed (ctest sends
+SIGKILL on a test timeout). Temp dirs are removed unless JMAPGATE_KEEP_TMP=1;
+dirs left by a SIGKILLed run are swept at the next import.
+
+Environment: JMAPGATE_BIN (gateway binary; default <repo>/build/jmapgate),
+JMAPGATE_KEEP_TMP=1 (keep temp dirs and logs), JMAPGATE_CORPUS (corpus dir).
+"""
+
+import atexit
+import ctypes
+import email.utils
+import http.client
+import imaplib
+import json as _json
+import os
+import pwd
+import grp
+import re
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+__all__ = ['free_port', 'Dovecot', 'Gateway', 'StackTestCase', 'corpus_files',
+           'FixtureError', 'REPO_ROOT']
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CORPUS_DIR = os.environ.get(
+    'JMAPGATE_CORPUS',
+    '/usr/share/gocode/src/github.com/gatherstars-com/jwz/test/testdata/ham')
+DOVECOT_BIN = '/usr/sbin/dovecot'
+DOVEADM_BIN = '/usr/bin/doveadm'
+TMP_PREFIX = 'jmapgate-fx-'
+OWNER_FILE = '.fixture-owner'
+
+
+class FixtureError(RuntimeError):
+    """A fixture process failed to start or stop; the message has the log tail."""
+
+
+# ---------------------------------------------------------------------------
+# Registry of everything we started, torn down at exit / SIGTERM.
+
+_lock = threading.RLock()
+_procs = {}      # pid -> (Popen, description)
+_tmpdirs = set()
+
+
+def _keep_tmp():
+    return os.environ.get('JMAPGATE_KEEP_TMP', '') not in ('', '0', 'false', 'no')
+
+
+def _register_proc(proc, what):
+    with _lock:
+        _procs[proc.pid] = (proc, what)
+
+
+def _unregister_proc(proc):
+    with _lock:
+        _procs.pop(proc.pid, None)
+
+
+def _kill_proc(proc, sig=signal.SIGTERM, timeout=5.0):
+    """Signal proc, wait up to timeout, then SIGKILL. Returns the exit code."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
+    return proc.returncode
+
+
+def _make_tmpdir(kind):
+    d = tempfile.mkdtemp(prefix=TMP_PREFIX + kind + '-')
+    with open(os.path.join(d, OWNER_FILE), 'w') as f:
+        f.write(str(os.getpid()))
+    with _lock:
+        _tmpdirs.add(d)
+    return d
+
+
+def _remove_tmpdir(d):
+    with _lock:
+        _tmpdirs.discard(d)
+    if _keep_tmp():
+        sys.stderr.write('fixture: kept %s (JMAPGATE_KEEP_TMP)\n' % d)
+        return
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def cleanup_all():
+    """Stop every process the fixture started and remove its temp dirs."""
+    with _lock:
+        procs = list(_procs.values())
+        _procs.clear()
+    # TERM everything first, then wait: Dovecot needs 1-2.5 s to stop.
+    for proc, _ in procs:
+        if proc.poll() is None:
+            try:
+                proc.terminate()
+            except ProcessLookupError:
+                pass
+    for proc, _ in procs:
+        _kill_proc(proc, signal.SIGTERM, timeout=8.0)
+    with _lock:
+        dirs = list(_tmpdirs)
+    for d in dirs:
+        _remove_tmpdir(d)
+
+
+def _on_signal(signum, frame):
+    cleanup_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install_handlers():
+    atexit.register(cleanup_all)
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            if signal.getsignal(s) in (signal.SIG_DFL, None):
+                signal.signal(s, _on_signal)
+        except (ValueError, OSError):
+            pass
+
+
+def _sweep_stale_tmpdirs():
+    """Remove temp dirs of earlier runs whose owner process is gone (SIGKILL)."""
+    if _keep_tmp():
+        return
+    base = tempfile.gettempdir()
+    try:
+        names = os.listdir(base)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(TMP_PREFIX):
+            continue
+        d = os.path.join(base, name)
+        try:
+            with open(os.path.join(d, OWNER_FILE)) as f:
+                pid = int(f.read().strip() or 0)
+            if os.stat(d).st_uid != os.getuid():
+                continue
+        except (OSError, ValueError):
+            continue
+        if pid <= 0 or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue                      # owner still alive
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        # A Dovecot of that run may still be alive if PDEATHSIG did not fire.
+        _stop_stale_dovecot(d)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _stop_stale_dovecot(d):
+    try:
+        with open(os.path.join(d, 'run', 'master.pid')) as f:
+            pid = int(f.read().strip())
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            if d.encode() not in f.read():
+                return
+        os.kill(pid, signal.SIGTERM)
+        _wait_until(lambda: not _pid_alive(pid), 5.0)
+    except (OSError, ValueError):
+        pass
+
+
+_install_handlers()
+_sweep_stale_tmpdirs()
+
+
+def _pdeathsig_preexec():
+    """Runs in the child before exec: die (SIGTERM) when the parent dies."""
+    ppid = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)   # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+    if os.getppid() != ppid:          # parent died before prctl took effect
+        os._exit(1)
+
+
+def _spawn(argv, what, logfile, env=None, cwd=None):
+    log = open(logfile, 'ab')
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                start_new_session=True, preexec_fn=_pdeathsig_preexec)
+    finally:
+        log.close()
+    _register_proc(proc, what)
+    return proc
+
+
+# ---------------------------------------------------------------------------
+# Small helpers.
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _port_open(port, host='127.0.0.1'):
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _wait_until(pred, timeout, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(interval)
+
+
+def _tail(path, lines=40):
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError:
+        return '(no log at %s)' % path
+    text = data.decode('utf-8', 'replace').splitlines()
+    return '\n'.join(text[-lines:]) or '(log %s is empty)' % path
+
+
+def _imap_quote(name):
+    if re.fullmatch(r'[A-Za-z0-9_./-]+', name):
+        return name
+    return '"' + name.replace('\\', '\\\\').replace('"', '\\"') + '"'
+
+
+_corpus_cache = None
+
+
+def corpus_files():
+    """Sorted paths of the real corpus messages (2,403 SpamAssassin easy_ham)."""
+    global _corpus_cache
+    if _corpus_cache is None:
+        try:
+            names = sorted(n for n in os.listdir(CORPUS_DIR) if not n.startswith('.'))
+        except OSError:
+            raise FixtureError('corpus not found at %s: install golang-github-gatherstars-com-jwz-dev '
+                               '(scripts/install-deps)' % CORPUS_DIR)
+        _corpus_cache = [os.path.join(CORPUS_DIR, n) for n in names]
+    return _corpus_cache
+
+
+def read_corpus_message(path):
+    """The message as bytes, without its leading mbox 'From ' line."""
+    with open(path, 'rb') as f:
+        raw = f.read()
+    if raw.startswith(b'From '):
+        nl = raw.find(b'\n')
+        raw = raw[nl + 1:] if nl >= 0 else b''
+    return raw
+
+
+def _message_time(raw, fallback):
+    m = re.search(rb'^Date:[ \t]*(.+?)\r?$', raw[:16384], re.M | re.I)
+    if m:
+        try:
+            dt = email.utils.parsedate_to_datetime(m.group(1).decode('latin-1').strip())
+            if dt is not None:
+                if dt.tzinfo is None:
+                    return int(dt.timestamp())
+                return int(dt.timestamp())
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+    return fallback
+
+
+# ---------------------------------------------------------------------------
+# Dovecot.
+
+class Dovecot:
+    """A throwaway Dovecot 2.3 on loopback, in its own temp dir.
+
+    tls=False: one plain IMAP listener (port == plain_port).
+    tls=True:  port is implicit TLS (imaps, url imaps://localhost:PORT), and
+               plain_port == starttls_port is a plain listener offering STARTTLS.
+    """
+
+    host = '127.0.0.1'
+
+    def __init__(self, users=None, tls=False, compress=False, max_userip_connections=10):
+        if users is None:
+            users = {'alice': 'alicepass', 'bob': 'bobpass'}
+        self.users = dict(users)
+        self.tls = bool(tls)
+        self.compress = bool(compress)
+        self.max_userip_connections = int(max_userip_connections)
+        self.dir = _make_tmpdir('dovecot')
+        os.chmod(self.dir, 0o755)   # Dovecot's unprivileged processes must traverse it
+        self.conf_file = os.path.join(self.dir, 'dovecot.conf')
+        self.passwd_file = os.path.join(self.dir, 'passwd')
+        self.log_file = os.path.join(self.dir, 'dovecot.log')
+        self.out_file = os.path.join(self.dir, 'dovecot.out')
+        self.mail_root = os.path.join(self.dir, 'mail')
+        self.proc = None
+        self._started_at = 0.0
+        self._seq = 0
+        self._corpus_next = 0
+        self._closed = False
+        self.port = free_port()
+        if self.tls:
+            self.plain_port = free_port()
+            while self.plain_port == self.port:
+                self.plain_port = free_port()
+            self.starttls_port = self.plain_port
+            self.url = 'imaps://localhost:%d' % self.port
+        else:
+            self.plain_port = self.port
+            self.starttls_port = None
+            self.url = 'imap://127.0.0.1:%d' % self.port
+        self.root = os.getuid() == 0
+        if self.root:
+            pw = pwd.getpwnam('mail')
+            self.mail_uid, self.mail_gid = pw.pw_uid, pw.pw_gid
+        else:
+            self.mail_uid, self.mail_gid = os.getuid(), os.getgid()
+        for sub in ('run', 'state'):
+            os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+        os.makedirs(self.mail_root, exist_ok=True)
+        self._chown(self.mail_root)
+        self.cert_file = self.key_file = None
+        if self.tls:
+            self._make_cert()
+        self._write_passwd()
+        self._write_conf()
+
+    # -- context manager -------------------------------------------------
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return '<Dovecot %s dir=%s %s>' % (self.url, self.dir, 'running' if self.running else 'stopped')
+
+    # -- setup -----------------------------------------------------------
+    def _chown(self, path):
+        if self.root:
+            os.chown(path, self.mail_uid, self.mail_gid)
+
+    def _make_cert(self):
+        self.cert_file = os.path.join(self.dir, 'cert.pem')
+        self.key_file = os.path.join(self.dir, 'key.pem')
+        argv = ['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+                '-nodes', '-keyout', self.key_file, '-out', self.cert_file, '-days', '30',
+                '-subj', '/CN=localhost',
+                '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+                '-addext', 'basicConstraints=critical,CA:TRUE',
+                '-addext', 'keyUsage=critical,digitalSignature,keyCertSign',
+                '-addext', 'extendedKeyUsage=serverAuth']
+        r = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
+        if r.returncode != 0:
+            raise FixtureError('openssl req failed:\n' + r.stdout.decode('utf-8', 'replace'))
+        os.chmod(self.key_file, 0o600)
+        os.chmod(self.cert_file, 0o644)
+
+    def _write_passwd(self):
+        lines = []
+        for name, password in self.users.items():
+            for v in (name, password):
+                if any(c in v for c in ':\n\r\0'):
+                    raise ValueError('user names and passwords may not contain : or newlines')
+            lines.append('%s:{PLAIN}%s\n' % (name, password))
+        tmp = self.passwd_file + '.tmp'
+        with open(tmp, 'w') as f:
+            f.writelines(lines)
+        os.chmod(tmp, 0o644)    # read by the auth process (user dovecot when root)
+        os.replace(tmp, self.passwd_file)
+
+    def _write_conf(self):
+        d = self.dir
+        if self.root:
+            users = ('default_internal_user = dovecot\ndefault_internal_group = dovecot\n'
+                     'default_login_user = dovenull\nfirst_valid_uid = %d\nfirst_valid_gid = %d\n'
+                     % (self.mail_uid, self.mail_gid))
+            uid, gid = 'mail', 'mail'
+            chroots = ''
+        else:
+            un = pwd.getpwuid(os.getuid()).pw_name
+            gn = grp.getgrgid(os.getgid()).gr_name
+            users = ('default_internal_user = %s\ndefault_internal_group = %s\n'
+                     'default_login_user = %s\nfirst_valid_uid = %d\nfirst_valid_gid = %d\n'
+                     % (un, gn, un, os.getuid(), os.getgid()))
+            uid, gid = un, gn
+            chroots = 'service imap-login {\n  chroot =\n}\nservice anvil {\n  chroot =\n}\n'
+        if self.tls:
+            ssl_conf = ('ssl = yes\nssl_cert = <%s\nssl_key = <%s\n' % (self.cert_file, self.key_file))
+            listeners = ('  inet_listener imap {\n    address = 127.0.0.1\n    port = %d\n  }\n'
+                         '  inet_listener imaps {\n    address = 127.0.0.1\n    port = %d\n    ssl = yes\n  }\n'
+                         % (self.plain_port, self.port))
+        else:
+            ssl_conf = 'ssl = no\n'
+            listeners = ('  inet_listener imap {\n    address = 127.0.0.1\n    port = %d\n  }\n'
+                         '  inet_listener imaps {\n    port = 0\n  }\n' % self.port)
+        plugins = ''
+        if self.compress:
+            plugins = ('mail_plugins = $mail_plugins zlib\n'
+                       'protocol imap {\n  mail_plugins = $mail_plugins imap_zlib\n}\n')
+        specials = ''.join('  mailbox %s {\n    special_use = \\%s\n    auto = subscribe\n  }\n' % (m, m)
+                           for m in ('Drafts', 'Sent', 'Trash', 'Junk', 'Archive'))
+        conf = f"""# generated by tests/support/fixture.py
+base_dir = {d}/run
+state_dir = {d}/state
+instance_name = jmapgate-dovecot-{self.port}
+log_path = {d}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+{ssl_conf}disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{d}/mail/%u/Maildir
+mail_max_userip_connections = {self.max_userip_connections}
+verbose_proctitle = yes
+{users}{chroots}{plugins}passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.passwd_file}
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={d}/mail/%u
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+{specials}}}
+service imap-login {{
+{listeners}}}
+"""
+        with open(self.conf_file, 'w') as f:
+            f.write(conf)
+
+    # -- lifecycle -------------------------------------------------------
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout=10.0):
+        if self._closed:
+            raise FixtureError('Dovecot %s was closed' % self.dir)
+        if self.running:
+            return self
+        pidfile = os.path.join(self.dir, 'run', 'master.pid')
+        if os.path.exists(pidfile):
+            os.unlink(pidfile)
+        self.proc = _spawn([DOVECOT_BIN, '-F', '-c', self.conf_file], 'dovecot %s' % self.url,
+                           self.out_file)
+        ports = [self.port] + ([self.plain_port] if self.plain_port != self.port else [])
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                code = self.proc.returncode
+                _unregister_proc(self.proc)
+                self.proc = None
+                raise FixtureError('dovecot exited with %s during start-up\n--- %s\n%s\n--- %s\n%s'
+                                   % (code, self.out_file, _tail(self.out_file),
+                                      self.log_file, _tail(self.log_file)))
+            if all(_port_open(p) for p in ports):
+                self._started_at = time.monotonic()
+                return self
+            if time.monotonic() >= deadline:
+                self.stop()
+                raise FixtureError('dovecot did not listen on %s within %.0f s\n--- %s\n%s'
+                                   % (ports, timeout, self.log_file, _tail(self.log_file)))
+            time.sleep(0.02)
+
+    def stop(self, timeout=10.0):
+        """SIGTERM the master and wait until it (and its children) are gone."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        try:
+            if proc.poll() is None:
+                # A master SIGTERMed in its first few ms (children still
+                # starting) takes 6 s to exit instead of ~1 s: let it settle.
+                young = self._started_at + 0.1 - time.monotonic()
+                if young > 0:
+                    time.sleep(young)
+                proc.terminate()
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+                    raise FixtureError('dovecot did not stop within %.0f s (killed)\n%s'
+                                       % (timeout, _tail(self.log_file)))
+        finally:
+            _unregister_proc(proc)
+        # The master waits for its children; still, make sure the ports are free
+        # before anyone (restart) reuses them.
+        ports = {self.port, self.plain_port}
+        _wait_until(lambda: not any(_port_open(p) for p in ports), 5.0)
+
+    def restart(self):
+        """Stop and start again: same port, same mail, same users."""
+        self.stop()
+        return self.start()
+
+    def close(self):
+        """Stop and remove the temp dir (unless JMAPGATE_KEEP_TMP=1)."""
+        try:
+            self.stop()
+        finally:
+            if not self._closed:
+                self._closed = True
+                _remove_tmpdir(self.dir)
+
+    def log_text(self):
+        parts = []
+        for p in (self.out_file, self.log_file):
+            try:
+                with open(p, 'rb') as f:
+                    parts.append(f.read().decode('utf-8', 'replace'))
+            except OSError:
+                pass
+        return ''.join(parts)
+
+    # -- users and clients ----------------------------------------------
+    def add_user(self, name, password):
+        """Add (or change) a user; Dovecot re-reads the passwd-file on change."""
+        self.users[name] = password
+        old = None
+        try:
+            old = os.stat(self.passwd_file).st_mtime_ns
+        except OSError:
+            pass
+        self._write_passwd()
+        if old is not None and os.stat(self.passwd_file).st_mtime_ns == old:
+            # Same timestamp granularity tick: make the change visible.
+            t = time.time() + 1
+            os.utime(self.passwd_file, (t, t))
+
+    def imap(self, user, password, timeout=30):
+        """An imaplib.IMAP4 logged in as user on the plain listener."""
+        m = imaplib.IMAP4(self.host, self.plain_port, timeout=timeout)
+        try:
+            m.login(user, password)
+        except Exception:
+            try:
+                m.shutdown()
+            except OSError:
+                pass
+            raise
+        return m
+
+    def append(self, user, password, mailbox, raw, flags=''):
+        """APPEND raw (bytes) to mailbox (created if needed); returns the new UID."""
+        if isinstance(raw, str):
+            raw = raw.encode('utf-8')
+        if b'\r\n' not in raw:
+            raw = raw.replace(b'\n', b'\r\n')
+        m = self.imap(user, password)
+        try:
+            box = _imap_quote(mailbox)
+            fl = None
+            if flags:
+                fl = flags if flags.startswith('(') else '(%s)' % flags
+            try:
+                typ, data = m.append(box, fl, None, raw)
+            except imaplib.IMAP4.error as e:
+                if 'TRYCREATE' not in str(e):
+                    raise
+                m.create(box)
+                typ, data = m.append(box, fl, None, raw)
+            if typ != 'OK':
+                if data and b'TRYCREATE' in data[0]:
+                    m.create(box)
+                    typ, data = m.append(box, fl, None, raw)
+            if typ != 'OK':
+                raise FixtureError('APPEND to %s failed: %r' % (mailbox, data))
+            text = b' '.join(d for d in data if isinstance(d, bytes))
+            mm = re.search(rb'\[APPENDUID (\d+) (\d+)\]', text)
+            if not mm:
+                raise FixtureError('no APPENDUID in %r' % text)
+            return int(mm.group(2))
+        finally:
+            try:
+                m.logout()
+            except Exception:
+                pass
+
+    def connection_count(self, user):
+        """How many IMAP connections user has right now (doveadm who)."""
+        r = subprocess.run([DOVEADM_BIN, '-c', self.conf_file, 'who', '-1', user],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=15)
+        if r.returncode != 0:
+            raise FixtureError('doveadm who failed (%d): %s'
+                               % (r.returncode, r.stderr.decode('utf-8', 'replace').strip()))
+        n = 0
+        for line in r.stdout.decode('utf-8', 'replace').splitlines():
+            f = line.split()
+            # username  proto  (pid)  ip ; header line starts with "username"
+            if len(f) >= 2 and f[0] == user and f[1] == 'imap':
+                n += 1
+        return n
+
+    # -- mail ------------------------------------------------------------
+    def maildir(self, user, folder='INBOX'):
+        base = os.path.join(self.mail_root, user, 'Maildir')
+        if folder.upper() == 'INBOX':
+            return base
+        return os.path.join(base, '.' + folder.replace('/', '.'))
+
+    def _ensure_maildir(self, user, folder):
+        home = os.path.join(self.mail_root, user)
+        base = os.path.join(home, 'Maildir')
+        paths = [home, base] + [os.path.join(base, s) for s in ('cur', 'new', 'tmp')]
+        md = self.maildir(user, folder)
+        if md != base:
+            paths += [md] + [os.path.join(md, s) for s in ('cur', 'new', 'tmp')]
+        for p in paths:
+            if not os.path.isdir(p):
+                os.mkdir(p, 0o700)
+                self._chown(p)
+        if md != base:
+            marker = os.path.join(md, 'maildirfolder')
+            if not os.path.exists(marker):
+                open(marker, 'w').close()
+                self._chown(marker)
+        return md
+
+    def seed_corpus(self, user, counts, flagged_every=7, seen_every=3, unseen_last=0):
+        """Write real corpus messages straight into user's Maildir.
+
+        counts: {'INBOX': 200, 'Archive': 80, ...}. Works before Dovecot starts
+        or while it runs (files appear in cur/ atomically). Within a folder the
+        messages are ordered (and named, and dated: file mtime = Date header)
+        oldest first, so UIDs follow dates. Message i (0-based, in that order)
+        is \\Flagged when (i+1) % flagged_every == 0 and \\Seen when
+        (i+1) % seen_every == 0; the newest unseen_last messages are never
+        \\Seen. 0 disables a flag. Returns {folder: {'count', 'flagged', 'seen'}}.
+        """
+        files = corpus_files()
+        host = socket.gethostname().replace('/', '_').replace(':', '_') or 'localhost'
+        result = {}
+        for folder, count in counts.items():
+            md = self._ensure_maildir(user, folder)
+            picked = []
+            for _ in range(int(count)):
+                path = files[self._corpus_next % len(files)]
+                self._corpus_next += 1
+                raw = read_corpus_message(path)
+                picked.append((_message_time(raw, 1000000000 + self._corpus_next), raw))
+            picked.sort(key=lambda x: x[0])
+            flagged = seen = 0
+            for i, (t, raw) in enumerate(picked):
+                fl = ''
+                if flagged_every and (i + 1) % flagged_every == 0:
+                    fl += 'F'
+                    flagged += 1
+                if seen_every and (i + 1) % seen_every == 0 and i < len(picked) - unseen_last:
+                    fl += 'S'
+                    seen += 1
+                self._seq += 1
+                t = max(t, 0)
+                base = '%d.M%dP%d.%s,S=%d' % (t, self._seq, os.getpid(), host, len(raw))
+                tmp = os.path.join(md, 'tmp', base)
+                with open(tmp, 'wb') as f:
+                    f.write(raw)
+                os.chmod(tmp, 0o600)
+                self._chown(tmp)
+                os.utime(tmp, (t, t))
+                os.rename(tmp, os.path.join(md, 'cur', base + ':2,' + ''.join(sorted(fl))))
+            # A new file in cur/ bumps its mtime: that is what a running
+            # Dovecot checks to notice new mail.
+            result[folder] = {'count': len(picked), 'flagged': flagged, 'seen': seen}
+        return result
+
+
+# ---------------------------------------------------------------------------
+# Gateway.
+
+def _default_bin():
+    b = os.environ.get('JMAPGATE_BIN')
+    if b:
+        return b
+    return os.path.join(REPO_ROOT, 'build', 'jmapgate')
+
+
+class Gateway:
+    """The jmapgate binary on a free loopback port, logging to a temp file."""
+
+    host = '127.0.0.1'
+
+    def __init__(self, imap_url, env=None, secret=None, args=(), binary=None):
+        self.imap_url = imap_url
+        self.extra_env = dict(env or {})
+        self.secret = secret or secrets.token_hex(32)
+        self.args = list(args)
+        self.binary = binary or _default_bin()
+        self.dir = _make_tmpdir('gateway')
+        self.log_file = os.path.join(self.dir, 'jmapgate.log')
+        self.port = None
+        self.base_url = None
+        self.proc = None
+        self._closed = False
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return '<Gateway %s %s>' % (self.base_url, 'running' if self.running else 'stopped')
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout=10.0, port=None):
+        if self.running:
+            return self
+        if not os.access(self.binary, os.X_OK):
+            raise FixtureError('gateway binary %s not found or not executable (build it: make build; '
+                               'or set JMAPGATE_BIN)' % self.binary)
+        self.port = port or free_port()
+        self.base_url = 'http://%s:%d' % (self.host, self.port)
+        env = {k: v for k, v in os.environ.items() if not k.startswith('JMAPGATE_')}
+        env.update({
+            'JMAPGATE_LISTEN': '%s:%d' % (self.host, self.port),
+            'JMAPGATE_IMAP_URL': self.imap_url,
+            'JMAPGATE_SECRET': self.secret,
+            'JMAPGATE_LOG_LEVEL': 'debug',
+        })
+        for k, v in self.extra_env.items():
+            if v is None:
+                env.pop(k, None)
+            else:
+                env[k] = str(v)
+        with open(self.log_file, 'ab') as f:
+            f.write(('--- fixture: starting %s on %s\n' % (self.binary, self.base_url)).encode())
+        self.proc = _spawn([self.binary] + self.args, 'jmapgate %s' % self.base_url,
+                           self.log_file, env=env, cwd=self.dir)
+        deadline = time.monotonic() + timeout
+        last = None
+        while True:
+            if self.proc.poll() is not None:
+                code = self.proc.returncode
+                _unregister_proc(self.proc)
+                raise FixtureError('jmapgate exited with %s during start-up\n--- %s\n%s'
+                                   % (code, self.log_file, _tail(self.log_file)))
+            try:
+                st, _, _ = self.request('GET', '/healthz', timeout=2)
+                if st == 200:
+                    return self
+                last = 'status %d' % st
+            except (OSError, http.client.HTTPException) as e:
+                last = repr(e)
+            if time.monotonic() >= deadline:
+                try:
+                    self.stop(timeout=5)
+                except FixtureError:
+                    pass
+                raise FixtureError('jmapgate did not answer GET /healthz with 200 within %.0f s '
+                                   '(last: %s)\n--- %s\n%s'
+                                   % (timeout, last, self.log_file, _tail(self.log_file)))
+            time.sleep(0.05)
+
+    def stop(self, sig=signal.SIGTERM, timeout=15):
+        """Send sig, wait up to timeout; returns the exit code (negative = signal).
+        After the timeout: SIGKILL and raise FixtureError."""
+        if self.proc is None:
+            return None
+        proc = self.proc
+        try:
+            if proc.poll() is None:
+                proc.send_signal(sig)
+                try:
+                    proc.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+                    raise FixtureError('jmapgate did not exit within %s s of signal %s (killed)\n%s'
+                                       % (timeout, sig, _tail(self.log_file)))
+            return proc.returncode
+        finally:
+            _unregister_proc(proc)
+
+    def close(self):
+        try:
+            if self.running:
+                self.stop()
+        finally:
+            if not self._closed:
+                self._closed = True
+                _remove_tmpdir(self.dir)
+
+    def log_text(self):
+        try:
+            with open(self.log_file, 'rb') as f:
+                return f.read().decode('utf-8', 'replace')
+        except OSError:
+            return ''
+
+    def request(self, method, path, body=None, headers=None, timeout=30):
+        """One HTTP request -> (status, {lowercase header: value}, body bytes).
+        body: bytes, str (UTF-8) or dict/list (sent as JSON)."""
+        if self.port is None:
+            raise FixtureError('gateway not started')
+        hdrs = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = _json.dumps(body).encode('utf-8')
+            if not any(k.lower() == 'content-type' for k in hdrs):
+                hdrs['Content-Type'] = 'application/json'
+        elif isinstance(body, str):
+            body = body.encode('utf-8')
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
+        try:
+            conn.request(method, path, body=body, headers=hdrs)
+            resp = conn.getresponse()
+            data = resp.read()
+            out = {}
+            for k, v in resp.getheaders():
+                k = k.lower()
+                out[k] = out[k] + ', ' + v if k in out else v
+            return resp.status, out, data
+        finally:
+            conn.close()
+
+    def json(self, method, path, obj=None, headers=None, timeout=30):
+        """Like request() with a JSON body; returns (status, headers, parsed JSON or None)."""
+        hdrs = dict(headers or {})
+        body = None
+        if obj is not None:
+            body = _json.dumps(obj).encode('utf-8')
+            if not any(k.lower() == 'content-type' for k in hdrs):
+                hdrs['Content-Type'] = 'application/json'
+        st, h, data = self.request(method, path, body=body, headers=hdrs, timeout=timeout)
+        parsed = None
+        if data.strip():
+            try:
+                parsed = _json.loads(data)
+            except ValueError:
+                parsed = None
+        return st, h, parsed
+
+    def login(self, user, password):
+        """POST /api/v1/auth/login; asserts 200 and returns the token."""
+        st, h, data = self.request('POST', '/api/v1/auth/login',
+                                   body={'username': user, 'password': password})
+        if st != 200:
+            raise AssertionError('login %s: HTTP %d %r' % (user, st, data[:500]))
+        obj = _json.loads(data)
+        assert isinstance(obj.get('token'), str) and obj['token'], obj
+        return obj['token']
+
+
+# ---------------------------------------------------------------------------
+# TestCase.
+
+import unittest  # noqa: E402  (kept next to its only user)
+
+
+class StackTestCase(unittest.TestCase):
+    """A Dovecot and a Gateway for the whole class: cls.dovecot, cls.gw.
+
+    USERS: {name: password}; DOVECOT_KW: Dovecot kwargs (tls, compress, ...);
+    GATEWAY_ENV: extra JMAPGATE_* variables (None removes one). With tls,
+    JMAPGATE_TLS_CA_FILE defaults to the Dovecot's self-signed cert.
+    """
+
+    USERS = {'alice': 'alicepass', 'bob': 'bobpass'}
+    DOVECOT_KW = {}
+    GATEWAY_ENV = {}
+    dovecot = None
+    gw = None
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.dovecot = cls.gw = None
+        try:
+            cls.dovecot = Dovecot(users=cls.USERS, **cls.DOVECOT_KW)
+            cls.dovecot.start()
+            env = {}
+            if cls.dovecot.cert_file:
+                env['JMAPGATE_TLS_CA_FILE'] = cls.dovecot.cert_file
+            env.update(cls.GATEWAY_ENV)
+            cls.gw = Gateway(cls.dovecot.url, env=env)
+            cls.gw.start()
+        except BaseException:
+            cls._stop_stack()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls._stop_stack()
+        finally:
+            super().tearDownClass()
+
+    @classmethod
+    def _stop_stack(cls):
+        gw, dc = cls.gw, cls.dovecot
+        cls.gw = cls.dovecot = None
+        try:
+            if gw is not None:
+                gw.close()   # a gateway that ignores SIGTERM fails the class
+        finally:
+            if dc is not None:
+                dc.close()
