@@ -7,10 +7,10 @@ import threading
 import time
 import unittest
 
-from fixture import Dovecot, Gateway, free_port, repo_root
+from fixture import REPO_ROOT, Dovecot, Gateway, free_port
 from slowproxy import SlowProxy
 
-BIN = os.environ.get("JMAPGATE_BIN") or os.path.join(repo_root(), "build", "jmapgate")
+BIN = os.environ.get("JMAPGATE_BIN") or os.path.join(REPO_ROOT, "build", "jmapgate")
 SECRET = os.urandom(32).hex()
 
 
