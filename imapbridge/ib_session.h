@@ -26,7 +26,7 @@
 #include "imapbridge/ib_upstream.h"
 
 struct ib_session;
-struct _mailimap;
+struct mailimap;
 
 enum ib_cap {
     IB_CAP_IDLE = 1 << 0,
@@ -89,6 +89,6 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
 int ib_session_check(struct ib_session *s, int etpan_rc, const char *what, struct cm_err *err);
 
 /* The underlying libetpan handle, for the other ib_* modules only. */
-struct _mailimap *ib_session_imap(struct ib_session *s);
+struct mailimap *ib_session_imap(struct ib_session *s);
 
 #endif
