@@ -8,6 +8,7 @@
 #include "common/cm_log.h"
 #include "harness/fake_imap.h"
 #include "harness/th.h"
+#include "imapbridge/ib_pool.h"
 #include "imapbridge/ib_session.h"
 
 #define GREETING "* OK [CAPABILITY IMAP4rev1] fake ready\r\n"
@@ -358,6 +359,176 @@ static void test_probe(void)
     ib_upstream_fini(&dead);
 }
 
+/* ---- pool --------------------------------------------------------------- */
+
+struct pctx {
+    struct fake_imap *fake;
+    struct ib_upstream up;
+    struct ib_creds cr;
+    struct ib_pool *pool;
+};
+
+static int pctx_init(struct pctx *p, const struct fake_imap_step *script,
+                     const struct ib_pool_settings *set)
+{
+    struct cm_err err = CM_ERR_INIT;
+    char url[64];
+
+    memset(p, 0, sizeof(*p));
+    p->fake = fake_imap_start(script);
+    if (p->fake == NULL)
+        return -1;
+    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(p->fake));
+    if (ib_upstream_parse_url(url, &p->up, &err) < 0 ||
+        ib_creds_init(&p->cr, "alice", "s3cret", IB_AUTH_LOGIN) < 0)
+        return -1;
+    p->up.timeout_secs = 1;
+    return ib_pool_new(set, &p->up, &p->pool, &err);
+}
+
+static void pctx_fini(struct pctx *p)
+{
+    ib_pool_free(&p->pool);
+    fake_imap_stop(&p->fake);
+    ib_upstream_fini(&p->up);
+    ib_creds_fini(&p->cr);
+}
+
+static void test_pool_reuse_and_cap(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
+    struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
+    struct pctx p;
+    struct ib_session *s1 = NULL, *s2 = NULL, *first;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+    struct timespec t0;
+    double dt;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s1, &err) == 0);
+    first = s1;
+    ib_pool_checkin(p.pool, &s1);
+    th_assert(s1 == NULL);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s1, &err) == 0);
+    th_assert(s1 == first);                               /* the warm session */
+    th_assert(fake_imap_connections(p.fake) == 1);        /* one connection, two checkouts */
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s2, &err) == CM_EAGAIN);
+    dt = elapsed_since(&t0);
+    th_assert(dt > 0.25 && dt < 1.0);
+    th_assert(strstr(err.msg, "busy") != NULL && s2 == NULL);
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 1 && st.checked_out == 1 && st.idle == 0);
+    th_assert(st.opened_total == 1 && st.reused_total == 1 && st.busy_total == 1);
+    ib_pool_checkin(p.pool, &s1);
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.idle == 1 && st.checked_out == 0);
+    pctx_fini(&p);
+}
+
+static void test_pool_login_failure_frees_slot(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),
+        FI_EXPECT("LOGIN alice"), FI_SEND("$TAG NO [AUTHENTICATIONFAILED] nope\r\n"), FI_END,
+    };
+    struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == CM_EAUTH);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == CM_EAUTH); /* not EAGAIN */
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 0 && st.opened_total == 0);
+    th_assert(fake_imap_connections(p.fake) == 2);
+    pctx_fini(&p);
+}
+
+static void test_pool_broken_discarded(void)
+{
+    static const struct fake_imap_step script[] = {
+        LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND("* BYE going away\r\n"), FI_CLOSE,
+    };
+    struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    th_assert(s != NULL && ib_session_noop(s, &err) == CM_EUPSTREAM && ib_session_is_broken(s));
+    ib_pool_checkin(p.pool, &s);
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 0 && st.idle == 0 && st.discarded_total == 1);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0); /* a fresh connection */
+    th_assert(fake_imap_connections(p.fake) == 2);
+    ib_pool_checkin(p.pool, &s);
+    pctx_fini(&p);
+}
+
+static void test_pool_budget(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
+    struct ib_pool_settings set = { .per_account = 2, .account_budget = 2, .checkout_timeout_ms = 200 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_budget_reserve(p.pool, "alice") == 0);
+    th_assert(ib_pool_budget_reserve(p.pool, "alice") == 0);
+    th_assert(ib_pool_budget_reserve(p.pool, "alice") == CM_ELIMIT);
+    th_assert(ib_pool_budget_reserve(p.pool, "bob") == 0);       /* per account */
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == CM_EAGAIN); /* budget full */
+    ib_pool_budget_release(p.pool, "alice");
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    ib_pool_checkin(p.pool, &s);
+    /* budget full again (1 watcher + 1 idle session): a watcher evicts the idle one */
+    th_assert(ib_pool_budget_reserve(p.pool, "alice") == 0);
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 0 && st.reserved == 3);
+    ib_pool_budget_release(p.pool, "alice");
+    ib_pool_budget_release(p.pool, "alice");
+    ib_pool_budget_release(p.pool, "bob");
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.reserved == 0);
+    pctx_fini(&p);
+}
+
+static void test_pool_maintenance(void)
+{
+    static const struct fake_imap_step script[] = {
+        LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND("$TAG OK still here\r\n"), FI_END,
+    };
+    struct ib_pool_settings set = { .per_account = 1, .keepalive_secs = 1, .max_idle_secs = 2 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    ib_pool_checkin(p.pool, &s);
+    usleep(1700 * 1000); /* keep-alive NOOP after 1 s */
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 1);
+    usleep(1300 * 1000); /* closed after 2 s idle */
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 0 && st.discarded_total == 1);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(p.fake) == 0); /* NOOP then LOGOUT, as scripted */
+    if (fake_imap_failures(p.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(p.fake));
+    pctx_fini(&p);
+}
+
 int main(void)
 {
     th_run("login ok, capabilities, no password in logs", test_login_ok);
@@ -371,5 +542,10 @@ int main(void)
     th_run("literal cap", test_literals);
     th_run("STARTTLS response injection refused", test_starttls_injection);
     th_run("probe", test_probe);
+    th_run("pool: warm reuse, per-account cap", test_pool_reuse_and_cap);
+    th_run("pool: login failure leaves no slot", test_pool_login_failure_frees_slot);
+    th_run("pool: broken session discarded", test_pool_broken_discarded);
+    th_run("pool: account budget", test_pool_budget);
+    th_run("pool: keep-alive and idle close", test_pool_maintenance);
     return th_end();
 }
