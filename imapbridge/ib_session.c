@@ -105,6 +105,8 @@ static int check_stream_failure(struct ib_session *s, const char *what, struct c
         return cm_err_set(err, CM_ETIMEOUT, "imap %s: %s", what, msg);
     case IB_STREAM_FAIL_NONE:
         return cm_err_set(err, CM_EUPSTREAM, "imap %s: connection lost", what);
+    case IB_STREAM_FAIL_REFUSED:
+        return cm_err_set(err, CM_EUNAVAIL, "imap %s: %s", what, msg);
     default:
         return cm_err_set(err, CM_EUPSTREAM, "imap %s: %s", what, msg);
     }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +34,9 @@ struct ib_stream {
     uint64_t lit_left;       /* literal bytes still to pass through */
     char tail[TAIL_MAX];     /* last bytes of the current line */
     size_t tail_len;
+    bool greeted;            /* the first line has been seen */
+    char greeting[96];       /* its start, to spot a BYE greeting */
+    size_t greeting_len;
     enum ib_stream_fail fail;
     char fail_msg[160];
 };
@@ -129,10 +133,35 @@ static int line_end(struct ib_stream *st)
     return 0;
 }
 
+/* A "* BYE" greeting fails the stream instead of reaching libetpan,
+   whose greeting parser leaks the parsed greeting on BYE (1.9.4). */
+static int greeting_check(struct ib_stream *st, const char *buf, size_t n)
+{
+    const char *nl = memchr(buf, '\n', n);
+    size_t take = nl ? (size_t)(nl - buf) : n;
+
+    if (take > sizeof(st->greeting) - 1 - st->greeting_len)
+        take = sizeof(st->greeting) - 1 - st->greeting_len;
+    memcpy(st->greeting + st->greeting_len, buf, take);
+    st->greeting_len += take;
+    st->greeting[st->greeting_len] = '\0';
+    if (nl == NULL && st->greeting_len < 6)
+        return 0;
+    st->greeted = nl != NULL || st->greeting_len >= 6;
+    if (strncasecmp(st->greeting, "* BYE ", 6) == 0) {
+        st->greeting[strcspn(st->greeting, "\r\n")] = '\0';
+        return set_fail(st, IB_STREAM_FAIL_REFUSED, "server refused the connection: %s",
+                        st->greeting + 6);
+    }
+    return 0;
+}
+
 static int literal_guard(struct ib_stream *st, const char *buf, size_t n)
 {
     size_t i = 0;
 
+    if (!st->greeted && greeting_check(st, buf, n) < 0)
+        return -1;
     while (i < n) {
         const char *nl;
 

@@ -41,7 +41,9 @@ enum ib_stream_fail {
     IB_STREAM_FAIL_TIMEOUT,  /* a wait exceeded the timeout */
     IB_STREAM_FAIL_IO,       /* socket error */
     IB_STREAM_FAIL_TLS,      /* TLS error */
-    IB_STREAM_FAIL_LITERAL   /* server announced a literal above the cap */
+    IB_STREAM_FAIL_LITERAL,  /* server announced a literal above the cap */
+    IB_STREAM_FAIL_REFUSED   /* greeting was "* BYE ..." (kept from libetpan,
+                                which leaks a BYE greeting) */
 };
 
 /* Resolve host, connect (non-blocking, SOCK_CLOEXEC, SO_KEEPALIVE with
