@@ -25,7 +25,8 @@ struct ib_folder {
     char *name;        /* UTF-8 leaf name ("Sent") */
     char *path;        /* UTF-8 full name ("Archive/2024") */
     char *imap_name;   /* wire name (modified UTF-7) */
-    char *role;        /* "inbox","sent","drafts","trash","junk","archive","all","flagged" or NULL */
+    const char *role;  /* static string (not freed): "inbox","sent","drafts","trash",
+                          "junk","archive","all","flagged" or NULL */
     char *parent_id;   /* id of the parent folder or NULL */
     char delimiter;    /* hierarchy delimiter, 0 if none */
     bool selectable;   /* false for \Noselect / \NonExistent */
@@ -40,14 +41,23 @@ struct ib_folder_list {
     size_t count;
 };
 
-/* LIST "" "*" (with SPECIAL-USE data), LSUB or LIST-EXTENDED for
-   subscriptions, then STATUS (MESSAGES UNSEEN UIDVALIDITY UIDNEXT
-   [HIGHESTMODSEQ]) per selectable folder. INBOX first, then by path. */
+/* LIST "" "*" (with SPECIAL-USE data), LSUB for subscriptions, then
+   STATUS (MESSAGES UNSEEN UIDVALIDITY UIDNEXT [HIGHESTMODSEQ]) per
+   selectable folder. INBOX first, then by path. A STATUS refused with NO
+   (folder deleted meanwhile) leaves has_status false; a refused LSUB leaves
+   subscribed false. On error *out is empty. A name that is not valid
+   modified UTF-7 is shown as its wire form. */
 int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_err *err)
     __attribute__((warn_unused_result));
 void ib_folder_list_fini(struct ib_folder_list *l);
 
 /* Pure helpers (unit-tested). */
+/* The folder id as long as neither MAILBOXID nor X-GUID is used: "m" +
+   base64url(first 9 bytes of SHA-256(imap_name NUL uidvalidity)), or of
+   the name alone for a folder without UIDVALIDITY (not selectable). */
+#define IB_MAILBOX_ID_LEN 13
+void ib_mailbox_id_derive(const char *imap_name, bool selectable, uint32_t uidvalidity,
+                          char dst[IB_MAILBOX_ID_LEN + 1]);
 /* Role from a SPECIAL-USE flag without backslash ("Sent") or NULL. */
 const char *ib_mailbox_role_from_flag(const char *flag);
 /* Role guessed from a UTF-8 path when the server has no SPECIAL-USE:

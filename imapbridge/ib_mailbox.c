@@ -1,0 +1,327 @@
+/* ib_mailbox.c - LIST/LSUB/STATUS into struct ib_folder, roles, ids. */
+#include "imapbridge/ib_mailbox.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libetpan/libetpan.h>
+
+#include "common/cm_b64.h"
+#include "common/cm_crypto.h"
+#include "imapbridge/ib_mutf7.h"
+#include "imapbridge/ib_session.h"
+
+/* ---- pure helpers ----------------------------------------------------- */
+
+struct role_name {
+    const char *name;
+    const char *role;
+};
+
+static const struct role_name flag_roles[] = {
+    { "Sent", "sent" },       { "Drafts", "drafts" }, { "Trash", "trash" },
+    { "Junk", "junk" },       { "Archive", "archive" }, { "All", "all" },
+    { "Flagged", "flagged" },
+};
+
+static const struct role_name name_roles[] = {
+    { "Sent", "sent" },           { "Sent Items", "sent" },      { "Sent Messages", "sent" },
+    { "Sent Mail", "sent" },      { "Drafts", "drafts" },        { "Draft", "drafts" },
+    { "Trash", "trash" },         { "Deleted Items", "trash" },  { "Deleted Messages", "trash" },
+    { "Bin", "trash" },           { "Junk", "junk" },            { "Spam", "junk" },
+    { "Junk E-mail", "junk" },    { "Junk Email", "junk" },      { "Bulk Mail", "junk" },
+    { "Archive", "archive" },     { "Archives", "archive" },     { "All Mail", "all" },
+    { "Starred", "flagged" },
+};
+
+const char *ib_mailbox_role_from_flag(const char *flag)
+{
+    if (flag == NULL)
+        return NULL;
+    if (flag[0] == '\\')
+        flag++;
+    for (size_t i = 0; i < sizeof(flag_roles) / sizeof(flag_roles[0]); i++) {
+        if (strcasecmp(flag, flag_roles[i].name) == 0)
+            return flag_roles[i].role;
+    }
+    return NULL;
+}
+
+/* Only top-level folders and children of [Gmail], [Google Mail] or INBOX
+   (Courier "INBOX.Sent") get a role by name: "Projects/Sent" is no role. */
+static bool role_parent_ok(const char *path, size_t plen)
+{
+    return plen == 0 || (plen == 7 && strncasecmp(path, "[Gmail]", 7) == 0) ||
+           (plen == 13 && strncasecmp(path, "[Google Mail]", 13) == 0) ||
+           (plen == 5 && strncasecmp(path, "INBOX", 5) == 0);
+}
+
+const char *ib_mailbox_role_from_name(const char *path, char delimiter)
+{
+    const char *leaf = path;
+    size_t plen = 0;
+
+    if (path == NULL)
+        return NULL;
+    if (strcasecmp(path, "INBOX") == 0)
+        return "inbox";
+    if (delimiter != '\0' && strrchr(path, delimiter) != NULL) {
+        leaf = strrchr(path, delimiter) + 1;
+        plen = (size_t)(leaf - path - 1);
+    }
+    if (!role_parent_ok(path, plen))
+        return NULL;
+    for (size_t i = 0; i < sizeof(name_roles) / sizeof(name_roles[0]); i++) {
+        if (strcasecmp(leaf, name_roles[i].name) == 0)
+            return name_roles[i].role;
+    }
+    return NULL;
+}
+
+void ib_mailbox_id_derive(const char *imap_name, bool selectable, uint32_t uidvalidity,
+                          char dst[IB_MAILBOX_ID_LEN + 1])
+{
+    unsigned char md[CM_SHA256_LEN];
+    size_t n = strlen(imap_name);
+    char *buf = malloc(n + 16);
+
+    memset(md, 0, sizeof(md));
+    if (buf != NULL) {
+        int len = selectable ? snprintf(buf, n + 16, "%s%c%u", imap_name, '\0', uidvalidity)
+                             : snprintf(buf, n + 16, "%s", imap_name);
+
+        cm_sha256(buf, (size_t)len, md);
+        free(buf);
+    }
+    dst[0] = 'm';
+    cm_b64url_encode(md, 9, dst + 1);
+}
+
+/* ---- building the list ------------------------------------------------ */
+
+static void folder_fini(struct ib_folder *f)
+{
+    free(f->id);
+    free(f->name);
+    free(f->path);
+    free(f->imap_name);
+    free(f->parent_id);
+    memset(f, 0, sizeof(*f));
+}
+
+void ib_folder_list_fini(struct ib_folder_list *l)
+{
+    for (size_t i = 0; i < l->count; i++)
+        folder_fini(&l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->count = 0;
+}
+
+/* Flags: \Noselect / \NonExistent and the SPECIAL-USE role. */
+static void scan_flags(const struct mailimap_mbx_list_flags *fl, struct ib_folder *f)
+{
+    if (fl == NULL)
+        return;
+    if (fl->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG &&
+        fl->mbf_sflag == MAILIMAP_MBX_LIST_SFLAG_NOSELECT)
+        f->selectable = false;
+    for (clistiter *it = clist_begin(fl->mbf_oflags); it != NULL; it = clist_next(it)) {
+        const struct mailimap_mbx_list_oflag *of = clist_content(it);
+        const char *role;
+
+        if (of->of_type != MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT || of->of_flag_ext == NULL)
+            continue;
+        if (strcasecmp(of->of_flag_ext, "NonExistent") == 0 ||
+            strcasecmp(of->of_flag_ext, "Noselect") == 0)
+            f->selectable = false;
+        role = ib_mailbox_role_from_flag(of->of_flag_ext);
+        if (role != NULL && f->role == NULL)
+            f->role = role;
+    }
+}
+
+static int folder_from_list(const struct mailimap_mailbox_list *mb, struct ib_folder *f)
+{
+    const char *leaf;
+    bool inbox = strcasecmp(mb->mb_name, "INBOX") == 0;
+
+    f->selectable = true;
+    f->delimiter = mb->mb_delimiter;
+    f->imap_name = strdup(inbox ? "INBOX" : mb->mb_name);
+    f->path = inbox ? strdup("INBOX") : ib_mutf7_to_utf8(mb->mb_name);
+    if (f->path == NULL && f->imap_name != NULL)
+        f->path = strdup(f->imap_name); /* not valid modified UTF-7: show the wire name */
+    if (f->imap_name == NULL || f->path == NULL)
+        return CM_ENOMEM;
+    leaf = f->delimiter != '\0' ? strrchr(f->path, f->delimiter) : NULL;
+    f->name = strdup(leaf != NULL ? leaf + 1 : f->path);
+    if (f->name == NULL)
+        return CM_ENOMEM;
+    scan_flags(mb->mb_flag, f);
+    if (inbox)
+        f->role = "inbox";
+    else if (f->role == NULL)
+        f->role = ib_mailbox_role_from_name(f->path, f->delimiter);
+    return 0;
+}
+
+static void apply_status(struct ib_folder *f, const struct mailimap_mailbox_data_status *st)
+{
+    for (clistiter *it = st && st->st_info_list ? clist_begin(st->st_info_list) : NULL; it;
+         it = clist_next(it)) {
+        const struct mailimap_status_info *si = clist_content(it);
+
+        switch (si->st_att) {
+        case MAILIMAP_STATUS_ATT_MESSAGES: f->total = si->st_value; break;
+        case MAILIMAP_STATUS_ATT_UNSEEN: f->unread = si->st_value; break;
+        case MAILIMAP_STATUS_ATT_UIDVALIDITY: f->uidvalidity = si->st_value; break;
+        case MAILIMAP_STATUS_ATT_UIDNEXT: f->uidnext = si->st_value; break;
+        case MAILIMAP_STATUS_ATT_EXTENSION:
+            if (si->st_ext_data != NULL &&
+                si->st_ext_data->ext_type == MAILIMAP_CONDSTORE_TYPE_STATUS_INFO)
+                f->highestmodseq =
+                    ((struct mailimap_condstore_status_info *)si->st_ext_data->ext_data)
+                        ->cs_highestmodseq_value;
+            break;
+        default: break;
+        }
+    }
+    f->has_status = true;
+}
+
+/* STATUS one folder. A NO (folder vanished meanwhile) leaves has_status
+   false; only a broken session is an error. */
+static int folder_status(struct ib_session *s, struct ib_folder *f, struct cm_err *err)
+{
+    struct mailimap_status_att_list *atts = mailimap_status_att_list_new_empty();
+    struct mailimap_mailbox_data_status *st = NULL;
+    int rc;
+
+    if (atts == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_MESSAGES);
+    mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UNSEEN);
+    mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDVALIDITY);
+    mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDNEXT);
+    if (ib_session_caps(s) & IB_CAP_CONDSTORE)
+        mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_HIGHESTMODSEQ);
+    rc = ib_session_check(s, mailimap_status(ib_session_imap(s), f->imap_name, atts, &st),
+                          "STATUS", err);
+    if (rc == 0)
+        apply_status(f, st);
+    if (st != NULL)
+        mailimap_mailbox_data_status_free(st);
+    mailimap_status_att_list_free(atts);
+    if (rc < 0 && !ib_session_is_broken(s)) {
+        cm_err_clear(err);
+        return 0;
+    }
+    return rc;
+}
+
+static bool name_in(clist *l, const char *imap_name)
+{
+    for (clistiter *it = l ? clist_begin(l) : NULL; it != NULL; it = clist_next(it)) {
+        const struct mailimap_mailbox_list *mb = clist_content(it);
+
+        if (strcmp(mb->mb_name, imap_name) == 0 ||
+            (strcasecmp(imap_name, "INBOX") == 0 && strcasecmp(mb->mb_name, "INBOX") == 0))
+            return true;
+    }
+    return false;
+}
+
+static int set_ids(struct ib_folder_list *out)
+{
+    char id[IB_MAILBOX_ID_LEN + 1];
+
+    for (size_t i = 0; i < out->count; i++) {
+        struct ib_folder *f = &out->items[i];
+
+        ib_mailbox_id_derive(f->imap_name, f->selectable && f->has_status, f->uidvalidity, id);
+        f->id = strdup(id);
+        if (f->id == NULL)
+            return CM_ENOMEM;
+    }
+    for (size_t i = 0; i < out->count; i++) {
+        struct ib_folder *f = &out->items[i];
+        const char *cut = f->delimiter ? strrchr(f->imap_name, f->delimiter) : NULL;
+        size_t plen = cut ? (size_t)(cut - f->imap_name) : 0;
+
+        for (size_t j = 0; cut != NULL && j < out->count; j++) {
+            const char *p = out->items[j].imap_name;
+
+            if (strlen(p) == plen && strncmp(p, f->imap_name, plen) == 0) {
+                f->parent_id = strdup(out->items[j].id);
+                if (f->parent_id == NULL)
+                    return CM_ENOMEM;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+static int folder_cmp(const void *a, const void *b)
+{
+    const struct ib_folder *x = a, *y = b;
+    bool xi = strcmp(x->imap_name, "INBOX") == 0, yi = strcmp(y->imap_name, "INBOX") == 0;
+
+    if (xi != yi)
+        return xi ? -1 : 1;
+    return strcmp(x->path, y->path);
+}
+
+static int build(struct ib_session *s, clist *list, clist *lsub, struct ib_folder_list *out,
+                 struct cm_err *err)
+{
+    out->items = calloc(clist_count(list) + 1, sizeof(*out->items));
+    if (out->items == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    for (clistiter *it = clist_begin(list); it != NULL; it = clist_next(it)) {
+        struct ib_folder *f = &out->items[out->count++];
+
+        if (folder_from_list(clist_content(it), f) < 0)
+            return cm_err_set(err, CM_ENOMEM, "out of memory");
+        f->subscribed = name_in(lsub, f->imap_name);
+    }
+    for (size_t i = 0; i < out->count; i++) {
+        if (out->items[i].selectable && folder_status(s, &out->items[i], err) < 0)
+            return err ? err->code : CM_EUPSTREAM;
+    }
+    if (set_ids(out) < 0)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    qsort(out->items, out->count, sizeof(*out->items), folder_cmp);
+    return 0;
+}
+
+int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_err *err)
+{
+    mailimap *imap = ib_session_imap(s);
+    clist *list = NULL, *lsub = NULL;
+    int rc;
+
+    out->items = NULL;
+    out->count = 0;
+    if (ib_session_is_broken(s))
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    rc = ib_session_check(s, mailimap_list(imap, "", "*", &list), "LIST", err);
+    if (rc == 0 && ib_session_check(s, mailimap_lsub(imap, "", "*", &lsub), "LSUB", err) < 0) {
+        if (ib_session_is_broken(s))
+            rc = err ? err->code : CM_EUPSTREAM;
+        else
+            cm_err_clear(err); /* no subscriptions: not fatal */
+    }
+    if (rc == 0)
+        rc = build(s, list, lsub, out, err);
+    if (list != NULL)
+        mailimap_list_result_free(list);
+    if (lsub != NULL)
+        mailimap_list_result_free(lsub);
+    if (rc < 0)
+        ib_folder_list_fini(out);
+    return rc;
+}

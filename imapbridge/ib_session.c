@@ -1,0 +1,537 @@
+/* ib_session.c - one authenticated IMAP connection on our stream driver:
+ * connect, greeting, STARTTLS, CAPABILITY, login, ENABLE, NAMESPACE,
+ * SELECT/EXAMINE, and the one place libetpan codes become CM_E* codes. */
+#include "imapbridge/ib_session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libetpan/libetpan.h>
+
+#include "common/cm_log.h"
+#include "imapbridge/ib_stream.h"
+
+#define DEFAULT_TIMEOUT_SECS 30
+#define LOGOUT_TIMEOUT_MS 1000
+#define LOG_DATA_MAX 200
+
+struct ib_session {
+    mailimap *imap;
+    char *username;
+    unsigned int caps;      /* enum ib_cap bits usable on this session */
+    bool broken;
+    bool in_auth;           /* credentials on the wire: log nothing we send */
+    char delimiter;
+    char *selected;         /* wire name of the selected folder or NULL */
+    bool selected_rw;
+    uint64_t highestmodseq; /* of the selected folder */
+    char logkv[160];
+};
+
+/* ---- logging ---------------------------------------------------------- */
+
+/* libetpan -> cm_log at debug level. Only the data types are logged (the
+   INFO types carry libetpan's "<<<<<<< read" markers); DATA_SENT_PRIVATE
+   (LOGIN, AUTHENTICATE) is dropped, and as a second guard nothing we send
+   is logged while credentials are on the wire. Buffers can be whole
+   message literals, so they are truncated. */
+static void imap_logger(mailimap *imap, int type, const char *buf, size_t len, void *ctx)
+{
+    struct ib_session *s = ctx;
+    char text[LOG_DATA_MAX + 1], kv[sizeof(s->logkv) + LOG_DATA_MAX + 16];
+    const char *dir;
+
+    if (cm_log_get_level() > CM_LOG_DEBUG)
+        return;
+    if (type == MAILSTREAM_LOG_TYPE_DATA_SENT && !s->in_auth) {
+        dir = "C";
+    } else if (type == MAILSTREAM_LOG_TYPE_DATA_RECEIVED) {
+        dir = "S";
+    } else if (type == MAILSTREAM_LOG_TYPE_ERROR_PARSE ||
+               type == MAILSTREAM_LOG_TYPE_ERROR_RECEIVED ||
+               type == MAILSTREAM_LOG_TYPE_ERROR_SENT) {
+        cm_debug(s->logkv, "imap stream error (type %d)", type);
+        return;
+    } else {
+        return;
+    }
+    if (len > LOG_DATA_MAX)
+        len = LOG_DATA_MAX;
+    for (size_t i = 0; i < len; i++)
+        text[i] = buf[i] == '\0' ? ' ' : buf[i];
+    text[len] = '\0';
+    snprintf(kv, sizeof(kv), "%s", s->logkv);
+    cm_log_kv(kv, sizeof(kv), "data", text);
+    cm_debug(kv, "imap %s", dir);
+}
+
+/* ---- error classification --------------------------------------------- */
+
+static const char *server_text(const struct ib_session *s)
+{
+    return s->imap != NULL && s->imap->imap_response != NULL ? s->imap->imap_response : "";
+}
+
+/* libetpan maps both a tagged BAD and a tag mismatch to ERROR_PROTOCOL;
+   only the first leaves the session in sync. Look at the last line read. */
+static bool last_line_is_tagged_bad(const struct ib_session *s)
+{
+    const MMAPString *b = s->imap->imap_stream_buffer;
+    char tag[24];
+    size_t end, start, tl;
+
+    if (b == NULL || b->len == 0)
+        return false;
+    end = b->len;
+    while (end > 0 && (b->str[end - 1] == '\n' || b->str[end - 1] == '\r'))
+        end--;
+    start = end;
+    while (start > 0 && b->str[start - 1] != '\n')
+        start--;
+    tl = (size_t)snprintf(tag, sizeof(tag), "%d BAD ", s->imap->imap_tag);
+    return end - start >= tl && strncasecmp(b->str + start, tag, tl) == 0;
+}
+
+static int check_stream_failure(struct ib_session *s, const char *what, struct cm_err *err)
+{
+    const char *msg = "";
+    mailstream_low *low = s->imap->imap_stream ? s->imap->imap_stream->low : NULL;
+    enum ib_stream_fail f = low ? ib_stream_failure(low, &msg) : IB_STREAM_FAIL_NONE;
+
+    s->broken = true;
+    switch (f) {
+    case IB_STREAM_FAIL_TIMEOUT:
+        return cm_err_set(err, CM_ETIMEOUT, "imap %s: %s", what, msg);
+    case IB_STREAM_FAIL_NONE:
+        return cm_err_set(err, CM_EUPSTREAM, "imap %s: connection lost", what);
+    case IB_STREAM_FAIL_REFUSED:
+        return cm_err_set(err, CM_EUNAVAIL, "imap %s: %s", what, msg);
+    default:
+        return cm_err_set(err, CM_EUPSTREAM, "imap %s: %s", what, msg);
+    }
+}
+
+int ib_session_check(struct ib_session *s, int rc, const char *what, struct cm_err *err)
+{
+    mailstream_low *low;
+
+    if (rc == MAILIMAP_NO_ERROR || rc == MAILIMAP_NO_ERROR_AUTHENTICATED ||
+        rc == MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
+        return 0;
+    low = s->imap->imap_stream ? s->imap->imap_stream->low : NULL;
+    if (rc == MAILIMAP_ERROR_STREAM ||
+        (low != NULL && ib_stream_failure(low, NULL) != IB_STREAM_FAIL_NONE))
+        return check_stream_failure(s, what, err);
+    switch (rc) {
+    case MAILIMAP_ERROR_LOGIN:
+        return cm_err_set(err, CM_EAUTH, "imap %s refused: %.160s", what, server_text(s));
+    case MAILIMAP_ERROR_PROTOCOL:
+        if (last_line_is_tagged_bad(s))
+            return cm_err_set(err, CM_EUPSTREAM, "imap %s: BAD %.160s", what, server_text(s));
+        s->broken = true;
+        return cm_err_set(err, CM_EUPSTREAM, "imap %s: protocol error (unexpected tag)", what);
+    case MAILIMAP_ERROR_FATAL:
+        s->broken = true;
+        return cm_err_set(err, CM_EUPSTREAM, "imap %s: server said BYE %.160s", what,
+                          server_text(s));
+    case MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION:
+    case MAILIMAP_ERROR_CONNECTION_REFUSED:
+        s->broken = true;
+        return cm_err_set(err, CM_EUNAVAIL, "imap %s: server refused the connection %.160s",
+                          what, server_text(s));
+    case MAILIMAP_ERROR_PARSE:
+    case MAILIMAP_ERROR_EXTENSION:
+    case MAILIMAP_ERROR_NEEDS_MORE_DATA:
+    case MAILIMAP_ERROR_SSL:
+        s->broken = true;
+        return cm_err_set(err, CM_EUPSTREAM, "imap %s: unparsable response", what);
+    case MAILIMAP_ERROR_MEMORY:
+        s->broken = true;
+        return cm_err_set(err, CM_ENOMEM, "imap %s: out of memory", what);
+    case MAILIMAP_ERROR_BAD_STATE:
+        return cm_err_set(err, CM_EINTERNAL, "imap %s: not allowed in this state", what);
+    case MAILIMAP_ERROR_INVAL:
+        return cm_err_set(err, CM_EINVAL, "imap %s: invalid argument", what);
+    default: /* a tagged NO of a command: the session stays usable */
+        return cm_err_set(err, CM_EUPSTREAM, "imap %s: NO %.160s", what, server_text(s));
+    }
+}
+
+/* ---- capabilities ----------------------------------------------------- */
+
+struct cap_name {
+    const char *name;
+    unsigned int bit;
+};
+
+static const struct cap_name cap_names[] = {
+    { "IDLE", IB_CAP_IDLE },           { "CONDSTORE", IB_CAP_CONDSTORE },
+    { "QRESYNC", IB_CAP_QRESYNC },     { "MOVE", IB_CAP_MOVE },
+    { "UIDPLUS", IB_CAP_UIDPLUS },     { "SPECIAL-USE", IB_CAP_SPECIAL_USE },
+    { "LIST-STATUS", IB_CAP_LIST_STATUS }, { "ESEARCH", IB_CAP_ESEARCH },
+    { "SORT", IB_CAP_SORT },           { "THREAD=REFERENCES", IB_CAP_THREAD_REFS },
+    { "NAMESPACE", IB_CAP_NAMESPACE }, { "ENABLE", IB_CAP_ENABLE },
+    { "COMPRESS=DEFLATE", IB_CAP_COMPRESS }, { "OBJECTID", IB_CAP_OBJECTID },
+    { "X-GM-EXT-1", IB_CAP_XGMEXT },   { "NOTIFY", IB_CAP_NOTIFY },
+    { "ID", IB_CAP_ID },               { "LITERAL+", IB_CAP_LITERALPLUS },
+};
+
+static unsigned int caps_from_cache(mailimap *imap)
+{
+    unsigned int bits = 0;
+
+    for (size_t i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++) {
+        if (mailimap_has_extension(imap, cap_names[i].name))
+            bits |= cap_names[i].bit;
+    }
+    return bits;
+}
+
+/* Ask CAPABILITY explicitly: the cache may be stale or empty. */
+static int refresh_caps(struct ib_session *s, struct cm_err *err)
+{
+    struct mailimap_capability_data *cd = NULL;
+    int rc = ib_session_check(s, mailimap_capability(s->imap, &cd), "CAPABILITY", err);
+
+    if (cd != NULL)
+        mailimap_capability_data_free(cd);
+    if (rc == 0)
+        s->caps = caps_from_cache(s->imap);
+    return rc;
+}
+
+/* ENABLE CONDSTORE/QRESYNC when offered; QRESYNC is only usable enabled. */
+static int enable_exts(struct ib_session *s, struct cm_err *err)
+{
+    struct mailimap_capability_data *want, *got = NULL;
+    clist *l;
+    bool qresync = false;
+    int rc;
+
+    if (!(s->caps & IB_CAP_ENABLE) || !(s->caps & (IB_CAP_CONDSTORE | IB_CAP_QRESYNC))) {
+        s->caps &= ~(unsigned int)IB_CAP_QRESYNC;
+        return 0;
+    }
+    l = clist_new();
+    if (l == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (s->caps & IB_CAP_CONDSTORE)
+        clist_append(l, mailimap_capability_new(MAILIMAP_CAPABILITY_NAME, NULL, strdup("CONDSTORE")));
+    if (s->caps & IB_CAP_QRESYNC)
+        clist_append(l, mailimap_capability_new(MAILIMAP_CAPABILITY_NAME, NULL, strdup("QRESYNC")));
+    want = mailimap_capability_data_new(l);
+    rc = ib_session_check(s, mailimap_enable(s->imap, want, &got), "ENABLE", err);
+    for (clistiter *it = got ? clist_begin(got->cap_list) : NULL; it; it = clist_next(it)) {
+        struct mailimap_capability *c = clist_content(it);
+
+        if (c->cap_type == MAILIMAP_CAPABILITY_NAME && strcasecmp(c->cap_data.cap_name, "QRESYNC") == 0)
+            qresync = true;
+    }
+    if (!qresync)
+        s->caps &= ~(unsigned int)IB_CAP_QRESYNC;
+    if (qresync)
+        s->caps |= IB_CAP_CONDSTORE; /* QRESYNC implies CONDSTORE */
+    mailimap_capability_data_free(want);
+    if (got != NULL)
+        mailimap_capability_data_free(got);
+    return s->broken ? rc : 0; /* a refused ENABLE only loses the extension */
+}
+
+/* Hierarchy delimiter: NAMESPACE, else LIST "" "". */
+static int find_delimiter(struct ib_session *s, struct cm_err *err)
+{
+    struct mailimap_namespace_data *ns = NULL;
+    clist *l = NULL;
+    int rc;
+
+    if (s->caps & IB_CAP_NAMESPACE) {
+        rc = ib_session_check(s, mailimap_namespace(s->imap, &ns), "NAMESPACE", err);
+        if (rc == 0 && ns != NULL && ns->ns_personal != NULL &&
+            clist_begin(ns->ns_personal->ns_data_list) != NULL) {
+            struct mailimap_namespace_info *info = clist_content(clist_begin(ns->ns_personal->ns_data_list));
+
+            s->delimiter = info->ns_delimiter;
+        }
+        if (ns != NULL)
+            mailimap_namespace_data_free(ns);
+        if (rc == 0 || s->broken)
+            return s->broken ? rc : 0;
+    }
+    rc = ib_session_check(s, mailimap_list(s->imap, "", "", &l), "LIST", err);
+    if (rc == 0 && l != NULL && clist_begin(l) != NULL) {
+        struct mailimap_mailbox_list *mb = clist_content(clist_begin(l));
+
+        s->delimiter = mb->mb_delimiter;
+    }
+    if (l != NULL)
+        mailimap_list_result_free(l);
+    return s->broken ? rc : 0;
+}
+
+/* ---- open ------------------------------------------------------------- */
+
+static unsigned int timeout_ms_of(const struct ib_upstream *up)
+{
+    return (up->timeout_secs ? up->timeout_secs : DEFAULT_TIMEOUT_SECS) * 1000u;
+}
+
+static struct ib_session *session_new(const struct ib_upstream *up, const char *username)
+{
+    struct ib_session *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->imap = mailimap_new(0, NULL);
+    s->username = strdup(username ? username : "");
+    if (s->imap == NULL || s->username == NULL) {
+        if (s->imap != NULL)
+            mailimap_free(s->imap);
+        free(s->username);
+        free(s);
+        return NULL;
+    }
+    /* Our driver has its own timeout; set libetpan's too (before connect). */
+    mailimap_set_timeout(s->imap, up->timeout_secs ? up->timeout_secs : DEFAULT_TIMEOUT_SECS);
+    mailimap_set_logger(s->imap, imap_logger, s);
+    cm_log_kv(s->logkv, sizeof(s->logkv), "imap_host", up->host);
+    if (username != NULL)
+        cm_log_kv(s->logkv, sizeof(s->logkv), "imap_user", username);
+    return s;
+}
+
+static int tls_opts_start(struct ib_session *s, const struct ib_upstream *up, struct cm_err *err)
+{
+    struct ib_stream_tls tls = { up->host, up->tls_verify, up->ca_file };
+    int rc = ib_stream_start_tls(s->imap->imap_stream->low, &tls, err);
+
+    if (rc < 0)
+        s->broken = true;
+    return rc;
+}
+
+/* TCP (+ implicit TLS) + greeting. */
+static int connect_greeting(struct ib_session *s, const struct ib_upstream *up, struct cm_err *err)
+{
+    mailstream_low *low = NULL;
+    mailstream *stream;
+    int rc = ib_stream_connect(up->host, up->port, timeout_ms_of(up), 0, &low, err);
+
+    if (rc < 0) {
+        s->broken = true;
+        return rc;
+    }
+    stream = mailstream_new(low, 8192);
+    if (stream == NULL) {
+        mailstream_low_close(low);
+        mailstream_low_free(low);
+        s->broken = true;
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    s->imap->imap_stream = stream; /* owned by imap from here on */
+    if (up->tls == IB_TLS_IMPLICIT && tls_opts_start(s, up, err) < 0)
+        return err ? err->code : CM_EUNAVAIL;
+    s->imap->imap_stream = NULL;   /* mailimap_connect wants a disconnected session */
+    rc = ib_session_check(s, mailimap_connect(s->imap, stream), "greeting", err);
+    if (rc == CM_EUPSTREAM && s->broken)
+        rc = cm_err_set(err, CM_EUNAVAIL, "%s", err ? err->msg : "bad greeting");
+    return rc;
+}
+
+static int do_starttls(struct ib_session *s, const struct ib_upstream *up, struct cm_err *err)
+{
+    int rc;
+
+    if (!mailimap_has_extension(s->imap, "STARTTLS")) {
+        s->broken = true;
+        return cm_err_set(err, CM_EUNAVAIL, "imap: server does not offer STARTTLS");
+    }
+    rc = ib_session_check(s, mailimap_starttls(s->imap), "STARTTLS", err);
+    if (rc < 0)
+        return rc;
+    if (s->imap->imap_stream->read_buffer_len != 0) { /* CVE-2020-15953 */
+        s->broken = true;
+        return cm_err_set(err, CM_EUPSTREAM, "imap STARTTLS: plaintext data after the OK");
+    }
+    if (tls_opts_start(s, up, err) < 0)
+        return err ? err->code : CM_EUNAVAIL;
+    return refresh_caps(s, err);
+}
+
+static int do_login(struct ib_session *s, const struct ib_creds *cr, struct cm_err *err)
+{
+    int r;
+
+    if (s->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED)
+        return 0; /* PREAUTH */
+    switch (cr->mech) {
+    case IB_AUTH_LOGIN:
+        if (mailimap_has_extension(s->imap, "LOGINDISABLED"))
+            return cm_err_set(err, CM_ECONFIG, "imap: server has LOGINDISABLED (use TLS)");
+        s->in_auth = true;
+        r = mailimap_login(s->imap, cr->username, cr->secret);
+        s->in_auth = false;
+        return ib_session_check(s, r, "LOGIN", err);
+    case IB_AUTH_XOAUTH2:
+        if (!mailimap_has_xoauth2(s->imap))
+            return cm_err_set(err, CM_EAUTH, "imap: server does not offer AUTH=XOAUTH2");
+        s->in_auth = true;
+        r = mailimap_oauth2_authenticate(s->imap, cr->username, cr->secret);
+        s->in_auth = false;
+        return ib_session_check(s, r, "AUTHENTICATE XOAUTH2", err);
+    default:
+        return cm_err_set(err, CM_EINVAL, "imap: OAUTHBEARER is not supported yet");
+    }
+}
+
+int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
+                    struct ib_session **s_r, struct cm_err *err)
+{
+    struct ib_session *s = session_new(up, cr->username);
+    int rc;
+
+    if (s == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = connect_greeting(s, up, err);
+    if (rc == 0)
+        rc = refresh_caps(s, err);
+    if (rc == 0 && up->tls == IB_TLS_STARTTLS)
+        rc = do_starttls(s, up, err);
+    if (rc == 0)
+        rc = do_login(s, cr, err);
+    if (rc == 0)
+        rc = refresh_caps(s, err);
+    if (rc == 0)
+        rc = enable_exts(s, err);
+    if (rc == 0)
+        rc = find_delimiter(s, err);
+    if (rc < 0) {
+        cm_debug(s->logkv, "imap session open failed: %s", err ? err->msg : "");
+        ib_session_close(&s);
+        return rc;
+    }
+    cm_debug(s->logkv, "imap session open caps=0x%x", s->caps);
+    *s_r = s;
+    return 0;
+}
+
+int ib_upstream_probe(const struct ib_upstream *up, struct cm_err *err)
+{
+    struct ib_session *s = session_new(up, NULL);
+    int rc;
+
+    if (s == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = connect_greeting(s, up, err);
+    s->broken = true; /* drop without LOGOUT */
+    ib_session_close(&s);
+    return rc;
+}
+
+/* ---- close, accessors ------------------------------------------------- */
+
+void ib_session_close(struct ib_session **sp)
+{
+    struct ib_session *s = *sp;
+
+    *sp = NULL;
+    if (s == NULL)
+        return;
+    if (s->imap->imap_stream != NULL) {
+        if (!s->broken && s->imap->imap_state != MAILIMAP_STATE_DISCONNECTED) {
+            ib_stream_set_timeout(s->imap->imap_stream->low, LOGOUT_TIMEOUT_MS);
+            (void)mailimap_logout(s->imap); /* closes the stream */
+        } else {
+            mailstream_close(s->imap->imap_stream);
+        }
+        s->imap->imap_stream = NULL;
+    }
+    mailimap_free(s->imap);
+    free(s->username);
+    free(s->selected);
+    free(s);
+}
+
+bool ib_session_is_broken(const struct ib_session *s)
+{
+    return s->broken;
+}
+
+unsigned int ib_session_caps(const struct ib_session *s)
+{
+    return s->caps;
+}
+
+const char *ib_session_username(const struct ib_session *s)
+{
+    return s->username;
+}
+
+char ib_session_delimiter(const struct ib_session *s)
+{
+    return s->delimiter;
+}
+
+struct mailimap *ib_session_imap(struct ib_session *s)
+{
+    return s->imap;
+}
+
+int ib_session_noop(struct ib_session *s, struct cm_err *err)
+{
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    return ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
+}
+
+/* ---- select ----------------------------------------------------------- */
+
+static void fill_selection(struct ib_session *s, struct ib_selection *sel_r)
+{
+    const struct mailimap_selection_info *si = s->imap->imap_selection_info;
+
+    if (sel_r == NULL)
+        return;
+    memset(sel_r, 0, sizeof(*sel_r));
+    if (si != NULL) {
+        sel_r->uidvalidity = si->sel_uidvalidity;
+        sel_r->uidnext = si->sel_uidnext;
+        sel_r->exists = si->sel_exists;
+    }
+    sel_r->highestmodseq = s->highestmodseq;
+}
+
+int ib_session_select(struct ib_session *s, const char *imap_name, bool read_only,
+                      struct ib_selection *sel_r, struct cm_err *err)
+{
+    uint64_t hms = 0;
+    bool condstore = (s->caps & IB_CAP_CONDSTORE) != 0;
+    int r, rc;
+
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (s->selected != NULL && strcmp(s->selected, imap_name) == 0 &&
+        (read_only || s->selected_rw)) {
+        fill_selection(s, sel_r);
+        return 0;
+    }
+    free(s->selected);
+    s->selected = NULL; /* a failed SELECT leaves nothing selected */
+    if (read_only)
+        r = condstore ? mailimap_examine_condstore(s->imap, imap_name, &hms)
+                      : mailimap_examine(s->imap, imap_name);
+    else
+        r = condstore ? mailimap_select_condstore(s->imap, imap_name, &hms)
+                      : mailimap_select(s->imap, imap_name);
+    rc = ib_session_check(s, r, read_only ? "EXAMINE" : "SELECT", err);
+    if (rc < 0)
+        return rc;
+    s->selected = strdup(imap_name);
+    if (s->selected == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    s->selected_rw = !read_only && s->imap->imap_selection_info != NULL &&
+                     s->imap->imap_selection_info->sel_perm != MAILIMAP_MAILBOX_READONLY;
+    s->highestmodseq = hms;
+    fill_selection(s, sel_r);
+    return 0;
+}

@@ -1,0 +1,199 @@
+/* test_ib_mailbox.c - role heuristics, ids, and LIST/LSUB/STATUS parsing
+ * against the scripted fake IMAP server. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/fake_imap.h"
+#include "harness/th.h"
+#include "imapbridge/ib_mailbox.h"
+#include "imapbridge/ib_session.h"
+
+struct role_row {
+    const char *path;
+    char delim;
+    const char *role;
+};
+
+static const struct role_row rows[] = {
+    { "INBOX", '/', "inbox" },
+    { "inbox", '.', "inbox" },
+    { "Sent", '/', "sent" },
+    { "Sent Items", '/', "sent" },
+    { "sent messages", '/', "sent" },
+    { "[Gmail]/Sent Mail", '/', "sent" },
+    { "[Google Mail]/Sent Mail", '/', "sent" },
+    { "INBOX.Sent", '.', "sent" },
+    { "Drafts", '/', "drafts" },
+    { "[Gmail]/Drafts", '/', "drafts" },
+    { "Trash", '/', "trash" },
+    { "Deleted Items", '/', "trash" },
+    { "Deleted Messages", '.', "trash" },
+    { "[Gmail]/Trash", '/', "trash" },
+    { "Junk", '/', "junk" },
+    { "SPAM", '/', "junk" },
+    { "Junk E-mail", '/', "junk" },
+    { "[Gmail]/Spam", '/', "junk" },
+    { "Archive", '/', "archive" },
+    { "Archives", '/', "archive" },
+    { "[Gmail]/All Mail", '/', "all" },
+    { "[Gmail]/Starred", '/', "flagged" },
+    { "Projects/Sent", '/', NULL },   /* a nested "Sent" is just a folder */
+    { "Sentinel", '/', NULL },
+    { "Notes", '/', NULL },
+    { "[Gmail]", '/', NULL },
+    { "Sent", '\0', "sent" },
+    { "", '/', NULL },
+};
+
+static void test_role_from_name(void)
+{
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        const char *r = ib_mailbox_role_from_name(rows[i].path, rows[i].delim);
+
+        th_assert_idx(rows[i].role == NULL ? r == NULL : (r != NULL && strcmp(r, rows[i].role) == 0), i);
+    }
+    th_assert(ib_mailbox_role_from_name(NULL, '/') == NULL);
+}
+
+static void test_role_from_flag(void)
+{
+    static const char *const flags[][2] = {
+        { "Sent", "sent" },     { "\\Drafts", "drafts" }, { "trash", "trash" },
+        { "Junk", "junk" },     { "Archive", "archive" }, { "All", "all" },
+        { "Flagged", "flagged" }, { "HasNoChildren", NULL }, { "Marked", NULL },
+    };
+
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        const char *r = ib_mailbox_role_from_flag(flags[i][0]);
+
+        th_assert_idx(flags[i][1] == NULL ? r == NULL : (r && strcmp(r, flags[i][1]) == 0), i);
+    }
+}
+
+static void test_id_derive(void)
+{
+    char a[IB_MAILBOX_ID_LEN + 1], b[IB_MAILBOX_ID_LEN + 1], c[IB_MAILBOX_ID_LEN + 1];
+
+    ib_mailbox_id_derive("INBOX", true, 42, a);
+    ib_mailbox_id_derive("INBOX", true, 42, b);
+    th_assert(strlen(a) == IB_MAILBOX_ID_LEN && a[0] == 'm');
+    th_assert(strcmp(a, b) == 0);                     /* stable */
+    ib_mailbox_id_derive("INBOX", true, 43, c);
+    th_assert(strcmp(a, c) != 0);                     /* new UIDVALIDITY, new id */
+    ib_mailbox_id_derive("Sent", true, 42, c);
+    th_assert(strcmp(a, c) != 0);
+    ib_mailbox_id_derive("Sent", false, 42, b);
+    ib_mailbox_id_derive("Sent", false, 7, c);
+    th_assert(strcmp(b, c) == 0);                     /* no UIDVALIDITY: name only */
+    for (size_t i = 1; i < IB_MAILBOX_ID_LEN; i++)
+        th_assert_idx(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", a[i]) != NULL, i);
+}
+
+#define CAPS "* CAPABILITY IMAP4rev1 ENABLE NAMESPACE CONDSTORE SPECIAL-USE\r\n$TAG OK done\r\n"
+
+static const struct fake_imap_step list_script[] = {
+    FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
+    FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
+    FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"),
+    FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"),
+    FI_EXPECT("LIST \"\" \"*\""),
+    FI_SEND("* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n"
+            "* LIST (\\HasChildren) \"/\" Archive\r\n"
+            "* LIST (\\HasNoChildren) \"/\" \"Archive/2024\"\r\n"
+            "* LIST (\\Noselect \\HasChildren) \"/\" Shared\r\n"
+            "* LIST (\\HasNoChildren) \"/\" \"Shared/Entw&APw-rfe\"\r\n"
+            "* LIST (\\HasNoChildren) \"/\" \"Junk E-mail\"\r\n"
+            "* LIST (\\HasNoChildren) \"/\" \"bad&-utf7&\"\r\n"
+            "* LIST (\\HasNoChildren) \"/\" {4}\r\nGone\r\n"
+            "* LIST (\\HasNoChildren) \"/\" INBOX\r\n$TAG OK done\r\n"),
+    FI_EXPECT("LSUB \"\" \"*\""),
+    FI_SEND("* LSUB () \"/\" Sent\r\n* LSUB () \"/\" INBOX\r\n$TAG OK done\r\n"),
+    FI_EXPECT("STATUS Sent (MESSAGES UNSEEN UIDVALIDITY UIDNEXT HIGHESTMODSEQ)"),
+    FI_SEND("* STATUS Sent (MESSAGES 5 UNSEEN 1 UIDVALIDITY 100 UIDNEXT 6 HIGHESTMODSEQ 77)\r\n$TAG OK done\r\n"),
+    FI_EXPECT("STATUS Archive"), FI_SEND("* STATUS Archive (MESSAGES 0 UNSEEN 0 UIDVALIDITY 101 UIDNEXT 1 HIGHESTMODSEQ 1)\r\n$TAG OK done\r\n"),
+    FI_EXPECT("STATUS \"Archive/2024\""), FI_SEND("* STATUS Archive/2024 (MESSAGES 2 UNSEEN 0 UIDVALIDITY 102 UIDNEXT 3 HIGHESTMODSEQ 4)\r\n$TAG OK done\r\n"),
+    FI_EXPECT("STATUS \"Shared/Entw&APw-rfe\""), FI_SEND("* STATUS Shared/Entw&APw-rfe (MESSAGES 1 UNSEEN 1 UIDVALIDITY 103 UIDNEXT 2 HIGHESTMODSEQ 2)\r\n$TAG OK done\r\n"),
+    FI_EXPECT("STATUS \"Junk E-mail\""), FI_SEND("* STATUS \"Junk E-mail\" (MESSAGES 9 UNSEEN 9 UIDVALIDITY 104 UIDNEXT 10 HIGHESTMODSEQ 12)\r\n$TAG OK done\r\n"),
+    FI_EXPECT("STATUS \"bad&-utf7&\""), FI_SEND("* STATUS bad&-utf7& (MESSAGES 0 UNSEEN 0 UIDVALIDITY 105 UIDNEXT 1 HIGHESTMODSEQ 1)\r\n$TAG OK done\r\n"),
+    FI_EXPECT("STATUS Gone"), FI_SEND("$TAG NO [NONEXISTENT] Mailbox doesn't exist\r\n"),
+    FI_EXPECT("STATUS INBOX"), FI_SEND("* STATUS INBOX (MESSAGES 12 UNSEEN 3 UIDVALIDITY 99 UIDNEXT 13 HIGHESTMODSEQ 50)\r\n$TAG OK done\r\n"),
+    FI_END,
+};
+
+static const struct ib_folder *find(const struct ib_folder_list *l, const char *path)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (strcmp(l->items[i].path, path) == 0)
+            return &l->items[i];
+    }
+    return NULL;
+}
+
+static void test_list(void)
+{
+    struct fake_imap *fake = fake_imap_start(list_script);
+    struct ib_upstream up = { 0 };
+    struct ib_creds cr = { 0 };
+    struct ib_session *s = NULL;
+    struct ib_folder_list l = { 0 };
+    struct cm_err err = CM_ERR_INIT;
+    const struct ib_folder *f;
+    char url[64];
+
+    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(fake));
+    th_assert(ib_upstream_parse_url(url, &up, &err) == 0);
+    th_assert(ib_creds_init(&cr, "alice", "pw", IB_AUTH_LOGIN) == 0);
+    up.timeout_secs = 2;
+    th_assert(ib_session_open(&up, &cr, &s, &err) == 0);
+    th_assert(s != NULL && ib_mailbox_list(s, &l, &err) == 0);
+    if (err.code)
+        fprintf(stderr, "  err: %s\n", err.msg);
+    th_assert(l.count == 9);
+    th_assert(l.count > 0 && strcmp(l.items[0].imap_name, "INBOX") == 0);
+    for (size_t i = 2; i < l.count; i++)
+        th_assert_idx(strcmp(l.items[i - 1].path, l.items[i].path) < 0, i);
+    f = find(&l, "INBOX");
+    th_assert(f && f->role && strcmp(f->role, "inbox") == 0 && f->subscribed && f->has_status &&
+              f->total == 12 && f->unread == 3 && f->uidvalidity == 99 && f->uidnext == 13 &&
+              f->highestmodseq == 50);
+    f = find(&l, "Sent");
+    th_assert(f && f->role && strcmp(f->role, "sent") == 0 && f->subscribed && f->highestmodseq == 77);
+    f = find(&l, "Junk E-mail");
+    th_assert(f && f->role && strcmp(f->role, "junk") == 0 && !f->subscribed); /* by name */
+    f = find(&l, "Shared");
+    th_assert(f && !f->selectable && !f->has_status && f->parent_id == NULL);
+    f = find(&l, "Shared/Entw\xc3\xbc" "rfe");
+    th_assert(f && strcmp(f->name, "Entw\xc3\xbc" "rfe") == 0 && strcmp(f->imap_name, "Shared/Entw&APw-rfe") == 0);
+    th_assert(f && f->parent_id && strcmp(f->parent_id, find(&l, "Shared")->id) == 0);
+    f = find(&l, "Archive/2024");
+    th_assert(f && f->parent_id && strcmp(f->parent_id, find(&l, "Archive")->id) == 0 &&
+              strcmp(f->name, "2024") == 0 && f->role == NULL);
+    f = find(&l, "bad&-utf7&"); /* invalid modified UTF-7: shown as on the wire */
+    th_assert(f && f->has_status);
+    f = find(&l, "Gone");
+    th_assert(f && f->selectable && !f->has_status);
+    for (size_t i = 0; i < l.count; i++)
+        for (size_t j = i + 1; j < l.count; j++)
+            th_assert_idx(strcmp(l.items[i].id, l.items[j].id) != 0, i * 100 + j);
+    ib_folder_list_fini(&l);
+    th_assert(l.items == NULL && l.count == 0);
+    ib_session_close(&s);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(fake) == 0);
+    if (fake_imap_failures(fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(fake));
+    fake_imap_stop(&fake);
+    ib_upstream_fini(&up);
+    ib_creds_fini(&cr);
+}
+
+int main(void)
+{
+    th_run("role from name", test_role_from_name);
+    th_run("role from SPECIAL-USE flag", test_role_from_flag);
+    th_run("folder id derivation", test_id_derive);
+    th_run("LIST/LSUB/STATUS into folders", test_list);
+    return th_end();
+}

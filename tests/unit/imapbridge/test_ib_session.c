@@ -1,0 +1,552 @@
+/* test_ib_session.c - sessions against the scripted fake IMAP server. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cm_log.h"
+#include "harness/fake_imap.h"
+#include "harness/th.h"
+#include "imapbridge/ib_pool.h"
+#include "imapbridge/ib_session.h"
+
+#define GREETING "* OK [CAPABILITY IMAP4rev1] fake ready\r\n"
+#define CAPS_PRE "* CAPABILITY IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE AUTH=PLAIN\r\n$TAG OK done\r\n"
+#define CAPS_FULL "* CAPABILITY IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE CONDSTORE QRESYNC MOVE " \
+                  "UIDPLUS SPECIAL-USE\r\n$TAG OK done\r\n"
+
+/* Greeting through NAMESPACE of a full-featured server. */
+#define LOGIN_STEPS                                                   \
+    FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),    \
+    FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"), \
+    FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_FULL),                      \
+    FI_EXPECT("ENABLE CONDSTORE QRESYNC"),                            \
+    FI_SEND("* ENABLED CONDSTORE QRESYNC\r\n$TAG OK enabled\r\n"),    \
+    FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n")
+
+struct ctx {
+    struct fake_imap *fake;
+    struct ib_upstream up;
+    struct ib_creds cr;
+};
+
+static int ctx_open(struct ctx *c, const struct fake_imap_step *script, enum ib_auth_mech mech,
+                    struct ib_session **s_r, struct cm_err *err)
+{
+    char url[64];
+
+    memset(c, 0, sizeof(*c));
+    c->fake = fake_imap_start(script);
+    if (c->fake == NULL)
+        return -100;
+    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(c->fake));
+    if (ib_upstream_parse_url(url, &c->up, err) < 0 || ib_creds_init(&c->cr, "alice", "s3cret", mech) < 0)
+        return -101;
+    c->up.timeout_secs = 1;
+    return ib_session_open(&c->up, &c->cr, s_r, err);
+}
+
+static void ctx_fini(struct ctx *c)
+{
+    fake_imap_stop(&c->fake);
+    ib_upstream_fini(&c->up);
+    ib_creds_fini(&c->cr);
+}
+
+static double elapsed_since(const struct timespec *t0)
+{
+    struct timespec t1;
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+static void test_login_ok(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char logpath[] = "/tmp/ib_session_logXXXXXX";
+    int logfd = mkstemp(logpath);
+    char logbuf[65536];
+    ssize_t n;
+    int rc;
+
+    cm_log_set_level(CM_LOG_DEBUG);
+    cm_log_set_fd(logfd);
+    rc = ctx_open(&c, script, IB_AUTH_LOGIN, &s, &err);
+    th_assert(rc == 0);
+    if (rc != 0)
+        fprintf(stderr, "  open: %s\n", err.msg);
+    th_assert(s != NULL && !ib_session_is_broken(s));
+    th_assert(s != NULL && (ib_session_caps(s) & (IB_CAP_IDLE | IB_CAP_CONDSTORE | IB_CAP_QRESYNC |
+                                                   IB_CAP_MOVE | IB_CAP_UIDPLUS)) ==
+                               (IB_CAP_IDLE | IB_CAP_CONDSTORE | IB_CAP_QRESYNC | IB_CAP_MOVE |
+                                IB_CAP_UIDPLUS));
+    th_assert(s != NULL && ib_session_delimiter(s) == '/');
+    th_assert(s != NULL && strcmp(ib_session_username(s), "alice") == 0);
+    ib_session_close(&s);
+    th_assert(s == NULL);
+    cm_log_set_fd(2);
+    cm_log_set_level(CM_LOG_INFO);
+    n = pread(logfd, logbuf, sizeof(logbuf) - 1, 0);
+    logbuf[n > 0 ? n : 0] = '\0';
+    th_assert(strstr(logbuf, "CAPABILITY") != NULL); /* the protocol was logged */
+    th_assert(strstr(logbuf, "s3cret") == NULL);     /* the password never */
+    close(logfd);
+    unlink(logpath);
+    usleep(100 * 1000); /* let the fake read the LOGOUT */
+    th_assert(fake_imap_failures(c.fake) == 0);
+    if (fake_imap_failures(c.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
+    ctx_fini(&c);
+}
+
+static void test_login_no(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),
+        FI_EXPECT("LOGIN alice"), FI_SEND("$TAG NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
+        FI_END,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(ctx_open(&c, script, IB_AUTH_LOGIN, &s, &err) == CM_EAUTH);
+    th_assert(err.code == CM_EAUTH && strstr(err.msg, "Authentication failed") != NULL);
+    th_assert(s == NULL);
+    ctx_fini(&c);
+}
+
+static void test_xoauth2_and_oauthbearer(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 AUTH=XOAUTH2\r\n$TAG OK done\r\n"),
+        FI_EXPECT("AUTHENTICATE XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciBzM2NyZXQBAQ=="),
+        FI_SEND("$TAG OK authenticated\r\n"), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1\r\n$TAG OK done\r\n"), FI_EXPECT("LIST \"\" \"\""),
+        FI_SEND("* LIST (\\Noselect) \".\" \"\"\r\n$TAG OK done\r\n"), FI_END,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(ctx_open(&c, script, IB_AUTH_XOAUTH2, &s, &err) == 0);
+    th_assert(s != NULL && ib_session_delimiter(s) == '.');
+    ib_session_close(&s);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0);
+    ctx_fini(&c);
+
+    c.cr.mech = IB_AUTH_OAUTHBEARER;
+    th_assert(ctx_open(&c, script, IB_AUTH_OAUTHBEARER, &s, &err) == CM_EINVAL);
+    th_assert(strstr(err.msg, "OAUTHBEARER") != NULL);
+    ctx_fini(&c);
+}
+
+static void test_no_condstore_no_enable(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 ENABLE\r\n$TAG OK done\r\n"),
+        FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"),
+        FI_EXPECT("CAPABILITY"), FI_SEND("* CAPABILITY IMAP4rev1 ENABLE IDLE\r\n$TAG OK done\r\n"),
+        /* no ENABLE, no NAMESPACE: straight to the LIST fallback */
+        FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \".\" \"\"\r\n$TAG OK done\r\n"),
+        FI_EXPECT("EXAMINE INBOX"), /* plain EXAMINE, no (CONDSTORE) */
+        FI_SEND("* 2 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 3] n\r\n$TAG OK [READ-ONLY] ok\r\n"),
+        FI_END,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_selection sel;
+
+    th_assert(ctx_open(&c, script, IB_AUTH_LOGIN, &s, &err) == 0);
+    th_assert(s != NULL && (ib_session_caps(s) & (IB_CAP_CONDSTORE | IB_CAP_QRESYNC)) == 0);
+    th_assert(s != NULL && (ib_session_caps(s) & IB_CAP_IDLE) != 0);
+    th_assert(s != NULL && ib_session_select(s, "INBOX", true, &sel, &err) == 0);
+    th_assert(sel.uidvalidity == 7 && sel.uidnext == 3 && sel.exists == 2 && sel.highestmodseq == 0);
+    ib_session_close(&s);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0);
+    if (fake_imap_failures(c.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
+    ctx_fini(&c);
+}
+
+static void test_select_and_command_errors(void)
+{
+    static const struct fake_imap_step script[] = {
+        LOGIN_STEPS, FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
+        FI_SEND("* FLAGS (\\Seen)\r\n* 3 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 9] n\r\n"
+                "* OK [HIGHESTMODSEQ 99] m\r\n$TAG OK [READ-ONLY] done\r\n"),
+        FI_EXPECT("SELECT INBOX (CONDSTORE)"),
+        FI_SEND("* 3 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 9] n\r\n"
+                "* OK [HIGHESTMODSEQ 100] m\r\n$TAG OK [READ-WRITE] done\r\n"),
+        FI_EXPECT("EXAMINE Nope"), FI_SEND("$TAG NO [NONEXISTENT] Mailbox doesn't exist\r\n"),
+        FI_EXPECT("NOOP"), FI_SEND("$TAG BAD Error in IMAP command\r\n"),
+        FI_EXPECT("NOOP"), FI_SEND("$TAG OK still fine\r\n"), FI_END,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_selection sel;
+
+    th_assert(ctx_open(&c, script, IB_AUTH_LOGIN, &s, &err) == 0);
+    if (s == NULL) {
+        ctx_fini(&c);
+        return;
+    }
+    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0);
+    th_assert(sel.uidvalidity == 42 && sel.uidnext == 9 && sel.exists == 3 && sel.highestmodseq == 99);
+    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* no command sent */
+    th_assert(ib_session_select(s, "INBOX", false, &sel, &err) == 0); /* a write needs SELECT */
+    th_assert(sel.highestmodseq == 100);
+    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* read-write serves reads */
+    th_assert(ib_session_select(s, "Nope", true, &sel, &err) == CM_EUPSTREAM);
+    th_assert(strstr(err.msg, "doesn't exist") != NULL && !ib_session_is_broken(s));
+    th_assert(ib_session_noop(s, &err) == CM_EUPSTREAM && !ib_session_is_broken(s));
+    th_assert(ib_session_noop(s, &err) == 0);
+    ib_session_close(&s);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0);
+    if (fake_imap_failures(c.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
+    ctx_fini(&c);
+}
+
+/* Run NOOP after a good login against a scripted answer. */
+static int noop_with(const char *answer, struct ctx *c, struct ib_session **s_r, struct cm_err *err)
+{
+    static struct fake_imap_step script[] = { LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND(NULL),
+                                              FI_SLEEP(3000), FI_CLOSE };
+    size_t n = sizeof(script) / sizeof(script[0]);
+    int rc;
+
+    script[n - 3].text = answer;
+    /* A BYE is followed by the server closing the connection. */
+    script[n - 2].ms = strstr(answer, "BYE") != NULL ? 0 : 3000;
+    rc = ctx_open(c, script, IB_AUTH_LOGIN, s_r, err);
+    if (rc < 0)
+        return -200;
+    return ib_session_noop(*s_r, err);
+}
+
+static void test_bye_mid_command(void)
+{
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct timespec t0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    th_assert(noop_with("* BYE server shutting down\r\n", &c, &s, &err) == CM_EUPSTREAM);
+    th_assert(s != NULL && ib_session_is_broken(s));
+    ib_session_close(&s); /* no LOGOUT, no wait */
+    th_assert(elapsed_since(&t0) < 3.0);
+    ctx_fini(&c);
+}
+
+static void test_silent_server(void)
+{
+    static const struct fake_imap_step mute[] = { FI_SLEEP(3000), FI_CLOSE };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct timespec t0;
+    double dt;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* no greeting at all */
+    th_assert(ctx_open(&c, mute, IB_AUTH_LOGIN, &s, &err) == CM_ETIMEOUT);
+    dt = elapsed_since(&t0);
+    th_assert(dt > 0.9 && dt < 2.0);
+    ctx_fini(&c);
+
+    th_assert(noop_with("", &c, &s, &err) == CM_ETIMEOUT); /* silent after login */
+    th_assert(s != NULL && ib_session_is_broken(s));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ib_session_close(&s);
+    th_assert(elapsed_since(&t0) < 0.5); /* a broken session closes without I/O */
+    ctx_fini(&c);
+}
+
+static void test_garbage(void)
+{
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(noop_with("\x01\x02 garbage ((( \r\n$TAG OK\r\n", &c, &s, &err) == CM_EUPSTREAM);
+    th_assert(s != NULL && ib_session_is_broken(s));
+    ib_session_close(&s);
+    ctx_fini(&c);
+}
+
+static void test_literals(void)
+{
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct timespec t0;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    th_assert(noop_with("* 1 FETCH (BODY[] {4294967295}\r\nabc", &c, &s, &err) == CM_EUPSTREAM);
+    th_assert(strstr(err.msg, "literal") != NULL);
+    th_assert(s != NULL && ib_session_is_broken(s));
+    th_assert(elapsed_since(&t0) < 0.9); /* refused at once, not by a timeout */
+    ib_session_close(&s);
+    ctx_fini(&c);
+
+    /* A literal whose data looks like a huge literal header is fine. */
+    th_assert(noop_with("* 1 FETCH (BODY[] {21}\r\nhello {99999999999}\r\n)\r\n$TAG OK done\r\n",
+                        &c, &s, &err) == 0);
+    th_assert(s != NULL && !ib_session_is_broken(s));
+    ib_session_close(&s);
+    ctx_fini(&c);
+}
+
+static void test_starttls_injection(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 STARTTLS\r\n$TAG OK done\r\n"), FI_EXPECT("STARTTLS"),
+        FI_SEND("$TAG OK Begin TLS\r\n* OK injected plaintext\r\n"), FI_SLEEP(2000), FI_CLOSE,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char url[64];
+
+    memset(&c, 0, sizeof(c));
+    c.fake = fake_imap_start(script);
+    snprintf(url, sizeof(url), "imap+starttls://127.0.0.1:%u", fake_imap_port(c.fake));
+    th_assert(ib_upstream_parse_url(url, &c.up, &err) == 0);
+    th_assert(ib_creds_init(&c.cr, "alice", "s3cret", IB_AUTH_LOGIN) == 0);
+    c.up.timeout_secs = 1;
+    th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == CM_EUPSTREAM);
+    th_assert(strstr(err.msg, "STARTTLS") != NULL);
+    ctx_fini(&c);
+}
+
+static void test_probe(void)
+{
+    static const struct fake_imap_step ok[] = { FI_SEND(GREETING), FI_SLEEP(500), FI_CLOSE };
+    static const struct fake_imap_step bye[] = { FI_SEND("* BYE too many connections\r\n"), FI_CLOSE };
+    struct ctx c;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_upstream dead = { 0 };
+
+    for (int i = 0; i < 2; i++) {
+        char url[64];
+
+        memset(&c, 0, sizeof(c));
+        c.fake = fake_imap_start(i == 0 ? ok : bye);
+        snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(c.fake));
+        th_assert(ib_upstream_parse_url(url, &c.up, &err) == 0);
+        c.up.timeout_secs = 1;
+        th_assert_idx(ib_upstream_probe(&c.up, &err) == (i == 0 ? 0 : CM_EUNAVAIL), i);
+        th_assert_idx(i == 0 || strstr(err.msg, "too many connections") != NULL, i);
+        ctx_fini(&c);
+    }
+    th_assert(ib_upstream_parse_url("imap://127.0.0.1:1", &dead, &err) == 0);
+    dead.timeout_secs = 1;
+    th_assert(ib_upstream_probe(&dead, &err) == CM_EUNAVAIL);
+    th_assert(strstr(err.msg, "refused") != NULL);
+    ib_upstream_fini(&dead);
+}
+
+/* ---- pool --------------------------------------------------------------- */
+
+struct pctx {
+    struct fake_imap *fake;
+    struct ib_upstream up;
+    struct ib_creds cr;
+    struct ib_pool *pool;
+};
+
+static int pctx_init(struct pctx *p, const struct fake_imap_step *script,
+                     const struct ib_pool_settings *set)
+{
+    struct cm_err err = CM_ERR_INIT;
+    char url[64];
+
+    memset(p, 0, sizeof(*p));
+    p->fake = fake_imap_start(script);
+    if (p->fake == NULL)
+        return -1;
+    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(p->fake));
+    if (ib_upstream_parse_url(url, &p->up, &err) < 0 ||
+        ib_creds_init(&p->cr, "alice", "s3cret", IB_AUTH_LOGIN) < 0)
+        return -1;
+    p->up.timeout_secs = 1;
+    return ib_pool_new(set, &p->up, &p->pool, &err);
+}
+
+static void pctx_fini(struct pctx *p)
+{
+    ib_pool_free(&p->pool);
+    fake_imap_stop(&p->fake);
+    ib_upstream_fini(&p->up);
+    ib_creds_fini(&p->cr);
+}
+
+static void test_pool_reuse_and_cap(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
+    struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
+    struct pctx p;
+    struct ib_session *s1 = NULL, *s2 = NULL, *first;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+    struct timespec t0;
+    double dt;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s1, &err) == 0);
+    first = s1;
+    ib_pool_checkin(p.pool, &s1);
+    th_assert(s1 == NULL);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s1, &err) == 0);
+    th_assert(s1 == first);                               /* the warm session */
+    th_assert(fake_imap_connections(p.fake) == 1);        /* one connection, two checkouts */
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s2, &err) == CM_EAGAIN);
+    dt = elapsed_since(&t0);
+    th_assert(dt > 0.25 && dt < 1.0);
+    th_assert(strstr(err.msg, "busy") != NULL && s2 == NULL);
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 1 && st.checked_out == 1 && st.idle == 0);
+    th_assert(st.opened_total == 1 && st.reused_total == 1 && st.busy_total == 1);
+    ib_pool_checkin(p.pool, &s1);
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.idle == 1 && st.checked_out == 0);
+    pctx_fini(&p);
+}
+
+static void test_pool_login_failure_frees_slot(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),
+        FI_EXPECT("LOGIN alice"), FI_SEND("$TAG NO [AUTHENTICATIONFAILED] nope\r\n"), FI_END,
+    };
+    struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == CM_EAUTH);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == CM_EAUTH); /* not EAGAIN */
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 0 && st.opened_total == 0);
+    th_assert(fake_imap_connections(p.fake) == 2);
+    pctx_fini(&p);
+}
+
+static void test_pool_broken_discarded(void)
+{
+    static const struct fake_imap_step script[] = {
+        LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND("* BYE going away\r\n"), FI_CLOSE,
+    };
+    struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    th_assert(s != NULL && ib_session_noop(s, &err) == CM_EUPSTREAM && ib_session_is_broken(s));
+    ib_pool_checkin(p.pool, &s);
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 0 && st.idle == 0 && st.discarded_total == 1);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0); /* a fresh connection */
+    th_assert(fake_imap_connections(p.fake) == 2);
+    ib_pool_checkin(p.pool, &s);
+    pctx_fini(&p);
+}
+
+static void test_pool_budget(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
+    struct ib_pool_settings set = { .per_account = 2, .account_budget = 2, .checkout_timeout_ms = 200 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_budget_reserve(p.pool, "alice") == 0);
+    th_assert(ib_pool_budget_reserve(p.pool, "alice") == 0);
+    th_assert(ib_pool_budget_reserve(p.pool, "alice") == CM_ELIMIT);
+    th_assert(ib_pool_budget_reserve(p.pool, "bob") == 0);       /* per account */
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == CM_EAGAIN); /* budget full */
+    ib_pool_budget_release(p.pool, "alice");
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    ib_pool_checkin(p.pool, &s);
+    /* budget full again (1 watcher + 1 idle session): a watcher evicts the idle one */
+    th_assert(ib_pool_budget_reserve(p.pool, "alice") == 0);
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 0 && st.reserved == 3);
+    ib_pool_budget_release(p.pool, "alice");
+    ib_pool_budget_release(p.pool, "alice");
+    ib_pool_budget_release(p.pool, "bob");
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.reserved == 0);
+    pctx_fini(&p);
+}
+
+static void test_pool_maintenance(void)
+{
+    static const struct fake_imap_step script[] = {
+        LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND("$TAG OK still here\r\n"), FI_END,
+    };
+    struct ib_pool_settings set = { .per_account = 1, .keepalive_secs = 1, .max_idle_secs = 2 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    ib_pool_checkin(p.pool, &s);
+    usleep(1700 * 1000); /* keep-alive NOOP after 1 s */
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 1);
+    usleep(1300 * 1000); /* closed after 2 s idle */
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 0 && st.discarded_total == 1);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(p.fake) == 0); /* NOOP then LOGOUT, as scripted */
+    if (fake_imap_failures(p.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(p.fake));
+    pctx_fini(&p);
+}
+
+int main(void)
+{
+    th_run("login ok, capabilities, no password in logs", test_login_ok);
+    th_run("login NO -> EAUTH", test_login_no);
+    th_run("XOAUTH2, OAUTHBEARER refused", test_xoauth2_and_oauthbearer);
+    th_run("no CONDSTORE/QRESYNC: no ENABLE, LIST delimiter", test_no_condstore_no_enable);
+    th_run("select/examine, NO and BAD keep the session", test_select_and_command_errors);
+    th_run("BYE mid-command -> broken", test_bye_mid_command);
+    th_run("silent server -> ETIMEOUT", test_silent_server);
+    th_run("garbage -> broken", test_garbage);
+    th_run("literal cap", test_literals);
+    th_run("STARTTLS response injection refused", test_starttls_injection);
+    th_run("probe", test_probe);
+    th_run("pool: warm reuse, per-account cap", test_pool_reuse_and_cap);
+    th_run("pool: login failure leaves no slot", test_pool_login_failure_frees_slot);
+    th_run("pool: broken session discarded", test_pool_broken_discarded);
+    th_run("pool: account budget", test_pool_budget);
+    th_run("pool: keep-alive and idle close", test_pool_maintenance);
+    return th_end();
+}
