@@ -151,13 +151,21 @@ static int mlines_from_list(const struct ib_folder_list *l, struct mlines *m)
     return 0;
 }
 
-static char *mlines_encode(const unsigned char key[32], const struct mlines *m)
+static int cmp_mline(const void *a, const void *b)
+{
+    return strcmp(((const struct mline *)a)->id, ((const struct mline *)b)->id);
+}
+
+/* Sorted by id, so equal sets always give equal tokens. */
+static char *mlines_encode(const unsigned char key[32], struct mlines *m)
 {
     struct cm_buf b;
     unsigned char *z = NULL;
     uLongf zlen;
     char *token = NULL;
 
+    if (m->n > 1)
+        qsort(m->v, m->n, sizeof(*m->v), cmp_mline);
     cm_buf_init(&b, 1u << 20);
     for (size_t i = 0; i < m->n; i++) {
         if (cm_buf_printf(&b, "%s\t%08x\t%08x\n", m->v[i].id, m->v[i].props, m->v[i].counts) < 0)

@@ -1,5 +1,6 @@
 /* gw_main.c - command line, configuration, wiring, signals, shutdown. */
 #include <getopt.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>

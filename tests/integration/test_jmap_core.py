@@ -208,6 +208,8 @@ class JmapCoreTest(StackTestCase):
                              sorted([ids["Projects"], ids["2024"]]))
             self.assertEqual(second["newState"], self.mailbox_ids()[1])
         finally:
+            imap.delete("Projects/2024")
+            imap.delete("Projects")
             imap.logout()
         # a forged or foreign state cannot be used
         for bad in (state0[:-2] + ("AA" if state0[-2:] != "AA" else "BB"), "garbage"):
@@ -227,12 +229,14 @@ class JmapCoreTest(StackTestCase):
             self.assertEqual(r["ids"], [ids["INBOX"] if "INBOX" in ids else ids["Inbox"]])
             r = q(filter={"hasAnyRole": False}, sort=[{"property": "name"}])
             names = {v: k for k, v in ids.items()}
-            self.assertEqual([names[i] for i in r["ids"]], ["Alpha", "Zeta"])
+            ours = lambda r: [names[i] for i in r["ids"] if names.get(i) in ("Alpha", "Zeta")]
+            self.assertEqual(ours(r), ["Alpha", "Zeta"])
+            self.assertNotIn(ids["Sent"], r["ids"])
             r = q(filter={"parentId": ids["Zeta"]})
             self.assertEqual(r["ids"], [ids["Alpha"]])
             r = q(filter={"operator": "NOT", "conditions": [{"hasAnyRole": True}]},
                   sortAsTree=True, sort=[{"property": "name", "isAscending": False}])
-            self.assertEqual([names[i] for i in r["ids"]], ["Zeta", "Alpha"])
+            self.assertEqual(ours(r), ["Zeta", "Alpha"])
             r = q(filter={"name": "alp"}, filterAsTree=True)
             self.assertEqual(r["ids"], [])  # Alpha's parent does not match
             r = q(sort=[{"property": "sortOrder"}], limit=2, calculateTotal=True)

@@ -551,10 +551,41 @@ service imap-login {{
                                        % (timeout, _tail(self.log_file)))
         finally:
             _unregister_proc(proc)
-        # The master waits for its children; still, make sure the ports are free
-        # before anyone (restart) reuses them.
+        # A master stopped with SIGTERM leaves its imap (and log/stats)
+        # processes running, still serving their clients: end them too, so a
+        # stopped Dovecot really is gone and nothing is left behind.
+        self._kill_instance_children()
+        # Make sure the ports are free before anyone (restart) reuses them.
         ports = {self.port, self.plain_port}
         _wait_until(lambda: not any(_port_open(p) for p in ports), 5.0)
+
+    def _kill_instance_children(self, timeout=5.0):
+        prefix = ('dovecot-jmapgate-dovecot-%d/' % self.port).encode()
+
+        def pids():
+            found = []
+            for entry in os.listdir('/proc'):
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                        if f.read().startswith(prefix):
+                            found.append(int(entry))
+                except OSError:
+                    pass
+            return found
+
+        for pid in pids():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        if not _wait_until(lambda: not pids(), timeout):
+            for pid in pids():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
 
     def restart(self):
         """Stop and start again: same port, same mail, same users."""
