@@ -20,6 +20,10 @@ PR_SET_PDEATHSIG so it dies with us even when we are SIGKILLed (ctest sends
 SIGKILL on a test timeout). Temp dirs are removed unless JMAPGATE_KEEP_TMP=1;
 dirs left by a SIGKILLed run are swept at the next import.
 
+Children die with the thread that started them (PR_SET_PDEATHSIG is per
+thread): start fixtures from the main thread, or from a thread that lives as
+long as they should.
+
 Environment: JMAPGATE_BIN (gateway binary; default <repo>/build/jmapgate),
 JMAPGATE_KEEP_TMP=1 (keep temp dirs and logs), JMAPGATE_CORPUS (corpus dir).
 """
@@ -44,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
 __all__ = ['free_port', 'Dovecot', 'Gateway', 'StackTestCase', 'corpus_files',
            'FixtureError', 'REPO_ROOT']
@@ -316,14 +321,28 @@ def read_corpus_message(path):
     return raw
 
 
+_ID_HEADERS = re.compile(rb'^(?:Message-ID|In-Reply-To|References):[^\n]*(?:\n[ \t][^\n]*)*',
+                         re.M | re.I)
+_ID_LOCAL = re.compile(rb'<([^<>@\s]+)@')
+
+
+def _rewrite_ids(raw, suffix):
+    """Append suffix to the local part of every id in Message-ID, In-Reply-To
+    and References, so copies of the corpus keep their threads but get
+    distinct Message-IDs."""
+    end = raw.find(b'\n\n')
+    head, body = (raw, b'') if end < 0 else (raw[:end], raw[end:])
+    head = _ID_HEADERS.sub(lambda m: _ID_LOCAL.sub(lambda i: b'<' + i.group(1) + suffix + b'@',
+                                                   m.group(0)), head)
+    return head + body
+
+
 def _message_time(raw, fallback):
     m = re.search(rb'^Date:[ \t]*(.+?)\r?$', raw[:16384], re.M | re.I)
     if m:
         try:
             dt = email.utils.parsedate_to_datetime(m.group(1).decode('latin-1').strip())
             if dt is not None:
-                if dt.tzinfo is None:
-                    return int(dt.timestamp())
                 return int(dt.timestamp())
         except (TypeError, ValueError, IndexError, OverflowError):
             pass
@@ -688,7 +707,10 @@ service imap-login {{
     def seed_corpus(self, user, counts, flagged_every=7, seen_every=3, unseen_last=0):
         """Write real corpus messages straight into user's Maildir.
 
-        counts: {'INBOX': 200, 'Archive': 80, ...}. Works before Dovecot starts
+        counts: {'INBOX': 200, 'Archive': 80, ...}. Successive calls (and
+        folders) take successive corpus messages; past the 2,403rd, copies get
+        a per-copy suffix on their Message-ID/In-Reply-To/References ids, so
+        10k+ mailboxes keep distinct ids and intact threads. Works before Dovecot starts
         or while it runs (files appear in cur/ atomically). Within a folder the
         messages are ordered (and named, and dated: file mtime = Date header)
         oldest first, so UIDs follow dates. Message i (0-based, in that order)
@@ -703,9 +725,11 @@ service imap-login {{
             md = self._ensure_maildir(user, folder)
             picked = []
             for _ in range(int(count)):
-                path = files[self._corpus_next % len(files)]
+                lap, idx = divmod(self._corpus_next, len(files))
                 self._corpus_next += 1
-                raw = read_corpus_message(path)
+                raw = read_corpus_message(files[idx])
+                if lap:
+                    raw = _rewrite_ids(raw, b'.c%d' % lap)
                 picked.append((_message_time(raw, 1000000000 + self._corpus_next), raw))
             picked.sort(key=lambda x: x[0])
             flagged = seen = 0
@@ -914,8 +938,6 @@ class Gateway:
 
 # ---------------------------------------------------------------------------
 # TestCase.
-
-import unittest  # noqa: E402  (kept next to its only user)
 
 
 class StackTestCase(unittest.TestCase):
