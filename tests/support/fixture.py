@@ -39,6 +39,7 @@ import pwd
 import grp
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -50,7 +51,7 @@ import threading
 import time
 import unittest
 
-__all__ = ['free_port', 'Dovecot', 'Gateway', 'StackTestCase', 'corpus_files',
+__all__ = ['free_port', 'Dovecot', 'Gateway', 'StackTestCase', 'corpus_files', 'SSEStream',
            'FixtureError', 'REPO_ROOT']
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -600,6 +601,12 @@ service imap-login {{
         return ''.join(parts)
 
     # -- users and clients ----------------------------------------------
+    def ssl_context(self):
+        """An ssl.SSLContext that trusts this Dovecot's self-signed cert (tls=True)."""
+        if not self.cert_file:
+            raise FixtureError('Dovecot was not started with tls=True')
+        return ssl.create_default_context(cafile=self.cert_file)
+
     def add_user(self, name, password):
         """Add (or change) a user; Dovecot re-reads the passwd-file on change."""
         self.users[name] = password
@@ -908,6 +915,13 @@ class Gateway:
         finally:
             conn.close()
 
+    def sse(self, path, headers=None, timeout=10.0):
+        """Open a Server-Sent Events stream: an SSEStream with .status and
+        .headers read (close it when done, or use it in a with block)."""
+        if self.port is None:
+            raise FixtureError('gateway not started')
+        return SSEStream(self.host, self.port, path, headers, timeout)
+
     def json(self, method, path, obj=None, headers=None, timeout=30):
         """Like request() with a JSON body; returns (status, headers, parsed JSON or None)."""
         hdrs = dict(headers or {})
@@ -934,6 +948,157 @@ class Gateway:
         obj = _json.loads(data)
         assert isinstance(obj.get('token'), str) and obj['token'], obj
         return obj['token']
+
+
+class SSEStream:
+    """A minimal SSE client on a raw socket (GET, HTTP/1.1, chunked or not),
+    with a deadline on every read, so a test can wait "at most N s" for an
+    event, see nothing, and keep reading the same stream later.
+
+    .status, .headers (lowercase keys), .body (for non-200 answers: the
+    whole body), events(count, timeout), close(). Context manager."""
+
+    def __init__(self, host, port, path, headers=None, timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self._raw = b''        # bytes from the socket, not yet de-chunked
+        self._buf = b''        # de-chunked body bytes, not yet parsed
+        self._eof = False
+        self._pending = {}
+        self._data = []
+        hdrs = {'Host': '%s:%d' % (host, port), 'Accept': 'text/event-stream'}
+        hdrs.update(headers or {})
+        req = 'GET %s HTTP/1.1\r\n' % path + ''.join('%s: %s\r\n' % kv for kv in hdrs.items()) + '\r\n'
+        self.sock.sendall(req.encode('latin-1'))
+        deadline = time.monotonic() + timeout
+        while b'\r\n\r\n' not in self._raw:
+            if not self._recv(deadline):
+                self.close()
+                raise FixtureError('SSE %s: no response headers within %.0f s' % (path, timeout))
+        head, self._raw = self._raw.split(b'\r\n\r\n', 1)
+        lines = head.decode('latin-1').split('\r\n')
+        self.status = int(lines[0].split()[1])
+        self.headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(':')
+            k = k.strip().lower()
+            v = v.strip()
+            self.headers[k] = self.headers[k] + ', ' + v if k in self.headers else v
+        self.chunked = 'chunked' in self.headers.get('transfer-encoding', '').lower()
+        self._chunk_left = 0 if self.chunked else None
+        self._length_left = None
+        if not self.chunked and 'content-length' in self.headers:
+            self._length_left = int(self.headers['content-length'])
+        self._dechunk()
+        self.body = None
+        if self.status != 200:
+            while not self._eof and self._recv(deadline):
+                self._dechunk()
+            self.body = self._buf
+            self._buf = b''
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _recv(self, deadline):
+        """Read once from the socket; False on timeout or EOF."""
+        left = deadline - time.monotonic()
+        if left <= 0 or self._eof:
+            return False
+        r, _, _ = select.select([self.sock], [], [], left)
+        if not r:
+            return False
+        try:
+            data = self.sock.recv(65536)
+        except OSError:
+            data = b''
+        if not data:
+            self._eof = True
+            return False
+        self._raw += data
+        return True
+
+    def _dechunk(self):
+        if not self.chunked:
+            if self._length_left is not None:
+                take = self._raw[:self._length_left]
+                self._length_left -= len(take)
+                if self._length_left == 0:
+                    self._eof = True
+            else:
+                take = self._raw
+            self._buf += take
+            self._raw = b''
+            return
+        while True:
+            if self._chunk_left > 0:
+                take = self._raw[:self._chunk_left]
+                self._buf += take
+                self._raw = self._raw[len(take):]
+                self._chunk_left -= len(take)
+                if self._chunk_left > 0:
+                    return
+                self._chunk_left = -2          # expect the CRLF after the data
+            if self._chunk_left == -2:
+                if len(self._raw) < 2:
+                    return
+                self._raw = self._raw[2:]
+                self._chunk_left = 0
+            if b'\r\n' not in self._raw:
+                return
+            line, self._raw = self._raw.split(b'\r\n', 1)
+            size = int(line.split(b';')[0].strip() or b'0', 16)
+            if size == 0:
+                self._eof = True
+                return
+            self._chunk_left = size
+
+    @property
+    def closed_by_server(self):
+        return self._eof and not self._buf
+
+    def events(self, count=1, timeout=10.0):
+        """Up to count events, waiting at most timeout seconds in total.
+
+        Each is {'event', 'data', 'id', 'retry'} (absent fields None, data
+        lines joined with '\\n'); comment lines (': ping') come as
+        {'comment': text}. Returns early at the end of the stream."""
+        out = []
+        deadline = time.monotonic() + timeout
+        while len(out) < count:
+            nl = self._buf.find(b'\n')
+            if nl < 0:
+                if self._eof or not self._recv(deadline):
+                    break
+                self._dechunk()
+                continue
+            line = self._buf[:nl].rstrip(b'\r').decode('utf-8', 'replace')
+            self._buf = self._buf[nl + 1:]
+            if line == '':
+                if self._pending or self._data:
+                    out.append({'event': self._pending.get('event'),
+                                'data': '\n'.join(self._data) if self._data else None,
+                                'id': self._pending.get('id'), 'retry': self._pending.get('retry')})
+                self._pending, self._data = {}, []
+            elif line.startswith(':'):
+                out.append({'comment': line[1:].lstrip()})
+            else:
+                field, _, value = line.partition(':')
+                if value.startswith(' '):
+                    value = value[1:]
+                if field == 'data':
+                    self._data.append(value)
+                elif field in ('event', 'id', 'retry'):
+                    self._pending[field] = value
+        return out
 
 
 # ---------------------------------------------------------------------------
