@@ -68,6 +68,10 @@ class FixtureError(RuntimeError):
     """A fixture process failed to start or stop; the message has the log tail."""
 
 
+class _PortTaken(Exception):
+    pass
+
+
 # ---------------------------------------------------------------------------
 # Registry of everything we started, torn down at exit / SIGTERM.
 
@@ -260,6 +264,21 @@ def _port_open(port, host='127.0.0.1'):
         return False
 
 
+def _imap_greets(port, tls=False):
+    """True when an IMAP server greets ('* OK') on 127.0.0.1:port."""
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=1.0) as sock:
+            if tls:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                with ctx.wrap_socket(sock, server_hostname='localhost') as ts:
+                    return ts.recv(64).startswith(b'* OK')
+            return sock.recv(64).startswith(b'* OK')
+    except (OSError, ssl.SSLError):
+        return False
+
+
 def _pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -382,17 +401,8 @@ class Dovecot:
         self._seq = 0
         self._corpus_next = 0
         self._closed = False
-        self.port = free_port()
-        if self.tls:
-            self.plain_port = free_port()
-            while self.plain_port == self.port:
-                self.plain_port = free_port()
-            self.starttls_port = self.plain_port
-            self.url = 'imaps://localhost:%d' % self.port
-        else:
-            self.plain_port = self.port
-            self.starttls_port = None
-            self.url = 'imap://127.0.0.1:%d' % self.port
+        self._ever_started = False
+        self._pick_ports()
         self.root = os.getuid() == 0
         if self.root:
             pw = pwd.getpwnam('mail')
@@ -408,6 +418,19 @@ class Dovecot:
             self._make_cert()
         self._write_passwd()
         self._write_conf()
+
+    def _pick_ports(self):
+        self.port = free_port()
+        if self.tls:
+            self.plain_port = free_port()
+            while self.plain_port == self.port:
+                self.plain_port = free_port()
+            self.starttls_port = self.plain_port
+            self.url = 'imaps://localhost:%d' % self.port
+        else:
+            self.plain_port = self.port
+            self.starttls_port = None
+            self.url = 'imap://127.0.0.1:%d' % self.port
 
     # -- context manager -------------------------------------------------
     def __enter__(self):
@@ -525,6 +548,19 @@ service imap-login {{
             raise FixtureError('Dovecot %s was closed' % self.dir)
         if self.running:
             return self
+        for attempt in range(3):
+            try:
+                return self._start_once(timeout)
+            except _PortTaken:
+                # Another process took our free_port() between the pick and
+                # the bind: on the very first start only, take new ports.
+                if self._ever_started or attempt == 2:
+                    raise FixtureError('dovecot: port %d/%d already in use\n%s'
+                                       % (self.port, self.plain_port, _tail(self.out_file)))
+                self._pick_ports()
+                self._write_conf()
+
+    def _start_once(self, timeout):
         pidfile = os.path.join(self.dir, 'run', 'master.pid')
         if os.path.exists(pidfile):
             os.unlink(pidfile)
@@ -537,11 +573,17 @@ service imap-login {{
                 code = self.proc.returncode
                 _unregister_proc(self.proc)
                 self.proc = None
+                if 'Address already in use' in _tail(self.out_file, 5):
+                    with open(self.out_file, 'ab') as f:
+                        f.write(b'--- fixture: port taken, retrying\n')
+                    raise _PortTaken()
                 raise FixtureError('dovecot exited with %s during start-up\n--- %s\n%s\n--- %s\n%s'
                                    % (code, self.out_file, _tail(self.out_file),
                                       self.log_file, _tail(self.log_file)))
-            if all(_port_open(p) for p in ports):
+            if (_imap_greets(self.port, self.tls)
+                    and (self.plain_port == self.port or _imap_greets(self.plain_port))):
                 self._started_at = time.monotonic()
+                self._ever_started = True
                 return self
             if time.monotonic() >= deadline:
                 self.stop()
@@ -806,12 +848,23 @@ class Gateway:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self, timeout=10.0, port=None):
+        """Start on port (default: a free one; pass port=gw.port to restart
+        on the same one) and wait for GET /healthz -> 200."""
         if self.running:
             return self
         if not os.access(self.binary, os.X_OK):
             raise FixtureError('gateway binary %s not found or not executable (build it: make build; '
                                'or set JMAPGATE_BIN)' % self.binary)
-        self.port = port or free_port()
+        for attempt in range(3):
+            try:
+                return self._start_once(timeout, port or free_port())
+            except _PortTaken:
+                if port or attempt == 2:
+                    raise FixtureError('jmapgate: port %d already in use\n%s'
+                                       % (self.port, _tail(self.log_file)))
+
+    def _start_once(self, timeout, port):
+        self.port = port
         self.base_url = 'http://%s:%d' % (self.host, self.port)
         env = {k: v for k, v in os.environ.items() if not k.startswith('JMAPGATE_')}
         env.update({
@@ -826,6 +879,7 @@ class Gateway:
             else:
                 env[k] = str(v)
         with open(self.log_file, 'ab') as f:
+            log_start = f.tell()
             f.write(('--- fixture: starting %s on %s\n' % (self.binary, self.base_url)).encode())
         self.proc = _spawn([self.binary] + self.args, 'jmapgate %s' % self.base_url,
                            self.log_file, env=env, cwd=self.dir)
@@ -835,6 +889,10 @@ class Gateway:
             if self.proc.poll() is not None:
                 code = self.proc.returncode
                 _unregister_proc(self.proc)
+                with open(self.log_file, 'rb') as f:
+                    f.seek(log_start)
+                    if b'Address already in use' in f.read():
+                        raise _PortTaken()
                 raise FixtureError('jmapgate exited with %s during start-up\n--- %s\n%s'
                                    % (code, self.log_file, _tail(self.log_file)))
             try:
