@@ -452,6 +452,13 @@ void ib_session_close(struct ib_session **sp)
     free(s);
 }
 
+void ib_session_abort(struct ib_session **sp)
+{
+    if (*sp != NULL)
+        (*sp)->broken = true;
+    ib_session_close(sp);
+}
+
 bool ib_session_is_broken(const struct ib_session *s)
 {
     return s->broken;

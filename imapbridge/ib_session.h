@@ -59,6 +59,10 @@ int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
    short deadline; a broken one is dropped without any I/O. */
 void ib_session_close(struct ib_session **sp);
 
+/* Close and free without any I/O (no LOGOUT): for shutdown, or a session
+   in a state where a command cannot be sent (IDLE). Sets *sp to NULL. */
+void ib_session_abort(struct ib_session **sp);
+
 /* Connect, read the greeting and disconnect: is the upstream reachable?
    (/readyz). No login. */
 int ib_upstream_probe(const struct ib_upstream *up, struct cm_err *err)

@@ -1,0 +1,59 @@
+/* ib_status.c - STATUS of one folder. */
+#include "imapbridge/ib_status.h"
+
+#include <string.h>
+
+#include <libetpan/libetpan.h>
+
+#include "imapbridge/ib_session.h"
+
+static void read_item(const struct mailimap_status_info *si, struct ib_status *st)
+{
+    switch (si->st_att) {
+    case MAILIMAP_STATUS_ATT_MESSAGES: st->messages = si->st_value; break;
+    case MAILIMAP_STATUS_ATT_UIDNEXT: st->uidnext = si->st_value; break;
+    case MAILIMAP_STATUS_ATT_UIDVALIDITY: st->uidvalidity = si->st_value; break;
+    case MAILIMAP_STATUS_ATT_EXTENSION:
+        if (si->st_ext_data != NULL &&
+            si->st_ext_data->ext_extension->ext_id == MAILIMAP_EXTENSION_CONDSTORE &&
+            si->st_ext_data->ext_type == MAILIMAP_CONDSTORE_TYPE_STATUS_INFO) {
+            const struct mailimap_condstore_status_info *cs = si->st_ext_data->ext_data;
+
+            st->highestmodseq = cs->cs_highestmodseq_value;
+        }
+        break;
+    default: break;
+    }
+}
+
+int ib_status_get(struct ib_session *s, const char *imap_name, struct ib_status *st_r,
+                  struct cm_err *err)
+{
+    struct mailimap_status_att_list *l = mailimap_status_att_list_new_empty();
+    struct mailimap_mailbox_data_status *st = NULL;
+    int rc;
+
+    memset(st_r, 0, sizeof(*st_r));
+    if (l == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (ib_session_is_broken(s)) {
+        mailimap_status_att_list_free(l);
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    }
+    mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_MESSAGES);
+    mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_UIDNEXT);
+    mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_UIDVALIDITY);
+    if (ib_session_caps(s) & IB_CAP_CONDSTORE)
+        mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_HIGHESTMODSEQ);
+    rc = ib_session_check(s, mailimap_status(ib_session_imap(s), imap_name, l, &st), "STATUS",
+                          err);
+    mailimap_status_att_list_free(l);
+    if (rc == CM_EUPSTREAM && !ib_session_is_broken(s))
+        rc = cm_err_set(err, CM_ENOENT, "no such mailbox");
+    for (clistiter *it = st && rc == 0 ? clist_begin(st->st_info_list) : NULL; it;
+         it = clist_next(it))
+        read_item(clist_content(it), st_r);
+    if (st != NULL)
+        mailimap_mailbox_data_status_free(st);
+    return rc;
+}

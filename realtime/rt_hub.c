@@ -1,0 +1,429 @@
+/* rt_hub.c - accounts, watchers and subscriptions: subscribe, unsubscribe,
+ * publish with replay ring, stats. The reactor is rt_loop.c, the IMAP work
+ * rt_watcher.c. */
+#include "realtime/rt_hub.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/cm_log.h"
+#include "common/cm_time.h"
+#include "imapbridge/ib_mutf7.h"
+#include "realtime/rt_private.h"
+
+const double rt_latency_bounds_secs[RT_LATENCY_BUCKETS] = { 0.001, 0.005, 0.01, 0.025, 0.05,
+                                                            0.1,   0.25,  0.5,  1.0,   2.5 };
+
+static void settings_defaults(struct rt_hub_settings *s)
+{
+    if (s->idle_restart_secs == 0)
+        s->idle_restart_secs = 1500;
+    if (s->poll_interval_secs == 0)
+        s->poll_interval_secs = 60;
+    if (s->backoff_max_secs == 0)
+        s->backoff_max_secs = 30;
+    if (s->ring_size == 0)
+        s->ring_size = 256;
+    if (s->max_watchers == 0)
+        s->max_watchers = 10000;
+}
+
+int rt_hub_new(const struct rt_hub_settings *set, const struct ib_upstream *up,
+               struct ib_pool *pool, struct cm_work *work, struct rt_hub **hub_r,
+               struct cm_err *err)
+{
+    struct rt_hub *hub = calloc(1, sizeof(*hub));
+    int rc;
+
+    if (hub == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    hub->set = *set;
+    settings_defaults(&hub->set);
+    hub->up = up;
+    hub->pool = pool;
+    hub->work = work;
+    hub->next_watcher_id = 1;
+    hub->epfd = hub->evfd = -1;
+    pthread_mutex_init(&hub->mu, NULL);
+    pthread_cond_init(&hub->cond, NULL);
+    rc = rt_loop_start(hub, err);
+    if (rc < 0) {
+        rt_hub_free(&hub);
+        return rc;
+    }
+    *hub_r = hub;
+    return 0;
+}
+
+static void account_free(struct rt_account *a)
+{
+    free(a->id);
+    ib_creds_fini(&a->creds);
+    rt_ring_fini(&a->ring);
+    free(a);
+}
+
+static void watcher_free(struct rt_watcher *w)
+{
+    free(w->mailbox);
+    free(w->imap_name);
+    free(w);
+}
+
+void rt_hub_stop(struct rt_hub *hub)
+{
+    pthread_mutex_lock(&hub->mu);
+    hub->stopping = true;
+    pthread_mutex_unlock(&hub->mu);
+    rt_loop_stop(hub);
+    pthread_mutex_lock(&hub->mu);
+    while (hub->nbusy > 0) /* jobs see stopping and hand their watcher back */
+        pthread_cond_wait(&hub->cond, &hub->mu);
+    for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
+        rt_watcher_drop(w); /* no I/O, no job runs any more */
+        w->state = RT_WATCHER_CONNECT;
+        w->dead = true;
+    }
+    pthread_mutex_unlock(&hub->mu);
+}
+
+void rt_hub_free(struct rt_hub **hubp)
+{
+    struct rt_hub *hub = *hubp;
+
+    if (hub == NULL)
+        return;
+    *hubp = NULL;
+    rt_hub_stop(hub);
+    assert(hub->subs == NULL);
+    while (hub->watchers != NULL) {
+        struct rt_watcher *w = hub->watchers;
+
+        hub->watchers = w->next;
+        watcher_free(w);
+    }
+    while (hub->accounts != NULL) {
+        struct rt_account *a = hub->accounts;
+
+        hub->accounts = a->next;
+        account_free(a);
+    }
+    if (hub->epfd >= 0)
+        close(hub->epfd);
+    if (hub->evfd >= 0)
+        close(hub->evfd);
+    pthread_cond_destroy(&hub->cond);
+    pthread_mutex_destroy(&hub->mu);
+    free(hub);
+}
+
+/* ---- accounts and watchers (hub->mu held) ------------------------------ */
+
+static struct rt_account *account_get(struct rt_hub *hub, const struct rt_sub_params *p)
+{
+    struct rt_account *a;
+    struct timespec ts;
+
+    for (a = hub->accounts; a != NULL; a = a->next) {
+        if (strcmp(a->id, p->account_id) == 0)
+            return a;
+    }
+    a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    /* Ids start at the wall clock in ms, so ids of an earlier life of this
+       account (another boot, an expired ring) are older and force a resync
+       instead of silently matching. */
+    clock_gettime(CLOCK_REALTIME, &ts);
+    a->id = strdup(p->account_id);
+    if (a->id == NULL ||
+        ib_creds_init(&a->creds, p->creds->username, p->creds->secret, p->creds->mech) < 0 ||
+        rt_ring_init(&a->ring, hub->set.ring_size,
+                     (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) < 0) {
+        account_free(a);
+        return NULL;
+    }
+    a->next = hub->accounts;
+    hub->accounts = a;
+    return a;
+}
+
+static void account_maybe_free(struct rt_hub *hub, struct rt_account *a)
+{
+    struct rt_account **pp;
+
+    if (a->nsubs > 0 || a->nwatchers > 0)
+        return;
+    for (pp = &hub->accounts; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == a) {
+            *pp = a->next;
+            account_free(a);
+            return;
+        }
+    }
+}
+
+static struct rt_watcher *watcher_new(struct rt_hub *hub, struct rt_account *a,
+                                      const char *mailbox, struct cm_err *err)
+{
+    struct rt_watcher *w;
+
+    if (hub->nwatchers >= hub->set.max_watchers) {
+        cm_err_set(err, CM_ELIMIT, "too many watched folders on this instance");
+        return NULL;
+    }
+    w = calloc(1, sizeof(*w));
+    if (w == NULL || (w->mailbox = strdup(mailbox)) == NULL) {
+        free(w);
+        cm_err_set(err, CM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    w->imap_name = ib_utf8_to_mutf7(mailbox);
+    if (w->imap_name == NULL) {
+        watcher_free(w);
+        cm_err_set(err, CM_EINVAL, "mailbox name is not valid UTF-8");
+        return NULL;
+    }
+    w->id = hub->next_watcher_id++;
+    w->hub = hub;
+    w->acct = a;
+    w->fd = -1;
+    w->state = RT_WATCHER_CONNECT;
+    w->due_ms = cm_now_ms();
+    w->next = hub->watchers;
+    hub->watchers = w;
+    hub->nwatchers++;
+    a->nwatchers++;
+    return w;
+}
+
+static struct rt_watcher *watcher_get(struct rt_hub *hub, struct rt_account *a,
+                                      const char *mailbox, struct cm_err *err)
+{
+    for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
+        if (w->acct == a && !w->closing && !w->dead && strcmp(w->mailbox, mailbox) == 0)
+            return w;
+    }
+    return watcher_new(hub, a, mailbox, err);
+}
+
+void rt_hub_reap_locked(struct rt_hub *hub, struct rt_watcher *w)
+{
+    struct rt_watcher **pp;
+
+    for (pp = &hub->watchers; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            break;
+        }
+    }
+    hub->nwatchers--;
+    w->acct->nwatchers--;
+    account_maybe_free(hub, w->acct);
+    watcher_free(w);
+}
+
+/* ---- delivery --------------------------------------------------------- */
+
+static bool sub_has_mailbox(const struct rt_sub *s, const char *mailbox)
+{
+    for (size_t i = 0; i < s->nwatchers; i++) {
+        if (strcmp(s->watchers[i]->mailbox, mailbox) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void record_latency(struct rt_hub_stats *st, uint64_t notice_ns)
+{
+    double secs = (double)(cm_now_ns() - notice_ns) / 1e9;
+
+    st->latency_count++;
+    st->latency_sum_secs += secs;
+    for (size_t i = 0; i < RT_LATENCY_BUCKETS; i++) {
+        if (secs <= rt_latency_bounds_secs[i])
+            st->latency_buckets[i]++;
+    }
+}
+
+static void deliver(struct rt_hub *hub, struct rt_sub *s, const struct rt_event *ev)
+{
+    if (s->stopped)
+        return;
+    if (s->cb(ev, s->ctx) < 0) {
+        s->stopped = true;
+        hub->stats.dropped_total++;
+        return;
+    }
+    hub->stats.delivered_total++;
+    if (ev->notice_ns != 0)
+        record_latency(&hub->stats, ev->notice_ns);
+}
+
+void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const struct rt_snap *snap,
+                           enum rt_reason reason, uint64_t notice_ns)
+{
+    const struct rt_ring_event *e = rt_ring_push(&w->acct->ring, w->mailbox, snap, reason);
+    struct rt_event ev;
+
+    if (e == NULL) {
+        cm_warn("", "realtime: out of memory; event lost");
+        return;
+    }
+    hub->stats.published_total++;
+    ev = (struct rt_event){ e->id, w->acct->id, e->mailbox, &e->snap, reason, notice_ns };
+    for (struct rt_sub *s = hub->subs; s != NULL; s = s->next) {
+        if (s->acct == w->acct) {
+            for (size_t i = 0; i < s->nwatchers; i++) {
+                if (s->watchers[i] == w) {
+                    deliver(hub, s, &ev);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/* Replay the ring after last_id to s; false when the ring does not cover it. */
+static bool replay(struct rt_hub *hub, struct rt_sub *s, uint64_t last_id)
+{
+    const struct rt_ring *r = &s->acct->ring;
+    size_t start;
+
+    if (!rt_ring_covers(r, last_id, &start))
+        return false;
+    for (size_t i = start; i < r->count; i++) {
+        const struct rt_ring_event *e = rt_ring_at(r, i);
+        struct rt_event ev = { e->id, s->acct->id, e->mailbox, &e->snap, e->reason, 0 };
+
+        if (sub_has_mailbox(s, e->mailbox))
+            deliver(hub, s, &ev);
+    }
+    return true;
+}
+
+/* ---- subscribe -------------------------------------------------------- */
+
+static void release_watchers_locked(struct rt_hub *hub, struct rt_sub *s)
+{
+    uint64_t now = cm_now_ms();
+
+    for (size_t i = 0; i < s->nwatchers; i++) {
+        struct rt_watcher *w = s->watchers[i];
+
+        assert(w->refcount > 0);
+        if (--w->refcount == 0)
+            w->grace_until_ms = now + (uint64_t)hub->set.watch_grace_secs * 1000;
+    }
+    s->nwatchers = 0;
+}
+
+static int attach_watchers(struct rt_hub *hub, struct rt_sub *s, const struct rt_sub_params *p,
+                           struct cm_err *err)
+{
+    for (size_t i = 0; i < p->nmailboxes; i++) {
+        struct rt_watcher *w = watcher_get(hub, s->acct, p->mailboxes[i], err);
+
+        if (w == NULL)
+            return err ? err->code : CM_ENOMEM;
+        if (w->refcount == 0 && !w->has_snap && !w->busy && p->baselines != NULL) {
+            w->snap = p->baselines[i]; /* job-owned, but no job has run yet */
+            w->has_snap = true;
+        }
+        w->refcount++;
+        s->watchers[s->nwatchers++] = w;
+    }
+    return 0;
+}
+
+int rt_hub_subscribe(struct rt_hub *hub, const struct rt_sub_params *p, rt_event_cb *cb,
+                     void *ctx, struct rt_sub **sub_r, bool *resync_r, uint64_t *last_id_r,
+                     struct cm_err *err)
+{
+    struct rt_sub *s = calloc(1, sizeof(*s));
+    int rc = 0;
+
+    *resync_r = false;
+    if (s == NULL || (s->watchers = calloc(p->nmailboxes, sizeof(*s->watchers))) == NULL) {
+        free(s);
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    s->hub = hub;
+    s->cb = cb;
+    s->ctx = ctx;
+    pthread_mutex_lock(&hub->mu);
+    s->acct = hub->stopping ? NULL : account_get(hub, p);
+    if (s->acct == NULL) {
+        rc = cm_err_set(err, hub->stopping ? CM_EAGAIN : CM_ENOMEM, "cannot subscribe now");
+        goto out;
+    }
+    s->acct->nsubs++;
+    rc = attach_watchers(hub, s, p, err);
+    if (rc < 0) {
+        release_watchers_locked(hub, s);
+        s->acct->nsubs--;
+        account_maybe_free(hub, s->acct); /* its fresh watchers keep it until reaped */
+        goto out;
+    }
+    if (p->has_last_id)
+        *resync_r = !replay(hub, s, p->last_id);
+    if (last_id_r != NULL)
+        *last_id_r = rt_ring_last_id(&s->acct->ring);
+    s->next = hub->subs;
+    hub->subs = s;
+    hub->nsubs++;
+    rt_loop_wake(hub);
+out:
+    pthread_mutex_unlock(&hub->mu);
+    if (rc < 0) {
+        free(s->watchers);
+        free(s);
+        return rc;
+    }
+    *sub_r = s;
+    return 0;
+}
+
+void rt_hub_unsubscribe(struct rt_hub *hub, struct rt_sub **subp)
+{
+    struct rt_sub *s = *subp;
+    struct rt_sub **pp;
+
+    if (s == NULL)
+        return;
+    *subp = NULL;
+    pthread_mutex_lock(&hub->mu);
+    for (pp = &hub->subs; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    }
+    hub->nsubs--;
+    release_watchers_locked(hub, s);
+    s->acct->nsubs--;
+    account_maybe_free(hub, s->acct);
+    rt_loop_wake(hub);
+    pthread_mutex_unlock(&hub->mu);
+    free(s->watchers);
+    free(s);
+}
+
+void rt_hub_stats(struct rt_hub *hub, struct rt_hub_stats *st)
+{
+    pthread_mutex_lock(&hub->mu);
+    *st = hub->stats;
+    st->subscribers = hub->nsubs;
+    st->watchers = hub->nwatchers;
+    st->idle_conns = st->polled = 0;
+    for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
+        if (w->state == RT_WATCHER_IDLING && !w->dead)
+            st->idle_conns++;
+        else if (w->state == RT_WATCHER_POLL && !w->dead)
+            st->polled++;
+    }
+    pthread_mutex_unlock(&hub->mu);
+}

@@ -1,0 +1,111 @@
+/* rt_private.h - structures shared by rt_hub.c, rt_watcher.c and rt_loop.c.
+ *
+ * Locking: hub->mu protects every field below except where a comment says
+ * "job": those belong to the worker job that currently owns the watcher
+ * (w->busy set under the lock), and nobody else touches them meanwhile.
+ * Invariant: a watcher's fd is in the epoll set iff state == IDLING and
+ * !busy. Watchers are freed only by the reactor, at its safe point, once
+ * dead and not busy.
+ */
+#ifndef RT_PRIVATE_H
+#define RT_PRIVATE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "imapbridge/ib_upstream.h"
+#include "realtime/rt_hub.h"
+#include "realtime/rt_ring.h"
+
+struct ib_session;
+
+enum rt_watcher_state {
+    RT_WATCHER_CONNECT = 0, /* (re)connect when due */
+    RT_WATCHER_IDLING,      /* in IDLE; fd in epoll; due = re-IDLE time */
+    RT_WATCHER_POLL         /* STATUS polling when due */
+};
+
+struct rt_account {
+    char *id;
+    struct ib_creds creds;     /* immutable after creation: jobs read it unlocked */
+    struct rt_ring ring;
+    size_t nsubs, nwatchers;
+    struct rt_account *next;
+};
+
+struct rt_watcher {
+    uint64_t id;               /* epoll key (never reused) */
+    struct rt_hub *hub;
+    struct rt_account *acct;
+    char *mailbox;             /* UTF-8 path */
+    char *imap_name;           /* modified UTF-7 */
+    unsigned int refcount;     /* subscriptions */
+    enum rt_watcher_state state;
+    bool busy;                 /* a job owns the watcher */
+    bool closing;              /* grace over or hub stopping: the next job closes */
+    bool dead;                 /* closed: the reactor frees it */
+    bool budget_held;          /* job */
+    bool in_idle;              /* job: IDLE sent, DONE not yet */
+    bool has_snap;
+    struct rt_snap snap;       /* last known state of the folder */
+    struct ib_session *session; /* job */
+    int fd;                    /* IDLE socket while IDLING */
+    uint64_t due_ms;           /* next timer (0: none) */
+    uint64_t grace_until_ms;   /* with refcount 0 */
+    unsigned int attempts;     /* failed connects in a row */
+    uint64_t notice_ns;        /* when the reactor saw the socket readable */
+    struct rt_watcher *next;
+};
+
+struct rt_sub {
+    struct rt_hub *hub;
+    struct rt_account *acct;
+    struct rt_watcher **watchers;
+    size_t nwatchers;
+    rt_event_cb *cb;
+    void *ctx;
+    bool stopped;              /* cb asked to stop delivery */
+    struct rt_sub *next;       /* in hub->subs */
+};
+
+struct rt_hub {
+    struct rt_hub_settings set;
+    const struct ib_upstream *up;
+    struct ib_pool *pool;
+    struct cm_work *work;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;       /* a job finished (rt_hub_free waits) */
+    struct rt_account *accounts;
+    struct rt_watcher *watchers;
+    struct rt_sub *subs;
+    size_t nsubs, nwatchers, nbusy;
+    uint64_t next_watcher_id;
+    bool stopping;
+    int epfd, evfd;            /* reactor epoll set, its wake-up eventfd */
+    pthread_t thread;
+    bool thread_started;
+    struct rt_hub_stats stats; /* counters; gauges are computed on demand */
+};
+
+/* rt_loop.c */
+int rt_loop_start(struct rt_hub *hub, struct cm_err *err);
+void rt_loop_stop(struct rt_hub *hub);            /* joins the reactor */
+void rt_loop_wake(struct rt_hub *hub);            /* any thread */
+void rt_loop_arm(struct rt_hub *hub, struct rt_watcher *w); /* hub->mu: add IDLE fd */
+
+/* rt_watcher.c: the worker job; arg is the watcher (busy set). */
+void rt_watcher_job(void *arg);
+/* Drop every upstream resource of a watcher now (no I/O); hub->mu not
+   needed: only when no job runs (shutdown). */
+void rt_watcher_drop(struct rt_watcher *w);
+uint64_t rt_backoff_ms(unsigned int attempts, unsigned int max_secs);
+
+/* rt_hub.c */
+/* Publish a change of w's folder: push to the account ring, deliver to
+   every subscriber of w. hub->mu held. */
+void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const struct rt_snap *snap,
+                           enum rt_reason reason, uint64_t notice_ns);
+/* Free a dead watcher and, when unused, its account. hub->mu held. */
+void rt_hub_reap_locked(struct rt_hub *hub, struct rt_watcher *w);
+
+#endif
