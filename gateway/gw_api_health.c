@@ -6,6 +6,8 @@
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_req.h"
+#include "gateway/gw_sse.h"
+#include "realtime/rt_hub.h"
 #include "imapbridge/ib_pool.h"
 #include "imapbridge/ib_session.h"
 
@@ -61,6 +63,65 @@ static int render_pool(struct gw_ctx *ctx, struct cm_buf *out)
     return rc;
 }
 
+static int render_latency(const struct rt_hub_stats *hs, struct cm_buf *out)
+{
+    const char *name = "jmapgate_push_latency_seconds";
+    int rc = cm_buf_printf(out,
+                           "# HELP %s Upstream notice read to event queued on the stream.\n"
+                           "# TYPE %s histogram\n",
+                           name, name);
+
+    for (size_t i = 0; rc == 0 && i < RT_LATENCY_BUCKETS; i++)
+        rc = cm_buf_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name, rt_latency_bounds_secs[i],
+                           hs->latency_buckets[i]);
+    if (rc == 0)
+        rc = cm_buf_printf(out, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n",
+                           name, hs->latency_count, name, hs->latency_sum_secs, name,
+                           hs->latency_count);
+    return rc;
+}
+
+struct metric_row {
+    const char *name, *type, *help;
+    double v;
+};
+
+static int render_push(struct gw_ctx *ctx, struct cm_buf *out)
+{
+    static const char *const g = "gauge", *const c = "counter";
+    struct rt_hub_stats hs;
+    struct gw_sse_stats ss;
+    struct metric_row rows[11];
+    size_t n = 0;
+    int rc = 0;
+
+    if (ctx->hub == NULL || ctx->sse == NULL)
+        return 0;
+    rt_hub_stats(ctx->hub, &hs);
+    gw_sse_stats(ctx->sse, &ss);
+#define ROW(nm, ty, he, val) rows[n++] = (struct metric_row){ nm, ty, he, (double)(val) }
+    ROW("jmapgate_push_streams", g, "Open SSE streams.", ss.open);
+    ROW("jmapgate_push_subscribers", g, "Hub subscriptions.", hs.subscribers);
+    ROW("jmapgate_push_watchers", g, "Watched (account, folder) pairs.", hs.watchers);
+    ROW("jmapgate_push_idle_connections", g, "Upstream IDLE connections.", hs.idle_conns);
+    ROW("jmapgate_push_polled_folders", g, "Folders watched by STATUS polling.", hs.polled);
+    ROW("jmapgate_push_events_published_total", c, "Events published.", hs.published_total);
+    ROW("jmapgate_push_events_delivered_total", c, "Events queued on streams.",
+        hs.delivered_total);
+    ROW("jmapgate_push_events_dropped_total", c, "Deliveries refused (stream queue full).",
+        hs.dropped_total);
+    ROW("jmapgate_push_reconnects_total", c, "Watcher reconnects after an upstream drop.",
+        hs.reconnects_total);
+    ROW("jmapgate_push_stream_overflows_total", c, "Streams dropped for a full queue.",
+        ss.overflow_total);
+    ROW("jmapgate_push_stream_hangups_total", c, "Client hang-ups seen by EPOLLRDHUP.",
+        ss.hangup_total);
+#undef ROW
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        rc = gw_metrics_write_value(out, rows[i].name, rows[i].type, rows[i].help, rows[i].v);
+    return rc == 0 ? render_latency(&hs, out) : rc;
+}
+
 void gw_api_metrics(struct gw_req *req)
 {
     struct cm_buf out;
@@ -68,7 +129,8 @@ void gw_api_metrics(struct gw_req *req)
     char *text;
 
     cm_buf_init(&out, 4 * 1024 * 1024);
-    if (gw_metrics_render(req->ctx->metrics, &out) < 0 || render_pool(req->ctx, &out) < 0) {
+    if (gw_metrics_render(req->ctx->metrics, &out) < 0 || render_pool(req->ctx, &out) < 0 ||
+        render_push(req->ctx, &out) < 0) {
         cm_buf_fini(&out);
         gw_req_reply_problem(req, 500, "metrics too large");
         return;

@@ -16,6 +16,8 @@ struct ib_pool;
 struct cm_work;
 struct gw_metrics;
 struct gw_server;
+struct gw_sse;
+struct rt_hub;
 
 struct gw_ctx {
     const struct gw_settings *set;
@@ -25,6 +27,8 @@ struct gw_ctx {
     struct cm_work *work;
     struct gw_metrics *metrics;
     struct gw_server *server;
+    struct rt_hub *hub;         /* realtime watchers */
+    struct gw_sse *sse;         /* SSE streams */
     atomic_bool stopping;       /* SIGTERM seen: new work is refused */
 };
 

@@ -21,6 +21,10 @@ void gw_api_logout(struct gw_req *req);   /* MHD thread */
 /* gw_api_mailboxes.c */
 void gw_api_mailboxes(struct gw_req *req); /* worker */
 
+/* gw_api_events.c */
+void gw_api_events(struct gw_req *req);      /* worker: GET /api/v1/events */
+void gw_jmap_eventsource(struct gw_req *req); /* worker: GET /jmap/eventsource */
+
 /* gw_routes.c */
 extern const struct gw_route gw_routes[];
 extern const size_t gw_routes_count;

@@ -17,8 +17,10 @@
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_server.h"
+#include "gateway/gw_sse.h"
 #include "gateway/gw_static.h"
 #include "imapbridge/ib_pool.h"
+#include "realtime/rt_hub.h"
 
 struct options {
     const char *config_path;
@@ -116,6 +118,25 @@ static void raise_fd_limit(void)
     }
 }
 
+static int start_realtime(struct gw_ctx *ctx, struct cm_err *err)
+{
+    const struct gw_settings *set = ctx->set;
+    struct rt_hub_settings hs = {
+        .watch_grace_secs = set->watch_grace_secs,
+        .idle_restart_secs = set->push_idle_restart_secs,
+        .poll_interval_secs = set->push_poll_secs,
+        .backoff_max_secs = set->push_backoff_max_secs,
+        .ring_size = set->push_ring_size,
+        .max_watchers = set->push_max_watchers,
+    };
+    struct gw_sse_settings ss = { .queue_max_bytes = set->push_queue_bytes };
+    int rc = rt_hub_new(&hs, &ctx->upstream, ctx->pool, ctx->work, &ctx->hub, err);
+
+    if (rc == 0)
+        rc = gw_sse_new(&ss, &ctx->sse, err);
+    return rc;
+}
+
 static int start_services(struct gw_ctx *ctx, const char *const **names_r, struct cm_err *err)
 {
     const struct gw_settings *set = ctx->set;
@@ -144,18 +165,24 @@ static int start_services(struct gw_ctx *ctx, const char *const **names_r, struc
     if (rc == 0)
         rc = cm_work_new(set->workers, set->job_queue, &ctx->work, err);
     if (rc == 0)
+        rc = start_realtime(ctx, err);
+    if (rc == 0)
         rc = gw_server_start(ctx, gw_routes, gw_routes_count, &ctx->server, err);
     return rc;
 }
 
-/* SIGTERM/SIGINT: stop accepting, let requests in flight finish within
-   shutdown_grace, then stop workers, the daemon and the pool. */
+/* SIGTERM/SIGINT: stop accepting, end every SSE stream cleanly, let
+   requests in flight finish within shutdown_grace, then stop the realtime
+   hub (its jobs run on the workers), the workers, the daemon (no connection
+   is suspended any more), and free the rest. */
 static void shut_down(struct gw_ctx *ctx)
 {
     uint64_t deadline = cm_now_ms() + (uint64_t)ctx->set->shutdown_grace_secs * 1000;
 
     if (ctx->server != NULL)
         gw_server_quiesce(ctx->server);
+    if (ctx->sse != NULL)
+        gw_sse_close_all(ctx->sse);
     while (ctx->metrics != NULL && gw_metrics_in_flight(ctx->metrics) > 0 &&
            cm_now_ms() < deadline)
         usleep(20 * 1000);
@@ -163,8 +190,12 @@ static void shut_down(struct gw_ctx *ctx)
         cm_warn("", "shutdown grace over with %lld requests in flight",
                 gw_metrics_in_flight(ctx->metrics));
     atomic_store(&ctx->stopping, true);
+    if (ctx->hub != NULL)
+        rt_hub_stop(ctx->hub);
     cm_work_free(&ctx->work); /* runs what is queued; no connection stays suspended */
     gw_server_stop(&ctx->server);
+    rt_hub_free(&ctx->hub);
+    gw_sse_free(&ctx->sse);
     if (ctx->pool != NULL)
         ib_pool_free(&ctx->pool);
     gw_metrics_free(&ctx->metrics);

@@ -51,7 +51,8 @@ struct gw_kv {
 
 struct gw_req {
     struct gw_ctx *ctx;              /* borrowed: the process */
-    struct MHD_Connection *conn;     /* borrowed: owned by MHD; only gw_server uses it */
+    struct MHD_Connection *conn;     /* borrowed: owned by MHD; only gw_server and
+                                        gw_sse (streams) use it */
     size_t route_index;              /* index in the route table (metrics) */
     uint64_t id;                     /* request id, also X-Request-Id */
     char id_text[24];
@@ -76,6 +77,9 @@ struct gw_req {
     const char *resp_type;           /* static string */
     struct gw_kv resp_headers[GW_REQ_MAX_RESP_HEADERS];
     size_t nresp_headers;
+    void *stream_response;           /* struct MHD_Response * of a streaming answer
+                                        (gw_sse_respond); gw_server queues it
+                                        instead of the buffer above */
 };
 
 /* New request (zeroed, body capped at max_body). NULL on OOM. */

@@ -13,6 +13,9 @@ const struct gw_route gw_routes[] = {
     { "GET", "/.well-known/jmap", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "GET", "/jmap/session", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "POST", "/jmap/api", gw_jmap_api, GW_ROUTE_WORKER, "jmap_api" },
+    { "GET", "/api/v1/events", gw_api_events, GW_ROUTE_WORKER | GW_ROUTE_STREAM, "events" },
+    { "GET", "/jmap/eventsource", gw_jmap_eventsource, GW_ROUTE_WORKER | GW_ROUTE_STREAM,
+      "jmap_eventsource" },
     /* the web client; last, so every API path above wins */
     { "GET", "/", gw_static_index, 0, "web" },
     { "GET", "/{}", gw_static_file, 0, "web" },

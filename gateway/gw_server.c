@@ -120,6 +120,13 @@ static enum MHD_Result queue_answer(struct gw_req *req)
     struct MHD_Response *r;
     enum MHD_Result ret;
 
+    if (req->stream_response != NULL) { /* SSE: gw_sse built it */
+        r = req->stream_response;
+        req->stream_response = NULL;
+        ret = MHD_queue_response(req->conn, 200, r);
+        MHD_destroy_response(r); /* the connection keeps its reference */
+        return ret;
+    }
     if (req->status == 0)
         gw_req_reply_problem(req, 500, "handler gave no answer");
     r = MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);

@@ -45,6 +45,15 @@ struct gw_settings {
     unsigned int pool_keepalive_secs;
     unsigned int pool_max_idle_secs;
     unsigned int watch_grace_secs;
+    unsigned int push_ping_secs;       /* REST SSE heartbeat */
+    unsigned int push_max_ping_secs;   /* clamp of the JMAP ping= argument */
+    unsigned int push_poll_secs;       /* STATUS polling interval without IDLE */
+    unsigned int push_max_folders;     /* folders per /api/v1/events stream */
+    size_t push_queue_bytes;           /* per SSE stream */
+    unsigned int push_ring_size;       /* recent events kept per account */
+    unsigned int push_idle_restart_secs;
+    unsigned int push_backoff_max_secs;
+    unsigned int push_max_watchers;
     char *web_root;           /* folder served at / (NULL: none) */
 };
 

@@ -1,0 +1,237 @@
+/* gw_api_events.c - the two SSE surfaces of the hub:
+ *   GET /api/v1/events?mailbox=INBOX,Archive   (event: changed)
+ *   GET /jmap/eventsource?types=*&closeafter=no&ping=30   (RFC 8620 §7.3)
+ *
+ * Both run on a worker (GW_ROUTE_WORKER | GW_ROUTE_STREAM): credentials
+ * are checked (Bearer, cookie or ?access_token=) before a byte is
+ * streamed, and /api/v1/events validates its folders with STATUS on a pool
+ * session, so an unknown folder is a 404 problem, not an error event. The
+ * STATUS results are also the baseline the new watchers compare with, so a
+ * change between this request and the first IDLE is not lost. The JMAP
+ * surface watches INBOX only (no IMAP at request time). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cm_log.h"
+#include "gateway/gw_authn.h"
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_handlers.h"
+#include "gateway/gw_req.h"
+#include "gateway/gw_sse.h"
+#include "imapbridge/ib_mutf7.h"
+#include "imapbridge/ib_pool.h"
+#include "imapbridge/ib_session.h"
+#include "imapbridge/ib_status.h"
+#include "realtime/rt_hub.h"
+
+#define MAX_NAME_BYTES 1024
+#define MAX_FOLDERS_HARD 64
+
+struct folders {
+    char *names[MAX_FOLDERS_HARD];
+    struct rt_snap base[MAX_FOLDERS_HARD];
+    size_t n;
+};
+
+static void folders_fini(struct folders *f)
+{
+    for (size_t i = 0; i < f->n; i++)
+        free(f->names[i]);
+    f->n = 0;
+}
+
+static bool has_ctl(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+static bool known(const struct folders *f, const char *s, size_t n)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        if (strlen(f->names[i]) == n && memcmp(f->names[i], s, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* mailbox=A,B,C (UTF-8 paths; default INBOX). */
+static int parse_folders(const char *arg, unsigned int max, struct folders *f, struct cm_err *err)
+{
+    const char *p = arg != NULL && arg[0] != '\0' ? arg : "INBOX";
+
+    while (*p != '\0') {
+        size_t n = strcspn(p, ",");
+
+        if (n == 0 || n > MAX_NAME_BYTES || has_ctl(p, n))
+            return cm_err_set(err, CM_EINVAL, "mailbox: empty, too long or bad name");
+        if (!known(f, p, n)) {
+            if (f->n >= max || f->n >= MAX_FOLDERS_HARD)
+                return cm_err_set(err, CM_EINVAL, "mailbox: at most %u folders per stream", max);
+            f->names[f->n] = strndup(p, n);
+            if (f->names[f->n] == NULL)
+                return cm_err_set(err, CM_ENOMEM, "out of memory");
+            f->n++;
+        }
+        p += n + (p[n] == ',');
+    }
+    return 0;
+}
+
+static int status_all(struct ib_session *s, struct folders *f, struct cm_err *err)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        char *wire = ib_utf8_to_mutf7(f->names[i]);
+        struct ib_status st;
+        int rc;
+
+        if (wire == NULL)
+            return cm_err_set(err, CM_EINVAL, "mailbox: not valid UTF-8");
+        rc = ib_status_get(s, wire, &st, err);
+        free(wire);
+        if (rc == CM_ENOENT)
+            return cm_err_set(err, CM_ENOENT, "no such mailbox: %s", f->names[i]);
+        if (rc < 0)
+            return rc;
+        f->base[i] = (struct rt_snap){ st.uidvalidity, st.uidnext, st.messages,
+                                       st.highestmodseq };
+    }
+    return 0;
+}
+
+/* STATUS every folder on a pool session; once more on a fresh session
+   when the pooled one turns out to be dead. */
+static int validate_folders(struct gw_req *req, const struct gw_principal *p, struct folders *f,
+                            struct cm_err *err)
+{
+    int rc = 0;
+
+    for (int attempt = 0; attempt < 2; attempt++) {
+        struct ib_session *s = NULL;
+        bool broken;
+
+        cm_err_clear(err);
+        rc = ib_pool_checkout(req->ctx->pool, &p->creds, &s, err);
+        if (rc < 0)
+            return rc;
+        rc = status_all(s, f, err);
+        broken = ib_session_is_broken(s);
+        ib_pool_checkin(req->ctx->pool, &s);
+        if (rc == 0 || !broken)
+            break;
+    }
+    return rc;
+}
+
+/* Last-Event-ID header, else the lastEventId query argument. */
+static bool last_event_id(const struct gw_req *req, uint64_t *id_r)
+{
+    const char *v = gw_req_header(req, GW_HDR_LAST_EVENT_ID);
+    char *end;
+
+    if (v == NULL)
+        v = gw_req_query(req, "lastEventId");
+    if (v == NULL || v[0] == '\0')
+        return false;
+    errno = 0;
+    *id_r = strtoull(v, &end, 10);
+    if (errno != 0 || *end != '\0' || v[0] == '-')
+        *id_r = 0; /* unknown: certainly not covered, so the client resyncs */
+    return true;
+}
+
+/* Open, subscribe and respond; on failure answer with err. */
+static void start_stream(struct gw_req *req, const struct gw_principal *p,
+                         const struct gw_sse_opts *o, const struct folders *f,
+                         const struct rt_snap *base)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct rt_sub_params sp = { o->account_id, &p->creds, (const char *const *)f->names, f->n,
+                                base, false, 0 };
+    struct gw_sse_stream *st = gw_sse_open(req->ctx->sse, req, o, &err);
+
+    sp.has_last_id = last_event_id(req, &sp.last_id);
+    if (st == NULL) {
+        gw_req_reply_error(req, &err);
+        return;
+    }
+    if (gw_sse_subscribe(st, req->ctx->hub, &sp, &err) < 0) {
+        gw_sse_discard(&st);
+        gw_req_reply_error(req, &err);
+        return;
+    }
+    if (gw_sse_respond(st, req, &err) < 0) /* frees st on failure */
+        gw_req_reply_error(req, &err);
+}
+
+void gw_api_events(struct gw_req *req)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct folders f = { 0 };
+    struct gw_principal p;
+    char acct[IB_ACCOUNT_ID_LEN + 1];
+    struct gw_sse_opts o = { GW_SSE_REST, req->ctx->set->push_ping_secs, false, GW_SSE_T_ALL, 0,
+                             acct };
+
+    if (gw_authn_principal(req, true, &p, &err) < 0 ||
+        parse_folders(gw_req_query(req, "mailbox"), req->ctx->set->push_max_folders, &f,
+                      &err) < 0 ||
+        validate_folders(req, &p, &f, &err) < 0) {
+        gw_req_reply_error(req, &err);
+        goto out;
+    }
+    ib_account_id(&req->ctx->upstream, p.creds.username, acct);
+    o.expires = p.exp;
+    start_stream(req, &p, &o, &f, f.base);
+out:
+    folders_fini(&f);
+    gw_principal_fini(&p);
+}
+
+/* ping=N: 0 = none, else clamped to [1, max]; -1 when malformed. */
+static long parse_ping(const char *v, unsigned int max)
+{
+    char *end;
+    long n;
+
+    if (v == NULL || v[0] == '\0')
+        return 0;
+    errno = 0;
+    n = strtol(v, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 0)
+        return -1;
+    return n > (long)max ? (long)max : n;
+}
+
+void gw_jmap_eventsource(struct gw_req *req)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct folders f = { { (char *)"INBOX" }, { { 0 } }, 1 };
+    const char *closeafter = gw_req_query(req, "closeafter");
+    long ping = parse_ping(gw_req_query(req, "ping"), req->ctx->set->push_max_ping_secs);
+    struct gw_principal p;
+    char acct[IB_ACCOUNT_ID_LEN + 1];
+    struct gw_sse_opts o = { GW_SSE_JMAP, 0, false,
+                             gw_sse_parse_types(gw_req_query(req, "types")), 0, acct };
+
+    if (gw_authn_principal(req, true, &p, &err) < 0) {
+        gw_req_reply_error(req, &err);
+        goto out;
+    }
+    if (ping < 0 || (closeafter != NULL && strcmp(closeafter, "state") != 0 &&
+                     strcmp(closeafter, "no") != 0)) {
+        gw_req_reply_problem(req, 400, "ping must be a number of seconds; closeafter state|no");
+        goto out;
+    }
+    ib_account_id(&req->ctx->upstream, p.creds.username, acct);
+    o.ping_secs = (unsigned int)ping;
+    o.close_after_event = closeafter != NULL && strcmp(closeafter, "state") == 0;
+    o.expires = p.exp;
+    start_stream(req, &p, &o, &f, NULL);
+out:
+    gw_principal_fini(&p);
+}

@@ -1,0 +1,458 @@
+/* gw_sse.c - SSE streams: suspend/resume content reader, capped queues,
+ * hang-up detection (EPOLLRDHUP), heartbeats and token expiry. */
+#include "gateway/gw_sse.h"
+
+#include <errno.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "common/cm_buf.h"
+#include "common/cm_log.h"
+#include "common/cm_time.h"
+#include "gateway/gw_req.h"
+#include "realtime/rt_hub.h"
+#include "realtime/rt_sse.h"
+
+#define TICK_MS 500
+#define BUCKETS 1024
+#define BLOCK_BYTES 2048
+#define EVENT_MAX_BYTES 4096
+#define RETRY_MS 3000
+
+struct gw_sse_stream {
+    uint64_t id;
+    struct gw_sse *mgr;
+    struct MHD_Connection *conn;
+    int fd;                       /* client socket in the manager's epoll, or -1 */
+    pthread_mutex_t mu;           /* guards the fields below it */
+    struct cm_buf q;              /* queued bytes, capped */
+    size_t off;                   /* bytes of q already handed to MHD */
+    bool suspended, closing, aborted, timeout_set;
+    uint64_t next_ping_ms;
+    struct gw_sse_opts o;         /* account_id owned */
+    struct rt_hub *hub;
+    struct rt_sub *sub;
+    bool registered;              /* in the manager (mgr->mu) */
+    struct gw_sse_stream *prev, *next, *hnext;
+};
+
+struct gw_sse {
+    struct gw_sse_settings set;
+    pthread_mutex_t mu;
+    struct gw_sse_stream *list;
+    struct gw_sse_stream *buckets[BUCKETS];
+    uint64_t next_id;
+    bool closing, stopping;
+    int epfd, evfd;
+    pthread_t thread;
+    bool thread_started;
+    struct gw_sse_stats stats;
+};
+
+/* ---- queue (st->mu held) ----------------------------------------------- */
+
+static void resume_locked(struct gw_sse_stream *st)
+{
+    if (st->suspended) {
+        st->suspended = false;
+        MHD_resume_connection(st->conn);
+    }
+}
+
+static int queue_locked(struct gw_sse_stream *st, const char *data, size_t len)
+{
+    if (st->off > 0) { /* compact: what MHD already took does not count */
+        memmove(st->q.data, st->q.data + st->off, st->q.len - st->off);
+        st->q.len -= st->off;
+        st->off = 0;
+    }
+    return cm_buf_append(&st->q, data, len);
+}
+
+/* Queue text; overflow drops the stream. Returns 0 or CM_ELIMIT. */
+static int push_text(struct gw_sse_stream *st, const struct cm_buf *text, bool end_after)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&st->mu);
+    if (!st->aborted && !st->closing) {
+        rc = queue_locked(st, text->data, text->len);
+        if (rc < 0) {
+            st->aborted = true;
+            rc = CM_ELIMIT;
+        } else if (end_after) {
+            st->closing = true;
+        }
+        resume_locked(st);
+    }
+    pthread_mutex_unlock(&st->mu);
+    return rc;
+}
+
+/* The hub's callback: hub lock held, must not block. */
+static int on_event(const struct rt_event *ev, void *ctx)
+{
+    struct gw_sse_stream *st = ctx;
+    struct cm_buf b;
+    int rc;
+
+    cm_buf_init(&b, EVENT_MAX_BYTES);
+    rc = gw_sse_format(&b, st->o.kind, st->o.types, ev);
+    if (rc == 0)
+        rc = push_text(st, &b, st->o.close_after_event);
+    else if (rc == 1)
+        rc = 0; /* filtered out */
+    cm_buf_fini(&b);
+    if (rc == CM_ELIMIT) {
+        pthread_mutex_lock(&st->mgr->mu);
+        st->mgr->stats.overflow_total++;
+        pthread_mutex_unlock(&st->mgr->mu);
+    }
+    return rc;
+}
+
+/* ---- MHD callbacks (MHD threads) -------------------------------------- */
+
+static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct gw_sse_stream *st = cls;
+    size_t avail, n;
+
+    (void)pos;
+    if (!st->timeout_set) { /* suspended connections never time out; this
+                               catches a client that stops reading */
+        unsigned int secs = st->o.ping_secs ? st->o.ping_secs * 3 + 30 : 600;
+
+        MHD_set_connection_option(st->conn, MHD_CONNECTION_OPTION_TIMEOUT, secs);
+        st->timeout_set = true;
+    }
+    pthread_mutex_lock(&st->mu);
+    avail = st->q.len - st->off;
+    if (avail > 0) {
+        n = avail < max ? avail : max;
+        memcpy(out, st->q.data + st->off, n);
+        st->off += n;
+        if (st->off == st->q.len)
+            st->off = st->q.len = 0;
+        pthread_mutex_unlock(&st->mu);
+        return (ssize_t)n;
+    }
+    if (st->aborted) {
+        pthread_mutex_unlock(&st->mu);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    if (st->closing) {
+        pthread_mutex_unlock(&st->mu);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    st->suspended = true;
+    MHD_suspend_connection(st->conn);
+    pthread_mutex_unlock(&st->mu);
+    return 0;
+}
+
+static void unregister(struct gw_sse *mgr, struct gw_sse_stream *st)
+{
+    struct gw_sse_stream **pp;
+
+    pthread_mutex_lock(&mgr->mu);
+    if (st->registered) {
+        if (st->prev != NULL)
+            st->prev->next = st->next;
+        else
+            mgr->list = st->next;
+        if (st->next != NULL)
+            st->next->prev = st->prev;
+        for (pp = &mgr->buckets[st->id % BUCKETS]; *pp != NULL; pp = &(*pp)->hnext) {
+            if (*pp == st) {
+                *pp = st->hnext;
+                break;
+            }
+        }
+        if (st->fd >= 0) /* the fd is still open: MHD closes it after this */
+            (void)epoll_ctl(mgr->epfd, EPOLL_CTL_DEL, st->fd, NULL);
+        st->registered = false;
+        mgr->stats.open--;
+    }
+    pthread_mutex_unlock(&mgr->mu);
+}
+
+static void stream_free(struct gw_sse_stream *st)
+{
+    unregister(st->mgr, st);
+    if (st->sub != NULL)
+        rt_hub_unsubscribe(st->hub, &st->sub);
+    cm_buf_fini(&st->q);
+    free((char *)st->o.account_id);
+    pthread_mutex_destroy(&st->mu);
+    free(st);
+}
+
+static void free_cb(void *cls)
+{
+    stream_free(cls);
+}
+
+/* ---- public: stream lifecycle ------------------------------------------ */
+
+struct gw_sse_stream *gw_sse_open(struct gw_sse *mgr, struct gw_req *req,
+                                  const struct gw_sse_opts *o, struct cm_err *err)
+{
+    struct gw_sse_stream *st;
+
+    pthread_mutex_lock(&mgr->mu);
+    if (mgr->closing) {
+        pthread_mutex_unlock(&mgr->mu);
+        cm_err_set(err, CM_EAGAIN, "the gateway is shutting down");
+        return NULL;
+    }
+    pthread_mutex_unlock(&mgr->mu);
+    st = calloc(1, sizeof(*st));
+    if (st == NULL || (st->o.account_id = strdup(o->account_id)) == NULL) {
+        free(st);
+        cm_err_set(err, CM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    st->o.kind = o->kind;
+    st->o.ping_secs = o->ping_secs;
+    st->o.close_after_event = o->close_after_event;
+    st->o.types = o->types;
+    st->o.expires = o->expires;
+    st->mgr = mgr;
+    st->conn = req->conn;
+    st->fd = -1;
+    pthread_mutex_init(&st->mu, NULL);
+    cm_buf_init(&st->q, mgr->set.queue_max_bytes);
+    if (rt_sse_retry(&st->q, RETRY_MS) < 0) {
+        stream_free(st);
+        cm_err_set(err, CM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return st;
+}
+
+int gw_sse_subscribe(struct gw_sse_stream *st, struct rt_hub *hub, const struct rt_sub_params *p,
+                     struct cm_err *err)
+{
+    bool resync = false;
+    uint64_t last = 0;
+    struct cm_buf b;
+    int rc = rt_hub_subscribe(hub, p, on_event, st, &st->sub, &resync, &last, err);
+
+    if (rc < 0)
+        return rc;
+    st->hub = hub;
+    if (!resync)
+        return 0;
+    cm_buf_init(&b, EVENT_MAX_BYTES);
+    rc = gw_sse_format_resync(&b, st->o.kind, st->o.types, st->o.account_id, last);
+    if (rc == 0)
+        rc = push_text(st, &b, st->o.close_after_event);
+    cm_buf_fini(&b);
+    return rc < 0 ? cm_err_set(err, rc, "cannot queue the resync event") : 0;
+}
+
+static void register_stream(struct gw_sse *mgr, struct gw_sse_stream *st)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(st->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct epoll_event ev = { .events = EPOLLRDHUP | EPOLLONESHOT };
+
+    pthread_mutex_lock(&mgr->mu);
+    st->id = ++mgr->next_id;
+    ev.data.u64 = st->id;
+    st->next = mgr->list;
+    if (mgr->list != NULL)
+        mgr->list->prev = st;
+    mgr->list = st;
+    st->hnext = mgr->buckets[st->id % BUCKETS];
+    mgr->buckets[st->id % BUCKETS] = st;
+    st->registered = true;
+    mgr->stats.open++;
+    mgr->stats.opened_total++;
+    if (ci != NULL && epoll_ctl(mgr->epfd, EPOLL_CTL_ADD, ci->connect_fd, &ev) == 0)
+        st->fd = ci->connect_fd;
+    st->next_ping_ms = cm_now_ms() + (uint64_t)st->o.ping_secs * 1000;
+    pthread_mutex_unlock(&mgr->mu);
+}
+
+int gw_sse_respond(struct gw_sse_stream *st, struct gw_req *req, struct cm_err *err)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, BLOCK_BYTES, reader, st, free_cb);
+
+    if (r == NULL) {
+        stream_free(st);
+        return cm_err_set(err, CM_ENOMEM, "cannot create the stream");
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    MHD_add_response_header(r, "X-Request-Id", req->id_text);
+    register_stream(st->mgr, st);
+    req->stream_response = r;
+    req->status = 200;
+    return 0;
+}
+
+void gw_sse_discard(struct gw_sse_stream **stp)
+{
+    if (*stp != NULL)
+        stream_free(*stp);
+    *stp = NULL;
+}
+
+/* ---- the manager thread ------------------------------------------------ */
+
+static struct gw_sse_stream *find(struct gw_sse *mgr, uint64_t id)
+{
+    for (struct gw_sse_stream *st = mgr->buckets[id % BUCKETS]; st != NULL; st = st->hnext) {
+        if (st->id == id)
+            return st;
+    }
+    return NULL;
+}
+
+static void on_hangup(struct gw_sse *mgr, uint64_t id)
+{
+    struct gw_sse_stream *st = find(mgr, id);
+
+    if (st == NULL)
+        return;
+    mgr->stats.hangup_total++;
+    pthread_mutex_lock(&st->mu);
+    st->aborted = true;
+    resume_locked(st);
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void tick_one(struct gw_sse *mgr, struct gw_sse_stream *st, uint64_t now, time_t wall)
+{
+    char ping[64];
+
+    pthread_mutex_lock(&st->mu);
+    if (st->o.expires != 0 && wall >= st->o.expires && !st->closing) {
+        st->closing = true; /* the token expired: end cleanly */
+        mgr->stats.expired_total++;
+        resume_locked(st);
+    }
+    if (st->o.ping_secs != 0 && now >= st->next_ping_ms && !st->closing && !st->aborted) {
+        if (st->o.kind == GW_SSE_JMAP)
+            snprintf(ping, sizeof(ping), "event: ping\ndata: {\"interval\":%u}\n\n",
+                     st->o.ping_secs);
+        else
+            snprintf(ping, sizeof(ping), ": ping\n\n");
+        if (queue_locked(st, ping, strlen(ping)) < 0)
+            st->aborted = true;
+        st->next_ping_ms = now + (uint64_t)st->o.ping_secs * 1000;
+        resume_locked(st);
+    }
+    pthread_mutex_unlock(&st->mu);
+}
+
+static void *mgr_main(void *arg)
+{
+    struct gw_sse *mgr = arg;
+    struct epoll_event evs[64];
+    uint64_t drain, next_tick = 0;
+
+    for (;;) {
+        int n = epoll_wait(mgr->epfd, evs, 64, TICK_MS);
+        uint64_t now = cm_now_ms();
+
+        pthread_mutex_lock(&mgr->mu);
+        if (mgr->stopping) {
+            pthread_mutex_unlock(&mgr->mu);
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.u64 == 0)
+                (void)read(mgr->evfd, &drain, sizeof(drain));
+            else
+                on_hangup(mgr, evs[i].data.u64);
+        }
+        if (now >= next_tick) {
+            time_t wall = time(NULL);
+
+            for (struct gw_sse_stream *st = mgr->list; st != NULL; st = st->next)
+                tick_one(mgr, st, now, wall);
+            next_tick = now + TICK_MS;
+        }
+        pthread_mutex_unlock(&mgr->mu);
+    }
+    return NULL;
+}
+
+int gw_sse_new(const struct gw_sse_settings *set, struct gw_sse **sse_r, struct cm_err *err)
+{
+    struct gw_sse *mgr = calloc(1, sizeof(*mgr));
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+
+    if (mgr == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    mgr->set = *set;
+    pthread_mutex_init(&mgr->mu, NULL);
+    mgr->epfd = epoll_create1(EPOLL_CLOEXEC);
+    mgr->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (mgr->epfd < 0 || mgr->evfd < 0 ||
+        epoll_ctl(mgr->epfd, EPOLL_CTL_ADD, mgr->evfd, &ev) < 0 ||
+        pthread_create(&mgr->thread, NULL, mgr_main, mgr) != 0) {
+        gw_sse_free(&mgr);
+        return cm_err_set(err, CM_EINTERNAL, "sse: cannot start the manager thread");
+    }
+    mgr->thread_started = true;
+    *sse_r = mgr;
+    return 0;
+}
+
+void gw_sse_close_all(struct gw_sse *mgr)
+{
+    pthread_mutex_lock(&mgr->mu);
+    mgr->closing = true;
+    for (struct gw_sse_stream *st = mgr->list; st != NULL; st = st->next) {
+        pthread_mutex_lock(&st->mu);
+        st->closing = true;
+        resume_locked(st);
+        pthread_mutex_unlock(&st->mu);
+    }
+    pthread_mutex_unlock(&mgr->mu);
+}
+
+void gw_sse_free(struct gw_sse **ssep)
+{
+    struct gw_sse *mgr = *ssep;
+    uint64_t one = 1;
+
+    if (mgr == NULL)
+        return;
+    *ssep = NULL;
+    if (mgr->thread_started) {
+        pthread_mutex_lock(&mgr->mu);
+        mgr->stopping = true;
+        pthread_mutex_unlock(&mgr->mu);
+        if (write(mgr->evfd, &one, sizeof(one)) < 0)
+            cm_warn("", "sse: cannot wake the manager: %s", strerror(errno));
+        pthread_join(mgr->thread, NULL);
+    }
+    if (mgr->list != NULL)
+        cm_warn("", "sse: %zu streams still open at exit", mgr->stats.open);
+    if (mgr->epfd >= 0)
+        close(mgr->epfd);
+    if (mgr->evfd >= 0)
+        close(mgr->evfd);
+    pthread_mutex_destroy(&mgr->mu);
+    free(mgr);
+}
+
+void gw_sse_stats(struct gw_sse *mgr, struct gw_sse_stats *st)
+{
+    pthread_mutex_lock(&mgr->mu);
+    *st = mgr->stats;
+    pthread_mutex_unlock(&mgr->mu);
+}
