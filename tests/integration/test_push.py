@@ -44,8 +44,8 @@ class PushBase(StackTestCase):
     def token(self, user):
         return self.gw.login(user, self.USERS[user])
 
-    def open(self, user, path, headers=None):
-        h = {'Authorization': 'Bearer ' + self.token(user)}
+    def open(self, user, path, headers=None, token=None):
+        h = {'Authorization': 'Bearer ' + (token or self.token(user))}
         h.update(headers or {})
         s = self.gw.sse(path, headers=h)
         self.addCleanup(s.close)
@@ -88,3 +88,161 @@ class RestEventsTest(PushBase):
         self.assertIsInstance(data['uidvalidity'], int)
         self.assertTrue(ev['id'].isdigit())
         print('push latency (append -> event): %.3f s' % took)
+
+    def imap_box(self, user, box='INBOX'):
+        m = self.dovecot.imap(user, self.USERS[user])
+        self.addCleanup(lambda: (m.logout()))
+        m.select(box)
+        return m
+
+    def test_flags_and_expunge(self):
+        uid = self.append('carol')
+        s = self.open('carol', '/api/v1/events?mailbox=INBOX')
+        self.wait_idle()
+        m = self.imap_box('carol')
+        m.uid('STORE', str(uid), '+FLAGS', '(\\Flagged)')
+        ev = self.next_event(s, timeout=5)
+        self.assertIsNotNone(ev, 'no event for a flag change')
+        self.assertEqual(json.loads(ev['data'])['reason'], 'flags')
+        m.uid('STORE', str(uid), '+FLAGS', '(\\Deleted)')
+        m.expunge()
+        reasons = []
+        deadline = time.monotonic() + 5
+        while 'expunge' not in reasons and time.monotonic() < deadline:
+            ev = self.next_event(s, timeout=deadline - time.monotonic())
+            if ev:
+                reasons.append(json.loads(ev['data'])['reason'])
+        self.assertIn('expunge', reasons)
+        self.assertEqual(json.loads(ev['data'])['exists'], 0)
+
+    def test_unknown_folder_404_and_auth_401(self):
+        tok = self.token('alice')
+        s = self.gw.sse('/api/v1/events?mailbox=NoSuchFolder',
+                        headers={'Authorization': 'Bearer ' + tok})
+        self.addCleanup(s.close)
+        self.assertEqual(s.status, 404)
+        self.assertIn('problem+json', s.headers.get('content-type', ''))
+        for hdrs, path in (({}, '/api/v1/events'),
+                           ({'Authorization': 'Bearer nope'}, '/api/v1/events'),
+                           ({}, '/api/v1/events?access_token=' + tok[:-4] + 'AAAA'),
+                           ({}, '/jmap/eventsource?types=*&closeafter=no&ping=0')):
+            s = self.gw.sse(path, headers=hdrs)
+            self.addCleanup(s.close)
+            self.assertEqual(s.status, 401, path)
+            self.assertFalse(s.headers.get('content-type', '').startswith('text/event-stream'))
+        # expired beyond the skew: refused before streaming
+        import jwtutil
+        header, claims, _ = jwtutil.split(tok)
+        claims['exp'] = int(time.time()) - 120
+        bad = jwtutil.sign(header, claims, jwtutil.jwt_key(self.gw.secret))
+        s = self.gw.sse('/api/v1/events?access_token=' + bad)
+        self.addCleanup(s.close)
+        self.assertEqual(s.status, 401)
+        # the query token is accepted on SSE routes
+        s = self.gw.sse('/api/v1/events?access_token=' + tok)
+        self.addCleanup(s.close)
+        self.assertEqual(s.status, 200)
+
+    def test_stream_ends_when_token_expires(self):
+        import jwtutil
+        header, claims, _ = jwtutil.split(self.token('alice'))
+        claims['exp'] = int(time.time()) + 2
+        tok = jwtutil.sign(header, claims, jwtutil.jwt_key(self.gw.secret))
+        s = self.gw.sse('/api/v1/events', headers={'Authorization': 'Bearer ' + tok})
+        self.addCleanup(s.close)
+        self.assertEqual(s.status, 200)
+        t0 = time.monotonic()
+        while not s.closed_by_server and time.monotonic() - t0 < 6:
+            s.events(10, 0.5)
+        self.assertTrue(s.closed_by_server, 'stream still open after the token expired')
+
+    def test_shared_watcher_and_grace(self):
+        tok = self.token('bob')
+        st, _, _ = self.gw.request('GET', '/api/v1/mailboxes',
+                                   headers={'Authorization': 'Bearer ' + tok})
+        self.assertEqual(st, 200)
+        pool = self.dovecot.connection_count('bob')  # bob's warm request sessions
+        s1 = self.open('bob', '/api/v1/events?mailbox=INBOX', token=tok)
+        s2 = self.open('bob', '/api/v1/events?mailbox=INBOX', token=tok)
+        self.wait_idle()
+        time.sleep(0.3)
+        # bob's connections: the request pool's plus exactly one watcher
+        self.assertEqual(self.dovecot.connection_count('bob'), pool + 1)
+        self.append('bob')
+        for s in (s1, s2):
+            ev = self.next_event(s, timeout=5)
+            self.assertIsNotNone(ev)
+        hang0 = metric(self.gw, 'jmapgate_push_stream_hangups_total')
+        s1.close()
+        s2.close()
+        ok = wait_for(lambda: metric(self.gw, 'jmapgate_push_streams') == 0, 3)
+        self.assertTrue(ok, 'hang-ups not noticed')
+        self.assertGreaterEqual(metric(self.gw, 'jmapgate_push_stream_hangups_total'), hang0 + 2)
+        # grace is 1 s: the watcher and its connection go away soon after
+        ok = wait_for(lambda: self.dovecot.connection_count('bob') == pool, 6, 0.2)
+        self.assertTrue(ok, 'watcher connection still open after the grace')
+
+    def test_last_event_id_replay_and_resync(self):
+        keeper = self.open('dave', '/api/v1/events?mailbox=INBOX')
+        s = self.open('dave', '/api/v1/events?mailbox=INBOX')
+        self.wait_idle()
+        self.append('dave')
+        first = self.next_event(s)
+        self.assertIsNotNone(first)
+        self.assertIsNotNone(self.next_event(keeper))
+        s.close()
+        self.append('dave')
+        missed = self.next_event(keeper)
+        self.assertIsNotNone(missed)
+        self.assertEqual(int(missed['id']), int(first['id']) + 1)
+        s = self.open('dave', '/api/v1/events?mailbox=INBOX',
+                      headers={'Last-Event-ID': first['id']})
+        ev = self.next_event(s, timeout=2)
+        self.assertIsNotNone(ev, 'missed event not replayed')
+        self.assertEqual(ev['id'], missed['id'])
+        self.assertEqual(ev['data'], missed['data'])
+        # the same through the query argument
+        s2 = self.open('dave', '/api/v1/events?mailbox=INBOX&lastEventId=' + first['id'])
+        ev = self.next_event(s2, timeout=2)
+        self.assertEqual(ev and ev['id'], missed['id'])
+        # up to date: nothing replayed
+        s3 = self.open('dave', '/api/v1/events', headers={'Last-Event-ID': missed['id']})
+        self.assertIsNone(self.next_event(s3, timeout=1))
+        # an id the ring does not cover: resync
+        for old in ('1', 'garbage'):
+            s4 = self.open('dave', '/api/v1/events', headers={'Last-Event-ID': old})
+            ev = self.next_event(s4, 'resync', timeout=2)
+            self.assertIsNotNone(ev, 'no resync for Last-Event-ID %s' % old)
+            self.assertEqual(ev['id'], missed['id'])
+
+
+class JmapEventSourceTest(PushBase):
+    def test_state_change_types_ping_closeafter(self):
+        from fixture import Gateway
+        st, _, sess = self.gw.json('GET', '/jmap/session',
+                                   headers={'Authorization': 'Bearer ' + self.token('erin')})
+        self.assertEqual(st, 200)
+        acct = sess['primaryAccounts']['urn:ietf:params:jmap:mail']
+        a = self.open('erin', '/jmap/eventsource?types=*&closeafter=no&ping=1')
+        b = self.open('erin', '/jmap/eventsource?types=Mailbox&closeafter=state&ping=0')
+        self.assertEqual(a.status, 200)
+        self.assertTrue(a.headers['content-type'].startswith('text/event-stream'))
+        ping = self.next_event(a, 'ping', timeout=3)
+        self.assertIsNotNone(ping)
+        self.assertEqual(json.loads(ping['data']), {'interval': 1})
+        self.wait_idle()
+        self.append('erin')
+        ev = self.next_event(a, 'state', timeout=5)
+        self.assertIsNotNone(ev)
+        doc = json.loads(ev['data'])
+        self.assertEqual(doc['@type'], 'StateChange')
+        self.assertIn('Email', doc['changed'][acct])
+        self.assertIn('Mailbox', doc['changed'][acct])
+        ev = self.next_event(b, 'state', timeout=5)
+        self.assertEqual(set(json.loads(ev['data'])['changed'][acct]), {'Mailbox'})
+        b.events(5, 1)
+        self.assertTrue(b.closed_by_server, 'closeafter=state did not end the stream')
+        self.assertFalse(a.closed_by_server)
+        st, _, _ = self.gw.request('GET', '/jmap/eventsource?ping=abc',
+                                   headers={'Authorization': 'Bearer ' + self.token('erin')})
+        self.assertEqual(st, 400)
