@@ -128,6 +128,7 @@ static int start_realtime(struct gw_ctx *ctx, struct cm_err *err)
         .backoff_max_secs = set->push_backoff_max_secs,
         .ring_size = set->push_ring_size,
         .max_watchers = set->push_max_watchers,
+        .max_idle_per_account = set->account_budget - set->pool_per_account,
     };
     struct gw_sse_settings ss = { .queue_max_bytes = set->push_queue_bytes };
     int rc = rt_hub_new(&hs, &ctx->upstream, ctx->pool, ctx->work, &ctx->hub, err);

@@ -82,8 +82,13 @@ void rt_hub_stop(struct rt_hub *hub)
     pthread_mutex_lock(&hub->mu);
     while (hub->nbusy > 0) /* jobs see stopping and hand their watcher back */
         pthread_cond_wait(&hub->cond, &hub->mu);
+    pthread_mutex_unlock(&hub->mu);
+    /* No job or reactor runs now and subscribe refuses: the list is stable.
+       Dropping takes the lock itself (budget accounting). */
+    for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next)
+        rt_watcher_drop(w); /* no I/O */
+    pthread_mutex_lock(&hub->mu);
     for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
-        rt_watcher_drop(w); /* no I/O, no job runs any more */
         w->state = RT_WATCHER_CONNECT;
         w->dead = true;
     }

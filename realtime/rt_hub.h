@@ -65,6 +65,9 @@ struct rt_hub_settings {
     unsigned int backoff_max_secs;   /* reconnect backoff cap (30) */
     unsigned int ring_size;          /* recent events kept per account (256) */
     unsigned int max_watchers;       /* all watchers of the hub (10000) */
+    unsigned int max_idle_per_account; /* IDLE connections per account (0: as the budget
+                                          allows); further folders are polled, so the
+                                          request pool keeps its share of the budget */
 };
 
 int rt_hub_new(const struct rt_hub_settings *set, const struct ib_upstream *up,

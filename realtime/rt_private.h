@@ -30,6 +30,7 @@ struct rt_account {
     struct ib_creds creds;     /* immutable after creation: jobs read it unlocked */
     struct rt_ring ring;
     size_t nsubs, nwatchers;
+    size_t nconns;             /* watchers holding an upstream connection slot */
     struct rt_account *next;
 };
 

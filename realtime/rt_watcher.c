@@ -73,9 +73,36 @@ static void publish(struct rt_watcher *w, const struct rt_snap *now, const struc
 
 static void release_budget(struct rt_watcher *w)
 {
-    if (w->budget_held)
-        ib_pool_budget_release(w->hub->pool, w->acct->creds.username);
+    if (!w->budget_held)
+        return;
+    ib_pool_budget_release(w->hub->pool, w->acct->creds.username);
     w->budget_held = false;
+    pthread_mutex_lock(&w->hub->mu);
+    w->acct->nconns--;
+    pthread_mutex_unlock(&w->hub->mu);
+}
+
+/* Take one of the account's connection slots: the hub's per-account cap,
+   then the pool's budget. */
+static bool reserve_budget(struct rt_watcher *w)
+{
+    struct rt_hub *hub = w->hub;
+    unsigned int max = hub->set.max_idle_per_account;
+    bool ok;
+
+    pthread_mutex_lock(&hub->mu);
+    ok = max == 0 || w->acct->nconns < max;
+    if (ok)
+        w->acct->nconns++;
+    pthread_mutex_unlock(&hub->mu);
+    if (ok && ib_pool_budget_reserve(hub->pool, w->acct->creds.username) < 0) {
+        pthread_mutex_lock(&hub->mu);
+        w->acct->nconns--;
+        pthread_mutex_unlock(&hub->mu);
+        ok = false;
+    }
+    w->budget_held = ok;
+    return ok;
 }
 
 /* End the upstream connection; polite: DONE + LOGOUT with short waits. */
@@ -201,11 +228,10 @@ static int do_connect(struct rt_watcher *w, struct step *next, struct cm_err *er
     struct rt_snap now;
     int rc;
 
-    if (!w->budget_held && ib_pool_budget_reserve(hub->pool, w->acct->creds.username) < 0) {
+    if (!w->budget_held && !reserve_budget(w)) {
         to_poll(w, next, "connection budget used up");
         return 0;
     }
-    w->budget_held = true;
     rc = ib_session_open(hub->up, &w->acct->creds, &w->session, err);
     if (rc < 0)
         return rc;

@@ -246,3 +246,117 @@ class JmapEventSourceTest(PushBase):
         st, _, _ = self.gw.request('GET', '/jmap/eventsource?ping=abc',
                                    headers={'Authorization': 'Bearer ' + self.token('erin')})
         self.assertEqual(st, 400)
+
+
+class UpstreamRestartTest(PushBase):
+    USERS = {'alice': 'alicepass'}
+
+    def test_restart_mid_stream(self):
+        s = self.open('alice', '/api/v1/events?mailbox=INBOX')
+        self.wait_idle()
+        rc0 = metric(self.gw, 'jmapgate_push_reconnects_total')
+        self.dovecot.stop()
+        # a message delivered while the server is down (straight into the maildir)
+        md = self.dovecot.maildir('alice')
+        for sub in ('cur', 'new', 'tmp'):
+            os.makedirs(os.path.join(md, sub), exist_ok=True)
+        name = '%d.M1P1.restart' % int(time.time())
+        with open(os.path.join(md, 'new', name), 'wb') as f:
+            f.write(MSG % (999, 999))
+        if self.dovecot.root:
+            for p in (md, os.path.join(md, 'new'), os.path.join(md, 'new', name)):
+                os.chown(p, self.dovecot.mail_uid, self.dovecot.mail_gid)
+        self.dovecot.start()
+        ev = self.next_event(s, timeout=20)
+        self.assertIsNotNone(ev, 'change made while the server was down not published')
+        self.assertEqual(json.loads(ev['data'])['reason'], 'new')
+        self.assertFalse(s.closed_by_server)
+        self.assertGreater(metric(self.gw, 'jmapgate_push_reconnects_total'), rc0)
+        # and the new connection works like the first one
+        self.wait_idle()
+        self.append('alice')
+        self.assertIsNotNone(self.next_event(s, timeout=5))
+
+
+class PollFallbackTest(PushBase):
+    """Budget used up by the request pool: the folder is polled with STATUS."""
+    USERS = {'alice': 'alicepass'}
+    GATEWAY_ENV = dict(PushBase.GATEWAY_ENV, JMAPGATE_ACCOUNT_BUDGET='2',
+                       JMAPGATE_POOL_PER_ACCOUNT='1', JMAPGATE_PUSH_POLL_INTERVAL='1')
+
+    def test_poll_when_budget_exhausted(self):
+        # budget 2 - 1 for requests = 1 IDLE connection: the second folder is polled
+        s = self.open('alice', '/api/v1/events?mailbox=INBOX,Archive')
+        ok = wait_for(lambda: metric(self.gw, 'jmapgate_push_polled_folders') == 1, 5)
+        self.assertTrue(ok, 'folder not polled')
+        self.wait_idle(1)
+        self.assertEqual(metric(self.gw, 'jmapgate_push_idle_connections'), 1)
+        self.append('alice', 'Archive')
+        ev = self.next_event(s, timeout=5)
+        self.assertIsNotNone(ev)
+        self.assertEqual(json.loads(ev['data'])['mailbox'], 'Archive')
+        self.assertEqual(json.loads(ev['data'])['reason'], 'new')
+        self.append('alice', 'INBOX')
+        ev = self.next_event(s, timeout=5)
+        self.assertEqual(ev and json.loads(ev['data'])['mailbox'], 'INBOX')
+        # requests still get a session
+        st, _, _ = self.gw.request('GET', '/api/v1/mailboxes',
+                                   headers={'Authorization': 'Bearer ' + self.token('alice')})
+        self.assertEqual(st, 200)
+
+
+class ScaleAndShutdownTest(PushBase):
+    USERS = {'alice': 'alicepass'}
+    N = 200
+
+    def rss_kb(self):
+        with open('/proc/%d/status' % self.gw.proc.pid) as f:
+            return int(re.search(r'^VmRSS:\s+(\d+) kB', f.read(), re.M).group(1))
+
+    def threads(self):
+        with open('/proc/%d/status' % self.gw.proc.pid) as f:
+            return int(re.search(r'^Threads:\s+(\d+)', f.read(), re.M).group(1))
+
+    def test_200_clients_then_sigterm(self):
+        tok = self.token('alice')
+        s0 = self.open('alice', '/api/v1/events', token=tok)
+        self.wait_idle()
+        before = self.rss_kb()
+        streams = []
+        t0 = time.monotonic()
+        for i in range(self.N):
+            jmap = i % 2 == 1
+            path = ('/jmap/eventsource?types=*&closeafter=no&ping=0&access_token=' + tok
+                    if jmap else '/api/v1/events?access_token=' + tok)
+            s = self.gw.sse(path)
+            self.addCleanup(s.close)
+            self.assertEqual(s.status, 200)
+            streams.append((s, 'state' if jmap else 'changed'))
+        opened = time.monotonic() - t0
+        self.assertEqual(metric(self.gw, 'jmapgate_push_streams'), self.N + 1)
+        self.assertEqual(metric(self.gw, 'jmapgate_push_watchers'), 1)
+        t1 = time.monotonic()
+        self.append('alice')
+        got = 0
+        for s, kind in streams:
+            left = max(0.1, t1 + 10 - time.monotonic())
+            if self.next_event(s, kind, timeout=left) is not None:
+                got += 1
+        self.assertEqual(got, self.N)
+        fanout = time.monotonic() - t1
+        after = self.rss_kb()
+        growth_mb = (after - before) / 1024.0
+        print('%d SSE clients: opened in %.2f s, fan-out read in %.2f s, RSS %d -> %d kB '
+              '(+%.1f MB), threads %s' % (self.N, opened, fanout, before, after, growth_mb,
+                                          self.threads()))
+        self.assertLess(growth_mb, 64)
+        # SIGTERM: every stream ends cleanly, the process exits 0 quickly
+        t2 = time.monotonic()
+        code = self.gw.stop(timeout=10)
+        took = time.monotonic() - t2
+        self.assertEqual(code, 0)
+        self.assertLess(took, 5)
+        for s in [st for st, _ in streams[:20]] + [s0]:
+            s.events(1000, 1)
+            self.assertTrue(s.closed_by_server)
+        print('SIGTERM with %d open streams: exit 0 in %.2f s' % (self.N + 1, took))
