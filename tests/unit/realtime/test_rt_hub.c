@@ -1,0 +1,195 @@
+/* test_rt_hub.c - subscriptions share watchers; ids, fan-out, replay,
+ * resync and overflow through the hub; grace-time reaping. The upstream is
+ * a closed port, so watchers only ever back off: events are injected with
+ * rt_hub_publish_locked. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness/th.h"
+#include "common/cm_time.h"
+#include "common/cm_work.h"
+#include "imapbridge/ib_pool.h"
+#include "realtime/rt_private.h"
+
+struct rec {
+    uint64_t ids[16];
+    char boxes[16][16];
+    size_t n;
+    int fail_after; /* return CM_ELIMIT once n reaches this (0: never) */
+};
+
+static int on_ev(const struct rt_event *ev, void *ctx)
+{
+    struct rec *r = ctx;
+
+    if (r->fail_after && r->n >= (size_t)r->fail_after)
+        return CM_ELIMIT;
+    if (r->n < 16) {
+        r->ids[r->n] = ev->id;
+        snprintf(r->boxes[r->n], sizeof(r->boxes[0]), "%s", ev->mailbox);
+    }
+    r->n++;
+    return 0;
+}
+
+static struct ib_upstream up;
+static struct ib_creds cr;
+static struct ib_pool *pool;
+static struct cm_work *work;
+
+static struct rt_hub *hub_new(unsigned int grace)
+{
+    struct rt_hub_settings hs = { .watch_grace_secs = grace, .ring_size = 4,
+                                  .backoff_max_secs = 60 };
+    struct rt_hub *hub = NULL;
+
+    th_assert(rt_hub_new(&hs, &up, pool, work, &hub, NULL) == 0);
+    return hub;
+}
+
+static void publish(struct rt_hub *hub, const char *box)
+{
+    static const struct rt_snap snap = { 1, 2, 3, 4 };
+
+    pthread_mutex_lock(&hub->mu);
+    for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
+        if (strcmp(w->mailbox, box) == 0 && !w->closing) {
+            rt_hub_publish_locked(hub, w, &snap, RT_REASON_NEW, cm_now_ns());
+            break;
+        }
+    }
+    pthread_mutex_unlock(&hub->mu);
+}
+
+static void test_share_fanout_replay(void)
+{
+    struct rt_hub *hub = hub_new(0);
+    const char *inbox[] = { "INBOX" }, *both[] = { "INBOX", "Archiv\xc3\xa9" };
+    struct rt_sub_params p = { "acct1", &cr, inbox, 1, NULL, false, 0 };
+    struct rec a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
+    struct rt_sub *sa = NULL, *sb = NULL, *sc = NULL, *sd = NULL;
+    struct rt_hub_stats st;
+    bool resync = true;
+    uint64_t last = 0;
+
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &a, &sa, &resync, &last, NULL) == 0);
+    th_assert(!resync);
+    p.mailboxes = both;
+    p.nmailboxes = 2;
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &b, &sb, &resync, NULL, NULL) == 0);
+    rt_hub_stats(hub, &st);
+    th_assert(st.watchers == 2 && st.subscribers == 2); /* INBOX shared */
+    publish(hub, "INBOX");
+    publish(hub, "Archiv\xc3\xa9");
+    th_assert(a.n == 1 && b.n == 2);
+    th_assert(a.ids[0] == last + 1 && b.ids[0] == last + 1 && b.ids[1] == last + 2);
+    th_assert(strcmp(b.boxes[1], "Archiv\xc3\xa9") == 0);
+    /* replay after the first event, INBOX only: nothing (the 2nd was Archivé) */
+    p.mailboxes = inbox;
+    p.nmailboxes = 1;
+    p.has_last_id = true;
+    p.last_id = last + 1;
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &c, &sc, &resync, NULL, NULL) == 0);
+    th_assert(!resync && c.n == 0);
+    /* ring of 4: after 5 more events, last+1 is gone -> resync */
+    for (int i = 0; i < 5; i++)
+        publish(hub, "INBOX");
+    th_assert(c.n == 5 && a.n == 6);
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &d, &sd, &resync, NULL, NULL) == 0);
+    th_assert(resync && d.n == 0);
+    rt_hub_unsubscribe(hub, &sd);
+    p.last_id = last + 4; /* covered: replays last+5 .. last+7 */
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &d, &sd, &resync, NULL, NULL) == 0);
+    th_assert(!resync && d.n == 3 && d.ids[0] == last + 5 && d.ids[2] == last + 7);
+    rt_hub_unsubscribe(hub, &sa);
+    rt_hub_unsubscribe(hub, &sb);
+    rt_hub_unsubscribe(hub, &sc);
+    rt_hub_unsubscribe(hub, &sd);
+    th_assert(sa == NULL && sd == NULL);
+    /* grace 0: the reactor reaps both watchers */
+    for (int i = 0; i < 200; i++) {
+        rt_hub_stats(hub, &st);
+        if (st.watchers == 0)
+            break;
+        usleep(10 * 1000);
+    }
+    th_assert(st.watchers == 0 && st.subscribers == 0);
+    th_assert(st.published_total == 7);
+    rt_hub_free(&hub);
+    th_assert(hub == NULL);
+}
+
+static void test_overflow_stops_delivery(void)
+{
+    struct rt_hub *hub = hub_new(30);
+    const char *inbox[] = { "INBOX" };
+    struct rt_sub_params p = { "acct2", &cr, inbox, 1, NULL, false, 0 };
+    struct rec slow = { .fail_after = 2 }, fast = { 0 };
+    struct rt_sub *s1 = NULL, *s2 = NULL;
+    struct rt_hub_stats st;
+    bool resync;
+
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &slow, &s1, &resync, NULL, NULL) == 0);
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &fast, &s2, &resync, NULL, NULL) == 0);
+    for (int i = 0; i < 4; i++)
+        publish(hub, "INBOX");
+    rt_hub_stats(hub, &st);
+    th_assert(fast.n == 4 && slow.n == 2);
+    th_assert(st.dropped_total == 1);   /* refused once, then never asked again */
+    th_assert(st.delivered_total == 6);
+    th_assert(st.latency_count == 6);
+    rt_hub_unsubscribe(hub, &s1);
+    rt_hub_unsubscribe(hub, &s2);
+    rt_hub_stats(hub, &st);
+    th_assert(st.watchers == 1); /* within the 30 s grace */
+    rt_hub_free(&hub);           /* closes it at once */
+}
+
+static void test_bad_name_and_stop(void)
+{
+    struct rt_hub *hub = hub_new(0);
+    const char *bad[] = { "\xff\xfe" }, *ok[] = { "INBOX" };
+    struct rt_sub_params p = { "acct3", &cr, bad, 1, NULL, false, 0 };
+    struct rt_sub *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct rec r = { 0 };
+    bool resync;
+
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &r, &s, &resync, NULL, &err) == CM_EINVAL);
+    th_assert(s == NULL);
+    rt_hub_stop(hub);
+    p.mailboxes = ok;
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &r, &s, &resync, NULL, &err) == CM_EAGAIN);
+    rt_hub_free(&hub);
+}
+
+static void test_backoff(void)
+{
+    for (unsigned int i = 0; i < 20; i++) {
+        uint64_t ms = rt_backoff_ms(i, 30);
+        uint64_t base = i < 5 ? 1000ull << i : 30000;
+
+        th_assert_idx(ms >= base * 80 / 100 && ms <= base * 120 / 100, i);
+    }
+}
+
+int main(void)
+{
+    struct ib_pool_settings ps = { 4, 16, 8, 100, 120, 600 };
+
+    th_assert(ib_upstream_parse_url("imap://127.0.0.1:1", &up, NULL) == 0);
+    up.timeout_secs = 1;
+    th_assert(ib_creds_init(&cr, "alice", "pw", IB_AUTH_LOGIN) == 0);
+    th_assert(ib_pool_new(&ps, &up, &pool, NULL) == 0);
+    th_assert(cm_work_new(2, 64, &work, NULL) == 0);
+    th_run("share_fanout_replay", test_share_fanout_replay);
+    th_run("overflow_stops_delivery", test_overflow_stops_delivery);
+    th_run("bad_name_and_stop", test_bad_name_and_stop);
+    th_run("backoff", test_backoff);
+    cm_work_free(&work);
+    ib_pool_free(&pool);
+    ib_creds_fini(&cr);
+    ib_upstream_fini(&up);
+    return th_end();
+}
