@@ -216,6 +216,25 @@ class RestEventsTest(PushBase):
             self.assertEqual(ev['id'], missed['id'])
 
 
+    def test_utf8_folder_and_several_folders(self):
+        import urllib.parse
+        self.append('frank', 'Entw&APw-rfe')        # "Entwürfe", created on the wire
+        path = '/api/v1/events?mailbox=' + urllib.parse.quote('INBOX,Entwürfe')
+        s = self.open('frank', path)
+        self.assertEqual(s.status, 200)
+        self.wait_idle(2)
+        self.append('frank', 'Entw&APw-rfe')
+        ev = self.next_event(s, timeout=5)
+        self.assertIsNotNone(ev)
+        self.assertEqual(json.loads(ev['data'])['mailbox'], 'Entwürfe')
+        self.append('frank', 'INBOX')
+        ev = self.next_event(s, timeout=5)
+        self.assertEqual(ev and json.loads(ev['data'])['mailbox'], 'INBOX')
+        st, _, _ = self.gw.request('GET', '/api/v1/events?mailbox=' + ','.join(['a%d' % i for i in range(9)]),
+                                   headers={'Authorization': 'Bearer ' + self.token('frank')})
+        self.assertEqual(st, 400)
+
+
 class JmapEventSourceTest(PushBase):
     def test_state_change_types_ping_closeafter(self):
         from fixture import Gateway
@@ -303,6 +322,54 @@ class PollFallbackTest(PushBase):
         st, _, _ = self.gw.request('GET', '/api/v1/mailboxes',
                                    headers={'Authorization': 'Bearer ' + self.token('alice')})
         self.assertEqual(st, 200)
+
+
+class NoIdleServerTest(PushBase):
+    """A server that does not offer IDLE: the watcher polls with STATUS."""
+    USERS = {'alice': 'alicepass'}
+    GATEWAY_ENV = dict(PushBase.GATEWAY_ENV, JMAPGATE_PUSH_POLL_INTERVAL='1',
+                       JMAPGATE_PUSH_IDLE_RESTART='5')
+
+    @classmethod
+    def setUpClass(cls):
+        from fixture import Dovecot, Gateway
+        cls.dovecot = cls.gw = None
+        try:
+            cls.dovecot = Dovecot(users=cls.USERS)
+            with open(cls.dovecot.conf_file, 'a') as f:
+                f.write('imap_capability = IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID '
+                        'ENABLE SORT NAMESPACE UIDPLUS CONDSTORE SPECIAL-USE\n')
+            cls.dovecot.start()
+            cls.gw = Gateway(cls.dovecot.url, env=cls.GATEWAY_ENV)
+            cls.gw.start()
+        except BaseException:
+            cls._stop_stack()
+            raise
+
+    def test_polls_without_idle(self):
+        s = self.open('alice', '/api/v1/events')
+        ok = wait_for(lambda: metric(self.gw, 'jmapgate_push_polled_folders') == 1, 5)
+        self.assertTrue(ok, 'folder not polled')
+        self.assertEqual(metric(self.gw, 'jmapgate_push_idle_connections'), 0)
+        self.append('alice')
+        ev = self.next_event(s, timeout=5)
+        self.assertEqual(ev and json.loads(ev['data'])['reason'], 'new')
+
+
+class ReIdleTest(PushBase):
+    USERS = {'alice': 'alicepass'}
+    GATEWAY_ENV = dict(PushBase.GATEWAY_ENV, JMAPGATE_PUSH_IDLE_RESTART='5',
+                       JMAPGATE_LOG_LEVEL='debug')
+
+    def test_reidle_timer(self):
+        s = self.open('alice', '/api/v1/events')
+        self.wait_idle()
+        time.sleep(6.5)                     # one IDLE restart: no event, still watching
+        self.assertIsNone(self.next_event(s, timeout=0.5))
+        self.assertGreaterEqual(len(re.findall(r'data="DONE', self.gw.log_text())), 1)
+        self.append('alice')
+        ev = self.next_event(s, timeout=5)
+        self.assertEqual(ev and json.loads(ev['data'])['reason'], 'new')
 
 
 class ScaleAndShutdownTest(PushBase):
