@@ -274,6 +274,8 @@ static void register_stream(struct gw_sse *mgr, struct gw_sse_stream *st)
     st->hnext = mgr->buckets[st->id % BUCKETS];
     mgr->buckets[st->id % BUCKETS] = st;
     st->registered = true;
+    if (mgr->closing) /* shutdown began while the handler ran: end at once */
+        st->closing = true;
     mgr->stats.open++;
     mgr->stats.opened_total++;
     if (ci != NULL && epoll_ctl(mgr->epfd, EPOLL_CTL_ADD, ci->connect_fd, &ev) == 0)

@@ -47,6 +47,7 @@ struct rt_watcher {
     bool dead;                 /* closed: the reactor frees it */
     bool budget_held;          /* job */
     bool in_idle;              /* job: IDLE sent, DONE not yet */
+    bool server_no_idle;       /* job: polled because the server has no IDLE */
     bool has_snap;
     struct rt_snap snap;       /* last known state of the folder */
     struct ib_session *session; /* job */

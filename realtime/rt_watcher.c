@@ -237,6 +237,7 @@ static int do_connect(struct rt_watcher *w, struct step *next, struct cm_err *er
         return rc;
     if (!(ib_session_caps(w->session) & IB_CAP_IDLE)) {
         close_upstream(w, true);
+        w->server_no_idle = true;
         to_poll(w, next, "the server has no IDLE");
         return 0;
     }
@@ -265,8 +266,14 @@ static int do_poll(struct rt_watcher *w, struct step *next, struct cm_err *err)
     struct ib_session *s = NULL;
     struct ib_status st;
     struct rt_snap now;
-    int rc = ib_pool_checkout(hub->pool, &w->acct->creds, &s, err);
+    int rc;
 
+    if (!w->server_no_idle && reserve_budget(w)) { /* a slot came free: IDLE again */
+        next->state = RT_WATCHER_CONNECT;
+        next->due_ms = cm_now_ms();
+        return 0;
+    }
+    rc = ib_pool_checkout(hub->pool, &w->acct->creds, &s, err);
     if (rc < 0)
         return rc;
     rc = ib_status_get(s, w->imap_name, &st, err);
