@@ -5,6 +5,8 @@ gateway's IDLE watchers must notice and stream the change."""
 import json
 import os
 import re
+import socket
+import threading
 import time
 import unittest
 
@@ -68,6 +70,32 @@ class PushBase(StackTestCase):
 
 
 class RestEventsTest(PushBase):
+    def raw_idle(self, user):
+        """A raw IMAP IDLE client (imaplib has no IDLE): returns (thread, result)
+        where result['t'] is when it saw EXISTS."""
+        sock = socket.create_connection((self.dovecot.host, self.dovecot.plain_port), timeout=10)
+        self.addCleanup(sock.close)
+        f = sock.makefile('rb')
+        f.readline()
+        for cmd in (b'a LOGIN %s %s' % (user.encode(), self.USERS[user].encode()),
+                    b'b SELECT INBOX', b'c IDLE'):
+            sock.sendall(cmd + b'\r\n')
+            while True:
+                line = f.readline()
+                if line[:1] in (b'a', b'b', b'+'):
+                    break
+        result = {}
+
+        def run():
+            while True:
+                line = f.readline()
+                if not line or b'EXISTS' in line:
+                    result['t'] = time.monotonic()
+                    return
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t, result
+
     def test_new_mail_within_2s(self):
         s = self.open('alice', '/api/v1/events?mailbox=INBOX')
         self.assertEqual(s.status, 200)
@@ -75,10 +103,12 @@ class RestEventsTest(PushBase):
         self.assertEqual(s.headers.get('cache-control'), 'no-cache')
         self.assertEqual(s.headers.get('x-accel-buffering'), 'no')
         self.wait_idle()
+        raw, res = self.raw_idle('alice')
         t0 = time.monotonic()
         self.append('alice')
         ev = self.next_event(s, timeout=5)
         took = time.monotonic() - t0
+        raw.join(5)
         self.assertIsNotNone(ev, 'no changed event')
         self.assertLess(took, 2.0)
         data = json.loads(ev['data'])
@@ -87,7 +117,11 @@ class RestEventsTest(PushBase):
         self.assertGreaterEqual(data['exists'], 1)
         self.assertIsInstance(data['uidvalidity'], int)
         self.assertTrue(ev['id'].isdigit())
-        print('push latency (append -> event): %.3f s' % took)
+        print('push latency append->SSE event %.3f s; raw IMAP IDLE client %.3f s; '
+              'gateway histogram sum/count %s/%s' % (
+                  took, res.get('t', float('nan')) - t0,
+                  metric(self.gw, 'jmapgate_push_latency_seconds_sum'),
+                  metric(self.gw, 'jmapgate_push_latency_seconds_count')))
 
     def imap_box(self, user, box='INBOX'):
         m = self.dovecot.imap(user, self.USERS[user])
