@@ -61,7 +61,11 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     n = strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
         msg[--n] = '\0';
-    cm_warn("component=mhd", "%s", msg);
+    /* An SSE stream we end on purpose (client hang-up, slow client). */
+    if (strncmp(msg, "Closing connection (application error generating response)", 58) == 0)
+        cm_debug("component=mhd", "%s", msg);
+    else
+        cm_warn("component=mhd", "%s", msg);
 }
 
 static enum MHD_Result copy_query_arg(void *cls, enum MHD_ValueKind kind, const char *key,

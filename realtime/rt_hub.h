@@ -58,6 +58,8 @@ struct rt_event {
    stays allocated until unsubscribed). */
 typedef int rt_event_cb(const struct rt_event *ev, void *ctx);
 
+#define RT_IDLE_UNLIMITED 0xffffffffu
+
 struct rt_hub_settings {
     unsigned int watch_grace_secs;   /* watcher outlives its last subscriber (30) */
     unsigned int idle_restart_secs;  /* re-issue IDLE at least this often (1500; < 29 min) */
@@ -65,9 +67,10 @@ struct rt_hub_settings {
     unsigned int backoff_max_secs;   /* reconnect backoff cap (30) */
     unsigned int ring_size;          /* recent events kept per account (256) */
     unsigned int max_watchers;       /* all watchers of the hub (10000) */
-    unsigned int max_idle_per_account; /* IDLE connections per account (0: as the budget
-                                          allows); further folders are polled, so the
-                                          request pool keeps its share of the budget */
+    unsigned int max_idle_per_account; /* IDLE connections per account; further folders
+                                          are polled, so the request pool keeps its
+                                          share of the budget. RT_IDLE_UNLIMITED: as the
+                                          budget allows; 0: none (poll everything) */
 };
 
 int rt_hub_new(const struct rt_hub_settings *set, const struct ib_upstream *up,

@@ -91,7 +91,7 @@ static bool reserve_budget(struct rt_watcher *w)
     bool ok;
 
     pthread_mutex_lock(&hub->mu);
-    ok = max == 0 || w->acct->nconns < max;
+    ok = max == RT_IDLE_UNLIMITED || w->acct->nconns < max;
     if (ok)
         w->acct->nconns++;
     pthread_mutex_unlock(&hub->mu);

@@ -41,7 +41,8 @@ static struct cm_work *work;
 static struct rt_hub *hub_new(unsigned int grace)
 {
     struct rt_hub_settings hs = { .watch_grace_secs = grace, .ring_size = 4,
-                                  .backoff_max_secs = 60 };
+                                  .backoff_max_secs = 60,
+                                  .max_idle_per_account = RT_IDLE_UNLIMITED };
     struct rt_hub *hub = NULL;
 
     th_assert(rt_hub_new(&hs, &up, pool, work, &hub, NULL) == 0);
