@@ -127,14 +127,31 @@ void rt_hub_free(struct rt_hub **hubp)
 
 /* ---- accounts and watchers (hub->mu held) ------------------------------ */
 
+/* A newer login (changed password, refreshed OAuth token) replaces the
+   secret the watchers use from their next connect on. hub->mu held; jobs
+   copy the credentials under the same lock. */
+static void account_refresh_creds(struct rt_account *a, const struct ib_creds *cr)
+{
+    struct ib_creds fresh;
+
+    if (a->creds.mech == cr->mech && strcmp(a->creds.secret, cr->secret) == 0)
+        return;
+    if (ib_creds_init(&fresh, a->creds.username, cr->secret, cr->mech) < 0)
+        return; /* keep the old ones */
+    ib_creds_fini(&a->creds);
+    a->creds = fresh;
+}
+
 static struct rt_account *account_get(struct rt_hub *hub, const struct rt_sub_params *p)
 {
     struct rt_account *a;
     struct timespec ts;
 
     for (a = hub->accounts; a != NULL; a = a->next) {
-        if (strcmp(a->id, p->account_id) == 0)
+        if (strcmp(a->id, p->account_id) == 0) {
+            account_refresh_creds(a, p->creds);
             return a;
+        }
     }
     a = calloc(1, sizeof(*a));
     if (a == NULL)

@@ -27,7 +27,7 @@ enum rt_watcher_state {
 
 struct rt_account {
     char *id;
-    struct ib_creds creds;     /* immutable after creation: jobs read it unlocked */
+    struct ib_creds creds;     /* replaced by a newer login; jobs copy it under hub->mu */
     struct rt_ring ring;
     size_t nsubs, nwatchers;
     size_t nconns;             /* watchers holding an upstream connection slot */

@@ -221,7 +221,8 @@ static void to_poll(struct rt_watcher *w, struct step *next, const char *why)
     next->due_ms = cm_now_ms();
 }
 
-static int do_connect(struct rt_watcher *w, struct step *next, struct cm_err *err)
+static int do_connect(struct rt_watcher *w, const struct ib_creds *cr, struct step *next,
+                      struct cm_err *err)
 {
     struct rt_hub *hub = w->hub;
     struct ib_selection sel;
@@ -232,7 +233,7 @@ static int do_connect(struct rt_watcher *w, struct step *next, struct cm_err *er
         to_poll(w, next, "connection budget used up");
         return 0;
     }
-    rc = ib_session_open(hub->up, &w->acct->creds, &w->session, err);
+    rc = ib_session_open(hub->up, cr, &w->session, err);
     if (rc < 0)
         return rc;
     if (!(ib_session_caps(w->session) & IB_CAP_IDLE)) {
@@ -260,7 +261,8 @@ static int do_wake(struct rt_watcher *w, uint64_t notice_ns, struct step *next,
     return rc < 0 ? rc : enter_idle(w, next, err);
 }
 
-static int do_poll(struct rt_watcher *w, struct step *next, struct cm_err *err)
+static int do_poll(struct rt_watcher *w, const struct ib_creds *cr, struct step *next,
+                   struct cm_err *err)
 {
     struct rt_hub *hub = w->hub;
     struct ib_session *s = NULL;
@@ -273,7 +275,7 @@ static int do_poll(struct rt_watcher *w, struct step *next, struct cm_err *err)
         next->due_ms = cm_now_ms();
         return 0;
     }
-    rc = ib_pool_checkout(hub->pool, &w->acct->creds, &s, err);
+    rc = ib_pool_checkout(hub->pool, cr, &s, err);
     if (rc < 0)
         return rc;
     rc = ib_status_get(s, w->imap_name, &st, err);
@@ -332,6 +334,7 @@ void rt_watcher_job(void *arg)
     struct rt_hub *hub = w->hub;
     struct step next = { .state = RT_WATCHER_CONNECT, .fd = -1 };
     struct cm_err err = CM_ERR_INIT;
+    struct ib_creds cr = { 0 };
     enum rt_watcher_state state;
     uint64_t notice_ns;
     bool closing, stopping;
@@ -342,6 +345,10 @@ void rt_watcher_job(void *arg)
     closing = w->closing || stopping;
     state = w->state;
     notice_ns = w->notice_ns;
+    /* A copy: a newer login may replace the account's credentials. */
+    if (!closing && ib_creds_init(&cr, w->acct->creds.username, w->acct->creds.secret,
+                                  w->acct->creds.mech) < 0)
+        rc = cm_err_set(&err, CM_ENOMEM, "out of memory");
     pthread_mutex_unlock(&hub->mu);
     if (closing) {
         close_upstream(w, !stopping);
@@ -349,12 +356,13 @@ void rt_watcher_job(void *arg)
         finish(w, &next);
         return;
     }
-    if (state == RT_WATCHER_CONNECT)
-        rc = do_connect(w, &next, &err);
-    else if (state == RT_WATCHER_IDLING)
+    if (rc == 0 && state == RT_WATCHER_CONNECT)
+        rc = do_connect(w, &cr, &next, &err);
+    else if (rc == 0 && state == RT_WATCHER_IDLING)
         rc = do_wake(w, notice_ns, &next, &err);
-    else
-        rc = do_poll(w, &next, &err);
+    else if (rc == 0)
+        rc = do_poll(w, &cr, &next, &err);
+    ib_creds_fini(&cr);
     if (rc < 0)
         on_error(w, state, &next, &err);
     finish(w, &next);

@@ -165,6 +165,29 @@ static void test_bad_name_and_stop(void)
     rt_hub_free(&hub);
 }
 
+static void test_creds_refresh(void)
+{
+    struct rt_hub *hub = hub_new(0);
+    const char *inbox[] = { "INBOX" };
+    struct ib_creds newer;
+    struct rt_sub_params p = { "acct4", &cr, inbox, 1, NULL, false, 0 };
+    struct rt_sub *s1 = NULL, *s2 = NULL;
+    struct rec r = { 0 };
+    bool resync;
+
+    th_assert(ib_creds_init(&newer, "alice", "new-password", IB_AUTH_LOGIN) == 0);
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &r, &s1, &resync, NULL, NULL) == 0);
+    p.creds = &newer;
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &r, &s2, &resync, NULL, NULL) == 0);
+    pthread_mutex_lock(&hub->mu);
+    th_assert(strcmp(hub->accounts->creds.secret, "new-password") == 0);
+    pthread_mutex_unlock(&hub->mu);
+    rt_hub_unsubscribe(hub, &s1);
+    rt_hub_unsubscribe(hub, &s2);
+    ib_creds_fini(&newer);
+    rt_hub_free(&hub);
+}
+
 static void test_backoff(void)
 {
     for (unsigned int i = 0; i < 20; i++) {
@@ -187,6 +210,7 @@ int main(void)
     th_run("share_fanout_replay", test_share_fanout_replay);
     th_run("overflow_stops_delivery", test_overflow_stops_delivery);
     th_run("bad_name_and_stop", test_bad_name_and_stop);
+    th_run("creds_refresh", test_creds_refresh);
     th_run("backoff", test_backoff);
     cm_work_free(&work);
     ib_pool_free(&pool);
