@@ -406,6 +406,37 @@ class ReIdleTest(PushBase):
         self.assertEqual(ev and json.loads(ev['data'])['reason'], 'new')
 
 
+class OverflowTest(PushBase):
+    """A stream whose queue cannot take what it must send is dropped (here: a
+    Last-Event-ID replay larger than the 1 KiB queue); others are not."""
+    USERS = {'alice': 'alicepass'}
+    GATEWAY_ENV = dict(PushBase.GATEWAY_ENV, JMAPGATE_PUSH_QUEUE='1024')
+
+    def test_replay_overflow_drops_stream(self):
+        keeper = self.open('alice', '/api/v1/events')
+        self.wait_idle()
+        ids = []
+        for i in range(10):                    # ~140 bytes each: > 1 KiB in all
+            self.append('alice')
+            ev = self.next_event(keeper, timeout=5)
+            self.assertIsNotNone(ev)
+            ids.append(int(ev['id']))
+        over0 = metric(self.gw, 'jmapgate_push_stream_overflows_total')
+        s = self.open('alice', '/api/v1/events', headers={'Last-Event-ID': str(ids[0] - 1)})
+        self.assertEqual(s.status, 200)
+        got = s.events(100, 3)
+        self.assertTrue(s.closed_by_server or s._eof, 'overflowing stream not dropped')
+        self.assertLess(len([e for e in got if e.get('event') == 'changed']), 10)
+        self.assertEqual(metric(self.gw, 'jmapgate_push_stream_overflows_total'), over0 + 1)
+        self.assertGreaterEqual(metric(self.gw, 'jmapgate_push_events_dropped_total'), 1)
+        # a replay that fits is fine, and the keeper still gets news
+        s2 = self.open('alice', '/api/v1/events', headers={'Last-Event-ID': str(ids[-3])})
+        self.assertEqual([int(e['id']) for e in s2.events(3, 3)
+                          if e.get('event') == 'changed'], ids[-2:])
+        self.append('alice')
+        self.assertIsNotNone(self.next_event(keeper, timeout=5))
+
+
 class ScaleAndShutdownTest(PushBase):
     USERS = {'alice': 'alicepass'}
     N = 200
