@@ -237,10 +237,30 @@ struct gw_sse_stream *gw_sse_open(struct gw_sse *mgr, struct gw_req *req,
     return st;
 }
 
+/* The replay did not fit in the queue: start over without it (the client
+   gets a resync instead of a stream that breaks again on every retry). */
+static int subscribe_fresh(struct gw_sse_stream *st, struct rt_hub *hub,
+                           const struct rt_sub_params *p, uint64_t *last_r, struct cm_err *err)
+{
+    struct rt_sub_params fresh = *p;
+    bool resync;
+
+    rt_hub_unsubscribe(hub, &st->sub);
+    pthread_mutex_lock(&st->mu);
+    st->aborted = false;
+    st->off = 0;
+    cm_buf_reset(&st->q);
+    if (rt_sse_retry(&st->q, RETRY_MS) < 0) /* was the first line; fits in any queue */
+        st->aborted = true;
+    pthread_mutex_unlock(&st->mu);
+    fresh.has_last_id = false;
+    return rt_hub_subscribe(hub, &fresh, on_event, st, &st->sub, &resync, last_r, err);
+}
+
 int gw_sse_subscribe(struct gw_sse_stream *st, struct rt_hub *hub, const struct rt_sub_params *p,
                      struct cm_err *err)
 {
-    bool resync = false;
+    bool resync = false, overflow;
     uint64_t last = 0;
     struct cm_buf b;
     int rc = rt_hub_subscribe(hub, p, on_event, st, &st->sub, &resync, &last, err);
@@ -248,6 +268,15 @@ int gw_sse_subscribe(struct gw_sse_stream *st, struct rt_hub *hub, const struct 
     if (rc < 0)
         return rc;
     st->hub = hub;
+    pthread_mutex_lock(&st->mu);
+    overflow = st->aborted; /* not yet visible to MHD: no reader runs */
+    pthread_mutex_unlock(&st->mu);
+    if (overflow) {
+        rc = subscribe_fresh(st, hub, p, &last, err);
+        if (rc < 0)
+            return rc;
+        resync = true;
+    }
     if (!resync)
         return 0;
     cm_buf_init(&b, EVENT_MAX_BYTES);
