@@ -239,10 +239,15 @@ static int check_uint(json_t *v, const char *prop, struct cm_err *err)
     return 0;
 }
 
+static bool is_keyword_json(json_t *v)
+{
+    return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v) &&
+           is_keyword(json_string_value(v));
+}
+
 static int check_keyword(json_t *v, const char *prop, struct cm_err *err)
 {
-    if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v) ||
-        !is_keyword(json_string_value(v)))
+    if (!is_keyword_json(v))
         return cm_err_set(err, CM_EINVAL, "filter: %s must be a valid keyword", prop);
     return 0;
 }
@@ -301,8 +306,8 @@ static int check_resolved(const struct cond_def *d, json_t *v, bool have_resolve
     return r;
 }
 
-static int check_prop(const struct cond_def *d, json_t *v, bool have_resolver,
-                      bool *unsupported_r, struct cm_err *err)
+static int check_prop(const struct cond_def *d, json_t *v, bool have_resolver, bool *unsupported_r,
+                      struct cm_err *err)
 {
     switch (d->kind) {
     case C_IN_MAILBOX:
@@ -331,9 +336,9 @@ static int check_operator(json_t *node, int depth, size_t *count, bool have_reso
     size_t i;
     int r;
 
-    if (!json_is_string(op) || (strcmp(json_string_value(op), "AND") != 0 &&
-                                strcmp(json_string_value(op), "OR") != 0 &&
-                                strcmp(json_string_value(op), "NOT") != 0))
+    if (!json_is_string(op) ||
+        (strcmp(json_string_value(op), "AND") != 0 && strcmp(json_string_value(op), "OR") != 0 &&
+         strcmp(json_string_value(op), "NOT") != 0))
         return cm_err_set(err, CM_EINVAL, "filter: operator must be \"AND\", \"OR\" or \"NOT\"");
     if (!json_is_array(list) || json_object_size(node) != 2)
         return cm_err_set(err, CM_EINVAL,
@@ -489,9 +494,9 @@ static int nomem(struct cm_err *err)
 
 static struct mailimap_search_key *sk_simple(int type)
 {
-    return mailimap_search_key_new(type, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-                                   NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL,
-                                   NULL, 0, NULL, NULL, NULL);
+    return mailimap_search_key_new(type, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+                                   NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, NULL, 0,
+                                   NULL, NULL, NULL);
 }
 
 /* Builders: each returns a new key or NULL on allocation failure, and owns
@@ -638,30 +643,34 @@ static int build_operator(const struct build_ctx *c, json_t *node, struct val *o
 {
     const char *op = op_name(node);
     bool is_or = strcmp(op, "OR") == 0, is_not = strcmp(op, "NOT") == 0;
-    enum tri decisive = is_or ? T_TRUE : is_not ? T_TRUE : T_FALSE;
+    enum tri decisive = is_or || is_not ? T_TRUE : T_FALSE;
     struct mailimap_search_key *acc = NULL, **tail = &acc;
     struct val v;
     size_t i;
     json_t *child;
+    bool decided = false;
     int r = 0;
 
     json_array_foreach(json_object_get(node, "conditions"), i, child)
     {
         r = build_node(c, child, &v);
-        if (r < 0 || v.t == decisive)
+        decided = r == 0 && v.t == decisive;
+        if (r < 0 || decided)
             break;
         if (v.t != T_KEY)
             continue;
-        if (is_or)
-            r = or_add(&tail, v.key);
+        if (is_not)
+            v.key = sk_negate(v.key);
+        if (v.key == NULL)
+            r = CM_ENOMEM;
         else
-            r = and_add(&acc, is_not ? sk_negate(v.key) : v.key);
+            r = is_or ? or_add(&tail, v.key) : and_add(&acc, v.key);
         if (r < 0) {
-            r = r == CM_ENOMEM ? nomem(c->err) : r;
+            r = nomem(c->err);
             break;
         }
     }
-    if (r < 0 || v.t == decisive) {
+    if (r < 0 || decided) {
         if (acc != NULL)
             mailimap_search_key_free(acc);
         out->t = is_or ? T_TRUE : T_FALSE;
@@ -711,9 +720,9 @@ static int build_prop(const struct build_ctx *c, const struct cond_def *d, json_
     switch (d->kind) {
     case C_TEXT: out->key = sk_string(d->text_key, json_string_value(v)); break;
     case C_HEADER:
-        out->key = sk_header(json_string_value(json_array_get(v, 0)),
-                             json_array_size(v) == 2 ? json_string_value(json_array_get(v, 1))
-                                                     : "");
+        out->key =
+            sk_header(json_string_value(json_array_get(v, 0)),
+                      json_array_size(v) == 2 ? json_string_value(json_array_get(v, 1)) : "");
         break;
     case C_MIN_SIZE:
         out->key = mailimap_search_key_new_larger((uint32_t)(json_integer_value(v) - 1));
@@ -1077,8 +1086,7 @@ static const struct {
     {"i;ascii-numeric", IB_SORT_COLL_ASCII_NUMERIC},
 };
 
-static const char *const comparator_members[] = {"property", "isAscending", "collation",
-                                                 "keyword"};
+static const char *const comparator_members[] = {"property", "isAscending", "collation", "keyword"};
 
 static int sort_prop_index(const char *name)
 {
@@ -1139,10 +1147,11 @@ static int parse_comparator(json_t *o, struct ib_sort_crit *c, bool *unsupported
     kw = json_object_get(o, "keyword");
     if (!json_is_string(prop) || (asc != NULL && !json_is_boolean(asc)) ||
         (coll != NULL && !json_is_string(coll)))
-        return cm_err_set(err, CM_EINVAL, "sort: property must be a string, isAscending a "
-                                          "boolean, collation a string");
-    if (kw != NULL && check_keyword(kw, "sort: keyword", err) < 0)
-        return CM_EINVAL;
+        return cm_err_set(err, CM_EINVAL,
+                          "sort: property must be a string, isAscending a "
+                          "boolean, collation a string");
+    if (kw != NULL && !is_keyword_json(kw))
+        return cm_err_set(err, CM_EINVAL, "sort: keyword must be a valid keyword");
     i = sort_prop_index(json_string_value(prop));
     if (i < 0) {
         set_unsupported(unsupported_r);
@@ -1300,8 +1309,8 @@ static int cmp_crit(const struct ib_sort_crit *c, const struct ib_sort_item *a,
                     const struct ib_sort_item *b)
 {
     switch (c->field) {
-    case IB_SORT_RECEIVED_AT: return cmp_sign((a->received_at > b->received_at) -
-                                              (a->received_at < b->received_at));
+    case IB_SORT_RECEIVED_AT:
+        return cmp_sign((a->received_at > b->received_at) - (a->received_at < b->received_at));
     case IB_SORT_SENT_AT: return cmp_sign((a->sent_at > b->sent_at) - (a->sent_at < b->sent_at));
     case IB_SORT_SIZE: return cmp_sign((a->size > b->size) - (a->size < b->size));
     case IB_SORT_FROM: return cmp_text(c, a->from, b->from);
@@ -1415,8 +1424,8 @@ char *ib_sort_base_subject(const char *subject)
     end = fold_spaces(subject, s);
     for (;;) {
         /* (2) trailers: "(fwd)" and WSP */
-        while (end > start && (s[end - 1] == ' ' ||
-                               (end - start >= 5 && prefix_ci(s + end - 5, 5, "(fwd)"))))
+        while (end > start &&
+               (s[end - 1] == ' ' || (end - start >= 5 && prefix_ci(s + end - 5, 5, "(fwd)"))))
             end -= s[end - 1] == ' ' ? 1 : 5;
         /* (3)-(5) leaders, and a leading blob unless it is all that is left */
         for (;;) {
