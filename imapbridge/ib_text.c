@@ -584,14 +584,29 @@ static int unfold(const char *in, size_t len, struct cm_buf *u)
     return rc;
 }
 
+static bool all_wsp(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (!is_wsp(s[i]))
+            return false;
+    return true;
+}
+
 /* Try an encoded-word run at s[i]; plain text before it (from `plain`)
-   is flushed first. Returns bytes consumed (0: not decoded, b unchanged). */
-static long try_words(struct cm_buf *b, const char *s, size_t len, size_t plain, size_t i)
+   is flushed first, unless it is only the whitespace between two encoded
+   words (after_word), which RFC 2047 6.2 drops. Returns bytes consumed
+   (0: not decoded, b unchanged). */
+static long try_words(struct cm_buf *b, const char *s, size_t len, size_t plain, size_t i,
+                      bool after_word)
 {
     size_t mark = b->len;
     long used;
-    int rc = put_guess(b, s + plain, i - plain);
+    int rc = 0;
 
+    if (!(after_word && all_wsp(s + plain, i - plain)))
+        rc = put_guess(b, s + plain, i - plain);
     if (rc < 0)
         return rc;
     used = put_eword_run(b, s + i, len - i);
@@ -608,19 +623,23 @@ static long try_words(struct cm_buf *b, const char *s, size_t len, size_t plain,
 static int decode_words(struct cm_buf *b, const char *s, size_t len)
 {
     size_t i = 0, plain = 0;
+    bool after_word = false;
 
     while (i < len) {
         long used = 0;
 
         /* an encoded word must start the text or follow whitespace */
         if (s[i] == '=' && i + 1 < len && s[i + 1] == '?' && (i == 0 || is_wsp(s[i - 1])))
-            used = try_words(b, s, len, plain, i);
+            used = try_words(b, s, len, plain, i, after_word);
         if (used < 0)
             return (int)used;
         if (used > 0) {
             i += (size_t)used;
             plain = i;
+            after_word = true;
         } else {
+            if (!is_wsp(s[i]))
+                after_word = false;
             i++;
         }
     }
