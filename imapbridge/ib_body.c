@@ -243,7 +243,7 @@ static json_t *param_text(const char *v)
     char *t = NULL;
     json_t *j;
 
-    if (ib_text_header_decode(v, strlen(v), &t, NULL) < 0)
+    if (ib_text_param_decode(v, strlen(v), &t, NULL) < 0)
         return NULL;
     j = json_string(t);
     free(t);

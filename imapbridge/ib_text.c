@@ -599,7 +599,7 @@ static bool all_wsp(const char *s, size_t len)
    words (after_word), which RFC 2047 6.2 drops. Returns bytes consumed
    (0: not decoded, b unchanged). */
 static long try_words(struct cm_buf *b, const char *s, size_t len, size_t plain, size_t i,
-                      bool after_word)
+                      bool after_word, bool loose)
 {
     size_t mark = b->len;
     long used;
@@ -613,14 +613,15 @@ static long try_words(struct cm_buf *b, const char *s, size_t len, size_t plain,
     if (used < 0)
         return used;
     /* an encoded word must be followed by whitespace or the end */
-    if (used > 0 && (size_t)used < len - i && !is_wsp(s[i + (size_t)used]))
+    if (!loose && used > 0 && (size_t)used < len - i && !is_wsp(s[i + (size_t)used]))
         used = 0;
     if (used == 0)
         buf_truncate(b, mark);
     return used;
 }
 
-static int decode_words(struct cm_buf *b, const char *s, size_t len)
+/* loose: encoded words are decoded wherever they are (parameters). */
+static int decode_words(struct cm_buf *b, const char *s, size_t len, bool loose)
 {
     size_t i = 0, plain = 0;
     bool after_word = false;
@@ -629,8 +630,9 @@ static int decode_words(struct cm_buf *b, const char *s, size_t len)
         long used = 0;
 
         /* an encoded word must start the text or follow whitespace */
-        if (s[i] == '=' && i + 1 < len && s[i + 1] == '?' && (i == 0 || is_wsp(s[i - 1])))
-            used = try_words(b, s, len, plain, i, after_word);
+        if (s[i] == '=' && i + 1 < len && s[i + 1] == '?' &&
+            (loose || i == 0 || is_wsp(s[i - 1])))
+            used = try_words(b, s, len, plain, i, after_word, loose);
         if (used < 0)
             return (int)used;
         if (used > 0) {
@@ -646,7 +648,7 @@ static int decode_words(struct cm_buf *b, const char *s, size_t len)
     return put_guess(b, s + plain, len - plain);
 }
 
-int ib_text_header_decode(const char *in, size_t len, char **out, struct cm_err *err)
+static int header_decode(const char *in, size_t len, bool loose, char **out, struct cm_err *err)
 {
     struct cm_buf u, b;
     size_t start = 0, end;
@@ -661,9 +663,19 @@ int ib_text_header_decode(const char *in, size_t len, char **out, struct cm_err 
     while (end > start && is_wsp(u.data[end - 1]))
         end--;
     if (rc == 0)
-        rc = decode_words(&b, u.data ? u.data + start : "", end - start);
+        rc = decode_words(&b, u.data ? u.data + start : "", end - start, loose);
     cm_buf_fini(&u);
     return finish(&b, rc, out, NULL, err);
+}
+
+int ib_text_header_decode(const char *in, size_t len, char **out, struct cm_err *err)
+{
+    return header_decode(in, len, false, out, err);
+}
+
+int ib_text_param_decode(const char *in, size_t len, char **out, struct cm_err *err)
+{
+    return header_decode(in, len, true, out, err);
 }
 
 /* ---- preview ----------------------------------------------------------- */

@@ -69,6 +69,12 @@ size_t ib_text_cte_decoded_size(const char *cte, size_t size);
 int ib_text_header_decode(const char *in, size_t len, char **out, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* As ib_text_header_decode(), but encoded words are decoded wherever they
+   stand ("=?utf-8?q?r=C3=A9sum=C3=A9?=.pdf"): MIME parameter values as
+   mailers really write them (RFC 2047 5 forbids it; everyone does it). */
+int ib_text_param_decode(const char *in, size_t len, char **out, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* RFC 8621 `preview` from decoded UTF-8 body text: for HTML, drop tags,
    comments and <script>/<style>/<head> content and decode common entities;
    then collapse whitespace runs to one space, trim, and keep at most 256

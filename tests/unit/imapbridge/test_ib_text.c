@@ -163,6 +163,18 @@ static void test_rfc2047(void)
     }
 }
 
+static void test_param_decode(void)
+{
+    char *out = NULL;
+
+    th_assert(ib_text_param_decode(S("=?utf-8?q?r=C3=A9sum=C3=A9?=.pdf"), &out, NULL) == 0);
+    th_assert(out != NULL && strcmp(out, "r\xc3\xa9sum\xc3\xa9.pdf") == 0);
+    free(out);
+    th_assert(ib_text_header_decode(S("=?utf-8?q?r=C3=A9sum=C3=A9?=.pdf"), &out, NULL) == 0);
+    th_assert(out != NULL && strcmp(out, "=?utf-8?q?r=C3=A9sum=C3=A9?=.pdf") == 0);
+    free(out);
+}
+
 static void test_sanitize_and_json(void)
 {
     char *out = NULL;
@@ -265,6 +277,7 @@ int main(void)
     th_run("charsets", test_charsets);
     th_run("cte", test_cte);
     th_run("rfc2047", test_rfc2047);
+    th_run("param_decode", test_param_decode);
     th_run("sanitize_json", test_sanitize_and_json);
     th_run("cut", test_cut);
     th_run("preview", test_preview);
