@@ -643,12 +643,13 @@ static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun", "
 static const char *const day_names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
 
 /* RFC 5322 3.3 zone, or the obsolete names of 4.3 (military letters mean
-   "unknown", i.e. -0000). false for anything else. */
+   "unknown", i.e. -0000), plus "UTC", which is not in the grammar but is
+   common in real mail. false for anything else. */
 static bool read_zone(const char *s, size_t len, size_t *i, int *zone)
 {
-    static const char *const names[] = {"ut", "gmt", "est", "edt", "cst", "cdt",
-                                        "mst", "mdt", "pst", "pdt", NULL};
-    static const int offs[] = {0, 0, -5, -4, -6, -5, -7, -6, -8, -7};
+    static const char *const names[] = {"ut",  "gmt", "est", "edt", "cst", "cdt",
+                                        "mst", "mdt", "pst", "pdt", "utc", NULL};
+    static const int offs[] = {0, 0, -5, -4, -6, -5, -7, -6, -8, -7, 0};
     size_t n;
     int v, nd, k;
 

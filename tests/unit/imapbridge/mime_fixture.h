@@ -137,7 +137,7 @@ static void fx_free(struct fx *f)
 }
 
 /* Index of the fixture named `name` in f, or -1. */
-static int fx_find(const struct fx *f, const char *name)
+__attribute__((unused)) static int fx_find(const struct fx *f, const char *name)
 {
     size_t i;
 
