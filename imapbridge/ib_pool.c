@@ -236,6 +236,34 @@ static int open_slot(struct ib_pool *pool, struct pool_user *u, const struct ib_
     return 0;
 }
 
+/* A warm session whose server spoke while it was idle (usually "* BYE"
+   before an idle disconnect) is checked with a NOOP; when that breaks it,
+   its slot is reused for a fresh session. Called without the lock. */
+static int check_warm(struct ib_pool *pool, const struct ib_creds *cr, const unsigned char *key,
+                      struct ib_session **s_r, struct cm_err *err)
+{
+    struct pool_entry *e;
+    int rc;
+
+    if (!ib_session_has_input(*s_r))
+        return 0;
+    if (ib_session_noop(*s_r, NULL) == 0 || !ib_session_is_broken(*s_r))
+        return 0;
+    pthread_mutex_lock(&pool->mu);
+    e = busy_take(pool, *s_r);
+    pool->st.discarded_total++;
+    pool->st.reused_total--;
+    pthread_mutex_unlock(&pool->mu);
+    *s_r = NULL;
+    if (e == NULL)
+        return cm_err_set(err, CM_EINTERNAL, "imap pool: lost track of a session");
+    pthread_mutex_lock(&pool->mu);
+    rc = open_slot(pool, e->user, cr, key, s_r, err); /* the slot stays reserved */
+    pthread_mutex_unlock(&pool->mu);
+    entry_close(e);
+    return rc;
+}
+
 int ib_pool_checkout(struct ib_pool *pool, const struct ib_creds *cr, struct ib_session **s_r,
                      struct cm_err *err)
 {
@@ -260,7 +288,8 @@ int ib_pool_checkout(struct ib_pool *pool, const struct ib_creds *cr, struct ib_
             pool->st.reused_total++;
             busy_push(pool, e);
             *s_r = e->s;
-            break;
+            pthread_mutex_unlock(&pool->mu);
+            return check_warm(pool, cr, key, s_r, err);
         }
         victim = can_open(pool, u) ? NULL : evict_for(pool, u);
         if (victim != NULL || can_open(pool, u)) {

@@ -3,6 +3,7 @@
  * SELECT/EXAMINE, and the one place libetpan codes become CM_E* codes. */
 #include "imapbridge/ib_session.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -475,6 +476,21 @@ char ib_session_delimiter(const struct ib_session *s)
 struct mailimap *ib_session_imap(struct ib_session *s)
 {
     return s->imap;
+}
+
+bool ib_session_has_input(struct ib_session *s)
+{
+    mailstream *st = s->imap->imap_stream;
+    struct pollfd pfd;
+
+    if (st == NULL)
+        return false;
+    if (st->read_buffer_len > 0 || ib_stream_has_pending(st->low))
+        return true;
+    pfd.fd = ib_stream_fd(st->low);
+    pfd.events = POLLIN | POLLRDHUP;
+    pfd.revents = 0;
+    return pfd.fd >= 0 && poll(&pfd, 1, 0) > 0;
 }
 
 int ib_session_noop(struct ib_session *s, struct cm_err *err)

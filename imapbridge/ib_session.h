@@ -67,6 +67,12 @@ unsigned int ib_session_caps(const struct ib_session *s);   /* enum ib_cap bits 
 const char *ib_session_username(const struct ib_session *s); /* borrowed */
 char ib_session_delimiter(const struct ib_session *s);       /* from NAMESPACE/LIST; 0 if flat */
 
+/* True when the server has sent something not read yet (buffered in
+   libetpan or OpenSSL, or the socket is readable / hung up). On an idle
+   session that means an unsolicited response, typically "* BYE" before
+   the server closes; a NOOP then reads it. No I/O; never blocks. */
+bool ib_session_has_input(struct ib_session *s);
+
 /* NOOP (keep-alive / health). */
 int ib_session_noop(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
 

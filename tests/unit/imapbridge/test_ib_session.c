@@ -473,6 +473,30 @@ static void test_pool_broken_discarded(void)
     pctx_fini(&p);
 }
 
+static void test_pool_stale_warm_session_replaced(void)
+{
+    static const struct fake_imap_step script[] = {
+        LOGIN_STEPS, FI_SLEEP(300), FI_SEND("* BYE Disconnected for inactivity.\r\n"), FI_CLOSE,
+    };
+    struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    ib_pool_checkin(p.pool, &s);
+    usleep(500 * 1000); /* the server says BYE and hangs up meanwhile */
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    th_assert(s != NULL && !ib_session_is_broken(s));
+    th_assert(fake_imap_connections(p.fake) == 2); /* a fresh one replaced the dead one */
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 1 && st.opened_total == 2 && st.reused_total == 0 && st.discarded_total == 1);
+    ib_pool_checkin(p.pool, &s);
+    pctx_fini(&p);
+}
+
 static void test_pool_budget(void)
 {
     static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
@@ -546,6 +570,7 @@ int main(void)
     th_run("pool: warm reuse, per-account cap", test_pool_reuse_and_cap);
     th_run("pool: login failure leaves no slot", test_pool_login_failure_frees_slot);
     th_run("pool: broken session discarded", test_pool_broken_discarded);
+    th_run("pool: stale warm session replaced", test_pool_stale_warm_session_replaced);
     th_run("pool: account budget", test_pool_budget);
     th_run("pool: keep-alive and idle close", test_pool_maintenance);
     return th_end();
