@@ -310,6 +310,33 @@ static void test_literals(void)
     ctx_fini(&c);
 }
 
+/* The guard keeps its state across reads: headers and data split over
+   several TCP segments. */
+static void test_literals_split(void)
+{
+    static const struct fake_imap_step split_ok[] = {
+        LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND("* 1 FETCH (BODY[] {21}\r\nhello {9999"),
+        FI_SLEEP(50), FI_SEND("9999999}\r\n)\r\n$TAG OK done\r\n"), FI_END,
+    };
+    static const struct fake_imap_step split_bad[] = {
+        LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND("* 1 FETCH (BODY[] {42949"), FI_SLEEP(50),
+        FI_SEND("67295}\r"), FI_SLEEP(50), FI_SEND("\nabc"), FI_SLEEP(3000), FI_CLOSE,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(ctx_open(&c, split_ok, IB_AUTH_LOGIN, &s, &err) == 0);
+    th_assert(s != NULL && ib_session_noop(s, &err) == 0);
+    ib_session_close(&s);
+    ctx_fini(&c);
+    th_assert(ctx_open(&c, split_bad, IB_AUTH_LOGIN, &s, &err) == 0);
+    th_assert(s != NULL && ib_session_noop(s, &err) == CM_EUPSTREAM);
+    th_assert(strstr(err.msg, "literal of 4294967295 bytes") != NULL);
+    ib_session_close(&s);
+    ctx_fini(&c);
+}
+
 static void test_starttls_injection(void)
 {
     static const struct fake_imap_step script[] = {
@@ -565,6 +592,7 @@ int main(void)
     th_run("silent server -> ETIMEOUT", test_silent_server);
     th_run("garbage -> broken", test_garbage);
     th_run("literal cap", test_literals);
+    th_run("literal cap across reads", test_literals_split);
     th_run("STARTTLS response injection refused", test_starttls_injection);
     th_run("probe", test_probe);
     th_run("pool: warm reuse, per-account cap", test_pool_reuse_and_cap);
