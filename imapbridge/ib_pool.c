@@ -274,6 +274,8 @@ int ib_pool_checkout(struct ib_pool *pool, const struct ib_creds *cr, struct ib_
     struct pool_user *u;
     int rc = 0;
 
+    if (cr == NULL || cr->username == NULL || cr->secret == NULL)
+        return cm_err_set(err, CM_EINVAL, "imap pool: no credentials");
     if (cm_sha256(cr->secret, strlen(cr->secret), key) < 0)
         return cm_err_set(err, CM_EINTERNAL, "pool: hashing failed");
     pthread_mutex_lock(&pool->mu);

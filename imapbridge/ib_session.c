@@ -385,12 +385,21 @@ static int do_login(struct ib_session *s, const struct ib_creds *cr, struct cm_e
     }
 }
 
+/* Nothing a client sends reaches IMAP as raw text: no CR, LF (or NUL). */
+static bool has_crlf(const char *text)
+{
+    return text == NULL || strpbrk(text, "\r\n") != NULL;
+}
+
 int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
                     struct ib_session **s_r, struct cm_err *err)
 {
-    struct ib_session *s = session_new(up, cr->username);
+    struct ib_session *s;
     int rc;
 
+    if (cr == NULL || has_crlf(cr->username) || has_crlf(cr->secret) || cr->username[0] == '\0')
+        return cm_err_set(err, CM_EINVAL, "imap: user name or secret missing or with CR/LF");
+    s = session_new(up, cr->username);
     if (s == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     rc = connect_greeting(s, up, err);
@@ -526,6 +535,8 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
 
     if (s->broken)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (has_crlf(imap_name) || imap_name[0] == '\0')
+        return cm_err_set(err, CM_EINVAL, "imap: bad folder name");
     if (s->selected != NULL && strcmp(s->selected, imap_name) == 0 &&
         (read_only || s->selected_rw)) {
         fill_selection(s, sel_r);

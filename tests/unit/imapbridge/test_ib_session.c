@@ -360,6 +360,37 @@ static void test_starttls_injection(void)
     ctx_fini(&c);
 }
 
+static void test_bad_input(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
+    struct ib_upstream up = { 0 };
+    struct ib_creds cr = { 0 };
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ctx c;
+    static const char *const bad_users[] = { "al\r\nice", "alice\n", "" };
+
+    th_assert(ib_upstream_parse_url("imap://127.0.0.1:1", &up, &err) == 0);
+    for (size_t i = 0; i < sizeof(bad_users) / sizeof(bad_users[0]); i++) {
+        th_assert_idx(ib_creds_init(&cr, bad_users[i], "pw", IB_AUTH_LOGIN) == 0, i);
+        th_assert_idx(ib_session_open(&up, &cr, &s, &err) == CM_EINVAL && s == NULL, i);
+        ib_creds_fini(&cr);
+    }
+    th_assert(ib_creds_init(&cr, "alice", "pw\r\nA1 DELETE INBOX", IB_AUTH_LOGIN) == 0);
+    th_assert(ib_session_open(&up, &cr, &s, &err) == CM_EINVAL);
+    ib_creds_fini(&cr);
+    ib_upstream_fini(&up);
+
+    th_assert(ctx_open(&c, script, IB_AUTH_LOGIN, &s, &err) == 0);
+    th_assert(s != NULL && ib_session_select(s, "INBOX\r\nA1 DELETE x", true, NULL, &err) == CM_EINVAL);
+    th_assert(s != NULL && ib_session_select(s, "", true, NULL, &err) == CM_EINVAL);
+    th_assert(s != NULL && !ib_session_is_broken(s));
+    ib_session_close(&s);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0); /* nothing reached the server */
+    ctx_fini(&c);
+}
+
 static void test_probe(void)
 {
     static const struct fake_imap_step ok[] = { FI_SEND(GREETING), FI_SLEEP(500), FI_CLOSE };
@@ -594,6 +625,7 @@ int main(void)
     th_run("literal cap", test_literals);
     th_run("literal cap across reads", test_literals_split);
     th_run("STARTTLS response injection refused", test_starttls_injection);
+    th_run("CR/LF and empty input refused", test_bad_input);
     th_run("probe", test_probe);
     th_run("pool: warm reuse, per-account cap", test_pool_reuse_and_cap);
     th_run("pool: login failure leaves no slot", test_pool_login_failure_frees_slot);
