@@ -3,13 +3,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <libetpan/libetpan.h>
 
 #include "common/cm_log.h"
 #include "harness/fake_imap.h"
 #include "harness/th.h"
 #include "imapbridge/ib_pool.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_stream.h"
 
 #define GREETING "* OK [CAPABILITY IMAP4rev1] fake ready\r\n"
 #define CAPS_PRE "* CAPABILITY IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE AUTH=PLAIN\r\n$TAG OK done\r\n"
@@ -391,6 +396,39 @@ static void test_bad_input(void)
     ctx_fini(&c);
 }
 
+/* Debian's libetpan aborts on fds >= 1024 (select); our driver must not. */
+static void test_high_fd(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_EXPECT("NOOP"),
+                                                    FI_SEND("$TAG OK done\r\n"), FI_END };
+    struct rlimit rl;
+    int fds[1200], n = 0, fd;
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < 1300 && rl.rlim_max >= 1300) {
+        rl.rlim_cur = 1300;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < 1300) {
+        printf("skip high fd test: RLIMIT_NOFILE hard limit %llu\n", (unsigned long long)rl.rlim_max);
+        return;
+    }
+    while (n < 1200 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 && fd < 1100)
+        fds[n++] = fd;
+    if (fd >= 1100)
+        fds[n++] = fd;
+    th_assert(ctx_open(&c, script, IB_AUTH_LOGIN, &s, &err) == 0);
+    th_assert(s != NULL && ib_stream_fd(ib_session_imap(s)->imap_stream->low) >= 1024);
+    th_assert(s != NULL && ib_session_noop(s, &err) == 0);
+    ib_session_close(&s);
+    ctx_fini(&c);
+    while (n > 0)
+        close(fds[--n]);
+}
+
 static void test_probe(void)
 {
     static const struct fake_imap_step ok[] = { FI_SEND(GREETING), FI_SLEEP(500), FI_CLOSE };
@@ -627,6 +665,7 @@ int main(void)
     th_run("STARTTLS response injection refused", test_starttls_injection);
     th_run("CR/LF and empty input refused", test_bad_input);
     th_run("probe", test_probe);
+    th_run("session on an fd above 1024", test_high_fd);
     th_run("pool: warm reuse, per-account cap", test_pool_reuse_and_cap);
     th_run("pool: login failure leaves no slot", test_pool_login_failure_frees_slot);
     th_run("pool: broken session discarded", test_pool_broken_discarded);
