@@ -1,4 +1,4 @@
-/* test_ib_tls.c - implicit TLS against an in-test OpenSSL IMAP responder
+/* test_ib_tls.c - implicit TLS and STARTTLS against an in-test OpenSSL IMAP responder
  * with a certificate made on the fly: verification on/off, CA file, name
  * and IP checks. */
 #include <netinet/in.h>
@@ -16,9 +16,13 @@
 #include <openssl/x509v3.h>
 
 #include "harness/th.h"
+#include <libetpan/libetpan.h>
+
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_stream.h"
 
 struct tls_srv {
+    bool starttls;  /* plain greeting, then STARTTLS */
     int lfd;
     unsigned int port;
     SSL_CTX *ctx;
@@ -102,14 +106,51 @@ static void answer(SSL *ssl, const char *line)
     SSL_write(ssl, out, (int)strlen(out));
 }
 
+/* Plain phase of STARTTLS: returns 0 once "OK Begin TLS" was sent. */
+static int plain_phase(int fd)
+{
+    char line[512], out[256];
+    size_t n = 0;
+    static const char greeting[] = "* OK [CAPABILITY IMAP4rev1 STARTTLS] plain\r\n";
+
+    if (send(fd, greeting, sizeof(greeting) - 1, MSG_NOSIGNAL) < 0)
+        return -1;
+    for (;;) {
+        char ch;
+        const char *sp;
+
+        if (recv(fd, &ch, 1, 0) != 1)
+            return -1;
+        if (ch != '\n') {
+            if (ch != '\r' && n + 1 < sizeof(line))
+                line[n++] = ch;
+            continue;
+        }
+        line[n] = '\0';
+        n = 0;
+        sp = strchr(line, ' ');
+        if (sp == NULL)
+            return -1;
+        if (strcmp(sp + 1, "STARTTLS") == 0) {
+            snprintf(out, sizeof(out), "%.*s OK Begin TLS\r\n", (int)(sp - line), line);
+            return send(fd, out, strlen(out), MSG_NOSIGNAL) > 0 ? 0 : -1;
+        }
+        snprintf(out, sizeof(out), "* CAPABILITY IMAP4rev1 STARTTLS\r\n%.*s OK done\r\n",
+                 (int)(sp - line), line);
+        if (send(fd, out, strlen(out), MSG_NOSIGNAL) < 0)
+            return -1;
+    }
+}
+
 static void serve_one(struct tls_srv *srv, int fd)
 {
     SSL *ssl = SSL_new(srv->ctx);
     char line[512];
 
     SSL_set_fd(ssl, fd);
-    if (SSL_accept(ssl) == 1) {
-        SSL_write(ssl, "* OK [CAPABILITY IMAP4rev1] tls ready\r\n", 39);
+    if ((!srv->starttls || plain_phase(fd) == 0) && SSL_accept(ssl) == 1) {
+        if (!srv->starttls)
+            SSL_write(ssl, "* OK [CAPABILITY IMAP4rev1] tls ready\r\n", 39);
         while (ssl_line(ssl, line, sizeof(line)) >= 0) {
             answer(ssl, line);
             if (strstr(line, "LOGOUT") != NULL)
@@ -137,13 +178,14 @@ static void *srv_main(void *arg)
     return NULL;
 }
 
-static int srv_start(struct tls_srv *srv, int conns)
+static int srv_start(struct tls_srv *srv, int conns, bool starttls)
 {
     struct sockaddr_in sa;
     socklen_t len = sizeof(sa);
 
     memset(srv, 0, sizeof(*srv));
     srv->conns = conns;
+    srv->starttls = starttls;
     srv->ctx = SSL_CTX_new(TLS_server_method());
     if (srv->ctx == NULL || SSL_CTX_use_certificate(srv->ctx, g_cert) != 1 ||
         SSL_CTX_use_PrivateKey(srv->ctx, g_key) != 1)
@@ -168,6 +210,7 @@ static void srv_stop(struct tls_srv *srv)
 }
 
 struct tls_case {
+    bool starttls;
     const char *host;
     bool verify;
     bool use_ca;
@@ -176,10 +219,13 @@ struct tls_case {
 };
 
 static const struct tls_case cases[] = {
-    { "localhost", true, false, CM_EUNAVAIL, "self-signed" },  /* system store */
-    { "localhost", true, true, 0, NULL },                      /* our CA */
-    { "127.0.0.1", true, true, CM_EUNAVAIL, "IP address mismatch" },
-    { "127.0.0.1", false, false, 0, NULL },                    /* verification off */
+    { false, "localhost", true, false, CM_EUNAVAIL, "self-signed" },  /* system store */
+    { false, "localhost", true, true, 0, NULL },                      /* our CA */
+    { false, "127.0.0.1", true, true, CM_EUNAVAIL, "IP address mismatch" },
+    { false, "127.0.0.1", false, false, 0, NULL },                    /* verification off */
+    { true, "localhost", true, false, CM_EUNAVAIL, "self-signed" },
+    { true, "localhost", true, true, 0, NULL },
+    { true, "127.0.0.1", true, true, CM_EUNAVAIL, "IP address mismatch" },
 };
 
 static void test_tls_cases(void)
@@ -193,8 +239,9 @@ static void test_tls_cases(void)
         char url[80];
         int rc;
 
-        th_assert_idx(srv_start(&srv, 1) == 0, i);
-        snprintf(url, sizeof(url), "imaps://%s:%u", cases[i].host, srv.port);
+        th_assert_idx(srv_start(&srv, 1, cases[i].starttls) == 0, i);
+        snprintf(url, sizeof(url), "%s://%s:%u", cases[i].starttls ? "imap+starttls" : "imaps",
+                 cases[i].host, srv.port);
         th_assert_idx(ib_upstream_parse_url(url, &up, &err) == 0, i);
         th_assert_idx(ib_creds_init(&cr, "alice", "pw", IB_AUTH_LOGIN) == 0, i);
         up.timeout_secs = 2;
@@ -207,6 +254,7 @@ static void test_tls_cases(void)
         th_assert_idx(cases[i].msg == NULL || strstr(err.msg, cases[i].msg) != NULL, i);
         th_assert_idx((rc == 0) == (s != NULL), i);
         th_assert_idx(s == NULL || ib_session_delimiter(s) == '/', i);
+        th_assert_idx(s == NULL || ib_stream_is_tls(ib_session_imap(s)->imap_stream->low), i);
         ib_session_close(&s);
         srv_stop(&srv);
         ib_upstream_fini(&up);
@@ -217,7 +265,7 @@ static void test_tls_cases(void)
 int main(void)
 {
     th_assert(make_cert() == 0);
-    th_run("implicit TLS: verification, CA file, host and IP checks", test_tls_cases);
+    th_run("TLS and STARTTLS: verification, CA file, host and IP checks", test_tls_cases);
     unlink(g_ca_path);
     X509_free(g_cert);
     EVP_PKEY_free(g_key);
