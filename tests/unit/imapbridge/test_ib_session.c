@@ -307,6 +307,13 @@ static void test_literals(void)
     ib_session_close(&s);
     ctx_fini(&c);
 
+    /* More digits than fit in the driver's view of the line. */
+    th_assert(noop_with("* 1 FETCH (BODY[] {1000000000000000000000000000000000000004294967296}\r\nabc",
+                        &c, &s, &err) == CM_EUPSTREAM);
+    th_assert(strstr(err.msg, "19 digits") != NULL);
+    ib_session_close(&s);
+    ctx_fini(&c);
+
     /* A literal whose data looks like a huge literal header is fine. */
     th_assert(noop_with("* 1 FETCH (BODY[] {21}\r\nhello {99999999999}\r\n)\r\n$TAG OK done\r\n",
                         &c, &s, &err) == 0);
