@@ -59,7 +59,9 @@ void ib_pool_free(struct ib_pool **poolp);
 
 /* A session logged in with cr (cr is only read during the call). Returns 0,
    CM_EAGAIN after checkout_timeout_ms without a free slot, or the error of
-   ib_session_open (CM_EAUTH, CM_EUNAVAIL, CM_ETIMEOUT, ...). */
+   ib_session_open (CM_EAUTH, CM_EUNAVAIL, CM_ETIMEOUT, ...).
+   checkout_timeout_ms bounds the wait for a slot only; opening a new
+   session is bounded by the upstream timeout of each step. */
 int ib_pool_checkout(struct ib_pool *pool, const struct ib_creds *cr, struct ib_session **s_r,
                      struct cm_err *err) __attribute__((warn_unused_result));
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -630,6 +631,59 @@ static void test_pool_budget(void)
     pctx_fini(&p);
 }
 
+#define STRESS_THREADS 6
+#define STRESS_ROUNDS 20
+
+struct stress {
+    struct pctx *p;
+    int ok;
+};
+
+static void *stress_main(void *arg)
+{
+    struct stress *st = arg;
+
+    for (int i = 0; i < STRESS_ROUNDS; i++) {
+        struct ib_session *s = NULL;
+        struct cm_err err = CM_ERR_INIT;
+
+        if (ib_pool_checkout(st->p->pool, &st->p->cr, &s, &err) == 0) {
+            st->ok++;
+            usleep(1000);
+            ib_pool_checkin(st->p->pool, &s);
+        }
+    }
+    return NULL;
+}
+
+static void test_pool_concurrent(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
+    struct ib_pool_settings set = { .per_account = 2, .checkout_timeout_ms = 5000 };
+    struct pctx p;
+    struct stress st[STRESS_THREADS];
+    pthread_t th[STRESS_THREADS];
+    struct ib_pool_stats ps;
+    int total = 0;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        st[i].p = &p;
+        st[i].ok = 0;
+        pthread_create(&th[i], NULL, stress_main, &st[i]);
+    }
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        total += st[i].ok;
+    }
+    th_assert(total == STRESS_THREADS * STRESS_ROUNDS);
+    ib_pool_stats(p.pool, &ps);
+    th_assert(ps.opened_total <= 2 && fake_imap_connections(p.fake) <= 2);
+    th_assert(ps.opened_total + ps.reused_total == (unsigned long long)total);
+    th_assert(ps.checked_out == 0 && ps.idle == ps.open && ps.open <= 2);
+    pctx_fini(&p);
+}
+
 static void test_pool_maintenance(void)
 {
     static const struct fake_imap_step script[] = {
@@ -679,5 +733,6 @@ int main(void)
     th_run("pool: stale warm session replaced", test_pool_stale_warm_session_replaced);
     th_run("pool: account budget", test_pool_budget);
     th_run("pool: keep-alive and idle close", test_pool_maintenance);
+    th_run("pool: concurrent checkouts", test_pool_concurrent);
     return th_end();
 }
