@@ -154,6 +154,43 @@ static void test_xoauth2_and_oauthbearer(void)
     ctx_fini(&c);
 }
 
+static void test_xoauth2_refused(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 AUTH=XOAUTH2\r\n$TAG OK done\r\n"),
+        FI_EXPECT("AUTHENTICATE XOAUTH2 "),
+        FI_SEND("+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiQmVhcmVyIn0=\r\n"),
+        FI_EXPECT("^"), /* the client acknowledges with an empty line */
+        FI_SEND("$TAG NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n"), FI_END,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char logpath[] = "/tmp/ib_session_logXXXXXX";
+    int logfd = mkstemp(logpath);
+    char logbuf[65536];
+    ssize_t n;
+
+    cm_log_set_level(CM_LOG_DEBUG);
+    cm_log_set_fd(logfd);
+    th_assert(ctx_open(&c, script, IB_AUTH_XOAUTH2, &s, &err) == CM_EAUTH);
+    th_assert(strstr(err.msg, "Invalid credentials") != NULL && s == NULL);
+    cm_log_set_fd(2);
+    cm_log_set_level(CM_LOG_INFO);
+    n = pread(logfd, logbuf, sizeof(logbuf) - 1, 0);
+    logbuf[n > 0 ? n : 0] = '\0';
+    th_assert(strstr(logbuf, "dXNlcj1hbGljZQ") == NULL); /* the token never */
+    th_assert(strstr(logbuf, "Invalid credentials") != NULL); /* but the answer is logged */
+    close(logfd);
+    unlink(logpath);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0);
+    if (fake_imap_failures(c.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
+    ctx_fini(&c);
+}
+
 static void test_no_condstore_no_enable(void)
 {
     static const struct fake_imap_step script[] = {
@@ -716,6 +753,7 @@ int main(void)
     th_run("login ok, capabilities, no password in logs", test_login_ok);
     th_run("login NO -> EAUTH", test_login_no);
     th_run("XOAUTH2, OAUTHBEARER refused", test_xoauth2_and_oauthbearer);
+    th_run("XOAUTH2 refused with a JSON challenge -> EAUTH", test_xoauth2_refused);
     th_run("no CONDSTORE/QRESYNC: no ENABLE, LIST delimiter", test_no_condstore_no_enable);
     th_run("select/examine, NO and BAD keep the session", test_select_and_command_errors);
     th_run("BYE mid-command -> broken", test_bye_mid_command);
