@@ -27,7 +27,8 @@
  * outside the lock; a failed open (e.g. CM_EAUTH) gives the slot back.
  *
  * Ownership: the pool owns idle sessions; a checked-out session belongs to
- * the caller until checkin. Threads: every function is thread-safe.
+ * the caller until checkin. Threads: every function is thread-safe;
+ * cm_crypto_init() must have been called before (secrets are hashed).
  */
 #ifndef IB_POOL_H
 #define IB_POOL_H

@@ -11,6 +11,7 @@
 #include <libetpan/libetpan.h>
 
 #include "common/cm_log.h"
+#include "common/cm_crypto.h"
 #include "harness/fake_imap.h"
 #include "harness/th.h"
 #include "imapbridge/ib_pool.h"
@@ -750,6 +751,7 @@ static void test_pool_maintenance(void)
 
 int main(void)
 {
+    th_assert(cm_crypto_init() == 0);
     th_run("login ok, capabilities, no password in logs", test_login_ok);
     th_run("login NO -> EAUTH", test_login_no);
     th_run("XOAUTH2, OAUTHBEARER refused", test_xoauth2_and_oauthbearer);

@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "common/cm_crypto.h"
 #include "harness/th.h"
 #include <libetpan/libetpan.h>
 
@@ -264,6 +265,7 @@ static void test_tls_cases(void)
 
 int main(void)
 {
+    th_assert(cm_crypto_init() == 0);
     th_assert(make_cert() == 0);
     th_run("TLS and STARTTLS: verification, CA file, host and IP checks", test_tls_cases);
     unlink(g_ca_path);
