@@ -52,7 +52,7 @@ static void record(struct fake_imap *f, const char *what, const char *line)
 {
     pthread_mutex_lock(&f->mu);
     if (f->failures++ == 0)
-        snprintf(f->error, sizeof(f->error), "%s: \"%s\"", what, line);
+        snprintf(f->error, sizeof(f->error), "%.64s: \"%.400s\"", what, line);
     pthread_mutex_unlock(&f->mu);
 }
 
