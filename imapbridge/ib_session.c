@@ -21,6 +21,7 @@ struct ib_session {
     mailimap *imap;
     char *username;
     unsigned int caps;      /* enum ib_cap bits usable on this session */
+    bool dovecot;           /* the greeting named Dovecot: X-GUID works */
     bool broken;
     bool in_auth;           /* credentials on the wire: log nothing we send */
     char delimiter;
@@ -176,6 +177,7 @@ static const struct cap_name cap_names[] = {
     { "COMPRESS=DEFLATE", IB_CAP_COMPRESS }, { "OBJECTID", IB_CAP_OBJECTID },
     { "X-GM-EXT-1", IB_CAP_XGMEXT },   { "NOTIFY", IB_CAP_NOTIFY },
     { "ID", IB_CAP_ID },               { "LITERAL+", IB_CAP_LITERALPLUS },
+    { "PREVIEW", IB_CAP_PREVIEW },
 };
 
 static unsigned int caps_from_cache(mailimap *imap)
@@ -198,7 +200,7 @@ static int refresh_caps(struct ib_session *s, struct cm_err *err)
     if (cd != NULL)
         mailimap_capability_data_free(cd);
     if (rc == 0)
-        s->caps = caps_from_cache(s->imap);
+        s->caps = caps_from_cache(s->imap) | (s->dovecot ? IB_CAP_XGUID : 0u);
     return rc;
 }
 
@@ -336,6 +338,8 @@ static int connect_greeting(struct ib_session *s, const struct ib_upstream *up, 
     rc = ib_session_check(s, mailimap_connect(s->imap, stream), "greeting", err);
     if (rc == CM_EUPSTREAM && s->broken)
         rc = cm_err_set(err, CM_EUNAVAIL, "%s", err ? err->msg : "bad greeting");
+    if (rc == 0)
+        s->dovecot = strstr(server_text(s), "Dovecot") != NULL;
     return rc;
 }
 

@@ -51,7 +51,9 @@ enum ib_cap {
     IB_CAP_XGMEXT = 1 << 14,
     IB_CAP_NOTIFY = 1 << 15,
     IB_CAP_ID = 1 << 16,
-    IB_CAP_LITERALPLUS = 1 << 17
+    IB_CAP_LITERALPLUS = 1 << 17,
+    IB_CAP_XGUID = 1 << 18,     /* Dovecot: FETCH/STATUS/SEARCH X-GUID (from ID or greeting) */
+    IB_CAP_PREVIEW = 1 << 19    /* RFC 8970 FETCH PREVIEW */
 };
 
 /* Connect and log in. On success *s_r is a new session. Auth: LOGIN
@@ -77,7 +79,9 @@ int ib_upstream_probe(const struct ib_upstream *up, struct cm_err *err)
 bool ib_session_is_broken(const struct ib_session *s);
 /* enum ib_cap bits usable on this session: what the server offers after
    login, except that IB_CAP_QRESYNC is set only when ENABLE QRESYNC
-   succeeded (and then IB_CAP_CONDSTORE too). */
+   succeeded (and then IB_CAP_CONDSTORE too). IB_CAP_XGUID is not a
+   capability: it is set when the greeting names Dovecot (a customised
+   login_greeting hides it; ids then fall back to derived ones). */
 unsigned int ib_session_caps(const struct ib_session *s);
 const char *ib_session_username(const struct ib_session *s); /* borrowed */
 char ib_session_delimiter(const struct ib_session *s);       /* from NAMESPACE/LIST; 0 if flat */

@@ -94,6 +94,7 @@ static void test_login_ok(void)
                                 IB_CAP_UIDPLUS));
     th_assert(s != NULL && ib_session_delimiter(s) == '/');
     th_assert(s != NULL && strcmp(ib_session_username(s), "alice") == 0);
+    th_assert(s != NULL && (ib_session_caps(s) & (IB_CAP_XGUID | IB_CAP_PREVIEW)) == 0);
     ib_session_close(&s);
     th_assert(s == NULL);
     cm_log_set_fd(2);
@@ -131,11 +132,11 @@ static void test_login_no(void)
 static void test_xoauth2_and_oauthbearer(void)
 {
     static const struct fake_imap_step script[] = {
-        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* OK [CAPABILITY IMAP4rev1] Dovecot (Debian) ready.\r\n"), FI_EXPECT("CAPABILITY"),
         FI_SEND("* CAPABILITY IMAP4rev1 AUTH=XOAUTH2\r\n$TAG OK done\r\n"),
         FI_EXPECT("AUTHENTICATE XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciBzM2NyZXQBAQ=="),
         FI_SEND("$TAG OK authenticated\r\n"), FI_EXPECT("CAPABILITY"),
-        FI_SEND("* CAPABILITY IMAP4rev1\r\n$TAG OK done\r\n"), FI_EXPECT("LIST \"\" \"\""),
+        FI_SEND("* CAPABILITY IMAP4rev1 PREVIEW\r\n$TAG OK done\r\n"), FI_EXPECT("LIST \"\" \"\""),
         FI_SEND("* LIST (\\Noselect) \".\" \"\"\r\n$TAG OK done\r\n"), FI_END,
     };
     struct ctx c;
@@ -144,6 +145,8 @@ static void test_xoauth2_and_oauthbearer(void)
 
     th_assert(ctx_open(&c, script, IB_AUTH_XOAUTH2, &s, &err) == 0);
     th_assert(s != NULL && ib_session_delimiter(s) == '.');
+    th_assert(s != NULL && (ib_session_caps(s) & (IB_CAP_XGUID | IB_CAP_PREVIEW)) ==
+                               (IB_CAP_XGUID | IB_CAP_PREVIEW)); /* Dovecot greeting */
     ib_session_close(&s);
     usleep(100 * 1000);
     th_assert(fake_imap_failures(c.fake) == 0);
