@@ -251,14 +251,14 @@ static int check_warm(struct ib_pool *pool, const struct ib_creds *cr, const uns
         return 0;
     pthread_mutex_lock(&pool->mu);
     e = busy_take(pool, *s_r);
+    *s_r = NULL;
+    if (e == NULL) {
+        pthread_mutex_unlock(&pool->mu);
+        return cm_err_set(err, CM_EINTERNAL, "imap pool: lost track of a session");
+    }
     pool->st.discarded_total++;
     pool->st.reused_total--;
-    pthread_mutex_unlock(&pool->mu);
-    *s_r = NULL;
-    if (e == NULL)
-        return cm_err_set(err, CM_EINTERNAL, "imap pool: lost track of a session");
-    pthread_mutex_lock(&pool->mu);
-    rc = open_slot(pool, e->user, cr, key, s_r, err); /* the slot stays reserved */
+    rc = open_slot(pool, e->user, cr, key, s_r, err); /* keeps the slot; unlocks for I/O */
     pthread_mutex_unlock(&pool->mu);
     entry_close(e);
     return rc;
