@@ -118,11 +118,12 @@ static int line_end(struct ib_stream *st)
     i = end - 1;
     while (i > 0 && st->tail[i - 1] >= '0' && st->tail[i - 1] <= '9')
         i--;
-    if (i == end - 1 || i == 0 || st->tail[i - 1] != '{')
-        return 0;
+    /* Checked before looking for '{': the tail may hold digits only. */
     if (end - 1 - i > 19)
         return set_fail(st, IB_STREAM_FAIL_LITERAL,
                         "server announced a literal of more than 19 digits");
+    if (i == end - 1 || i == 0 || st->tail[i - 1] != '{')
+        return 0;
     for (size_t k = i; k < end - 1; k++)
         n = n * 10 + (uint64_t)(st->tail[k] - '0');
     if (n > st->max_literal)

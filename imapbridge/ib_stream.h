@@ -15,7 +15,8 @@
  * "{N}" before reading it. The driver follows the response stream (a line
  * ending in "{N}" CRLF is followed by N bytes of literal data) and fails
  * the stream (IB_STREAM_FAIL_LITERAL) before libetpan sees a line that
- * announces more than max_literal_bytes. A resp-text that happens to end
+ * announces more than max_literal_bytes (or a size of more than 19
+ * digits, which libetpan 1.9.4 would overflow). A resp-text that happens to end
  * in "{N}" is treated as a literal announcement too: conservative, at
  * worst such a session is dropped or one literal header is not checked.
  *
