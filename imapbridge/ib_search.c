@@ -138,6 +138,14 @@ static bool is_utcdate(const char *s)
     return s[i] == 'Z' && s[i + 1] == '\0';
 }
 
+/* The string value of v, or NULL if v is not a string or holds a NUL. */
+static const char *str_value(json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    return s != NULL && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
 /* ---- the condition table -------------------------------------------- */
 
 enum cond_kind {
@@ -241,8 +249,7 @@ static int check_uint(json_t *v, const char *prop, struct cm_err *err)
 
 static bool is_keyword_json(json_t *v)
 {
-    return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v) &&
-           is_keyword(json_string_value(v));
+    return str_value(v) != NULL && is_keyword(str_value(v));
 }
 
 static int check_keyword(json_t *v, const char *prop, struct cm_err *err)
@@ -264,7 +271,7 @@ static int check_ids(json_t *v, const char *prop, struct cm_err *err)
                           IB_SEARCH_MAX_IDS);
     json_array_foreach(v, i, id)
     {
-        if (!json_is_string(id) || !is_id(json_string_value(id)))
+        if (str_value(id) == NULL || !is_id(str_value(id)))
             return cm_err_set(err, CM_EINVAL, "filter: %s must be an array of ids", prop);
     }
     return 0;
@@ -291,7 +298,7 @@ static int check_resolved(const struct cond_def *d, json_t *v, bool have_resolve
     int r = 0;
 
     if (d->kind == C_RESOLVE_DATE) {
-        if (!json_is_string(v) || !is_utcdate(json_string_value(v)))
+        if (str_value(v) == NULL || !is_utcdate(str_value(v)))
             r = cm_err_set(err, CM_EINVAL, "filter: %s must be a UTCDate", d->name);
     } else if (d->kind == C_RESOLVE_BOOL) {
         if (!json_is_boolean(v))
@@ -311,7 +318,7 @@ static int check_prop(const struct cond_def *d, json_t *v, bool have_resolver, b
 {
     switch (d->kind) {
     case C_IN_MAILBOX:
-        if (!json_is_string(v) || !is_id(json_string_value(v)))
+        if (str_value(v) == NULL || !is_id(str_value(v)))
             return cm_err_set(err, CM_EINVAL, "filter: inMailbox must be an id");
         return 0;
     case C_IN_MAILBOX_OTHER_THAN: return check_ids(v, d->name, err);
@@ -528,9 +535,9 @@ static struct mailimap_search_key *sk_header(const char *name, const char *value
 
 static struct mailimap_search_key *sk_not(struct mailimap_search_key *inner)
 {
-    struct mailimap_search_key *k = mailimap_search_key_new_not(inner);
+    struct mailimap_search_key *k = inner != NULL ? mailimap_search_key_new_not(inner) : NULL;
 
-    if (k == NULL)
+    if (k == NULL && inner != NULL)
         mailimap_search_key_free(inner);
     return k;
 }
@@ -578,6 +585,28 @@ static struct mailimap_search_key *sk_keyword(const char *keyword, bool negate)
     return sk_string(mailimap_search_key_new_keyword, imap);
 }
 
+/* mailimap_search_key_new_multiple_empty() leaks its clist when the key's
+   own malloc fails (libetpan 1.9.4), hence these two. */
+static struct mailimap_search_key *sk_multiple_empty(void)
+{
+    clist *list = clist_new();
+    struct mailimap_search_key *k = list != NULL ? mailimap_search_key_new_multiple(list) : NULL;
+
+    if (k == NULL && list != NULL)
+        clist_free(list);
+    return k;
+}
+
+static struct mailimap_sort_key *sort_multiple_empty(void)
+{
+    clist *list = clist_new();
+    struct mailimap_sort_key *k = list != NULL ? mailimap_sort_key_new_multiple(list) : NULL;
+
+    if (k == NULL && list != NULL)
+        clist_free(list);
+    return k;
+}
+
 /* *acc AND k; takes k. Nested ANDs are flattened into one MULTIPLE. */
 static int and_add(struct mailimap_search_key **acc, struct mailimap_search_key *k)
 {
@@ -589,7 +618,7 @@ static int and_add(struct mailimap_search_key **acc, struct mailimap_search_key 
         return 0;
     }
     if ((*acc)->sk_type != MAILIMAP_SEARCH_KEY_MULTIPLE) {
-        m = mailimap_search_key_new_multiple_empty();
+        m = sk_multiple_empty();
         if (m == NULL || mailimap_search_key_multiple_add(m, *acc) != MAILIMAP_NO_ERROR) {
             if (m != NULL)
                 mailimap_search_key_free(m);
@@ -1204,7 +1233,7 @@ static int build_server_key(struct ib_sort_plan *plan, struct cm_err *err)
             return 0;
         }
         if (m == NULL)
-            m = mailimap_sort_key_new_multiple_empty();
+            m = sort_multiple_empty();
         if (m == NULL || mailimap_sort_key_multiple_add(m, k) != MAILIMAP_NO_ERROR) {
             mailimap_sort_key_free(k);
             goto nomem;
