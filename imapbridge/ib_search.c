@@ -923,20 +923,13 @@ static const struct {
     {MAILIMAP_SEARCH_KEY_XGMMSGID, "X-GM-MSGID", true},
 };
 
-static const char *key_word(int type)
+/* The word_keys[] index of type, or -1. */
+static int word_key(int type)
 {
     for (size_t i = 0; i < sizeof(word_keys) / sizeof(word_keys[0]); i++)
         if (word_keys[i].type == type)
-            return word_keys[i].name;
-    return NULL;
-}
-
-static bool key_has_args(int type)
-{
-    for (size_t i = 0; i < sizeof(word_keys) / sizeof(word_keys[0]); i++)
-        if (word_keys[i].type == type)
-            return word_keys[i].has_args;
-    return false;
+            return (int)i;
+    return -1;
 }
 
 /* mailimap_astring_send / mailimap_astring_literalplus_send */
@@ -1053,17 +1046,16 @@ static int r_args(struct cm_buf *b, const struct mailimap_search_key *k, bool lp
 
 static int r_key(struct cm_buf *b, const struct mailimap_search_key *k, bool lp, bool top)
 {
-    const char *word = key_word(k->sk_type);
-    int r;
+    int w = word_key(k->sk_type), r;
 
     if (k->sk_type == MAILIMAP_SEARCH_KEY_MULTIPLE)
         return r_multiple(b, k->sk_data.sk_multiple, lp, top);
     if (k->sk_type == MAILIMAP_SEARCH_KEY_SET)
         return r_set(b, k->sk_data.sk_set);
-    if (word == NULL)
-        return CM_EINVAL;
-    r = cm_buf_append_str(b, word);
-    if (r < 0 || !key_has_args(k->sk_type))
+    if (w < 0)
+        return CM_EINVAL; /* MODSEQ: never built here */
+    r = cm_buf_append_str(b, word_keys[w].name);
+    if (r < 0 || !word_keys[w].has_args)
         return r;
     r = cm_buf_append(b, " ", 1);
     return r == 0 ? r_args(b, k, lp) : r;
@@ -1092,6 +1084,7 @@ char *ib_search_key_render(const struct mailimap_search_key *key)
 
 /* ---- sort ------------------------------------------------------------ */
 
+/* In enum ib_sort_field order (r_client_plan indexes it). */
 static const struct {
     const char *name;
     enum ib_sort_field field;
@@ -1106,6 +1099,7 @@ static const struct {
     {"hasKeyword", IB_SORT_HAS_KEYWORD, -1},
 };
 
+/* In enum ib_sort_collation order. */
 static const struct {
     const char *name;
     enum ib_sort_collation coll;
@@ -1159,6 +1153,13 @@ static int parse_collation(json_t *coll, struct ib_sort_crit *c, bool *unsupport
                       json_string_value(coll));
 }
 
+static void lower_copy(char *dst, const char *src)
+{
+    do
+        *dst++ = (char)ascii_lower((unsigned char)*src);
+    while (*src++ != '\0');
+}
+
 static int parse_comparator(json_t *o, struct ib_sort_crit *c, bool *unsupported_r,
                             struct cm_err *err)
 {
@@ -1191,15 +1192,7 @@ static int parse_comparator(json_t *o, struct ib_sort_crit *c, bool *unsupported
     c->ascending = asc == NULL || json_is_true(asc);
     if ((c->field == IB_SORT_HAS_KEYWORD) != (kw != NULL))
         return cm_err_set(err, CM_EINVAL, "sort: keyword goes with hasKeyword, and only there");
-    c->keyword[0] = '\0';
-    if (kw != NULL) {
-        const char *s = json_string_value(kw);
-        size_t j = 0;
-
-        for (; s[j] != '\0'; j++)
-            c->keyword[j] = (char)ascii_lower((unsigned char)s[j]);
-        c->keyword[j] = '\0';
-    }
+    lower_copy(c->keyword, kw != NULL ? json_string_value(kw) : ""); /* <= 255 bytes */
     return parse_collation(coll, c, unsupported_r, err);
 }
 
@@ -1295,6 +1288,11 @@ static int cmp_sign(long long d)
     return (d > 0) - (d < 0);
 }
 
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return (a > b) - (a < b);
+}
+
 static int cmp_casemap(const char *a, const char *b)
 {
     return cmp_sign(ascii_casecmp(a != NULL ? a : "", b != NULL ? b : ""));
@@ -1338,10 +1336,9 @@ static int cmp_crit(const struct ib_sort_crit *c, const struct ib_sort_item *a,
                     const struct ib_sort_item *b)
 {
     switch (c->field) {
-    case IB_SORT_RECEIVED_AT:
-        return cmp_sign((a->received_at > b->received_at) - (a->received_at < b->received_at));
-    case IB_SORT_SENT_AT: return cmp_sign((a->sent_at > b->sent_at) - (a->sent_at < b->sent_at));
-    case IB_SORT_SIZE: return cmp_sign((a->size > b->size) - (a->size < b->size));
+    case IB_SORT_RECEIVED_AT: return cmp_i64(a->received_at, b->received_at);
+    case IB_SORT_SENT_AT: return cmp_i64(a->sent_at, b->sent_at);
+    case IB_SORT_SIZE: return (a->size > b->size) - (a->size < b->size);
     case IB_SORT_FROM: return cmp_text(c, a->from, b->from);
     case IB_SORT_TO: return cmp_text(c, a->to, b->to);
     case IB_SORT_SUBJECT: return cmp_text(c, a->subject, b->subject);
@@ -1362,7 +1359,7 @@ int ib_sort_compare(const struct ib_sort_plan *plan, const struct ib_sort_item *
     }
     if (a->uid != b->uid)
         return a->uid < b->uid ? -1 : 1;
-    return cmp_sign((long long)a->mailbox_index - (long long)b->mailbox_index);
+    return cmp_i64(a->mailbox_index, b->mailbox_index);
 }
 
 /* ---- RFC 5256 base subject ------------------------------------------- */

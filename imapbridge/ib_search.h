@@ -70,10 +70,13 @@ struct ib_search_resolver {
 int ib_search_filter_check(json_t *filter, bool have_resolver, bool *unsupported_r,
                            struct cm_err *err) __attribute__((warn_unused_result));
 
-/* Translate filter (borrowed) for the one mailbox mailbox_id. The mailbox
-   conditions are evaluated as constants for that mailbox and folded through
-   AND/OR/NOT, as are minSize 0, maxSize 0 and empty operators (AND [] and
-   NOT [] are true, OR [] is false). On success returns 0 and one of:
+/* Translate filter (borrowed) for the one mailbox mailbox_id (not NULL).
+   The mailbox conditions are evaluated as constants for that mailbox and
+   folded through AND/OR/NOT, as are minSize 0, maxSize 0 and empty
+   operators (AND [] and NOT [] are true, OR [] is false). A message is
+   taken to be in mailbox_id only: for an Email with copies in several
+   mailboxes the caller merges the per-mailbox answers (e.g. NOT inMailbox
+   X still matches its copy in Y). On success returns 0 and one of:
      *never_r = true,  *key_r = NULL: nothing in this mailbox can match; skip it;
      *never_r = false, *key_r = NULL: everything matches ("ALL");
      *never_r = false, *key_r = key:  a new key the caller owns
