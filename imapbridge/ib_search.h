@@ -20,9 +20,12 @@
  *   - mailimap_uid_search_literalplus sends non-ASCII strings as {n+}
  *     literals instead (needs LITERAL+; Dovecot has it).
  *   - KEYWORD's argument is written raw; UNKEYWORD's as an astring (so
- *     "$Forwarded" gets quoted there). Keyword syntax is checked here.
+ *     "$Forwarded" would be quoted, which RFC 3501 does not allow: such
+ *     keywords are negated as NOT KEYWORD x). Keyword syntax is checked here.
  *   - mailimap_uid_sort needs a non-NULL charset and a non-NULL search key
  *     (pass mailimap_search_key_new_all() when *key_r is NULL).
+ * Dovecot 2.3.19 accepted every form built here, both senders, and gave the
+ * expected UIDs (checked by hand, not in the unit test).
  *
  * Threads: no shared state; every function is safe from any thread.
  */
@@ -156,10 +159,11 @@ struct ib_sort_plan {
 /* One message as ib_sort_compare sees it; all strings are borrowed and may
    be NULL (= ""). The caller fills from/to with the first address's display
    name, else its email (RFC 8621 §4.4.2), subject with
-   ib_sort_base_subject() of the decoded Subject, all three in lower case
-   (for i;unicode-casemap the caller's case folding is what counts; ASCII is
-   folded here as well). sent_at falls back to received_at when there is no
-   Date header, as IMAP SORT DATE does. keywords are JMAP keywords. */
+   ib_sort_base_subject() of the decoded Subject, all three in lower case.
+   ASCII is folded here too; beyond ASCII the caller's folding is what
+   counts, as bytes are compared (Dovecot's SORT uses i;unicode-casemap,
+   where "é" sorts with "e"). sent_at falls back to received_at when there
+   is no Date header, as IMAP SORT DATE does. keywords are JMAP keywords. */
 struct ib_sort_item {
     uint32_t uid;
     uint32_t mailbox_index; /* last tie-break when merging mailboxes */
