@@ -138,6 +138,14 @@ static bool is_utcdate(const char *s)
     return s[i] == 'Z' && s[i + 1] == '\0';
 }
 
+/* The string value of v, or NULL if v is not a string or holds a NUL. */
+static const char *str_value(json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    return s != NULL && strlen(s) == json_string_length(v) ? s : NULL;
+}
+
 /* ---- the condition table -------------------------------------------- */
 
 enum cond_kind {
@@ -241,8 +249,7 @@ static int check_uint(json_t *v, const char *prop, struct cm_err *err)
 
 static bool is_keyword_json(json_t *v)
 {
-    return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v) &&
-           is_keyword(json_string_value(v));
+    return str_value(v) != NULL && is_keyword(str_value(v));
 }
 
 static int check_keyword(json_t *v, const char *prop, struct cm_err *err)
@@ -264,7 +271,7 @@ static int check_ids(json_t *v, const char *prop, struct cm_err *err)
                           IB_SEARCH_MAX_IDS);
     json_array_foreach(v, i, id)
     {
-        if (!json_is_string(id) || !is_id(json_string_value(id)))
+        if (str_value(id) == NULL || !is_id(str_value(id)))
             return cm_err_set(err, CM_EINVAL, "filter: %s must be an array of ids", prop);
     }
     return 0;
@@ -291,7 +298,7 @@ static int check_resolved(const struct cond_def *d, json_t *v, bool have_resolve
     int r = 0;
 
     if (d->kind == C_RESOLVE_DATE) {
-        if (!json_is_string(v) || !is_utcdate(json_string_value(v)))
+        if (str_value(v) == NULL || !is_utcdate(str_value(v)))
             r = cm_err_set(err, CM_EINVAL, "filter: %s must be a UTCDate", d->name);
     } else if (d->kind == C_RESOLVE_BOOL) {
         if (!json_is_boolean(v))
@@ -311,7 +318,7 @@ static int check_prop(const struct cond_def *d, json_t *v, bool have_resolver, b
 {
     switch (d->kind) {
     case C_IN_MAILBOX:
-        if (!json_is_string(v) || !is_id(json_string_value(v)))
+        if (str_value(v) == NULL || !is_id(str_value(v)))
             return cm_err_set(err, CM_EINVAL, "filter: inMailbox must be an id");
         return 0;
     case C_IN_MAILBOX_OTHER_THAN: return check_ids(v, d->name, err);
@@ -528,9 +535,9 @@ static struct mailimap_search_key *sk_header(const char *name, const char *value
 
 static struct mailimap_search_key *sk_not(struct mailimap_search_key *inner)
 {
-    struct mailimap_search_key *k = mailimap_search_key_new_not(inner);
+    struct mailimap_search_key *k = inner != NULL ? mailimap_search_key_new_not(inner) : NULL;
 
-    if (k == NULL)
+    if (k == NULL && inner != NULL)
         mailimap_search_key_free(inner);
     return k;
 }
@@ -578,6 +585,28 @@ static struct mailimap_search_key *sk_keyword(const char *keyword, bool negate)
     return sk_string(mailimap_search_key_new_keyword, imap);
 }
 
+/* mailimap_search_key_new_multiple_empty() leaks its clist when the key's
+   own malloc fails (libetpan 1.9.4), hence these two. */
+static struct mailimap_search_key *sk_multiple_empty(void)
+{
+    clist *list = clist_new();
+    struct mailimap_search_key *k = list != NULL ? mailimap_search_key_new_multiple(list) : NULL;
+
+    if (k == NULL && list != NULL)
+        clist_free(list);
+    return k;
+}
+
+static struct mailimap_sort_key *sort_multiple_empty(void)
+{
+    clist *list = clist_new();
+    struct mailimap_sort_key *k = list != NULL ? mailimap_sort_key_new_multiple(list) : NULL;
+
+    if (k == NULL && list != NULL)
+        clist_free(list);
+    return k;
+}
+
 /* *acc AND k; takes k. Nested ANDs are flattened into one MULTIPLE. */
 static int and_add(struct mailimap_search_key **acc, struct mailimap_search_key *k)
 {
@@ -589,7 +618,7 @@ static int and_add(struct mailimap_search_key **acc, struct mailimap_search_key 
         return 0;
     }
     if ((*acc)->sk_type != MAILIMAP_SEARCH_KEY_MULTIPLE) {
-        m = mailimap_search_key_new_multiple_empty();
+        m = sk_multiple_empty();
         if (m == NULL || mailimap_search_key_multiple_add(m, *acc) != MAILIMAP_NO_ERROR) {
             if (m != NULL)
                 mailimap_search_key_free(m);
@@ -894,20 +923,13 @@ static const struct {
     {MAILIMAP_SEARCH_KEY_XGMMSGID, "X-GM-MSGID", true},
 };
 
-static const char *key_word(int type)
+/* The word_keys[] index of type, or -1. */
+static int word_key(int type)
 {
     for (size_t i = 0; i < sizeof(word_keys) / sizeof(word_keys[0]); i++)
         if (word_keys[i].type == type)
-            return word_keys[i].name;
-    return NULL;
-}
-
-static bool key_has_args(int type)
-{
-    for (size_t i = 0; i < sizeof(word_keys) / sizeof(word_keys[0]); i++)
-        if (word_keys[i].type == type)
-            return word_keys[i].has_args;
-    return false;
+            return (int)i;
+    return -1;
 }
 
 /* mailimap_astring_send / mailimap_astring_literalplus_send */
@@ -1024,17 +1046,16 @@ static int r_args(struct cm_buf *b, const struct mailimap_search_key *k, bool lp
 
 static int r_key(struct cm_buf *b, const struct mailimap_search_key *k, bool lp, bool top)
 {
-    const char *word = key_word(k->sk_type);
-    int r;
+    int w = word_key(k->sk_type), r;
 
     if (k->sk_type == MAILIMAP_SEARCH_KEY_MULTIPLE)
         return r_multiple(b, k->sk_data.sk_multiple, lp, top);
     if (k->sk_type == MAILIMAP_SEARCH_KEY_SET)
         return r_set(b, k->sk_data.sk_set);
-    if (word == NULL)
-        return CM_EINVAL;
-    r = cm_buf_append_str(b, word);
-    if (r < 0 || !key_has_args(k->sk_type))
+    if (w < 0)
+        return CM_EINVAL; /* MODSEQ: never built here */
+    r = cm_buf_append_str(b, word_keys[w].name);
+    if (r < 0 || !word_keys[w].has_args)
         return r;
     r = cm_buf_append(b, " ", 1);
     return r == 0 ? r_args(b, k, lp) : r;
@@ -1063,6 +1084,7 @@ char *ib_search_key_render(const struct mailimap_search_key *key)
 
 /* ---- sort ------------------------------------------------------------ */
 
+/* In enum ib_sort_field order (r_client_plan indexes it). */
 static const struct {
     const char *name;
     enum ib_sort_field field;
@@ -1077,6 +1099,7 @@ static const struct {
     {"hasKeyword", IB_SORT_HAS_KEYWORD, -1},
 };
 
+/* In enum ib_sort_collation order. */
 static const struct {
     const char *name;
     enum ib_sort_collation coll;
@@ -1130,6 +1153,13 @@ static int parse_collation(json_t *coll, struct ib_sort_crit *c, bool *unsupport
                       json_string_value(coll));
 }
 
+static void lower_copy(char *dst, const char *src)
+{
+    do
+        *dst++ = (char)ascii_lower((unsigned char)*src);
+    while (*src++ != '\0');
+}
+
 static int parse_comparator(json_t *o, struct ib_sort_crit *c, bool *unsupported_r,
                             struct cm_err *err)
 {
@@ -1162,15 +1192,7 @@ static int parse_comparator(json_t *o, struct ib_sort_crit *c, bool *unsupported
     c->ascending = asc == NULL || json_is_true(asc);
     if ((c->field == IB_SORT_HAS_KEYWORD) != (kw != NULL))
         return cm_err_set(err, CM_EINVAL, "sort: keyword goes with hasKeyword, and only there");
-    c->keyword[0] = '\0';
-    if (kw != NULL) {
-        const char *s = json_string_value(kw);
-        size_t j = 0;
-
-        for (; s[j] != '\0'; j++)
-            c->keyword[j] = (char)ascii_lower((unsigned char)s[j]);
-        c->keyword[j] = '\0';
-    }
+    lower_copy(c->keyword, kw != NULL ? json_string_value(kw) : ""); /* <= 255 bytes */
     return parse_collation(coll, c, unsupported_r, err);
 }
 
@@ -1204,7 +1226,7 @@ static int build_server_key(struct ib_sort_plan *plan, struct cm_err *err)
             return 0;
         }
         if (m == NULL)
-            m = mailimap_sort_key_new_multiple_empty();
+            m = sort_multiple_empty();
         if (m == NULL || mailimap_sort_key_multiple_add(m, k) != MAILIMAP_NO_ERROR) {
             mailimap_sort_key_free(k);
             goto nomem;
@@ -1266,6 +1288,11 @@ static int cmp_sign(long long d)
     return (d > 0) - (d < 0);
 }
 
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return (a > b) - (a < b);
+}
+
 static int cmp_casemap(const char *a, const char *b)
 {
     return cmp_sign(ascii_casecmp(a != NULL ? a : "", b != NULL ? b : ""));
@@ -1309,10 +1336,9 @@ static int cmp_crit(const struct ib_sort_crit *c, const struct ib_sort_item *a,
                     const struct ib_sort_item *b)
 {
     switch (c->field) {
-    case IB_SORT_RECEIVED_AT:
-        return cmp_sign((a->received_at > b->received_at) - (a->received_at < b->received_at));
-    case IB_SORT_SENT_AT: return cmp_sign((a->sent_at > b->sent_at) - (a->sent_at < b->sent_at));
-    case IB_SORT_SIZE: return cmp_sign((a->size > b->size) - (a->size < b->size));
+    case IB_SORT_RECEIVED_AT: return cmp_i64(a->received_at, b->received_at);
+    case IB_SORT_SENT_AT: return cmp_i64(a->sent_at, b->sent_at);
+    case IB_SORT_SIZE: return (a->size > b->size) - (a->size < b->size);
     case IB_SORT_FROM: return cmp_text(c, a->from, b->from);
     case IB_SORT_TO: return cmp_text(c, a->to, b->to);
     case IB_SORT_SUBJECT: return cmp_text(c, a->subject, b->subject);
@@ -1333,7 +1359,7 @@ int ib_sort_compare(const struct ib_sort_plan *plan, const struct ib_sort_item *
     }
     if (a->uid != b->uid)
         return a->uid < b->uid ? -1 : 1;
-    return cmp_sign((long long)a->mailbox_index - (long long)b->mailbox_index);
+    return cmp_i64(a->mailbox_index, b->mailbox_index);
 }
 
 /* ---- RFC 5256 base subject ------------------------------------------- */

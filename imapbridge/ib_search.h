@@ -20,9 +20,12 @@
  *   - mailimap_uid_search_literalplus sends non-ASCII strings as {n+}
  *     literals instead (needs LITERAL+; Dovecot has it).
  *   - KEYWORD's argument is written raw; UNKEYWORD's as an astring (so
- *     "$Forwarded" gets quoted there). Keyword syntax is checked here.
+ *     "$Forwarded" would be quoted, which RFC 3501 does not allow: such
+ *     keywords are negated as NOT KEYWORD x). Keyword syntax is checked here.
  *   - mailimap_uid_sort needs a non-NULL charset and a non-NULL search key
  *     (pass mailimap_search_key_new_all() when *key_r is NULL).
+ * Dovecot 2.3.19 accepted every form built here, both senders, and gave the
+ * expected UIDs (checked by hand, not in the unit test).
  *
  * Threads: no shared state; every function is safe from any thread.
  */
@@ -70,10 +73,13 @@ struct ib_search_resolver {
 int ib_search_filter_check(json_t *filter, bool have_resolver, bool *unsupported_r,
                            struct cm_err *err) __attribute__((warn_unused_result));
 
-/* Translate filter (borrowed) for the one mailbox mailbox_id. The mailbox
-   conditions are evaluated as constants for that mailbox and folded through
-   AND/OR/NOT, as are minSize 0, maxSize 0 and empty operators (AND [] and
-   NOT [] are true, OR [] is false). On success returns 0 and one of:
+/* Translate filter (borrowed) for the one mailbox mailbox_id (not NULL).
+   The mailbox conditions are evaluated as constants for that mailbox and
+   folded through AND/OR/NOT, as are minSize 0, maxSize 0 and empty
+   operators (AND [] and NOT [] are true, OR [] is false). A message is
+   taken to be in mailbox_id only: for an Email with copies in several
+   mailboxes the caller merges the per-mailbox answers (e.g. NOT inMailbox
+   X still matches its copy in Y). On success returns 0 and one of:
      *never_r = true,  *key_r = NULL: nothing in this mailbox can match; skip it;
      *never_r = false, *key_r = NULL: everything matches ("ALL");
      *never_r = false, *key_r = key:  a new key the caller owns
@@ -153,10 +159,11 @@ struct ib_sort_plan {
 /* One message as ib_sort_compare sees it; all strings are borrowed and may
    be NULL (= ""). The caller fills from/to with the first address's display
    name, else its email (RFC 8621 §4.4.2), subject with
-   ib_sort_base_subject() of the decoded Subject, all three in lower case
-   (for i;unicode-casemap the caller's case folding is what counts; ASCII is
-   folded here as well). sent_at falls back to received_at when there is no
-   Date header, as IMAP SORT DATE does. keywords are JMAP keywords. */
+   ib_sort_base_subject() of the decoded Subject, all three in lower case.
+   ASCII is folded here too; beyond ASCII the caller's folding is what
+   counts, as bytes are compared (Dovecot's SORT uses i;unicode-casemap,
+   where "é" sorts with "e"). sent_at falls back to received_at when there
+   is no Date header, as IMAP SORT DATE does. keywords are JMAP keywords. */
 struct ib_sort_item {
     uint32_t uid;
     uint32_t mailbox_index; /* last tie-break when merging mailboxes */
