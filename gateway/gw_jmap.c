@@ -252,6 +252,7 @@ static int authenticate(struct gw_jreq *jr, struct cm_err *err)
 
 static void jreq_fini(struct gw_jreq *jr)
 {
+    ib_folder_list_fini(&jr->folders);
     if (jr->session != NULL)
         ib_pool_checkin(jr->req->ctx->pool, &jr->session);
     gw_principal_fini(&jr->principal);

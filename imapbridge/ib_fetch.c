@@ -183,6 +183,16 @@ static struct mailimap_fetch_type *build_fetch(struct ib_session *s, unsigned in
     if (want & IB_FETCH_HEADER)
         add_att(ft, mailimap_fetch_att_new_body_peek_section(
                         mailimap_section_new_header()));
+    if ((want & IB_FETCH_HEADER_SORT) && !(want & IB_FETCH_HEADER)) {
+        static const char *const names[] = { "Date", "From", "To", "Subject", "Message-ID",
+                                             "In-Reply-To", "References" };
+        clist *hl = clist_new();
+
+        for (size_t i = 0; hl != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+            clist_append(hl, strdup(names[i]));
+        add_att(ft, mailimap_fetch_att_new_body_peek_section(
+                        mailimap_section_new_header_fields(mailimap_header_list_new(hl))));
+    }
     if ((want & IB_FETCH_PREVIEW) && (caps & IB_CAP_PREVIEW))
         add_att(ft, mailimap_fetch_att_new_extension(strdup("PREVIEW")));
     if ((want & IB_FETCH_GUID) && (caps & IB_CAP_OBJECTID)) {
@@ -364,9 +374,13 @@ int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool 
 
     if (key == NULL)
         key = all = mailimap_search_key_new_all();
-    rc = ib_session_check(s, mailimap_uid_search(ib_session_imap(s), utf8 ? "UTF-8" : NULL, key,
-                                                 &result),
-                          "UID SEARCH", err);
+    /* libetpan's plain sender puts 8-bit text raw inside quoted strings,
+       which RFC 3501 forbids; with LITERAL+ it sends {n+} literals. */
+    if (utf8 && (ib_session_caps(s) & IB_CAP_LITERALPLUS))
+        rc = mailimap_uid_search_literalplus(ib_session_imap(s), "UTF-8", key, &result);
+    else
+        rc = mailimap_uid_search(ib_session_imap(s), utf8 ? "UTF-8" : NULL, key, &result);
+    rc = ib_session_check(s, rc, "UID SEARCH", err);
     if (all != NULL)
         mailimap_search_key_free(all);
     if (rc < 0)

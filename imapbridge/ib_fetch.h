@@ -33,7 +33,9 @@ enum ib_fetch_want {
     IB_FETCH_BODYSTRUCTURE = 1 << 4,
     IB_FETCH_HEADER = 1 << 5,        /* BODY.PEEK[HEADER] */
     IB_FETCH_MODSEQ = 1 << 6,        /* with CONDSTORE */
-    IB_FETCH_PREVIEW = 1 << 7        /* with PREVIEW (RFC 8970); else left NULL */
+    IB_FETCH_PREVIEW = 1 << 7,       /* with PREVIEW (RFC 8970); else left NULL */
+    IB_FETCH_HEADER_SORT = 1 << 8    /* BODY.PEEK[HEADER.FIELDS (Date From To Subject
+                                        Message-ID In-Reply-To References)] into header */
 };
 
 struct ib_msg {

@@ -3,6 +3,8 @@
  * SELECT/EXAMINE, and the one place libetpan codes become CM_E* codes. */
 #include "imapbridge/ib_session.h"
 
+#include "imapbridge/ib_ext.h"
+
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -403,6 +405,7 @@ int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
 
     if (cr == NULL || has_crlf(cr->username) || has_crlf(cr->secret) || cr->username[0] == '\0')
         return cm_err_set(err, CM_EINVAL, "imap: user name or secret missing or with CR/LF");
+    ib_ext_register(); /* X-GUID, OBJECTID, ESEARCH, PREVIEW parsers (once per process) */
     s = session_new(up, cr->username);
     if (s == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");

@@ -1,0 +1,43 @@
+/* gw_jmail.h - what the Email, Thread and SearchSnippet methods share:
+ * the account's folders (listed once per request), the Email state (the
+ * per-folder vector of ARCHITECTURE §4), and id <-> location helpers.
+ *
+ * Threads: the request's worker.
+ */
+#ifndef GW_JMAIL_H
+#define GW_JMAIL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "gateway/gw_jmap.h"
+#include "imapbridge/ib_ids.h"
+#include "imapbridge/ib_mailbox.h"
+
+/* The folders of the account (borrowed from jr; valid for the request). */
+int gw_jmail_folders(struct gw_jreq *jr, const struct ib_folder_list **l_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* The folder an email id points into (matching key prefix and
+   UIDVALIDITY), or NULL. */
+const struct ib_folder *gw_jmail_folder_of(const struct ib_folder_list *l,
+                                           const struct ib_email_loc *loc);
+
+/* Location of a message in folder f. */
+struct ib_email_loc gw_jmail_loc(const struct ib_folder *f, uint32_t uid);
+
+/* The Email state token for the folder list (malloc'd; NULL on OOM). */
+char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l);
+
+/* UTCDate text of t into dst (>= 21 bytes). */
+void gw_jmail_utcdate(int64_t t, char *dst, size_t cap);
+
+/* A UID set for uids[0..n) (ascending), with ranges. Caller frees. */
+struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n);
+
+/* JMAP keywords object from IMAP flags: \\Seen -> $seen, \\Flagged ->
+   $flagged, \\Answered -> $answered, \\Draft -> $draft, \\Deleted -> skipped,
+   others lower-cased ($Forwarded -> $forwarded). New reference. */
+json_t *gw_jmail_keywords(char *const *flags, size_t n);
+
+#endif
