@@ -648,6 +648,16 @@ static int decode_words(struct cm_buf *b, const char *s, size_t len, bool loose)
     return put_guess(b, s + plain, len - plain);
 }
 
+static void drop_nuls(struct cm_buf *b)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < b->len; i++)
+        if (b->data[i] != '\0')
+            b->data[o++] = b->data[i];
+    buf_truncate(b, o);
+}
+
 static int header_decode(const char *in, size_t len, bool loose, char **out, struct cm_err *err)
 {
     struct cm_buf u, b;
@@ -664,6 +674,8 @@ static int header_decode(const char *in, size_t len, bool loose, char **out, str
         end--;
     if (rc == 0)
         rc = decode_words(&b, u.data ? u.data + start : "", end - start, loose);
+    if (rc == 0 && b.data != NULL && memchr(b.data, '\0', b.len) != NULL)
+        drop_nuls(&b); /* illegal in headers; the result is a C string */
     cm_buf_fini(&u);
     return finish(&b, rc, out, NULL, err);
 }

@@ -304,6 +304,71 @@ static void test_values(void)
     free(body);
 }
 
+/* Upper-case tokens as some servers send them; odd but legal values. */
+static void test_synthetic(void)
+{
+    struct fx f;
+    json_t *st;
+    struct ib_body_fetch *fl = NULL;
+    size_t n = 0;
+
+    th_assert(fx_parse_bodystructure(&f, "(\"TEXT\" \"HTML\" (\"CHARSET\" \"UTF-8\") \" <ID@X> \" "
+                                         "NIL \"QUOTED-PRINTABLE\" 10 1 NIL (\"INLINE\" NIL) "
+                                         "\"DE\" NIL)") == 0);
+    st = ib_body_structure_json(f.bodies[0], NULL);
+    th_assert(strcmp(str(st, "type"), "text/html") == 0);
+    th_assert(strcmp(str(st, "charset"), "utf-8") == 0);
+    th_assert(strcmp(str(st, "cid"), "ID@X") == 0);
+    th_assert(strcmp(str(st, "disposition"), "inline") == 0);
+    th_assert(strcmp(json_string_value(json_array_get(json_object_get(st, "language"), 0)),
+                     "DE") == 0);
+    json_decref(st);
+    th_assert(ib_body_fetch_list(f.bodies[0], IB_BODY_WANT_HTML, &fl, &n, NULL) == 0 && n == 1);
+    th_assert(n == 1 && strcmp(fl[0].encoding, "quoted-printable") == 0 && fl[0].html);
+    ib_body_fetch_free(&fl, n);
+    fx_free(&f);
+
+    /* unknown transfer encoding and 8-bit parameter bytes */
+    th_assert(fx_parse_bodystructure(&f, "(\"application\" \"x-thing\" (\"name\" {6}\r\nr\xe9sum\xe9) "
+                                         "NIL NIL \"X-UUENCODE\" 100 NIL NIL NIL NIL)") == 0);
+    st = ib_body_structure_json(f.bodies[0], NULL);
+    th_assert(st != NULL && strcmp(str(st, "name"), "r\xc3\xa9sum\xc3\xa9") == 0);
+    th_assert(json_integer_value(json_object_get(st, "size")) == 100);
+    th_assert(json_is_null(json_object_get(st, "charset")));
+    json_decref(st);
+    fx_free(&f);
+}
+
+/* Deep nesting: the tree is cut at a depth limit, never a crash. */
+static void test_deep(void)
+{
+    char bs[4096] = "";
+    struct fx f;
+    json_t *st, *t, *h, *a;
+    bool has;
+    int i;
+
+    for (i = 0; i < 80; i++)
+        strcat(bs, "(");
+    strcat(bs, "\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1 NIL NIL NIL NIL)");
+    for (i = 0; i < 79; i++)
+        strcat(bs, " \"mixed\")");
+    th_assert(fx_parse_bodystructure(&f, bs) == 0);
+    if (f.bodies[0] == NULL)
+        return;
+    st = ib_body_structure_json(f.bodies[0], NULL);
+    th_assert(st != NULL);
+    th_assert(ib_body_parts(st, &t, &h, &a, &has, NULL) == 0);
+    /* the leaf below the limit became an opaque attachment */
+    th_assert(json_array_size(t) == 0 && json_array_size(a) == 1);
+    th_assert(strcmp(str(json_array_get(a, 0), "type"), "application/octet-stream") == 0);
+    json_decref(t);
+    json_decref(h);
+    json_decref(a);
+    json_decref(st);
+    fx_free(&f);
+}
+
 int main(void)
 {
     if (fx_load(&shapes, "shapes") != 0 || shapes.n != 9) {
@@ -315,6 +380,8 @@ int main(void)
     th_run("names", test_names);
     th_run("fetch_list", test_fetch_list);
     th_run("values", test_values);
+    th_run("synthetic", test_synthetic);
+    th_run("deep", test_deep);
     fx_free(&shapes);
     return th_end();
 }

@@ -328,6 +328,68 @@ static void test_utcdate(void)
     }
 }
 
+/* Deterministic pseudo-random garbage rich in header syntax. */
+static unsigned long rng = 88172645463325252UL;
+
+static unsigned next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng >> 11);
+}
+
+static size_t garbage(char *buf, size_t max)
+{
+    static const char alpha[] = "=?<>\"(),:;@\\\r\n\t _-.aZ09QBqb\x80\xc3\xa9\xff\xe2\x82\0";
+    size_t n = next_rand() % max, i;
+
+    for (i = 0; i < n; i++) {
+        unsigned r = next_rand();
+
+        buf[i] = r % 4 == 0 ? (char)(r >> 8) : alpha[(r >> 8) % (sizeof(alpha) - 1)];
+    }
+    return n;
+}
+
+static void test_garbage(void)
+{
+    char buf[300];
+    size_t i, n;
+    int form;
+
+    for (i = 0; i < 3000; i++) {
+        struct ib_header_list *l = NULL;
+
+        n = garbage(buf, sizeof(buf));
+        for (form = IB_HF_RAW; form <= IB_HF_URLS; form++) {
+            json_t *j = ib_header_value_json(buf, n, (enum ib_header_form)form);
+            char *d = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+            th_assert_idx(d != NULL, i);
+            free(d);
+            json_decref(j);
+        }
+        th_assert_idx(ib_header_parse(buf, n, &l, NULL) == 0, i);
+        ib_header_list_free(&l);
+    }
+}
+
+static void test_limits(void)
+{
+    size_t n = 10001 * 6, i;
+    char *big = malloc(n);
+    struct ib_header_list *l = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    for (i = 0; i < 10001; i++)
+        memcpy(big + 6 * i, "A: b\r\n", 6);
+    th_assert(ib_header_parse(big, n, &l, &err) == CM_ELIMIT && l == NULL);
+    th_assert(ib_header_parse(big, n - 6, &l, NULL) == 0 && l->count == 10000);
+    ib_header_list_free(&l);
+    free(big);
+}
+
 int main(void)
 {
     th_run("split", test_split);
@@ -337,5 +399,7 @@ int main(void)
     th_run("other_forms", test_other_forms);
     th_run("convenience", test_convenience);
     th_run("utcdate", test_utcdate);
+    th_run("garbage", test_garbage);
+    th_run("limits", test_limits);
     return th_end();
 }

@@ -149,13 +149,18 @@ static void test_rfc2047(void)
         {"=?utf-8?b?8J+YgA==?= ok", "\xf0\x9f\x98\x80 ok"},
         {"Re: =?koi8-r?b?8NLJ18XU?=", "Re: \xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"},
         {"=?utf-8?q?bad=FF?=", "bad\xef\xbf\xbd"},
+        {"nul\0inside", "nulinside"},
     };
     size_t i;
 
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         char *out = NULL;
 
-        th_assert_idx(ib_text_header_decode(rows[i].in, strlen(rows[i].in), &out, NULL) == 0, i);
+        size_t len = strlen(rows[i].in);
+
+        if (strcmp(rows[i].in, "nul") == 0)
+            len = sizeof("nul\0inside") - 1;
+        th_assert_idx(ib_text_header_decode(rows[i].in, len, &out, NULL) == 0, i);
         th_assert_idx(out != NULL && strcmp(out, rows[i].want) == 0, i);
         if (out != NULL && strcmp(out, rows[i].want) != 0)
             fprintf(stderr, "row %zu: got [%s]\n", i, out);
@@ -272,6 +277,52 @@ static void test_preview(void)
     free(out);
 }
 
+static unsigned long rng = 2463534242UL;
+
+static unsigned next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng >> 11);
+}
+
+/* Random bytes through every decoder: never a failure, always UTF-8. */
+static void test_garbage(void)
+{
+    static const char alpha[] = "=?<>&#;x_QBqb!-/ \r\n\t\x80\xc3\xa9\xff\xe2\x82\0a";
+    static const char *const cs[] = {"utf-8", "iso-8859-1", "koi8-r", "shift_jis", "x-bogus",
+                                     NULL};
+    static const char *const cte[] = {"base64", "quoted-printable", "7bit", "x-bogus"};
+    char buf[400], *out;
+    size_t i, k, n, olen;
+
+    for (i = 0; i < 3000; i++) {
+        bool problem = false;
+
+        n = next_rand() % sizeof(buf);
+        for (k = 0; k < n; k++) {
+            unsigned r = next_rand();
+
+            buf[k] = r % 3 == 0 ? (char)(r >> 8) : alpha[(r >> 8) % (sizeof(alpha) - 1)];
+        }
+        th_assert_idx(ib_text_charset_decode(cs[i % 6], buf, n, &out, &olen, &problem, NULL) == 0 &&
+                          ib_text_utf8_valid(out, olen),
+                      i);
+        free(out);
+        th_assert_idx(ib_text_cte_decode(cte[i % 4], buf, n, &out, &olen, &problem, NULL) == 0, i);
+        free(out);
+        th_assert_idx(ib_text_header_decode(buf, n, &out, NULL) == 0 &&
+                          ib_text_utf8_valid(out, strlen(out)),
+                      i);
+        free(out);
+        th_assert_idx(ib_text_preview(buf, n, i % 2, &out, NULL) == 0 &&
+                          ib_text_utf8_valid(out, strlen(out)),
+                      i);
+        free(out);
+    }
+}
+
 int main(void)
 {
     th_run("charsets", test_charsets);
@@ -281,5 +332,6 @@ int main(void)
     th_run("sanitize_json", test_sanitize_and_json);
     th_run("cut", test_cut);
     th_run("preview", test_preview);
+    th_run("garbage", test_garbage);
     return th_end();
 }
