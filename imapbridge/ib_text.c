@@ -259,13 +259,33 @@ static bool cs_plausible(const char *cs)
 static const char *const cs_utf8[] = {"utf-8", "utf8", NULL};
 static const char *const cs_ascii[] = {"us-ascii", "ascii", "ansi_x3.4-1968", "us", NULL};
 
+static size_t count_byte(const char *s, size_t len, char c)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++)
+        n += s[i] == c;
+    return n;
+}
+
+/* charconv() turns bytes it cannot convert into '?' and reports success.
+   For charsets where ASCII stays ASCII, more '?' out than in means it did
+   so. (UTF-16/32 and UTF-7 are not ASCII-transparent: not judged.) */
+static bool lost_bytes(const char *cs, const char *in, size_t len, const char *out, size_t olen)
+{
+    if (strncasecmp(cs, "utf-16", 6) == 0 || strncasecmp(cs, "utf-32", 6) == 0 ||
+        strncasecmp(cs, "ucs", 3) == 0 || strcasecmp(cs, "utf-7") == 0)
+        return false;
+    return count_byte(out, olen, '?') > count_byte(in, len, '?');
+}
+
 /* Convert with charconv; 1 = charset unknown / conversion failed, nothing
-   appended; 0 = appended; < 0 = CM_E*. */
-static int put_iconv(struct cm_buf *b, const char *cs, const char *in, size_t len)
+   appended; 0 = appended; < 0 = CM_E*. *problem set when bytes were lost
+   or the output needed repair. */
+static int put_iconv(struct cm_buf *b, const char *cs, const char *in, size_t len, bool *problem)
 {
     char *res = NULL;
     size_t rlen = 0;
-    bool changed = false;
     int rc;
 
     if (!cs_plausible(cs))
@@ -278,7 +298,11 @@ static int put_iconv(struct cm_buf *b, const char *cs, const char *in, size_t le
             charconv_buffer_free(res);
         return 1;
     }
-    rc = put_sanitized(b, res, rlen, &changed);
+    /* an incomplete final character is dropped silently: catch the case
+       where that was everything */
+    if (lost_bytes(cs, in, len, res, rlen) || (rlen == 0 && len > 0))
+        *problem = true;
+    rc = put_sanitized(b, res, rlen, problem);
     charconv_buffer_free(res);
     return rc;
 }
@@ -298,7 +322,7 @@ static int put_charset(struct cm_buf *b, const char *cs, const char *in, size_t 
     }
     if (cs_is(cs, cs_utf8))
         return put_sanitized(b, in, len, problem);
-    rc = put_iconv(b, cs, in, len);
+    rc = put_iconv(b, cs, in, len, problem);
     if (rc <= 0)
         return rc;
     *problem = true;
@@ -670,8 +694,6 @@ static int header_decode(const char *in, size_t len, bool loose, char **out, str
     end = u.len;
     while (start < end && is_wsp(u.data[start]))
         start++;
-    while (end > start && is_wsp(u.data[end - 1]))
-        end--;
     if (rc == 0)
         rc = decode_words(&b, u.data ? u.data + start : "", end - start, loose);
     if (rc == 0 && b.data != NULL && memchr(b.data, '\0', b.len) != NULL)

@@ -38,7 +38,9 @@ size_t ib_text_utf8_cut(const char *s, size_t len, size_t max);
 
 /* Convert bytes in `charset` (NULL or "" means us-ascii) to UTF-8.
    utf-8/us-ascii: invalid bytes become U+FFFD (problem). Known charsets go
-   through libetpan charconv(). Unknown charset or a failed conversion: keep
+   through libetpan charconv(); bytes it cannot map come out as '?' (problem
+   when detectable: ASCII-compatible charsets). Unknown charset or a failed
+   conversion: keep
    the bytes if they are valid UTF-8, else decode as Windows-1252 (problem
    set either way). *problem (required) is only ever set to true, never
    cleared, so one flag can collect several steps. */
@@ -60,7 +62,7 @@ size_t ib_text_cte_decoded_size(const char *cte, size_t size);
 
 /* Decode an unstructured header value (RFC 8621 asText): unfold (CRLF/LF
    followed by whitespace is removed), drop the final line break, strip
-   leading and trailing whitespace, decode RFC 2047 encoded words (B and Q)
+   leading whitespace (trailing whitespace is kept, as RFC 8621 says), decode RFC 2047 encoded words (B and Q)
    of known charsets, drop whitespace between adjacent encoded words, drop
    control characters and NULs produced by encoded words. Raw 8-bit text is
    kept when valid UTF-8, else read as Windows-1252. Encoded words with an

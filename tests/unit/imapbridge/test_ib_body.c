@@ -213,6 +213,7 @@ static void test_fetch_list(void)
         for (k = 0; k < n; k++)
             th_assert_idx(strcmp(f[k].encoding, "7bit") == 0 &&
                               strcmp(f[k].charset, "us-ascii") == 0 &&
+                              strcmp(f[k].type, f[k].html ? "text/html" : "text/plain") == 0 &&
                               f[k].html == (strcmp(f[k].part_id, "2.2.1") == 0),
                           i);
         ib_body_fetch_free(&f, n);
@@ -223,6 +224,35 @@ static void test_fetch_list(void)
     th_assert(n == 1 && strcmp(f[0].part_id, "1") == 0 && strcmp(f[0].encoding, "base64") == 0 &&
               strcmp(f[0].charset, "iso-8859-1") == 0 && !f[0].html);
     ib_body_fetch_free(&f, n);
+}
+
+static void test_preview_fetch(void)
+{
+    static const struct {
+        const char *name, *part;
+        bool html;
+    } rows[] = {
+        {"01-rfc8621-example.eml", "1", false},
+        {"02-alt-in-mixed.eml", "1.1", false},
+        {"05-single-html.eml", "1", true},
+        {"08-single-text-latin1-b64.eml", "1", false},
+    };
+    struct ib_body_fetch *f = NULL;
+    struct fx img;
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        th_assert_idx(ib_body_preview_fetch(shape(rows[i].name), &f, NULL) == 0, i);
+        th_assert_idx(f != NULL && strcmp(f->part_id, rows[i].part) == 0 &&
+                          f->html == rows[i].html,
+                      i);
+        ib_body_fetch_free(&f, 1);
+    }
+    /* an image-only message has nothing to preview */
+    th_assert(fx_parse_bodystructure(&img, "(\"image\" \"png\" NIL NIL NIL \"base64\" 8 NIL NIL "
+                                           "NIL NIL)") == 0);
+    th_assert(ib_body_preview_fetch(img.bodies[0], &f, NULL) == CM_ENOENT && f == NULL);
+    fx_free(&img);
 }
 
 /* The body of fixture mime/<name> (after the first empty line), CRLF. */
@@ -380,6 +410,7 @@ int main(void)
     th_run("names", test_names);
     th_run("fetch_list", test_fetch_list);
     th_run("values", test_values);
+    th_run("preview_fetch", test_preview_fetch);
     th_run("synthetic", test_synthetic);
     th_run("deep", test_deep);
     fx_free(&shapes);
