@@ -397,8 +397,7 @@ static json_t *mpart_json(const struct mailimap_body_type_mpart *m, const char *
     ok = ok && put(p, "cid", json_null());
     ok = ok && put(p, "language", language_json(ext ? ext->bd_language : NULL));
     ok = ok && put(p, "location", str_or_null(ext ? ext->bd_loc : NULL));
-    for (it = m->bd_list ? clist_begin(m->bd_list) : NULL; ok && it != NULL;
-         it = clist_next(it)) {
+    for (it = m->bd_list ? clist_begin(m->bd_list) : NULL; ok && it != NULL; it = clist_next(it)) {
         n++;
         if (part_id != NULL)
             snprintf(child, sizeof(child), "%s.%d", part_id, n);

@@ -29,7 +29,7 @@ typedef json_t *(*ib_body_blob_fn)(const char *part_id, void *ctx);
 typedef const char *(*ib_body_headers_fn)(const char *part_id, size_t *len, void *ctx);
 
 struct ib_body_opts {
-    ib_body_blob_fn blob;       /* may be NULL: blobId null */
+    ib_body_blob_fn blob; /* may be NULL: blobId null */
     void *blob_ctx;
     ib_body_headers_fn headers; /* may be NULL: no "headers" property */
     void *headers_ctx;

@@ -103,7 +103,7 @@ int ib_header_parse(const char *raw, size_t len, struct ib_header_list **out, st
         return cm_err_set(err, CM_ENOMEM, "header list");
     while (i < len && rc >= 0) {
         if (raw[i] == '\n' || (raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n'))
-            break; /* empty line: end of the header */
+            break;            /* empty line: end of the header */
         if (is_wsp(raw[i])) { /* stray continuation: skip */
             size_t e = line_end(raw, len, i);
 
@@ -426,7 +426,7 @@ static int add_mailbox(struct addr_scan *st, const char *s, size_t len)
     if (a == NULL)
         a = mailbox_loose(s, len);
     if (a == NULL)
-        return 0; /* not an address: dropped */
+        return 0;          /* not an address: dropped */
     if (st->cur == NULL) { /* start an ungrouped run */
         st->cur = json_array();
         g = json_pack("{s:n,s:o}", "name", "addresses", st->cur);
@@ -550,7 +550,7 @@ static json_t *message_ids_json(const char *s, size_t len)
 }
 
 /* The URL in s[i] == '<' .. the next '>', blanks and folds removed;
-   *end gets the index of '>'. NULL when unterminated or out of memory. */
+ *end gets the index of '>'. NULL when unterminated or out of memory. */
 static json_t *one_url(const char *s, size_t len, size_t i, size_t *end)
 {
     const char *gt = memchr(s + i, '>', len - i);
@@ -758,16 +758,15 @@ static long days_from_civil(long y, long m, long d)
 
 json_t *ib_header_utcdate_json(const struct mailimap_date_time *dt)
 {
-    struct date d = {dt->dt_year, dt->dt_month, dt->dt_day, dt->dt_hour,
-                     dt->dt_min,  dt->dt_sec,   0};
+    struct date d = {dt->dt_year, dt->dt_month, dt->dt_day, dt->dt_hour, dt->dt_min, dt->dt_sec, 0};
     long long t, days;
     int zone = dt->dt_zone; /* +hhmm as an integer, e.g. -0530 -> -530 */
     char buf[96];
 
     if (d.month < 1 || d.month > 12 || !date_valid(&d))
         return json_null();
-    t = (long long)days_from_civil(d.year, d.month, d.day) * 86400 + d.hour * 3600 +
-        d.min * 60 + d.sec;
+    t = (long long)days_from_civil(d.year, d.month, d.day) * 86400 + d.hour * 3600 + d.min * 60 +
+        d.sec;
     t -= (long long)(zone / 100 * 60 + zone % 100) * 60;
     days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
     t -= days * 86400;
@@ -815,8 +814,8 @@ json_t *ib_header_get_json(const struct ib_header_list *l, const char *name,
             continue;
         if (!all)
             return ib_header_value_json(f->value, f->value_len, form);
-        if (arr == NULL || json_array_insert_new(arr, 0, ib_header_value_json(
-                                                            f->value, f->value_len, form)) < 0) {
+        if (arr == NULL ||
+            json_array_insert_new(arr, 0, ib_header_value_json(f->value, f->value_len, form)) < 0) {
             json_decref(arr);
             return NULL;
         }
@@ -831,8 +830,8 @@ static json_t *headers_json(const struct ib_header_list *l)
 
     for (i = 0; arr != NULL && i < l->count; i++) {
         const struct ib_header_field *f = &l->fields[i];
-        json_t *h = json_pack("{s:o,s:o}", "name", ib_text_json(f->name, strlen(f->name)),
-                              "value", ib_text_json(f->value, f->value_len));
+        json_t *h = json_pack("{s:o,s:o}", "name", ib_text_json(f->name, strlen(f->name)), "value",
+                              ib_text_json(f->value, f->value_len));
 
         if (h == NULL || json_array_append_new(arr, h) < 0) {
             json_decref(arr);

@@ -309,8 +309,8 @@ static int put_iconv(struct cm_buf *b, const char *cs, const char *in, size_t le
 
 /* Append in[0..len) converted from charset; *unknown set when the charset
    could not be used (the bytes were then guessed). */
-static int put_charset(struct cm_buf *b, const char *cs, const char *in, size_t len,
-                       bool *problem, bool *unknown)
+static int put_charset(struct cm_buf *b, const char *cs, const char *in, size_t len, bool *problem,
+                       bool *unknown)
 {
     int rc;
 
@@ -654,8 +654,7 @@ static int decode_words(struct cm_buf *b, const char *s, size_t len, bool loose)
         long used = 0;
 
         /* an encoded word must start the text or follow whitespace */
-        if (s[i] == '=' && i + 1 < len && s[i + 1] == '?' &&
-            (loose || i == 0 || is_wsp(s[i - 1])))
+        if (s[i] == '=' && i + 1 < len && s[i + 1] == '?' && (loose || i == 0 || is_wsp(s[i - 1])))
             used = try_words(b, s, len, plain, i, after_word, loose);
         if (used < 0)
             return (int)used;
@@ -859,9 +858,9 @@ static size_t skip_markup(const char *s, size_t len, size_t i)
 /* Does the tag at s[i] == '<' break words (block elements, <br>)? */
 static bool tag_breaks(const char *s, size_t len, size_t i)
 {
-    static const char *const blocks[] = {"br", "p", "div", "tr", "td", "th", "li", "ul", "ol",
-                                         "h1", "h2", "h3", "h4", "h5", "h6", "hr", "table",
-                                         "blockquote", "pre", "body", "html", "dd", "dt", NULL};
+    static const char *const blocks[] = {
+        "br", "p",  "div", "tr", "td",    "th",         "li",  "ul",   "ol",   "h1", "h2", "h3",
+        "h4", "h5", "h6",  "hr", "table", "blockquote", "pre", "body", "html", "dd", "dt", NULL};
     size_t k, n, j = i + 1;
 
     if (j < len && s[j] == '/')

@@ -62,13 +62,12 @@ size_t ib_text_cte_decoded_size(const char *cte, size_t size);
 
 /* Decode an unstructured header value (RFC 8621 asText): unfold (CRLF/LF
    followed by whitespace is removed), drop the final line break, strip
-   leading whitespace (trailing whitespace is kept, as RFC 8621 says), decode RFC 2047 encoded words (B and Q)
-   of known charsets, drop whitespace between adjacent encoded words, drop
-   control characters and NULs produced by encoded words. Raw 8-bit text is
-   kept when valid UTF-8, else read as Windows-1252. Encoded words with an
-   unknown charset or bad syntax are left as they are (RFC 8621 4.1.2.2).
-   Raw NUL bytes are dropped, so the result is a plain C string.
-   No NFC normalisation. */
+   leading whitespace (trailing whitespace is kept, as RFC 8621 says), decode RFC 2047 encoded words
+   (B and Q) of known charsets, drop whitespace between adjacent encoded words, drop control
+   characters and NULs produced by encoded words. Raw 8-bit text is kept when valid UTF-8, else read
+   as Windows-1252. Encoded words with an unknown charset or bad syntax are left as they are (RFC
+   8621 4.1.2.2). Raw NUL bytes are dropped, so the result is a plain C string. No NFC
+   normalisation. */
 int ib_text_header_decode(const char *in, size_t len, char **out, struct cm_err *err)
     __attribute__((warn_unused_result));
 

@@ -220,8 +220,7 @@ static void test_other_forms(void)
         {IB_HF_MESSAGE_IDS, " Your message of Tue <a@b>", "[\"a@b\"]"},
         {IB_HF_MESSAGE_IDS, " <a@b", "null"},
         {IB_HF_DATE, " Tue, 1 Jul 2003 10:52:37 +0200", "\"2003-07-01T10:52:37+02:00\""},
-        {IB_HF_DATE, " Thu, 22 Aug 2002 18:26:25 -0700 (PDT)\r\n",
-         "\"2002-08-22T18:26:25-07:00\""},
+        {IB_HF_DATE, " Thu, 22 Aug 2002 18:26:25 -0700 (PDT)\r\n", "\"2002-08-22T18:26:25-07:00\""},
         {IB_HF_DATE, " 1 Jul 03 10:52 GMT", "\"2003-07-01T10:52:00+00:00\""},
         {IB_HF_DATE, " Sat, 1 Jan 99 00:00:00 EST", "\"1999-01-01T00:00:00-05:00\""},
         {IB_HF_DATE, " Mon, 26 Aug 2002 14:13:15 UTC", "\"2002-08-26T14:13:15+00:00\""},
@@ -294,8 +293,8 @@ static void test_convenience(void)
     }
     j = ib_header_email_prop(l, "headers", &known);
     th_assert(known && json_array_size(j) == 7);
-    th_assert(strcmp(json_string_value(json_object_get(json_array_get(j, 2), "name")),
-                     "Subject") == 0);
+    th_assert(strcmp(json_string_value(json_object_get(json_array_get(j, 2), "name")), "Subject") ==
+              0);
     json_decref(j);
     th_assert(ib_header_email_prop(l, "bodyValues", &known) == NULL && !known);
     th_assert(ib_header_email_prop(l, "header:From:asText", &known) == NULL && !known);

@@ -35,8 +35,8 @@ static void test_charsets(void)
         {"utf-8", S("\xc0\xaf"), S("\xef\xbf\xbd\xef\xbf\xbd"), true},
         {"utf-8", S("\xed\xa0\x80"), S("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"), true},
         {"utf-8", S("ab\xe2\x82"), S("ab\xef\xbf\xbd"), true},
-        {"utf-8", S("\xf4\x90\x80\x80"),
-         S("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"), true},
+        {"utf-8", S("\xf4\x90\x80\x80"), S("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"),
+         true},
         {"us-ascii", S("plain"), S("plain"), false},
         {NULL, S("plain"), S("plain"), false},
         {"us-ascii", S("caf\xe9"), S("caf\xc3\xa9"), true},
@@ -56,9 +56,8 @@ static void test_charsets(void)
         th_assert_idx(ib_text_charset_decode(rows[i].cs, rows[i].in, rows[i].len, &out, &olen,
                                              &problem, NULL) == 0,
                       i);
-        th_assert_idx(out != NULL && olen == rows[i].want_len &&
-                          memcmp(out, rows[i].want, olen) == 0,
-                      i);
+        th_assert_idx(
+            out != NULL && olen == rows[i].want_len && memcmp(out, rows[i].want, olen) == 0, i);
         th_assert_idx(problem == rows[i].problem, i);
         th_assert_idx(out != NULL && ib_text_utf8_valid(out, olen), i);
         free(out);
@@ -79,7 +78,10 @@ static void test_cte(void)
         {"base64", S("AP8A"), S("\0\xff\0"), false},
         {"base64", S("SGVsbG8=garbage"), S("Hello"), false},
         {"quoted-printable", S("caf=C3=A9 soft=\r\nbreak"), S("caf\xc3\xa9 softbreak"), false},
-        {"quoted-printable", S("a=c3=a9=\nb"), S("a\xc3\xa9" "b"), false},
+        {"quoted-printable", S("a=c3=a9=\nb"),
+         S("a\xc3\xa9"
+           "b"),
+         false},
         {"quoted-printable", S("a= \t\r\nb"), S("ab"), false},
         {"quoted-printable", S("a=3 x=ZZ=_"), S("a=3 x=ZZ=_"), false},
         {"quoted-printable", S("end="), S("end"), false},
@@ -100,9 +102,8 @@ static void test_cte(void)
         th_assert_idx(ib_text_cte_decode(rows[i].cte, rows[i].in, rows[i].len, &out, &olen,
                                          &problem, NULL) == 0,
                       i);
-        th_assert_idx(out != NULL && olen == rows[i].want_len &&
-                          memcmp(out, rows[i].want, olen) == 0,
-                      i);
+        th_assert_idx(
+            out != NULL && olen == rows[i].want_len && memcmp(out, rows[i].want, olen) == 0, i);
         th_assert_idx(problem == rows[i].problem, i);
         free(out);
     }
@@ -264,9 +265,8 @@ static void test_preview(void)
     size_t i;
 
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        th_assert_idx(ib_text_preview(rows[i].in, strlen(rows[i].in), rows[i].html, &out, NULL) ==
-                          0,
-                      i);
+        th_assert_idx(
+            ib_text_preview(rows[i].in, strlen(rows[i].in), rows[i].html, &out, NULL) == 0, i);
         th_assert_idx(out != NULL && strcmp(out, rows[i].want) == 0, i);
         if (out != NULL && strcmp(out, rows[i].want) != 0)
             fprintf(stderr, "row %zu: got [%s]\n", i, out);
@@ -296,8 +296,7 @@ static unsigned next_rand(void)
 static void test_garbage(void)
 {
     static const char alpha[] = "=?<>&#;x_QBqb!-/ \r\n\t\x80\xc3\xa9\xff\xe2\x82\0a";
-    static const char *const cs[] = {"utf-8", "iso-8859-1", "koi8-r", "shift_jis", "x-bogus",
-                                     NULL};
+    static const char *const cs[] = {"utf-8", "iso-8859-1", "koi8-r", "shift_jis", "x-bogus", NULL};
     static const char *const cte[] = {"base64", "quoted-printable", "7bit", "x-bogus"};
     char buf[400], *out;
     size_t i, k, n, olen;
