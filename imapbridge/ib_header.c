@@ -262,16 +262,20 @@ static json_t *guess_json(const char *s, size_t len)
     return j;
 }
 
-/* Decoded text (RFC 2047) -> JSON string; empty -> JSON null when
-   empty_null. */
-static json_t *text_json(const char *s, size_t len, bool empty_null)
+/* Decoded text (RFC 2047) -> JSON string. A name (is_name) also loses
+   trailing blanks and becomes JSON null when empty (RFC 8621 4.1.2.3). */
+static json_t *text_json(const char *s, size_t len, bool is_name)
 {
     char *t = NULL;
+    size_t n;
     json_t *j;
 
     if (ib_text_header_decode(s, len, &t, NULL) < 0)
         return NULL;
-    j = empty_null && t[0] == '\0' ? json_null() : json_string(t);
+    n = strlen(t);
+    while (is_name && n > 0 && is_wsp(t[n - 1]))
+        n--;
+    j = is_name && n == 0 ? json_null() : json_stringn(t, n);
     free(t);
     return j;
 }
@@ -363,7 +367,8 @@ static json_t *mailbox_strict(const char *s, size_t len)
     if (mailimf_mailbox_parse(s, len, &idx, &mb) != MAILIMF_NO_ERROR)
         return NULL;
     skip_cfws(s, len, &idx);
-    if (idx == len && mb->mb_addr_spec != NULL && strchr(mb->mb_addr_spec, '@') != NULL) {
+    if (idx == len && mb->mb_addr_spec != NULL && strchr(mb->mb_addr_spec, '@') != NULL &&
+        mb->mb_addr_spec[0] != '\0') {
         if (mb->mb_display_name != NULL)
             name = text_json(mb->mb_display_name, strlen(mb->mb_display_name), true);
         else
@@ -384,28 +389,43 @@ static void trim(const char **s, size_t *len)
         (*len)--;
 }
 
+/* Could s[0..len) stand as an email on its own (best effort: RFC 8621
+   allows emails without '@')? One token, no specials. */
+static bool loose_email_ok(const char *s, size_t len)
+{
+    size_t k;
+
+    if (len == 0)
+        return false;
+    for (k = 0; k < len; k++)
+        if (strchr(" \t\r\n<>\"(),;:\\[]", s[k]) != NULL || s[k] == '\0')
+            return false;
+    return true;
+}
+
 /* Best effort for what the grammar rejects: "name <email>" or a bare
-   token with an '@'. NULL when nothing looks like an address. */
+   token. NULL when nothing looks like an address. */
 static json_t *mailbox_loose(const char *s, size_t len)
 {
     const char *lt = memchr(s, '<', len), *gt;
     const char *e = s, *n = s;
-    size_t elen = len, nlen = 0, k;
+    size_t elen = len, nlen = 0;
+    json_t *name;
 
     if (lt != NULL && (gt = memchr(lt, '>', len - (size_t)(lt - s))) != NULL) {
         e = lt + 1;
         elen = (size_t)(gt - e);
         n = s;
         nlen = (size_t)(lt - s);
+    } else if (memchr(s, '(', len) != NULL) {
+        elen = (size_t)((const char *)memchr(s, '(', len) - s); /* "x@y (Name)" */
     }
     trim(&e, &elen);
     trim(&n, &nlen);
-    if (elen == 0 || memchr(e, '@', elen) == NULL)
+    if (!loose_email_ok(e, elen))
         return NULL;
-    for (k = 0; k < elen; k++)
-        if (is_wsp(e[k]) || e[k] == '\r' || e[k] == '\n')
-            return NULL;
-    return address_new(nlen ? phrase_json(n, nlen) : json_null(), guess_json(e, elen));
+    name = nlen ? phrase_json(n, nlen) : comment_name(s, len);
+    return address_new(name, guess_json(e, elen));
 }
 
 struct addr_scan {

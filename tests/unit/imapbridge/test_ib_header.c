@@ -193,6 +193,13 @@ static void test_addresses(void)
         {IB_HF_ADDRESSES, " Broken Name <a@b> trailing, c@d",
          "[{\"name\":\"Broken Name\",\"email\":\"a@b\"},{\"name\":null,\"email\":\"c@d\"}]"},
         {IB_HF_ADDRESSES, " John Smith", "[]"},
+        /* RFC 8621 allows emails without '@' (best effort, drafts) */
+        {IB_HF_ADDRESSES, " root", "[{\"name\":null,\"email\":\"root\"}]"},
+        {IB_HF_ADDRESSES, " Admin <root>", "[{\"name\":\"Admin\",\"email\":\"root\"}]"},
+        {IB_HF_ADDRESSES, " x@y (Name, \"odd\") ,", "[{\"name\":\"Name, odd\",\"email\":\"x@y\"}]"},
+        {IB_HF_ADDRESSES, " \"  Spaced  \" <a@b>, =?utf-8?q?Bob_?= <c@d>",
+         "[{\"name\":\"Spaced\",\"email\":\"a@b\"},{\"name\":\"Bob\",\"email\":\"c@d\"}]"},
+        {IB_HF_ADDRESSES, " \"\" <a@b>", "[{\"name\":null,\"email\":\"a@b\"}]"},
         {IB_HF_ADDRESSES, "", "[]"},
         {IB_HF_ADDRESSES, " undisclosed-recipients:;", "[]"},
         {IB_HF_GROUPED_ADDRESSES, " undisclosed-recipients:;",
