@@ -464,7 +464,7 @@ static int push(json_t *list, json_t *part)
 static bool part_is_inline(json_t *part, const char *multipart_type, size_t i)
 {
     const char *type = jstr(part, "type");
-    bool has_name = json_is_string(json_object_get(part, "name"));
+    bool has_name = jstr(part, "name")[0] != '\0'; /* JS: !part.name */
 
     return strcmp(jstr(part, "disposition"), "attachment") != 0 &&
            (strcmp(type, "text/plain") == 0 || strcmp(type, "text/html") == 0 ||
