@@ -406,6 +406,22 @@ static size_t qp_soft_break(const char *in, size_t len, size_t i)
     return j == len ? j - i : 0; /* "=" at the very end: soft break */
 }
 
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Length of a run of blanks at in[i] that ends a line (RFC 2045 6.7 (3):
+   trailing blanks are transport padding and are deleted), or 0. */
+static size_t line_end_blanks(const char *in, size_t len, size_t i)
+{
+    size_t j = i;
+
+    while (j < len && is_blank(in[j]))
+        j++;
+    return j == len || in[j] == '\r' || in[j] == '\n' ? j - i : 0;
+}
+
 /* underscore_space: RFC 2047 "Q" encoding, where '_' is a space. */
 static int put_qp(struct cm_buf *b, const char *in, size_t len, bool underscore_space)
 {
@@ -424,6 +440,8 @@ static int put_qp(struct cm_buf *b, const char *in, size_t len, bool underscore_
             continue;
         }
         soft = c == '=' && !underscore_space ? qp_soft_break(in, len, i) : 0;
+        if (soft == 0 && !underscore_space && is_blank(c))
+            soft = line_end_blanks(in, len, i);
         if (soft > 0) {
             i += soft;
             continue;

@@ -85,6 +85,7 @@ static void test_cte(void)
         {"quoted-printable", S("a= \t\r\nb"), S("ab"), false},
         {"quoted-printable", S("a=3 x=ZZ=_"), S("a=3 x=ZZ=_"), false},
         {"quoted-printable", S("end="), S("end"), false},
+        {"quoted-printable", S("a  \r\nb\t\nc d "), S("a\r\nb\nc d"), false},
         {"quoted-printable", S("a_b"), S("a_b"), false},
         {"7bit", S("a=C3\r\n"), S("a=C3\r\n"), false},
         {"8bit", S("\xe9"), S("\xe9"), false},
