@@ -84,8 +84,9 @@ int ib_text_param_decode(const char *in, size_t len, char **out, struct cm_err *
 int ib_text_preview(const char *utf8, size_t len, bool html, char **out, struct cm_err *err)
     __attribute__((warn_unused_result));
 
-/* A JSON string from any bytes: invalid UTF-8 is replaced by U+FFFD first.
-   Returns a new reference; NULL only when out of memory. */
+/* A JSON string from any bytes: invalid UTF-8 is replaced by U+FFFD first
+   (s == NULL gives ""). Returns a new reference; NULL only when out of
+   memory. */
 json_t *ib_text_json(const char *s, size_t len);
 
 #endif
