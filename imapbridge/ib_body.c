@@ -397,8 +397,7 @@ static json_t *mpart_json(const struct mailimap_body_type_mpart *m, const char *
     ok = ok && put(p, "cid", json_null());
     ok = ok && put(p, "language", language_json(ext ? ext->bd_language : NULL));
     ok = ok && put(p, "location", str_or_null(ext ? ext->bd_loc : NULL));
-    for (it = m->bd_list ? clist_begin(m->bd_list) : NULL; ok && it != NULL;
-         it = clist_next(it)) {
+    for (it = m->bd_list ? clist_begin(m->bd_list) : NULL; ok && it != NULL; it = clist_next(it)) {
         n++;
         if (part_id != NULL)
             snprintf(child, sizeof(child), "%s.%d", part_id, n);
@@ -465,7 +464,7 @@ static int push(json_t *list, json_t *part)
 static bool part_is_inline(json_t *part, const char *multipart_type, size_t i)
 {
     const char *type = jstr(part, "type");
-    bool has_name = json_is_string(json_object_get(part, "name"));
+    bool has_name = jstr(part, "name")[0] != '\0'; /* JS: !part.name */
 
     return strcmp(jstr(part, "disposition"), "attachment") != 0 &&
            (strcmp(type, "text/plain") == 0 || strcmp(type, "text/html") == 0 ||
@@ -637,8 +636,9 @@ static int fetch_add(const struct mailimap_body *body, json_t *p, struct ib_body
     f->html = strcmp(type, "text/html") == 0;
     f->encoding = lower_dup(encoding_name(l.fields->bd_encoding), NULL);
     f->charset = strdup(jstr(p, "charset")[0] ? jstr(p, "charset") : "us-ascii");
+    f->type = strdup(type);
     (*n)++;
-    return f->encoding && f->charset ? 0 : CM_ENOMEM;
+    return f->encoding && f->charset && f->type ? 0 : CM_ENOMEM;
 }
 
 /* Every leaf of the tree, in order. */
@@ -697,18 +697,54 @@ int ib_body_fetch_list(const struct mailimap_body *body, unsigned want, struct i
     return 0;
 }
 
-void ib_body_fetch_free(struct ib_body_fetch **list, size_t n)
+/* Free the strings of entries [from, n) (the array itself stays). */
+static void free_entries(struct ib_body_fetch *list, size_t from, size_t n)
 {
     size_t i;
 
+    for (i = from; i < n; i++) {
+        free(list[i].encoding);
+        free(list[i].charset);
+        free(list[i].type);
+    }
+}
+
+void ib_body_fetch_free(struct ib_body_fetch **list, size_t n)
+{
     if (list == NULL || *list == NULL)
         return;
-    for (i = 0; i < n; i++) {
-        free((*list)[i].encoding);
-        free((*list)[i].charset);
-    }
+    free_entries(*list, 0, n);
     free(*list);
     *list = NULL;
+}
+
+int ib_body_preview_fetch(const struct mailimap_body *body, struct ib_body_fetch **out,
+                          struct cm_err *err)
+{
+    struct ib_body_fetch *list = NULL;
+    size_t n = 0, i;
+    int rc = ib_body_fetch_list(body, IB_BODY_WANT_TEXT, &list, &n, err);
+
+    *out = NULL;
+    if (rc < 0)
+        return rc;
+    for (i = 0; i < n; i++)
+        if (strcmp(list[i].type, "text/plain") == 0 || list[i].html)
+            break;
+    if (i == n) {
+        ib_body_fetch_free(&list, n);
+        return cm_err_set(err, CM_ENOENT, "no text part for a preview");
+    }
+    /* keep entry i: move it to the front and free the others */
+    if (i > 0) {
+        struct ib_body_fetch keep = list[i];
+
+        list[i] = list[0];
+        list[0] = keep;
+    }
+    free_entries(list, 1, n);
+    *out = list;
+    return 0;
 }
 
 /* Drop an incomplete UTF-8 sequence at the end (a partial fetch cut it). */

@@ -29,7 +29,7 @@ typedef json_t *(*ib_body_blob_fn)(const char *part_id, void *ctx);
 typedef const char *(*ib_body_headers_fn)(const char *part_id, size_t *len, void *ctx);
 
 struct ib_body_opts {
-    ib_body_blob_fn blob;       /* may be NULL: blobId null */
+    ib_body_blob_fn blob; /* may be NULL: blobId null */
     void *blob_ctx;
     ib_body_headers_fn headers; /* may be NULL: no "headers" property */
     void *headers_ctx;
@@ -62,6 +62,7 @@ struct ib_body_fetch {
     char part_id[64];
     char *encoding; /* lower-case transfer encoding ("7bit", "base64", ...) */
     char *charset;  /* declared charset, default "us-ascii" */
+    char *type;     /* lower-case media type, "text/..." */
     bool html;      /* text/html */
 };
 
@@ -72,6 +73,14 @@ int ib_body_fetch_list(const struct mailimap_body *body, unsigned want, struct i
                        size_t *n, struct cm_err *err) __attribute__((warn_unused_result));
 
 void ib_body_fetch_free(struct ib_body_fetch **list, size_t n);
+
+/* The section to build `preview` from (ib_text_preview() on its decoded
+   value; a partial fetch of a few KiB is enough): the first text/plain or
+   text/html part of textBody. *out is new (free with
+   ib_body_fetch_free(out, 1)); CM_ENOENT (and *out NULL) when there is
+   none. 0 / CM_ENOENT / CM_ENOMEM. */
+int ib_body_preview_fetch(const struct mailimap_body *body, struct ib_body_fetch **out,
+                          struct cm_err *err) __attribute__((warn_unused_result));
 
 /* An EmailBodyValue {value, isEncodingProblem, isTruncated} from the raw
    bytes of a section: transfer decoding, charset decoding (unknown or

@@ -103,7 +103,7 @@ int ib_header_parse(const char *raw, size_t len, struct ib_header_list **out, st
         return cm_err_set(err, CM_ENOMEM, "header list");
     while (i < len && rc >= 0) {
         if (raw[i] == '\n' || (raw[i] == '\r' && i + 1 < len && raw[i + 1] == '\n'))
-            break; /* empty line: end of the header */
+            break;            /* empty line: end of the header */
         if (is_wsp(raw[i])) { /* stray continuation: skip */
             size_t e = line_end(raw, len, i);
 
@@ -262,16 +262,20 @@ static json_t *guess_json(const char *s, size_t len)
     return j;
 }
 
-/* Decoded text (RFC 2047) -> JSON string; empty -> JSON null when
-   empty_null. */
-static json_t *text_json(const char *s, size_t len, bool empty_null)
+/* Decoded text (RFC 2047) -> JSON string. A name (is_name) also loses
+   trailing blanks and becomes JSON null when empty (RFC 8621 4.1.2.3). */
+static json_t *text_json(const char *s, size_t len, bool is_name)
 {
     char *t = NULL;
+    size_t n;
     json_t *j;
 
     if (ib_text_header_decode(s, len, &t, NULL) < 0)
         return NULL;
-    j = empty_null && t[0] == '\0' ? json_null() : json_string(t);
+    n = strlen(t);
+    while (is_name && n > 0 && is_wsp(t[n - 1]))
+        n--;
+    j = is_name && n == 0 ? json_null() : json_stringn(t, n);
     free(t);
     return j;
 }
@@ -363,7 +367,8 @@ static json_t *mailbox_strict(const char *s, size_t len)
     if (mailimf_mailbox_parse(s, len, &idx, &mb) != MAILIMF_NO_ERROR)
         return NULL;
     skip_cfws(s, len, &idx);
-    if (idx == len && mb->mb_addr_spec != NULL && strchr(mb->mb_addr_spec, '@') != NULL) {
+    if (idx == len && mb->mb_addr_spec != NULL && strchr(mb->mb_addr_spec, '@') != NULL &&
+        mb->mb_addr_spec[0] != '\0') {
         if (mb->mb_display_name != NULL)
             name = text_json(mb->mb_display_name, strlen(mb->mb_display_name), true);
         else
@@ -384,28 +389,43 @@ static void trim(const char **s, size_t *len)
         (*len)--;
 }
 
+/* Could s[0..len) stand as an email on its own (best effort: RFC 8621
+   allows emails without '@')? One token, no specials. */
+static bool loose_email_ok(const char *s, size_t len)
+{
+    size_t k;
+
+    if (len == 0)
+        return false;
+    for (k = 0; k < len; k++)
+        if (strchr(" \t\r\n<>\"(),;:\\[]", s[k]) != NULL || s[k] == '\0')
+            return false;
+    return true;
+}
+
 /* Best effort for what the grammar rejects: "name <email>" or a bare
-   token with an '@'. NULL when nothing looks like an address. */
+   token. NULL when nothing looks like an address. */
 static json_t *mailbox_loose(const char *s, size_t len)
 {
     const char *lt = memchr(s, '<', len), *gt;
     const char *e = s, *n = s;
-    size_t elen = len, nlen = 0, k;
+    size_t elen = len, nlen = 0;
+    json_t *name;
 
     if (lt != NULL && (gt = memchr(lt, '>', len - (size_t)(lt - s))) != NULL) {
         e = lt + 1;
         elen = (size_t)(gt - e);
         n = s;
         nlen = (size_t)(lt - s);
+    } else if (memchr(s, '(', len) != NULL) {
+        elen = (size_t)((const char *)memchr(s, '(', len) - s); /* "x@y (Name)" */
     }
     trim(&e, &elen);
     trim(&n, &nlen);
-    if (elen == 0 || memchr(e, '@', elen) == NULL)
+    if (!loose_email_ok(e, elen))
         return NULL;
-    for (k = 0; k < elen; k++)
-        if (is_wsp(e[k]) || e[k] == '\r' || e[k] == '\n')
-            return NULL;
-    return address_new(nlen ? phrase_json(n, nlen) : json_null(), guess_json(e, elen));
+    name = nlen ? phrase_json(n, nlen) : comment_name(s, len);
+    return address_new(name, guess_json(e, elen));
 }
 
 struct addr_scan {
@@ -426,7 +446,7 @@ static int add_mailbox(struct addr_scan *st, const char *s, size_t len)
     if (a == NULL)
         a = mailbox_loose(s, len);
     if (a == NULL)
-        return 0; /* not an address: dropped */
+        return 0;          /* not an address: dropped */
     if (st->cur == NULL) { /* start an ungrouped run */
         st->cur = json_array();
         g = json_pack("{s:n,s:o}", "name", "addresses", st->cur);
@@ -550,7 +570,7 @@ static json_t *message_ids_json(const char *s, size_t len)
 }
 
 /* The URL in s[i] == '<' .. the next '>', blanks and folds removed;
-   *end gets the index of '>'. NULL when unterminated or out of memory. */
+ *end gets the index of '>'. NULL when unterminated or out of memory. */
 static json_t *one_url(const char *s, size_t len, size_t i, size_t *end)
 {
     const char *gt = memchr(s + i, '>', len - i);
@@ -758,16 +778,15 @@ static long days_from_civil(long y, long m, long d)
 
 json_t *ib_header_utcdate_json(const struct mailimap_date_time *dt)
 {
-    struct date d = {dt->dt_year, dt->dt_month, dt->dt_day, dt->dt_hour,
-                     dt->dt_min,  dt->dt_sec,   0};
+    struct date d = {dt->dt_year, dt->dt_month, dt->dt_day, dt->dt_hour, dt->dt_min, dt->dt_sec, 0};
     long long t, days;
     int zone = dt->dt_zone; /* +hhmm as an integer, e.g. -0530 -> -530 */
     char buf[96];
 
     if (d.month < 1 || d.month > 12 || !date_valid(&d))
         return json_null();
-    t = (long long)days_from_civil(d.year, d.month, d.day) * 86400 + d.hour * 3600 +
-        d.min * 60 + d.sec;
+    t = (long long)days_from_civil(d.year, d.month, d.day) * 86400 + d.hour * 3600 + d.min * 60 +
+        d.sec;
     t -= (long long)(zone / 100 * 60 + zone % 100) * 60;
     days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
     t -= days * 86400;
@@ -815,8 +834,8 @@ json_t *ib_header_get_json(const struct ib_header_list *l, const char *name,
             continue;
         if (!all)
             return ib_header_value_json(f->value, f->value_len, form);
-        if (arr == NULL || json_array_insert_new(arr, 0, ib_header_value_json(
-                                                            f->value, f->value_len, form)) < 0) {
+        if (arr == NULL ||
+            json_array_insert_new(arr, 0, ib_header_value_json(f->value, f->value_len, form)) < 0) {
             json_decref(arr);
             return NULL;
         }
@@ -831,8 +850,8 @@ static json_t *headers_json(const struct ib_header_list *l)
 
     for (i = 0; arr != NULL && i < l->count; i++) {
         const struct ib_header_field *f = &l->fields[i];
-        json_t *h = json_pack("{s:o,s:o}", "name", ib_text_json(f->name, strlen(f->name)),
-                              "value", ib_text_json(f->value, f->value_len));
+        json_t *h = json_pack("{s:o,s:o}", "name", ib_text_json(f->name, strlen(f->name)), "value",
+                              ib_text_json(f->value, f->value_len));
 
         if (h == NULL || json_array_append_new(arr, h) < 0) {
             json_decref(arr);

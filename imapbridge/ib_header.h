@@ -87,8 +87,10 @@ json_t *ib_header_get_json(const struct ib_header_list *l, const char *name,
    *known = true and NULL means out of memory. */
 json_t *ib_header_email_prop(const struct ib_header_list *l, const char *prop, bool *known);
 
-/* INTERNALDATE -> UTCDate ("2024-05-01T10:00:00Z"); JSON null when the
-   date is out of range. NULL only when out of memory. */
+/* INTERNALDATE -> UTCDate ("2024-05-01T10:00:00Z"), for receivedAt.
+   dt->dt_zone is libetpan's +-hhmm integer (-0530 -> -530, checked against
+   its INTERNALDATE parser). JSON null when the date is out of range.
+   NULL only when out of memory. */
 json_t *ib_header_utcdate_json(const struct mailimap_date_time *dt);
 
 #endif

@@ -259,13 +259,33 @@ static bool cs_plausible(const char *cs)
 static const char *const cs_utf8[] = {"utf-8", "utf8", NULL};
 static const char *const cs_ascii[] = {"us-ascii", "ascii", "ansi_x3.4-1968", "us", NULL};
 
+static size_t count_byte(const char *s, size_t len, char c)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++)
+        n += s[i] == c;
+    return n;
+}
+
+/* charconv() turns bytes it cannot convert into '?' and reports success.
+   For charsets where ASCII stays ASCII, more '?' out than in means it did
+   so. (UTF-16/32 and UTF-7 are not ASCII-transparent: not judged.) */
+static bool lost_bytes(const char *cs, const char *in, size_t len, const char *out, size_t olen)
+{
+    if (strncasecmp(cs, "utf-16", 6) == 0 || strncasecmp(cs, "utf-32", 6) == 0 ||
+        strncasecmp(cs, "ucs", 3) == 0 || strcasecmp(cs, "utf-7") == 0)
+        return false;
+    return count_byte(out, olen, '?') > count_byte(in, len, '?');
+}
+
 /* Convert with charconv; 1 = charset unknown / conversion failed, nothing
-   appended; 0 = appended; < 0 = CM_E*. */
-static int put_iconv(struct cm_buf *b, const char *cs, const char *in, size_t len)
+   appended; 0 = appended; < 0 = CM_E*. *problem set when bytes were lost
+   or the output needed repair. */
+static int put_iconv(struct cm_buf *b, const char *cs, const char *in, size_t len, bool *problem)
 {
     char *res = NULL;
     size_t rlen = 0;
-    bool changed = false;
     int rc;
 
     if (!cs_plausible(cs))
@@ -278,15 +298,19 @@ static int put_iconv(struct cm_buf *b, const char *cs, const char *in, size_t le
             charconv_buffer_free(res);
         return 1;
     }
-    rc = put_sanitized(b, res, rlen, &changed);
+    /* an incomplete final character is dropped silently: catch the case
+       where that was everything */
+    if (lost_bytes(cs, in, len, res, rlen) || (rlen == 0 && len > 0))
+        *problem = true;
+    rc = put_sanitized(b, res, rlen, problem);
     charconv_buffer_free(res);
     return rc;
 }
 
 /* Append in[0..len) converted from charset; *unknown set when the charset
    could not be used (the bytes were then guessed). */
-static int put_charset(struct cm_buf *b, const char *cs, const char *in, size_t len,
-                       bool *problem, bool *unknown)
+static int put_charset(struct cm_buf *b, const char *cs, const char *in, size_t len, bool *problem,
+                       bool *unknown)
 {
     int rc;
 
@@ -298,7 +322,7 @@ static int put_charset(struct cm_buf *b, const char *cs, const char *in, size_t 
     }
     if (cs_is(cs, cs_utf8))
         return put_sanitized(b, in, len, problem);
-    rc = put_iconv(b, cs, in, len);
+    rc = put_iconv(b, cs, in, len, problem);
     if (rc <= 0)
         return rc;
     *problem = true;
@@ -382,6 +406,22 @@ static size_t qp_soft_break(const char *in, size_t len, size_t i)
     return j == len ? j - i : 0; /* "=" at the very end: soft break */
 }
 
+static bool is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Length of a run of blanks at in[i] that ends a line (RFC 2045 6.7 (3):
+   trailing blanks are transport padding and are deleted), or 0. */
+static size_t line_end_blanks(const char *in, size_t len, size_t i)
+{
+    size_t j = i;
+
+    while (j < len && is_blank(in[j]))
+        j++;
+    return j == len || in[j] == '\r' || in[j] == '\n' ? j - i : 0;
+}
+
 /* underscore_space: RFC 2047 "Q" encoding, where '_' is a space. */
 static int put_qp(struct cm_buf *b, const char *in, size_t len, bool underscore_space)
 {
@@ -400,6 +440,8 @@ static int put_qp(struct cm_buf *b, const char *in, size_t len, bool underscore_
             continue;
         }
         soft = c == '=' && !underscore_space ? qp_soft_break(in, len, i) : 0;
+        if (soft == 0 && !underscore_space && is_blank(c))
+            soft = line_end_blanks(in, len, i);
         if (soft > 0) {
             i += soft;
             continue;
@@ -630,8 +672,7 @@ static int decode_words(struct cm_buf *b, const char *s, size_t len, bool loose)
         long used = 0;
 
         /* an encoded word must start the text or follow whitespace */
-        if (s[i] == '=' && i + 1 < len && s[i + 1] == '?' &&
-            (loose || i == 0 || is_wsp(s[i - 1])))
+        if (s[i] == '=' && i + 1 < len && s[i + 1] == '?' && (loose || i == 0 || is_wsp(s[i - 1])))
             used = try_words(b, s, len, plain, i, after_word, loose);
         if (used < 0)
             return (int)used;
@@ -648,6 +689,16 @@ static int decode_words(struct cm_buf *b, const char *s, size_t len, bool loose)
     return put_guess(b, s + plain, len - plain);
 }
 
+static void drop_nuls(struct cm_buf *b)
+{
+    size_t i, o = 0;
+
+    for (i = 0; i < b->len; i++)
+        if (b->data[i] != '\0')
+            b->data[o++] = b->data[i];
+    buf_truncate(b, o);
+}
+
 static int header_decode(const char *in, size_t len, bool loose, char **out, struct cm_err *err)
 {
     struct cm_buf u, b;
@@ -660,10 +711,10 @@ static int header_decode(const char *in, size_t len, bool loose, char **out, str
     end = u.len;
     while (start < end && is_wsp(u.data[start]))
         start++;
-    while (end > start && is_wsp(u.data[end - 1]))
-        end--;
     if (rc == 0)
         rc = decode_words(&b, u.data ? u.data + start : "", end - start, loose);
+    if (rc == 0 && b.data != NULL && memchr(b.data, '\0', b.len) != NULL)
+        drop_nuls(&b); /* illegal in headers; the result is a C string */
     cm_buf_fini(&u);
     return finish(&b, rc, out, NULL, err);
 }
@@ -825,9 +876,9 @@ static size_t skip_markup(const char *s, size_t len, size_t i)
 /* Does the tag at s[i] == '<' break words (block elements, <br>)? */
 static bool tag_breaks(const char *s, size_t len, size_t i)
 {
-    static const char *const blocks[] = {"br", "p", "div", "tr", "td", "th", "li", "ul", "ol",
-                                         "h1", "h2", "h3", "h4", "h5", "h6", "hr", "table",
-                                         "blockquote", "pre", "body", "html", "dd", "dt", NULL};
+    static const char *const blocks[] = {
+        "br", "p",  "div", "tr", "td",    "th",         "li",  "ul",   "ol",   "h1", "h2", "h3",
+        "h4", "h5", "h6",  "hr", "table", "blockquote", "pre", "body", "html", "dd", "dt", NULL};
     size_t k, n, j = i + 1;
 
     if (j < len && s[j] == '/')

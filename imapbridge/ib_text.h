@@ -38,7 +38,9 @@ size_t ib_text_utf8_cut(const char *s, size_t len, size_t max);
 
 /* Convert bytes in `charset` (NULL or "" means us-ascii) to UTF-8.
    utf-8/us-ascii: invalid bytes become U+FFFD (problem). Known charsets go
-   through libetpan charconv(). Unknown charset or a failed conversion: keep
+   through libetpan charconv(); bytes it cannot map come out as '?' (problem
+   when detectable: ASCII-compatible charsets). Unknown charset or a failed
+   conversion: keep
    the bytes if they are valid UTF-8, else decode as Windows-1252 (problem
    set either way). *problem (required) is only ever set to true, never
    cleared, so one flag can collect several steps. */
@@ -60,12 +62,12 @@ size_t ib_text_cte_decoded_size(const char *cte, size_t size);
 
 /* Decode an unstructured header value (RFC 8621 asText): unfold (CRLF/LF
    followed by whitespace is removed), drop the final line break, strip
-   leading and trailing whitespace, decode RFC 2047 encoded words (B and Q)
-   of known charsets, drop whitespace between adjacent encoded words, drop
-   control characters and NULs produced by encoded words. Raw 8-bit text is
-   kept when valid UTF-8, else read as Windows-1252. Encoded words with an
-   unknown charset or bad syntax are left as they are (RFC 8621 4.1.2.2).
-   No NFC normalisation. */
+   leading whitespace (trailing whitespace is kept, as RFC 8621 says), decode RFC 2047 encoded words
+   (B and Q) of known charsets, drop whitespace between adjacent encoded words, drop control
+   characters and NULs produced by encoded words. Raw 8-bit text is kept when valid UTF-8, else read
+   as Windows-1252. Encoded words with an unknown charset or bad syntax are left as they are (RFC
+   8621 4.1.2.2). Raw NUL bytes are dropped, so the result is a plain C string. No NFC
+   normalisation. */
 int ib_text_header_decode(const char *in, size_t len, char **out, struct cm_err *err)
     __attribute__((warn_unused_result));
 
@@ -82,8 +84,9 @@ int ib_text_param_decode(const char *in, size_t len, char **out, struct cm_err *
 int ib_text_preview(const char *utf8, size_t len, bool html, char **out, struct cm_err *err)
     __attribute__((warn_unused_result));
 
-/* A JSON string from any bytes: invalid UTF-8 is replaced by U+FFFD first.
-   Returns a new reference; NULL only when out of memory. */
+/* A JSON string from any bytes: invalid UTF-8 is replaced by U+FFFD first
+   (s == NULL gives ""). Returns a new reference; NULL only when out of
+   memory. */
 json_t *ib_text_json(const char *s, size_t len);
 
 #endif

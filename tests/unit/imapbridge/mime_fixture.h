@@ -76,6 +76,46 @@ static void fx_take(struct fx *f, struct mailimap_message_data *md)
     }
 }
 
+/* Parse a whole server response held in raw[0..len) into f. */
+static int fx_parse(struct fx *f, const char *raw, size_t len)
+{
+    size_t pos = 0;
+    MMAPString *buf = mmap_string_new_len(raw, len);
+    mailimap *imap = mailimap_new(0, NULL);
+    struct mailimap_parser_context *ctx = mailimap_parser_context_new(imap);
+    clistiter *it;
+    int r;
+
+    r = mailimap_response_parse(NULL, buf, ctx, &pos, &f->resp, 0, NULL);
+    mmap_string_free(buf);
+    mailimap_parser_context_free(ctx);
+    mailimap_free(imap);
+    if (r != MAILIMAP_NO_ERROR)
+        return -1;
+    for (it = clist_begin(f->resp->rsp_cont_req_or_resp_data_list); it; it = clist_next(it)) {
+        struct mailimap_cont_req_or_resp_data *d = clist_content(it);
+
+        if (d->rsp_type == MAILIMAP_RESP_RESP_DATA &&
+            d->rsp_data.rsp_resp_data->rsp_type == MAILIMAP_RESP_DATA_TYPE_MESSAGE_DATA)
+            fx_take(f, d->rsp_data.rsp_resp_data->rsp_data.rsp_message_data);
+    }
+    return 0;
+}
+
+/* One BODYSTRUCTURE given as text, e.g. "(\"text\" \"plain\" ...)". */
+__attribute__((unused)) static int fx_parse_bodystructure(struct fx *f, const char *bs)
+{
+    size_t n = strlen(bs) + 64;
+    char *raw = malloc(n);
+    int r;
+
+    memset(f, 0, sizeof(*f));
+    snprintf(raw, n, "* 1 FETCH (BODYSTRUCTURE %s)\r\nA1 OK done\r\n", bs);
+    r = fx_parse(f, raw, strlen(raw));
+    free(raw);
+    return r == 0 && f->bodies[0] != NULL ? 0 : -1;
+}
+
 static void fx_names(struct fx *f, const char *set)
 {
     char rel[64], *txt, *line, *save = NULL;
@@ -90,15 +130,11 @@ static void fx_names(struct fx *f, const char *set)
 }
 
 /* Load <set>.bodystructure and <set>.names; 0 on success. */
-static int fx_load(struct fx *f, const char *set)
+__attribute__((unused)) static int fx_load(struct fx *f, const char *set)
 {
     char rel[64];
-    size_t len = 0, pos = 0;
+    size_t len = 0;
     char *raw;
-    MMAPString *buf;
-    mailimap *imap = mailimap_new(0, NULL);
-    struct mailimap_parser_context *ctx = mailimap_parser_context_new(imap);
-    clistiter *it;
     int r;
 
     memset(f, 0, sizeof(*f));
@@ -106,23 +142,11 @@ static int fx_load(struct fx *f, const char *set)
     raw = fx_read(fx_path(rel), &len);
     if (raw == NULL)
         return -1;
-    buf = mmap_string_new_len(raw, len);
-    r = mailimap_response_parse(NULL, buf, ctx, &pos, &f->resp, 0, NULL);
-    mmap_string_free(buf);
+    r = fx_parse(f, raw, len);
     free(raw);
-    mailimap_parser_context_free(ctx);
-    mailimap_free(imap);
-    if (r != MAILIMAP_NO_ERROR)
-        return -1;
-    for (it = clist_begin(f->resp->rsp_cont_req_or_resp_data_list); it; it = clist_next(it)) {
-        struct mailimap_cont_req_or_resp_data *d = clist_content(it);
-
-        if (d->rsp_type == MAILIMAP_RESP_RESP_DATA &&
-            d->rsp_data.rsp_resp_data->rsp_type == MAILIMAP_RESP_DATA_TYPE_MESSAGE_DATA)
-            fx_take(f, d->rsp_data.rsp_resp_data->rsp_data.rsp_message_data);
-    }
-    fx_names(f, set);
-    return 0;
+    if (r == 0)
+        fx_names(f, set);
+    return r;
 }
 
 static void fx_free(struct fx *f)

@@ -76,8 +76,7 @@ static void test_selection(void)
     } rows[] = {
         /* RFC 8621 4.1.4's own example: A=1 B=2.1.1 C=2.1.2 D=2.1.3 E=2.2.1
            F=2.2.2 G=3 H=4 J=5 */
-        {"01-rfc8621-example.eml", "1,2.1.1,2.1.2,2.1.3,3", "1,2.2.1,3", "2.1.2,2.2.2,4,5",
-         true},
+        {"01-rfc8621-example.eml", "1,2.1.1,2.1.2,2.1.3,3", "1,2.2.1,3", "2.1.2,2.2.2,4,5", true},
         {"02-alt-in-mixed.eml", "1.1", "1.2", "2", true},
         /* inline image in multipart/related: an attachment, but inline */
         {"03-related-inline-image.eml", "1", "2.1", "2.2", false},
@@ -176,8 +175,8 @@ static void test_names(void)
     th_assert(st != NULL && roundtrips(st));
     p = find_part(st, "1");
     lang = json_object_get(p, "language");
-    th_assert(json_array_size(lang) == 2 && strcmp(json_string_value(json_array_get(lang, 1)),
-                                                   "fr") == 0);
+    th_assert(json_array_size(lang) == 2 &&
+              strcmp(json_string_value(json_array_get(lang, 1)), "fr") == 0);
     th_assert(strcmp(str(p, "location"), "http://example.com/x") == 0);
     th_assert(strcmp(str(find_part(st, "2"), "name"), "na\xc3\xafve file.txt") == 0);
     th_assert(strcmp(str(find_part(st, "3"), "name"), "caf\xc3\xa9-part.txt") == 0);
@@ -203,9 +202,9 @@ static void test_fetch_list(void)
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         char got[256] = "";
 
-        th_assert_idx(ib_body_fetch_list(shape("01-rfc8621-example.eml"), rows[i].want, &f, &n,
-                                         NULL) == 0,
-                      i);
+        th_assert_idx(
+            ib_body_fetch_list(shape("01-rfc8621-example.eml"), rows[i].want, &f, &n, NULL) == 0,
+            i);
         for (k = 0; k < n; k++)
             snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s", k ? "," : "",
                      f[k].part_id);
@@ -213,16 +212,45 @@ static void test_fetch_list(void)
         for (k = 0; k < n; k++)
             th_assert_idx(strcmp(f[k].encoding, "7bit") == 0 &&
                               strcmp(f[k].charset, "us-ascii") == 0 &&
+                              strcmp(f[k].type, f[k].html ? "text/html" : "text/plain") == 0 &&
                               f[k].html == (strcmp(f[k].part_id, "2.2.1") == 0),
                           i);
         ib_body_fetch_free(&f, n);
         th_assert_idx(f == NULL, i);
     }
-    th_assert(ib_body_fetch_list(shape("08-single-text-latin1-b64.eml"), IB_BODY_WANT_TEXT, &f,
-                                 &n, NULL) == 0);
+    th_assert(ib_body_fetch_list(shape("08-single-text-latin1-b64.eml"), IB_BODY_WANT_TEXT, &f, &n,
+                                 NULL) == 0);
     th_assert(n == 1 && strcmp(f[0].part_id, "1") == 0 && strcmp(f[0].encoding, "base64") == 0 &&
               strcmp(f[0].charset, "iso-8859-1") == 0 && !f[0].html);
     ib_body_fetch_free(&f, n);
+}
+
+static void test_preview_fetch(void)
+{
+    static const struct {
+        const char *name, *part;
+        bool html;
+    } rows[] = {
+        {"01-rfc8621-example.eml", "1", false},
+        {"02-alt-in-mixed.eml", "1.1", false},
+        {"05-single-html.eml", "1", true},
+        {"08-single-text-latin1-b64.eml", "1", false},
+    };
+    struct ib_body_fetch *f = NULL;
+    struct fx img;
+    size_t i;
+
+    for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        th_assert_idx(ib_body_preview_fetch(shape(rows[i].name), &f, NULL) == 0, i);
+        th_assert_idx(f != NULL && strcmp(f->part_id, rows[i].part) == 0 && f->html == rows[i].html,
+                      i);
+        ib_body_fetch_free(&f, 1);
+    }
+    /* an image-only message has nothing to preview */
+    th_assert(fx_parse_bodystructure(&img, "(\"image\" \"png\" NIL NIL NIL \"base64\" 8 NIL NIL "
+                                           "NIL NIL)") == 0);
+    th_assert(ib_body_preview_fetch(img.bodies[0], &f, NULL) == CM_ENOENT && f == NULL);
+    fx_free(&img);
 }
 
 /* The body of fixture mime/<name> (after the first empty line), CRLF. */
@@ -264,8 +292,7 @@ static void test_values(void)
         {"caf=C3=A9\r\nline=\r\n2\r\n", "quoted-printable", "utf-8", 0, false,
          "caf\xc3\xa9\nline2\n", false, false},
         {"a\xc3\xa9\xe2\x82\xac", "8bit", "utf-8", 4, false, "a\xc3\xa9", false, true},
-        {"a\xc3\xa9\xe2\x82\xac", "8bit", "utf-8", 6, false, "a\xc3\xa9\xe2\x82\xac", false,
-         false},
+        {"a\xc3\xa9\xe2\x82\xac", "8bit", "utf-8", 6, false, "a\xc3\xa9\xe2\x82\xac", false, false},
         {"ab\xc3", "8bit", "utf-8", 0, true, "ab", false, true},
         {"ab\xc3", "8bit", "utf-8", 0, false, "ab\xef\xbf\xbd", true, false},
         {"caf\xe9", "8bit", "x-nonsense", 0, false, "caf\xc3\xa9", true, false},
@@ -280,13 +307,11 @@ static void test_values(void)
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         v = NULL;
         th_assert_idx(ib_body_value_json(rows[i].data, strlen(rows[i].data), rows[i].enc,
-                                         rows[i].cs, rows[i].max, rows[i].partial, &v,
-                                         NULL) == 0,
+                                         rows[i].cs, rows[i].max, rows[i].partial, &v, NULL) == 0,
                       i);
         th_assert_idx(strcmp(json_string_value(json_object_get(v, "value")), rows[i].value) == 0,
                       i);
-        th_assert_idx(json_is_true(json_object_get(v, "isEncodingProblem")) == rows[i].problem,
-                      i);
+        th_assert_idx(json_is_true(json_object_get(v, "isEncodingProblem")) == rows[i].problem, i);
         th_assert_idx(json_is_true(json_object_get(v, "isTruncated")) == rows[i].truncated, i);
         json_decref(v);
     }
@@ -294,7 +319,8 @@ static void test_values(void)
     th_assert(body != NULL);
     th_assert(ib_body_value_json(body, len, "base64", "iso-8859-1", 0, false, &v, NULL) == 0);
     th_assert(strcmp(json_string_value(json_object_get(v, "value")),
-                     "Cr\xc3\xa8me br\xc3\xbbl\xc3\xa9" "e\nsecond line\n") == 0);
+                     "Cr\xc3\xa8me br\xc3\xbbl\xc3\xa9"
+                     "e\nsecond line\n") == 0);
     json_decref(v);
     /* "Cr" + 2-byte "è": a 3-byte budget must not split it */
     th_assert(ib_body_value_json(body, len, "base64", "iso-8859-1", 3, false, &v, NULL) == 0);
@@ -302,6 +328,72 @@ static void test_values(void)
     th_assert(json_is_true(json_object_get(v, "isTruncated")));
     json_decref(v);
     free(body);
+}
+
+/* Upper-case tokens as some servers send them; odd but legal values. */
+static void test_synthetic(void)
+{
+    struct fx f;
+    json_t *st;
+    struct ib_body_fetch *fl = NULL;
+    size_t n = 0;
+
+    th_assert(fx_parse_bodystructure(&f, "(\"TEXT\" \"HTML\" (\"CHARSET\" \"UTF-8\") \" <ID@X> \" "
+                                         "NIL \"QUOTED-PRINTABLE\" 10 1 NIL (\"INLINE\" NIL) "
+                                         "\"DE\" NIL)") == 0);
+    st = ib_body_structure_json(f.bodies[0], NULL);
+    th_assert(strcmp(str(st, "type"), "text/html") == 0);
+    th_assert(strcmp(str(st, "charset"), "utf-8") == 0);
+    th_assert(strcmp(str(st, "cid"), "ID@X") == 0);
+    th_assert(strcmp(str(st, "disposition"), "inline") == 0);
+    th_assert(strcmp(json_string_value(json_array_get(json_object_get(st, "language"), 0)), "DE") ==
+              0);
+    json_decref(st);
+    th_assert(ib_body_fetch_list(f.bodies[0], IB_BODY_WANT_HTML, &fl, &n, NULL) == 0 && n == 1);
+    th_assert(n == 1 && strcmp(fl[0].encoding, "quoted-printable") == 0 && fl[0].html);
+    ib_body_fetch_free(&fl, n);
+    fx_free(&f);
+
+    /* unknown transfer encoding and 8-bit parameter bytes */
+    th_assert(fx_parse_bodystructure(&f,
+                                     "(\"application\" \"x-thing\" (\"name\" {6}\r\nr\xe9sum\xe9) "
+                                     "NIL NIL \"X-UUENCODE\" 100 NIL NIL NIL NIL)") == 0);
+    st = ib_body_structure_json(f.bodies[0], NULL);
+    th_assert(st != NULL && strcmp(str(st, "name"), "r\xc3\xa9sum\xc3\xa9") == 0);
+    th_assert(json_integer_value(json_object_get(st, "size")) == 100);
+    th_assert(json_is_null(json_object_get(st, "charset")));
+    json_decref(st);
+    fx_free(&f);
+}
+
+/* Deep nesting: the tree is cut at a depth limit, never a crash. */
+static void test_deep(void)
+{
+    char bs[4096] = "";
+    struct fx f;
+    json_t *st, *t, *h, *a;
+    bool has;
+    int i;
+
+    for (i = 0; i < 80; i++)
+        strcat(bs, "(");
+    strcat(bs, "\"text\" \"plain\" NIL NIL NIL \"7bit\" 1 1 NIL NIL NIL NIL)");
+    for (i = 0; i < 79; i++)
+        strcat(bs, " \"mixed\")");
+    th_assert(fx_parse_bodystructure(&f, bs) == 0);
+    if (f.bodies[0] == NULL)
+        return;
+    st = ib_body_structure_json(f.bodies[0], NULL);
+    th_assert(st != NULL);
+    th_assert(ib_body_parts(st, &t, &h, &a, &has, NULL) == 0);
+    /* the leaf below the limit became an opaque attachment */
+    th_assert(json_array_size(t) == 0 && json_array_size(a) == 1);
+    th_assert(strcmp(str(json_array_get(a, 0), "type"), "application/octet-stream") == 0);
+    json_decref(t);
+    json_decref(h);
+    json_decref(a);
+    json_decref(st);
+    fx_free(&f);
 }
 
 int main(void)
@@ -315,6 +407,9 @@ int main(void)
     th_run("names", test_names);
     th_run("fetch_list", test_fetch_list);
     th_run("values", test_values);
+    th_run("preview_fetch", test_preview_fetch);
+    th_run("synthetic", test_synthetic);
+    th_run("deep", test_deep);
     fx_free(&shapes);
     return th_end();
 }

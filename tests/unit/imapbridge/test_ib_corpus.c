@@ -67,8 +67,7 @@ static void sweep_fields(const struct ib_header_list *l, size_t idx, struct stat
         for (form = IB_HF_RAW; form <= IB_HF_URLS; form++) {
             json_t *one = ib_header_value_json(l->fields[f].value, l->fields[f].value_len,
                                                (enum ib_header_form)form);
-            json_t *all = ib_header_get_json(l, l->fields[f].name, (enum ib_header_form)form,
-                                             true);
+            json_t *all = ib_header_get_json(l, l->fields[f].name, (enum ib_header_form)form, true);
 
             th_assert_idx(good(one), idx);
             th_assert_idx(good(all) && json_array_size(all) >= 1, idx);
@@ -116,8 +115,8 @@ static void sweep_values(const struct mailimap_body *b, const char *body, size_t
         char *pv = NULL;
         const char *val;
 
-        th_assert_idx(ib_body_value_json(body, blen, f[k].encoding, f[k].charset, 1000, k % 2,
-                                         &v, NULL) == 0 &&
+        th_assert_idx(ib_body_value_json(body, blen, f[k].encoding, f[k].charset, 1000, k % 2, &v,
+                                         NULL) == 0 &&
                           good(v),
                       idx);
         val = json_string_value(json_object_get(v, "value"));

@@ -176,6 +176,15 @@ static void test_addresses(void)
          "[{\"name\":\"Keld J\xc3\xb8rn Simonsen\",\"email\":\"keld@dkuug.dk\"}]"},
         {IB_HF_ADDRESSES, " =?ISO-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>",
          "[{\"name\":\"Andr\xc3\xa9 Pirard\",\"email\":\"PIRARD@vm1.ulg.ac.be\"}]"},
+        /* RFC 2047 section 8 comment examples, where comments really occur */
+        {IB_HF_ADDRESSES, " x@y (=?ISO-8859-1?Q?a?=)", "[{\"name\":\"a\",\"email\":\"x@y\"}]"},
+        {IB_HF_ADDRESSES, " x@y (=?ISO-8859-1?Q?a?= b)", "[{\"name\":\"a b\",\"email\":\"x@y\"}]"},
+        {IB_HF_ADDRESSES, " x@y (=?ISO-8859-1?Q?a?= =?ISO-8859-1?Q?b?=)",
+         "[{\"name\":\"ab\",\"email\":\"x@y\"}]"},
+        {IB_HF_ADDRESSES, " x@y (=?ISO-8859-1?Q?a?=\r\n   =?ISO-8859-1?Q?b?=)",
+         "[{\"name\":\"ab\",\"email\":\"x@y\"}]"},
+        {IB_HF_ADDRESSES, " x@y (=?ISO-8859-1?Q?a?= =?ISO-8859-2?Q?_b?=)",
+         "[{\"name\":\"a b\",\"email\":\"x@y\"}]"},
         {IB_HF_ADDRESSES, " jdoe@example.com (John Doe)",
          "[{\"name\":\"John Doe\",\"email\":\"jdoe@example.com\"}]"},
         {IB_HF_ADDRESSES, " \"Doe, John\" <j@x.com>, <a@b>",
@@ -193,6 +202,13 @@ static void test_addresses(void)
         {IB_HF_ADDRESSES, " Broken Name <a@b> trailing, c@d",
          "[{\"name\":\"Broken Name\",\"email\":\"a@b\"},{\"name\":null,\"email\":\"c@d\"}]"},
         {IB_HF_ADDRESSES, " John Smith", "[]"},
+        /* RFC 8621 allows emails without '@' (best effort, drafts) */
+        {IB_HF_ADDRESSES, " root", "[{\"name\":null,\"email\":\"root\"}]"},
+        {IB_HF_ADDRESSES, " Admin <root>", "[{\"name\":\"Admin\",\"email\":\"root\"}]"},
+        {IB_HF_ADDRESSES, " x@y (Name, \"odd\") ,", "[{\"name\":\"Name, odd\",\"email\":\"x@y\"}]"},
+        {IB_HF_ADDRESSES, " \"  Spaced  \" <a@b>, =?utf-8?q?Bob_?= <c@d>",
+         "[{\"name\":\"Spaced\",\"email\":\"a@b\"},{\"name\":\"Bob\",\"email\":\"c@d\"}]"},
+        {IB_HF_ADDRESSES, " \"\" <a@b>", "[{\"name\":null,\"email\":\"a@b\"}]"},
         {IB_HF_ADDRESSES, "", "[]"},
         {IB_HF_ADDRESSES, " undisclosed-recipients:;", "[]"},
         {IB_HF_GROUPED_ADDRESSES, " undisclosed-recipients:;",
@@ -220,8 +236,7 @@ static void test_other_forms(void)
         {IB_HF_MESSAGE_IDS, " Your message of Tue <a@b>", "[\"a@b\"]"},
         {IB_HF_MESSAGE_IDS, " <a@b", "null"},
         {IB_HF_DATE, " Tue, 1 Jul 2003 10:52:37 +0200", "\"2003-07-01T10:52:37+02:00\""},
-        {IB_HF_DATE, " Thu, 22 Aug 2002 18:26:25 -0700 (PDT)\r\n",
-         "\"2002-08-22T18:26:25-07:00\""},
+        {IB_HF_DATE, " Thu, 22 Aug 2002 18:26:25 -0700 (PDT)\r\n", "\"2002-08-22T18:26:25-07:00\""},
         {IB_HF_DATE, " 1 Jul 03 10:52 GMT", "\"2003-07-01T10:52:00+00:00\""},
         {IB_HF_DATE, " Sat, 1 Jan 99 00:00:00 EST", "\"1999-01-01T00:00:00-05:00\""},
         {IB_HF_DATE, " Mon, 26 Aug 2002 14:13:15 UTC", "\"2002-08-26T14:13:15+00:00\""},
@@ -294,8 +309,8 @@ static void test_convenience(void)
     }
     j = ib_header_email_prop(l, "headers", &known);
     th_assert(known && json_array_size(j) == 7);
-    th_assert(strcmp(json_string_value(json_object_get(json_array_get(j, 2), "name")),
-                     "Subject") == 0);
+    th_assert(strcmp(json_string_value(json_object_get(json_array_get(j, 2), "name")), "Subject") ==
+              0);
     json_decref(j);
     th_assert(ib_header_email_prop(l, "bodyValues", &known) == NULL && !known);
     th_assert(ib_header_email_prop(l, "header:From:asText", &known) == NULL && !known);
@@ -328,6 +343,68 @@ static void test_utcdate(void)
     }
 }
 
+/* Deterministic pseudo-random garbage rich in header syntax. */
+static unsigned long rng = 88172645463325252UL;
+
+static unsigned next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng >> 11);
+}
+
+static size_t garbage(char *buf, size_t max)
+{
+    static const char alpha[] = "=?<>\"(),:;@\\\r\n\t _-.aZ09QBqb\x80\xc3\xa9\xff\xe2\x82\0";
+    size_t n = next_rand() % max, i;
+
+    for (i = 0; i < n; i++) {
+        unsigned r = next_rand();
+
+        buf[i] = r % 4 == 0 ? (char)(r >> 8) : alpha[(r >> 8) % (sizeof(alpha) - 1)];
+    }
+    return n;
+}
+
+static void test_garbage(void)
+{
+    char buf[300];
+    size_t i, n;
+    int form;
+
+    for (i = 0; i < 3000; i++) {
+        struct ib_header_list *l = NULL;
+
+        n = garbage(buf, sizeof(buf));
+        for (form = IB_HF_RAW; form <= IB_HF_URLS; form++) {
+            json_t *j = ib_header_value_json(buf, n, (enum ib_header_form)form);
+            char *d = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+            th_assert_idx(d != NULL, i);
+            free(d);
+            json_decref(j);
+        }
+        th_assert_idx(ib_header_parse(buf, n, &l, NULL) == 0, i);
+        ib_header_list_free(&l);
+    }
+}
+
+static void test_limits(void)
+{
+    size_t n = 10001 * 6, i;
+    char *big = malloc(n);
+    struct ib_header_list *l = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    for (i = 0; i < 10001; i++)
+        memcpy(big + 6 * i, "A: b\r\n", 6);
+    th_assert(ib_header_parse(big, n, &l, &err) == CM_ELIMIT && l == NULL);
+    th_assert(ib_header_parse(big, n - 6, &l, NULL) == 0 && l->count == 10000);
+    ib_header_list_free(&l);
+    free(big);
+}
+
 int main(void)
 {
     th_run("split", test_split);
@@ -337,5 +414,7 @@ int main(void)
     th_run("other_forms", test_other_forms);
     th_run("convenience", test_convenience);
     th_run("utcdate", test_utcdate);
+    th_run("garbage", test_garbage);
+    th_run("limits", test_limits);
     return th_end();
 }

@@ -21,6 +21,11 @@ static void test_charsets(void)
         {"iso-8859-1", S("caf\xe9"), S("caf\xc3\xa9"), false},
         {"ISO-8859-1", S("a\0b"), S("a\0b"), false},
         {"windows-1252", S("\x80\x93x\x94"), S("\xe2\x82\xac\xe2\x80\x9cx\xe2\x80\x9d"), false},
+        /* 0x81 is unassigned: iconv gives '?', reported as a problem */
+        {"windows-1252", S("a\x81?"), S("a??"), true},
+        {"shift_jis", S("\x82\xa0?"), S("\xe3\x81\x82?"), false},
+        {"shift_jis", S("\x82"), S(""), true},
+        {"iso-2022-jp", S("\x1b$B\xff\xff\x1b(B"), S("??"), true},
         {"koi8-r", S("\xf0\xd2\xc9\xd7\xc5\xd4"),
          S("\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"), false},
         {"gb2312", S("\xc4\xe3"), S("\xe4\xbd\xa0"), false},
@@ -30,8 +35,8 @@ static void test_charsets(void)
         {"utf-8", S("\xc0\xaf"), S("\xef\xbf\xbd\xef\xbf\xbd"), true},
         {"utf-8", S("\xed\xa0\x80"), S("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"), true},
         {"utf-8", S("ab\xe2\x82"), S("ab\xef\xbf\xbd"), true},
-        {"utf-8", S("\xf4\x90\x80\x80"),
-         S("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"), true},
+        {"utf-8", S("\xf4\x90\x80\x80"), S("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"),
+         true},
         {"us-ascii", S("plain"), S("plain"), false},
         {NULL, S("plain"), S("plain"), false},
         {"us-ascii", S("caf\xe9"), S("caf\xc3\xa9"), true},
@@ -51,9 +56,8 @@ static void test_charsets(void)
         th_assert_idx(ib_text_charset_decode(rows[i].cs, rows[i].in, rows[i].len, &out, &olen,
                                              &problem, NULL) == 0,
                       i);
-        th_assert_idx(out != NULL && olen == rows[i].want_len &&
-                          memcmp(out, rows[i].want, olen) == 0,
-                      i);
+        th_assert_idx(
+            out != NULL && olen == rows[i].want_len && memcmp(out, rows[i].want, olen) == 0, i);
         th_assert_idx(problem == rows[i].problem, i);
         th_assert_idx(out != NULL && ib_text_utf8_valid(out, olen), i);
         free(out);
@@ -74,10 +78,14 @@ static void test_cte(void)
         {"base64", S("AP8A"), S("\0\xff\0"), false},
         {"base64", S("SGVsbG8=garbage"), S("Hello"), false},
         {"quoted-printable", S("caf=C3=A9 soft=\r\nbreak"), S("caf\xc3\xa9 softbreak"), false},
-        {"quoted-printable", S("a=c3=a9=\nb"), S("a\xc3\xa9" "b"), false},
+        {"quoted-printable", S("a=c3=a9=\nb"),
+         S("a\xc3\xa9"
+           "b"),
+         false},
         {"quoted-printable", S("a= \t\r\nb"), S("ab"), false},
         {"quoted-printable", S("a=3 x=ZZ=_"), S("a=3 x=ZZ=_"), false},
         {"quoted-printable", S("end="), S("end"), false},
+        {"quoted-printable", S("a  \r\nb\t\nc d "), S("a\r\nb\nc d"), false},
         {"quoted-printable", S("a_b"), S("a_b"), false},
         {"7bit", S("a=C3\r\n"), S("a=C3\r\n"), false},
         {"8bit", S("\xe9"), S("\xe9"), false},
@@ -95,9 +103,8 @@ static void test_cte(void)
         th_assert_idx(ib_text_cte_decode(rows[i].cte, rows[i].in, rows[i].len, &out, &olen,
                                          &problem, NULL) == 0,
                       i);
-        th_assert_idx(out != NULL && olen == rows[i].want_len &&
-                          memcmp(out, rows[i].want, olen) == 0,
-                      i);
+        th_assert_idx(
+            out != NULL && olen == rows[i].want_len && memcmp(out, rows[i].want, olen) == 0, i);
         th_assert_idx(problem == rows[i].problem, i);
         free(out);
     }
@@ -143,19 +150,24 @@ static void test_rfc2047(void)
         {"caf\xc3\xa9", "caf\xc3\xa9"},
         {"caf\xe9 \x93q\x94", "caf\xc3\xa9 \xe2\x80\x9cq\xe2\x80\x9d"},
         /* unfolding, trimming */
-        {" Re: hello\r\n world  \r\n", "Re: hello world"},
+        {" Re: hello\r\n world  ", "Re: hello world  "},
         {"\ta\n\tb", "a\tb"},
         {"", ""},
         {"=?utf-8?b?8J+YgA==?= ok", "\xf0\x9f\x98\x80 ok"},
         {"Re: =?koi8-r?b?8NLJ18XU?=", "Re: \xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82"},
         {"=?utf-8?q?bad=FF?=", "bad\xef\xbf\xbd"},
+        {"nul\0inside", "nulinside"},
     };
     size_t i;
 
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         char *out = NULL;
 
-        th_assert_idx(ib_text_header_decode(rows[i].in, strlen(rows[i].in), &out, NULL) == 0, i);
+        size_t len = strlen(rows[i].in);
+
+        if (strcmp(rows[i].in, "nul") == 0)
+            len = sizeof("nul\0inside") - 1;
+        th_assert_idx(ib_text_header_decode(rows[i].in, len, &out, NULL) == 0, i);
         th_assert_idx(out != NULL && strcmp(out, rows[i].want) == 0, i);
         if (out != NULL && strcmp(out, rows[i].want) != 0)
             fprintf(stderr, "row %zu: got [%s]\n", i, out);
@@ -254,9 +266,8 @@ static void test_preview(void)
     size_t i;
 
     for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-        th_assert_idx(ib_text_preview(rows[i].in, strlen(rows[i].in), rows[i].html, &out, NULL) ==
-                          0,
-                      i);
+        th_assert_idx(
+            ib_text_preview(rows[i].in, strlen(rows[i].in), rows[i].html, &out, NULL) == 0, i);
         th_assert_idx(out != NULL && strcmp(out, rows[i].want) == 0, i);
         if (out != NULL && strcmp(out, rows[i].want) != 0)
             fprintf(stderr, "row %zu: got [%s]\n", i, out);
@@ -272,6 +283,51 @@ static void test_preview(void)
     free(out);
 }
 
+static unsigned long rng = 2463534242UL;
+
+static unsigned next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (unsigned)(rng >> 11);
+}
+
+/* Random bytes through every decoder: never a failure, always UTF-8. */
+static void test_garbage(void)
+{
+    static const char alpha[] = "=?<>&#;x_QBqb!-/ \r\n\t\x80\xc3\xa9\xff\xe2\x82\0a";
+    static const char *const cs[] = {"utf-8", "iso-8859-1", "koi8-r", "shift_jis", "x-bogus", NULL};
+    static const char *const cte[] = {"base64", "quoted-printable", "7bit", "x-bogus"};
+    char buf[400], *out;
+    size_t i, k, n, olen;
+
+    for (i = 0; i < 3000; i++) {
+        bool problem = false;
+
+        n = next_rand() % sizeof(buf);
+        for (k = 0; k < n; k++) {
+            unsigned r = next_rand();
+
+            buf[k] = r % 3 == 0 ? (char)(r >> 8) : alpha[(r >> 8) % (sizeof(alpha) - 1)];
+        }
+        th_assert_idx(ib_text_charset_decode(cs[i % 6], buf, n, &out, &olen, &problem, NULL) == 0 &&
+                          ib_text_utf8_valid(out, olen),
+                      i);
+        free(out);
+        th_assert_idx(ib_text_cte_decode(cte[i % 4], buf, n, &out, &olen, &problem, NULL) == 0, i);
+        free(out);
+        th_assert_idx(ib_text_header_decode(buf, n, &out, NULL) == 0 &&
+                          ib_text_utf8_valid(out, strlen(out)),
+                      i);
+        free(out);
+        th_assert_idx(ib_text_preview(buf, n, i % 2, &out, NULL) == 0 &&
+                          ib_text_utf8_valid(out, strlen(out)),
+                      i);
+        free(out);
+    }
+}
+
 int main(void)
 {
     th_run("charsets", test_charsets);
@@ -281,5 +337,6 @@ int main(void)
     th_run("sanitize_json", test_sanitize_and_json);
     th_run("cut", test_cut);
     th_run("preview", test_preview);
+    th_run("garbage", test_garbage);
     return th_end();
 }
