@@ -1,11 +1,13 @@
 """Checks of the test fixture itself (tests/support/fixture.py) against a real Dovecot."""
 
+import http.server
 import imaplib
 import os
 import re
 import socket
 import ssl
 import stat
+import threading
 import time
 import unittest
 
@@ -22,6 +24,15 @@ def wait_for(pred, timeout=5.0, interval=0.05):
         if time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+class IMAP4_SSL_localhost(imaplib.IMAP4_SSL):
+    """imaps to 127.0.0.1, certificate checked for the name 'localhost'
+    (works even where /etc/hosts has no localhost, e.g. a bare chroot)."""
+
+    def _create_socket(self, timeout):
+        sock = socket.create_connection(('127.0.0.1', self.port), timeout)
+        return self.ssl_context.wrap_socket(sock, server_hostname='localhost')
 
 
 def status(m, box):
@@ -127,6 +138,25 @@ class TestDovecot(unittest.TestCase):
         uid = self.dc.append('bob', 'bobpass', 'Some Folder', b'Subject: x\n\nlf only\n')
         self.assertEqual(uid, 1)
 
+    def test_seed_seen_by_open_session(self):
+        self.dc.add_user('dave', 'davepass')
+        self.dc.seed_corpus('dave', {'INBOX': 2})
+        m = self.dc.imap('dave', 'davepass')
+        try:
+            typ, data = m.select('INBOX')
+            self.assertEqual(int(data[0]), 2)
+            self.dc.seed_corpus('dave', {'INBOX': 3})
+
+            def exists():
+                m.noop()
+                typ, data = m.response('EXISTS')
+                return data and data[-1] and int(data[-1]) == 5
+            self.assertTrue(wait_for(exists, timeout=5), 'open session did not see the new files')
+            typ, data = m.uid('SEARCH', None, 'ALL')
+            self.assertEqual(len(data[0].split()), 5)
+        finally:
+            m.logout()
+
     def test_add_user(self):
         self.dc.add_user('carol', 'carolpass')
         m = self.dc.imap('carol', 'carolpass')
@@ -186,7 +216,7 @@ class TestDovecotTls(unittest.TestCase):
 
     def test_imaps_verified_with_cafile(self):
         ctx = ssl.create_default_context(cafile=self.dc.cert_file)
-        m = imaplib.IMAP4_SSL('localhost', self.dc.port, ssl_context=ctx, timeout=10)
+        m = IMAP4_SSL_localhost('localhost', self.dc.port, ssl_context=ctx, timeout=10)
         try:
             m.login('alice', 'alicepass')
             self.assertEqual(status(m, 'INBOX')['MESSAGES'], 10)
@@ -196,7 +226,7 @@ class TestDovecotTls(unittest.TestCase):
     def test_imaps_fails_without_cafile(self):
         ctx = ssl.create_default_context()
         with self.assertRaises(ssl.SSLCertVerificationError):
-            imaplib.IMAP4_SSL('localhost', self.dc.port, ssl_context=ctx, timeout=10)
+            IMAP4_SSL_localhost('localhost', self.dc.port, ssl_context=ctx, timeout=10)
 
     def test_imaps_host_names(self):
         ctx = ssl.create_default_context(cafile=self.dc.cert_file)
@@ -211,9 +241,10 @@ class TestDovecotTls(unittest.TestCase):
 
     def test_starttls(self):
         ctx = ssl.create_default_context(cafile=self.dc.cert_file)
-        m = imaplib.IMAP4('localhost', self.dc.starttls_port, timeout=10)
+        m = imaplib.IMAP4('127.0.0.1', self.dc.starttls_port, timeout=10)
         try:
             self.assertIn('STARTTLS', m.capabilities)
+            m.host = 'localhost'            # the name starttls() verifies
             m.starttls(ssl_context=ctx)
             m.login('alice', 'alicepass')
         finally:
@@ -237,6 +268,82 @@ class TestDovecotTls(unittest.TestCase):
             a.logout()
             b.logout()
         wait_for(lambda: self.dc.connection_count('alice') == 0)
+
+
+class _SSEHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        if self.path == '/deny':
+            body = b'{"error":"auth"}'
+            self.send_response(401)
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        chunked = self.path == '/chunked'
+        self.send_response(200)
+        self.send_header('Content-Type', 'text/event-stream')
+        self.send_header('Transfer-Encoding' if chunked else 'Connection',
+                         'chunked' if chunked else 'close')
+        self.end_headers()
+
+        def w(b):
+            self.wfile.write(b'%x\r\n%s\r\n' % (len(b), b) if chunked else b)
+            self.wfile.flush()
+        w(b': hello\n\n')
+        w(b'event: changed\nid: 1\nda')        # an event split across writes
+        time.sleep(0.1)
+        w(b'ta: {"a":1}\r\ndata: x\n\n')
+        time.sleep(1.0)
+        w(b'event: state\nid: 2\ndata: {}\n\n')
+        if chunked:
+            self.wfile.write(b'0\r\n\r\n')
+        self.close_connection = True
+
+
+class TestSSEStream(unittest.TestCase):
+    """The fixture's SSE reader, against an in-process stub server."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.srv = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _SSEHandler)
+        cls.thread = threading.Thread(target=cls.srv.serve_forever, daemon=True)
+        cls.thread.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.srv.shutdown()
+        cls.srv.server_close()
+
+    def check(self, path):
+        with fixture.SSEStream('127.0.0.1', self.srv.server_address[1], path,
+                               headers={'Cookie': 't=1'}) as s:
+            self.assertEqual(s.status, 200)
+            self.assertEqual(s.headers['content-type'], 'text/event-stream')
+            self.assertEqual(s.events(2, timeout=5), [
+                {'comment': 'hello'},
+                {'event': 'changed', 'data': '{"a":1}\nx', 'id': '1', 'retry': None}])
+            t0 = time.monotonic()
+            self.assertEqual(s.events(1, timeout=0.3), [])      # nothing yet: times out
+            self.assertLess(time.monotonic() - t0, 0.6)
+            self.assertEqual(s.events(5, timeout=5),              # same stream keeps working
+                             [{'event': 'state', 'data': '{}', 'id': '2', 'retry': None}])
+            self.assertTrue(s.closed_by_server)
+
+    def test_chunked(self):
+        self.check('/chunked')
+
+    def test_not_chunked(self):
+        self.check('/plain')
+
+    def test_error_status_has_body(self):
+        with fixture.SSEStream('127.0.0.1', self.srv.server_address[1], '/deny') as s:
+            self.assertEqual(s.status, 401)
+            self.assertEqual(s.body, b'{"error":"auth"}')
 
 
 class TestGatewayFailures(unittest.TestCase):

@@ -20,6 +20,10 @@ PR_SET_PDEATHSIG so it dies with us even when we are SIGKILLed (ctest sends
 SIGKILL on a test timeout). Temp dirs are removed unless JMAPGATE_KEEP_TMP=1;
 dirs left by a SIGKILLed run are swept at the next import.
 
+Children die with the thread that started them (PR_SET_PDEATHSIG is per
+thread): start fixtures from the main thread, or from a thread that lives as
+long as they should.
+
 Environment: JMAPGATE_BIN (gateway binary; default <repo>/build/jmapgate),
 JMAPGATE_KEEP_TMP=1 (keep temp dirs and logs), JMAPGATE_CORPUS (corpus dir).
 """
@@ -35,6 +39,7 @@ import pwd
 import grp
 import re
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -44,8 +49,9 @@ import sys
 import tempfile
 import threading
 import time
+import unittest
 
-__all__ = ['free_port', 'Dovecot', 'Gateway', 'StackTestCase', 'corpus_files',
+__all__ = ['free_port', 'Dovecot', 'Gateway', 'StackTestCase', 'corpus_files', 'SSEStream',
            'FixtureError', 'REPO_ROOT']
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -60,6 +66,10 @@ OWNER_FILE = '.fixture-owner'
 
 class FixtureError(RuntimeError):
     """A fixture process failed to start or stop; the message has the log tail."""
+
+
+class _PortTaken(Exception):
+    pass
 
 
 # ---------------------------------------------------------------------------
@@ -254,6 +264,21 @@ def _port_open(port, host='127.0.0.1'):
         return False
 
 
+def _imap_greets(port, tls=False):
+    """True when an IMAP server greets ('* OK') on 127.0.0.1:port."""
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=1.0) as sock:
+            if tls:
+                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+                with ctx.wrap_socket(sock, server_hostname='localhost') as ts:
+                    return ts.recv(64).startswith(b'* OK')
+            return sock.recv(64).startswith(b'* OK')
+    except (OSError, ssl.SSLError):
+        return False
+
+
 def _pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -316,14 +341,28 @@ def read_corpus_message(path):
     return raw
 
 
+_ID_HEADERS = re.compile(rb'^(?:Message-ID|In-Reply-To|References):[^\n]*(?:\n[ \t][^\n]*)*',
+                         re.M | re.I)
+_ID_LOCAL = re.compile(rb'<([^<>@\s]+)@')
+
+
+def _rewrite_ids(raw, suffix):
+    """Append suffix to the local part of every id in Message-ID, In-Reply-To
+    and References, so copies of the corpus keep their threads but get
+    distinct Message-IDs."""
+    end = raw.find(b'\n\n')
+    head, body = (raw, b'') if end < 0 else (raw[:end], raw[end:])
+    head = _ID_HEADERS.sub(lambda m: _ID_LOCAL.sub(lambda i: b'<' + i.group(1) + suffix + b'@',
+                                                   m.group(0)), head)
+    return head + body
+
+
 def _message_time(raw, fallback):
     m = re.search(rb'^Date:[ \t]*(.+?)\r?$', raw[:16384], re.M | re.I)
     if m:
         try:
             dt = email.utils.parsedate_to_datetime(m.group(1).decode('latin-1').strip())
             if dt is not None:
-                if dt.tzinfo is None:
-                    return int(dt.timestamp())
                 return int(dt.timestamp())
         except (TypeError, ValueError, IndexError, OverflowError):
             pass
@@ -339,17 +378,21 @@ class Dovecot:
     tls=False: one plain IMAP listener (port == plain_port).
     tls=True:  port is implicit TLS (imaps, url imaps://localhost:PORT), and
                plain_port == starttls_port is a plain listener offering STARTTLS.
+    extra_conf: text appended to dovecot.conf (later settings win).
+    Users default to alice/alicepass and bob/bobpass.
     """
 
     host = '127.0.0.1'
 
-    def __init__(self, users=None, tls=False, compress=False, max_userip_connections=10):
+    def __init__(self, users=None, tls=False, compress=False, max_userip_connections=10,
+                 extra_conf=''):
         if users is None:
             users = {'alice': 'alicepass', 'bob': 'bobpass'}
         self.users = dict(users)
         self.tls = bool(tls)
         self.compress = bool(compress)
         self.max_userip_connections = int(max_userip_connections)
+        self.extra_conf = extra_conf
         self.dir = _make_tmpdir('dovecot')
         os.chmod(self.dir, 0o755)   # Dovecot's unprivileged processes must traverse it
         self.conf_file = os.path.join(self.dir, 'dovecot.conf')
@@ -362,17 +405,8 @@ class Dovecot:
         self._seq = 0
         self._corpus_next = 0
         self._closed = False
-        self.port = free_port()
-        if self.tls:
-            self.plain_port = free_port()
-            while self.plain_port == self.port:
-                self.plain_port = free_port()
-            self.starttls_port = self.plain_port
-            self.url = 'imaps://localhost:%d' % self.port
-        else:
-            self.plain_port = self.port
-            self.starttls_port = None
-            self.url = 'imap://127.0.0.1:%d' % self.port
+        self._ever_started = False
+        self._pick_ports()
         self.root = os.getuid() == 0
         if self.root:
             pw = pwd.getpwnam('mail')
@@ -388,6 +422,19 @@ class Dovecot:
             self._make_cert()
         self._write_passwd()
         self._write_conf()
+
+    def _pick_ports(self):
+        self.port = free_port()
+        if self.tls:
+            self.plain_port = free_port()
+            while self.plain_port == self.port:
+                self.plain_port = free_port()
+            self.starttls_port = self.plain_port
+            self.url = 'imaps://localhost:%d' % self.port
+        else:
+            self.plain_port = self.port
+            self.starttls_port = None
+            self.url = 'imap://127.0.0.1:%d' % self.port
 
     # -- context manager -------------------------------------------------
     def __enter__(self):
@@ -442,6 +489,7 @@ class Dovecot:
                      % (self.mail_uid, self.mail_gid))
             uid, gid = 'mail', 'mail'
             chroots = ''
+            anvil_chroot = ''
         else:
             un = pwd.getpwuid(os.getuid()).pw_name
             gn = grp.getgrgid(os.getgid()).gr_name
@@ -449,7 +497,8 @@ class Dovecot:
                      'default_login_user = %s\nfirst_valid_uid = %d\nfirst_valid_gid = %d\n'
                      % (un, gn, un, os.getuid(), os.getgid()))
             uid, gid = un, gn
-            chroots = 'service imap-login {\n  chroot =\n}\nservice anvil {\n  chroot =\n}\n'
+            anvil_chroot = '  chroot =\n'
+            chroots = 'service imap-login {\n  chroot =\n}\n'
         if self.tls:
             ssl_conf = ('ssl = yes\nssl_cert = <%s\nssl_key = <%s\n' % (self.cert_file, self.key_file))
             listeners = ('  inet_listener imap {\n    address = 127.0.0.1\n    port = %d\n  }\n'
@@ -476,8 +525,17 @@ listen = 127.0.0.1
 auth_mechanisms = plain login
 mail_location = maildir:{d}/mail/%u/Maildir
 mail_max_userip_connections = {self.max_userip_connections}
+# Failed logins answer in ~0.5 s instead of 2 s, and repeated failures from
+# 127.0.0.1 do not grow to 15 s (the anvil auth penalty is off, below): tests
+# of wrong passwords stay fast. extra_conf can restore either.
+auth_failure_delay = 0
 verbose_proctitle = yes
-{users}{chroots}{plugins}passdb {{
+{users}{chroots}service anvil {{
+{anvil_chroot}  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
+{plugins}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.passwd_file}
 }}
@@ -491,6 +549,7 @@ namespace inbox {{
 {specials}}}
 service imap-login {{
 {listeners}}}
+{self.extra_conf}
 """
         with open(self.conf_file, 'w') as f:
             f.write(conf)
@@ -505,6 +564,19 @@ service imap-login {{
             raise FixtureError('Dovecot %s was closed' % self.dir)
         if self.running:
             return self
+        for attempt in range(3):
+            try:
+                return self._start_once(timeout)
+            except _PortTaken:
+                # Another process took our free_port() between the pick and
+                # the bind: on the very first start only, take new ports.
+                if self._ever_started or attempt == 2:
+                    raise FixtureError('dovecot: port %d/%d already in use\n%s'
+                                       % (self.port, self.plain_port, _tail(self.out_file)))
+                self._pick_ports()
+                self._write_conf()
+
+    def _start_once(self, timeout):
         pidfile = os.path.join(self.dir, 'run', 'master.pid')
         if os.path.exists(pidfile):
             os.unlink(pidfile)
@@ -517,11 +589,17 @@ service imap-login {{
                 code = self.proc.returncode
                 _unregister_proc(self.proc)
                 self.proc = None
+                if 'Address already in use' in _tail(self.out_file, 5):
+                    with open(self.out_file, 'ab') as f:
+                        f.write(b'--- fixture: port taken, retrying\n')
+                    raise _PortTaken()
                 raise FixtureError('dovecot exited with %s during start-up\n--- %s\n%s\n--- %s\n%s'
                                    % (code, self.out_file, _tail(self.out_file),
                                       self.log_file, _tail(self.log_file)))
-            if all(_port_open(p) for p in ports):
+            if (_imap_greets(self.port, self.tls)
+                    and (self.plain_port == self.port or _imap_greets(self.plain_port))):
                 self._started_at = time.monotonic()
+                self._ever_started = True
                 return self
             if time.monotonic() >= deadline:
                 self.stop()
@@ -612,19 +690,27 @@ service imap-login {{
         return ''.join(parts)
 
     # -- users and clients ----------------------------------------------
+    def ssl_context(self):
+        """An ssl.SSLContext that trusts this Dovecot's self-signed cert (tls=True)."""
+        if not self.cert_file:
+            raise FixtureError('Dovecot was not started with tls=True')
+        return ssl.create_default_context(cafile=self.cert_file)
+
     def add_user(self, name, password):
-        """Add (or change) a user; Dovecot re-reads the passwd-file on change."""
+        """Add (or change) a user. Dovecot re-reads the passwd-file when its
+        mtime or size changed, but looks at most once per wall-clock second:
+        while Dovecot runs this returns once the change is visible (<= 1 s)."""
         self.users[name] = password
-        old = None
         try:
-            old = os.stat(self.passwd_file).st_mtime_ns
+            old = int(os.stat(self.passwd_file).st_mtime)
         except OSError:
-            pass
+            old = 0
         self._write_passwd()
-        if old is not None and os.stat(self.passwd_file).st_mtime_ns == old:
-            # Same timestamp granularity tick: make the change visible.
-            t = time.time() + 1
-            os.utime(self.passwd_file, (t, t))
+        now = time.time()
+        t = max(int(now), old + 1)        # a new mtime second, even within one second
+        os.utime(self.passwd_file, (t, t))
+        if self.running:           # Dovecot's next look is in the next second
+            time.sleep(max(0.0, int(now) + 1 - time.time()) + 0.02)
 
     def imap(self, user, password, timeout=30):
         """An imaplib.IMAP4 logged in as user on the plain listener."""
@@ -719,7 +805,10 @@ service imap-login {{
     def seed_corpus(self, user, counts, flagged_every=7, seen_every=3, unseen_last=0):
         """Write real corpus messages straight into user's Maildir.
 
-        counts: {'INBOX': 200, 'Archive': 80, ...}. Works before Dovecot starts
+        counts: {'INBOX': 200, 'Archive': 80, ...}. Successive calls (and
+        folders) take successive corpus messages; past the 2,403rd, copies get
+        a per-copy suffix on their Message-ID/In-Reply-To/References ids, so
+        10k+ mailboxes keep distinct ids and intact threads. Works before Dovecot starts
         or while it runs (files appear in cur/ atomically). Within a folder the
         messages are ordered (and named, and dated: file mtime = Date header)
         oldest first, so UIDs follow dates. Message i (0-based, in that order)
@@ -734,9 +823,11 @@ service imap-login {{
             md = self._ensure_maildir(user, folder)
             picked = []
             for _ in range(int(count)):
-                path = files[self._corpus_next % len(files)]
+                lap, idx = divmod(self._corpus_next, len(files))
                 self._corpus_next += 1
-                raw = read_corpus_message(path)
+                raw = read_corpus_message(files[idx])
+                if lap:
+                    raw = _rewrite_ids(raw, b'.c%d' % lap)
                 picked.append((_message_time(raw, 1000000000 + self._corpus_next), raw))
             picked.sort(key=lambda x: x[0])
             flagged = seen = 0
@@ -806,12 +897,23 @@ class Gateway:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self, timeout=10.0, port=None):
+        """Start on port (default: a free one; pass port=gw.port to restart
+        on the same one) and wait for GET /healthz -> 200."""
         if self.running:
             return self
         if not os.access(self.binary, os.X_OK):
             raise FixtureError('gateway binary %s not found or not executable (build it: make build; '
                                'or set JMAPGATE_BIN)' % self.binary)
-        self.port = port or free_port()
+        for attempt in range(3):
+            try:
+                return self._start_once(timeout, port or free_port())
+            except _PortTaken:
+                if port or attempt == 2:
+                    raise FixtureError('jmapgate: port %d already in use\n%s'
+                                       % (self.port, _tail(self.log_file)))
+
+    def _start_once(self, timeout, port):
+        self.port = port
         self.base_url = 'http://%s:%d' % (self.host, self.port)
         env = {k: v for k, v in os.environ.items() if not k.startswith('JMAPGATE_')}
         env.update({
@@ -826,6 +928,7 @@ class Gateway:
             else:
                 env[k] = str(v)
         with open(self.log_file, 'ab') as f:
+            log_start = f.tell()
             f.write(('--- fixture: starting %s on %s\n' % (self.binary, self.base_url)).encode())
         self.proc = _spawn([self.binary] + self.args, 'jmapgate %s' % self.base_url,
                            self.log_file, env=env, cwd=self.dir)
@@ -835,6 +938,10 @@ class Gateway:
             if self.proc.poll() is not None:
                 code = self.proc.returncode
                 _unregister_proc(self.proc)
+                with open(self.log_file, 'rb') as f:
+                    f.seek(log_start)
+                    if b'Address already in use' in f.read():
+                        raise _PortTaken()
                 raise FixtureError('jmapgate exited with %s during start-up\n--- %s\n%s'
                                    % (code, self.log_file, _tail(self.log_file)))
             try:
@@ -915,6 +1022,13 @@ class Gateway:
         finally:
             conn.close()
 
+    def sse(self, path, headers=None, timeout=10.0):
+        """Open a Server-Sent Events stream: an SSEStream with .status and
+        .headers read (close it when done, or use it in a with block)."""
+        if self.port is None:
+            raise FixtureError('gateway not started')
+        return SSEStream(self.host, self.port, path, headers, timeout)
+
     def json(self, method, path, obj=None, headers=None, timeout=30):
         """Like request() with a JSON body; returns (status, headers, parsed JSON or None)."""
         hdrs = dict(headers or {})
@@ -943,10 +1057,159 @@ class Gateway:
         return obj['token']
 
 
+class SSEStream:
+    """A minimal SSE client on a raw socket (GET, HTTP/1.1, chunked or not),
+    with a deadline on every read, so a test can wait "at most N s" for an
+    event, see nothing, and keep reading the same stream later.
+
+    .status, .headers (lowercase keys), .body (for non-200 answers: the
+    whole body), events(count, timeout), close(). Context manager."""
+
+    def __init__(self, host, port, path, headers=None, timeout=10.0):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self._raw = b''        # bytes from the socket, not yet de-chunked
+        self._buf = b''        # de-chunked body bytes, not yet parsed
+        self._eof = False
+        self._pending = {}
+        self._data = []
+        hdrs = {'Host': '%s:%d' % (host, port), 'Accept': 'text/event-stream'}
+        hdrs.update(headers or {})
+        req = 'GET %s HTTP/1.1\r\n' % path + ''.join('%s: %s\r\n' % kv for kv in hdrs.items()) + '\r\n'
+        self.sock.sendall(req.encode('latin-1'))
+        deadline = time.monotonic() + timeout
+        while b'\r\n\r\n' not in self._raw:
+            if not self._recv(deadline):
+                self.close()
+                raise FixtureError('SSE %s: no response headers within %.0f s' % (path, timeout))
+        head, self._raw = self._raw.split(b'\r\n\r\n', 1)
+        lines = head.decode('latin-1').split('\r\n')
+        self.status = int(lines[0].split()[1])
+        self.headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(':')
+            k = k.strip().lower()
+            v = v.strip()
+            self.headers[k] = self.headers[k] + ', ' + v if k in self.headers else v
+        self.chunked = 'chunked' in self.headers.get('transfer-encoding', '').lower()
+        self._chunk_left = 0 if self.chunked else None
+        self._length_left = None
+        if not self.chunked and 'content-length' in self.headers:
+            self._length_left = int(self.headers['content-length'])
+        self._dechunk()
+        self.body = None
+        if self.status != 200:
+            while not self._eof and self._recv(deadline):
+                self._dechunk()
+            self.body = self._buf
+            self._buf = b''
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _recv(self, deadline):
+        """Read once from the socket; False on timeout or EOF."""
+        left = deadline - time.monotonic()
+        if left <= 0 or self._eof:
+            return False
+        r, _, _ = select.select([self.sock], [], [], left)
+        if not r:
+            return False
+        try:
+            data = self.sock.recv(65536)
+        except OSError:
+            data = b''
+        if not data:
+            self._eof = True
+            return False
+        self._raw += data
+        return True
+
+    def _dechunk(self):
+        if not self.chunked:
+            if self._length_left is not None:
+                take = self._raw[:self._length_left]
+                self._length_left -= len(take)
+                if self._length_left == 0:
+                    self._eof = True
+            else:
+                take = self._raw
+            self._buf += take
+            self._raw = b''
+            return
+        while True:
+            if self._chunk_left > 0:
+                take = self._raw[:self._chunk_left]
+                self._buf += take
+                self._raw = self._raw[len(take):]
+                self._chunk_left -= len(take)
+                if self._chunk_left > 0:
+                    return
+                self._chunk_left = -2          # expect the CRLF after the data
+            if self._chunk_left == -2:
+                if len(self._raw) < 2:
+                    return
+                self._raw = self._raw[2:]
+                self._chunk_left = 0
+            if b'\r\n' not in self._raw:
+                return
+            line, self._raw = self._raw.split(b'\r\n', 1)
+            size = int(line.split(b';')[0].strip() or b'0', 16)
+            if size == 0:
+                self._eof = True
+                return
+            self._chunk_left = size
+
+    @property
+    def closed_by_server(self):
+        return self._eof and not self._buf
+
+    def events(self, count=1, timeout=10.0):
+        """Up to count events, waiting at most timeout seconds in total.
+
+        Each is {'event', 'data', 'id', 'retry'} (absent fields None, data
+        lines joined with '\\n'); comment lines (': ping') come as
+        {'comment': text}. Returns early at the end of the stream."""
+        out = []
+        deadline = time.monotonic() + timeout
+        while len(out) < count:
+            nl = self._buf.find(b'\n')
+            if nl < 0:
+                if self._eof or not self._recv(deadline):
+                    break
+                self._dechunk()
+                continue
+            line = self._buf[:nl].rstrip(b'\r').decode('utf-8', 'replace')
+            self._buf = self._buf[nl + 1:]
+            if line == '':
+                if self._pending or self._data:
+                    out.append({'event': self._pending.get('event'),
+                                'data': '\n'.join(self._data) if self._data else None,
+                                'id': self._pending.get('id'), 'retry': self._pending.get('retry')})
+                self._pending, self._data = {}, []
+            elif line.startswith(':'):
+                out.append({'comment': line[1:].lstrip()})
+            else:
+                field, _, value = line.partition(':')
+                if value.startswith(' '):
+                    value = value[1:]
+                if field == 'data':
+                    self._data.append(value)
+                elif field in ('event', 'id', 'retry'):
+                    self._pending[field] = value
+        return out
+
+
 # ---------------------------------------------------------------------------
 # TestCase.
-
-import unittest  # noqa: E402  (kept next to its only user)
 
 
 class StackTestCase(unittest.TestCase):
