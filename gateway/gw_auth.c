@@ -205,7 +205,7 @@ static int check_times(jwt_t *jwt, time_t now, time_t *exp_r, struct cm_err *err
     exp = jwt_get_grant_int(jwt, "exp");
     if (errno != 0 || exp <= 0)
         return cm_err_set(err, CM_EAUTH, "token has no expiry");
-    if ((long)now > exp + CLOCK_SKEW_SECS)
+    if ((long)now - CLOCK_SKEW_SECS > exp) /* not exp + skew: overflows for a huge exp */
         return cm_err_set(err, CM_EAUTH, "token expired");
     errno = 0;
     nbf = jwt_get_grant_int(jwt, "nbf");
