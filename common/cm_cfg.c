@@ -144,6 +144,7 @@ static int apply_line(const struct cm_cfg_def *defs, size_t n, void *obj, char *
 {
     char *eq = strchr(line, '='), *name, *value;
     const struct cm_cfg_def *def;
+    struct cm_err inner = CM_ERR_INIT;
     size_t vlen;
 
     if (eq == NULL)
@@ -159,11 +160,8 @@ static int apply_line(const struct cm_cfg_def *defs, size_t n, void *obj, char *
     def = find(defs, n, name);
     if (def == NULL)
         return cm_err_set(err, CM_ECONFIG, "%s:%d: unknown setting \"%s\"", path, lineno, name);
-    if (cm_cfg_set(def, obj, value, err) < 0) {
-        struct cm_err inner = *err;
-
+    if (cm_cfg_set(def, obj, value, &inner) < 0) /* err may be NULL */
         return cm_err_set(err, CM_ECONFIG, "%s:%d: %s", path, lineno, inner.msg);
-    }
     return 0;
 }
 

@@ -67,7 +67,8 @@ void cm_log_kv(char *dst, size_t cap, const char *key, const char *value)
         dst[len] = '\0';
         return;
     }
-    append_quoted(dst, len + (size_t)n, cap, value ? value : "");
+    if (append_quoted(dst, len + (size_t)n, cap, value ? value : "") == len + (size_t)n)
+        dst[len] = '\0'; /* no room for the quoted value: add nothing, not a bare key= */
 }
 
 void cm_log_redact_url(char *dst, size_t cap, const char *url)

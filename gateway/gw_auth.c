@@ -64,12 +64,16 @@ int gw_auth_decode_secret(const char *text, unsigned char **out_r, size_t *len_r
     size_t n = strlen(text), len = 0;
     unsigned char *raw = NULL;
 
-    if (n >= 64 && n % 2 == 0 && all_hex(text, n))
-        raw = cm_hex_decode(text, n, &len);
-    if (raw == NULL)
+    /* Text of hex digits only is hex, never base64: read as base64 it decodes
+       to 3/4 more bytes, so 48 hex digits (24 bytes) would pass as 36. */
+    if (all_hex(text, n)) {
+        if (n >= 64 && n % 2 == 0)
+            raw = cm_hex_decode(text, n, &len);
+    } else {
         raw = cm_b64_decode(text, n, &len);
-    if (raw == NULL)
-        raw = cm_b64url_decode(text, n, &len);
+        if (raw == NULL)
+            raw = cm_b64url_decode(text, n, &len);
+    }
     if (raw == NULL || len < 32) {
         if (raw != NULL)
             cm_cleanse(raw, len);
@@ -201,7 +205,7 @@ static int check_times(jwt_t *jwt, time_t now, time_t *exp_r, struct cm_err *err
     exp = jwt_get_grant_int(jwt, "exp");
     if (errno != 0 || exp <= 0)
         return cm_err_set(err, CM_EAUTH, "token has no expiry");
-    if ((long)now > exp + CLOCK_SKEW_SECS)
+    if ((long)now - CLOCK_SKEW_SECS > exp) /* not exp + skew: overflows for a huge exp */
         return cm_err_set(err, CM_EAUTH, "token expired");
     errno = 0;
     nbf = jwt_get_grant_int(jwt, "nbf");

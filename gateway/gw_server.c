@@ -51,6 +51,7 @@ static size_t keep_raw(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
+__attribute__((format(printf, 2, 0))) /* clang's -Wformat-nonliteral needs it */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
