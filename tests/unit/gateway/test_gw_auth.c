@@ -395,7 +395,9 @@ static void test_duplicate_claims(void)
     n = strlen(text) + 64;
     dup = malloc(n);
     snprintf(dup, n, "{\"sub\":\"bob\",\"sub\":\"alice\",%s", text + 1);
-    h = b64url_json(good_header());
+    c = good_header();
+    h = b64url_json(c);
+    json_decref(c);
     p = b64url_of(dup, strlen(dup));
     n = strlen(h) + strlen(p) + 64;
     tok = malloc(n);
