@@ -73,15 +73,21 @@ char *cm_b64_encode(const void *src, size_t n)
     return dst;
 }
 
-/* Value of c in alpha, or -1. */
+/* Value of c in the alphabet whose last two characters are c62 and c63,
+   or -1. Range checks instead of a search keep decoding linear. */
 static int sextet(const char *alpha, char c)
 {
-    const char *p;
-
-    if (c == '\0')
-        return -1;
-    p = strchr(alpha, c);
-    return p == NULL ? -1 : (int)(p - alpha);
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == alpha[62])
+        return 62;
+    if (c == alpha[63])
+        return 63;
+    return -1;
 }
 
 /* Decode unpadded text. A remainder of 1 character is impossible, and the

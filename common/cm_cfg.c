@@ -111,6 +111,8 @@ static int set_str(const struct cm_cfg_def *def, void *obj, const char *value,
         if (copy == NULL)
             return cm_err_set(err, CM_ENOMEM, "out of memory");
     }
+    if (*p != NULL && (def->flags & CM_CFG_SECRET))
+        cm_cleanse(*p, strlen(*p));
     free(*p);
     *p = copy;
     return 0;

@@ -206,12 +206,32 @@ static int add_claims(jwt_t *j, const struct gw_auth_keys *k, const struct ib_cr
     return 0;
 }
 
+/* Build and sign the JWT; *tok_r is malloc'd. 0 or -1. */
+static int encode_token(const struct gw_auth_keys *k, const struct ib_creds *cr,
+                        const char *account_id, time_t now, const char *cred, char **tok_r)
+{
+    char jti[32];
+    jwt_t *j = NULL;
+    int rc = -1;
+
+    if (new_jti(jti) < 0 || jwt_new(&j) != 0)
+        goto done;
+    if (add_claims(j, k, cr, account_id, now, jti, cred) < 0 ||
+        jwt_set_alg(j, JWT_ALG_HS256, k->jwt_key, sizeof(k->jwt_key)) != 0)
+        goto done;
+    *tok_r = jwt_encode_str(j);
+    if (*tok_r != NULL)
+        rc = 0;
+done:
+    jwt_free(j);
+    return rc;
+}
+
 int gw_auth_issue(const struct gw_auth_keys *k, const struct ib_creds *cr,
                   const char *account_id, time_t now, char **token_r, time_t *exp_r,
                   struct cm_err *err)
 {
-    char jti[32], *cred = NULL, *tok = NULL;
-    jwt_t *j = NULL;
+    char *cred = NULL, *tok = NULL;
     int rc;
 
     if (cr == NULL || cr->username == NULL || cr->username[0] == '\0' || cr->secret == NULL)
@@ -219,15 +239,10 @@ int gw_auth_issue(const struct gw_auth_keys *k, const struct ib_creds *cr,
     rc = seal_creds(k, cr, &cred, err);
     if (rc < 0)
         return rc;
-    rc = cm_err_set(err, CM_EINTERNAL, "token encoding failed");
-    if (new_jti(jti) < 0 || jwt_new(&j) != 0)
+    if (encode_token(k, cr, account_id, now, cred, &tok) < 0) {
+        rc = cm_err_set(err, CM_EINTERNAL, "token encoding failed");
         goto done;
-    if (add_claims(j, k, cr, account_id, now, jti, cred) < 0 ||
-        jwt_set_alg(j, JWT_ALG_HS256, k->jwt_key, sizeof(k->jwt_key)) != 0)
-        goto done;
-    tok = jwt_encode_str(j);
-    if (tok == NULL)
-        goto done;
+    }
     /* Never hand out a token that verify would refuse for its size. */
     if (strlen(tok) > GW_AUTH_MAX_TOKEN) {
         rc = cm_err_set(err, CM_ELIMIT, "token would exceed %d bytes", GW_AUTH_MAX_TOKEN);
@@ -236,10 +251,7 @@ int gw_auth_issue(const struct gw_auth_keys *k, const struct ib_creds *cr,
     *token_r = tok;
     *exp_r = now + (time_t)k->ttl_secs;
     tok = NULL;
-    rc = 0;
-    cm_err_clear(err);
 done:
-    jwt_free(j);
     free(tok);
     free(cred);
     return rc;
@@ -458,14 +470,15 @@ int gw_auth_verify(const struct gw_auth_keys *k, const char *token, time_t now,
     if (split_token(token, seg, len) < 0)
         return cm_err_set(err, CM_EAUTH, "malformed token");
     rc = check_header(seg[0], len[0], err);
+    if (rc == 0)
+        rc = check_signature(k, token, seg[2], len[2], err);
     if (rc < 0)
         return rc;
+    /* Claims are read only once the signature holds. */
     claims = segment_json(seg[1], len[1]);
     if (claims == NULL)
         return cm_err_set(err, CM_EAUTH, "malformed token claims");
-    rc = check_signature(k, token, seg[2], len[2], err);
-    if (rc == 0)
-        rc = check_times(claims, now, &exp, err);
+    rc = check_times(claims, now, &exp, err);
     if (rc == 0)
         rc = check_iss_aud(k, claims, err);
     if (rc == 0)

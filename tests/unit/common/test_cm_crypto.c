@@ -40,6 +40,10 @@ static void test_hmac_rfc4231(void)
     th_assert(cm_hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac) == 0);
     hex_of(mac, sizeof(mac), hex);
     th_assert(strcmp(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843") == 0);
+    /* Empty key and message (a well-known value; OpenSSL needs care here). */
+    th_assert(cm_hmac_sha256("", 0, "", 0, mac) == 0);
+    hex_of(mac, sizeof(mac), hex);
+    th_assert(strcmp(hex, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad") == 0);
     th_assert(cm_hmac_sha256(k6, sizeof(k6), d6, strlen(d6), mac) == 0);
     hex_of(mac, sizeof(mac), hex);
     th_assert(strcmp(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54") == 0);
