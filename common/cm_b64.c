@@ -139,11 +139,9 @@ unsigned char *cm_b64_decode(const char *src, size_t srclen, size_t *len_r)
     while (pad < srclen && pad < 3 && src[srclen - 1 - pad] == '=')
         pad++;
     if (pad > 0) {
-        /* Padded text must come in whole quanta, with at most two '='. */
-        if (pad > 2 || srclen % 4 != 0)
-            return NULL;
+        /* At most two '=', and they must complete the last quantum. */
         srclen -= pad;
-        if (srclen % 4 != 4 - pad)
+        if (pad > 2 || srclen % 4 != 4 - pad)
             return NULL;
     }
     return decode(std_alpha, src, srclen, len_r);
