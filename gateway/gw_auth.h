@@ -22,7 +22,7 @@
 #include "common/cm_err.h"
 #include "imapbridge/ib_upstream.h"
 
-#define GW_AUTH_MAX_TOKEN 4096
+#define GW_AUTH_MAX_TOKEN 8192 /* room for OAuth access tokens sealed in cred */
 
 struct gw_auth_keys {
     unsigned char jwt_key[32];   /* HKDF(secret, "jmapgate jwt hs256 v1") */
