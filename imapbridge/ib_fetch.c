@@ -398,3 +398,71 @@ int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool 
     *n_r = n;
     return 0;
 }
+
+static int cmp_change(const void *a, const void *b)
+{
+    uint32_t x = ((const struct ib_change *)a)->uid, y = ((const struct ib_change *)b)->uid;
+
+    return x < y ? -1 : x > y;
+}
+
+int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
+                           size_t *n_r, struct mailimap_set **vanished_r,
+                           bool *vanished_known_r, struct cm_err *err)
+{
+    struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+    struct mailimap_set *all = mailimap_set_new_interval(1, 0);
+    struct mailimap_qresync_vanished *van = NULL;
+    bool qresync = (ib_session_caps(s) & IB_CAP_QRESYNC) != 0;
+    struct ib_change *changes = NULL;
+    clist *result = NULL;
+    size_t n = 0;
+    int rc;
+
+    *vanished_r = NULL;
+    *vanished_known_r = false;
+    add_att(ft, mailimap_fetch_att_new_uid());
+    add_att(ft, mailimap_fetch_att_new_flags());
+    add_att(ft, mailimap_fetch_att_new_modseq());
+    /* UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE m [VANISHED]);
+       mailimap_select_qresync is broken in 1.9.4 (LIBS.md §0.7), this is not */
+    if (qresync)
+        rc = mailimap_uid_fetch_qresync(ib_session_imap(s), all, ft, modseq, &result, &van);
+    else
+        rc = mailimap_uid_fetch_changedsince(ib_session_imap(s), all, ft, modseq, &result);
+    mailimap_fetch_type_free(ft);
+    mailimap_set_free(all);
+    rc = ib_session_check(s, rc, "UID FETCH CHANGEDSINCE", err);
+    if (rc < 0)
+        goto out;
+    changes = calloc(clist_count(result) + 1, sizeof(*changes));
+    if (changes == NULL) {
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
+        struct ib_msg m = { 0 };
+
+        if (copy_msg(&m, clist_content(it)) == 0 && m.uid != 0)
+            changes[n++] = (struct ib_change){ m.uid, m.modseq };
+        msg_fini(&m);
+    }
+    qsort(changes, n, sizeof(*changes), cmp_change);
+    if (qresync) {
+        *vanished_known_r = true;
+        if (van != NULL) {
+            *vanished_r = van->qr_known_uids;
+            van->qr_known_uids = NULL;
+        }
+    }
+    *changes_r = changes;
+    *n_r = n;
+    changes = NULL;
+out:
+    free(changes);
+    if (van != NULL)
+        mailimap_qresync_vanished_free(van);
+    if (result != NULL)
+        mailimap_fetch_list_free(result);
+    return rc;
+}

@@ -76,4 +76,17 @@ int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool 
                     uint32_t **uids_r, size_t *n_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* What changed in the selected folder since modseq (CONDSTORE): the
+   messages whose flags changed or that arrived (uid + modseq, ascending by
+   UID), and, with QRESYNC, the UIDs expunged meanwhile (VANISHED). Without
+   QRESYNC *vanished_r stays NULL and *vanished_known_r false. */
+struct ib_change {
+    uint32_t uid;
+    uint64_t modseq;
+};
+int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
+                           size_t *n_r, struct mailimap_set **vanished_r,
+                           bool *vanished_known_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 #endif
