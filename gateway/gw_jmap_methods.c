@@ -10,6 +10,7 @@ static const struct gw_jmethod methods[] = {
     { "Mailbox/query", GW_JMAP_USING_MAIL, gw_jmap_mailbox_query },
     { "Email/get", GW_JMAP_USING_MAIL, gw_jmap_email_get },
     { "Email/query", GW_JMAP_USING_MAIL, gw_jmap_email_query },
+    { "Email/changes", GW_JMAP_USING_MAIL, gw_jmap_email_changes },
 };
 
 const struct gw_jmethod *gw_jmethod_find(const char *name)

@@ -25,6 +25,7 @@ char *gw_jmap_mailbox_state(const unsigned char key[32], const struct ib_folder_
 /* gw_jmap_email.c, gw_jmap_email_query.c */
 json_t *gw_jmap_email_get(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_email_changes(struct gw_jcall *c, struct cm_err *err);
 
 /* gw_jmap_mailbox_query.c */
 json_t *gw_jmap_mailbox_query(struct gw_jcall *c, struct cm_err *err);

@@ -451,8 +451,9 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
     if (qresync) {
         *vanished_known_r = true;
         if (van != NULL) {
+            /* take the set; libetpan's free does not accept a NULL one */
             *vanished_r = van->qr_known_uids;
-            van->qr_known_uids = NULL;
+            van->qr_known_uids = mailimap_set_new_empty();
         }
     }
     *changes_r = changes;

@@ -546,6 +546,11 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
         return cm_err_set(err, CM_EINVAL, "imap: bad folder name");
     if (s->selected != NULL && strcmp(s->selected, imap_name) == 0 &&
         (read_only || s->selected_rw)) {
+        /* Reuse the selection, but let the server tell us what changed
+           since (new mail, expunges, flags): a stale view would hide them. */
+        rc = ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
+        if (rc < 0)
+            return rc;
         fill_selection(s, sel_r);
         return 0;
     }
@@ -568,4 +573,13 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
     s->highestmodseq = hms;
     fill_selection(s, sel_r);
     return 0;
+}
+
+int ib_session_sync(struct ib_session *s, struct cm_err *err)
+{
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (s->selected == NULL)
+        return 0;
+    return ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
 }

@@ -92,6 +92,11 @@ char ib_session_delimiter(const struct ib_session *s);       /* from NAMESPACE/L
    the server closes; a NOOP then reads it. No I/O; never blocks. */
 bool ib_session_has_input(struct ib_session *s);
 
+/* When a folder is selected, NOOP so the session's view of it is current:
+   STATUS of the selected folder answers from that view (RFC 3501 §6.3.10),
+   which would otherwise be as old as the SELECT. */
+int ib_session_sync(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
+
 /* NOOP (keep-alive / health). */
 int ib_session_noop(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
 

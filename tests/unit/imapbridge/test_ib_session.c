@@ -232,9 +232,11 @@ static void test_select_and_command_errors(void)
         LOGIN_STEPS, FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
         FI_SEND("* FLAGS (\\Seen)\r\n* 3 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 9] n\r\n"
                 "* OK [HIGHESTMODSEQ 99] m\r\n$TAG OK [READ-ONLY] done\r\n"),
+        FI_EXPECT("NOOP"), FI_SEND("* 4 EXISTS\r\n$TAG OK synced\r\n"),
         FI_EXPECT("SELECT INBOX (CONDSTORE)"),
         FI_SEND("* 3 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 9] n\r\n"
                 "* OK [HIGHESTMODSEQ 100] m\r\n$TAG OK [READ-WRITE] done\r\n"),
+        FI_EXPECT("NOOP"), FI_SEND("$TAG OK synced\r\n"),
         FI_EXPECT("EXAMINE Nope"), FI_SEND("$TAG NO [NONEXISTENT] Mailbox doesn't exist\r\n"),
         FI_EXPECT("NOOP"), FI_SEND("$TAG BAD Error in IMAP command\r\n"),
         FI_EXPECT("NOOP"), FI_SEND("$TAG OK still fine\r\n"), FI_END,
@@ -251,7 +253,8 @@ static void test_select_and_command_errors(void)
     }
     th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0);
     th_assert(sel.uidvalidity == 42 && sel.uidnext == 9 && sel.exists == 3 && sel.highestmodseq == 99);
-    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* no command sent */
+    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* reused: NOOP syncs */
+    th_assert(sel.exists == 4);
     th_assert(ib_session_select(s, "INBOX", false, &sel, &err) == 0); /* a write needs SELECT */
     th_assert(sel.highestmodseq == 100);
     th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* read-write serves reads */
