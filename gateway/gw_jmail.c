@@ -12,6 +12,7 @@
 
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_req.h"
+#include "imapbridge/ib_header.h"
 #include "imapbridge/ib_state.h"
 
 int gw_jmail_folders(struct gw_jreq *jr, const struct ib_folder_list **l_r, struct cm_err *err)
@@ -132,4 +133,37 @@ json_t *gw_jmail_keywords(char *const *flags, size_t n)
         json_object_set_new(kw, lower, json_true());
     }
     return kw;
+}
+
+char *gw_jmail_thread_root(const struct ib_header_list *hl)
+{
+    static const char *const order[] = { "References", "In-Reply-To", "Message-ID" };
+
+    for (size_t i = 0; hl != NULL && i < sizeof(order) / sizeof(order[0]); i++) {
+        json_t *ids = ib_header_get_json(hl, order[i], IB_HF_MESSAGE_IDS, false);
+        const char *root = json_string_value(json_array_get(ids, 0));
+        char *copy = root != NULL && root[0] != '\0' ? strdup(root) : NULL;
+
+        json_decref(ids);
+        if (copy != NULL)
+            return copy;
+    }
+    return NULL;
+}
+
+char *gw_jmail_thread_id(const struct ib_header_list *hl, const char *email_id)
+{
+    char *root = gw_jmail_thread_root(hl), *id;
+
+    if (root != NULL) {
+        id = ib_ids_thread(root);
+        free(root);
+        return id;
+    }
+    id = malloc(strlen(email_id) + 2);
+    if (id != NULL) {
+        id[0] = 'x';
+        strcpy(id + 1, email_id);
+    }
+    return id;
 }

@@ -40,4 +40,15 @@ struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n);
    others lower-cased ($Forwarded -> $forwarded). New reference. */
 json_t *gw_jmail_keywords(char *const *flags, size_t n);
 
+struct ib_header_list;
+
+/* The thread root of a message: the first References id, else the first
+   In-Reply-To id, else its own Message-ID (malloc'd, without <>), or NULL
+   when it has none of them. */
+char *gw_jmail_thread_root(const struct ib_header_list *hl);
+
+/* The threadId of a message: ib_ids_thread(root), or for a message with no
+   Message-ID at all "x" + its email id (a thread of one). malloc'd. */
+char *gw_jmail_thread_id(const struct ib_header_list *hl, const char *email_id);
+
 #endif

@@ -125,25 +125,6 @@ static void choose_fetch(struct eget *e, unsigned int caps)
         e->want |= (caps & IB_CAP_PREVIEW) ? IB_FETCH_PREVIEW : IB_FETCH_BODYSTRUCTURE;
 }
 
-/* Thread root: first References id, else In-Reply-To, else own Message-ID. */
-static char *thread_id_of(const struct ib_header_list *hl, uint32_t uid)
-{
-    static const char *const order[] = { "References", "In-Reply-To", "Message-ID" };
-    char fallback[32];
-
-    for (size_t i = 0; hl != NULL && i < 3; i++) {
-        json_t *ids = ib_header_get_json(hl, order[i], IB_HF_MESSAGE_IDS, false);
-        const char *root = json_string_value(json_array_get(ids, 0));
-        char *t = root ? ib_ids_thread(root) : NULL;
-
-        json_decref(ids);
-        if (t != NULL)
-            return t;
-    }
-    snprintf(fallback, sizeof(fallback), "uid-%u", uid); /* no ids at all: a thread of one */
-    return ib_ids_thread(fallback);
-}
-
 struct blob_ctx {
     const unsigned char *key;
     struct ib_email_loc loc;
@@ -318,7 +299,7 @@ static int add_header_props(struct eget *e, const struct ib_msg *m, json_t *obj,
             json_object_set_new(obj, json_string_value(v), val);
     }
     {
-        char *t = thread_id_of(hl, m->uid);
+        char *t = gw_jmail_thread_id(hl, json_string_value(json_object_get(obj, "id")));
 
         json_object_set_new(obj, "threadId", t ? json_string(t) : json_null());
         free(t);

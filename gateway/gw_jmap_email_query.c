@@ -271,7 +271,7 @@ static void fill_from_header(struct hit *h, const struct ib_msg *m)
 {
     struct ib_header_list *hl = NULL;
     struct cm_err err = CM_ERR_INIT;
-    json_t *subj, *date, *ids;
+    json_t *subj, *date;
     char *base;
 
     if (m->header == NULL || ib_header_parse(m->header, m->header_len, &hl, &err) < 0)
@@ -298,16 +298,7 @@ static void fill_from_header(struct hit *h, const struct ib_msg *m)
         }
     }
     json_decref(date);
-    for (size_t i = 0; i < 3 && h->thread == NULL; i++) {
-        static const char *const order[] = { "References", "In-Reply-To", "Message-ID" };
-        const char *root;
-
-        ids = ib_header_get_json(hl, order[i], IB_HF_MESSAGE_IDS, false);
-        root = json_string_value(json_array_get(ids, 0));
-        if (root != NULL)
-            h->thread = strdup(root);
-        json_decref(ids);
-    }
+    h->thread = gw_jmail_thread_root(hl);
     ib_header_list_free(&hl);
 }
 

@@ -11,6 +11,7 @@ static const struct gw_jmethod methods[] = {
     { "Email/get", GW_JMAP_USING_MAIL, gw_jmap_email_get },
     { "Email/query", GW_JMAP_USING_MAIL, gw_jmap_email_query },
     { "Email/changes", GW_JMAP_USING_MAIL, gw_jmap_email_changes },
+    { "Thread/get", GW_JMAP_USING_MAIL, gw_jmap_thread_get },
 };
 
 const struct gw_jmethod *gw_jmethod_find(const char *name)

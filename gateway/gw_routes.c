@@ -13,6 +13,7 @@ const struct gw_route gw_routes[] = {
     { "GET", "/.well-known/jmap", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "GET", "/jmap/session", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "POST", "/jmap/api", gw_jmap_api, GW_ROUTE_WORKER, "jmap_api" },
+    { "GET", "/jmap/download/{}/{}/{}", gw_jmap_download, GW_ROUTE_WORKER, "jmap_download" },
     /* the web client; last, so every API path above wins */
     { "GET", "/", gw_static_index, 0, "web" },
     { "GET", "/{}", gw_static_file, 0, "web" },

@@ -150,9 +150,15 @@ char *ib_ids_thread_root(const char *thread_id)
     if (thread_id[0] != 't' || thread_id[1] == '\0')
         return NULL;
     raw = cm_b64url_decode(thread_id + 1, strlen(thread_id + 1), &len);
-    if (raw == NULL || len == 0 || len > IB_IDS_MAX_ROOT || memchr(raw, '\0', len) != NULL) {
+    if (raw == NULL || len == 0 || len > IB_IDS_MAX_ROOT) {
         free(raw);
         return NULL;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (raw[i] < 0x21 || raw[i] > 0x7e || raw[i] == '"' || raw[i] == '\\') {
+            free(raw); /* a Message-ID is printable ASCII: this id was made up */
+            return NULL;
+        }
     }
     return (char *)raw;
 }

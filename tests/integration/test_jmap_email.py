@@ -195,6 +195,54 @@ class JmapEmailTest(StackTestCase):
         self.assertEqual(reply["inReplyTo"], ["attach-1@example.org"])
         self.assertEqual(reply["mailboxIds"], {self.box["Archive"]: True})
 
+    def test_thread_get(self):
+        got = self.email_by_subject("zqx", ["threadId", "subject"])
+        tid = got["list"][0]["threadId"]
+        ids = sorted(e["id"] for e in got["list"])
+        r = self.call(["Thread/get", {"accountId": self.acct, "ids": [tid, "tnope", "x"]}])
+        self.assertEqual(len(r["list"]), 1)
+        self.assertEqual(r["list"][0]["id"], tid)
+        self.assertEqual(sorted(r["list"][0]["emailIds"]), ids)
+        self.assertEqual(sorted(r["notFound"]), ["tnope", "x"])
+        # a corpus thread: every member's threadId is the thread's id
+        q = self.call(["Email/query", {"accountId": self.acct, "limit": 30}])
+        g = self.call(["Email/get", {"accountId": self.acct, "ids": q["ids"],
+                                     "properties": ["threadId"]}])
+        threads = {e["threadId"] for e in g["list"]}
+        t = self.call(["Thread/get", {"accountId": self.acct, "ids": sorted(threads)}])
+        self.assertEqual(t["notFound"], [])
+        for th in t["list"]:
+            mg = self.call(["Email/get", {"accountId": self.acct, "ids": th["emailIds"],
+                                          "properties": ["threadId"]}])
+            self.assertEqual({e["threadId"] for e in mg["list"]}, {th["id"]})
+
+    def test_blob_download(self):
+        got = self.email_by_subject("zqx", ["blobId", "attachments", "subject"])
+        orig = [e for e in got["list"] if e["subject"] == "quarterly numbers zqx"][0]
+        att = orig["attachments"][0]
+        url = "/jmap/download/%s/%s/%s?type=text/csv" % (self.acct, att["blobId"], "q3 résumé.csv")
+        st, hd, body = self.gw.request("GET", url.replace(" ", "%20").replace("é", "%C3%A9"),
+                                       headers=self.auth)
+        self.assertEqual(st, 200, body)
+        self.assertEqual(body, b"a,b\n1,2\n")
+        self.assertEqual(hd["content-type"], "text/csv")
+        self.assertIn("filename*=UTF-8''q3%20r%C3%A9sum%C3%A9.csv", hd["content-disposition"])
+        st, hd, body = self.gw.request("GET", "/jmap/download/%s/%s/m.eml?type=message/rfc822"
+                                       % (self.acct, orig["blobId"]), headers=self.auth)
+        self.assertEqual(st, 200)
+        self.assertEqual(body, ATTACH)
+        bad = orig["blobId"][:-2] + ("AA" if orig["blobId"][-2:] != "AA" else "BB")
+        for path, want in (("/jmap/download/%s/%s/x" % (self.acct, bad), 404),
+                           ("/jmap/download/%s/%s/x" % ("aOther", orig["blobId"]), 404)):
+            self.assertEqual(self.gw.request("GET", path, headers=self.auth)[0], want)
+        self.assertEqual(self.gw.request("GET", "/jmap/download/%s/%s/x" % (
+            self.acct, orig["blobId"]))[0], 401)
+        st, hd, _ = self.gw.request("GET", "/jmap/download/%s/%s/x?type=%s" % (
+            self.acct, orig["blobId"], "text/html%0d%0aX-Evil:%201"), headers=self.auth)
+        self.assertEqual(st, 200)
+        self.assertEqual(hd["content-type"], "application/octet-stream")
+        self.assertNotIn("x-evil", hd)
+
     def test_get_properties_and_errors(self):
         got = self.email_by_subject("français", ["subject", "header:Subject:asText",
                                                "header:X-Missing", "header:Received:all"])

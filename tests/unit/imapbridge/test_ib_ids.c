@@ -68,6 +68,7 @@ static void test_thread(void)
     free(t);
     th_assert(ib_ids_thread_root("t") == NULL);
     th_assert(ib_ids_thread_root("t!!") == NULL);
+    th_assert(ib_ids_thread_root("tnope") == NULL); /* decodes to non-printable bytes */
 }
 
 int main(void)
