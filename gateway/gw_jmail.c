@@ -12,7 +12,10 @@
 
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_req.h"
+#include "imapbridge/ib_body.h"
+#include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_header.h"
+#include "imapbridge/ib_text.h"
 #include "imapbridge/ib_state.h"
 
 int gw_jmail_folders(struct gw_jreq *jr, const struct ib_folder_list **l_r, struct cm_err *err)
@@ -167,3 +170,35 @@ char *gw_jmail_thread_id(const struct ib_header_list *hl, const char *email_id)
     }
     return id;
 }
+
+/* Preview from the first text part when the server has no PREVIEW. */
+json_t *gw_jmail_preview(struct ib_session *s, const struct ib_msg *m)
+{
+    struct ib_body_fetch *list = NULL;
+    size_t n = 0;
+    struct cm_err err = CM_ERR_INIT;
+    json_t *out = NULL;
+
+    if (m->body != NULL && ib_body_fetch_list(m->body, IB_BODY_WANT_TEXT, &list, &n, &err) == 0 &&
+        n > 0) {
+        char *data = NULL, *pv = NULL;
+        size_t len = 0;
+        json_t *val = NULL;
+
+        if (ib_fetch_section(s, m->uid, list[0].part_id, 0, GW_JMAIL_PREVIEW_FETCH, &data, &len,
+                             &err) == 0 &&
+            ib_body_value_json(data, len, list[0].encoding, list[0].charset, 0,
+                               len >= GW_JMAIL_PREVIEW_FETCH, &val, &err) == 0) {
+            const char *v = json_string_value(json_object_get(val, "value"));
+
+            if (v != NULL && ib_text_preview(v, strlen(v), list[0].html, &pv, &err) == 0)
+                out = json_string(pv);
+        }
+        free(pv);
+        free(data);
+        json_decref(val);
+    }
+    ib_body_fetch_free(&list, n);
+    return out ? out : json_string("");
+}
+

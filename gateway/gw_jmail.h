@@ -51,4 +51,15 @@ char *gw_jmail_thread_root(const struct ib_header_list *hl);
    Message-ID at all "x" + its email id (a thread of one). malloc'd. */
 char *gw_jmail_thread_id(const struct ib_header_list *hl, const char *email_id);
 
+struct ib_session;
+struct ib_msg;
+
+#define GW_JMAIL_PREVIEW_FETCH 2048
+
+/* A preview computed from the first text part (for servers without
+   PREVIEW): fetches at most GW_JMAIL_PREVIEW_FETCH bytes of it. m needs its
+   BODYSTRUCTURE; the folder must be selected. New reference, never NULL
+   ("" when there is no text). */
+json_t *gw_jmail_preview(struct ib_session *s, const struct ib_msg *m);
+
 #endif

@@ -15,7 +15,6 @@
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
 
-#define PREVIEW_FETCH_BYTES 2048
 
 static const struct gw_jprop email_props[] = {
     { "id", true },          { "blobId", true },        { "threadId", true },
@@ -208,40 +207,6 @@ static int add_body_values(struct eget *e, struct ib_session *s, const struct ib
     return rc;
 }
 
-/* Preview from the first text part when the server has no PREVIEW. */
-static json_t *computed_preview(struct ib_session *s, const struct ib_msg *m, json_t *text,
-                                json_t *html)
-{
-    struct ib_body_fetch *list = NULL;
-    size_t n = 0;
-    struct cm_err err = CM_ERR_INIT;
-    json_t *out = NULL;
-
-    (void)text;
-    (void)html;
-    if (m->body != NULL && ib_body_fetch_list(m->body, IB_BODY_WANT_TEXT, &list, &n, &err) == 0 &&
-        n > 0) {
-        char *data = NULL, *pv = NULL;
-        size_t len = 0;
-        json_t *val = NULL;
-
-        if (ib_fetch_section(s, m->uid, list[0].part_id, 0, PREVIEW_FETCH_BYTES, &data, &len,
-                             &err) == 0 &&
-            ib_body_value_json(data, len, list[0].encoding, list[0].charset, 0,
-                               len >= PREVIEW_FETCH_BYTES, &val, &err) == 0) {
-            const char *v = json_string_value(json_object_get(val, "value"));
-
-            if (v != NULL && ib_text_preview(v, strlen(v), list[0].html, &pv, &err) == 0)
-                out = json_string(pv);
-        }
-        free(pv);
-        free(data);
-        json_decref(val);
-    }
-    ib_body_fetch_free(&list, n);
-    return out ? out : json_string("");
-}
-
 static int add_body_props(struct eget *e, struct ib_session *s, const struct ib_msg *m,
                           struct blob_ctx *bc, json_t *obj, struct cm_err *err)
 {
@@ -262,7 +227,7 @@ static int add_body_props(struct eget *e, struct ib_session *s, const struct ib_
         json_object_set_new(obj, "htmlBody", filtered_copies(html, e->body_props));
         json_object_set_new(obj, "attachments", filtered_copies(att, e->body_props));
         if (gw_jget_wants(&e->g, "preview") && m->preview == NULL)
-            json_object_set_new(obj, "preview", computed_preview(s, m, text, html));
+            json_object_set_new(obj, "preview", gw_jmail_preview(s, m));
         filter_part(tree, e->body_props);
         json_object_set_new(obj, "bodyStructure", json_incref(tree));
     }

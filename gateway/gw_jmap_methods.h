@@ -27,6 +27,9 @@ json_t *gw_jmap_email_get(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_email_changes(struct gw_jcall *c, struct cm_err *err);
 
+/* gw_jmap_snippet.c */
+json_t *gw_jmap_snippet_get(struct gw_jcall *c, struct cm_err *err);
+
 /* gw_jmap_thread.c */
 json_t *gw_jmap_thread_get(struct gw_jcall *c, struct cm_err *err);
 

@@ -243,6 +243,24 @@ class JmapEmailTest(StackTestCase):
         self.assertEqual(hd["content-type"], "application/octet-stream")
         self.assertNotIn("x-evil", hd)
 
+    def test_search_snippets(self):
+        flt = {"operator": "OR", "conditions": [{"subject": "zqx"}, {"body": "crème"}]}
+        _, _, out = self.gw.json("POST", "/jmap/api", {"using": [CORE, MAIL], "methodCalls": [
+            ["Email/query", {"accountId": self.acct, "filter": flt}, "q"],
+            ["SearchSnippet/get", {"accountId": self.acct, "filter": flt,
+                                   "#emailIds": {"resultOf": "q", "name": "Email/query",
+                                                 "path": "/ids"}}, "s"],
+            ["SearchSnippet/get", {"accountId": self.acct, "filter": {"text": "<b>"},
+                                   "emailIds": ["nope"]}, "t"]]}, headers=self.auth)
+        snips = out["methodResponses"][1][1]["list"]
+        self.assertEqual(len(snips), 3)
+        subjects = sorted(s["subject"] for s in snips if s["subject"])
+        self.assertEqual(subjects, ["Re: quarterly numbers <mark>zqx</mark>",
+                                    "quarterly numbers <mark>zqx</mark>"])
+        cafe = [s for s in snips if s["subject"] is None][0]
+        self.assertIn("<mark>crème</mark>", cafe["preview"])
+        self.assertEqual(out["methodResponses"][2][1]["notFound"], ["nope"])
+
     def test_get_properties_and_errors(self):
         got = self.email_by_subject("français", ["subject", "header:Subject:asText",
                                                "header:X-Missing", "header:Received:all"])
