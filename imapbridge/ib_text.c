@@ -258,6 +258,11 @@ static bool cs_plausible(const char *cs)
 
 static const char *const cs_utf8[] = {"utf-8", "utf8", NULL};
 static const char *const cs_ascii[] = {"us-ascii", "ascii", "ansi_x3.4-1968", "us", NULL};
+/* Labels the WHATWG Encoding Standard decodes as windows-1252, as every
+   browser and mail client does: mail labelled Latin-1 often carries
+   Windows' curly quotes (0x91-0x97), which Latin-1 maps to C1 controls. */
+static const char *const cs_latin1[] = {"iso-8859-1", "iso8859-1", "latin1", "l1",
+                                        "iso_8859-1", "cp819", "ibm819", NULL};
 
 static size_t count_byte(const char *s, size_t len, char c)
 {
@@ -322,6 +327,8 @@ static int put_charset(struct cm_buf *b, const char *cs, const char *in, size_t 
     }
     if (cs_is(cs, cs_utf8))
         return put_sanitized(b, in, len, problem);
+    if (cs_is(cs, cs_latin1))
+        cs = "WINDOWS-1252";
     rc = put_iconv(b, cs, in, len, problem);
     if (rc <= 0)
         return rc;
