@@ -940,7 +940,7 @@ class Gateway:
                 _unregister_proc(self.proc)
                 with open(self.log_file, 'rb') as f:
                     f.seek(log_start)
-                    if b'Address already in use' in f.read():
+                    if re.search(rb'Address already in use|in use or not permitted', f.read()):
                         raise _PortTaken()
                 raise FixtureError('jmapgate exited with %s during start-up\n--- %s\n%s'
                                    % (code, self.log_file, _tail(self.log_file)))
