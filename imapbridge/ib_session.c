@@ -397,6 +397,29 @@ static bool has_crlf(const char *text)
     return text == NULL || strpbrk(text, "\r\n") != NULL;
 }
 
+/* RFC 4978: COMPRESS DEFLATE, then compress both directions in our driver
+   (Debian's libetpan has its own COMPRESS compiled out, LIBS.md §0.6, so
+   mailimap_compress() must never be called). */
+static int start_compress(struct ib_session *s, struct cm_err *err)
+{
+    mailstream *ms = s->imap->imap_stream;
+    int rc = ib_session_check(s, mailimap_custom_command(s->imap, "COMPRESS DEFLATE"),
+                              "COMPRESS", err);
+
+    if (rc < 0)
+        return s->broken ? rc : 0; /* refused: go on uncompressed */
+    if (ms->read_buffer_len != 0) {
+        s->broken = true;
+        return cm_err_set(err, CM_EUPSTREAM, "imap: data after the COMPRESS answer");
+    }
+    rc = ib_stream_start_compress(ms->low, err);
+    if (rc < 0)
+        s->broken = true;
+    else
+        cm_debug(s->logkv, "imap COMPRESS=DEFLATE on");
+    return rc;
+}
+
 int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
                     struct ib_session **s_r, struct cm_err *err)
 {
@@ -420,6 +443,8 @@ int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
         rc = refresh_caps(s, err);
     if (rc == 0)
         rc = enable_exts(s, err);
+    if (rc == 0 && up->compress && (s->caps & IB_CAP_COMPRESS))
+        rc = start_compress(s, err);
     if (rc == 0)
         rc = find_delimiter(s, err);
     if (rc < 0) {

@@ -4,7 +4,7 @@
  *
  * Data path of a read: socket -> (TLS) -> [COMPRESS=DEFLATE hook: inflate
  * goes here, inside TLS] -> literal guard -> libetpan. A write goes the
- * other way (deflate before SSL_write). COMPRESS is not implemented yet.
+ * other way (deflate before SSL_write, one sync flush per write).
  *
  * Every read/write/connect/handshake wait is bounded by the stream's
  * timeout. EOF, a timeout or an error make the stream failed: that call
@@ -85,5 +85,12 @@ bool ib_stream_is_tls(struct _mailstream_low *low);
 /* Why the stream failed (IB_STREAM_FAIL_NONE while healthy); msg_r (may be
    NULL) gets a borrowed description valid until the stream is freed. */
 enum ib_stream_fail ib_stream_failure(struct _mailstream_low *low, const char **msg_r);
+
+/* Switch the stream to RFC 4978 COMPRESS=DEFLATE (raw deflate, both ways)
+   right after the server's tagged OK to COMPRESS DEFLATE; nothing may be
+   buffered in libetpan at that point. 0 or CM_ENOMEM / CM_EINTERNAL. */
+int ib_stream_start_compress(struct _mailstream_low *low, struct cm_err *err)
+    __attribute__((warn_unused_result));
+bool ib_stream_is_compressed(struct _mailstream_low *low);
 
 #endif
