@@ -159,7 +159,7 @@ void cm_hex_encode(const void *src, size_t n, char *dst)
     dst[2 * n] = '\0';
 }
 
-static int hexval(char c)
+int cm_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -180,7 +180,7 @@ unsigned char *cm_hex_decode(const char *src, size_t srclen, size_t *len_r)
     if (out == NULL)
         return NULL;
     for (size_t i = 0; i < srclen / 2; i++) {
-        int hi = hexval(src[2 * i]), lo = hexval(src[2 * i + 1]);
+        int hi = cm_hex_digit(src[2 * i]), lo = cm_hex_digit(src[2 * i + 1]);
 
         if (hi < 0 || lo < 0) {
             free(out);

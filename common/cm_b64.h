@@ -31,6 +31,9 @@ unsigned char *cm_b64_decode(const char *src, size_t srclen, size_t *len_r);
    or NULL on OOM. */
 char *cm_b64_encode(const void *src, size_t n);
 
+/* Value of one hex digit (either case), or -1. */
+int cm_hex_digit(char c);
+
 /* Hex: encode n bytes into dst (2n+1 bytes, lower case, NUL-terminated). */
 void cm_hex_encode(const void *src, size_t n, char *dst);
 

@@ -397,11 +397,8 @@ json_t *gw_jmap_email_get(struct gw_jcall *c, struct cm_err *err)
     if (split_header_props(c, &e.header_forms, err) < 0 ||
         gw_jget_parse(c, email_props, NPROPS, &e.g, err) < 0 || parse_body_args(&e, err) < 0)
         goto done;
-    if (e.g.ids == NULL) {
-        c->error_type = "requestTooLarge";
-        cm_err_set(err, CM_ELIMIT, "ids must be given for Email/get");
+    if (gw_jget_require_ids(c, &e.g, err) < 0)
         goto done;
-    }
     for (size_t i = 0; i < json_array_size(e.header_forms); i++)
         json_array_append(e.g.props, json_array_get(e.header_forms, i));
     if (gw_jmail_folders(c->jr, &l, err) < 0)

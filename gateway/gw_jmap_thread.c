@@ -163,11 +163,8 @@ json_t *gw_jmap_thread_get(struct gw_jcall *c, struct cm_err *err)
 
     if (gw_jget_parse(c, thread_props, 2, &g, err) < 0)
         goto done;
-    if (g.ids == NULL) {
-        c->error_type = "requestTooLarge";
-        cm_err_set(err, CM_ELIMIT, "ids must be given for Thread/get");
+    if (gw_jget_require_ids(c, &g, err) < 0)
         goto done;
-    }
     if (gw_jmail_folders(c->jr, &l, err) < 0)
         goto done;
     json_array_foreach(g.ids, i, v) {

@@ -1,6 +1,7 @@
 /* ib_text.c - bytes in any charset / transfer encoding -> valid UTF-8. */
 #include "imapbridge/ib_text.h"
 
+#include "common/cm_b64.h"
 #include "common/cm_buf.h"
 
 #include <libetpan/charconv.h>
@@ -387,17 +388,6 @@ static int put_base64(struct cm_buf *b, const char *in, size_t len)
     return rc;
 }
 
-static int hex_val(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 /* Length of a soft line break at in[i] == '=' (optional trailing blanks,
    then CRLF or LF), or 0. */
 static size_t qp_soft_break(const char *in, size_t len, size_t i)
@@ -439,8 +429,8 @@ static int put_qp(struct cm_buf *b, const char *in, size_t len, bool underscore_
         char c = in[i];
         size_t soft;
 
-        if (c == '=' && i + 2 < len && hex_val(in[i + 1]) >= 0 && hex_val(in[i + 2]) >= 0) {
-            char byte = (char)(hex_val(in[i + 1]) * 16 + hex_val(in[i + 2]));
+        if (c == '=' && i + 2 < len && cm_hex_digit(in[i + 1]) >= 0 && cm_hex_digit(in[i + 2]) >= 0) {
+            char byte = (char)(cm_hex_digit(in[i + 1]) * 16 + cm_hex_digit(in[i + 2]));
 
             rc = cm_buf_append(b, &byte, 1);
             i += 3;
@@ -819,8 +809,8 @@ static size_t entity_parse(const char *s, size_t len, uint32_t *cp)
         uint32_t v = 0;
 
         i += hex ? 2 : 1;
-        for (n = i; i < len && i - n < 8 && hex_val(s[i]) >= 0 && (hex || s[i] <= '9'); i++)
-            v = v * (hex ? 16 : 10) + (uint32_t)hex_val(s[i]);
+        for (n = i; i < len && i - n < 8 && cm_hex_digit(s[i]) >= 0 && (hex || s[i] <= '9'); i++)
+            v = v * (hex ? 16 : 10) + (uint32_t)cm_hex_digit(s[i]);
         if (i == n)
             return 0;
         *cp = v == 0 ? 0xFFFD : v; /* put_cp repairs surrogates/out of range */
