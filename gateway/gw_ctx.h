@@ -16,6 +16,7 @@ struct ib_pool;
 struct cm_work;
 struct gw_metrics;
 struct gw_server;
+struct cm_counter;
 
 struct gw_ctx {
     const struct gw_settings *set;
@@ -25,6 +26,7 @@ struct gw_ctx {
     struct cm_work *work;
     struct gw_metrics *metrics;
     struct gw_server *server;
+    struct cm_counter *jmap_inflight; /* concurrent JMAP API requests per account */
     atomic_bool stopping;       /* SIGTERM seen: new work is refused */
 };
 
