@@ -185,6 +185,39 @@ static int resolve_uids(void *arg, const char *mailbox_id, const char *prop, jso
 
 /* ---- searching every folder ---- */
 
+/* Does the filter name a mailbox anywhere (inMailbox, inMailboxOtherThan)? */
+static bool mentions_mailbox(json_t *f, int depth)
+{
+    json_t *c;
+    size_t i;
+
+    if (!json_is_object(f) || depth > IB_SEARCH_MAX_DEPTH)
+        return false;
+    if (json_object_get(f, "inMailbox") || json_object_get(f, "inMailboxOtherThan"))
+        return true;
+    json_array_foreach(json_object_get(f, "conditions"), i, c) {
+        if (mentions_mailbox(c, depth + 1))
+            return true;
+    }
+    return false;
+}
+
+/* On Gmail-like servers every message is also in the "all" folder (All
+   Mail): a query that names no mailbox searches only that one, so each
+   message is found once. Returns its index, or -1. */
+static int all_mail_folder(const struct equery *eq)
+{
+    if (mentions_mailbox(eq->q.filter, 0))
+        return -1;
+    for (size_t i = 0; i < eq->l->count; i++) {
+        const char *role = eq->l->items[i].role;
+
+        if (role != NULL && strcmp(role, "all") == 0 && eq->l->items[i].selectable)
+            return (int)i;
+    }
+    return -1;
+}
+
 static int add_hits(struct equery *eq, uint32_t folder, const uint32_t *uids, size_t n,
                     struct cm_err *err)
 {
@@ -464,6 +497,7 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
     json_t *collapse = json_object_get(c->args, "collapseThreads"), *reply = NULL;
     bool unsupported = false;
     char *state = NULL;
+    int all_mail;
 
     if (gw_jquery_parse(c, &eq.q, err) < 0)
         goto done;
@@ -480,7 +514,10 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
     if (gw_jmail_folders(c->jr, &eq.l, err) < 0 || gw_jreq_session(c->jr, &eq.s, err) < 0 ||
         build_plan(&eq, err) < 0)
         goto done;
+    all_mail = all_mail_folder(&eq);
     for (uint32_t i = 0; i < eq.l->count; i++) {
+        if (all_mail >= 0 && i != (uint32_t)all_mail)
+            continue;
         if (search_folder(&eq, i, err) < 0) {
             if (eq.unsupported)
                 c->error_type = "unsupportedFilter";

@@ -304,3 +304,34 @@ class JmapEmailTest(StackTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class AllMailTest(StackTestCase):
+    """A Gmail-like server (every message also in a \\All folder): a query
+    naming no mailbox searches All Mail only, so nothing is counted twice."""
+    USERS = {"gm": "gm-pw"}
+    DOVECOT_KW = {"extra_conf": 'namespace inbox {\n  mailbox "All Mail" {\n'
+                                '    special_use = \\All\n    auto = create\n  }\n}\n'}
+
+    def test_query_without_mailbox_uses_all_mail(self):
+        for n in range(3):
+            raw = f"Subject: m{n}\r\nMessage-ID: <gm{n}@x>\r\n\r\nx\r\n".encode()
+            self.dovecot.append("gm", "gm-pw", "INBOX", raw)
+            self.dovecot.append("gm", "gm-pw", "All Mail", raw)
+        auth = {"Authorization": "Bearer " + self.gw.login("gm", "gm-pw")}
+        _, _, s = self.gw.json("GET", "/.well-known/jmap", headers=auth)
+        acct = s["primaryAccounts"][MAIL]
+
+        def total(flt):
+            _, _, out = self.gw.json("POST", "/jmap/api", {"using": [CORE, MAIL], "methodCalls": [
+                ["Email/query", {"accountId": acct, "filter": flt, "calculateTotal": True},
+                 "0"]]}, headers=auth)
+            return out["methodResponses"][0][1]["total"]
+
+        _, _, out = self.gw.json("POST", "/jmap/api", {"using": [CORE, MAIL], "methodCalls": [
+            ["Mailbox/query", {"accountId": acct, "filter": {"role": "inbox"}}, "0"]]},
+            headers=auth)
+        inbox = out["methodResponses"][0][1]["ids"][0]
+        self.assertEqual(total(None), 3)
+        self.assertEqual(total({"subject": "m1"}), 1)
+        self.assertEqual(total({"inMailbox": inbox}), 3)
