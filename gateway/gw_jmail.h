@@ -54,6 +54,22 @@ char *gw_jmail_thread_id(const struct ib_header_list *hl, const char *email_id);
 struct ib_session;
 struct ib_msg;
 
+/* What changed in the account's mail since a state (Email/changes, and
+   under Thread/changes). */
+struct gw_jmail_delta {
+    const char *old_state; /* borrowed from the call's arguments */
+    char *new_state;       /* malloc'd */
+    bool more;
+    json_t *created, *updated, *destroyed; /* email ids */
+};
+
+/* Parse the /changes arguments of c and compute the delta (in
+   gw_jmap_email_changes.c). Errors set c->error_type for
+   cannotCalculateChanges. Call gw_jmail_delta_fini in every case. */
+int gw_jmail_changes(struct gw_jcall *c, struct gw_jmail_delta *d, struct cm_err *err)
+    __attribute__((warn_unused_result));
+void gw_jmail_delta_fini(struct gw_jmail_delta *d);
+
 #define GW_JMAIL_PREVIEW_FETCH 2048
 
 /* A preview computed from the first text part (for servers without

@@ -211,7 +211,7 @@ static int walk_folders(struct echanges *ec, const struct ib_folder_list *l,
     return rc;
 }
 
-json_t *gw_jmap_email_changes(struct gw_jcall *c, struct cm_err *err)
+int gw_jmail_changes(struct gw_jcall *c, struct gw_jmail_delta *d, struct cm_err *err)
 {
     const unsigned char *key = c->jr->req->ctx->keys.state_key;
     struct echanges ec = { .c = c, .room = -1 };
@@ -219,37 +219,61 @@ json_t *gw_jmap_email_changes(struct gw_jcall *c, struct cm_err *err)
     const struct ib_folder_list *l;
     struct ib_state_entry *old = NULL;
     size_t nold = 0;
-    char *state = NULL;
-    json_t *reply = NULL;
+    int rc;
 
+    memset(d, 0, sizeof(*d));
     ec.created = json_array();
     ec.updated = json_array();
     ec.destroyed = json_array();
-    if (gw_jchanges_parse(c, &ch, err) < 0)
-        goto done;
-    if (ib_state_decode(key, IB_STATE_EMAIL, ch.since_state, &old, &nold) < 0) {
-        cannot(c, err, "sinceState is not an Email state of this server");
-        goto done;
-    }
+    rc = gw_jchanges_parse(c, &ch, err);
+    if (rc == 0 && ib_state_decode(key, IB_STATE_EMAIL, ch.since_state, &old, &nold) < 0)
+        rc = cannot(c, err, "sinceState is not an Email or Thread state of this server");
     ec.room = ch.max_changes;
-    if (gw_jmail_folders(c->jr, &l, err) < 0 || gw_jreq_session(c->jr, &ec.s, err) < 0)
-        goto done;
-    ec.next = calloc(l->count + 1, sizeof(*ec.next));
-    if (ec.next == NULL || walk_folders(&ec, l, old, nold, err) < 0)
-        goto done;
-    state = ib_state_encode(key, IB_STATE_EMAIL, ec.next, ec.nnext);
-    if (state == NULL) {
-        cm_err_set(err, CM_ENOMEM, "cannot encode the state");
-        goto done;
+    if (rc == 0)
+        rc = gw_jmail_folders(c->jr, &l, err);
+    if (rc == 0)
+        rc = gw_jreq_session(c->jr, &ec.s, err);
+    if (rc == 0) {
+        ec.next = calloc(l->count + 1, sizeof(*ec.next));
+        rc = ec.next ? walk_folders(&ec, l, old, nold, err) : CM_ENOMEM;
     }
-    reply = gw_jchanges_reply(c, ch.since_state, state, ec.more, json_incref(ec.created),
-                              json_incref(ec.updated), json_incref(ec.destroyed));
-done:
+    if (rc == 0) {
+        d->new_state = ib_state_encode(key, IB_STATE_EMAIL, ec.next, ec.nnext);
+        rc = d->new_state ? 0 : cm_err_set(err, CM_ENOMEM, "cannot encode the state");
+    }
+    if (rc == 0) {
+        d->old_state = ch.since_state;
+        d->more = ec.more;
+        d->created = ec.created;
+        d->updated = ec.updated;
+        d->destroyed = ec.destroyed;
+        ec.created = ec.updated = ec.destroyed = NULL;
+    }
     json_decref(ec.created);
     json_decref(ec.updated);
     json_decref(ec.destroyed);
     free(ec.next);
     free(old);
-    free(state);
+    return rc;
+}
+
+void gw_jmail_delta_fini(struct gw_jmail_delta *d)
+{
+    json_decref(d->created);
+    json_decref(d->updated);
+    json_decref(d->destroyed);
+    free(d->new_state);
+    memset(d, 0, sizeof(*d));
+}
+
+json_t *gw_jmap_email_changes(struct gw_jcall *c, struct cm_err *err)
+{
+    struct gw_jmail_delta d;
+    json_t *reply = NULL;
+
+    if (gw_jmail_changes(c, &d, err) == 0)
+        reply = gw_jchanges_reply(c, d.old_state, d.new_state, d.more, json_incref(d.created),
+                                  json_incref(d.updated), json_incref(d.destroyed));
+    gw_jmail_delta_fini(&d);
     return reply;
 }

@@ -12,6 +12,7 @@ static const struct gw_jmethod methods[] = {
     { "Email/query", GW_JMAP_USING_MAIL, gw_jmap_email_query },
     { "Email/changes", GW_JMAP_USING_MAIL, gw_jmap_email_changes },
     { "Thread/get", GW_JMAP_USING_MAIL, gw_jmap_thread_get },
+    { "Thread/changes", GW_JMAP_USING_MAIL, gw_jmap_thread_changes },
     { "SearchSnippet/get", GW_JMAP_USING_MAIL, gw_jmap_snippet_get },
 };
 

@@ -32,6 +32,7 @@ json_t *gw_jmap_snippet_get(struct gw_jcall *c, struct cm_err *err);
 
 /* gw_jmap_thread.c */
 json_t *gw_jmap_thread_get(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_thread_changes(struct gw_jcall *c, struct cm_err *err);
 
 /* gw_jmap_mailbox_query.c */
 json_t *gw_jmap_mailbox_query(struct gw_jcall *c, struct cm_err *err);

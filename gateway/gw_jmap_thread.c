@@ -186,3 +186,108 @@ done:
     gw_jget_fini(&g);
     return reply;
 }
+
+/* Thread id of one email, and whether the email starts its thread (it
+   refers to no other message). */
+static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const char *email_id,
+                     char **tid_r, bool *starts_r, struct cm_err *err)
+{
+    struct ib_email_loc loc;
+    const struct ib_folder *f = ib_ids_email_parse(email_id, &loc) == 0
+                                    ? gw_jmail_folder_of(l, &loc)
+                                    : NULL;
+    struct mailimap_set *set = NULL;
+    struct ib_msg *m = NULL;
+    struct ib_header_list *hl = NULL;
+    struct ib_session *s;
+    size_t nm = 0;
+    int rc;
+
+    *tid_r = NULL;
+    if (f == NULL)
+        return 0; /* gone again meanwhile */
+    rc = gw_jreq_session(c->jr, &s, err);
+    if (rc == 0)
+        rc = ib_session_select(s, f->imap_name, true, NULL, err);
+    if (rc == 0 && (set = mailimap_set_new_single(loc.uid)) != NULL)
+        rc = ib_fetch_msgs(s, set, IB_FETCH_HEADER_SORT, &m, &nm, err);
+    if (rc == 0 && nm == 1 && m[0].header != NULL &&
+        ib_header_parse(m[0].header, m[0].header_len, &hl, err) == 0) {
+        json_t *refs = ib_header_get_json(hl, "References", IB_HF_MESSAGE_IDS, false);
+        json_t *irt = ib_header_get_json(hl, "In-Reply-To", IB_HF_MESSAGE_IDS, false);
+
+        *starts_r = json_array_size(refs) == 0 && json_array_size(irt) == 0;
+        *tid_r = gw_jmail_thread_id(hl, email_id);
+        json_decref(refs);
+        json_decref(irt);
+    }
+    ib_header_list_free(&hl);
+    ib_msgs_free(m, nm);
+    if (set != NULL)
+        mailimap_set_free(set);
+    return rc;
+}
+
+static void add_unique(json_t *list, const char *id)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(list, i, v) {
+        if (strcmp(json_string_value(v), id) == 0)
+            return;
+    }
+    json_array_append_new(list, json_string(id));
+}
+
+/* Thread/changes from the Email delta: threads of created emails that
+   start a thread are created, every other touched thread is updated. An
+   expunge cannot be mapped to its thread (the message is gone), so then the
+   answer is cannotCalculateChanges. */
+json_t *gw_jmap_thread_changes(struct gw_jcall *c, struct cm_err *err)
+{
+    struct gw_jmail_delta d;
+    const struct ib_folder_list *l;
+    json_t *created = json_array(), *updated = json_array(), *reply = NULL, *lists[2], *v;
+    int rc = gw_jmail_changes(c, &d, err);
+    size_t i;
+
+    if (rc == 0 && json_array_size(d.destroyed) > 0) {
+        c->error_type = "cannotCalculateChanges";
+        rc = cm_err_set(err, CM_EINVAL, "emails were expunged: their threads cannot be told");
+    }
+    if (rc == 0)
+        rc = gw_jmail_folders(c->jr, &l, err);
+    lists[0] = d.created;
+    lists[1] = d.updated;
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        json_array_foreach(lists[k], i, v) {
+            char *tid = NULL;
+            bool starts = false;
+
+            rc = thread_of(c, l, json_string_value(v), &tid, &starts, err);
+            if (rc == 0 && tid != NULL)
+                add_unique(k == 0 && starts ? created : updated, tid);
+            free(tid);
+            if (rc < 0)
+                break;
+        }
+    }
+    for (i = 0; rc == 0 && i < json_array_size(created); i++) {
+        const char *t = json_string_value(json_array_get(created, i));
+
+        for (size_t j = 0; j < json_array_size(updated); j++) {
+            if (strcmp(json_string_value(json_array_get(updated, j)), t) == 0) {
+                json_array_remove(updated, j);
+                break;
+            }
+        }
+    }
+    if (rc == 0)
+        reply = gw_jchanges_reply(c, d.old_state, d.new_state, d.more, json_incref(created),
+                                  json_incref(updated), json_array());
+    json_decref(created);
+    json_decref(updated);
+    gw_jmail_delta_fini(&d);
+    return reply;
+}

@@ -89,6 +89,24 @@ class JmapChangesTest(StackTestCase):
         self.assertEqual(sorted(seen), sorted(self.id_of(n) for n in (10, 11, 12)))
         self.assertEqual(self.changes(s)["created"], [])
 
+    def test_thread_changes(self):
+        s = self.call("Email/get", {"ids": []})["state"]
+        root = (b"From: t@example.org\r\nSubject: thread root\r\n"
+                b"Message-ID: <troot@example.org>\r\n\r\nroot\r\n")
+        self.dovecot.append("alice", "alice-pw", "INBOX", root)
+        ch = self.call("Thread/changes", {"sinceState": s})
+        self.assertEqual(len(ch["created"]), 1)
+        self.assertEqual(ch["updated"], [])
+        tid = ch["created"][0]
+        self.assertEqual(self.call("Thread/get", {"ids": [tid]})["list"][0]["id"], tid)
+        reply = (b"From: u@example.org\r\nSubject: Re: thread root\r\n"
+                 b"Message-ID: <treply@example.org>\r\nIn-Reply-To: <troot@example.org>\r\n"
+                 b"References: <troot@example.org>\r\n\r\nreply\r\n")
+        self.dovecot.append("alice", "alice-pw", "INBOX", reply)
+        ch2 = self.call("Thread/changes", {"sinceState": ch["newState"]})
+        self.assertEqual((ch2["created"], ch2["updated"], ch2["destroyed"]), ([], [tid], []))
+        self.assertEqual(len(self.call("Thread/get", {"ids": [tid]})["list"][0]["emailIds"]), 2)
+
     def test_cannot_calculate(self):
         s = self.state()
         for bad in ("nope", s[:-3] + ("AAA" if s[-3:] != "AAA" else "BBB")):
