@@ -195,6 +195,24 @@ class JmapEmailTest(StackTestCase):
         self.assertEqual(reply["inReplyTo"], ["attach-1@example.org"])
         self.assertEqual(reply["mailboxIds"], {self.box["Archive"]: True})
 
+    def test_list_view_never_fetches_bodies(self):
+        r = self.call(["Email/query", {"accountId": self.acct, "limit": 20}])
+        mark = "list-view-%d" % time.time()
+        self.call(["Core/echo", {"mark": mark}])
+        before = len(self.gw.log_text())
+        got = self.call(["Email/get", {"accountId": self.acct, "ids": r["ids"],
+                                       "properties": ["subject", "from", "receivedAt",
+                                                      "keywords", "size", "preview"]}])
+        self.assertEqual(len(got["list"]), 20)
+        sent = [line for line in self.gw.log_text()[before:].splitlines()
+                if 'msg="imap C"' in line]
+        fetches = [line for line in sent if "FETCH" in line]
+        self.assertTrue(fetches)
+        for line in fetches:
+            self.assertNotIn("BODY.PEEK[]", line)
+            self.assertNotIn("BODY.PEEK[1", line)
+            self.assertNotIn("RFC822 ", line)
+
     def test_thread_get(self):
         got = self.email_by_subject("zqx", ["threadId", "subject"])
         tid = got["list"][0]["threadId"]
