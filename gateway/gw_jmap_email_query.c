@@ -36,6 +36,7 @@ struct equery {
     struct ib_sort_plan plan;
     bool collapse;
     bool unsupported;      /* set by the resolver */
+    json_t *thread_sets;   /* cache: "+kw" / "-kw" -> {threadId: true} */
     const struct ib_folder_list *l;
     struct ib_session *s;
     struct hit *hits;
@@ -59,6 +60,13 @@ static void hits_free(struct equery *eq)
 }
 
 /* ---- the resolver: conditions IMAP SEARCH cannot answer exactly ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
 
 static int parse_utcdate(const char *s, time_t *t_r)
 {
@@ -150,6 +158,125 @@ static bool keep_attachment(const struct ib_msg *m, const void *arg)
     return has == want;
 }
 
+/* Thread ids of the messages of f (all of them, or those matching key),
+   into out as {threadId: [uid, ...]}. */
+static int folder_threads(struct equery *eq, const struct ib_folder *f,
+                          struct mailimap_search_key *key, json_t *out, struct cm_err *err)
+{
+    uint32_t *uids = NULL;
+    size_t n = 0, nm = 0;
+    struct ib_msg *msgs = NULL;
+    struct mailimap_set *set = NULL;
+    int rc = ib_session_select(eq->s, f->imap_name, true, NULL, err);
+
+    if (rc == 0)
+        rc = ib_fetch_search(eq->s, key, false, &uids, &n, err);
+    if (rc == 0 && n > 0) {
+        set = gw_jmail_uid_set(uids, n);
+        rc = set ? ib_fetch_msgs(eq->s, set, IB_FETCH_HEADER_SORT, &msgs, &nm, err) : CM_ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        struct ib_email_loc loc = gw_jmail_loc(f, msgs[i].uid);
+        struct ib_header_list *hl = NULL;
+        char id[IB_IDS_EMAIL_LEN + 1], *tid;
+
+        ib_ids_email(&loc, id);
+        if (msgs[i].header != NULL &&
+            ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) < 0)
+            hl = NULL;
+        tid = gw_jmail_thread_id(hl, id);
+        if (tid != NULL && json_object_get(out, tid) == NULL)
+            json_object_set_new(out, tid, json_array());
+        if (tid != NULL)
+            json_array_append_new(json_object_get(out, tid), json_integer(msgs[i].uid));
+        free(tid);
+        ib_header_list_free(&hl);
+    }
+    cm_err_clear(err);
+    if (set != NULL)
+        mailimap_set_free(set);
+    ib_msgs_free(msgs, nm);
+    free(uids);
+    return rc;
+}
+
+/* {threadId: true} of every message in the account that has (with) or
+   lacks (!with) keyword, computed once per query. Borrowed from eq. */
+static int keyword_threads(struct equery *eq, const char *keyword, bool with, json_t **set_r,
+                           struct cm_err *err)
+{
+    char name[300];
+    json_t *set, *cond;
+    int rc = 0;
+
+    snprintf(name, sizeof(name), "%c%s", with ? '+' : '-', keyword);
+    if (eq->thread_sets == NULL)
+        eq->thread_sets = json_object();
+    set = json_object_get(eq->thread_sets, name);
+    if (set != NULL) {
+        *set_r = set;
+        return 0;
+    }
+    set = json_object();
+    cond = json_pack("{s:s}", with ? "hasKeyword" : "notKeyword", keyword);
+    for (size_t i = 0; rc == 0 && i < eq->l->count; i++) {
+        const struct ib_folder *f = &eq->l->items[i];
+        struct mailimap_search_key *key = NULL;
+        bool never = false;
+
+        if (!f->selectable || !f->has_status || f->total == 0)
+            continue;
+        rc = ib_search_key_for_mailbox(cond, f->id, NULL, &key, &never, NULL, err);
+        if (rc == 0 && !never)
+            rc = folder_threads(eq, f, key, set, err);
+        if (key != NULL)
+            mailimap_search_key_free(key);
+    }
+    json_decref(cond);
+    json_object_set_new(eq->thread_sets, name, set);
+    *set_r = set;
+    return rc;
+}
+
+/* UIDs of f whose thread (across every folder) has some / all / none of
+   its messages with keyword. */
+static int thread_keyword_uids(struct equery *eq, const struct ib_folder *f, const char *prop,
+                               const char *keyword, struct mailimap_set **set_r,
+                               struct cm_err *err)
+{
+    bool all = strncmp(prop, "all", 3) == 0, none = strncmp(prop, "none", 4) == 0;
+    json_t *ref = NULL, *mine = json_object(), *uids, *u;
+    uint32_t *kept = NULL;
+    const char *tid;
+    size_t nk = 0, k;
+    int rc = keyword_threads(eq, keyword, !all, &ref, err);
+
+    if (rc == 0)
+        rc = folder_threads(eq, f, NULL, mine, err);
+    kept = calloc(f->total + 1, sizeof(*kept));
+    json_object_foreach(mine, tid, uids) {
+        bool in_ref = json_object_get(ref, tid) != NULL;
+
+        /* some: a message of the thread has it; none: no message has it;
+           all: no message of the thread lacks it */
+        if (kept == NULL || !(all || none ? !in_ref : in_ref))
+            continue;
+        json_array_foreach(uids, k, u) {
+            if (nk < (size_t)f->total + 1)
+                kept[nk++] = (uint32_t)json_integer_value(u);
+        }
+    }
+    if (rc == 0 && kept == NULL)
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (rc == 0 && nk > 0) {
+        qsort(kept, nk, sizeof(*kept), cmp_u32);
+        *set_r = gw_jmail_uid_set(kept, nk);
+    }
+    free(kept);
+    json_decref(mine);
+    return rc;
+}
+
 static int resolve_uids(void *arg, const char *mailbox_id, const char *prop, json_t *value,
                         struct mailimap_set **set_r, struct cm_err *err)
 {
@@ -179,8 +306,10 @@ static int resolve_uids(void *arg, const char *mailbox_id, const char *prop, jso
         return filter_uids(eq, f, NULL, IB_FETCH_BODYSTRUCTURE, keep_attachment, &want, set_r,
                            err);
     }
+    if (strstr(prop, "InThreadHaveKeyword") != NULL)
+        return thread_keyword_uids(eq, f, prop, json_string_value(value), set_r, err);
     eq->unsupported = true;
-    return cm_err_set(err, CM_EINVAL, "%s is not supported yet", prop);
+    return cm_err_set(err, CM_EINVAL, "%s is not supported", prop);
 }
 
 /* ---- searching every folder ---- */
@@ -532,6 +661,7 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
         json_object_set_new(reply, "collapseThreads", json_boolean(eq.collapse));
 done:
     ib_sort_plan_fini(&eq.plan);
+    json_decref(eq.thread_sets);
     hits_free(&eq);
     free(state);
     return reply;

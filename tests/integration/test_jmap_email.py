@@ -139,10 +139,28 @@ class JmapEmailTest(StackTestCase):
                                        "filter": {"before": now}}])
         self.assertEqual(r["total"], 53)
 
+    def test_thread_keyword_filters(self):
+        def total(cond):
+            r = self.call(["Email/query", {"accountId": self.acct, "calculateTotal": True,
+                                           "filter": {"operator": "AND", "conditions": [
+                                               {"subject": "zqx"}, cond]}}])
+            return r["total"]
+        # the zqx thread: the original is $flagged (INBOX), the reply $seen (Archive)
+        self.assertEqual(total({"someInThreadHaveKeyword": "$seen"}), 2)
+        self.assertEqual(total({"someInThreadHaveKeyword": "$answered"}), 0)
+        self.assertEqual(total({"allInThreadHaveKeyword": "$seen"}), 0)
+        self.assertEqual(total({"noneInThreadHaveKeyword": "$flagged"}), 0)
+        self.assertEqual(total({"noneInThreadHaveKeyword": "$draft"}), 2)
+        r = self.call(["Email/query", {"accountId": self.acct, "calculateTotal": True,
+                                       "filter": {"operator": "AND", "conditions": [
+                                           {"subject": "français"},
+                                           {"allInThreadHaveKeyword": "$seen"}]}}])
+        self.assertEqual(r["total"], 0)  # a thread of one unread message
+
     def test_query_errors(self):
         r = self.call(["Email/query", {"accountId": self.acct,
-                                       "filter": {"someInThreadHaveKeyword": "$seen"}}])
-        self.assertEqual(r["type"], "unsupportedFilter")
+                                       "filter": {"someInThreadHaveKeyword": 7}}])
+        self.assertEqual(r["type"], "invalidArguments")
         r = self.call(["Email/query", {"accountId": self.acct, "filter": {"color": "red"}}])
         self.assertIn(r["type"], ("unsupportedFilter", "invalidArguments"))
         r = self.call(["Email/query", {"accountId": self.acct, "filter": {"hasKeyword": 5}}])
