@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/cm_buf.h"
 #include "imapbridge/ib_ext.h"
 #include "imapbridge/ib_session.h"
 
@@ -325,9 +326,30 @@ static int copy_section(clist *result, char **data_r, size_t *len_r)
     return CM_ENOENT;
 }
 
+/* Body bytes go straight into our buffer as libetpan reads them, so a
+   large blob is never held twice (libetpan's literal and our copy). */
+struct sink {
+    struct cm_buf buf;
+    bool used, overflow;
+};
+
+static bool sink_bytes(int type, struct mailimap_msg_att_body_section *sec, const char *bytes,
+                       size_t len, void *ctx)
+{
+    struct sink *k = ctx;
+
+    (void)type;
+    (void)sec;
+    k->used = true;
+    if (!k->overflow && cm_buf_append(&k->buf, bytes, len) < 0)
+        k->overflow = true;
+    return true;
+}
+
 int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, uint32_t offset,
                      uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)
 {
+    struct sink sink = { .used = false };
     struct mailimap_section *sec = section_for(section);
     struct mailimap_fetch_type *ft;
     struct mailimap_set *set;
@@ -340,12 +362,29 @@ int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, ui
         max > 0 ? mailimap_fetch_att_new_body_peek_section_partial(sec, offset, max)
                 : mailimap_fetch_att_new_body_peek_section(sec));
     set = mailimap_set_new_single(uid);
+    cm_buf_init(&sink.buf, (size_t)IB_FETCH_MAX_SECTION);
+    mailimap_set_msg_body_handler(ib_session_imap(s), sink_bytes, &sink);
     rc = ib_session_check(s, mailimap_uid_fetch(ib_session_imap(s), set, ft, &result),
                           "UID FETCH BODY", err);
+    mailimap_set_msg_body_handler(ib_session_imap(s), NULL, NULL);
     mailimap_fetch_type_free(ft);
     mailimap_set_free(set);
-    if (rc < 0)
+    if (rc == 0 && sink.overflow)
+        rc = cm_err_set(err, CM_ELIMIT, "message part larger than %u bytes",
+                        (unsigned)IB_FETCH_MAX_SECTION);
+    if (rc < 0) {
+        cm_buf_fini(&sink.buf);
+        if (result != NULL)
+            mailimap_fetch_list_free(result);
         return rc;
+    }
+    if (sink.used) {
+        *data_r = cm_buf_steal(&sink.buf, len_r);
+        if (result != NULL)
+            mailimap_fetch_list_free(result);
+        return *data_r != NULL ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    cm_buf_fini(&sink.buf);
     rc = copy_section(result, data_r, len_r);
     mailimap_fetch_list_free(result);
     if (rc == CM_ENOENT)

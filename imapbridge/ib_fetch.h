@@ -63,6 +63,8 @@ void ib_msgs_free(struct ib_msg *msgs, size_t n);
 /* Does the message carry flag (case-insensitive IMAP spelling)? */
 bool ib_msg_has_flag(const struct ib_msg *m, const char *flag);
 
+#define IB_FETCH_MAX_SECTION (64u * 1024 * 1024)
+
 /* BODY.PEEK[section]<offset.max> of one message ("" = the whole message,
    "1.2" a part, "HEADER"). max 0 = no partial. *data_r is malloc'd and
    NUL-terminated (not counted). CM_ENOENT when the UID does not exist. */
