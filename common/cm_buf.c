@@ -42,7 +42,7 @@ static int ensure(struct cm_buf *b, size_t extra)
     ncap = b->cap ? b->cap : 256;
     while (ncap < need)
         ncap *= 2;
-    if (ncap > b->max_bytes + 1)
+    if (ncap - 1 > b->max_bytes) /* not max_bytes + 1: it wraps for SIZE_MAX */
         ncap = b->max_bytes + 1;
     p = realloc(b->data, ncap);
     if (p == NULL)

@@ -7,6 +7,12 @@
  * then the config file (`name = value` lines, '#' comments, optional
  * quotes), then environment variables. Unknown keys in a file are an error.
  *
+ * Values: a string set to "" becomes NULL (unset), so a file or env var can
+ * clear a default. Numbers are plain decimal digits. Bool words and size
+ * suffixes are case-insensitive. Errors are CM_ECONFIG and name the setting
+ * and its env var, e.g. "workers (JMAPGATE_WORKERS): 0 is out of range
+ * 1..1024"; values of SECRET settings never appear in messages.
+ *
  * Ownership: string settings are malloc'd copies owned by the struct;
  * cm_cfg_fini() frees them. Threads: load at start-up, read-only after.
  */
@@ -36,7 +42,7 @@ struct cm_cfg_def {
     enum cm_cfg_type type;
     size_t offset;            /* offsetof(struct settings, field) */
     const char *def;          /* default as text; NULL = unset */
-    unsigned long long min, max; /* bounds for UINT/SIZE */
+    unsigned long long min, max; /* bounds for UINT/SIZE; max 0 = the type's limit */
     unsigned flags;
     const char *help;
 };
@@ -45,7 +51,11 @@ struct cm_cfg_def {
 int cm_cfg_defaults(const struct cm_cfg_def *defs, size_t n, void *obj, struct cm_err *err)
     __attribute__((warn_unused_result));
 
-/* Apply `name = value` lines from path. Errors name the file and line. */
+/* Apply `name = value` lines from path. Blank lines and lines starting
+   with '#' are skipped; a value is either "double-quoted" (taken verbatim,
+   no escapes) or bare, where whitespace + '#' starts a comment. A later
+   line for the same key wins. Errors name the file and line
+   ("gw.conf:3: unknown setting \"prot\""). */
 int cm_cfg_load_file(const struct cm_cfg_def *defs, size_t n, void *obj, const char *path,
                      struct cm_err *err) __attribute__((warn_unused_result));
 
@@ -60,7 +70,8 @@ int cm_cfg_set(const struct cm_cfg_def *def, void *obj, const char *value, struc
 /* Free the string settings. */
 void cm_cfg_fini(const struct cm_cfg_def *defs, size_t n, void *obj);
 
-/* Print a table of settings (name, env, default, help) for --help. */
+/* Print a table of settings (name, env, default, help) for --help. The
+   default of a SECRET setting is shown as <set>. */
 void cm_cfg_print_help(const struct cm_cfg_def *defs, size_t n, FILE *out);
 
 /* Parse a size with optional k/m/g suffix; 0 or CM_EINVAL. */

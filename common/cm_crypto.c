@@ -1,47 +1,82 @@
-/* cm_crypto.c - SHA-256, HMAC, HKDF, AES-256-GCM and randomness on
- * OpenSSL 3 EVP with algorithms fetched once (LIBS.md §6). */
+/* cm_crypto.c - SHA-256, HMAC, HKDF, AES-256-GCM and randomness on OpenSSL 3 EVP.
+ *
+ * Algorithms are fetched once (pthread_once) so calls skip OpenSSL 3's
+ * per-call implicit fetch; contexts are per call, so any thread may call.
+ */
 #include "common/cm_crypto.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/kdf.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
-#include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "common/cm_err.h"
 
 #define SEAL_VERSION 1
 #define NONCE_LEN 12
 #define TAG_LEN 16
+#define HDR_LEN 2
 
+/* Written once under pthread_once, read-only afterwards. */
+static pthread_once_t fetch_once = PTHREAD_ONCE_INIT;
 static EVP_MD *g_sha256;
 static EVP_MAC *g_hmac;
 static EVP_CIPHER *g_gcm;
 static EVP_KDF *g_hkdf;
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static int g_init_rc = CM_EINTERNAL;
 
-static void do_init(void)
+static void free_fetched(void)
+{
+    EVP_MD_free(g_sha256);
+    EVP_MAC_free(g_hmac);
+    EVP_CIPHER_free(g_gcm);
+    EVP_KDF_free(g_hkdf);
+    g_sha256 = NULL;
+    g_hmac = NULL;
+    g_gcm = NULL;
+    g_hkdf = NULL;
+}
+
+static void fetch_all(void)
 {
     g_sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     g_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     g_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
     g_hkdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+    if (g_sha256 == NULL || g_hmac == NULL || g_gcm == NULL || g_hkdf == NULL) {
+        free_fetched();
+        return;
+    }
+    /* Release the references before OpenSSL's own atexit cleanup runs, so
+       leak checkers see a clean exit. */
+    if (atexit(free_fetched) != 0) {
+        free_fetched();
+        return;
+    }
+    g_init_rc = 0;
 }
 
 int cm_crypto_init(void)
 {
-    pthread_once(&init_once, do_init);
-    return g_sha256 && g_hmac && g_gcm && g_hkdf ? 0 : CM_EINTERNAL;
+    if (pthread_once(&fetch_once, fetch_all) != 0)
+        return CM_EINTERNAL;
+    return g_init_rc;
 }
 
 int cm_sha256(const void *data, size_t n, unsigned char out[CM_SHA256_LEN])
 {
-    unsigned int len = 0;
+    unsigned int mdlen = 0;
 
-    if (cm_crypto_init() < 0 || EVP_Digest(data, n, out, &len, g_sha256, NULL) != 1)
+    if (cm_crypto_init() < 0)
+        return CM_EINTERNAL;
+    if (EVP_Digest(data, n, out, &mdlen, g_sha256, NULL) != 1 || mdlen != CM_SHA256_LEN)
         return CM_EINTERNAL;
     return 0;
 }
@@ -49,37 +84,50 @@ int cm_sha256(const void *data, size_t n, unsigned char out[CM_SHA256_LEN])
 int cm_hmac_sha256(const void *key, size_t klen, const void *msg, size_t mlen,
                    unsigned char out[CM_SHA256_LEN])
 {
-    OSSL_PARAM params[] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
-                            OSSL_PARAM_construct_end() };
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
+        OSSL_PARAM_END
+    };
     EVP_MAC_CTX *m;
     size_t outl = 0;
-    int ok;
+    int rc = CM_EINTERNAL;
 
-    if (cm_crypto_init() < 0 || (m = EVP_MAC_CTX_new(g_hmac)) == NULL)
+    if (cm_crypto_init() < 0)
         return CM_EINTERNAL;
-    ok = EVP_MAC_init(m, key, klen, params) == 1 && EVP_MAC_update(m, msg, mlen) == 1 &&
-         EVP_MAC_final(m, out, &outl, CM_SHA256_LEN) == 1 && outl == CM_SHA256_LEN;
+    m = EVP_MAC_CTX_new(g_hmac);
+    if (m == NULL)
+        return CM_EINTERNAL;
+    if (EVP_MAC_init(m, key, klen, params) == 1 && EVP_MAC_update(m, msg, mlen) == 1 &&
+        EVP_MAC_final(m, out, &outl, CM_SHA256_LEN) == 1 && outl == CM_SHA256_LEN)
+        rc = 0;
     EVP_MAC_CTX_free(m);
-    return ok ? 0 : CM_EINTERNAL;
+    return rc;
 }
 
 int cm_hkdf_sha256(const void *ikm, size_t ikmlen, const char *info, unsigned char *out,
                    size_t outlen)
 {
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, "SHA256", 0),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen),
-        OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, strlen(info)),
-        OSSL_PARAM_construct_end(),
-    };
+    OSSL_PARAM params[4];
     EVP_KDF_CTX *k;
-    int ok;
+    size_t np = 0;
+    int rc = CM_EINTERNAL;
 
-    if (cm_crypto_init() < 0 || (k = EVP_KDF_CTX_new(g_hkdf)) == NULL)
+    if (cm_crypto_init() < 0)
         return CM_EINTERNAL;
-    ok = EVP_KDF_derive(k, out, outlen, params) == 1;
+    k = EVP_KDF_CTX_new(g_hkdf);
+    if (k == NULL)
+        return CM_EINTERNAL;
+    /* No salt parameter: RFC 5869 then uses HashLen zero bytes. */
+    params[np++] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[np++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikmlen);
+    if (info != NULL && info[0] != '\0')
+        params[np++] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info,
+                                                         strlen(info));
+    params[np] = OSSL_PARAM_construct_end();
+    if (EVP_KDF_derive(k, out, outlen, params) == 1)
+        rc = 0;
     EVP_KDF_CTX_free(k);
-    return ok ? 0 : CM_EINTERNAL;
+    return rc;
 }
 
 int cm_memeq_ct(const void *a, const void *b, size_t n)
@@ -89,6 +137,8 @@ int cm_memeq_ct(const void *a, const void *b, size_t n)
 
 int cm_random(void *buf, size_t n)
 {
+    if (n > INT_MAX)
+        return CM_EINTERNAL;
     return RAND_bytes(buf, (int)n) == 1 ? 0 : CM_EINTERNAL;
 }
 
@@ -98,90 +148,132 @@ void cm_cleanse(void *p, size_t n)
         OPENSSL_cleanse(p, n);
 }
 
+/* Feed the AAD: the two header bytes, then the caller's aad. */
+static int gcm_aad(EVP_CIPHER_CTX *c, int enc, const unsigned char *hdr, const void *aad,
+                   size_t aadlen)
+{
+    int l;
+
+    if ((enc ? EVP_EncryptUpdate(c, NULL, &l, hdr, HDR_LEN)
+             : EVP_DecryptUpdate(c, NULL, &l, hdr, HDR_LEN)) != 1)
+        return -1;
+    if (aadlen == 0)
+        return 0;
+    if ((enc ? EVP_EncryptUpdate(c, NULL, &l, aad, (int)aadlen)
+             : EVP_DecryptUpdate(c, NULL, &l, aad, (int)aadlen)) != 1)
+        return -1;
+    return 0;
+}
+
+static int seal_into(EVP_CIPHER_CTX *c, const unsigned char key[32], unsigned char *blob,
+                     const void *aad, size_t aadlen, const void *pt, size_t ptlen)
+{
+    unsigned char *nonce = blob + HDR_LEN, *ct = nonce + NONCE_LEN;
+    OSSL_PARAM t[2];
+    int l = 0, l2 = 0;
+
+    if (cm_random(nonce, NONCE_LEN) < 0)
+        return -1;
+    if (EVP_EncryptInit_ex2(c, g_gcm, key, nonce, NULL) != 1 ||
+        gcm_aad(c, 1, blob, aad, aadlen) < 0)
+        return -1;
+    if (ptlen > 0 && EVP_EncryptUpdate(c, ct, &l, pt, (int)ptlen) != 1)
+        return -1;
+    if (EVP_EncryptFinal_ex(c, ct + l, &l2) != 1 || (size_t)(l + l2) != ptlen)
+        return -1;
+    t[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, ct + ptlen, TAG_LEN);
+    t[1] = OSSL_PARAM_construct_end();
+    return EVP_CIPHER_CTX_get_params(c, t) == 1 ? 0 : -1;
+}
+
 int cm_seal(const unsigned char key[32], unsigned char key_id, const void *aad, size_t aadlen,
             const void *pt, size_t ptlen, unsigned char **out_r, size_t *outlen_r)
 {
-    size_t total = ptlen + CM_SEAL_OVERHEAD;
-    unsigned char *out;
-    EVP_CIPHER_CTX *c;
-    int l = 0, l2 = 0, ok;
+    unsigned char *blob = NULL;
+    EVP_CIPHER_CTX *c = NULL;
+    int rc = CM_EINTERNAL;
 
-    if (cm_crypto_init() < 0 || ptlen > (size_t)INT32_MAX)
+    if (ptlen > INT_MAX - CM_SEAL_OVERHEAD || aadlen > INT_MAX)
+        return CM_EINVAL;
+    if (cm_crypto_init() < 0)
         return CM_EINTERNAL;
-    out = malloc(total);
+    blob = malloc(ptlen + CM_SEAL_OVERHEAD);
     c = EVP_CIPHER_CTX_new();
-    if (out == NULL || c == NULL) {
-        free(out);
-        EVP_CIPHER_CTX_free(c);
-        return CM_ENOMEM;
+    if (blob == NULL || c == NULL) {
+        rc = CM_ENOMEM;
+        goto done;
     }
-    out[0] = SEAL_VERSION;
-    out[1] = key_id;
-    {
-        OSSL_PARAM tag[] = { OSSL_PARAM_construct_octet_string(
-                                 OSSL_CIPHER_PARAM_AEAD_TAG, out + 2 + NONCE_LEN + ptlen, TAG_LEN),
-                             OSSL_PARAM_construct_end() };
-
-        ok = RAND_bytes(out + 2, NONCE_LEN) == 1 &&
-             EVP_EncryptInit_ex2(c, g_gcm, key, out + 2, NULL) == 1 &&
-             EVP_EncryptUpdate(c, NULL, &l, out, 2) == 1 &&
-             (aadlen == 0 || EVP_EncryptUpdate(c, NULL, &l, aad, (int)aadlen) == 1) &&
-             EVP_EncryptUpdate(c, out + 2 + NONCE_LEN, &l, pt, (int)ptlen) == 1 &&
-             EVP_EncryptFinal_ex(c, out + 2 + NONCE_LEN + l, &l2) == 1 &&
-             EVP_CIPHER_CTX_get_params(c, tag) == 1;
-    }
+    blob[0] = SEAL_VERSION;
+    blob[1] = key_id;
+    if (seal_into(c, key, blob, aad, aadlen, pt, ptlen) < 0)
+        goto done;
+    *out_r = blob;
+    *outlen_r = ptlen + CM_SEAL_OVERHEAD;
+    blob = NULL;
+    rc = 0;
+done:
     EVP_CIPHER_CTX_free(c);
-    if (!ok) {
-        free(out);
-        return CM_EINTERNAL;
-    }
-    *out_r = out;
-    *outlen_r = total;
+    free(blob);
+    return rc;
+}
+
+/* Decrypt into pt; -1 when the tag does not verify. */
+static int open_into(EVP_CIPHER_CTX *c, const unsigned char key[32], const unsigned char *blob,
+                     size_t ctlen, const void *aad, size_t aadlen, unsigned char *pt)
+{
+    const unsigned char *nonce = blob + HDR_LEN, *ct = nonce + NONCE_LEN;
+    OSSL_PARAM t[2];
+    int l = 0, l2 = 0;
+
+    if (EVP_DecryptInit_ex2(c, g_gcm, key, nonce, NULL) != 1 ||
+        gcm_aad(c, 0, blob, aad, aadlen) < 0)
+        return -1;
+    if (ctlen > 0 && EVP_DecryptUpdate(c, pt, &l, ct, (int)ctlen) != 1)
+        return -1;
+    /* The expected tag must be set before Final, which checks it. */
+    t[0] = OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, (void *)(ct + ctlen),
+                                             TAG_LEN);
+    t[1] = OSSL_PARAM_construct_end();
+    if (EVP_CIPHER_CTX_set_params(c, t) != 1)
+        return -1;
+    if (EVP_DecryptFinal_ex(c, pt + l, &l2) != 1 || (size_t)(l + l2) != ctlen)
+        return -1;
     return 0;
 }
 
 int cm_open(const unsigned char key[32], const void *aad, size_t aadlen, const void *blob,
             size_t bloblen, unsigned char **out_r, size_t *outlen_r)
 {
-    const unsigned char *in = blob;
+    const unsigned char *b = blob;
+    unsigned char *pt = NULL;
+    EVP_CIPHER_CTX *c = NULL;
     size_t ctlen;
-    unsigned char *out;
-    EVP_CIPHER_CTX *c;
-    int l = 0, l2 = 0, ok;
+    int rc = CM_EAUTH;
 
-    if (bloblen < CM_SEAL_OVERHEAD || in[0] != SEAL_VERSION)
+    if (bloblen < CM_SEAL_OVERHEAD || bloblen > INT_MAX || aadlen > INT_MAX)
+        return CM_EINVAL;
+    if (b[0] != SEAL_VERSION)
         return CM_EINVAL;
     if (cm_crypto_init() < 0)
         return CM_EINTERNAL;
     ctlen = bloblen - CM_SEAL_OVERHEAD;
-    out = malloc(ctlen + 1);
+    pt = malloc(ctlen + 1);
     c = EVP_CIPHER_CTX_new();
-    if (out == NULL || c == NULL) {
-        free(out);
-        EVP_CIPHER_CTX_free(c);
-        return CM_ENOMEM;
+    if (pt == NULL || c == NULL) {
+        rc = CM_ENOMEM;
+        goto done;
     }
-    {
-        OSSL_PARAM tag[] = { OSSL_PARAM_construct_octet_string(
-                                 OSSL_CIPHER_PARAM_AEAD_TAG,
-                                 (void *)(in + 2 + NONCE_LEN + ctlen), TAG_LEN),
-                             OSSL_PARAM_construct_end() };
-
-        ok = EVP_DecryptInit_ex2(c, g_gcm, key, in + 2, NULL) == 1 &&
-             EVP_DecryptUpdate(c, NULL, &l, in, 2) == 1 &&
-             (aadlen == 0 || EVP_DecryptUpdate(c, NULL, &l, aad, (int)aadlen) == 1) &&
-             EVP_DecryptUpdate(c, out, &l, in + 2 + NONCE_LEN, (int)ctlen) == 1 &&
-             EVP_CIPHER_CTX_set_params(c, tag) == 1 &&
-             EVP_DecryptFinal_ex(c, out + l, &l2) == 1;
+    if (open_into(c, key, b, ctlen, aad, aadlen, pt) < 0) {
+        cm_cleanse(pt, ctlen);
+        goto done;
     }
-    EVP_CIPHER_CTX_free(c);
-    if (!ok) {
-        OPENSSL_cleanse(out, ctlen + 1);
-        free(out);
-        return CM_EAUTH;
-    }
-    out[ctlen] = '\0';
-    *out_r = out;
+    pt[ctlen] = '\0';
+    *out_r = pt;
     *outlen_r = ctlen;
-    return 0;
+    pt = NULL;
+    rc = 0;
+done:
+    EVP_CIPHER_CTX_free(c);
+    free(pt);
+    return rc;
 }

@@ -67,7 +67,8 @@ void cm_log_kv(char *dst, size_t cap, const char *key, const char *value)
         dst[len] = '\0';
         return;
     }
-    append_quoted(dst, len + (size_t)n, cap, value ? value : "");
+    if (append_quoted(dst, len + (size_t)n, cap, value ? value : "") == len + (size_t)n)
+        dst[len] = '\0'; /* no room for the quoted value: add nothing, not a bare key= */
 }
 
 void cm_log_redact_url(char *dst, size_t cap, const char *url)
@@ -100,8 +101,16 @@ void cm_log_write(enum cm_log_level level, const char *kv, const char *fmt, ...)
                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
                  tm.tm_sec, ts.tv_nsec / 1000000, level_names[level]);
     len = append_quoted(line, (size_t)n, sizeof(line) - 1, msg);
-    if (kv != NULL && kv[0] != '\0' && len + 2 < sizeof(line) - 1)
+    if (kv != NULL && kv[0] != '\0' && len + 2 < sizeof(line) - 1) {
+        size_t start = len;
+
         len += (size_t)snprintf(line + len, sizeof(line) - 1 - len, " %s", kv);
+        if (len > sizeof(line) - 2)
+            len = sizeof(line) - 2;
+        for (size_t i = start; i < len; i++) /* one event, one line, whatever kv holds */
+            if (line[i] == '\n' || line[i] == '\r')
+                line[i] = ' ';
+    }
     if (len > sizeof(line) - 2)
         len = sizeof(line) - 2;
     line[len++] = '\n';

@@ -33,33 +33,31 @@ static int render_pool(struct gw_ctx *ctx, struct cm_buf *out)
 {
     struct ib_pool_stats ps;
     struct cm_work_stats ws;
-    int rc;
+    int rc = 0;
 
     ib_pool_stats(ctx->pool, &ps);
     cm_work_stats(ctx->work, &ws);
-    rc = gw_metrics_write_value(out, "jmapgate_upstream_connections", "gauge",
-                                "Open upstream IMAP connections of the request pool.",
-                                (double)ps.open);
-    if (rc == 0)
-        rc = gw_metrics_write_value(out, "jmapgate_upstream_sessions_idle", "gauge",
-                                    "Idle pooled IMAP sessions.", (double)ps.idle);
-    if (rc == 0)
-        rc = gw_metrics_write_value(out, "jmapgate_upstream_sessions_opened_total", "counter",
-                                    "IMAP sessions opened.", (double)ps.opened_total);
-    if (rc == 0)
-        rc = gw_metrics_write_value(out, "jmapgate_upstream_sessions_reused_total", "counter",
-                                    "Checkouts served by a warm session.",
-                                    (double)ps.reused_total);
-    if (rc == 0)
-        rc = gw_metrics_write_value(out, "jmapgate_upstream_checkout_busy_total", "counter",
-                                    "Checkouts refused because a cap was reached.",
-                                    (double)ps.busy_total);
-    if (rc == 0)
-        rc = gw_metrics_write_value(out, "jmapgate_worker_queue_length", "gauge",
-                                    "Requests waiting for a worker.", (double)ws.queued);
-    if (rc == 0)
-        rc = gw_metrics_write_value(out, "jmapgate_worker_busy", "gauge",
-                                    "Workers running a request.", (double)ws.running);
+    const struct {
+        const char *name, *type, *help;
+        double value;
+    } rows[] = {
+        { "jmapgate_upstream_connections", "gauge",
+          "Open upstream IMAP connections of the request pool.", (double)ps.open },
+        { "jmapgate_upstream_sessions_idle", "gauge", "Idle pooled IMAP sessions.",
+          (double)ps.idle },
+        { "jmapgate_upstream_sessions_opened_total", "counter", "IMAP sessions opened.",
+          (double)ps.opened_total },
+        { "jmapgate_upstream_sessions_reused_total", "counter",
+          "Checkouts served by a warm session.", (double)ps.reused_total },
+        { "jmapgate_upstream_checkout_busy_total", "counter",
+          "Checkouts refused because a cap was reached.", (double)ps.busy_total },
+        { "jmapgate_worker_queue_length", "gauge", "Requests waiting for a worker.",
+          (double)ws.queued },
+        { "jmapgate_worker_busy", "gauge", "Workers running a request.", (double)ws.running },
+    };
+
+    for (size_t i = 0; rc == 0 && i < sizeof(rows) / sizeof(rows[0]); i++)
+        rc = gw_metrics_write_value(out, rows[i].name, rows[i].type, rows[i].help, rows[i].value);
     return rc;
 }
 

@@ -22,7 +22,7 @@
 #include "common/cm_err.h"
 #include "imapbridge/ib_upstream.h"
 
-#define GW_AUTH_MAX_TOKEN 4096
+#define GW_AUTH_MAX_TOKEN 8192 /* room for OAuth access tokens sealed in cred */
 
 struct gw_auth_keys {
     unsigned char jwt_key[32];   /* HKDF(secret, "jmapgate jwt hs256 v1") */
@@ -39,14 +39,18 @@ int gw_auth_keys_init(struct gw_auth_keys *k, const unsigned char *secret, size_
                       struct cm_err *err) __attribute__((warn_unused_result));
 void gw_auth_keys_fini(struct gw_auth_keys *k);
 
-/* Decode the configured JMAPGATE_SECRET: 64+ hex digits, or base64 /
-   base64url of >= 32 bytes. *out_r malloc'd. CM_ECONFIG when too short or
-   not decodable. */
+/* Decode the configured JMAPGATE_SECRET: 64+ hex digits (even count), or
+   base64 / base64url of >= 32 bytes; surrounding whitespace is ignored.
+   Text made only of hex digits is read as hex. *out_r is malloc'd (caller
+   cleanses and frees). CM_ECONFIG when too short or not decodable; the
+   message never contains the text. */
 int gw_auth_decode_secret(const char *text, unsigned char **out_r, size_t *len_r,
                           struct cm_err *err) __attribute__((warn_unused_result));
 
-/* Issue a token for cr (account_id goes into "acct"). *token_r is malloc'd;
-   *exp_r gets the expiry time. */
+/* Issue a token for cr (account_id, may be NULL, goes into "acct").
+   *token_r is malloc'd; *exp_r gets the expiry time (now + ttl_secs).
+   CM_EINVAL when cr is empty or not UTF-8 (it is sealed as JSON),
+   CM_ELIMIT when the token would exceed GW_AUTH_MAX_TOKEN. */
 int gw_auth_issue(const struct gw_auth_keys *k, const struct ib_creds *cr,
                   const char *account_id, time_t now, char **token_r, time_t *exp_r,
                   struct cm_err *err) __attribute__((warn_unused_result));
@@ -56,14 +60,18 @@ struct gw_principal {
     time_t exp;             /* 0 for Basic (no expiry) */
 };
 
-/* Verify a bearer token at time now. On success p is filled (caller calls
-   gw_principal_fini). Every failure is CM_EAUTH with a short reason in
-   err that names no secret. */
+/* Verify a bearer token at time now. p is zeroed first, so
+   gw_principal_fini(p) is safe either way; on success it holds the opened
+   credentials and exp. Every failure is CM_EAUTH (CM_ENOMEM on allocation
+   failure) with a short reason in err that names no secret. The "acct"
+   claim is not returned: recompute it with ib_account_id(). */
 int gw_auth_verify(const struct gw_auth_keys *k, const char *token, time_t now,
                    struct gw_principal *p, struct cm_err *err) __attribute__((warn_unused_result));
 
 /* Parse the value of an `Authorization: Basic ...` header into p (mech
-   IB_AUTH_LOGIN, exp 0). CM_EAUTH on malformed input. */
+   IB_AUTH_LOGIN, exp 0); the scheme is case-insensitive. p is zeroed
+   first. CM_EAUTH when the value is not base64 of "user:password", the
+   user or the password is empty, or either contains CR, LF or NUL. */
 int gw_auth_parse_basic(const char *value, struct gw_principal *p, struct cm_err *err)
     __attribute__((warn_unused_result));
 

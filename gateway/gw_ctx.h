@@ -18,6 +18,7 @@ struct gw_metrics;
 struct gw_server;
 struct gw_sse;
 struct rt_hub;
+struct cm_counter;
 
 struct gw_ctx {
     const struct gw_settings *set;
@@ -29,6 +30,7 @@ struct gw_ctx {
     struct gw_server *server;
     struct rt_hub *hub;         /* realtime watchers */
     struct gw_sse *sse;         /* SSE streams */
+    struct cm_counter *jmap_inflight; /* concurrent JMAP API requests per account */
     atomic_bool stopping;       /* SIGTERM seen: new work is refused */
 };
 

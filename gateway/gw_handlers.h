@@ -24,6 +24,8 @@ void gw_api_mailboxes(struct gw_req *req); /* worker */
 /* gw_api_events.c */
 void gw_api_events(struct gw_req *req);      /* worker: GET /api/v1/events */
 void gw_jmap_eventsource(struct gw_req *req); /* worker: GET /jmap/eventsource */
+/* gw_jmap_blob.c */
+void gw_jmap_download(struct gw_req *req); /* worker */
 
 /* gw_routes.c */
 extern const struct gw_route gw_routes[];

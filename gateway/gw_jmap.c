@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "common/cm_b64.h"
+#include "common/cm_counter.h"
 #include "common/cm_crypto.h"
 #include "common/cm_log.h"
 #include "gateway/gw_authn.h"
@@ -252,6 +253,7 @@ static int authenticate(struct gw_jreq *jr, struct cm_err *err)
 
 static void jreq_fini(struct gw_jreq *jr)
 {
+    ib_folder_list_fini(&jr->folders);
     if (jr->session != NULL)
         ib_pool_checkin(jr->req->ctx->pool, &jr->session);
     gw_principal_fini(&jr->principal);
@@ -265,6 +267,7 @@ void gw_jmap_api(struct gw_req *req)
     struct cm_err err = CM_ERR_INIT;
     json_t *body = NULL, *calls, *call, *out;
     char state[16];
+    bool counted = false;
     size_t i;
 
     jr.responses = json_array();
@@ -272,6 +275,12 @@ void gw_jmap_api(struct gw_req *req)
         gw_req_reply_error(req, &err);
         goto done;
     }
+    if (!cm_counter_enter(req->ctx->jmap_inflight, jr.account_id, GW_JMAP_MAX_CONCURRENT)) {
+        request_error(req, "limit", "too many concurrent requests for this account",
+                      "maxConcurrentRequests");
+        goto done;
+    }
+    counted = true;
     body = parse_body(req);
     if (body == NULL || check_request(&jr, body) < 0)
         goto done;
@@ -284,6 +293,8 @@ void gw_jmap_api(struct gw_req *req)
         json_object_set(out, "createdIds", jr.created_ids);
     gw_req_reply_json(req, 200, out);
 done:
+    if (counted)
+        cm_counter_leave(req->ctx->jmap_inflight, jr.account_id);
     json_decref(body);
     jreq_fini(&jr);
 }

@@ -20,6 +20,7 @@
 
 #include "common/cm_err.h"
 #include "gateway/gw_auth.h"
+#include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_upstream.h"
 
 struct gw_req;
@@ -43,6 +44,8 @@ struct gw_jreq {
     struct ib_session *session;   /* NULL until a method needs IMAP */
     json_t *responses;            /* methodResponses */
     json_t *created_ids;          /* createdIds (object) or NULL */
+    struct ib_folder_list folders; /* loaded by gw_jmail_folders, once per request */
+    bool folders_loaded;
 };
 
 enum gw_jmap_using {

@@ -8,6 +8,12 @@ static const struct gw_jmethod methods[] = {
     { "Mailbox/get", GW_JMAP_USING_MAIL, gw_jmap_mailbox_get },
     { "Mailbox/changes", GW_JMAP_USING_MAIL, gw_jmap_mailbox_changes },
     { "Mailbox/query", GW_JMAP_USING_MAIL, gw_jmap_mailbox_query },
+    { "Email/get", GW_JMAP_USING_MAIL, gw_jmap_email_get },
+    { "Email/query", GW_JMAP_USING_MAIL, gw_jmap_email_query },
+    { "Email/changes", GW_JMAP_USING_MAIL, gw_jmap_email_changes },
+    { "Thread/get", GW_JMAP_USING_MAIL, gw_jmap_thread_get },
+    { "Thread/changes", GW_JMAP_USING_MAIL, gw_jmap_thread_changes },
+    { "SearchSnippet/get", GW_JMAP_USING_MAIL, gw_jmap_snippet_get },
 };
 
 const struct gw_jmethod *gw_jmethod_find(const char *name)

@@ -22,6 +22,18 @@ int gw_jmap_mailbox_sort_order(const char *role);
 /* The Mailbox state token of a folder list (malloc'd; NULL on OOM). */
 char *gw_jmap_mailbox_state(const unsigned char key[32], const struct ib_folder_list *l);
 
+/* gw_jmap_email.c, gw_jmap_email_query.c */
+json_t *gw_jmap_email_get(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_email_changes(struct gw_jcall *c, struct cm_err *err);
+
+/* gw_jmap_snippet.c */
+json_t *gw_jmap_snippet_get(struct gw_jcall *c, struct cm_err *err);
+
+/* gw_jmap_thread.c */
+json_t *gw_jmap_thread_get(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_thread_changes(struct gw_jcall *c, struct cm_err *err);
+
 /* gw_jmap_mailbox_query.c */
 json_t *gw_jmap_mailbox_query(struct gw_jcall *c, struct cm_err *err);
 

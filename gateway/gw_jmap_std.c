@@ -82,6 +82,14 @@ void gw_jget_fini(struct gw_jget *g)
     g->ids = NULL;
 }
 
+int gw_jget_require_ids(struct gw_jcall *c, const struct gw_jget *g, struct cm_err *err)
+{
+    if (g->ids != NULL)
+        return 0;
+    c->error_type = "requestTooLarge";
+    return cm_err_set(err, CM_ELIMIT, "ids must be given for %s", c->name);
+}
+
 bool gw_jget_wants(const struct gw_jget *g, const char *name)
 {
     size_t i;

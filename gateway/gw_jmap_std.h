@@ -33,6 +33,11 @@ int gw_jget_parse(struct gw_jcall *c, const struct gw_jprop *props, size_t n, st
                   struct cm_err *err) __attribute__((warn_unused_result));
 void gw_jget_fini(struct gw_jget *g);
 
+/* For data types that cannot list everything (Email, Thread): ids: null
+   is answered with requestTooLarge. Returns 0 or CM_ELIMIT. */
+int gw_jget_require_ids(struct gw_jcall *c, const struct gw_jget *g, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* Is property name wanted by the request? */
 bool gw_jget_wants(const struct gw_jget *g, const char *name);
 

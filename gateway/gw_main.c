@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "common/cm_counter.h"
 #include "common/cm_crypto.h"
 #include "common/cm_log.h"
 #include "common/cm_time.h"
@@ -158,7 +159,8 @@ static int start_services(struct gw_ctx *ctx, const char *const **names_r, struc
         names[i] = gw_routes[i].name;
     *names_r = names;
     ctx->metrics = gw_metrics_new(gw_routes_count, names);
-    if (ctx->metrics == NULL)
+    ctx->jmap_inflight = cm_counter_new();
+    if (ctx->metrics == NULL || ctx->jmap_inflight == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     rc = gw_static_load(set->web_root, err);
     if (rc == 0)
@@ -200,6 +202,7 @@ static void shut_down(struct gw_ctx *ctx)
     if (ctx->pool != NULL)
         ib_pool_free(&ctx->pool);
     gw_metrics_free(&ctx->metrics);
+    cm_counter_free(&ctx->jmap_inflight);
     gw_static_free();
 }
 

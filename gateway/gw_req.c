@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/cm_b64.h"
 #include "gateway/gw_error.h"
 
 struct gw_req *gw_req_new(struct gw_ctx *ctx, const char *method, const char *raw_url,
@@ -202,17 +203,6 @@ void gw_req_add_header(struct gw_req *req, const char *name, const char *value)
     req->nresp_headers++;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 char *gw_percent_decode(const char *src, size_t n, bool plus_is_space)
 {
     char *out = malloc(n + 1);
@@ -222,8 +212,8 @@ char *gw_percent_decode(const char *src, size_t n, bool plus_is_space)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         if (src[i] == '%') {
-            int hi = i + 2 < n ? hexval(src[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(src[i + 2]) : -1;
+            int hi = i + 2 < n ? cm_hex_digit(src[i + 1]) : -1;
+            int lo = i + 2 < n ? cm_hex_digit(src[i + 2]) : -1;
 
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 free(out);

@@ -15,6 +15,7 @@
 #include "common/cm_time.h"
 #include "common/cm_work.h"
 #include "gateway/gw_ctx.h"
+#include "gateway/gw_gzip.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_req.h"
 #include "gateway/gw_route.h"
@@ -51,6 +52,7 @@ static size_t keep_raw(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
+__attribute__((format(printf, 2, 0))) /* clang's -Wformat-nonliteral needs it */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
@@ -117,6 +119,30 @@ static void add_std_headers(struct MHD_Response *r, struct gw_req *req)
         MHD_add_response_header(r, req->resp_headers[i].name, req->resp_headers[i].value);
 }
 
+/* Compress a large JSON or text answer for a client that accepts gzip. */
+static void maybe_gzip(struct gw_req *req)
+{
+    const char *type = req->resp_type;
+    size_t zlen = 0;
+    char *z;
+
+    if (req->resp_len < GW_GZIP_MIN_BYTES || type == NULL ||
+        (strncmp(type, "application/", 12) != 0 && strncmp(type, "text/", 5) != 0))
+        return;
+    gw_req_add_header(req, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+    if (!gw_gzip_accepted(gw_req_header(req, GW_HDR_ACCEPT_ENCODING)))
+        return;
+    z = gw_gzip(req->resp_body, req->resp_len, &zlen);
+    if (z == NULL || zlen >= req->resp_len) {
+        free(z);
+        return;
+    }
+    free(req->resp_body);
+    req->resp_body = z;
+    req->resp_len = zlen;
+    gw_req_add_header(req, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+}
+
 /* Queue req's answer on its connection. Called on the MHD thread, or on a
    worker while the connection is suspended. */
 static enum MHD_Result queue_answer(struct gw_req *req)
@@ -133,6 +159,7 @@ static enum MHD_Result queue_answer(struct gw_req *req)
     }
     if (req->status == 0)
         gw_req_reply_problem(req, 500, "handler gave no answer");
+    maybe_gzip(req);
     r = MHD_create_response_from_buffer(req->resp_len, req->resp_body, MHD_RESPMEM_MUST_FREE);
     if (r == NULL)
         return MHD_NO;

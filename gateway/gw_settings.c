@@ -121,6 +121,7 @@ static int check_listen(const char *listen, struct cm_err *err)
 int gw_settings_check(struct gw_settings *s, struct cm_err *err)
 {
     enum cm_log_level lvl;
+    const char *host;
     int rc;
 
     if (s->imap_url == NULL || s->imap_url[0] == '\0')
@@ -145,6 +146,9 @@ int gw_settings_check(struct gw_settings *s, struct cm_err *err)
     /* Keep the base without a trailing slash so routes can be appended. */
     for (size_t n = strlen(s->public_url); n > 8 && s->public_url[n - 1] == '/'; n--)
         s->public_url[n - 1] = '\0';
+    host = s->public_url + (s->public_url[4] == 's' ? 8 : 7); /* after the scheme checked above */
+    if (*host == '\0' || *host == '/')
+        return cm_err_set(err, CM_ECONFIG, "public_url: no host in \"%s\"", s->public_url);
     if (s->pool_per_account > s->account_budget)
         return cm_err_set(err, CM_ECONFIG, "pool_per_account (%u) exceeds account_budget (%u)",
                           s->pool_per_account, s->account_budget);

@@ -284,7 +284,11 @@ static int ext_parse(int calling_parser, mailstream *fd, MMAPString *buffer,
     if (r != MAILIMAP_NO_ERROR) {
         if (type != IB_EXT_ESEARCH)
             free(data);
-        return r == MAILIMAP_ERROR_MEMORY ? r : MAILIMAP_ERROR_PARSE;
+        /* NEEDS_MORE_DATA asks libetpan to read the rest of a literal and
+           parse again: pass it through, like MEMORY. */
+        return r == MAILIMAP_ERROR_MEMORY || r == MAILIMAP_ERROR_NEEDS_MORE_DATA
+                   ? r
+                   : MAILIMAP_ERROR_PARSE;
     }
     r = make_result(type, data, result);
     if (r == MAILIMAP_NO_ERROR)

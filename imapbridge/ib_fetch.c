@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/cm_buf.h"
 #include "imapbridge/ib_ext.h"
 #include "imapbridge/ib_session.h"
 
@@ -183,6 +184,16 @@ static struct mailimap_fetch_type *build_fetch(struct ib_session *s, unsigned in
     if (want & IB_FETCH_HEADER)
         add_att(ft, mailimap_fetch_att_new_body_peek_section(
                         mailimap_section_new_header()));
+    if ((want & IB_FETCH_HEADER_SORT) && !(want & IB_FETCH_HEADER)) {
+        static const char *const names[] = { "Date", "From", "To", "Subject", "Message-ID",
+                                             "In-Reply-To", "References" };
+        clist *hl = clist_new();
+
+        for (size_t i = 0; hl != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+            clist_append(hl, strdup(names[i]));
+        add_att(ft, mailimap_fetch_att_new_body_peek_section(
+                        mailimap_section_new_header_fields(mailimap_header_list_new(hl))));
+    }
     if ((want & IB_FETCH_PREVIEW) && (caps & IB_CAP_PREVIEW))
         add_att(ft, mailimap_fetch_att_new_extension(strdup("PREVIEW")));
     if ((want & IB_FETCH_GUID) && (caps & IB_CAP_OBJECTID)) {
@@ -315,9 +326,30 @@ static int copy_section(clist *result, char **data_r, size_t *len_r)
     return CM_ENOENT;
 }
 
+/* Body bytes go straight into our buffer as libetpan reads them, so a
+   large blob is never held twice (libetpan's literal and our copy). */
+struct sink {
+    struct cm_buf buf;
+    bool used, overflow;
+};
+
+static bool sink_bytes(int type, struct mailimap_msg_att_body_section *sec, const char *bytes,
+                       size_t len, void *ctx)
+{
+    struct sink *k = ctx;
+
+    (void)type;
+    (void)sec;
+    k->used = true;
+    if (!k->overflow && cm_buf_append(&k->buf, bytes, len) < 0)
+        k->overflow = true;
+    return true;
+}
+
 int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, uint32_t offset,
                      uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)
 {
+    struct sink sink = { .used = false };
     struct mailimap_section *sec = section_for(section);
     struct mailimap_fetch_type *ft;
     struct mailimap_set *set;
@@ -330,12 +362,29 @@ int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, ui
         max > 0 ? mailimap_fetch_att_new_body_peek_section_partial(sec, offset, max)
                 : mailimap_fetch_att_new_body_peek_section(sec));
     set = mailimap_set_new_single(uid);
+    cm_buf_init(&sink.buf, (size_t)IB_FETCH_MAX_SECTION);
+    mailimap_set_msg_body_handler(ib_session_imap(s), sink_bytes, &sink);
     rc = ib_session_check(s, mailimap_uid_fetch(ib_session_imap(s), set, ft, &result),
                           "UID FETCH BODY", err);
+    mailimap_set_msg_body_handler(ib_session_imap(s), NULL, NULL);
     mailimap_fetch_type_free(ft);
     mailimap_set_free(set);
-    if (rc < 0)
+    if (rc == 0 && sink.overflow)
+        rc = cm_err_set(err, CM_ELIMIT, "message part larger than %u bytes",
+                        (unsigned)IB_FETCH_MAX_SECTION);
+    if (rc < 0) {
+        cm_buf_fini(&sink.buf);
+        if (result != NULL)
+            mailimap_fetch_list_free(result);
         return rc;
+    }
+    if (sink.used) {
+        *data_r = cm_buf_steal(&sink.buf, len_r);
+        if (result != NULL)
+            mailimap_fetch_list_free(result);
+        return *data_r != NULL ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    cm_buf_fini(&sink.buf);
     rc = copy_section(result, data_r, len_r);
     mailimap_fetch_list_free(result);
     if (rc == CM_ENOENT)
@@ -364,9 +413,13 @@ int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool 
 
     if (key == NULL)
         key = all = mailimap_search_key_new_all();
-    rc = ib_session_check(s, mailimap_uid_search(ib_session_imap(s), utf8 ? "UTF-8" : NULL, key,
-                                                 &result),
-                          "UID SEARCH", err);
+    /* libetpan's plain sender puts 8-bit text raw inside quoted strings,
+       which RFC 3501 forbids; with LITERAL+ it sends {n+} literals. */
+    if (utf8 && (ib_session_caps(s) & IB_CAP_LITERALPLUS))
+        rc = mailimap_uid_search_literalplus(ib_session_imap(s), "UTF-8", key, &result);
+    else
+        rc = mailimap_uid_search(ib_session_imap(s), utf8 ? "UTF-8" : NULL, key, &result);
+    rc = ib_session_check(s, rc, "UID SEARCH", err);
     if (all != NULL)
         mailimap_search_key_free(all);
     if (rc < 0)
@@ -383,4 +436,73 @@ int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool 
     *uids_r = uids;
     *n_r = n;
     return 0;
+}
+
+static int cmp_change(const void *a, const void *b)
+{
+    uint32_t x = ((const struct ib_change *)a)->uid, y = ((const struct ib_change *)b)->uid;
+
+    return x < y ? -1 : x > y;
+}
+
+int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
+                           size_t *n_r, struct mailimap_set **vanished_r,
+                           bool *vanished_known_r, struct cm_err *err)
+{
+    struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+    struct mailimap_set *all = mailimap_set_new_interval(1, 0);
+    struct mailimap_qresync_vanished *van = NULL;
+    bool qresync = (ib_session_caps(s) & IB_CAP_QRESYNC) != 0;
+    struct ib_change *changes = NULL;
+    clist *result = NULL;
+    size_t n = 0;
+    int rc;
+
+    *vanished_r = NULL;
+    *vanished_known_r = false;
+    add_att(ft, mailimap_fetch_att_new_uid());
+    add_att(ft, mailimap_fetch_att_new_flags());
+    add_att(ft, mailimap_fetch_att_new_modseq());
+    /* UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE m [VANISHED]);
+       mailimap_select_qresync is broken in 1.9.4 (LIBS.md §0.7), this is not */
+    if (qresync)
+        rc = mailimap_uid_fetch_qresync(ib_session_imap(s), all, ft, modseq, &result, &van);
+    else
+        rc = mailimap_uid_fetch_changedsince(ib_session_imap(s), all, ft, modseq, &result);
+    mailimap_fetch_type_free(ft);
+    mailimap_set_free(all);
+    rc = ib_session_check(s, rc, "UID FETCH CHANGEDSINCE", err);
+    if (rc < 0)
+        goto out;
+    changes = calloc(clist_count(result) + 1, sizeof(*changes));
+    if (changes == NULL) {
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
+        struct ib_msg m = { 0 };
+
+        if (copy_msg(&m, clist_content(it)) == 0 && m.uid != 0)
+            changes[n++] = (struct ib_change){ m.uid, m.modseq };
+        msg_fini(&m);
+    }
+    qsort(changes, n, sizeof(*changes), cmp_change);
+    if (qresync) {
+        *vanished_known_r = true;
+        if (van != NULL) {
+            /* take the set; libetpan's free does not accept a NULL one */
+            *vanished_r = van->qr_known_uids;
+            van->qr_known_uids = mailimap_set_new_empty();
+        }
+    }
+    *changes_r = changes;
+    *n_r = n;
+    changes = NULL;
+out:
+    free(changes);
+    if (van != NULL)
+        mailimap_qresync_vanished_free(van);
+    if (result != NULL)
+        mailimap_fetch_list_free(result);
+    return rc;
 }

@@ -33,7 +33,9 @@ enum ib_fetch_want {
     IB_FETCH_BODYSTRUCTURE = 1 << 4,
     IB_FETCH_HEADER = 1 << 5,        /* BODY.PEEK[HEADER] */
     IB_FETCH_MODSEQ = 1 << 6,        /* with CONDSTORE */
-    IB_FETCH_PREVIEW = 1 << 7        /* with PREVIEW (RFC 8970); else left NULL */
+    IB_FETCH_PREVIEW = 1 << 7,       /* with PREVIEW (RFC 8970); else left NULL */
+    IB_FETCH_HEADER_SORT = 1 << 8    /* BODY.PEEK[HEADER.FIELDS (Date From To Subject
+                                        Message-ID In-Reply-To References)] into header */
 };
 
 struct ib_msg {
@@ -61,6 +63,8 @@ void ib_msgs_free(struct ib_msg *msgs, size_t n);
 /* Does the message carry flag (case-insensitive IMAP spelling)? */
 bool ib_msg_has_flag(const struct ib_msg *m, const char *flag);
 
+#define IB_FETCH_MAX_SECTION (64u * 1024 * 1024)
+
 /* BODY.PEEK[section]<offset.max> of one message ("" = the whole message,
    "1.2" a part, "HEADER"). max 0 = no partial. *data_r is malloc'd and
    NUL-terminated (not counted). CM_ENOENT when the UID does not exist. */
@@ -72,6 +76,19 @@ int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, ui
    malloc'd ascending. */
 int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool utf8,
                     uint32_t **uids_r, size_t *n_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* What changed in the selected folder since modseq (CONDSTORE): the
+   messages whose flags changed or that arrived (uid + modseq, ascending by
+   UID), and, with QRESYNC, the UIDs expunged meanwhile (VANISHED). Without
+   QRESYNC *vanished_r stays NULL and *vanished_known_r false. */
+struct ib_change {
+    uint32_t uid;
+    uint64_t modseq;
+};
+int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
+                           size_t *n_r, struct mailimap_set **vanished_r,
+                           bool *vanished_known_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
 #endif

@@ -308,6 +308,9 @@ int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_
     out->count = 0;
     if (ib_session_is_broken(s))
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    rc = ib_session_sync(s, err);
+    if (rc < 0)
+        return rc;
     rc = ib_session_check(s, mailimap_list(imap, "", "*", &list), "LIST", err);
     if (rc == 0 && ib_session_check(s, mailimap_lsub(imap, "", "*", &lsub), "LSUB", err) < 0) {
         if (ib_session_is_broken(s))

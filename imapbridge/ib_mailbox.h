@@ -6,8 +6,10 @@
  * ARCHITECTURE §4: MAILBOXID when offered, Dovecot X-GUID, else a hash of
  * (name, UIDVALIDITY).
  *
- * Ownership: ib_folder_list owns everything in it; ib_folder_list_fini
- * frees. Threads: runs on the caller's thread with the session checked out.
+ * Ownership: ib_folder_list owns everything in it (role strings are
+ * static); ib_folder_list_fini frees. Threads: runs on the caller's thread
+ * with the session checked out; cm_crypto_init() must have been called
+ * (ids are SHA-256 based).
  */
 #ifndef IB_MAILBOX_H
 #define IB_MAILBOX_H

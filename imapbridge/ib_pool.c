@@ -236,6 +236,34 @@ static int open_slot(struct ib_pool *pool, struct pool_user *u, const struct ib_
     return 0;
 }
 
+/* A warm session whose server spoke while it was idle (usually "* BYE"
+   before an idle disconnect) is checked with a NOOP; when that breaks it,
+   its slot is reused for a fresh session. Called without the lock. */
+static int check_warm(struct ib_pool *pool, const struct ib_creds *cr, const unsigned char *key,
+                      struct ib_session **s_r, struct cm_err *err)
+{
+    struct pool_entry *e;
+    int rc;
+
+    if (!ib_session_has_input(*s_r))
+        return 0;
+    if (ib_session_noop(*s_r, NULL) == 0 || !ib_session_is_broken(*s_r))
+        return 0;
+    pthread_mutex_lock(&pool->mu);
+    e = busy_take(pool, *s_r);
+    *s_r = NULL;
+    if (e == NULL) {
+        pthread_mutex_unlock(&pool->mu);
+        return cm_err_set(err, CM_EINTERNAL, "imap pool: lost track of a session");
+    }
+    pool->st.discarded_total++;
+    pool->st.reused_total--;
+    rc = open_slot(pool, e->user, cr, key, s_r, err); /* keeps the slot; unlocks for I/O */
+    pthread_mutex_unlock(&pool->mu);
+    entry_close(e);
+    return rc;
+}
+
 int ib_pool_checkout(struct ib_pool *pool, const struct ib_creds *cr, struct ib_session **s_r,
                      struct cm_err *err)
 {
@@ -246,6 +274,8 @@ int ib_pool_checkout(struct ib_pool *pool, const struct ib_creds *cr, struct ib_
     struct pool_user *u;
     int rc = 0;
 
+    if (cr == NULL || cr->username == NULL || cr->secret == NULL)
+        return cm_err_set(err, CM_EINVAL, "imap pool: no credentials");
     if (cm_sha256(cr->secret, strlen(cr->secret), key) < 0)
         return cm_err_set(err, CM_EINTERNAL, "pool: hashing failed");
     pthread_mutex_lock(&pool->mu);
@@ -260,7 +290,8 @@ int ib_pool_checkout(struct ib_pool *pool, const struct ib_creds *cr, struct ib_
             pool->st.reused_total++;
             busy_push(pool, e);
             *s_r = e->s;
-            break;
+            pthread_mutex_unlock(&pool->mu);
+            return check_warm(pool, cr, key, s_r, err);
         }
         victim = can_open(pool, u) ? NULL : evict_for(pool, u);
         if (victim != NULL || can_open(pool, u)) {

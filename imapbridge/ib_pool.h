@@ -16,8 +16,19 @@
  * realtime watchers, which reserve and release slots with
  * ib_pool_budget_reserve / _release.
  *
+ * A warm session whose server sent something while it sat idle (typically
+ * "* BYE" before an idle disconnect) is NOOPed at checkout and, if that
+ * breaks it, replaced by a new connection in the same slot. When the caps
+ * are reached, an idle session nobody waiting can use (same user, other
+ * secret; or, at the global cap, the least recently used one) is closed to
+ * make room, and a budget reservation evicts an idle session of its
+ * account before failing. The pool mutex is never held during network
+ * I/O: a slot is reserved first, the session opened, NOOPed or closed
+ * outside the lock; a failed open (e.g. CM_EAUTH) gives the slot back.
+ *
  * Ownership: the pool owns idle sessions; a checked-out session belongs to
- * the caller until checkin. Threads: every function is thread-safe.
+ * the caller until checkin. Threads: every function is thread-safe;
+ * cm_crypto_init() must have been called before (secrets are hashed).
  */
 #ifndef IB_POOL_H
 #define IB_POOL_H
@@ -47,10 +58,16 @@ int ib_pool_new(const struct ib_pool_settings *set, const struct ib_upstream *up
    Sessions still checked out must have been checked in before. */
 void ib_pool_free(struct ib_pool **poolp);
 
+/* A session logged in with cr (cr is only read during the call). Returns 0,
+   CM_EAGAIN after checkout_timeout_ms without a free slot, or the error of
+   ib_session_open (CM_EAUTH, CM_EUNAVAIL, CM_ETIMEOUT, ...).
+   checkout_timeout_ms bounds the wait for a slot only; opening a new
+   session is bounded by the upstream timeout of each step. */
 int ib_pool_checkout(struct ib_pool *pool, const struct ib_creds *cr, struct ib_session **s_r,
                      struct cm_err *err) __attribute__((warn_unused_result));
 
-/* Give a session back; sets *sp to NULL. */
+/* Give a session back (from any thread); sets *sp to NULL. A broken
+   session is closed (without I/O) and its slot freed. */
 void ib_pool_checkin(struct ib_pool *pool, struct ib_session **sp);
 
 /* Reserve one connection of username's budget for a non-pool connection

@@ -3,6 +3,9 @@
  * SELECT/EXAMINE, and the one place libetpan codes become CM_E* codes. */
 #include "imapbridge/ib_session.h"
 
+#include "imapbridge/ib_ext.h"
+
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@ struct ib_session {
     mailimap *imap;
     char *username;
     unsigned int caps;      /* enum ib_cap bits usable on this session */
+    bool dovecot;           /* the greeting named Dovecot: X-GUID works */
     bool broken;
     bool in_auth;           /* credentials on the wire: log nothing we send */
     char delimiter;
@@ -175,6 +179,7 @@ static const struct cap_name cap_names[] = {
     { "COMPRESS=DEFLATE", IB_CAP_COMPRESS }, { "OBJECTID", IB_CAP_OBJECTID },
     { "X-GM-EXT-1", IB_CAP_XGMEXT },   { "NOTIFY", IB_CAP_NOTIFY },
     { "ID", IB_CAP_ID },               { "LITERAL+", IB_CAP_LITERALPLUS },
+    { "PREVIEW", IB_CAP_PREVIEW },
 };
 
 static unsigned int caps_from_cache(mailimap *imap)
@@ -197,7 +202,7 @@ static int refresh_caps(struct ib_session *s, struct cm_err *err)
     if (cd != NULL)
         mailimap_capability_data_free(cd);
     if (rc == 0)
-        s->caps = caps_from_cache(s->imap);
+        s->caps = caps_from_cache(s->imap) | (s->dovecot ? IB_CAP_XGUID : 0u);
     return rc;
 }
 
@@ -335,6 +340,8 @@ static int connect_greeting(struct ib_session *s, const struct ib_upstream *up, 
     rc = ib_session_check(s, mailimap_connect(s->imap, stream), "greeting", err);
     if (rc == CM_EUPSTREAM && s->broken)
         rc = cm_err_set(err, CM_EUNAVAIL, "%s", err ? err->msg : "bad greeting");
+    if (rc == 0)
+        s->dovecot = strstr(server_text(s), "Dovecot") != NULL;
     return rc;
 }
 
@@ -384,12 +391,45 @@ static int do_login(struct ib_session *s, const struct ib_creds *cr, struct cm_e
     }
 }
 
+/* Nothing a client sends reaches IMAP as raw text: no CR, LF (or NUL). */
+static bool has_crlf(const char *text)
+{
+    return text == NULL || strpbrk(text, "\r\n") != NULL;
+}
+
+/* RFC 4978: COMPRESS DEFLATE, then compress both directions in our driver
+   (Debian's libetpan has its own COMPRESS compiled out, LIBS.md §0.6, so
+   mailimap_compress() must never be called). */
+static int start_compress(struct ib_session *s, struct cm_err *err)
+{
+    mailstream *ms = s->imap->imap_stream;
+    int rc = ib_session_check(s, mailimap_custom_command(s->imap, "COMPRESS DEFLATE"),
+                              "COMPRESS", err);
+
+    if (rc < 0)
+        return s->broken ? rc : 0; /* refused: go on uncompressed */
+    if (ms->read_buffer_len != 0) {
+        s->broken = true;
+        return cm_err_set(err, CM_EUPSTREAM, "imap: data after the COMPRESS answer");
+    }
+    rc = ib_stream_start_compress(ms->low, err);
+    if (rc < 0)
+        s->broken = true;
+    else
+        cm_debug(s->logkv, "imap COMPRESS=DEFLATE on");
+    return rc;
+}
+
 int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
                     struct ib_session **s_r, struct cm_err *err)
 {
-    struct ib_session *s = session_new(up, cr->username);
+    struct ib_session *s;
     int rc;
 
+    if (cr == NULL || has_crlf(cr->username) || has_crlf(cr->secret) || cr->username[0] == '\0')
+        return cm_err_set(err, CM_EINVAL, "imap: user name or secret missing or with CR/LF");
+    ib_ext_register(); /* X-GUID, OBJECTID, ESEARCH, PREVIEW parsers (once per process) */
+    s = session_new(up, cr->username);
     if (s == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     rc = connect_greeting(s, up, err);
@@ -403,6 +443,8 @@ int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
         rc = refresh_caps(s, err);
     if (rc == 0)
         rc = enable_exts(s, err);
+    if (rc == 0 && up->compress && (s->caps & IB_CAP_COMPRESS))
+        rc = start_compress(s, err);
     if (rc == 0)
         rc = find_delimiter(s, err);
     if (rc < 0) {
@@ -484,6 +526,21 @@ struct mailimap *ib_session_imap(struct ib_session *s)
     return s->imap;
 }
 
+bool ib_session_has_input(struct ib_session *s)
+{
+    mailstream *st = s->imap->imap_stream;
+    struct pollfd pfd;
+
+    if (st == NULL)
+        return false;
+    if (st->read_buffer_len > 0 || ib_stream_has_pending(st->low))
+        return true;
+    pfd.fd = ib_stream_fd(st->low);
+    pfd.events = POLLIN | POLLRDHUP;
+    pfd.revents = 0;
+    return pfd.fd >= 0 && poll(&pfd, 1, 0) > 0;
+}
+
 int ib_session_noop(struct ib_session *s, struct cm_err *err)
 {
     if (s->broken)
@@ -517,8 +574,15 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
 
     if (s->broken)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (has_crlf(imap_name) || imap_name[0] == '\0')
+        return cm_err_set(err, CM_EINVAL, "imap: bad folder name");
     if (s->selected != NULL && strcmp(s->selected, imap_name) == 0 &&
         (read_only || s->selected_rw)) {
+        /* Reuse the selection, but let the server tell us what changed
+           since (new mail, expunges, flags): a stale view would hide them. */
+        rc = ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
+        if (rc < 0)
+            return rc;
         fill_selection(s, sel_r);
         return 0;
     }
@@ -541,4 +605,13 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
     s->highestmodseq = hms;
     fill_selection(s, sel_r);
     return 0;
+}
+
+int ib_session_sync(struct ib_session *s, struct cm_err *err)
+{
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (s->selected == NULL)
+        return 0;
+    return ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
 }

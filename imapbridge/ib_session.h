@@ -8,9 +8,14 @@
  *
  * Errors are classified here, once: a tagged NO/BAD is a command error
  * (CM_EUPSTREAM, session still usable); a parse, stream, protocol or timeout
- * error marks the session broken (ib_session_is_broken) and it must be
- * closed. Login refused -> CM_EAUTH; cannot connect -> CM_EUNAVAIL;
- * deadline -> CM_ETIMEOUT.
+ * error, an untagged BYE, or a literal above the driver's cap marks the
+ * session broken (ib_session_is_broken) and it must be closed. Login
+ * refused -> CM_EAUTH; cannot connect, TLS refused or a BYE greeting ->
+ * CM_EUNAVAIL; a wait longer than up->timeout_secs -> CM_ETIMEOUT (the
+ * timeout bounds each wait for data, not a whole command).
+ *
+ * Logging: protocol lines go to cm_log at debug level, truncated; what is
+ * sent during LOGIN/AUTHENTICATE is never logged.
  *
  * Ownership: the caller owns the session (normally the pool does).
  * Threads: one thread at a time per session; sessions may move between
@@ -51,7 +56,14 @@ enum ib_cap {
     IB_CAP_PREVIEW = 1 << 19    /* RFC 8970 FETCH PREVIEW */
 };
 
-/* Connect and log in. On success *s_r is a new session. */
+/* Connect and log in. On success *s_r is a new session. Auth: LOGIN
+   (CM_ECONFIG when the server says LOGINDISABLED), XOAUTH2 (CM_EAUTH when
+   AUTH=XOAUTH2 is not offered); OAUTHBEARER is not implemented yet
+   (CM_EINVAL). With imap+starttls:// a server without STARTTLS is refused
+   (CM_EUNAVAIL), and so is plaintext sent after its STARTTLS OK
+   (CVE-2020-15953, CM_EUPSTREAM). CAPABILITY is asked after the greeting,
+   after STARTTLS and after login; ENABLE CONDSTORE/QRESYNC is sent only for
+   what is offered (a refused ENABLE just drops QRESYNC). */
 int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
                     struct ib_session **s_r, struct cm_err *err) __attribute__((warn_unused_result));
 
@@ -69,17 +81,37 @@ int ib_upstream_probe(const struct ib_upstream *up, struct cm_err *err)
     __attribute__((warn_unused_result));
 
 bool ib_session_is_broken(const struct ib_session *s);
-unsigned int ib_session_caps(const struct ib_session *s);   /* enum ib_cap bits */
+/* enum ib_cap bits usable on this session: what the server offers after
+   login, except that IB_CAP_QRESYNC is set only when ENABLE QRESYNC
+   succeeded (and then IB_CAP_CONDSTORE too). IB_CAP_XGUID is not a
+   capability: it is set when the greeting names Dovecot (a customised
+   login_greeting hides it; ids then fall back to derived ones). */
+unsigned int ib_session_caps(const struct ib_session *s);
 const char *ib_session_username(const struct ib_session *s); /* borrowed */
 char ib_session_delimiter(const struct ib_session *s);       /* from NAMESPACE/LIST; 0 if flat */
+
+/* True when the server has sent something not read yet (buffered in
+   libetpan or OpenSSL, or the socket is readable / hung up). On an idle
+   session that means an unsolicited response, typically "* BYE" before
+   the server closes; a NOOP then reads it. No I/O; never blocks. */
+bool ib_session_has_input(struct ib_session *s);
+
+/* When a folder is selected, NOOP so the session's view of it is current:
+   STATUS of the selected folder answers from that view (RFC 3501 §6.3.10),
+   which would otherwise be as old as the SELECT. */
+int ib_session_sync(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
 
 /* NOOP (keep-alive / health). */
 int ib_session_noop(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
 
 /* Make imap_name (modified UTF-7, as on the wire) the selected folder.
-   read_only: EXAMINE; otherwise SELECT. Does nothing when that folder is
-   already selected in a mode that suffices (a read-write selection serves
-   reads). Fills uidvalidity/uidnext/exists/highestmodseq (may be NULL). */
+   read_only: EXAMINE; otherwise SELECT (with CONDSTORE when offered, for
+   HIGHESTMODSEQ). Does nothing when that folder is already selected in a
+   mode that suffices (a read-write selection serves reads); sel_r then
+   holds libetpan's current selection data (updated by untagged EXISTS)
+   and the HIGHESTMODSEQ of the last (re)select. A SELECT the server
+   answers with [READ-ONLY] does not count as read-write. A NO leaves no
+   folder selected (CM_EUPSTREAM, session usable). sel_r may be NULL. */
 struct ib_selection {
     uint32_t uidvalidity, uidnext, exists;
     uint64_t highestmodseq; /* 0 without CONDSTORE */

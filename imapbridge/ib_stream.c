@@ -21,6 +21,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <zlib.h>
 
 #define TAIL_MAX 32
 
@@ -29,7 +30,11 @@ struct ib_stream {
     SSL_CTX *ctx;
     SSL *ssl;
     unsigned int timeout_ms;
-    /* COMPRESS=DEFLATE hook: z_stream inflate/deflate state goes here. */
+    /* COMPRESS=DEFLATE (RFC 4978): raw deflate inside TLS, sync flush. */
+    bool compressing;
+    z_stream zin, zout;
+    unsigned char *zbuf;     /* compressed bytes read, not yet inflated */
+    size_t zbuf_cap;
     size_t max_literal;
     uint64_t lit_left;       /* literal bytes still to pass through */
     char tail[TAIL_MAX];     /* last bytes of the current line */
@@ -118,11 +123,12 @@ static int line_end(struct ib_stream *st)
     i = end - 1;
     while (i > 0 && st->tail[i - 1] >= '0' && st->tail[i - 1] <= '9')
         i--;
-    if (i == end - 1 || i == 0 || st->tail[i - 1] != '{')
-        return 0;
+    /* Checked before looking for '{': the tail may hold digits only. */
     if (end - 1 - i > 19)
         return set_fail(st, IB_STREAM_FAIL_LITERAL,
                         "server announced a literal of more than 19 digits");
+    if (i == end - 1 || i == 0 || st->tail[i - 1] != '{')
+        return 0;
     for (size_t k = i; k < end - 1; k++)
         n = n * 10 + (uint64_t)(st->tail[k] - '0');
     if (n > st->max_literal)
@@ -270,6 +276,44 @@ static ssize_t write_once(struct ib_stream *st, const void *buf, size_t n, short
 
 /* ---- the mailstream_low driver ---------------------------------------- */
 
+/* Inflate what is buffered into buf: >0 bytes produced, 0 needs more
+   input, -1 the stream is corrupt. */
+static ssize_t inflate_some(struct ib_stream *st, void *buf, size_t n)
+{
+    int zr;
+
+    st->zin.next_out = buf;
+    st->zin.avail_out = (uInt)(n > 65536 ? 65536 : n);
+    zr = inflate(&st->zin, Z_SYNC_FLUSH);
+    if (zr != Z_OK && zr != Z_BUF_ERROR)
+        return set_fail(st, IB_STREAM_FAIL_IO, "%s", "COMPRESS: corrupt deflate stream");
+    return (ssize_t)((n > 65536 ? 65536 : n) - st->zin.avail_out);
+}
+
+/* One read attempt through the decompressor (same contract as read_once). */
+static ssize_t read_inflated(struct ib_stream *st, void *buf, size_t n, short *events)
+{
+    for (;;) {
+        ssize_t got = inflate_some(st, buf, n), r;
+
+        if (got != 0)
+            return got;
+        /* no output yet: keep what was not consumed, append more input */
+        size_t keep = st->zin.avail_in;
+
+        if (keep > 0 && st->zin.next_in != st->zbuf)
+            memmove(st->zbuf, st->zin.next_in, keep);
+        if (keep == st->zbuf_cap)
+            return set_fail(st, IB_STREAM_FAIL_IO, "%s", "COMPRESS: stalled deflate stream");
+        r = read_once(st, st->zbuf + keep, st->zbuf_cap - keep, events);
+        st->zin.next_in = st->zbuf;
+        st->zin.avail_in = (uInt)keep;
+        if (r <= 0)
+            return r;
+        st->zin.avail_in += (uInt)r;
+    }
+}
+
 static ssize_t drv_read(mailstream_low *s, void *buf, size_t n)
 {
     struct ib_stream *st = s->data;
@@ -279,7 +323,8 @@ static ssize_t drv_read(mailstream_low *s, void *buf, size_t n)
         return -1;
     for (;;) {
         short events = 0;
-        ssize_t r = read_once(st, buf, n, &events);
+        ssize_t r = st->compressing ? read_inflated(st, buf, n, &events)
+                                    : read_once(st, buf, n, &events);
 
         if (r < 0)
             return -1;
@@ -290,14 +335,48 @@ static ssize_t drv_read(mailstream_low *s, void *buf, size_t n)
     }
 }
 
+static int write_all(struct ib_stream *st, const void *buf, size_t n);
+
+/* Deflate buf with a sync flush (so the server can act on it at once) and
+   send the result. */
+static ssize_t write_deflated(struct ib_stream *st, const void *buf, size_t n)
+{
+    size_t cap = deflateBound(&st->zout, (uLong)n) + 64;
+    unsigned char *out = malloc(cap);
+    int zr;
+
+    if (out == NULL)
+        return set_fail(st, IB_STREAM_FAIL_IO, "%s", "COMPRESS: out of memory");
+    st->zout.next_in = (Bytef *)buf;
+    st->zout.avail_in = (uInt)n;
+    st->zout.next_out = out;
+    st->zout.avail_out = (uInt)cap;
+    zr = deflate(&st->zout, Z_SYNC_FLUSH);
+    if (zr != Z_OK || st->zout.avail_in != 0) {
+        free(out);
+        return set_fail(st, IB_STREAM_FAIL_IO, "%s", "COMPRESS: deflate failed");
+    }
+    zr = write_all(st, out, cap - st->zout.avail_out);
+    free(out);
+    return zr < 0 ? -1 : (ssize_t)n;
+}
+
 static ssize_t drv_write(mailstream_low *s, const void *buf, size_t n)
 {
     struct ib_stream *st = s->data;
-    int64_t deadline = now_ms() + st->timeout_ms;
-    size_t off = 0;
 
     if (st->fail != IB_STREAM_FAIL_NONE || st->fd < 0)
         return -1;
+    if (st->compressing)
+        return write_deflated(st, buf, n);
+    return write_all(st, buf, n) < 0 ? -1 : (ssize_t)n;
+}
+
+static int write_all(struct ib_stream *st, const void *buf, size_t n)
+{
+    int64_t deadline = now_ms() + st->timeout_ms;
+    size_t off = 0;
+
     while (off < n) {
         short events = 0;
         ssize_t r = write_once(st, (const char *)buf + off, n - off, &events);
@@ -311,7 +390,7 @@ static ssize_t drv_write(mailstream_low *s, const void *buf, size_t n)
         if (wait_fd(st, events, deadline) < 0)
             return -1;
     }
-    return (ssize_t)n;
+    return 0;
 }
 
 static int drv_close(mailstream_low *s)
@@ -337,6 +416,11 @@ static void drv_free(mailstream_low *s)
 
     if (st->fd >= 0)
         close(st->fd);
+    if (st->compressing) {
+        inflateEnd(&st->zin);
+        deflateEnd(&st->zout);
+    }
+    free(st->zbuf);
     SSL_free(st->ssl);
     SSL_CTX_free(st->ctx);
     free(st);
@@ -582,7 +666,45 @@ bool ib_stream_has_pending(mailstream_low *low)
 {
     struct ib_stream *st = stream_of(low);
 
-    return st != NULL && st->ssl != NULL && SSL_pending(st->ssl) > 0;
+    if (st == NULL)
+        return false;
+    if (st->compressing && st->zin.avail_in > 0)
+        return true;
+    return st->ssl != NULL && SSL_pending(st->ssl) > 0;
+}
+
+int ib_stream_start_compress(mailstream_low *low, struct cm_err *err)
+{
+    struct ib_stream *st = stream_of(low);
+
+    if (st == NULL || st->compressing)
+        return cm_err_set(err, CM_EINTERNAL, "COMPRESS: not our stream or already on");
+    st->zbuf_cap = 16384;
+    st->zbuf = malloc(st->zbuf_cap);
+    if (st->zbuf == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    memset(&st->zin, 0, sizeof(st->zin));
+    memset(&st->zout, 0, sizeof(st->zout));
+    if (inflateInit2(&st->zin, -15) != Z_OK) {
+        free(st->zbuf);
+        st->zbuf = NULL;
+        return cm_err_set(err, CM_ENOMEM, "COMPRESS: cannot start inflate");
+    }
+    if (deflateInit2(&st->zout, Z_BEST_SPEED, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+        inflateEnd(&st->zin);
+        free(st->zbuf);
+        st->zbuf = NULL;
+        return cm_err_set(err, CM_ENOMEM, "COMPRESS: cannot start deflate");
+    }
+    st->compressing = true;
+    return 0;
+}
+
+bool ib_stream_is_compressed(mailstream_low *low)
+{
+    struct ib_stream *st = stream_of(low);
+
+    return st != NULL && st->compressing;
 }
 
 bool ib_stream_is_tls(mailstream_low *low)

@@ -4,7 +4,7 @@
  *
  * Data path of a read: socket -> (TLS) -> [COMPRESS=DEFLATE hook: inflate
  * goes here, inside TLS] -> literal guard -> libetpan. A write goes the
- * other way (deflate before SSL_write). COMPRESS is not implemented yet.
+ * other way (deflate before SSL_write, one sync flush per write).
  *
  * Every read/write/connect/handshake wait is bounded by the stream's
  * timeout. EOF, a timeout or an error make the stream failed: that call
@@ -15,7 +15,8 @@
  * "{N}" before reading it. The driver follows the response stream (a line
  * ending in "{N}" CRLF is followed by N bytes of literal data) and fails
  * the stream (IB_STREAM_FAIL_LITERAL) before libetpan sees a line that
- * announces more than max_literal_bytes. A resp-text that happens to end
+ * announces more than max_literal_bytes (or a size of more than 19
+ * digits, which libetpan 1.9.4 would overflow). A resp-text that happens to end
  * in "{N}" is treated as a literal announcement too: conservative, at
  * worst such a session is dropped or one literal header is not checked.
  *
@@ -84,5 +85,12 @@ bool ib_stream_is_tls(struct _mailstream_low *low);
 /* Why the stream failed (IB_STREAM_FAIL_NONE while healthy); msg_r (may be
    NULL) gets a borrowed description valid until the stream is freed. */
 enum ib_stream_fail ib_stream_failure(struct _mailstream_low *low, const char **msg_r);
+
+/* Switch the stream to RFC 4978 COMPRESS=DEFLATE (raw deflate, both ways)
+   right after the server's tagged OK to COMPRESS DEFLATE; nothing may be
+   buffered in libetpan at that point. 0 or CM_ENOMEM / CM_EINTERNAL. */
+int ib_stream_start_compress(struct _mailstream_low *low, struct cm_err *err)
+    __attribute__((warn_unused_result));
+bool ib_stream_is_compressed(struct _mailstream_low *low);
 
 #endif

@@ -138,6 +138,25 @@ class TestDovecot(unittest.TestCase):
         uid = self.dc.append('bob', 'bobpass', 'Some Folder', b'Subject: x\n\nlf only\n')
         self.assertEqual(uid, 1)
 
+    def test_seed_seen_by_open_session(self):
+        self.dc.add_user('dave', 'davepass')
+        self.dc.seed_corpus('dave', {'INBOX': 2})
+        m = self.dc.imap('dave', 'davepass')
+        try:
+            typ, data = m.select('INBOX')
+            self.assertEqual(int(data[0]), 2)
+            self.dc.seed_corpus('dave', {'INBOX': 3})
+
+            def exists():
+                m.noop()
+                typ, data = m.response('EXISTS')
+                return data and data[-1] and int(data[-1]) == 5
+            self.assertTrue(wait_for(exists, timeout=5), 'open session did not see the new files')
+            typ, data = m.uid('SEARCH', None, 'ALL')
+            self.assertEqual(len(data[0].split()), 5)
+        finally:
+            m.logout()
+
     def test_add_user(self):
         self.dc.add_user('carol', 'carolpass')
         m = self.dc.imap('carol', 'carolpass')

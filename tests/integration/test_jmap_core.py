@@ -257,6 +257,24 @@ class JmapCoreTest(StackTestCase):
             imap.delete("Zeta")
             imap.logout()
 
+    def test_gzip_when_accepted(self):
+        import gzip
+        calls = [["Core/echo", {"pad": "x" * 5000}, "c1"]]
+        st, h, raw = self.gw.request("POST", "/jmap/api", json.dumps(
+            {"using": [CORE], "methodCalls": calls}), dict(self.auth, **{
+                "Content-Type": "application/json", "Accept-Encoding": "deflate, gzip"}))
+        self.assertEqual(st, 200)
+        self.assertEqual(h["content-encoding"], "gzip")
+        self.assertIn("Accept-Encoding", h["vary"])
+        self.assertLess(len(raw), 1000)
+        doc = json.loads(gzip.decompress(raw))
+        self.assertEqual(doc["methodResponses"][0][1]["pad"], "x" * 5000)
+        st, h, raw = self.gw.request("POST", "/jmap/api", json.dumps(
+            {"using": [CORE], "methodCalls": calls}), dict(self.auth, **{
+                "Content-Type": "application/json", "Accept-Encoding": "gzip;q=0"}))
+        self.assertNotIn("content-encoding", h)
+        self.assertEqual(json.loads(raw)["methodResponses"][0][0], "Core/echo")
+
     def test_no_auth_is_401(self):
         st, h, body = self.gw.request("POST", "/jmap/api", b"{}",
                                       {"Content-Type": "application/json"})

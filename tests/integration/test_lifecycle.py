@@ -123,6 +123,49 @@ class NonBlockingTest(unittest.TestCase):
             dv.stop()
 
 
+class ConcurrencyLimitTest(unittest.TestCase):
+    def test_max_concurrent_jmap_requests(self):
+        """The session advertises maxConcurrentRequests = 4 and it holds: with
+        eight slow requests of one account in flight, the rest get the JMAP
+        "limit" error, and all succeed again afterwards."""
+        dv = Dovecot(users={"carol": "carol-pw"})
+        dv.start()
+        proxy = SlowProxy(dv.port, delay=1.5)
+        gw = Gateway(f"imap://127.0.0.1:{proxy.port}", env={"JMAPGATE_POOL_PER_ACCOUNT": "8",
+                                                            "JMAPGATE_ACCOUNT_BUDGET": "8"})
+        try:
+            gw.start()
+            token = gw.login("carol", "carol-pw")
+            auth = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+            _, _, s = gw.json("GET", "/.well-known/jmap", headers=auth)
+            self.assertEqual(s["capabilities"]["urn:ietf:params:jmap:core"]
+                             ["maxConcurrentRequests"], 4)
+            acct = s["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+            body = {"using": ["urn:ietf:params:jmap:core", "urn:ietf:params:jmap:mail"],
+                    "methodCalls": [["Mailbox/get", {"accountId": acct}, "0"]]}
+            gw.stop()  # drop the warm session so every request has to connect slowly
+            gw.start(port=gw.port)
+            results = []
+            threads = [threading.Thread(target=lambda: results.append(
+                gw.json("POST", "/jmap/api", body, headers=auth))) for _ in range(8)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            ok = [r for r in results if r[0] == 200]
+            limited = [r for r in results if r[0] == 400 and
+                       r[2].get("limit") == "maxConcurrentRequests"]
+            self.assertEqual(len(ok) + len(limited), 8, results)
+            self.assertGreaterEqual(len(limited), 1)
+            self.assertLessEqual(len(ok), 4)
+            self.assertEqual(gw.json("POST", "/jmap/api", body, headers=auth)[0], 200)
+        finally:
+            if gw.proc and gw.proc.poll() is None:
+                gw.stop()
+            proxy.close()
+            dv.stop()
+
+
 class GracefulStopTest(unittest.TestCase):
     def test_sigterm_lets_the_request_finish(self):
         dv = Dovecot(users={"carol": "carol-pw"})

@@ -68,6 +68,19 @@ static void test_fetch_items(void)
     }
 }
 
+/* A literal value: libetpan's parser asks for more data (it reads the
+   literal from the stream and parses again); the extension must pass that
+   request through instead of calling the line unparsable. */
+static void test_literal_needs_more(void)
+{
+    struct mailimap_extension_data *d = NULL;
+    size_t used = 0;
+
+    th_assert(parse(MAILIMAP_EXTENDED_PARSER_FETCH_DATA, "PREVIEW {6}\r\nCaf\xc3\xa9!)", &d,
+                    &used) == MAILIMAP_ERROR_NEEDS_MORE_DATA);
+    th_assert(d == NULL && used == 0);
+}
+
 static void test_status_items(void)
 {
     struct mailimap_extension_data *d = NULL;
@@ -136,6 +149,7 @@ int main(void)
     imap = mailimap_new(0, NULL);
     pctx = mailimap_parser_context_new(imap);
     th_run("fetch_items", test_fetch_items);
+    th_run("literal_needs_more", test_literal_needs_more);
     th_run("status_items", test_status_items);
     th_run("esearch", test_esearch);
     th_run("objectid", test_objectid);

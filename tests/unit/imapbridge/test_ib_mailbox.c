@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/cm_crypto.h"
 #include "harness/fake_imap.h"
 #include "harness/th.h"
 #include "imapbridge/ib_mailbox.h"
@@ -191,6 +192,7 @@ static void test_list(void)
 
 int main(void)
 {
+    th_assert(cm_crypto_init() == 0);
     th_run("role from name", test_role_from_name);
     th_run("role from SPECIAL-USE flag", test_role_from_flag);
     th_run("folder id derivation", test_id_derive);

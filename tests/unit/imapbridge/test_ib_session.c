@@ -3,13 +3,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <libetpan/libetpan.h>
+
 #include "common/cm_log.h"
+#include "common/cm_crypto.h"
 #include "harness/fake_imap.h"
 #include "harness/th.h"
 #include "imapbridge/ib_pool.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_stream.h"
 
 #define GREETING "* OK [CAPABILITY IMAP4rev1] fake ready\r\n"
 #define CAPS_PRE "* CAPABILITY IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE AUTH=PLAIN\r\n$TAG OK done\r\n"
@@ -87,6 +94,7 @@ static void test_login_ok(void)
                                 IB_CAP_UIDPLUS));
     th_assert(s != NULL && ib_session_delimiter(s) == '/');
     th_assert(s != NULL && strcmp(ib_session_username(s), "alice") == 0);
+    th_assert(s != NULL && (ib_session_caps(s) & (IB_CAP_XGUID | IB_CAP_PREVIEW)) == 0);
     ib_session_close(&s);
     th_assert(s == NULL);
     cm_log_set_fd(2);
@@ -124,11 +132,11 @@ static void test_login_no(void)
 static void test_xoauth2_and_oauthbearer(void)
 {
     static const struct fake_imap_step script[] = {
-        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* OK [CAPABILITY IMAP4rev1] Dovecot (Debian) ready.\r\n"), FI_EXPECT("CAPABILITY"),
         FI_SEND("* CAPABILITY IMAP4rev1 AUTH=XOAUTH2\r\n$TAG OK done\r\n"),
         FI_EXPECT("AUTHENTICATE XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciBzM2NyZXQBAQ=="),
         FI_SEND("$TAG OK authenticated\r\n"), FI_EXPECT("CAPABILITY"),
-        FI_SEND("* CAPABILITY IMAP4rev1\r\n$TAG OK done\r\n"), FI_EXPECT("LIST \"\" \"\""),
+        FI_SEND("* CAPABILITY IMAP4rev1 PREVIEW\r\n$TAG OK done\r\n"), FI_EXPECT("LIST \"\" \"\""),
         FI_SEND("* LIST (\\Noselect) \".\" \"\"\r\n$TAG OK done\r\n"), FI_END,
     };
     struct ctx c;
@@ -137,6 +145,8 @@ static void test_xoauth2_and_oauthbearer(void)
 
     th_assert(ctx_open(&c, script, IB_AUTH_XOAUTH2, &s, &err) == 0);
     th_assert(s != NULL && ib_session_delimiter(s) == '.');
+    th_assert(s != NULL && (ib_session_caps(s) & (IB_CAP_XGUID | IB_CAP_PREVIEW)) ==
+                               (IB_CAP_XGUID | IB_CAP_PREVIEW)); /* Dovecot greeting */
     ib_session_close(&s);
     usleep(100 * 1000);
     th_assert(fake_imap_failures(c.fake) == 0);
@@ -145,6 +155,43 @@ static void test_xoauth2_and_oauthbearer(void)
     c.cr.mech = IB_AUTH_OAUTHBEARER;
     th_assert(ctx_open(&c, script, IB_AUTH_OAUTHBEARER, &s, &err) == CM_EINVAL);
     th_assert(strstr(err.msg, "OAUTHBEARER") != NULL);
+    ctx_fini(&c);
+}
+
+static void test_xoauth2_refused(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 AUTH=XOAUTH2\r\n$TAG OK done\r\n"),
+        FI_EXPECT("AUTHENTICATE XOAUTH2 "),
+        FI_SEND("+ eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiQmVhcmVyIn0=\r\n"),
+        FI_EXPECT("^"), /* the client acknowledges with an empty line */
+        FI_SEND("$TAG NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n"), FI_END,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char logpath[] = "/tmp/ib_session_logXXXXXX";
+    int logfd = mkstemp(logpath);
+    char logbuf[65536];
+    ssize_t n;
+
+    cm_log_set_level(CM_LOG_DEBUG);
+    cm_log_set_fd(logfd);
+    th_assert(ctx_open(&c, script, IB_AUTH_XOAUTH2, &s, &err) == CM_EAUTH);
+    th_assert(strstr(err.msg, "Invalid credentials") != NULL && s == NULL);
+    cm_log_set_fd(2);
+    cm_log_set_level(CM_LOG_INFO);
+    n = pread(logfd, logbuf, sizeof(logbuf) - 1, 0);
+    logbuf[n > 0 ? n : 0] = '\0';
+    th_assert(strstr(logbuf, "dXNlcj1hbGljZQ") == NULL); /* the token never */
+    th_assert(strstr(logbuf, "Invalid credentials") != NULL); /* but the answer is logged */
+    close(logfd);
+    unlink(logpath);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0);
+    if (fake_imap_failures(c.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
     ctx_fini(&c);
 }
 
@@ -185,9 +232,11 @@ static void test_select_and_command_errors(void)
         LOGIN_STEPS, FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
         FI_SEND("* FLAGS (\\Seen)\r\n* 3 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 9] n\r\n"
                 "* OK [HIGHESTMODSEQ 99] m\r\n$TAG OK [READ-ONLY] done\r\n"),
+        FI_EXPECT("NOOP"), FI_SEND("* 4 EXISTS\r\n$TAG OK synced\r\n"),
         FI_EXPECT("SELECT INBOX (CONDSTORE)"),
         FI_SEND("* 3 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 9] n\r\n"
                 "* OK [HIGHESTMODSEQ 100] m\r\n$TAG OK [READ-WRITE] done\r\n"),
+        FI_EXPECT("NOOP"), FI_SEND("$TAG OK synced\r\n"),
         FI_EXPECT("EXAMINE Nope"), FI_SEND("$TAG NO [NONEXISTENT] Mailbox doesn't exist\r\n"),
         FI_EXPECT("NOOP"), FI_SEND("$TAG BAD Error in IMAP command\r\n"),
         FI_EXPECT("NOOP"), FI_SEND("$TAG OK still fine\r\n"), FI_END,
@@ -204,7 +253,8 @@ static void test_select_and_command_errors(void)
     }
     th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0);
     th_assert(sel.uidvalidity == 42 && sel.uidnext == 9 && sel.exists == 3 && sel.highestmodseq == 99);
-    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* no command sent */
+    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* reused: NOOP syncs */
+    th_assert(sel.exists == 4);
     th_assert(ib_session_select(s, "INBOX", false, &sel, &err) == 0); /* a write needs SELECT */
     th_assert(sel.highestmodseq == 100);
     th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* read-write serves reads */
@@ -302,10 +352,44 @@ static void test_literals(void)
     ib_session_close(&s);
     ctx_fini(&c);
 
+    /* More digits than fit in the driver's view of the line. */
+    th_assert(noop_with("* 1 FETCH (BODY[] {1000000000000000000000000000000000000004294967296}\r\nabc",
+                        &c, &s, &err) == CM_EUPSTREAM);
+    th_assert(strstr(err.msg, "19 digits") != NULL);
+    ib_session_close(&s);
+    ctx_fini(&c);
+
     /* A literal whose data looks like a huge literal header is fine. */
     th_assert(noop_with("* 1 FETCH (BODY[] {21}\r\nhello {99999999999}\r\n)\r\n$TAG OK done\r\n",
                         &c, &s, &err) == 0);
     th_assert(s != NULL && !ib_session_is_broken(s));
+    ib_session_close(&s);
+    ctx_fini(&c);
+}
+
+/* The guard keeps its state across reads: headers and data split over
+   several TCP segments. */
+static void test_literals_split(void)
+{
+    static const struct fake_imap_step split_ok[] = {
+        LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND("* 1 FETCH (BODY[] {21}\r\nhello {9999"),
+        FI_SLEEP(50), FI_SEND("9999999}\r\n)\r\n$TAG OK done\r\n"), FI_END,
+    };
+    static const struct fake_imap_step split_bad[] = {
+        LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND("* 1 FETCH (BODY[] {42949"), FI_SLEEP(50),
+        FI_SEND("67295}\r"), FI_SLEEP(50), FI_SEND("\nabc"), FI_SLEEP(3000), FI_CLOSE,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(ctx_open(&c, split_ok, IB_AUTH_LOGIN, &s, &err) == 0);
+    th_assert(s != NULL && ib_session_noop(s, &err) == 0);
+    ib_session_close(&s);
+    ctx_fini(&c);
+    th_assert(ctx_open(&c, split_bad, IB_AUTH_LOGIN, &s, &err) == 0);
+    th_assert(s != NULL && ib_session_noop(s, &err) == CM_EUPSTREAM);
+    th_assert(strstr(err.msg, "literal of 4294967295 bytes") != NULL);
     ib_session_close(&s);
     ctx_fini(&c);
 }
@@ -331,6 +415,70 @@ static void test_starttls_injection(void)
     th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == CM_EUPSTREAM);
     th_assert(strstr(err.msg, "STARTTLS") != NULL);
     ctx_fini(&c);
+}
+
+static void test_bad_input(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
+    struct ib_upstream up = { 0 };
+    struct ib_creds cr = { 0 };
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ctx c;
+    static const char *const bad_users[] = { "al\r\nice", "alice\n", "" };
+
+    th_assert(ib_upstream_parse_url("imap://127.0.0.1:1", &up, &err) == 0);
+    for (size_t i = 0; i < sizeof(bad_users) / sizeof(bad_users[0]); i++) {
+        th_assert_idx(ib_creds_init(&cr, bad_users[i], "pw", IB_AUTH_LOGIN) == 0, i);
+        th_assert_idx(ib_session_open(&up, &cr, &s, &err) == CM_EINVAL && s == NULL, i);
+        ib_creds_fini(&cr);
+    }
+    th_assert(ib_creds_init(&cr, "alice", "pw\r\nA1 DELETE INBOX", IB_AUTH_LOGIN) == 0);
+    th_assert(ib_session_open(&up, &cr, &s, &err) == CM_EINVAL);
+    ib_creds_fini(&cr);
+    ib_upstream_fini(&up);
+
+    th_assert(ctx_open(&c, script, IB_AUTH_LOGIN, &s, &err) == 0);
+    th_assert(s != NULL && ib_session_select(s, "INBOX\r\nA1 DELETE x", true, NULL, &err) == CM_EINVAL);
+    th_assert(s != NULL && ib_session_select(s, "", true, NULL, &err) == CM_EINVAL);
+    th_assert(s != NULL && !ib_session_is_broken(s));
+    ib_session_close(&s);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0); /* nothing reached the server */
+    ctx_fini(&c);
+}
+
+/* Debian's libetpan aborts on fds >= 1024 (select); our driver must not. */
+static void test_high_fd(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_EXPECT("NOOP"),
+                                                    FI_SEND("$TAG OK done\r\n"), FI_END };
+    struct rlimit rl;
+    int fds[1200], n = 0, fd;
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur < 1300 && rl.rlim_max >= 1300) {
+        rl.rlim_cur = 1300;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < 1300) {
+        printf("skip high fd test: RLIMIT_NOFILE hard limit %llu\n", (unsigned long long)rl.rlim_max);
+        return;
+    }
+    while (n < 1200 && (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0 && fd < 1100)
+        fds[n++] = fd;
+    if (fd >= 1100)
+        fds[n++] = fd;
+    th_assert(ctx_open(&c, script, IB_AUTH_LOGIN, &s, &err) == 0);
+    th_assert(s != NULL && ib_stream_fd(ib_session_imap(s)->imap_stream->low) >= 1024);
+    th_assert(s != NULL && ib_session_noop(s, &err) == 0);
+    ib_session_close(&s);
+    ctx_fini(&c);
+    while (n > 0)
+        close(fds[--n]);
 }
 
 static void test_probe(void)
@@ -473,6 +621,30 @@ static void test_pool_broken_discarded(void)
     pctx_fini(&p);
 }
 
+static void test_pool_stale_warm_session_replaced(void)
+{
+    static const struct fake_imap_step script[] = {
+        LOGIN_STEPS, FI_SLEEP(300), FI_SEND("* BYE Disconnected for inactivity.\r\n"), FI_CLOSE,
+    };
+    struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_pool_stats st;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    ib_pool_checkin(p.pool, &s);
+    usleep(500 * 1000); /* the server says BYE and hangs up meanwhile */
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    th_assert(s != NULL && !ib_session_is_broken(s));
+    th_assert(fake_imap_connections(p.fake) == 2); /* a fresh one replaced the dead one */
+    ib_pool_stats(p.pool, &st);
+    th_assert(st.open == 1 && st.opened_total == 2 && st.reused_total == 0 && st.discarded_total == 1);
+    ib_pool_checkin(p.pool, &s);
+    pctx_fini(&p);
+}
+
 static void test_pool_budget(void)
 {
     static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
@@ -500,6 +672,59 @@ static void test_pool_budget(void)
     ib_pool_budget_release(p.pool, "bob");
     ib_pool_stats(p.pool, &st);
     th_assert(st.reserved == 0);
+    pctx_fini(&p);
+}
+
+#define STRESS_THREADS 6
+#define STRESS_ROUNDS 20
+
+struct stress {
+    struct pctx *p;
+    int ok;
+};
+
+static void *stress_main(void *arg)
+{
+    struct stress *st = arg;
+
+    for (int i = 0; i < STRESS_ROUNDS; i++) {
+        struct ib_session *s = NULL;
+        struct cm_err err = CM_ERR_INIT;
+
+        if (ib_pool_checkout(st->p->pool, &st->p->cr, &s, &err) == 0) {
+            st->ok++;
+            usleep(1000);
+            ib_pool_checkin(st->p->pool, &s);
+        }
+    }
+    return NULL;
+}
+
+static void test_pool_concurrent(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
+    struct ib_pool_settings set = { .per_account = 2, .checkout_timeout_ms = 5000 };
+    struct pctx p;
+    struct stress st[STRESS_THREADS];
+    pthread_t th[STRESS_THREADS];
+    struct ib_pool_stats ps;
+    int total = 0;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        st[i].p = &p;
+        st[i].ok = 0;
+        pthread_create(&th[i], NULL, stress_main, &st[i]);
+    }
+    for (int i = 0; i < STRESS_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        total += st[i].ok;
+    }
+    th_assert(total == STRESS_THREADS * STRESS_ROUNDS);
+    ib_pool_stats(p.pool, &ps);
+    th_assert(ps.opened_total <= 2 && fake_imap_connections(p.fake) <= 2);
+    th_assert(ps.opened_total + ps.reused_total == (unsigned long long)total);
+    th_assert(ps.checked_out == 0 && ps.idle == ps.open && ps.open <= 2);
     pctx_fini(&p);
 }
 
@@ -532,21 +757,28 @@ static void test_pool_maintenance(void)
 
 int main(void)
 {
+    th_assert(cm_crypto_init() == 0);
     th_run("login ok, capabilities, no password in logs", test_login_ok);
     th_run("login NO -> EAUTH", test_login_no);
     th_run("XOAUTH2, OAUTHBEARER refused", test_xoauth2_and_oauthbearer);
+    th_run("XOAUTH2 refused with a JSON challenge -> EAUTH", test_xoauth2_refused);
     th_run("no CONDSTORE/QRESYNC: no ENABLE, LIST delimiter", test_no_condstore_no_enable);
     th_run("select/examine, NO and BAD keep the session", test_select_and_command_errors);
     th_run("BYE mid-command -> broken", test_bye_mid_command);
     th_run("silent server -> ETIMEOUT", test_silent_server);
     th_run("garbage -> broken", test_garbage);
     th_run("literal cap", test_literals);
+    th_run("literal cap across reads", test_literals_split);
     th_run("STARTTLS response injection refused", test_starttls_injection);
+    th_run("CR/LF and empty input refused", test_bad_input);
     th_run("probe", test_probe);
+    th_run("session on an fd above 1024", test_high_fd);
     th_run("pool: warm reuse, per-account cap", test_pool_reuse_and_cap);
     th_run("pool: login failure leaves no slot", test_pool_login_failure_frees_slot);
     th_run("pool: broken session discarded", test_pool_broken_discarded);
+    th_run("pool: stale warm session replaced", test_pool_stale_warm_session_replaced);
     th_run("pool: account budget", test_pool_budget);
     th_run("pool: keep-alive and idle close", test_pool_maintenance);
+    th_run("pool: concurrent checkouts", test_pool_concurrent);
     return th_end();
 }

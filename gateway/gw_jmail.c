@@ -1,0 +1,204 @@
+/* gw_jmail.c - folders, Email state, locations and keywords for the Email
+ * methods. */
+#include "gateway/gw_jmail.h"
+
+#include <ctype.h>
+#include <libetpan/libetpan.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_req.h"
+#include "imapbridge/ib_body.h"
+#include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_header.h"
+#include "imapbridge/ib_text.h"
+#include "imapbridge/ib_state.h"
+
+int gw_jmail_folders(struct gw_jreq *jr, const struct ib_folder_list **l_r, struct cm_err *err)
+{
+    struct ib_session *s;
+    int rc;
+
+    if (!jr->folders_loaded) {
+        rc = gw_jreq_session(jr, &s, err);
+        if (rc == 0)
+            rc = ib_mailbox_list(s, &jr->folders, err);
+        if (rc < 0)
+            return rc;
+        jr->folders_loaded = true;
+    }
+    *l_r = &jr->folders;
+    return 0;
+}
+
+const struct ib_folder *gw_jmail_folder_of(const struct ib_folder_list *l,
+                                           const struct ib_email_loc *loc)
+{
+    uint64_t want = ib_ids_folder_prefix(loc->folder_key);
+
+    for (size_t i = 0; i < l->count; i++) {
+        const struct ib_folder *f = &l->items[i];
+
+        if (f->selectable && f->has_status && f->uidvalidity == loc->uidvalidity &&
+            ib_ids_folder_prefix(ib_state_folder_key(f->id)) == want)
+            return f;
+    }
+    return NULL;
+}
+
+struct ib_email_loc gw_jmail_loc(const struct ib_folder *f, uint32_t uid)
+{
+    struct ib_email_loc loc = { ib_state_folder_key(f->id), f->uidvalidity, uid };
+
+    return loc;
+}
+
+char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l)
+{
+    struct ib_state_entry *e = calloc(l->count + 1, sizeof(*e));
+    size_t n = 0;
+    char *token;
+
+    if (e == NULL)
+        return NULL;
+    for (size_t i = 0; i < l->count; i++) {
+        const struct ib_folder *f = &l->items[i];
+
+        if (!f->selectable || !f->has_status)
+            continue;
+        e[n++] = (struct ib_state_entry){ ib_state_folder_key(f->id), f->uidvalidity,
+                                          f->highestmodseq, f->uidnext, f->total };
+    }
+    token = ib_state_encode(jr->req->ctx->keys.state_key, IB_STATE_EMAIL, e, n);
+    free(e);
+    return token;
+}
+
+void gw_jmail_utcdate(int64_t t, char *dst, size_t cap)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    gmtime_r(&tt, &tm);
+    snprintf(dst, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n)
+{
+    struct mailimap_set *set = mailimap_set_new_empty();
+
+    for (size_t i = 0; set != NULL && i < n;) {
+        size_t j = i;
+
+        while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+            j++;
+        if (mailimap_set_add_interval(set, uids[i], uids[j]) != MAILIMAP_NO_ERROR) {
+            mailimap_set_free(set);
+            return NULL;
+        }
+        i = j + 1;
+    }
+    return set;
+}
+
+json_t *gw_jmail_keywords(char *const *flags, size_t n)
+{
+    static const struct {
+        const char *flag, *keyword;
+    } map[] = {
+        { "\\Seen", "$seen" },         { "\\Flagged", "$flagged" },
+        { "\\Answered", "$answered" }, { "\\Draft", "$draft" },
+    };
+    json_t *kw = json_object();
+
+    for (size_t i = 0; i < n; i++) {
+        const char *f = flags[i];
+        char lower[256];
+        size_t k;
+        bool mapped = false;
+
+        for (k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
+            if (strcasecmp(f, map[k].flag) == 0) {
+                json_object_set_new(kw, map[k].keyword, json_true());
+                mapped = true;
+            }
+        }
+        if (mapped || f[0] == '\\' || strlen(f) >= sizeof(lower))
+            continue; /* \Deleted, \Recent and other system flags are not keywords */
+        for (k = 0; f[k] != '\0'; k++)
+            lower[k] = (char)tolower((unsigned char)f[k]);
+        lower[k] = '\0';
+        json_object_set_new(kw, lower, json_true());
+    }
+    return kw;
+}
+
+char *gw_jmail_thread_root(const struct ib_header_list *hl)
+{
+    static const char *const order[] = { "References", "In-Reply-To", "Message-ID" };
+
+    for (size_t i = 0; hl != NULL && i < sizeof(order) / sizeof(order[0]); i++) {
+        json_t *ids = ib_header_get_json(hl, order[i], IB_HF_MESSAGE_IDS, false);
+        const char *root = json_string_value(json_array_get(ids, 0));
+        char *copy = root != NULL && root[0] != '\0' ? strdup(root) : NULL;
+
+        json_decref(ids);
+        if (copy != NULL)
+            return copy;
+    }
+    return NULL;
+}
+
+char *gw_jmail_thread_id(const struct ib_header_list *hl, const char *email_id)
+{
+    char *root = gw_jmail_thread_root(hl), *id;
+
+    if (root != NULL) {
+        id = ib_ids_thread(root);
+        free(root);
+        return id;
+    }
+    id = malloc(strlen(email_id) + 2);
+    if (id != NULL) {
+        id[0] = 'x';
+        strcpy(id + 1, email_id);
+    }
+    return id;
+}
+
+/* Preview from the first text part when the server has no PREVIEW. */
+json_t *gw_jmail_preview(struct ib_session *s, const struct ib_msg *m)
+{
+    struct ib_body_fetch *list = NULL;
+    size_t n = 0;
+    struct cm_err err = CM_ERR_INIT;
+    json_t *out = NULL;
+
+    if (m->body != NULL && ib_body_fetch_list(m->body, IB_BODY_WANT_TEXT, &list, &n, &err) == 0 &&
+        n > 0) {
+        char *data = NULL, *pv = NULL;
+        size_t len = 0;
+        json_t *val = NULL;
+
+        if (ib_fetch_section(s, m->uid, list[0].part_id, 0, GW_JMAIL_PREVIEW_FETCH, &data, &len,
+                             &err) == 0 &&
+            ib_body_value_json(data, len, list[0].encoding, list[0].charset, 0,
+                               len >= GW_JMAIL_PREVIEW_FETCH, &val, &err) == 0) {
+            const char *v = json_string_value(json_object_get(val, "value"));
+
+            if (v != NULL && ib_text_preview(v, strlen(v), list[0].html, &pv, &err) == 0)
+                out = json_string(pv);
+        }
+        free(pv);
+        free(data);
+        json_decref(val);
+    }
+    ib_body_fetch_free(&list, n);
+    return out ? out : json_string("");
+}
+

@@ -1,0 +1,81 @@
+/* gw_jmail.h - what the Email, Thread and SearchSnippet methods share:
+ * the account's folders (listed once per request), the Email state (the
+ * per-folder vector of ARCHITECTURE §4), and id <-> location helpers.
+ *
+ * Threads: the request's worker.
+ */
+#ifndef GW_JMAIL_H
+#define GW_JMAIL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "gateway/gw_jmap.h"
+#include "imapbridge/ib_ids.h"
+#include "imapbridge/ib_mailbox.h"
+
+/* The folders of the account (borrowed from jr; valid for the request). */
+int gw_jmail_folders(struct gw_jreq *jr, const struct ib_folder_list **l_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* The folder an email id points into (matching key prefix and
+   UIDVALIDITY), or NULL. */
+const struct ib_folder *gw_jmail_folder_of(const struct ib_folder_list *l,
+                                           const struct ib_email_loc *loc);
+
+/* Location of a message in folder f. */
+struct ib_email_loc gw_jmail_loc(const struct ib_folder *f, uint32_t uid);
+
+/* The Email state token for the folder list (malloc'd; NULL on OOM). */
+char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l);
+
+/* UTCDate text of t into dst (>= 21 bytes). */
+void gw_jmail_utcdate(int64_t t, char *dst, size_t cap);
+
+/* A UID set for uids[0..n) (ascending), with ranges. Caller frees. */
+struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n);
+
+/* JMAP keywords object from IMAP flags: \\Seen -> $seen, \\Flagged ->
+   $flagged, \\Answered -> $answered, \\Draft -> $draft, \\Deleted -> skipped,
+   others lower-cased ($Forwarded -> $forwarded). New reference. */
+json_t *gw_jmail_keywords(char *const *flags, size_t n);
+
+struct ib_header_list;
+
+/* The thread root of a message: the first References id, else the first
+   In-Reply-To id, else its own Message-ID (malloc'd, without <>), or NULL
+   when it has none of them. */
+char *gw_jmail_thread_root(const struct ib_header_list *hl);
+
+/* The threadId of a message: ib_ids_thread(root), or for a message with no
+   Message-ID at all "x" + its email id (a thread of one). malloc'd. */
+char *gw_jmail_thread_id(const struct ib_header_list *hl, const char *email_id);
+
+struct ib_session;
+struct ib_msg;
+
+/* What changed in the account's mail since a state (Email/changes, and
+   under Thread/changes). */
+struct gw_jmail_delta {
+    const char *old_state; /* borrowed from the call's arguments */
+    char *new_state;       /* malloc'd */
+    bool more;
+    json_t *created, *updated, *destroyed; /* email ids */
+};
+
+/* Parse the /changes arguments of c and compute the delta (in
+   gw_jmap_email_changes.c). Errors set c->error_type for
+   cannotCalculateChanges. Call gw_jmail_delta_fini in every case. */
+int gw_jmail_changes(struct gw_jcall *c, struct gw_jmail_delta *d, struct cm_err *err)
+    __attribute__((warn_unused_result));
+void gw_jmail_delta_fini(struct gw_jmail_delta *d);
+
+#define GW_JMAIL_PREVIEW_FETCH 2048
+
+/* A preview computed from the first text part (for servers without
+   PREVIEW): fetches at most GW_JMAIL_PREVIEW_FETCH bytes of it. m needs its
+   BODYSTRUCTURE; the folder must be selected. New reference, never NULL
+   ("" when there is no text). */
+json_t *gw_jmail_preview(struct ib_session *s, const struct ib_msg *m);
+
+#endif

@@ -1,0 +1,419 @@
+/* gw_jmap_email.c - Email/get (RFC 8621 §4.2): fetches from IMAP only what
+ * the requested properties need (a list view never downloads a body). */
+#include <libetpan/libetpan.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_jmail.h"
+#include "gateway/gw_jmap_methods.h"
+#include "gateway/gw_jmap_std.h"
+#include "gateway/gw_req.h"
+#include "imapbridge/ib_body.h"
+#include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_header.h"
+#include "imapbridge/ib_session.h"
+#include "imapbridge/ib_text.h"
+
+
+static const struct gw_jprop email_props[] = {
+    { "id", true },          { "blobId", true },        { "threadId", true },
+    { "mailboxIds", true },  { "keywords", true },      { "size", true },
+    { "receivedAt", true },  { "messageId", true },     { "inReplyTo", true },
+    { "references", true },  { "sender", true },        { "from", true },
+    { "to", true },          { "cc", true },            { "bcc", true },
+    { "replyTo", true },     { "subject", true },       { "sentAt", true },
+    { "hasAttachment", true }, { "preview", true },     { "bodyValues", true },
+    { "textBody", true },    { "htmlBody", true },      { "attachments", true },
+    { "headers", false },    { "bodyStructure", false },
+};
+#define NPROPS (sizeof(email_props) / sizeof(email_props[0]))
+
+static const char *const header_props[] = { "messageId", "inReplyTo", "references", "sender",
+                                            "from",      "to",        "cc",         "bcc",
+                                            "replyTo",   "subject",   "sentAt",     "headers" };
+static const char *const body_props[] = { "hasAttachment", "bodyStructure", "textBody",
+                                          "htmlBody",      "attachments",   "bodyValues" };
+
+/* What one Email/get call asked for, beyond the property list. */
+struct eget {
+    struct gw_jcall *c;
+    struct gw_jget g;
+    json_t *header_forms;   /* "header:..." properties (borrowed strings) */
+    json_t *body_props;     /* bodyProperties or NULL (default) */
+    unsigned int values;    /* ib_body_want mask */
+    size_t max_value_bytes;
+    unsigned int want;      /* ib_fetch_want */
+};
+
+static bool wants_any(const struct gw_jget *g, const char *const *names, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (gw_jget_wants(g, names[i]))
+            return true;
+    }
+    return false;
+}
+
+/* The "header:..." properties are validated here; gw_jget_parse only
+   knows the fixed ones, so they are taken out of the list first. */
+static int split_header_props(struct gw_jcall *c, json_t **forms_r, struct cm_err *err)
+{
+    json_t *props = json_object_get(c->args, "properties"), *forms = json_array(), *v;
+    size_t i;
+
+    *forms_r = forms;
+    if (!json_is_array(props))
+        return 0;
+    for (i = 0; i < json_array_size(props);) {
+        const char *p = json_string_value(json_array_get(props, i));
+        struct ib_header_prop hp;
+
+        if (p == NULL || strncmp(p, "header:", 7) != 0) {
+            i++;
+            continue;
+        }
+        if (ib_header_prop_parse(p, &hp, err) < 0)
+            return CM_EINVAL;
+        v = json_array_get(props, i);
+        json_array_append(forms, v);
+        json_array_remove(props, i);
+    }
+    return 0;
+}
+
+static int parse_body_args(struct eget *e, struct cm_err *err)
+{
+    json_t *a = e->c->args, *max = json_object_get(a, "maxBodyValueBytes");
+
+    e->body_props = json_object_get(a, "bodyProperties");
+    if (e->body_props != NULL && !json_is_null(e->body_props) && !json_is_array(e->body_props))
+        return cm_err_set(err, CM_EINVAL, "bodyProperties must be an array");
+    if (json_is_null(e->body_props))
+        e->body_props = NULL;
+    if (json_is_true(json_object_get(a, "fetchTextBodyValues")))
+        e->values |= IB_BODY_WANT_TEXT;
+    if (json_is_true(json_object_get(a, "fetchHTMLBodyValues")))
+        e->values |= IB_BODY_WANT_HTML;
+    if (json_is_true(json_object_get(a, "fetchAllBodyValues")))
+        e->values |= IB_BODY_WANT_ALL;
+    if (max != NULL && !json_is_null(max) &&
+        (!json_is_integer(max) || json_integer_value(max) < 0))
+        return cm_err_set(err, CM_EINVAL, "maxBodyValueBytes must be a positive integer");
+    e->max_value_bytes = max && json_is_integer(max) ? (size_t)json_integer_value(max) : 0;
+    return 0;
+}
+
+static void choose_fetch(struct eget *e, unsigned int caps)
+{
+    const struct gw_jget *g = &e->g;
+
+    e->want = 0;
+    if (gw_jget_wants(g, "keywords"))
+        e->want |= IB_FETCH_FLAGS;
+    if (gw_jget_wants(g, "size"))
+        e->want |= IB_FETCH_SIZE;
+    if (gw_jget_wants(g, "receivedAt"))
+        e->want |= IB_FETCH_INTERNALDATE;
+    if (gw_jget_wants(g, "threadId") || json_array_size(e->header_forms) > 0 ||
+        wants_any(g, header_props, sizeof(header_props) / sizeof(header_props[0])))
+        e->want |= IB_FETCH_HEADER;
+    if (wants_any(g, body_props, sizeof(body_props) / sizeof(body_props[0])) || e->values)
+        e->want |= IB_FETCH_BODYSTRUCTURE;
+    if (gw_jget_wants(g, "preview"))
+        e->want |= (caps & IB_CAP_PREVIEW) ? IB_FETCH_PREVIEW : IB_FETCH_BODYSTRUCTURE;
+}
+
+struct blob_ctx {
+    const unsigned char *key;
+    struct ib_email_loc loc;
+};
+
+static json_t *blob_of_part(const char *part_id, void *arg)
+{
+    struct blob_ctx *b = arg;
+    char *id = ib_ids_blob(b->key, &b->loc, part_id ? part_id : "");
+    json_t *j = id ? json_string(id) : json_null();
+
+    free(id);
+    return j;
+}
+
+/* Keep only bodyProperties in a part (and, for bodyStructure, its subParts). */
+static void filter_part(json_t *part, json_t *keep)
+{
+    const char *k;
+    json_t *v, *sub;
+    void *tmp;
+    size_t i;
+
+    if (keep == NULL || !json_is_object(part))
+        return;
+    sub = json_object_get(part, "subParts");
+    json_array_foreach(sub, i, v)
+        filter_part(v, keep);
+    json_object_foreach_safe(part, tmp, k, v) {
+        bool wanted = false;
+        size_t j;
+        json_t *w;
+
+        json_array_foreach(keep, j, w) {
+            if (json_is_string(w) && strcmp(json_string_value(w), k) == 0)
+                wanted = true;
+        }
+        if (!wanted)
+            json_object_del(part, k);
+    }
+}
+
+static json_t *filtered_copies(json_t *parts, json_t *keep)
+{
+    json_t *out = json_array(), *v;
+    size_t i;
+
+    json_array_foreach(parts, i, v) {
+        json_t *copy = json_deep_copy(v);
+
+        filter_part(copy, keep);
+        json_array_append_new(out, copy);
+    }
+    return out;
+}
+
+static int add_body_values(struct eget *e, struct ib_session *s, const struct ib_msg *m,
+                           json_t *obj, struct cm_err *err)
+{
+    struct ib_body_fetch *list = NULL;
+    json_t *values = json_object();
+    size_t n = 0;
+    int rc = ib_body_fetch_list(m->body, e->values, &list, &n, err);
+
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        uint32_t max = e->max_value_bytes ? (uint32_t)(e->max_value_bytes * 4 + 64) : 0;
+        char *data = NULL;
+        size_t len = 0;
+        json_t *val = NULL;
+
+        rc = ib_fetch_section(s, m->uid, list[i].part_id, 0, max, &data, &len, err);
+        if (rc == 0)
+            rc = ib_body_value_json(data, len, list[i].encoding, list[i].charset,
+                                    e->max_value_bytes, max > 0 && len >= max, &val, err);
+        if (rc == 0)
+            json_object_set_new(values, list[i].part_id, val);
+        free(data);
+    }
+    ib_body_fetch_free(&list, n);
+    json_object_set_new(obj, "bodyValues", values);
+    return rc;
+}
+
+static int add_body_props(struct eget *e, struct ib_session *s, const struct ib_msg *m,
+                          struct blob_ctx *bc, json_t *obj, struct cm_err *err)
+{
+    struct ib_body_opts opts = { blob_of_part, bc, NULL, NULL };
+    json_t *tree, *text = NULL, *html = NULL, *att = NULL;
+    bool has_att = false;
+    int rc;
+
+    if (m->body == NULL)
+        return 0;
+    tree = ib_body_structure_json(m->body, &opts);
+    if (tree == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = ib_body_parts(tree, &text, &html, &att, &has_att, err);
+    if (rc == 0) {
+        json_object_set_new(obj, "hasAttachment", json_boolean(has_att));
+        json_object_set_new(obj, "textBody", filtered_copies(text, e->body_props));
+        json_object_set_new(obj, "htmlBody", filtered_copies(html, e->body_props));
+        json_object_set_new(obj, "attachments", filtered_copies(att, e->body_props));
+        if (gw_jget_wants(&e->g, "preview") && m->preview == NULL)
+            json_object_set_new(obj, "preview", gw_jmail_preview(s, m));
+        filter_part(tree, e->body_props);
+        json_object_set_new(obj, "bodyStructure", json_incref(tree));
+    }
+    if (rc == 0 && (gw_jget_wants(&e->g, "bodyValues")))
+        rc = add_body_values(e, s, m, obj, err);
+    json_decref(text);
+    json_decref(html);
+    json_decref(att);
+    json_decref(tree);
+    return rc;
+}
+
+static int add_header_props(struct eget *e, const struct ib_msg *m, json_t *obj,
+                            struct cm_err *err)
+{
+    struct ib_header_list *hl = NULL;
+    size_t i;
+    json_t *v;
+
+    if (m->header == NULL || ib_header_parse(m->header, m->header_len, &hl, err) < 0)
+        return m->header == NULL ? 0 : err->code;
+    for (i = 0; i < sizeof(header_props) / sizeof(header_props[0]); i++) {
+        bool known;
+        json_t *val = ib_header_email_prop(hl, header_props[i], &known);
+
+        if (val != NULL)
+            json_object_set_new(obj, header_props[i], val);
+    }
+    json_array_foreach(e->header_forms, i, v) {
+        bool known;
+        json_t *val = ib_header_email_prop(hl, json_string_value(v), &known);
+
+        if (val != NULL)
+            json_object_set_new(obj, json_string_value(v), val);
+    }
+    {
+        char *t = gw_jmail_thread_id(hl, json_string_value(json_object_get(obj, "id")));
+
+        json_object_set_new(obj, "threadId", t ? json_string(t) : json_null());
+        free(t);
+    }
+    ib_header_list_free(&hl);
+    return 0;
+}
+
+static json_t *email_json(struct eget *e, struct ib_session *s, const struct ib_folder *f,
+                          const struct ib_msg *m, const char *id, struct cm_err *err)
+{
+    struct blob_ctx bc = { e->c->jr->req->ctx->keys.state_key, gw_jmail_loc(f, m->uid) };
+    char *blob = ib_ids_blob(bc.key, &bc.loc, "");
+    char date[32];
+    json_t *obj = json_pack("{s:s,s:o,s:{s:b}}", "id", id, "blobId",
+                            blob ? json_string(blob) : json_null(), "mailboxIds", f->id, 1);
+
+    free(blob);
+    if (obj == NULL)
+        return NULL;
+    if (m->nflags > 0 || (e->want & IB_FETCH_FLAGS))
+        json_object_set_new(obj, "keywords", gw_jmail_keywords(m->flags, m->nflags));
+    json_object_set_new(obj, "size", json_integer(m->size));
+    gw_jmail_utcdate(m->internaldate, date, sizeof(date));
+    json_object_set_new(obj, "receivedAt", json_string(date));
+    if (m->preview != NULL)
+        json_object_set_new(obj, "preview", ib_text_json(m->preview, strlen(m->preview)));
+    if (add_header_props(e, m, obj, err) < 0 || add_body_props(e, s, m, &bc, obj, err) < 0) {
+        json_decref(obj);
+        return NULL;
+    }
+    gw_jget_filter(&e->g, obj);
+    return obj;
+}
+
+/* Fetch the messages of one folder named by ids[] (email ids whose
+   location is in f) and append their objects to list. */
+static int get_folder(struct eget *e, struct ib_session *s, const struct ib_folder *f,
+                      json_t *ids, json_t *list, json_t *not_found, struct cm_err *err)
+{
+    uint32_t *uids = calloc(json_array_size(ids) + 1, sizeof(*uids));
+    struct ib_msg *msgs = NULL;
+    size_t n = 0, nm = 0, i;
+    struct mailimap_set *set;
+    json_t *v;
+    int rc;
+
+    if (uids == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    json_array_foreach(ids, i, v) {
+        struct ib_email_loc loc;
+
+        if (ib_ids_email_parse(json_string_value(v), &loc) == 0)
+            uids[n++] = loc.uid;
+    }
+    rc = ib_session_select(s, f->imap_name, true, NULL, err);
+    set = rc == 0 ? mailimap_set_new_empty() : NULL;
+    for (i = 0; set != NULL && i < n; i++)
+        mailimap_set_add_single(set, uids[i]);
+    if (rc == 0)
+        rc = ib_fetch_msgs(s, set, e->want, &msgs, &nm, err);
+    if (set != NULL)
+        mailimap_set_free(set);
+    json_array_foreach(ids, i, v) {
+        struct ib_email_loc loc;
+        json_t *obj = NULL;
+
+        if (rc < 0)
+            break;
+        if (ib_ids_email_parse(json_string_value(v), &loc) == 0) {
+            for (size_t k = 0; k < nm && obj == NULL; k++) {
+                if (msgs[k].uid == loc.uid)
+                    obj = email_json(e, s, f, &msgs[k], json_string_value(v), err);
+            }
+        }
+        if (obj == NULL && err->code != CM_OK)
+            rc = err->code;
+        else
+            json_array_append_new(obj ? list : not_found, obj ? obj : json_incref(v));
+    }
+    ib_msgs_free(msgs, nm);
+    free(uids);
+    return rc;
+}
+
+/* Group the requested ids by folder; ids of no folder are not found. */
+static int get_all(struct eget *e, const struct ib_folder_list *l, json_t *list,
+                   json_t *not_found, struct cm_err *err)
+{
+    json_t *groups = json_object(), *v, *ids;
+    const char *fid;
+    size_t i;
+    int rc = 0;
+    struct ib_session *s;
+
+    json_array_foreach(e->g.ids, i, v) {
+        struct ib_email_loc loc;
+        const struct ib_folder *f = ib_ids_email_parse(json_string_value(v), &loc) == 0
+                                        ? gw_jmail_folder_of(l, &loc)
+                                        : NULL;
+
+        if (f == NULL) {
+            json_array_append(not_found, v);
+            continue;
+        }
+        if (json_object_get(groups, f->id) == NULL)
+            json_object_set_new(groups, f->id, json_array());
+        json_array_append(json_object_get(groups, f->id), v);
+    }
+    rc = json_object_size(groups) > 0 ? gw_jreq_session(e->c->jr, &s, err) : 0;
+    json_object_foreach(groups, fid, ids) {
+        for (size_t k = 0; rc == 0 && k < l->count; k++) {
+            if (strcmp(l->items[k].id, fid) == 0)
+                rc = get_folder(e, s, &l->items[k], ids, list, not_found, err);
+        }
+        if (rc < 0)
+            break;
+    }
+    json_decref(groups);
+    return rc;
+}
+
+json_t *gw_jmap_email_get(struct gw_jcall *c, struct cm_err *err)
+{
+    struct eget e = { .c = c, .g = GW_JGET_INIT };
+    const struct ib_folder_list *l;
+    json_t *reply = NULL, *list = json_array(), *nf = json_array();
+    char *state = NULL;
+
+    if (split_header_props(c, &e.header_forms, err) < 0 ||
+        gw_jget_parse(c, email_props, NPROPS, &e.g, err) < 0 || parse_body_args(&e, err) < 0)
+        goto done;
+    if (gw_jget_require_ids(c, &e.g, err) < 0)
+        goto done;
+    for (size_t i = 0; i < json_array_size(e.header_forms); i++)
+        json_array_append(e.g.props, json_array_get(e.header_forms, i));
+    if (gw_jmail_folders(c->jr, &l, err) < 0)
+        goto done;
+    choose_fetch(&e, c->jr->session ? ib_session_caps(c->jr->session) : 0);
+    if (get_all(&e, l, list, nf, err) < 0)
+        goto done;
+    state = gw_jmail_state(c->jr, l);
+    reply = gw_jget_reply(c, state ? state : "", list, nf);
+    list = nf = NULL;
+done:
+    json_decref(list);
+    json_decref(nf);
+    json_decref(e.header_forms);
+    gw_jget_fini(&e.g);
+    free(state);
+    return reply;
+}

@@ -1,0 +1,279 @@
+/* gw_jmap_email_changes.c - Email/changes (RFC 8621 §4.3) answered from
+ * the state token alone (ARCHITECTURE §4): the token is the per-folder
+ * vector (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, EXISTS), so per changed
+ * folder one UID FETCH 1:* (FLAGS) (CHANGEDSINCE m VANISHED) tells what
+ * happened, in O(changes). Without CONDSTORE, or when the server cannot
+ * tell (a folder gone, UIDVALIDITY changed, expunges without QRESYNC),
+ * the answer is cannotCalculateChanges, never a guess. */
+#include <libetpan/libetpan.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_jmail.h"
+#include "gateway/gw_jmap_methods.h"
+#include "gateway/gw_jmap_std.h"
+#include "gateway/gw_req.h"
+#include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_session.h"
+#include "imapbridge/ib_state.h"
+
+struct echanges {
+    struct gw_jcall *c;
+    struct ib_session *s;
+    long long room;             /* changes still allowed (maxChanges), -1 = no limit */
+    bool more;
+    json_t *created, *updated, *destroyed;
+    struct ib_state_entry *next;  /* the new vector */
+    size_t nnext;
+};
+
+static int cannot(struct gw_jcall *c, struct cm_err *err, const char *why)
+{
+    c->error_type = "cannotCalculateChanges";
+    return cm_err_set(err, CM_EINVAL, "%s", why);
+}
+
+static void add_id(json_t *list, const struct ib_folder *f, uint32_t uid)
+{
+    struct ib_email_loc loc = gw_jmail_loc(f, uid);
+    char id[IB_IDS_EMAIL_LEN + 1];
+
+    ib_ids_email(&loc, id);
+    json_array_append_new(list, json_string(id));
+}
+
+static bool set_has(const struct mailimap_set *set, uint32_t uid)
+{
+    for (clistiter *it = set ? clist_begin(set->set_list) : NULL; it; it = clist_next(it)) {
+        struct mailimap_set_item *r = clist_content(it);
+
+        if (uid >= r->set_first && (r->set_last == 0 || uid <= r->set_last))
+            return true;
+    }
+    return false;
+}
+
+/* Report the VANISHED UIDs that existed at the old state. */
+static void add_vanished(struct echanges *ec, const struct ib_folder *f,
+                         const struct mailimap_set *van, uint32_t old_uidnext)
+{
+    for (clistiter *it = van ? clist_begin(van->set_list) : NULL; it; it = clist_next(it)) {
+        struct mailimap_set_item *r = clist_content(it);
+        uint32_t last = r->set_last == 0 || r->set_last >= old_uidnext ? old_uidnext - 1
+                                                                        : r->set_last;
+
+        for (uint32_t u = r->set_first; u <= last && u != 0; u++)
+            add_id(ec->destroyed, f, u);
+    }
+}
+
+/* Changes of one folder that existed at the old state. Fills *entry with
+   the folder's new (possibly intermediate) state. */
+static int folder_changes(struct echanges *ec, const struct ib_folder *f,
+                          const struct ib_state_entry *old, struct ib_state_entry *entry,
+                          struct cm_err *err)
+{
+    struct ib_change *ch = NULL;
+    struct mailimap_set *van = NULL;
+    bool van_known = false;
+    size_t n = 0, take;
+    int rc;
+
+    *entry = *old;
+    if (f->highestmodseq == old->modseq && f->uidnext == old->uidnext && f->total == old->exists)
+        return 0;
+    if (old->modseq == 0 || f->highestmodseq == 0)
+        return cannot(ec->c, err, "the server has no CONDSTORE: changes cannot be told");
+    rc = ib_session_select(ec->s, f->imap_name, true, NULL, err);
+    if (rc == 0)
+        rc = ib_fetch_changed_since(ec->s, old->modseq, &ch, &n, &van, &van_known, err);
+    if (rc < 0)
+        goto out;
+    if (!van_known) {
+        /* Without VANISHED, expunges are only visible in the counts: every
+           message the old state knew must still be there. */
+        size_t arrived = 0;
+
+        for (size_t i = 0; i < n; i++)
+            arrived += ch[i].uid >= old->uidnext;
+        if ((size_t)f->total != (size_t)old->exists + arrived) {
+            rc = cannot(ec->c, err, "messages were expunged and the server has no QRESYNC");
+            goto out;
+        }
+    }
+    /* Oldest changes first, so an intermediate state is a valid point. */
+    take = ec->room < 0 || (long long)n <= ec->room ? n : (size_t)ec->room;
+    if (take < n) {
+        /* sort the taken part by modseq: we cut at a modseq boundary */
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = i; j > 0 && ch[j - 1].modseq > ch[j].modseq; j--) {
+                struct ib_change t = ch[j];
+                ch[j] = ch[j - 1];
+                ch[j - 1] = t;
+            }
+        while (take > 0 && take < n && ch[take].modseq == ch[take - 1].modseq)
+            take--;
+        if (take == 0) {
+            rc = cannot(ec->c, err, "too many changes at one modseq for maxChanges");
+            goto out;
+        }
+        ec->more = true;
+    }
+    for (size_t i = 0; i < take; i++) {
+        if (!set_has(van, ch[i].uid))
+            add_id(ch[i].uid >= old->uidnext ? ec->created : ec->updated, f, ch[i].uid);
+    }
+    if (ec->room >= 0)
+        ec->room -= (long long)take;
+    if (take == n) {
+        add_vanished(ec, f, van, old->uidnext);
+        *entry = (struct ib_state_entry){ old->folder_key, f->uidvalidity, f->highestmodseq,
+                                          f->uidnext, f->total };
+    } else {
+        /* An intermediate point: UIDNEXT stays, so a message that arrived
+           but was not reported yet is still "created" next time (one
+           reported twice as created is harmless; never as updated). */
+        entry->modseq = ch[take - 1].modseq;
+        entry->exists = 0; /* unknown here: the shortcut above never matches */
+    }
+out:
+    free(ch);
+    if (van != NULL)
+        mailimap_set_free(van);
+    return rc;
+}
+
+/* A folder that did not exist at the old state: all of it is new. */
+static int new_folder(struct echanges *ec, const struct ib_folder *f, struct ib_state_entry *e,
+                      bool *skipped, struct cm_err *err)
+{
+    uint32_t *uids = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    *skipped = false;
+    if (f->total > 0) {
+        if (ec->room >= 0 && (long long)f->total > ec->room) {
+            ec->more = true;
+            *skipped = true;
+            return 0;
+        }
+        rc = ib_session_select(ec->s, f->imap_name, true, NULL, err);
+        if (rc == 0)
+            rc = ib_fetch_search(ec->s, NULL, false, &uids, &n, err);
+        for (size_t i = 0; rc == 0 && i < n; i++)
+            add_id(ec->created, f, uids[i]);
+        if (ec->room >= 0)
+            ec->room -= (long long)n;
+        free(uids);
+    }
+    *e = (struct ib_state_entry){ ib_state_folder_key(f->id), f->uidvalidity, f->highestmodseq,
+                                  f->uidnext, f->total };
+    return rc;
+}
+
+static int walk_folders(struct echanges *ec, const struct ib_folder_list *l,
+                        const struct ib_state_entry *old, size_t nold, struct cm_err *err)
+{
+    size_t seen = 0;
+    int rc = 0;
+
+    for (size_t i = 0; rc == 0 && i < l->count; i++) {
+        const struct ib_folder *f = &l->items[i];
+        const struct ib_state_entry *o;
+        struct ib_state_entry e;
+        bool skipped = false;
+
+        if (!f->selectable || !f->has_status)
+            continue;
+        o = ib_state_find(old, nold, ib_state_folder_key(f->id));
+        if (o != NULL) {
+            seen++;
+            if (o->uidvalidity != f->uidvalidity)
+                return cannot(ec->c, err, "a folder's UIDVALIDITY changed");
+            rc = folder_changes(ec, f, o, &e, err);
+        } else {
+            rc = new_folder(ec, f, &e, &skipped, err);
+        }
+        if (rc == 0 && !skipped)
+            ec->next[ec->nnext++] = e;
+    }
+    /* folders that are gone: their messages are gone too, ids unknown */
+    for (size_t i = 0; rc == 0 && seen < nold && i < nold; i++) {
+        bool present = false;
+
+        for (size_t k = 0; k < l->count && !present; k++)
+            present = ib_state_folder_key(l->items[k].id) == old[i].folder_key;
+        if (!present && old[i].exists > 0)
+            return cannot(ec->c, err, "a folder with messages was deleted or renamed");
+    }
+    return rc;
+}
+
+int gw_jmail_changes(struct gw_jcall *c, struct gw_jmail_delta *d, struct cm_err *err)
+{
+    const unsigned char *key = c->jr->req->ctx->keys.state_key;
+    struct echanges ec = { .c = c, .room = -1 };
+    struct gw_jchanges ch;
+    const struct ib_folder_list *l;
+    struct ib_state_entry *old = NULL;
+    size_t nold = 0;
+    int rc;
+
+    memset(d, 0, sizeof(*d));
+    ec.created = json_array();
+    ec.updated = json_array();
+    ec.destroyed = json_array();
+    rc = gw_jchanges_parse(c, &ch, err);
+    if (rc == 0 && ib_state_decode(key, IB_STATE_EMAIL, ch.since_state, &old, &nold) < 0)
+        rc = cannot(c, err, "sinceState is not an Email or Thread state of this server");
+    ec.room = ch.max_changes;
+    if (rc == 0)
+        rc = gw_jmail_folders(c->jr, &l, err);
+    if (rc == 0)
+        rc = gw_jreq_session(c->jr, &ec.s, err);
+    if (rc == 0) {
+        ec.next = calloc(l->count + 1, sizeof(*ec.next));
+        rc = ec.next ? walk_folders(&ec, l, old, nold, err) : CM_ENOMEM;
+    }
+    if (rc == 0) {
+        d->new_state = ib_state_encode(key, IB_STATE_EMAIL, ec.next, ec.nnext);
+        rc = d->new_state ? 0 : cm_err_set(err, CM_ENOMEM, "cannot encode the state");
+    }
+    if (rc == 0) {
+        d->old_state = ch.since_state;
+        d->more = ec.more;
+        d->created = ec.created;
+        d->updated = ec.updated;
+        d->destroyed = ec.destroyed;
+        ec.created = ec.updated = ec.destroyed = NULL;
+    }
+    json_decref(ec.created);
+    json_decref(ec.updated);
+    json_decref(ec.destroyed);
+    free(ec.next);
+    free(old);
+    return rc;
+}
+
+void gw_jmail_delta_fini(struct gw_jmail_delta *d)
+{
+    json_decref(d->created);
+    json_decref(d->updated);
+    json_decref(d->destroyed);
+    free(d->new_state);
+    memset(d, 0, sizeof(*d));
+}
+
+json_t *gw_jmap_email_changes(struct gw_jcall *c, struct cm_err *err)
+{
+    struct gw_jmail_delta d;
+    json_t *reply = NULL;
+
+    if (gw_jmail_changes(c, &d, err) == 0)
+        reply = gw_jchanges_reply(c, d.old_state, d.new_state, d.more, json_incref(d.created),
+                                  json_incref(d.updated), json_incref(d.destroyed));
+    gw_jmail_delta_fini(&d);
+    return reply;
+}

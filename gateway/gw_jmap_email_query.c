@@ -1,0 +1,668 @@
+/* gw_jmap_email_query.c - Email/query (RFC 8621 §4.4): the filter becomes
+ * one IMAP SEARCH per folder it can match in (ib_search), results from
+ * every folder are merged and sorted here (ib_sort), then windowed. */
+#include <libetpan/libetpan.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_jmail.h"
+#include "gateway/gw_jmap_methods.h"
+#include "gateway/gw_jmap_std.h"
+#include "gateway/gw_req.h"
+#include "imapbridge/ib_body.h"
+#include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_header.h"
+#include "imapbridge/ib_search.h"
+#include "imapbridge/ib_session.h"
+#include "imapbridge/ib_text.h"
+
+#define MAX_HITS 200000
+
+struct hit {
+    uint32_t folder;       /* index in the folder list */
+    uint32_t uid;
+    struct ib_sort_item item;
+    char *from, *to, *subject, *thread;
+    char **keywords;
+    size_t nkeywords;
+};
+
+struct equery {
+    struct gw_jcall *c;
+    struct gw_jquery q;
+    struct ib_sort_plan plan;
+    bool collapse;
+    bool unsupported;      /* set by the resolver */
+    json_t *thread_sets;   /* cache: "+kw" / "-kw" -> {threadId: true} */
+    const struct ib_folder_list *l;
+    struct ib_session *s;
+    struct hit *hits;
+    size_t nhits, cap;
+};
+
+static void hits_free(struct equery *eq)
+{
+    for (size_t i = 0; i < eq->nhits; i++) {
+        struct hit *h = &eq->hits[i];
+
+        free(h->from);
+        free(h->to);
+        free(h->subject);
+        free(h->thread);
+        for (size_t k = 0; k < h->nkeywords; k++)
+            free(h->keywords[k]);
+        free(h->keywords);
+    }
+    free(eq->hits);
+}
+
+/* ---- the resolver: conditions IMAP SEARCH cannot answer exactly ---- */
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static int parse_utcdate(const char *s, time_t *t_r)
+{
+    struct tm tm = { 0 };
+    char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    if (end == NULL || *end != '\0')
+        return CM_EINVAL;
+    *t_r = timegm(&tm);
+    return 0;
+}
+
+static struct mailimap_date *imap_day(time_t t)
+{
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    return mailimap_date_new(tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
+}
+
+static const struct ib_folder *folder_by_id(const struct ib_folder_list *l, const char *id)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (strcmp(l->items[i].id, id) == 0)
+            return &l->items[i];
+    }
+    return NULL;
+}
+
+/* UIDs of f whose fetched data passes keep(). A coarse SEARCH key (may be
+   NULL = ALL) narrows what is fetched first. */
+static int filter_uids(struct equery *eq, const struct ib_folder *f,
+                       struct mailimap_search_key *coarse, unsigned int want,
+                       bool (*keep)(const struct ib_msg *, const void *), const void *arg,
+                       struct mailimap_set **set_r, struct cm_err *err)
+{
+    uint32_t *uids = NULL, *kept = NULL;
+    size_t n = 0, nm = 0, nk = 0;
+    struct ib_msg *msgs = NULL;
+    struct mailimap_set *set = NULL;
+    int rc = ib_session_select(eq->s, f->imap_name, true, NULL, err);
+
+    if (rc == 0)
+        rc = ib_fetch_search(eq->s, coarse, false, &uids, &n, err);
+    if (rc == 0 && n > 0) {
+        set = gw_jmail_uid_set(uids, n);
+        rc = set ? ib_fetch_msgs(eq->s, set, want, &msgs, &nm, err) : CM_ENOMEM;
+        mailimap_set_free(set);
+    }
+    kept = calloc(nm + 1, sizeof(*kept));
+    for (size_t i = 0; rc == 0 && kept != NULL && i < nm; i++) {
+        if (keep(&msgs[i], arg))
+            kept[nk++] = msgs[i].uid;
+    }
+    if (rc == 0)
+        *set_r = nk > 0 ? gw_jmail_uid_set(kept, nk) : NULL;
+    ib_msgs_free(msgs, nm);
+    free(uids);
+    free(kept);
+    return rc;
+}
+
+struct date_test {
+    time_t t;
+    bool before;
+};
+
+static bool keep_date(const struct ib_msg *m, const void *arg)
+{
+    const struct date_test *d = arg;
+
+    return d->before ? m->internaldate < d->t : m->internaldate >= d->t;
+}
+
+static bool keep_attachment(const struct ib_msg *m, const void *arg)
+{
+    bool want = *(const bool *)arg, has = false;
+    struct ib_body_opts opts = { NULL, NULL, NULL, NULL };
+    json_t *tree = m->body ? ib_body_structure_json(m->body, &opts) : NULL;
+    json_t *text = NULL, *html = NULL, *att = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    if (tree != NULL && ib_body_parts(tree, &text, &html, &att, &has, &err) < 0)
+        has = false;
+    json_decref(text);
+    json_decref(html);
+    json_decref(att);
+    json_decref(tree);
+    return has == want;
+}
+
+/* Thread ids of the messages of f (all of them, or those matching key),
+   into out as {threadId: [uid, ...]}. */
+static int folder_threads(struct equery *eq, const struct ib_folder *f,
+                          struct mailimap_search_key *key, json_t *out, struct cm_err *err)
+{
+    uint32_t *uids = NULL;
+    size_t n = 0, nm = 0;
+    struct ib_msg *msgs = NULL;
+    struct mailimap_set *set = NULL;
+    int rc = ib_session_select(eq->s, f->imap_name, true, NULL, err);
+
+    if (rc == 0)
+        rc = ib_fetch_search(eq->s, key, false, &uids, &n, err);
+    if (rc == 0 && n > 0) {
+        set = gw_jmail_uid_set(uids, n);
+        rc = set ? ib_fetch_msgs(eq->s, set, IB_FETCH_HEADER_SORT, &msgs, &nm, err) : CM_ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        struct ib_email_loc loc = gw_jmail_loc(f, msgs[i].uid);
+        struct ib_header_list *hl = NULL;
+        char id[IB_IDS_EMAIL_LEN + 1], *tid;
+
+        ib_ids_email(&loc, id);
+        if (msgs[i].header != NULL &&
+            ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) < 0)
+            hl = NULL;
+        tid = gw_jmail_thread_id(hl, id);
+        if (tid != NULL && json_object_get(out, tid) == NULL)
+            json_object_set_new(out, tid, json_array());
+        if (tid != NULL)
+            json_array_append_new(json_object_get(out, tid), json_integer(msgs[i].uid));
+        free(tid);
+        ib_header_list_free(&hl);
+    }
+    cm_err_clear(err);
+    if (set != NULL)
+        mailimap_set_free(set);
+    ib_msgs_free(msgs, nm);
+    free(uids);
+    return rc;
+}
+
+/* {threadId: true} of every message in the account that has (with) or
+   lacks (!with) keyword, computed once per query. Borrowed from eq. */
+static int keyword_threads(struct equery *eq, const char *keyword, bool with, json_t **set_r,
+                           struct cm_err *err)
+{
+    char name[300];
+    json_t *set, *cond;
+    int rc = 0;
+
+    snprintf(name, sizeof(name), "%c%s", with ? '+' : '-', keyword);
+    if (eq->thread_sets == NULL)
+        eq->thread_sets = json_object();
+    set = json_object_get(eq->thread_sets, name);
+    if (set != NULL) {
+        *set_r = set;
+        return 0;
+    }
+    set = json_object();
+    cond = json_pack("{s:s}", with ? "hasKeyword" : "notKeyword", keyword);
+    for (size_t i = 0; rc == 0 && i < eq->l->count; i++) {
+        const struct ib_folder *f = &eq->l->items[i];
+        struct mailimap_search_key *key = NULL;
+        bool never = false;
+
+        if (!f->selectable || !f->has_status || f->total == 0)
+            continue;
+        rc = ib_search_key_for_mailbox(cond, f->id, NULL, &key, &never, NULL, err);
+        if (rc == 0 && !never)
+            rc = folder_threads(eq, f, key, set, err);
+        if (key != NULL)
+            mailimap_search_key_free(key);
+    }
+    json_decref(cond);
+    json_object_set_new(eq->thread_sets, name, set);
+    *set_r = set;
+    return rc;
+}
+
+/* UIDs of f whose thread (across every folder) has some / all / none of
+   its messages with keyword. */
+static int thread_keyword_uids(struct equery *eq, const struct ib_folder *f, const char *prop,
+                               const char *keyword, struct mailimap_set **set_r,
+                               struct cm_err *err)
+{
+    bool all = strncmp(prop, "all", 3) == 0, none = strncmp(prop, "none", 4) == 0;
+    json_t *ref = NULL, *mine = json_object(), *uids, *u;
+    uint32_t *kept = NULL;
+    const char *tid;
+    size_t nk = 0, k;
+    int rc = keyword_threads(eq, keyword, !all, &ref, err);
+
+    if (rc == 0)
+        rc = folder_threads(eq, f, NULL, mine, err);
+    kept = calloc(f->total + 1, sizeof(*kept));
+    json_object_foreach(mine, tid, uids) {
+        bool in_ref = json_object_get(ref, tid) != NULL;
+
+        /* some: a message of the thread has it; none: no message has it;
+           all: no message of the thread lacks it */
+        if (kept == NULL || !(all || none ? !in_ref : in_ref))
+            continue;
+        json_array_foreach(uids, k, u) {
+            if (nk < (size_t)f->total + 1)
+                kept[nk++] = (uint32_t)json_integer_value(u);
+        }
+    }
+    if (rc == 0 && kept == NULL)
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (rc == 0 && nk > 0) {
+        qsort(kept, nk, sizeof(*kept), cmp_u32);
+        *set_r = gw_jmail_uid_set(kept, nk);
+    }
+    free(kept);
+    json_decref(mine);
+    return rc;
+}
+
+static int resolve_uids(void *arg, const char *mailbox_id, const char *prop, json_t *value,
+                        struct mailimap_set **set_r, struct cm_err *err)
+{
+    struct equery *eq = arg;
+    const struct ib_folder *f = folder_by_id(eq->l, mailbox_id);
+
+    *set_r = NULL;
+    if (f == NULL)
+        return 0;
+    if (strcmp(prop, "before") == 0 || strcmp(prop, "after") == 0) {
+        struct date_test d = { 0, prop[0] == 'b' };
+        struct mailimap_search_key *coarse;
+        int rc;
+
+        if (parse_utcdate(json_string_value(value), &d.t) < 0)
+            return cm_err_set(err, CM_EINVAL, "%s must be a UTCDate", prop);
+        /* IMAP dates are whole days: widen by a day, then test exactly. */
+        coarse = d.before ? mailimap_search_key_new_before(imap_day(d.t + 86400))
+                          : mailimap_search_key_new_since(imap_day(d.t - 86400));
+        rc = filter_uids(eq, f, coarse, IB_FETCH_INTERNALDATE, keep_date, &d, set_r, err);
+        mailimap_search_key_free(coarse);
+        return rc;
+    }
+    if (strcmp(prop, "hasAttachment") == 0) {
+        bool want = json_is_true(value);
+
+        return filter_uids(eq, f, NULL, IB_FETCH_BODYSTRUCTURE, keep_attachment, &want, set_r,
+                           err);
+    }
+    if (strstr(prop, "InThreadHaveKeyword") != NULL)
+        return thread_keyword_uids(eq, f, prop, json_string_value(value), set_r, err);
+    eq->unsupported = true;
+    return cm_err_set(err, CM_EINVAL, "%s is not supported", prop);
+}
+
+/* ---- searching every folder ---- */
+
+/* Does the filter name a mailbox anywhere (inMailbox, inMailboxOtherThan)? */
+static bool mentions_mailbox(json_t *f, int depth)
+{
+    json_t *c;
+    size_t i;
+
+    if (!json_is_object(f) || depth > IB_SEARCH_MAX_DEPTH)
+        return false;
+    if (json_object_get(f, "inMailbox") || json_object_get(f, "inMailboxOtherThan"))
+        return true;
+    json_array_foreach(json_object_get(f, "conditions"), i, c) {
+        if (mentions_mailbox(c, depth + 1))
+            return true;
+    }
+    return false;
+}
+
+/* On Gmail-like servers every message is also in the "all" folder (All
+   Mail): a query that names no mailbox searches only that one, so each
+   message is found once. Returns its index, or -1. */
+static int all_mail_folder(const struct equery *eq)
+{
+    if (mentions_mailbox(eq->q.filter, 0))
+        return -1;
+    for (size_t i = 0; i < eq->l->count; i++) {
+        const char *role = eq->l->items[i].role;
+
+        if (role != NULL && strcmp(role, "all") == 0 && eq->l->items[i].selectable)
+            return (int)i;
+    }
+    return -1;
+}
+
+static int add_hits(struct equery *eq, uint32_t folder, const uint32_t *uids, size_t n,
+                    struct cm_err *err)
+{
+    if (eq->nhits + n > MAX_HITS) {
+        eq->c->error_type = "tooManyResults";
+        return cm_err_set(err, CM_ELIMIT, "more than %d results; narrow the filter", MAX_HITS);
+    }
+    if (eq->nhits + n > eq->cap) {
+        size_t cap = (eq->nhits + n) * 2;
+        struct hit *nh = realloc(eq->hits, cap * sizeof(*nh));
+
+        if (nh == NULL)
+            return cm_err_set(err, CM_ENOMEM, "out of memory");
+        eq->hits = nh;
+        eq->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct hit *h = &eq->hits[eq->nhits++];
+
+        memset(h, 0, sizeof(*h));
+        h->folder = folder;
+        h->uid = uids[i];
+    }
+    return 0;
+}
+
+static int search_folder(struct equery *eq, uint32_t idx, struct cm_err *err)
+{
+    const struct ib_folder *f = &eq->l->items[idx];
+    struct ib_search_resolver res = { resolve_uids, eq };
+    struct mailimap_search_key *key = NULL;
+    bool never = false, unsupported = false;
+    uint32_t *uids = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (!f->selectable || !f->has_status || f->total == 0)
+        return 0;
+    rc = ib_search_key_for_mailbox(eq->q.filter, f->id, &res, &key, &never, &unsupported, err);
+    if (unsupported)
+        eq->unsupported = true;
+    if (rc < 0 || never)
+        return rc;
+    rc = ib_session_select(eq->s, f->imap_name, true, NULL, err);
+    if (rc == 0)
+        rc = ib_fetch_search(eq->s, key, ib_search_needs_utf8(key), &uids, &n, err);
+    if (rc == 0)
+        rc = add_hits(eq, idx, uids, n, err);
+    if (key != NULL)
+        mailimap_search_key_free(key);
+    free(uids);
+    return rc;
+}
+
+/* ---- sort keys ---- */
+
+static char *lower_dup(const char *s)
+{
+    char *d = strdup(s ? s : "");
+
+    for (char *p = d; p != NULL && *p != '\0'; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    return d;
+}
+
+/* First address's display name, else its email. */
+static char *first_address(const struct ib_header_list *hl, const char *name)
+{
+    json_t *a = ib_header_get_json(hl, name, IB_HF_ADDRESSES, false), *first;
+    const char *v = NULL;
+    char *out;
+
+    first = json_array_get(a, 0);
+    v = json_string_value(json_object_get(first, "name"));
+    if (v == NULL || v[0] == '\0')
+        v = json_string_value(json_object_get(first, "email"));
+    out = lower_dup(v);
+    json_decref(a);
+    return out;
+}
+
+static void fill_from_header(struct hit *h, const struct ib_msg *m)
+{
+    struct ib_header_list *hl = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    json_t *subj, *date;
+    char *base;
+
+    if (m->header == NULL || ib_header_parse(m->header, m->header_len, &hl, &err) < 0)
+        return;
+    h->from = first_address(hl, "From");
+    h->to = first_address(hl, "To");
+    subj = ib_header_get_json(hl, "Subject", IB_HF_TEXT, false);
+    base = ib_sort_base_subject(json_string_value(subj));
+    h->subject = lower_dup(base);
+    free(base);
+    json_decref(subj);
+    date = ib_header_get_json(hl, "Date", IB_HF_DATE, false);
+    if (json_is_string(date)) {
+        struct tm tm = { 0 };
+        const char *d = json_string_value(date);
+
+        /* "2024-05-01T12:00:00+02:00" */
+        if (strptime(d, "%Y-%m-%dT%H:%M:%S", &tm) != NULL && strlen(d) >= 25) {
+            int sign = d[19] == '-' ? -1 : 1;
+            long off = sign * ((d[20] - '0') * 36000L + (d[21] - '0') * 3600L +
+                               (d[23] - '0') * 600L + (d[24] - '0') * 60L);
+
+            h->item.sent_at = (int64_t)(timegm(&tm) - off);
+        }
+    }
+    json_decref(date);
+    h->thread = gw_jmail_thread_root(hl);
+    ib_header_list_free(&hl);
+}
+
+static bool plan_needs(const struct ib_sort_plan *plan, enum ib_sort_field f)
+{
+    for (size_t i = 0; i < plan->n_crit; i++) {
+        if (plan->crit[i].field == f)
+            return true;
+    }
+    return false;
+}
+
+static unsigned int fetch_for_sort(const struct equery *eq)
+{
+    const struct ib_sort_plan *p = &eq->plan;
+    unsigned int want = IB_FETCH_INTERNALDATE;
+
+    if (plan_needs(p, IB_SORT_SIZE))
+        want |= IB_FETCH_SIZE;
+    if (plan_needs(p, IB_SORT_HAS_KEYWORD))
+        want |= IB_FETCH_FLAGS;
+    if (eq->collapse || plan_needs(p, IB_SORT_SENT_AT) || plan_needs(p, IB_SORT_FROM) ||
+        plan_needs(p, IB_SORT_TO) || plan_needs(p, IB_SORT_SUBJECT))
+        want |= IB_FETCH_HEADER_SORT;
+    return want;
+}
+
+static void fill_hit(struct hit *h, const struct ib_msg *m)
+{
+    h->item.uid = h->uid;
+    h->item.mailbox_index = h->folder;
+    h->item.received_at = m->internaldate;
+    h->item.sent_at = m->internaldate;
+    h->item.size = m->size;
+    fill_from_header(h, m);
+    if (m->nflags > 0) {
+        json_t *kw = gw_jmail_keywords(m->flags, m->nflags);
+        const char *k;
+        json_t *v;
+
+        h->keywords = calloc(json_object_size(kw) + 1, sizeof(char *));
+        json_object_foreach(kw, k, v) {
+            if (h->keywords != NULL)
+                h->keywords[h->nkeywords++] = strdup(k);
+        }
+        json_decref(kw);
+    }
+    h->item.from = h->from;
+    h->item.to = h->to;
+    h->item.subject = h->subject;
+    h->item.keywords = (const char *const *)h->keywords;
+    h->item.n_keywords = h->nkeywords;
+}
+
+static int cmp_msg_uid(const void *a, const void *b)
+{
+    uint32_t x = ((const struct ib_msg *)a)->uid, y = ((const struct ib_msg *)b)->uid;
+
+    return x < y ? -1 : x > y;
+}
+
+/* Fetch the sort fields of the hits of one folder (hits[lo..hi)). */
+static int fetch_folder_fields(struct equery *eq, size_t lo, size_t hi, unsigned int want,
+                               struct cm_err *err)
+{
+    const struct ib_folder *f = &eq->l->items[eq->hits[lo].folder];
+    uint32_t *uids = malloc((hi - lo) * sizeof(*uids));
+    struct mailimap_set *set;
+    struct ib_msg *msgs = NULL;
+    size_t nm = 0, k = 0;
+    int rc;
+
+    if (uids == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    for (size_t i = lo; i < hi; i++)
+        uids[i - lo] = eq->hits[i].uid;
+    set = gw_jmail_uid_set(uids, hi - lo);
+    free(uids);
+    rc = ib_session_select(eq->s, f->imap_name, true, NULL, err);
+    if (rc == 0)
+        rc = set ? ib_fetch_msgs(eq->s, set, want, &msgs, &nm, err) : CM_ENOMEM;
+    if (set != NULL)
+        mailimap_set_free(set);
+    /* merge two ascending UID lists (hits come sorted from SEARCH) */
+    if (nm > 1)
+        qsort(msgs, nm, sizeof(*msgs), cmp_msg_uid);
+    for (size_t i = lo; rc == 0 && i < hi; i++) {
+        while (k < nm && msgs[k].uid < eq->hits[i].uid)
+            k++;
+        if (k < nm && msgs[k].uid == eq->hits[i].uid)
+            fill_hit(&eq->hits[i], &msgs[k]);
+        else
+            eq->hits[i].item.uid = eq->hits[i].uid; /* expunged meanwhile */
+    }
+    ib_msgs_free(msgs, nm);
+    return rc;
+}
+
+static int compare_hits(const void *a, const void *b, void *arg)
+{
+    const struct hit *x = a, *y = b;
+
+    return ib_sort_compare(arg, &x->item, &y->item);
+}
+
+static int sort_hits(struct equery *eq, struct cm_err *err)
+{
+    unsigned int want = fetch_for_sort(eq);
+    size_t lo = 0;
+    int rc = 0;
+
+    while (rc == 0 && lo < eq->nhits) {
+        size_t hi = lo;
+
+        while (hi < eq->nhits && eq->hits[hi].folder == eq->hits[lo].folder)
+            hi++;
+        rc = fetch_folder_fields(eq, lo, hi, want, err);
+        lo = hi;
+    }
+    if (rc == 0)
+        qsort_r(eq->hits, eq->nhits, sizeof(*eq->hits), compare_hits, &eq->plan);
+    return rc;
+}
+
+static json_t *result_ids(struct equery *eq)
+{
+    json_t *ids = json_array(), *seen = eq->collapse ? json_object() : NULL;
+
+    for (size_t i = 0; i < eq->nhits; i++) {
+        const struct hit *h = &eq->hits[i];
+        struct ib_email_loc loc = gw_jmail_loc(&eq->l->items[h->folder], h->uid);
+        char id[IB_IDS_EMAIL_LEN + 1];
+
+        if (seen != NULL && h->thread != NULL) {
+            if (json_object_get(seen, h->thread) != NULL)
+                continue;
+            json_object_set_new(seen, h->thread, json_true());
+        }
+        ib_ids_email(&loc, id);
+        json_array_append_new(ids, json_string(id));
+    }
+    json_decref(seen);
+    return ids;
+}
+
+static int build_plan(struct equery *eq, struct cm_err *err)
+{
+    json_t *dflt = json_pack("[{s:s,s:b}]", "property", "receivedAt", "isAscending", 0);
+    unsigned int caps = ib_session_caps(eq->s) & IB_CAP_SORT ? IB_SORT_CAP_SORT : 0;
+    bool unsupported = false;
+    int rc = ib_sort_build(eq->q.sort && json_array_size(eq->q.sort) ? eq->q.sort : dflt, caps,
+                           &eq->plan, &unsupported, err);
+
+    json_decref(dflt);
+    if (unsupported)
+        eq->c->error_type = "unsupportedSort";
+    return rc;
+}
+
+json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
+{
+    struct equery eq = { .c = c };
+    json_t *collapse = json_object_get(c->args, "collapseThreads"), *reply = NULL;
+    bool unsupported = false;
+    char *state = NULL;
+    int all_mail;
+
+    if (gw_jquery_parse(c, &eq.q, err) < 0)
+        goto done;
+    if (collapse != NULL && !json_is_null(collapse) && !json_is_boolean(collapse)) {
+        cm_err_set(err, CM_EINVAL, "collapseThreads must be a boolean");
+        goto done;
+    }
+    eq.collapse = json_is_true(collapse);
+    if (ib_search_filter_check(eq.q.filter, true, &unsupported, err) < 0) {
+        if (unsupported)
+            c->error_type = "unsupportedFilter";
+        goto done;
+    }
+    if (gw_jmail_folders(c->jr, &eq.l, err) < 0 || gw_jreq_session(c->jr, &eq.s, err) < 0 ||
+        build_plan(&eq, err) < 0)
+        goto done;
+    all_mail = all_mail_folder(&eq);
+    for (uint32_t i = 0; i < eq.l->count; i++) {
+        if (all_mail >= 0 && i != (uint32_t)all_mail)
+            continue;
+        if (search_folder(&eq, i, err) < 0) {
+            if (eq.unsupported)
+                c->error_type = "unsupportedFilter";
+            goto done;
+        }
+    }
+    if (sort_hits(&eq, err) < 0)
+        goto done;
+    state = gw_jmail_state(c->jr, eq.l);
+    reply = gw_jquery_reply(c, &eq.q, result_ids(&eq), state ? state : "", false, err);
+    if (reply != NULL)
+        json_object_set_new(reply, "collapseThreads", json_boolean(eq.collapse));
+done:
+    ib_sort_plan_fini(&eq.plan);
+    json_decref(eq.thread_sets);
+    hits_free(&eq);
+    free(state);
+    return reply;
+}

@@ -1,0 +1,293 @@
+/* gw_jmap_thread.c - Thread/get (RFC 8621 §3.1). A thread id carries its
+ * root Message-ID (ib_ids.h), so the thread is found again by searching
+ * every folder for messages whose References, In-Reply-To or Message-ID
+ * name that root, keeping those whose own root is it. */
+#include <libetpan/libetpan.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_jmail.h"
+#include "gateway/gw_jmap_methods.h"
+#include "gateway/gw_jmap_std.h"
+#include "gateway/gw_req.h"
+#include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_header.h"
+#include "imapbridge/ib_session.h"
+
+static const struct gw_jprop thread_props[] = { { "id", true }, { "emailIds", true } };
+
+struct member {
+    int64_t received;
+    char id[IB_IDS_EMAIL_LEN + 1];
+};
+
+struct members {
+    struct member *v;
+    size_t n, cap;
+};
+
+static int add_member(struct members *m, int64_t received, const char *id)
+{
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 16;
+        struct member *nv = realloc(m->v, cap * sizeof(*nv));
+
+        if (nv == NULL)
+            return CM_ENOMEM;
+        m->v = nv;
+        m->cap = cap;
+    }
+    m->v[m->n].received = received;
+    strcpy(m->v[m->n].id, id);
+    m->n++;
+    return 0;
+}
+
+static struct mailimap_search_key *root_key(const char *root)
+{
+    char *quoted = malloc(strlen(root) + 3);
+    struct mailimap_search_key *k;
+
+    if (quoted == NULL)
+        return NULL;
+    sprintf(quoted, "<%s>", root);
+    k = mailimap_search_key_new_or(
+        mailimap_search_key_new_header(strdup("Message-ID"), strdup(quoted)),
+        mailimap_search_key_new_or(
+            mailimap_search_key_new_header(strdup("References"), strdup(quoted)),
+            mailimap_search_key_new_header(strdup("In-Reply-To"), strdup(quoted))));
+    free(quoted);
+    return k;
+}
+
+/* The members of root's thread in folder f. */
+static int folder_members(struct ib_session *s, const struct ib_folder *f, const char *root,
+                          struct members *out, struct cm_err *err)
+{
+    struct mailimap_search_key *key = root_key(root);
+    uint32_t *uids = NULL;
+    size_t n = 0, nm = 0;
+    struct ib_msg *msgs = NULL;
+    struct mailimap_set *set = NULL;
+    int rc = key ? ib_session_select(s, f->imap_name, true, NULL, err) : CM_ENOMEM;
+
+    if (rc == 0)
+        rc = ib_fetch_search(s, key, false, &uids, &n, err);
+    if (rc == 0 && n > 0) {
+        set = gw_jmail_uid_set(uids, n);
+        rc = set ? ib_fetch_msgs(s, set, IB_FETCH_INTERNALDATE | IB_FETCH_HEADER_SORT, &msgs, &nm,
+                                 err)
+                 : CM_ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        struct ib_header_list *hl = NULL;
+        char *mine = NULL;
+
+        if (msgs[i].header != NULL &&
+            ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) == 0)
+            mine = gw_jmail_thread_root(hl);
+        if (mine != NULL && strcmp(mine, root) == 0) {
+            struct ib_email_loc loc = gw_jmail_loc(f, msgs[i].uid);
+            char id[IB_IDS_EMAIL_LEN + 1];
+
+            ib_ids_email(&loc, id);
+            rc = add_member(out, msgs[i].internaldate, id) == 0 ? 0
+                                                                : cm_err_set(err, CM_ENOMEM, "oom");
+        }
+        free(mine);
+        ib_header_list_free(&hl);
+    }
+    if (key != NULL)
+        mailimap_search_key_free(key);
+    if (set != NULL)
+        mailimap_set_free(set);
+    ib_msgs_free(msgs, nm);
+    free(uids);
+    return rc;
+}
+
+static int by_received(const void *a, const void *b)
+{
+    const struct member *x = a, *y = b;
+    int c = (x->received > y->received) - (x->received < y->received);
+
+    return c != 0 ? c : strcmp(x->id, y->id);
+}
+
+/* The thread object for id, or NULL (not found). */
+static int thread_json(struct gw_jcall *c, const struct ib_folder_list *l, const char *id,
+                       json_t **obj_r, struct cm_err *err)
+{
+    struct members m = { 0 };
+    struct ib_session *s;
+    char *root;
+    json_t *ids;
+    int rc = 0;
+
+    *obj_r = NULL;
+    if (id[0] == 'x') { /* a message without Message-ID: a thread of one */
+        struct ib_email_loc loc;
+
+        if (ib_ids_email_parse(id + 1, &loc) == 0 && gw_jmail_folder_of(l, &loc) != NULL)
+            *obj_r = json_pack("{s:s,s:[s]}", "id", id, "emailIds", id + 1);
+        return 0;
+    }
+    root = ib_ids_thread_root(id);
+    if (root == NULL)
+        return 0;
+    rc = gw_jreq_session(c->jr, &s, err);
+    for (size_t i = 0; rc == 0 && i < l->count; i++) {
+        if (l->items[i].selectable && l->items[i].has_status && l->items[i].total > 0)
+            rc = folder_members(s, &l->items[i], root, &m, err);
+    }
+    free(root);
+    if (rc == 0 && m.n > 0) {
+        qsort(m.v, m.n, sizeof(*m.v), by_received);
+        ids = json_array();
+        for (size_t i = 0; i < m.n; i++)
+            json_array_append_new(ids, json_string(m.v[i].id));
+        *obj_r = json_pack("{s:s,s:o}", "id", id, "emailIds", ids);
+    }
+    free(m.v);
+    return rc;
+}
+
+json_t *gw_jmap_thread_get(struct gw_jcall *c, struct cm_err *err)
+{
+    struct gw_jget g = GW_JGET_INIT;
+    const struct ib_folder_list *l;
+    json_t *list = json_array(), *nf = json_array(), *v, *reply = NULL;
+    char *state = NULL;
+    size_t i;
+
+    if (gw_jget_parse(c, thread_props, 2, &g, err) < 0)
+        goto done;
+    if (gw_jget_require_ids(c, &g, err) < 0)
+        goto done;
+    if (gw_jmail_folders(c->jr, &l, err) < 0)
+        goto done;
+    json_array_foreach(g.ids, i, v) {
+        json_t *obj = NULL;
+
+        if (thread_json(c, l, json_string_value(v), &obj, err) < 0)
+            goto done;
+        if (obj != NULL)
+            gw_jget_filter(&g, obj);
+        json_array_append_new(obj ? list : nf, obj ? obj : json_incref(v));
+    }
+    state = gw_jmail_state(c->jr, l);
+    reply = gw_jget_reply(c, state ? state : "", list, nf);
+    list = nf = NULL;
+done:
+    json_decref(list);
+    json_decref(nf);
+    free(state);
+    gw_jget_fini(&g);
+    return reply;
+}
+
+/* Thread id of one email, and whether the email starts its thread (it
+   refers to no other message). */
+static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const char *email_id,
+                     char **tid_r, bool *starts_r, struct cm_err *err)
+{
+    struct ib_email_loc loc;
+    const struct ib_folder *f = ib_ids_email_parse(email_id, &loc) == 0
+                                    ? gw_jmail_folder_of(l, &loc)
+                                    : NULL;
+    struct mailimap_set *set = NULL;
+    struct ib_msg *m = NULL;
+    struct ib_header_list *hl = NULL;
+    struct ib_session *s;
+    size_t nm = 0;
+    int rc;
+
+    *tid_r = NULL;
+    if (f == NULL)
+        return 0; /* gone again meanwhile */
+    rc = gw_jreq_session(c->jr, &s, err);
+    if (rc == 0)
+        rc = ib_session_select(s, f->imap_name, true, NULL, err);
+    if (rc == 0 && (set = mailimap_set_new_single(loc.uid)) != NULL)
+        rc = ib_fetch_msgs(s, set, IB_FETCH_HEADER_SORT, &m, &nm, err);
+    if (rc == 0 && nm == 1 && m[0].header != NULL &&
+        ib_header_parse(m[0].header, m[0].header_len, &hl, err) == 0) {
+        json_t *refs = ib_header_get_json(hl, "References", IB_HF_MESSAGE_IDS, false);
+        json_t *irt = ib_header_get_json(hl, "In-Reply-To", IB_HF_MESSAGE_IDS, false);
+
+        *starts_r = json_array_size(refs) == 0 && json_array_size(irt) == 0;
+        *tid_r = gw_jmail_thread_id(hl, email_id);
+        json_decref(refs);
+        json_decref(irt);
+    }
+    ib_header_list_free(&hl);
+    ib_msgs_free(m, nm);
+    if (set != NULL)
+        mailimap_set_free(set);
+    return rc;
+}
+
+static void add_unique(json_t *list, const char *id)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(list, i, v) {
+        if (strcmp(json_string_value(v), id) == 0)
+            return;
+    }
+    json_array_append_new(list, json_string(id));
+}
+
+/* Thread/changes from the Email delta: threads of created emails that
+   start a thread are created, every other touched thread is updated. An
+   expunge cannot be mapped to its thread (the message is gone), so then the
+   answer is cannotCalculateChanges. */
+json_t *gw_jmap_thread_changes(struct gw_jcall *c, struct cm_err *err)
+{
+    struct gw_jmail_delta d;
+    const struct ib_folder_list *l;
+    json_t *created = json_array(), *updated = json_array(), *reply = NULL, *lists[2], *v;
+    int rc = gw_jmail_changes(c, &d, err);
+    size_t i;
+
+    if (rc == 0 && json_array_size(d.destroyed) > 0) {
+        c->error_type = "cannotCalculateChanges";
+        rc = cm_err_set(err, CM_EINVAL, "emails were expunged: their threads cannot be told");
+    }
+    if (rc == 0)
+        rc = gw_jmail_folders(c->jr, &l, err);
+    lists[0] = d.created;
+    lists[1] = d.updated;
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        json_array_foreach(lists[k], i, v) {
+            char *tid = NULL;
+            bool starts = false;
+
+            rc = thread_of(c, l, json_string_value(v), &tid, &starts, err);
+            if (rc == 0 && tid != NULL)
+                add_unique(k == 0 && starts ? created : updated, tid);
+            free(tid);
+            if (rc < 0)
+                break;
+        }
+    }
+    for (i = 0; rc == 0 && i < json_array_size(created); i++) {
+        const char *t = json_string_value(json_array_get(created, i));
+
+        for (size_t j = 0; j < json_array_size(updated); j++) {
+            if (strcmp(json_string_value(json_array_get(updated, j)), t) == 0) {
+                json_array_remove(updated, j);
+                break;
+            }
+        }
+    }
+    if (rc == 0)
+        reply = gw_jchanges_reply(c, d.old_state, d.new_state, d.more, json_incref(created),
+                                  json_incref(updated), json_array());
+    json_decref(created);
+    json_decref(updated);
+    gw_jmail_delta_fini(&d);
+    return reply;
+}
