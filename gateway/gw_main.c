@@ -130,6 +130,7 @@ static int start_realtime(struct gw_ctx *ctx, struct cm_err *err)
         .ring_size = set->push_ring_size,
         .max_watchers = set->push_max_watchers,
         .max_idle_per_account = set->account_budget - set->pool_per_account,
+        .max_jobs = set->workers > 1 ? set->workers / 2 : 1,
     };
     struct gw_sse_settings ss = { .queue_max_bytes = set->push_queue_bytes };
     int rc = rt_hub_new(&hs, &ctx->upstream, ctx->pool, ctx->work, &ctx->hub, err);

@@ -67,6 +67,9 @@ struct rt_hub_settings {
     unsigned int backoff_max_secs;   /* reconnect backoff cap (30) */
     unsigned int ring_size;          /* recent events kept per account (256) */
     unsigned int max_watchers;       /* all watchers of the hub (10000) */
+    unsigned int max_jobs;           /* watcher jobs queued or running at once, so an
+                                        upstream outage cannot take every worker from
+                                        the HTTP requests (0: no limit) */
     unsigned int max_idle_per_account; /* IDLE connections per account; further folders
                                           are polled, so the request pool keeps its
                                           share of the budget. RT_IDLE_UNLIMITED: as the

@@ -14,6 +14,7 @@
 
 #define MAX_WAIT_MS 60000
 #define RETRY_SUBMIT_MS 1000
+#define DEFER_MS 20
 
 void rt_loop_wake(struct rt_hub *hub)
 {
@@ -30,19 +31,27 @@ void rt_loop_arm(struct rt_hub *hub, struct rt_watcher *w)
     if (epoll_ctl(hub->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0) {
         cm_warn("", "realtime: epoll add fd %d: %s", w->fd, strerror(errno));
         w->due_ms = cm_now_ms(); /* the timer takes over */
+        return;
     }
+    w->armed = true;
 }
 
 static void disarm(struct rt_hub *hub, struct rt_watcher *w)
 {
-    if (w->state == RT_WATCHER_IDLING && w->fd >= 0)
+    if (w->armed)
         (void)epoll_ctl(hub->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+    w->armed = false;
 }
 
-/* Hand w to a worker. hub->mu held. */
+/* Hand w to a worker, or retry shortly when max_jobs are out. hub->mu
+   held. */
 static void dispatch(struct rt_hub *hub, struct rt_watcher *w)
 {
     disarm(hub, w);
+    if (hub->set.max_jobs != 0 && hub->nbusy >= hub->set.max_jobs) {
+        w->due_ms = cm_now_ms() + DEFER_MS;
+        return;
+    }
     w->busy = true;
     w->due_ms = 0;
     hub->nbusy++;
@@ -50,9 +59,7 @@ static void dispatch(struct rt_hub *hub, struct rt_watcher *w)
         return;
     w->busy = false; /* queue full: try again soon */
     hub->nbusy--;
-    w->due_ms = cm_now_ms() + RETRY_SUBMIT_MS;
-    if (w->state == RT_WATCHER_IDLING && w->fd >= 0)
-        rt_loop_arm(hub, w);
+    w->due_ms = cm_now_ms() + RETRY_SUBMIT_MS; /* the timer takes over (also for IDLING) */
 }
 
 static struct rt_watcher *find_watcher(struct rt_hub *hub, uint64_t id)
@@ -103,7 +110,6 @@ static void run_timers(struct rt_hub *hub, uint64_t now)
             continue;
         if (w->refcount == 0 && now >= w->grace_until_ms)
             w->closing = true;
-        w->notice_ns = 0;
         dispatch(hub, w);
     }
 }

@@ -3,8 +3,9 @@
  * Locking: hub->mu protects every field below except where a comment says
  * "job": those belong to the worker job that currently owns the watcher
  * (w->busy set under the lock), and nobody else touches them meanwhile.
- * Invariant: a watcher's fd is in the epoll set iff state == IDLING and
- * !busy. Watchers are freed only by the reactor, at its safe point, once
+ * A watcher's fd is in the epoll set iff armed (only while IDLING and not
+ * busy; a watcher deferred for lack of job slots is IDLING, disarmed, due
+ * soon). Watchers are freed only by the reactor, at its safe point, once
  * dead and not busy.
  */
 #ifndef RT_PRIVATE_H
@@ -52,6 +53,7 @@ struct rt_watcher {
     struct rt_snap snap;       /* last known state of the folder */
     struct ib_session *session; /* job */
     int fd;                    /* IDLE socket while IDLING */
+    bool armed;                /* fd in the reactor's epoll set */
     uint64_t due_ms;           /* next timer (0: none) */
     uint64_t grace_until_ms;   /* with refcount 0 */
     unsigned int attempts;     /* failed connects in a row */
@@ -80,7 +82,7 @@ struct rt_hub {
     struct rt_account *accounts;
     struct rt_watcher *watchers;
     struct rt_sub *subs;
-    size_t nsubs, nwatchers, nbusy;
+    size_t nsubs, nwatchers, nbusy; /* nbusy: watcher jobs queued or running */
     uint64_t next_watcher_id;
     bool stopping;
     int epfd, evfd;            /* reactor epoll set, its wake-up eventfd */

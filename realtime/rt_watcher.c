@@ -345,6 +345,7 @@ void rt_watcher_job(void *arg)
     closing = w->closing || stopping;
     state = w->state;
     notice_ns = w->notice_ns;
+    w->notice_ns = 0; /* set again by the next readable event */
     /* A copy: a newer login may replace the account's credentials. */
     if (!closing && ib_creds_init(&cr, w->acct->creds.username, w->acct->creds.secret,
                                   w->acct->creds.mech) < 0)

@@ -406,6 +406,26 @@ class ReIdleTest(PushBase):
         self.assertEqual(ev and json.loads(ev['data'])['reason'], 'new')
 
 
+class FewWorkersTest(PushBase):
+    """2 workers -> at most 1 watcher job at a time: watchers queue up behind
+    each other (deferred by the reactor) and still all work."""
+    USERS = {'alice': 'alicepass'}
+    GATEWAY_ENV = dict(PushBase.GATEWAY_ENV, JMAPGATE_WORKERS='2')
+
+    def test_three_folders_one_job_slot(self):
+        s = self.open('alice', '/api/v1/events?mailbox=INBOX,Archive,Sent')
+        self.wait_idle(3)
+        for box in ('Sent', 'INBOX', 'Archive'):
+            self.append('alice', box)
+        seen = set()
+        deadline = time.monotonic() + 8
+        while len(seen) < 3 and time.monotonic() < deadline:
+            ev = self.next_event(s, timeout=deadline - time.monotonic())
+            if ev:
+                seen.add(json.loads(ev['data'])['mailbox'])
+        self.assertEqual(seen, {'INBOX', 'Archive', 'Sent'})
+
+
 class OverflowTest(PushBase):
     """A Last-Event-ID replay larger than the 1 KiB queue turns into a resync
     (rather than a stream that breaks again on every retry); others are
