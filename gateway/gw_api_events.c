@@ -8,7 +8,8 @@
  * session, so an unknown folder is a 404 problem, not an error event. The
  * STATUS results are also the baseline the new watchers compare with, so a
  * change between this request and the first IDLE is not lost. The JMAP
- * surface watches INBOX only (no IMAP at request time). */
+ * surface watches INBOX only; its only IMAP at request time is proving
+ * Basic credentials (tokens are verified without IMAP). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,22 @@ out:
     gw_principal_fini(&p);
 }
 
+/* Basic credentials are only parsed by gw_authn_principal: prove them with
+   a pool checkout (a login, or a warm session of the same secret) before
+   streaming anything or handing them to the hub. Tokens were verified. */
+static int prove_basic(struct gw_req *req, const struct gw_principal *p, struct cm_err *err)
+{
+    struct ib_session *s = NULL;
+    int rc;
+
+    if (p->exp != 0)
+        return 0;
+    rc = ib_pool_checkout(req->ctx->pool, &p->creds, &s, err);
+    if (rc == 0)
+        ib_pool_checkin(req->ctx->pool, &s);
+    return rc;
+}
+
 /* ping=N: 0 = none, else clamped to [1, max]; -1 when malformed. */
 static long parse_ping(const char *v, unsigned int max)
 {
@@ -218,7 +235,7 @@ void gw_jmap_eventsource(struct gw_req *req)
     struct gw_sse_opts o = { GW_SSE_JMAP, 0, false,
                              gw_sse_parse_types(gw_req_query(req, "types")), 0, acct };
 
-    if (gw_authn_principal(req, true, &p, &err) < 0) {
+    if (gw_authn_principal(req, true, &p, &err) < 0 || prove_basic(req, &p, &err) < 0) {
         gw_req_reply_error(req, &err);
         goto out;
     }

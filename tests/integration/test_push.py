@@ -296,6 +296,17 @@ class JmapEventSourceTest(PushBase):
         b.events(5, 1)
         self.assertTrue(b.closed_by_server, 'closeafter=state did not end the stream')
         self.assertFalse(a.closed_by_server)
+        # Basic credentials are proved before streaming
+        import base64
+        for pw, want in (('wrong', 401), (self.USERS['erin'], 200)):
+            basic = base64.b64encode(('erin:' + pw).encode()).decode()
+            s = self.gw.sse('/jmap/eventsource?types=*&closeafter=no&ping=0',
+                            headers={'Authorization': 'Basic ' + basic})
+            self.addCleanup(s.close)
+            self.assertEqual(s.status, want, pw)
+            s = self.gw.sse('/api/v1/events', headers={'Authorization': 'Basic ' + basic})
+            self.addCleanup(s.close)
+            self.assertEqual(s.status, want, pw)
         st, _, _ = self.gw.request('GET', '/jmap/eventsource?ping=abc',
                                    headers={'Authorization': 'Bearer ' + self.token('erin')})
         self.assertEqual(st, 400)
