@@ -431,9 +431,9 @@ static int sasl_read(mailimap *imap, bool *cont_r)
     return r == MAILIMAP_NO_ERROR || r == MAILIMAP_ERROR_PARSE ? MAILIMAP_NO_ERROR : r;
 }
 
-/* The rest of the response, its first line already read: OK -> logged in,
+/* The rest of the response, its first line already read: OK -> 0,
    NO -> MAILIMAP_ERROR_LOGIN; BAD, BYE, a wrong tag as libetpan says. */
-static int sasl_result(mailimap *imap)
+static int tagged_result(mailimap *imap)
 {
     struct mailimap_response *resp = NULL;
     int r = mailimap_parse_response(imap, &resp);
@@ -443,10 +443,16 @@ static int sasl_result(mailimap *imap)
         return r;
     cond = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
     mailimap_response_free(resp);
-    if (cond != MAILIMAP_RESP_COND_STATE_OK)
-        return MAILIMAP_ERROR_LOGIN;
-    imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
-    return MAILIMAP_NO_ERROR;
+    return cond == MAILIMAP_RESP_COND_STATE_OK ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_LOGIN;
+}
+
+static int sasl_result(mailimap *imap)
+{
+    int r = tagged_result(imap);
+
+    if (r == MAILIMAP_NO_ERROR)
+        imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+    return r;
 }
 
 /* "status" of an RFC 7628 error challenge ("+ <base64 JSON>" in the read
@@ -650,17 +656,38 @@ static int login_guarded(struct ib_session *s, const struct ib_upstream *up,
     return rc;
 }
 
+/* "<tag> <text>" and its response, like mailimap_custom_command without
+   the trailing space that one sends. A NO is MAILIMAP_ERROR_CUSTOM_COMMAND. */
+static int simple_command(mailimap *imap, const char *text)
+{
+    mailstream *ms = imap->imap_stream;
+    int r = mailimap_send_current_tag(imap);
+
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_token_send(ms, text);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_crlf_send(ms);
+    if (r == MAILIMAP_NO_ERROR && mailstream_flush(ms) == -1)
+        r = MAILIMAP_ERROR_STREAM;
+    if (r == MAILIMAP_NO_ERROR && mailimap_read_line(imap) == NULL)
+        r = MAILIMAP_ERROR_STREAM;
+    if (r == MAILIMAP_NO_ERROR)
+        r = tagged_result(imap);
+    return r == MAILIMAP_ERROR_LOGIN ? MAILIMAP_ERROR_CUSTOM_COMMAND : r;
+}
+
 /* RFC 2971: say who we are when the server offers ID. The "* ID" answer is
-   parsed by libetpan's ID extension and dropped with the response; a NO or
-   BAD is ignored. */
+   parsed by libetpan's ID extension and dropped with the response (not
+   mailimap_id: it leaks and takes a NO for a parse error); a NO or BAD is
+   ignored. */
 static int send_id(struct ib_session *s, struct cm_err *err)
 {
     int rc;
 
     if (!(s->caps & IB_CAP_ID))
         return 0;
-    rc = ib_session_check(s, mailimap_custom_command(s->imap, "ID (\"name\" \"jmapgate\" "
-                                                            "\"version\" \"" JMAPGATE_VERSION "\")"),
+    rc = ib_session_check(s, simple_command(s->imap, "ID (\"name\" \"jmapgate\" \"version\" \""
+                                                     JMAPGATE_VERSION "\")"),
                           "ID", err);
     return s->broken ? rc : 0;
 }
