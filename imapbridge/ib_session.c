@@ -542,6 +542,15 @@ static void free_secret_text(char *text)
     }
 }
 
+static bool has_ctl(const char *text)
+{
+    for (; *text != '\0'; text++) {
+        if ((unsigned char)*text < 0x20 || *text == 0x7f)
+            return true;
+    }
+    return false;
+}
+
 /* RFC 4616: "\0user\0password" (no authorization identity). */
 static char *plain_message(const char *user, const char *pass)
 {
@@ -606,6 +615,8 @@ static int auth_oauthbearer(struct ib_session *s, const struct ib_upstream *up,
 
     if (!mailimap_has_authentication(s->imap, "OAUTHBEARER"))
         return cm_err_set(err, CM_EAUTH, "imap: server does not offer AUTH=OAUTHBEARER");
+    if (has_ctl(cr->username) || has_ctl(cr->secret)) /* ^A separates the kvpairs */
+        return cm_err_set(err, CM_EINVAL, "imap: user name or token with control characters");
     b64 = oauthbearer_message(cr->username, up->host, up->port, cr->secret);
     if (b64 == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");

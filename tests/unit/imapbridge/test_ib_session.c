@@ -387,6 +387,30 @@ static void test_oauthbearer_refused(void)
     th_assert(run.rc == CM_EAUTH && strstr(run.err.msg, "does not offer AUTH=OAUTHBEARER") != NULL);
 }
 
+/* A ^A in the token would add kvpairs to the OAUTHBEARER message. */
+static void test_oauthbearer_control_chars(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 SASL-IR AUTH=OAUTHBEARER\r\n$TAG OK done\r\n"), FI_END,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char url[64];
+
+    memset(&c, 0, sizeof(c));
+    c.fake = fake_imap_start(script);
+    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(c.fake));
+    th_assert(ib_upstream_parse_url(url, &c.up, &err) == 0);
+    th_assert(ib_creds_init(&c.cr, "alice", "tok\001auth=Bearer other", IB_AUTH_OAUTHBEARER) == 0);
+    c.up.timeout_secs = 1;
+    th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == CM_EINVAL && s == NULL);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0); /* nothing but CAPABILITY and LOGOUT */
+    ctx_fini(&c);
+}
+
 static void test_no_condstore_no_enable(void)
 {
     static const struct fake_imap_step script[] = {
@@ -958,6 +982,7 @@ int main(void)
     th_run("AUTHENTICATE PLAIN two-step, error challenge, ID refused", test_plain_two_step);
     th_run("OAUTHBEARER with and without SASL-IR", test_oauthbearer);
     th_run("OAUTHBEARER refused with a JSON challenge -> EAUTH", test_oauthbearer_refused);
+    th_run("OAUTHBEARER token with control characters refused", test_oauthbearer_control_chars);
     th_run("no CONDSTORE/QRESYNC: no ENABLE, LIST delimiter", test_no_condstore_no_enable);
     th_run("select/examine, NO and BAD keep the session", test_select_and_command_errors);
     th_run("BYE mid-command -> broken", test_bye_mid_command);
