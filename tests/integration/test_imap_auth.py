@@ -7,7 +7,8 @@ Dovecot never offers PLAIN together with LOGINDISABLED (it hides plaintext
 mechanisms on connections it does not trust, and on trusted ones it allows
 LOGIN), so CapProxy sits between the gateway and Dovecot and adds
 LOGINDISABLED (and optionally drops SASL-IR) in the capability lists it
-relays; the PLAIN exchange itself is Dovecot's."""
+relays; the PLAIN exchange itself is Dovecot's. RealLoginDisabledTest shows
+Dovecot's own LOGINDISABLED (no PLAIN offered) is refused cleanly."""
 import base64
 import http.server
 import json
@@ -195,6 +196,33 @@ class PlainTest(unittest.TestCase):
             self.assertEqual(gw.stop(), 0)
         # the debug log escapes the quotes: data="4 ID (\"name\" \"jmapgate\" ..."
         self.assertIn('ID (\\"name\\" \\"jmapgate\\"', gw.log_text())
+
+
+class RealLoginDisabledTest(unittest.TestCase):
+    """Dovecot's own LOGINDISABLED: with disable_plaintext_auth = yes it
+    treats a connection to 127.0.0.2 (from 127.0.0.1) as insecure, says
+    LOGINDISABLED and hides AUTH=PLAIN: the gateway must refuse cleanly
+    without sending the password."""
+
+    def test_logindisabled_without_plain(self):
+        dv = Dovecot(users=USERS, extra_conf=(
+            "disable_plaintext_auth = yes\n"
+            "service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1, 127.0.0.2\n  }\n}\n"))
+        with dv:
+            gw = Gateway("imap://127.0.0.2:%d" % dv.port)
+            gw.start()
+            try:
+                st, _, doc = gw.json("POST", "/api/v1/auth/login",
+                                     {"username": "alice", "password": USERS["alice"]})
+            finally:
+                self.assertEqual(gw.stop(), 0)
+        self.assertNotEqual(st, 200, doc)
+        log = gw.log_text()
+        self.assertIn("LOGINDISABLED and no AUTH=PLAIN", log)
+        self.assertNotIn(USERS["alice"], log)
+        sent = [l for l in log.splitlines() if 'msg="imap C"' in l]
+        self.assertTrue(sent)
+        self.assertFalse([l for l in sent if "LOGIN " in l or "AUTHENTICATE" in l], sent)
 
 
 def live_binary():
