@@ -24,7 +24,8 @@
 #define CAPS_FULL "* CAPABILITY IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE CONDSTORE QRESYNC MOVE " \
                   "UIDPLUS SPECIAL-USE\r\n$TAG OK done\r\n"
 
-/* Greeting through NAMESPACE of a full-featured server. */
+/* Greeting through NAMESPACE of a full-featured server. It does not offer
+   ID, so none is sent (the fake flags any line it does not expect). */
 #define LOGIN_STEPS                                                   \
     FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),    \
     FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"), \
