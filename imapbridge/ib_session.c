@@ -597,7 +597,7 @@ static int auth_plain(struct ib_session *s, const struct ib_creds *cr, struct cm
     int r;
 
     if (!mailimap_has_authentication(s->imap, "PLAIN"))
-        return cm_err_set(err, CM_ECONFIG,
+        return cm_err_set(err, CM_EUPSTREAM,
                           "imap: server has LOGINDISABLED and no AUTH=PLAIN (use TLS)");
     b64 = plain_message(cr->username, cr->secret);
     if (b64 == NULL)

@@ -216,7 +216,8 @@ class RealLoginDisabledTest(unittest.TestCase):
                                      {"username": "alice", "password": USERS["alice"]})
             finally:
                 self.assertEqual(gw.stop(), 0)
-        self.assertNotEqual(st, 200, doc)
+        self.assertEqual(st, 502, doc)
+        self.assertIn("LOGINDISABLED", doc["detail"])
         log = gw.log_text()
         self.assertIn("LOGINDISABLED and no AUTH=PLAIN", log)
         self.assertNotIn(USERS["alice"], log)

@@ -334,7 +334,7 @@ static void test_plain_two_step(void)
     auth_run(no, IB_AUTH_LOGIN, &run);
     th_assert(run.rc == CM_EAUTH && strstr(run.err.msg, "Authentication failed") != NULL);
     auth_run(nomech, IB_AUTH_LOGIN, &run);
-    th_assert(run.rc == CM_ECONFIG && strstr(run.err.msg, "LOGINDISABLED") != NULL);
+    th_assert(run.rc == CM_EUPSTREAM && strstr(run.err.msg, "LOGINDISABLED") != NULL);
 }
 
 static void test_oauthbearer(void)
