@@ -53,6 +53,10 @@ sanitize:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(CTEST) --test-dir $(ASAN_BUILD) -L unit
 
+# OPENSSL_ia32cap turns off OpenSSL's AES-NI/PCLMUL GCM assembly under
+# valgrind only: on CPUs with VAES/AVX-512 it reports "conditional jump on
+# uninitialised value" inside EVP_DecryptFinal_ex (a false positive: the
+# same tests are clean with the C code path and under ASan).
 # Runs each unit test executable (ctest -L unit -N lists them; the executable
 # is named like the last part of the test name) under valgrind.
 valgrind: build
@@ -61,7 +65,7 @@ valgrind: build
 	fail=0; for t in $$tests; do \
 	  exe=$$(find $(BUILD)/tests -type f -name "$$t" -perm -u+x | head -n 1); \
 	  echo "valgrind: $$t"; \
-	  ( cd $(BUILD)/tests && valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect $(VG_SUPP) "$$OLDPWD/$$exe" ) || { echo "valgrind: FAILED $$t"; fail=1; }; \
+	  ( cd $(BUILD)/tests && OPENSSL_ia32cap="~0x200000200000000" valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect $(VG_SUPP) "$$OLDPWD/$$exe" ) || { echo "valgrind: FAILED $$t"; fail=1; }; \
 	done; exit $$fail
 
 demo:

@@ -127,6 +127,11 @@ bad:
     return NULL;
 }
 
+int cm_b64_digit(char c)
+{
+    return sextet("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", c);
+}
+
 unsigned char *cm_b64url_decode(const char *src, size_t srclen, size_t *len_r)
 {
     return decode(url_alpha, src, srclen, len_r);

@@ -31,6 +31,9 @@ unsigned char *cm_b64_decode(const char *src, size_t srclen, size_t *len_r);
    or NULL on OOM. */
 char *cm_b64_encode(const void *src, size_t n);
 
+/* Value of one standard base64 symbol ('+' '/'), or -1. */
+int cm_b64_digit(char c);
+
 /* Value of one hex digit (either case), or -1. */
 int cm_hex_digit(char c);
 

@@ -5,6 +5,7 @@
 
 #include "imapbridge/ib_ext.h"
 
+#include <ctype.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 
 #include <libetpan/libetpan.h>
 
+#include "common/cm_b64.h"
+#include "common/cm_crypto.h"
 #include "common/cm_log.h"
 #include "imapbridge/ib_stream.h"
 
@@ -365,7 +368,270 @@ static int do_starttls(struct ib_session *s, const struct ib_upstream *up, struc
     return refresh_caps(s, err);
 }
 
-static int do_login(struct ib_session *s, const struct ib_creds *cr, struct cm_err *err)
+/* ---- SASL: AUTHENTICATE PLAIN and OAUTHBEARER --------------------------- */
+
+/* Exported by libetpan.so 1.9.4 but missing from its installed headers
+   (mailimap_sender.h, mailimap_parser.h); the same calls libetpan's own
+   mailimap_oauth2_authenticate makes. */
+int mailimap_token_send(mailstream *fd, const char *atom);
+int mailimap_space_send(mailstream *fd);
+int mailimap_crlf_send(mailstream *fd);
+int mailimap_continue_req_parse(mailstream *fd, MMAPString *buffer,
+                                struct mailimap_parser_context *parser_ctx, size_t *indx,
+                                struct mailimap_continue_req **result, size_t progr_rate,
+                                progress_function *progr_fun);
+
+#define SASL_STATUS_MAX 24
+
+/* Send "<tag> AUTHENTICATE <mech>[ <ir>]" or, with tagged false, "<ir>"
+   alone (a continuation answer), then CRLF. libetpan logs all of it as
+   DATA_SENT_PRIVATE, which imap_logger drops. */
+static int sasl_send(mailimap *imap, bool tagged, const char *mech, const char *ir)
+{
+    mailstream *ms = imap->imap_stream;
+    int r = MAILIMAP_NO_ERROR;
+
+    mailstream_set_privacy(ms, 0);
+    if (tagged) {
+        r = mailimap_send_current_tag(imap);
+        if (r == MAILIMAP_NO_ERROR)
+            r = mailimap_token_send(ms, "AUTHENTICATE");
+        if (r == MAILIMAP_NO_ERROR)
+            r = mailimap_space_send(ms);
+        if (r == MAILIMAP_NO_ERROR)
+            r = mailimap_token_send(ms, mech);
+        if (r == MAILIMAP_NO_ERROR && ir != NULL)
+            r = mailimap_space_send(ms);
+    }
+    if (r == MAILIMAP_NO_ERROR && ir != NULL && ir[0] != '\0')
+        r = mailimap_token_send(ms, ir);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_crlf_send(ms);
+    if (r == MAILIMAP_NO_ERROR && mailstream_flush(ms) == -1)
+        r = MAILIMAP_ERROR_STREAM;
+    mailstream_set_privacy(ms, 1);
+    return r;
+}
+
+/* Read one line; *cont_r tells whether it is a continuation request. */
+static int sasl_read(mailimap *imap, bool *cont_r)
+{
+    struct mailimap_continue_req *cr = NULL;
+    size_t indx = 0;
+    int r;
+
+    *cont_r = false;
+    if (mailimap_read_line(imap) == NULL)
+        return MAILIMAP_ERROR_STREAM;
+    r = mailimap_continue_req_parse(imap->imap_stream, imap->imap_stream_buffer, NULL, &indx,
+                                    &cr, imap->imap_progr_rate, imap->imap_progr_fun);
+    if (cr != NULL)
+        mailimap_continue_req_free(cr);
+    *cont_r = r == MAILIMAP_NO_ERROR;
+    return r == MAILIMAP_NO_ERROR || r == MAILIMAP_ERROR_PARSE ? MAILIMAP_NO_ERROR : r;
+}
+
+/* The rest of the response, its first line already read: OK -> 0,
+   NO -> MAILIMAP_ERROR_LOGIN; BAD, BYE, a wrong tag as libetpan says. */
+static int tagged_result(mailimap *imap)
+{
+    struct mailimap_response *resp = NULL;
+    int r = mailimap_parse_response(imap, &resp);
+    int cond;
+
+    if (r != MAILIMAP_NO_ERROR)
+        return r;
+    cond = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
+    mailimap_response_free(resp);
+    return cond == MAILIMAP_RESP_COND_STATE_OK ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_LOGIN;
+}
+
+static int sasl_result(mailimap *imap)
+{
+    int r = tagged_result(imap);
+
+    if (r == MAILIMAP_NO_ERROR)
+        imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+    return r;
+}
+
+/* "status" of an RFC 7628 error challenge ("+ <base64 JSON>" in the read
+   buffer), reduced to [A-Za-z0-9._-]; "" when absent. */
+static void sasl_error_status(mailimap *imap, char *dst, size_t dstsize)
+{
+    const MMAPString *b = imap->imap_stream_buffer;
+    size_t len = b->len, n = 0, jlen = 0;
+    unsigned char *json;
+    const char *p;
+
+    dst[0] = '\0';
+    while (len > 2 && (b->str[len - 1] == '\n' || b->str[len - 1] == '\r'))
+        len--;
+    if (len <= 2 || (json = cm_b64_decode(b->str + 2, len - 2, &jlen)) == NULL)
+        return;
+    p = strstr((const char *)json, "\"status\"");
+    if (p != NULL && (p = strchr(p + 8, ':')) != NULL) {
+        p += strspn(p + 1, " \t\"") + 1;
+        while (n + 1 < dstsize && p[n] != '\0' && (isalnum((unsigned char)p[n]) ||
+                                                   strchr("._-", p[n]) != NULL)) {
+            dst[n] = p[n];
+            n++;
+        }
+        dst[n] = '\0';
+    }
+    free(json);
+}
+
+/* After the client's last message: a continuation now is an error
+   challenge (RFC 7628 §3.2.3): answer ack, then read the tagged NO. */
+static int sasl_finish(mailimap *imap, const char *ack, char *status, size_t status_size)
+{
+    bool cont;
+    int r = sasl_read(imap, &cont);
+
+    if (r != MAILIMAP_NO_ERROR)
+        return r;
+    if (cont) {
+        if (status != NULL)
+            sasl_error_status(imap, status, status_size);
+        r = sasl_send(imap, false, NULL, ack);
+        if (r == MAILIMAP_NO_ERROR && mailimap_read_line(imap) == NULL)
+            r = MAILIMAP_ERROR_STREAM;
+        if (r != MAILIMAP_NO_ERROR)
+            return r;
+    }
+    return sasl_result(imap);
+}
+
+/* AUTHENTICATE <mech> with one client message (already base64): SASL-IR
+   when offered, else after the server's empty challenge. */
+static int sasl_exchange(mailimap *imap, const char *mech, const char *b64, const char *ack,
+                         char *status, size_t status_size)
+{
+    bool ir = mailimap_has_extension(imap, "SASL-IR"), cont;
+    int r = sasl_send(imap, true, mech, ir ? b64 : NULL);
+
+    if (r == MAILIMAP_NO_ERROR && !ir) {
+        r = sasl_read(imap, &cont);
+        if (r != MAILIMAP_NO_ERROR)
+            return r;
+        if (!cont) /* refused at once */
+            return sasl_result(imap);
+        r = sasl_send(imap, false, NULL, b64);
+    }
+    if (r != MAILIMAP_NO_ERROR)
+        return r;
+    return sasl_finish(imap, ack, status, status_size);
+}
+
+/* base64 of n bytes at msg, which is then wiped; NULL on OOM. */
+static char *b64_and_wipe(char *msg, size_t n)
+{
+    char *b64 = cm_b64_encode(msg, n);
+
+    cm_cleanse(msg, n);
+    free(msg);
+    return b64;
+}
+
+static void free_secret_text(char *text)
+{
+    if (text != NULL) {
+        cm_cleanse(text, strlen(text));
+        free(text);
+    }
+}
+
+static bool has_ctl(const char *text)
+{
+    for (; *text != '\0'; text++) {
+        if ((unsigned char)*text < 0x20 || *text == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+/* RFC 4616: "\0user\0password" (no authorization identity). */
+static char *plain_message(const char *user, const char *pass)
+{
+    size_t ul = strlen(user), pl = strlen(pass), n = ul + pl + 2;
+    char *msg = malloc(n);
+
+    if (msg == NULL)
+        return NULL;
+    msg[0] = '\0';
+    memcpy(msg + 1, user, ul);
+    msg[ul + 1] = '\0';
+    memcpy(msg + ul + 2, pass, pl);
+    return b64_and_wipe(msg, n);
+}
+
+/* RFC 7628: "n,a=<user>,^Ahost=<h>^Aport=<p>^Aauth=Bearer <token>^A^A",
+   with ',' and '=' in the user name escaped as =2C and =3D (RFC 5801). */
+static char *oauthbearer_message(const char *user, const char *host, unsigned int port,
+                                 const char *token)
+{
+    size_t cap = strlen(user) * 3 + strlen(host) + strlen(token) + 64, n = 0;
+    char *msg = malloc(cap);
+
+    if (msg == NULL)
+        return NULL;
+    memcpy(msg, "n,a=", 4);
+    n = 4;
+    for (const char *p = user; *p != '\0'; p++) {
+        if (*p == ',' || *p == '=') {
+            memcpy(msg + n, *p == ',' ? "=2C" : "=3D", 3);
+            n += 3;
+        } else {
+            msg[n++] = *p;
+        }
+    }
+    n += (size_t)snprintf(msg + n, cap - n, ",\001host=%s\001port=%u\001auth=Bearer %s\001\001",
+                          host, port, token);
+    return b64_and_wipe(msg, n);
+}
+
+static int auth_plain(struct ib_session *s, const struct ib_creds *cr, struct cm_err *err)
+{
+    char *b64;
+    int r;
+
+    if (!mailimap_has_authentication(s->imap, "PLAIN"))
+        return cm_err_set(err, CM_EUPSTREAM,
+                          "imap: server has LOGINDISABLED and no AUTH=PLAIN (use TLS)");
+    b64 = plain_message(cr->username, cr->secret);
+    if (b64 == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    r = sasl_exchange(s->imap, "PLAIN", b64, "", NULL, 0);
+    free_secret_text(b64);
+    return ib_session_check(s, r, "AUTHENTICATE PLAIN", err);
+}
+
+static int auth_oauthbearer(struct ib_session *s, const struct ib_upstream *up,
+                            const struct ib_creds *cr, struct cm_err *err)
+{
+    char status[SASL_STATUS_MAX] = "", *b64;
+    int r, rc;
+
+    if (!mailimap_has_authentication(s->imap, "OAUTHBEARER"))
+        return cm_err_set(err, CM_EAUTH, "imap: server does not offer AUTH=OAUTHBEARER");
+    if (has_ctl(cr->username) || has_ctl(cr->secret)) /* ^A separates the kvpairs */
+        return cm_err_set(err, CM_EINVAL, "imap: user name or token with control characters");
+    b64 = oauthbearer_message(cr->username, up->host, up->port, cr->secret);
+    if (b64 == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    r = sasl_exchange(s->imap, "OAUTHBEARER", b64, "AQ==" /* base64 of ^A */, status,
+                      sizeof(status));
+    free_secret_text(b64);
+    rc = ib_session_check(s, r, "AUTHENTICATE OAUTHBEARER", err);
+    if (rc == CM_EAUTH && status[0] != '\0')
+        rc = cm_err_set(err, CM_EAUTH, "imap AUTHENTICATE OAUTHBEARER refused (status %s): %.160s",
+                        status, server_text(s));
+    return rc;
+}
+
+static int do_login(struct ib_session *s, const struct ib_upstream *up, const struct ib_creds *cr,
+                    struct cm_err *err)
 {
     int r;
 
@@ -374,21 +640,67 @@ static int do_login(struct ib_session *s, const struct ib_creds *cr, struct cm_e
     switch (cr->mech) {
     case IB_AUTH_LOGIN:
         if (mailimap_has_extension(s->imap, "LOGINDISABLED"))
-            return cm_err_set(err, CM_ECONFIG, "imap: server has LOGINDISABLED (use TLS)");
-        s->in_auth = true;
+            return auth_plain(s, cr, err);
         r = mailimap_login(s->imap, cr->username, cr->secret);
-        s->in_auth = false;
         return ib_session_check(s, r, "LOGIN", err);
     case IB_AUTH_XOAUTH2:
         if (!mailimap_has_xoauth2(s->imap))
             return cm_err_set(err, CM_EAUTH, "imap: server does not offer AUTH=XOAUTH2");
-        s->in_auth = true;
         r = mailimap_oauth2_authenticate(s->imap, cr->username, cr->secret);
-        s->in_auth = false;
         return ib_session_check(s, r, "AUTHENTICATE XOAUTH2", err);
+    case IB_AUTH_OAUTHBEARER:
+        return auth_oauthbearer(s, up, cr, err);
     default:
-        return cm_err_set(err, CM_EINVAL, "imap: OAUTHBEARER is not supported yet");
+        return cm_err_set(err, CM_EINVAL, "imap: unknown authentication mechanism");
     }
+}
+
+/* Credentials on the wire: log nothing we send meanwhile. */
+static int login_guarded(struct ib_session *s, const struct ib_upstream *up,
+                         const struct ib_creds *cr, struct cm_err *err)
+{
+    int rc;
+
+    s->in_auth = true;
+    rc = do_login(s, up, cr, err);
+    s->in_auth = false;
+    return rc;
+}
+
+/* "<tag> <text>" and its response, like mailimap_custom_command without
+   the trailing space that one sends. A NO is MAILIMAP_ERROR_CUSTOM_COMMAND. */
+static int simple_command(mailimap *imap, const char *text)
+{
+    mailstream *ms = imap->imap_stream;
+    int r = mailimap_send_current_tag(imap);
+
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_token_send(ms, text);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_crlf_send(ms);
+    if (r == MAILIMAP_NO_ERROR && mailstream_flush(ms) == -1)
+        r = MAILIMAP_ERROR_STREAM;
+    if (r == MAILIMAP_NO_ERROR && mailimap_read_line(imap) == NULL)
+        r = MAILIMAP_ERROR_STREAM;
+    if (r == MAILIMAP_NO_ERROR)
+        r = tagged_result(imap);
+    return r == MAILIMAP_ERROR_LOGIN ? MAILIMAP_ERROR_CUSTOM_COMMAND : r;
+}
+
+/* RFC 2971: say who we are when the server offers ID. The "* ID" answer is
+   parsed by libetpan's ID extension and dropped with the response (not
+   mailimap_id: it leaks and takes a NO for a parse error); a NO or BAD is
+   ignored. */
+static int send_id(struct ib_session *s, struct cm_err *err)
+{
+    int rc;
+
+    if (!(s->caps & IB_CAP_ID))
+        return 0;
+    rc = ib_session_check(s, simple_command(s->imap, "ID (\"name\" \"jmapgate\" \"version\" \""
+                                                     JMAPGATE_VERSION "\")"),
+                          "ID", err);
+    return s->broken ? rc : 0;
 }
 
 /* Nothing a client sends reaches IMAP as raw text: no CR, LF (or NUL). */
@@ -438,9 +750,11 @@ int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
     if (rc == 0 && up->tls == IB_TLS_STARTTLS)
         rc = do_starttls(s, up, err);
     if (rc == 0)
-        rc = do_login(s, cr, err);
+        rc = login_guarded(s, up, cr, err);
     if (rc == 0)
         rc = refresh_caps(s, err);
+    if (rc == 0)
+        rc = send_id(s, err);
     if (rc == 0)
         rc = enable_exts(s, err);
     if (rc == 0 && up->compress && (s->caps & IB_CAP_COMPRESS))

@@ -3,8 +3,8 @@
  * A session wraps a libetpan mailimap running on our own stream driver
  * (ib_stream.h: poll() + OpenSSL, so fds >= 1024 work and certificates are
  * verified). ib_session_open() connects, reads the greeting, does STARTTLS
- * when configured, asks CAPABILITY, logs in, asks CAPABILITY again, ENABLEs
- * CONDSTORE/QRESYNC when offered.
+ * when configured, asks CAPABILITY, logs in, asks CAPABILITY again, sends
+ * ID and ENABLEs CONDSTORE/QRESYNC when offered.
  *
  * Errors are classified here, once: a tagged NO/BAD is a command error
  * (CM_EUPSTREAM, session still usable); a parse, stream, protocol or timeout
@@ -56,14 +56,20 @@ enum ib_cap {
     IB_CAP_PREVIEW = 1 << 19    /* RFC 8970 FETCH PREVIEW */
 };
 
-/* Connect and log in. On success *s_r is a new session. Auth: LOGIN
-   (CM_ECONFIG when the server says LOGINDISABLED), XOAUTH2 (CM_EAUTH when
-   AUTH=XOAUTH2 is not offered); OAUTHBEARER is not implemented yet
-   (CM_EINVAL). With imap+starttls:// a server without STARTTLS is refused
-   (CM_EUNAVAIL), and so is plaintext sent after its STARTTLS OK
-   (CVE-2020-15953, CM_EUPSTREAM). CAPABILITY is asked after the greeting,
-   after STARTTLS and after login; ENABLE CONDSTORE/QRESYNC is sent only for
-   what is offered (a refused ENABLE just drops QRESYNC). */
+/* Connect and log in. On success *s_r is a new session. Auth:
+   IB_AUTH_LOGIN: LOGIN, or AUTHENTICATE PLAIN (RFC 4616) when the server
+     says LOGINDISABLED (CM_ECONFIG when it offers no AUTH=PLAIN either);
+   IB_AUTH_XOAUTH2: CM_EAUTH when AUTH=XOAUTH2 is not offered;
+   IB_AUTH_OAUTHBEARER (RFC 7628): CM_EAUTH when AUTH=OAUTHBEARER is not
+     offered; a refusal's JSON "status" is in the message.
+   AUTHENTICATE uses SASL-IR when offered. A refused login -> CM_EAUTH.
+   After login, ID (RFC 2971) names jmapgate and its version when the
+   server offers ID (a NO/BAD to it is ignored). With imap+starttls:// a
+   server without STARTTLS is refused (CM_EUNAVAIL), and so is plaintext
+   sent after its STARTTLS OK (CVE-2020-15953, CM_EUPSTREAM). CAPABILITY is
+   asked after the greeting, after STARTTLS and after login; ENABLE
+   CONDSTORE/QRESYNC is sent only for what is offered (a refused ENABLE
+   just drops QRESYNC). */
 int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
                     struct ib_session **s_r, struct cm_err *err) __attribute__((warn_unused_result));
 

@@ -350,21 +350,6 @@ int ib_text_charset_decode(const char *charset, const char *in, size_t len, char
 
 /* ---- transfer encodings ------------------------------------------------ */
 
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 static int put_base64(struct cm_buf *b, const char *in, size_t len)
 {
     uint32_t acc = 0;
@@ -372,7 +357,7 @@ static int put_base64(struct cm_buf *b, const char *in, size_t len)
     size_t i;
 
     for (i = 0; i < len && rc == 0 && in[i] != '='; i++) {
-        int v = b64_val((unsigned char)in[i]);
+        int v = cm_b64_digit((char)in[i]);
         char byte;
 
         if (v < 0)

@@ -3,28 +3,23 @@ log in through the page, see the folders with the right counts, and the
 login cookie stays out of JavaScript's reach (HttpOnly)."""
 import json
 import os
-import shutil
 import subprocess
-import sys
+import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from fixture import REPO_ROOT, StackTestCase  # noqa: E402
-
-NODE_DIR = os.path.join(REPO_ROOT, "tests")
+from browser import NODE_DIR, WEB_ROOT, requires_browser, script
+from fixture import StackTestCase
 
 
-@unittest.skipUnless(shutil.which("node") and os.path.exists("/usr/bin/chromium") and
-                     os.path.isdir(os.path.join(NODE_DIR, "node_modules", "playwright-core")),
-                     "needs node, Debian chromium and npm ci in tests/ (scripts/install-deps)")
+@requires_browser
 class WebClientTest(StackTestCase):
     USERS = {"alice": "alice-pw"}
-    GATEWAY_ENV = {"JMAPGATE_WEB_ROOT": os.path.join(REPO_ROOT, "web")}
+    GATEWAY_ENV = {"JMAPGATE_WEB_ROOT": WEB_ROOT}
 
     def test_login_and_folders(self):
         self.dovecot.seed_corpus("alice", {"INBOX": 12, "Archive": 3}, seen_every=3)
         shot = os.path.join(self.gw.dir, "web.png")
-        r = subprocess.run(["node", os.path.join(NODE_DIR, "browser", "web_login.mjs"),
+        r = subprocess.run(["node", script("web_login.mjs"),
                             self.gw.base_url, "alice", "alice-pw", shot],
                            cwd=NODE_DIR, capture_output=True, text=True, timeout=90)
         self.assertEqual(r.returncode, 0, r.stderr)

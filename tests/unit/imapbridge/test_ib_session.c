@@ -10,6 +10,7 @@
 
 #include <libetpan/libetpan.h>
 
+#include "common/cm_b64.h"
 #include "common/cm_log.h"
 #include "common/cm_crypto.h"
 #include "harness/fake_imap.h"
@@ -23,7 +24,8 @@
 #define CAPS_FULL "* CAPABILITY IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE CONDSTORE QRESYNC MOVE " \
                   "UIDPLUS SPECIAL-USE\r\n$TAG OK done\r\n"
 
-/* Greeting through NAMESPACE of a full-featured server. */
+/* Greeting through NAMESPACE of a full-featured server. It does not offer
+   ID, so none is sent (the fake flags any line it does not expect). */
 #define LOGIN_STEPS                                                   \
     FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),    \
     FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"), \
@@ -152,9 +154,8 @@ static void test_xoauth2_and_oauthbearer(void)
     th_assert(fake_imap_failures(c.fake) == 0);
     ctx_fini(&c);
 
-    c.cr.mech = IB_AUTH_OAUTHBEARER;
-    th_assert(ctx_open(&c, script, IB_AUTH_OAUTHBEARER, &s, &err) == CM_EINVAL);
-    th_assert(strstr(err.msg, "OAUTHBEARER") != NULL);
+    th_assert(ctx_open(&c, script, IB_AUTH_OAUTHBEARER, &s, &err) == CM_EAUTH);
+    th_assert(strstr(err.msg, "does not offer AUTH=OAUTHBEARER") != NULL);
     ctx_fini(&c);
 }
 
@@ -192,6 +193,222 @@ static void test_xoauth2_refused(void)
     th_assert(fake_imap_failures(c.fake) == 0);
     if (fake_imap_failures(c.fake))
         fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
+    ctx_fini(&c);
+}
+
+/* ---- AUTHENTICATE PLAIN, OAUTHBEARER, ID ------------------------------- */
+
+#define PLAIN_B64 "AGFsaWNlAHMzY3JldA==" /* "\0alice\0s3cret" */
+#define ID_CMD "ID (\"name\" \"jmapgate\" \"version\" \"" JMAPGATE_VERSION "\")"
+#define AUTH_FAILED "$TAG NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
+/* After login: CAPABILITY (with ID), ID, then the LIST delimiter fallback. */
+#define AFTER_LOGIN_ID(id_answer)                                                    \
+    FI_EXPECT("CAPABILITY"), FI_SEND("* CAPABILITY IMAP4rev1 ID\r\n$TAG OK done\r\n"), \
+    FI_EXPECT(ID_CMD), FI_SEND(id_answer), FI_EXPECT("LIST \"\" \"\""),               \
+    FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n")
+
+struct auth_run {
+    int rc;
+    struct cm_err err;
+    char log[65536];
+    char b64[512]; /* the OAUTHBEARER message for this fake's port */
+};
+
+/* Fill the OAUTHBEARER initial response for alice/s3cret on 127.0.0.1:port. */
+static void oauthbearer_b64(unsigned int port, char *dst, size_t dstsize)
+{
+    char msg[256];
+    int n = snprintf(msg, sizeof(msg), "n,a=alice,\001host=127.0.0.1\001port=%u\001auth=Bearer s3cret\001\001",
+                     port);
+    char *b64 = cm_b64_encode(msg, (size_t)n);
+
+    snprintf(dst, dstsize, "%s", b64 ? b64 : "");
+    free(b64);
+}
+
+/* Open a session on script with mech, the debug log captured into run->log;
+   steps whose text is "@B64" (with an optional prefix before the '@') get
+   the OAUTHBEARER message of this fake's port. Closes the session, checks
+   the fake saw what it expected and that no secret reached the log. */
+static void auth_run(struct fake_imap_step *script, enum ib_auth_mech mech, struct auth_run *run)
+{
+    static char texts[4][600];
+    char url[64], logpath[] = "/tmp/ib_session_logXXXXXX";
+    int logfd = mkstemp(logpath), t = 0;
+    struct ctx c;
+    struct ib_session *s = NULL;
+    ssize_t n;
+
+    memset(run, 0, sizeof(*run));
+    memset(&c, 0, sizeof(c));
+    c.fake = fake_imap_start(script);
+    oauthbearer_b64(fake_imap_port(c.fake), run->b64, sizeof(run->b64));
+    for (struct fake_imap_step *st = script; st->op != FAKE_IMAP_END && t < 4; st++) {
+        const char *at = st->text ? strstr(st->text, "@B64") : NULL;
+
+        if (at != NULL) {
+            snprintf(texts[t], sizeof(texts[t]), "%.*s%s", (int)(at - st->text), st->text, run->b64);
+            st->text = texts[t++];
+        }
+    }
+    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(c.fake));
+    th_assert(ib_upstream_parse_url(url, &c.up, &run->err) == 0);
+    th_assert(ib_creds_init(&c.cr, "alice", "s3cret", mech) == 0);
+    c.up.timeout_secs = 1;
+    cm_log_set_level(CM_LOG_DEBUG);
+    cm_log_set_fd(logfd);
+    run->rc = ib_session_open(&c.up, &c.cr, &s, &run->err);
+    th_assert((run->rc == 0) == (s != NULL));
+    ib_session_close(&s);
+    cm_log_set_fd(2);
+    cm_log_set_level(CM_LOG_INFO);
+    n = pread(logfd, run->log, sizeof(run->log) - 1, 0);
+    run->log[n > 0 ? n : 0] = '\0';
+    close(logfd);
+    unlink(logpath);
+    th_assert(strstr(run->log, "imap S") != NULL);       /* the exchange was logged */
+    th_assert(strstr(run->log, "s3cret") == NULL);       /* the secret never, */
+    th_assert(strstr(run->log, "czNjcmV0") == NULL);     /* nor its base64, */
+    th_assert(strstr(run->log, PLAIN_B64) == NULL);      /* nor the PLAIN message */
+    th_assert(strstr(run->log, run->b64) == NULL);       /* nor the OAUTHBEARER one */
+    th_assert(strstr(run->err.msg, "s3cret") == NULL);
+    usleep(100 * 1000); /* let the fake read the LOGOUT */
+    th_assert(fake_imap_failures(c.fake) == 0);
+    if (fake_imap_failures(c.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
+    ctx_fini(&c);
+}
+
+static void test_plain_sasl_ir(void)
+{
+    static struct fake_imap_step ok[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 SASL-IR LOGINDISABLED AUTH=PLAIN\r\n$TAG OK done\r\n"),
+        FI_EXPECT("AUTHENTICATE PLAIN " PLAIN_B64), FI_SEND("$TAG OK Logged in\r\n"),
+        AFTER_LOGIN_ID("* ID (\"name\" \"Dovecot\")\r\n$TAG OK ID completed.\r\n"), FI_END,
+    };
+    static struct fake_imap_step no[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 SASL-IR LOGINDISABLED AUTH=PLAIN\r\n$TAG OK done\r\n"),
+        FI_EXPECT("AUTHENTICATE PLAIN " PLAIN_B64), FI_SEND(AUTH_FAILED), FI_END,
+    };
+    struct auth_run run;
+
+    auth_run(ok, IB_AUTH_LOGIN, &run);
+    th_assert(run.rc == 0);
+    if (run.rc != 0)
+        fprintf(stderr, "  open: %s\n", run.err.msg);
+    th_assert(strstr(run.log, "jmapgate") != NULL); /* ID is logged */
+    auth_run(no, IB_AUTH_LOGIN, &run);
+    th_assert(run.rc == CM_EAUTH && strstr(run.err.msg, "Authentication failed") != NULL);
+    th_assert(strstr(run.err.msg, "AUTHENTICATE PLAIN") != NULL);
+}
+
+static void test_plain_two_step(void)
+{
+    static struct fake_imap_step ok[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=PLAIN\r\n$TAG OK done\r\n"),
+        FI_EXPECT("AUTHENTICATE PLAIN"), FI_SEND("+ \r\n"), FI_EXPECT("^" PLAIN_B64),
+        FI_SEND("$TAG OK Logged in\r\n"),
+        AFTER_LOGIN_ID("$TAG BAD Error in IMAP command ID\r\n"), /* refused ID: still logged in */
+        FI_END,
+    };
+    static struct fake_imap_step no[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=PLAIN\r\n$TAG OK done\r\n"),
+        FI_EXPECT("AUTHENTICATE PLAIN"), FI_SEND("+\r\n"), FI_EXPECT("^" PLAIN_B64),
+        FI_SEND("+ ZXJyb3I=\r\n"), FI_EXPECT("^"), /* an error challenge: empty answer */
+        FI_SEND(AUTH_FAILED), FI_END,
+    };
+    static struct fake_imap_step nomech[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 LOGINDISABLED\r\n$TAG OK done\r\n"), FI_END,
+    };
+    struct auth_run run;
+
+    auth_run(ok, IB_AUTH_LOGIN, &run);
+    th_assert(run.rc == 0);
+    if (run.rc != 0)
+        fprintf(stderr, "  open: %s\n", run.err.msg);
+    auth_run(no, IB_AUTH_LOGIN, &run);
+    th_assert(run.rc == CM_EAUTH && strstr(run.err.msg, "Authentication failed") != NULL);
+    auth_run(nomech, IB_AUTH_LOGIN, &run);
+    th_assert(run.rc == CM_EUPSTREAM && strstr(run.err.msg, "LOGINDISABLED") != NULL);
+}
+
+static void test_oauthbearer(void)
+{
+    static struct fake_imap_step ok[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN AUTH=OAUTHBEARER\r\n$TAG OK done\r\n"),
+        FI_EXPECT("AUTHENTICATE OAUTHBEARER @B64"), FI_SEND("$TAG OK Logged in\r\n"),
+        AFTER_LOGIN_ID("* ID NIL\r\n$TAG OK ID completed.\r\n"), FI_END,
+    };
+    static struct fake_imap_step two_step[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 AUTH=OAUTHBEARER\r\n$TAG OK done\r\n"),
+        FI_EXPECT("AUTHENTICATE OAUTHBEARER"), FI_SEND("+ \r\n"), FI_EXPECT("^@B64"),
+        FI_SEND("$TAG OK Logged in\r\n"),
+        AFTER_LOGIN_ID("$TAG NO not now\r\n"), FI_END,
+    };
+    struct auth_run run;
+
+    auth_run(ok, IB_AUTH_OAUTHBEARER, &run);
+    th_assert(run.rc == 0);
+    if (run.rc != 0)
+        fprintf(stderr, "  open: %s\n", run.err.msg);
+    auth_run(two_step, IB_AUTH_OAUTHBEARER, &run);
+    th_assert(run.rc == 0);
+    if (run.rc != 0)
+        fprintf(stderr, "  open: %s\n", run.err.msg);
+}
+
+static void test_oauthbearer_refused(void)
+{
+    static struct fake_imap_step bad_token[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 SASL-IR AUTH=OAUTHBEARER\r\n$TAG OK done\r\n"),
+        FI_EXPECT("AUTHENTICATE OAUTHBEARER @B64"),
+        FI_SEND("+ eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NoZW1lcyI6ImJlYXJlciIsInNjb3BlIjoibWFpbCJ9\r\n"),
+        FI_EXPECT("^AQ=="), /* RFC 7628 3.2.3: the client answers ^A */
+        FI_SEND(AUTH_FAILED), FI_END,
+    };
+    static struct fake_imap_step not_offered[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2\r\n$TAG OK done\r\n"), FI_END,
+    };
+    struct auth_run run;
+
+    auth_run(bad_token, IB_AUTH_OAUTHBEARER, &run);
+    th_assert(run.rc == CM_EAUTH);
+    th_assert(strstr(run.err.msg, "invalid_token") != NULL);
+    th_assert(strstr(run.err.msg, "Authentication failed") != NULL);
+    auth_run(not_offered, IB_AUTH_OAUTHBEARER, &run);
+    th_assert(run.rc == CM_EAUTH && strstr(run.err.msg, "does not offer AUTH=OAUTHBEARER") != NULL);
+}
+
+/* A ^A in the token would add kvpairs to the OAUTHBEARER message. */
+static void test_oauthbearer_control_chars(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* CAPABILITY IMAP4rev1 SASL-IR AUTH=OAUTHBEARER\r\n$TAG OK done\r\n"), FI_END,
+    };
+    struct ctx c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char url[64];
+
+    memset(&c, 0, sizeof(c));
+    c.fake = fake_imap_start(script);
+    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(c.fake));
+    th_assert(ib_upstream_parse_url(url, &c.up, &err) == 0);
+    th_assert(ib_creds_init(&c.cr, "alice", "tok\001auth=Bearer other", IB_AUTH_OAUTHBEARER) == 0);
+    c.up.timeout_secs = 1;
+    th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == CM_EINVAL && s == NULL);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0); /* nothing but CAPABILITY and LOGOUT */
     ctx_fini(&c);
 }
 
@@ -760,8 +977,13 @@ int main(void)
     th_assert(cm_crypto_init() == 0);
     th_run("login ok, capabilities, no password in logs", test_login_ok);
     th_run("login NO -> EAUTH", test_login_no);
-    th_run("XOAUTH2, OAUTHBEARER refused", test_xoauth2_and_oauthbearer);
+    th_run("XOAUTH2; OAUTHBEARER not offered", test_xoauth2_and_oauthbearer);
     th_run("XOAUTH2 refused with a JSON challenge -> EAUTH", test_xoauth2_refused);
+    th_run("AUTHENTICATE PLAIN with SASL-IR, ID sent", test_plain_sasl_ir);
+    th_run("AUTHENTICATE PLAIN two-step, error challenge, ID refused", test_plain_two_step);
+    th_run("OAUTHBEARER with and without SASL-IR", test_oauthbearer);
+    th_run("OAUTHBEARER refused with a JSON challenge -> EAUTH", test_oauthbearer_refused);
+    th_run("OAUTHBEARER token with control characters refused", test_oauthbearer_control_chars);
     th_run("no CONDSTORE/QRESYNC: no ENABLE, LIST delimiter", test_no_condstore_no_enable);
     th_run("select/examine, NO and BAD keep the session", test_select_and_command_errors);
     th_run("BYE mid-command -> broken", test_bye_mid_command);
