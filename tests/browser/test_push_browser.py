@@ -2,27 +2,21 @@
 HttpOnly login cookie receives the gateway's events when an independent IMAP
 client appends a message."""
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "support"))
-from fixture import REPO_ROOT, StackTestCase  # noqa: E402
+from browser import NODE_DIR, WEB_ROOT, requires_browser, script
+from fixture import StackTestCase
 
-NODE_DIR = os.path.join(REPO_ROOT, "tests")
 MSG = b"From: a@example.org\r\nSubject: browser push\r\n\r\nhello\r\n"
 
 
-@unittest.skipUnless(shutil.which("node") and os.path.exists("/usr/bin/chromium") and
-                     os.path.isdir(os.path.join(NODE_DIR, "node_modules", "playwright-core")),
-                     "needs node, Debian chromium and npm ci in tests/ (scripts/install-deps)")
+@requires_browser
 class BrowserPushTest(StackTestCase):
     USERS = {"alice": "alice-pw"}
-    GATEWAY_ENV = {"JMAPGATE_WEB_ROOT": os.path.join(REPO_ROOT, "web")}
+    GATEWAY_ENV = {"JMAPGATE_WEB_ROOT": WEB_ROOT}
 
     def idle_connections(self):
         _, _, body = self.gw.request("GET", "/metrics")
@@ -30,7 +24,7 @@ class BrowserPushTest(StackTestCase):
         return float(m.group(1)) if m else 0
 
     def test_eventsource_gets_events(self):
-        proc = subprocess.Popen(["node", os.path.join(NODE_DIR, "browser", "push_eventsource.mjs"),
+        proc = subprocess.Popen(["node", script("push_eventsource.mjs"),
                                  self.gw.base_url, "alice", "alice-pw"],
                                 cwd=NODE_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True)
