@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "gateway/gw_ctx.h"
+#include "gateway/gw_jmap_methods.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_body.h"
 #include "imapbridge/ib_fetch.h"
@@ -57,7 +58,7 @@ struct ib_email_loc gw_jmail_loc(const struct ib_folder *f, uint32_t uid)
     return loc;
 }
 
-char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l)
+char *gw_jmail_state_with_key(const unsigned char key[32], const struct ib_folder_list *l)
 {
     struct ib_state_entry *e = calloc(l->count + 1, sizeof(*e));
     size_t n = 0;
@@ -73,9 +74,39 @@ char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l)
         e[n++] = (struct ib_state_entry){ ib_state_folder_key(f->id), f->uidvalidity,
                                           f->highestmodseq, f->uidnext, f->total };
     }
-    token = ib_state_encode(jr->req->ctx->keys.state_key, IB_STATE_EMAIL, e, n);
+    token = ib_state_encode(key, IB_STATE_EMAIL, e, n);
     free(e);
     return token;
+}
+
+char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l)
+{
+    return gw_jmail_state_with_key(jr->req->ctx->keys.state_key, l);
+}
+
+int gw_jmail_push_states(void *ctx, struct ib_session *s, char **json_r)
+{
+    const unsigned char *key = ((struct gw_ctx *)ctx)->keys.state_key;
+    struct ib_folder_list l = { 0 };
+    struct cm_err err = CM_ERR_INIT;
+    char *email = NULL, *mailbox = NULL;
+    json_t *doc = NULL;
+    int rc = ib_mailbox_list(s, &l, &err);
+
+    if (rc == 0) {
+        email = gw_jmail_state_with_key(key, &l);
+        mailbox = gw_jmap_mailbox_state(key, &l);
+        doc = email && mailbox ? json_pack("{s:s,s:s,s:s}", "Email", email, "Thread", email,
+                                           "Mailbox", mailbox)
+                               : NULL;
+        *json_r = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+        rc = *json_r ? 0 : CM_ENOMEM;
+    }
+    json_decref(doc);
+    free(email);
+    free(mailbox);
+    ib_folder_list_fini(&l);
+    return rc;
 }
 
 void gw_jmail_utcdate(int64_t t, char *dst, size_t cap)

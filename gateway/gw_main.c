@@ -16,6 +16,7 @@
 #include "common/cm_work.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_handlers.h"
+#include "gateway/gw_jmail.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_server.h"
 #include "gateway/gw_sse.h"
@@ -123,6 +124,8 @@ static int start_realtime(struct gw_ctx *ctx, struct cm_err *err)
 {
     const struct gw_settings *set = ctx->set;
     struct rt_hub_settings hs = {
+        .states_fn = gw_jmail_push_states,
+        .states_ctx = ctx,
         .watch_grace_secs = set->watch_grace_secs,
         .idle_restart_secs = set->push_idle_restart_secs,
         .poll_interval_secs = set->push_poll_secs,

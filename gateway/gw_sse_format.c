@@ -51,21 +51,27 @@ static unsigned int types_of(enum rt_reason r)
     }
 }
 
-/* The state strings are an opaque per-account change counter (the event
-   id) until the JMAP states are wired in. */
+/* The StateChange for the types in bits. real is the account's JMAP states
+   after the change ({"Email","Mailbox","Thread"}: the same strings
+   Foo/changes calls accept); without it (a resync, or states that could not be
+   computed) each type gets an opaque per-account change counter, which no
+   /changes call accepts, so the client resynchronises. */
 static int append_state_change(struct cm_buf *b, const char *type, unsigned int bits,
-                               const char *account_id, uint64_t id)
+                               const char *account_id, uint64_t id, const char *real)
 {
-    json_t *states = json_object(), *doc;
+    json_t *states = json_object(), *doc, *known = real ? json_loads(real, 0, NULL) : NULL;
     char state[32];
     char *text;
     int rc;
 
     snprintf(state, sizeof(state), "e%llu", (unsigned long long)id);
     for (size_t i = 0; states != NULL && i < sizeof(type_names) / sizeof(type_names[0]); i++) {
+        const char *s = json_string_value(json_object_get(known, type_names[i].name));
+
         if (bits & type_names[i].bit)
-            json_object_set_new(states, type_names[i].name, json_string(state));
+            json_object_set_new(states, type_names[i].name, json_string(s ? s : state));
     }
+    json_decref(known);
     doc = json_pack("{s:s,s:{s:o}}", "@type", "StateChange", "changed", account_id, states);
     text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
@@ -86,7 +92,9 @@ int gw_sse_format(struct cm_buf *b, enum gw_sse_kind kind, unsigned int types,
     if (kind == GW_SSE_JMAP) {
         unsigned int bits = types_of(ev->reason) & types;
 
-        return bits == 0 ? 1 : append_state_change(b, "state", bits, ev->account_id, ev->id);
+        return bits == 0 ? 1
+                         : append_state_change(b, "state", bits, ev->account_id, ev->id,
+                                               ev->states);
     }
     doc = json_pack("{s:s,s:I,s:I,s:s}", "mailbox", ev->mailbox, "uidvalidity",
                     (json_int_t)ev->snap->uidvalidity, "exists", (json_int_t)ev->snap->exists,
@@ -104,6 +112,6 @@ int gw_sse_format_resync(struct cm_buf *b, enum gw_sse_kind kind, unsigned int t
                          const char *account_id, uint64_t last_id)
 {
     if (kind == GW_SSE_JMAP)
-        return types == 0 ? 1 : append_state_change(b, "state", types, account_id, last_id);
+        return types == 0 ? 1 : append_state_change(b, "state", types, account_id, last_id, NULL);
     return rt_sse_event(b, "resync", last_id, "{\"reason\":\"lastEventIdNotCovered\"}");
 }

@@ -285,10 +285,11 @@ static void deliver(struct rt_hub *hub, struct rt_sub *s, const struct rt_event 
         record_latency(&hub->stats, ev->notice_ns);
 }
 
-void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const struct rt_snap *snap,
-                           enum rt_reason reason, uint64_t notice_ns)
+void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const char *states,
+                           const struct rt_snap *snap, enum rt_reason reason, uint64_t notice_ns)
 {
-    const struct rt_ring_event *e = rt_ring_push(&w->acct->ring, w->mailbox, snap, reason);
+    const struct rt_ring_event *e =
+        rt_ring_push(&w->acct->ring, w->mailbox, snap, reason, states);
     struct rt_event ev;
 
     if (e == NULL) {
@@ -296,7 +297,8 @@ void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const struc
         return;
     }
     hub->stats.published_total++;
-    ev = (struct rt_event){ e->id, w->acct->id, e->mailbox, &e->snap, reason, notice_ns };
+    ev = (struct rt_event){ e->id, w->acct->id, e->mailbox, &e->snap, reason, notice_ns,
+                            e->states };
     for (struct rt_sub *s = hub->subs; s != NULL; s = s->next) {
         if (s->acct == w->acct) {
             for (size_t i = 0; i < s->nwatchers; i++) {
@@ -319,7 +321,7 @@ static bool replay(struct rt_hub *hub, struct rt_sub *s, uint64_t last_id)
         return false;
     for (size_t i = start; i < r->count; i++) {
         const struct rt_ring_event *e = rt_ring_at(r, i);
-        struct rt_event ev = { e->id, s->acct->id, e->mailbox, &e->snap, e->reason, 0 };
+        struct rt_event ev = { e->id, s->acct->id, e->mailbox, &e->snap, e->reason, 0, e->states };
 
         if (sub_has_mailbox(s, e->mailbox))
             deliver(hub, s, &ev);

@@ -51,7 +51,15 @@ struct rt_event {
     const struct rt_snap *snap;
     enum rt_reason reason;
     uint64_t notice_ns;        /* cm_now_ns() when the upstream notice was read; 0 on replay */
+    const char *states;        /* borrowed JSON of the account's JMAP states after the
+                                  change ({"Email","Mailbox","Thread"}), or NULL */
 };
+
+struct ib_session;
+
+/* Computes the account's JMAP states on the watcher's session (a worker,
+   no hub lock held). *json_r gets a malloc'd JSON object text. */
+typedef int rt_states_fn(void *ctx, struct ib_session *s, char **json_r);
 
 /* Deliver ev to a subscriber. Return 0, or a negative CM_E* code (e.g.
    CM_ELIMIT: queue overflow) to stop delivery to this subscription (it
@@ -61,6 +69,8 @@ typedef int rt_event_cb(const struct rt_event *ev, void *ctx);
 #define RT_IDLE_UNLIMITED 0xffffffffu
 
 struct rt_hub_settings {
+    rt_states_fn *states_fn;         /* optional: JMAP states attached to each event */
+    void *states_ctx;
     unsigned int watch_grace_secs;   /* watcher outlives its last subscriber (30) */
     unsigned int idle_restart_secs;  /* re-issue IDLE at least this often (1500; < 29 min) */
     unsigned int poll_interval_secs; /* STATUS polling when IDLE is not possible (60) */

@@ -107,7 +107,8 @@ uint64_t rt_backoff_ms(unsigned int attempts, unsigned int max_secs);
 /* rt_hub.c */
 /* Publish a change of w's folder: push to the account ring, deliver to
    every subscriber of w. hub->mu held. */
-void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const struct rt_snap *snap,
+void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const char *states,
+                           const struct rt_snap *snap,
                            enum rt_reason reason, uint64_t notice_ns);
 /* Free a dead watcher and, when unused, its account. hub->mu held. */
 void rt_hub_reap_locked(struct rt_hub *hub, struct rt_watcher *w);

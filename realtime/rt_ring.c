@@ -47,19 +47,26 @@ int rt_ring_init(struct rt_ring *r, size_t cap, uint64_t first_id)
 void rt_ring_fini(struct rt_ring *r)
 {
     for (size_t i = 0; r->slots != NULL && i < r->cap; i++)
+    {
         free(r->slots[i].mailbox);
+        free(r->slots[i].states);
+    }
     free(r->slots);
     memset(r, 0, sizeof(*r));
 }
 
 const struct rt_ring_event *rt_ring_push(struct rt_ring *r, const char *mailbox,
-                                         const struct rt_snap *snap, enum rt_reason reason)
+                                         const struct rt_snap *snap, enum rt_reason reason,
+                                         const char *states)
 {
-    char *copy = strdup(mailbox);
+    char *copy = strdup(mailbox), *st = states != NULL ? strdup(states) : NULL;
     struct rt_ring_event *e;
 
-    if (copy == NULL)
+    if (copy == NULL || (states != NULL && st == NULL)) {
+        free(copy);
+        free(st);
         return NULL;
+    }
     if (r->count == r->cap) { /* full: the new event takes the oldest slot */
         e = &r->slots[r->head];
         r->head = (r->head + 1) % r->cap;
@@ -68,7 +75,9 @@ const struct rt_ring_event *rt_ring_push(struct rt_ring *r, const char *mailbox,
         r->count++;
     }
     free(e->mailbox);
+    free(e->states);
     e->mailbox = copy;
+    e->states = st;
     e->id = r->next_id++;
     e->snap = *snap;
     e->reason = reason;

@@ -51,6 +51,7 @@ struct rt_ring_event {
     char *mailbox;          /* owned UTF-8 path */
     struct rt_snap snap;    /* the folder after the change */
     enum rt_reason reason;
+    char *states;           /* owned JSON {"Email":..,"Mailbox":..,"Thread":..} or NULL */
 };
 
 struct rt_ring {
@@ -69,7 +70,8 @@ void rt_ring_fini(struct rt_ring *r);
    Returns the stored event (borrowed until the next push or fini), or NULL
    on OOM (no id is used then). mailbox is copied. */
 const struct rt_ring_event *rt_ring_push(struct rt_ring *r, const char *mailbox,
-                                         const struct rt_snap *snap, enum rt_reason reason);
+                                         const struct rt_snap *snap, enum rt_reason reason,
+                                         const char *states);
 
 /* Is every event after last_id still in the ring? On true, *start_r is the
    ring index (0 = oldest) of the first event to replay (== count when

@@ -62,9 +62,18 @@ static void publish(struct rt_watcher *w, const struct rt_snap *now, const struc
         enum rt_reason reason = rt_snap_reason(&w->snap, now, seen);
 
         if (reason != RT_REASON_NONE) {
+            char *states = NULL;
+
+            /* the JMAP states after the change, computed before the lock */
+            if (hub->set.states_fn != NULL && w->session != NULL &&
+                !ib_session_is_broken(w->session) &&
+                hub->set.states_fn(hub->set.states_ctx, w->session, &states) < 0)
+                states = NULL;
             pthread_mutex_lock(&hub->mu);
-            rt_hub_publish_locked(hub, w, now, reason, notice_ns ? notice_ns : cm_now_ns());
+            rt_hub_publish_locked(hub, w, states, now, reason,
+                                  notice_ns ? notice_ns : cm_now_ns());
             pthread_mutex_unlock(&hub->mu);
+            free(states);
         }
     }
     w->snap = *now;

@@ -11,7 +11,7 @@ static const struct rt_snap snap = { 1700000000u, 42, 41, 99 };
 
 static void test_rest(void)
 {
-    struct rt_event ev = { 1234, "aXYZ", "Archiv\xc3\xa9/2024", &snap, RT_REASON_EXPUNGE, 0 };
+    struct rt_event ev = { 1234, "aXYZ", "Archiv\xc3\xa9/2024", &snap, RT_REASON_EXPUNGE, 0, NULL };
     struct cm_buf b;
 
     cm_buf_init(&b, 4096);
@@ -28,7 +28,7 @@ static void test_rest(void)
 
 static void test_jmap(void)
 {
-    struct rt_event ev = { 9, "aXYZ", "INBOX", &snap, RT_REASON_FLAGS, 0 };
+    struct rt_event ev = { 9, "aXYZ", "INBOX", &snap, RT_REASON_FLAGS, 0, NULL };
     struct cm_buf b;
 
     cm_buf_init(&b, 4096);
@@ -44,6 +44,13 @@ static void test_jmap(void)
     cm_buf_reset(&b);
     th_assert(gw_sse_format_resync(&b, GW_SSE_JMAP, GW_SSE_T_MAILBOX, "aXYZ", 10) == 0);
     th_assert(strstr(b.data, "event: state\nid: 10\n") == b.data);
+    cm_buf_fini(&b);
+    /* with the real states attached, those strings are used */
+    cm_buf_reset(&b);
+    ev.states = "{\"Email\":\"AQE-e\",\"Thread\":\"AQE-e\",\"Mailbox\":\"AQU-m\"}";
+    th_assert(gw_sse_format(&b, GW_SSE_JMAP, GW_SSE_T_EMAIL | GW_SSE_T_MAILBOX, &ev) == 0);
+    th_assert(strstr(b.data, "{\"aXYZ\":{\"Email\":\"AQE-e\",\"Mailbox\":\"AQU-m\"}}") != NULL);
+    ev.states = NULL;
     cm_buf_fini(&b);
     cm_buf_init(&b, 20); /* too small: nothing half-written */
     th_assert(gw_sse_format(&b, GW_SSE_JMAP, GW_SSE_T_ALL, &ev) == CM_ELIMIT);

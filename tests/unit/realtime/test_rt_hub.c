@@ -56,7 +56,7 @@ static void publish(struct rt_hub *hub, const char *box)
     pthread_mutex_lock(&hub->mu);
     for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
         if (strcmp(w->mailbox, box) == 0 && !w->closing) {
-            rt_hub_publish_locked(hub, w, &snap, RT_REASON_NEW, cm_now_ns());
+            rt_hub_publish_locked(hub, w, NULL, &snap, RT_REASON_NEW, cm_now_ns());
             break;
         }
     }

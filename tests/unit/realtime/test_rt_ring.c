@@ -18,9 +18,10 @@ static void test_ids_and_wrap(void)
     th_assert(!rt_ring_covers(&r, 1000, &start));             /* from the future */
     for (int i = 0; i < 6; i++) {
         const struct rt_ring_event *e = rt_ring_push(&r, i % 2 ? "Archive" : "INBOX", &S,
-                                                     RT_REASON_NEW);
+                                                     RT_REASON_NEW, i % 2 ? "{\"Email\":\"s\"}" : NULL);
 
         th_assert_idx(e != NULL && e->id == 1000u + (unsigned)i, i);
+        th_assert_idx(e != NULL && (i % 2 ? e->states != NULL : e->states == NULL), i);
     }
     th_assert(r.count == 4);
     th_assert(rt_ring_last_id(&r) == 1005);
