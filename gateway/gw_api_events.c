@@ -8,8 +8,10 @@
  * session, so an unknown folder is a 404 problem, not an error event. The
  * STATUS results are also the baseline the new watchers compare with, so a
  * change between this request and the first IDLE is not lost. The JMAP
- * surface watches INBOX only; its only IMAP at request time is proving
- * Basic credentials (tokens are verified without IMAP). */
+ * surface watches every selectable folder of the account (INBOX first, up
+ * to push_max_folders; beyond the IDLE budget they are polled): it lists
+ * them on a pool session, which also proves Basic credentials, and their
+ * counts are its baseline. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_req.h"
 #include "gateway/gw_sse.h"
+#include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_mutf7.h"
 #include "imapbridge/ib_pool.h"
 #include "imapbridge/ib_session.h"
@@ -193,19 +196,36 @@ out:
     gw_principal_fini(&p);
 }
 
-/* Basic credentials are only parsed by gw_authn_principal: prove them with
-   a pool checkout (a login, or a warm session of the same secret) before
-   streaming anything or handing them to the hub. Tokens were verified. */
-static int prove_basic(struct gw_req *req, const struct gw_principal *p, struct cm_err *err)
-{
-    struct ib_session *s = NULL;
-    int rc;
+/* Every selectable folder (INBOX first) with its counts as the baseline,
+   listed on a pool session: this also proves Basic credentials before
+   anything is streamed or handed to the hub. */
+struct all_folders {
+    struct folders *f;
+    unsigned int max;
+};
 
-    if (p->exp != 0)
-        return 0;
-    rc = ib_pool_checkout(req->ctx->pool, &p->creds, &s, err);
-    if (rc == 0)
-        ib_pool_checkin(req->ctx->pool, &s);
+static int list_all_folders(struct ib_session *s, void *arg, struct cm_err *err)
+{
+    struct folders *f = ((struct all_folders *)arg)->f;
+    unsigned int max = ((struct all_folders *)arg)->max;
+    struct ib_folder_list l = { 0 };
+    int rc = ib_mailbox_list(s, &l, err);
+
+    folders_fini(f); /* a retry starts over */
+    for (size_t i = 0; rc == 0 && i < l.count && f->n < max && f->n < MAX_FOLDERS_HARD; i++) {
+        const struct ib_folder *fo = &l.items[i];
+
+        if (!fo->selectable || !fo->has_status)
+            continue;
+        f->names[f->n] = strdup(fo->path);
+        if (f->names[f->n] == NULL) {
+            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+            break;
+        }
+        f->base[f->n++] = (struct rt_snap){ fo->uidvalidity, fo->uidnext, fo->total,
+                                            fo->highestmodseq };
+    }
+    ib_folder_list_fini(&l);
     return rc;
 }
 
@@ -227,28 +247,31 @@ static long parse_ping(const char *v, unsigned int max)
 void gw_jmap_eventsource(struct gw_req *req)
 {
     struct cm_err err = CM_ERR_INIT;
-    struct folders f = { { (char *)"INBOX" }, { { 0 } }, 1 };
+    struct folders f = { { NULL }, { { 0 } }, 0 };
+    struct all_folders all = { &f, req->ctx->set->push_max_folders };
     const char *closeafter = gw_req_query(req, "closeafter");
     long ping = parse_ping(gw_req_query(req, "ping"), req->ctx->set->push_max_ping_secs);
-    struct gw_principal p;
+    struct gw_principal p = { { NULL, NULL, IB_AUTH_LOGIN }, 0 };
     char acct[IB_ACCOUNT_ID_LEN + 1];
     struct gw_sse_opts o = { GW_SSE_JMAP, 0, false,
                              gw_sse_parse_types(gw_req_query(req, "types")), 0, acct };
 
-    if (gw_authn_principal(req, true, &p, &err) < 0 || prove_basic(req, &p, &err) < 0) {
-        gw_req_reply_error(req, &err);
-        goto out;
-    }
     if (ping < 0 || (closeafter != NULL && strcmp(closeafter, "state") != 0 &&
                      strcmp(closeafter, "no") != 0)) {
         gw_req_reply_problem(req, 400, "ping must be a number of seconds; closeafter state|no");
+        goto out;
+    }
+    if (gw_authn_principal(req, true, &p, &err) < 0 ||
+        gw_authn_run_as(req, &p, list_all_folders, &all, &err) < 0) {
+        gw_req_reply_error(req, &err);
         goto out;
     }
     ib_account_id(&req->ctx->upstream, p.creds.username, acct);
     o.ping_secs = (unsigned int)ping;
     o.close_after_event = closeafter != NULL && strcmp(closeafter, "state") == 0;
     o.expires = p.exp;
-    start_stream(req, &p, &o, &f, NULL);
+    start_stream(req, &p, &o, &f, f.base);
 out:
+    folders_fini(&f);
     gw_principal_fini(&p);
 }

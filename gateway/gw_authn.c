@@ -62,8 +62,16 @@ void gw_authn_checkin(struct gw_req *req, struct gw_principal *p, struct ib_sess
 int gw_authn_run(struct gw_req *req, struct gw_principal *p, gw_imap_fn *fn, void *arg,
                  struct cm_err *err)
 {
-    struct ib_session *s = NULL;
     int rc = gw_authn_principal(req, false, p, err);
+
+    return rc < 0 ? rc : gw_authn_run_as(req, p, fn, arg, err);
+}
+
+int gw_authn_run_as(struct gw_req *req, const struct gw_principal *p, gw_imap_fn *fn, void *arg,
+                    struct cm_err *err)
+{
+    struct ib_session *s = NULL;
+    int rc = 0;
 
     for (int attempt = 0; rc == 0 && attempt < 2; attempt++) {
         rc = ib_pool_checkout(req->ctx->pool, &p->creds, &s, err);

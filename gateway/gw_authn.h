@@ -46,4 +46,10 @@ typedef int gw_imap_fn(struct ib_session *s, void *arg, struct cm_err *err);
 int gw_authn_run(struct gw_req *req, struct gw_principal *p, gw_imap_fn *fn, void *arg,
                  struct cm_err *err) __attribute__((warn_unused_result));
 
+/* The same for a caller already authenticated (p filled, e.g. with the
+   SSE routes' ?access_token=): check out, run fn, retry once on a dropped
+   session. p stays the caller's. */
+int gw_authn_run_as(struct gw_req *req, const struct gw_principal *p, gw_imap_fn *fn, void *arg,
+                    struct cm_err *err) __attribute__((warn_unused_result));
+
 #endif

@@ -215,6 +215,14 @@ static struct rt_watcher *watcher_new(struct rt_hub *hub, struct rt_account *a,
     w->fd = -1;
     w->state = RT_WATCHER_CONNECT;
     w->due_ms = cm_now_ms();
+    /* Claim an IDLE slot now, in the order the subscriber named the folders
+       (INBOX first): the jobs that connect run in any order, and the first
+       folders must not end up polled. */
+    if (hub->set.max_idle_per_account == RT_IDLE_UNLIMITED ||
+        a->nconns < hub->set.max_idle_per_account) {
+        a->nconns++;
+        w->slot_claimed = true;
+    }
     w->next = hub->watchers;
     hub->watchers = w;
     hub->nwatchers++;
@@ -244,6 +252,8 @@ void rt_hub_reap_locked(struct rt_hub *hub, struct rt_watcher *w)
     }
     hub->nwatchers--;
     w->acct->nwatchers--;
+    if (w->slot_claimed)
+        w->acct->nconns--;
     account_maybe_free(hub, w->acct);
     watcher_free(w);
 }

@@ -47,6 +47,8 @@ struct rt_watcher {
     bool closing;              /* grace over or hub stopping: the next job closes */
     bool dead;                 /* closed: the reactor frees it */
     bool budget_held;          /* job */
+    bool slot_claimed;         /* hub lock: an IDLE slot counted at creation, in subscription
+                                  order (INBOX first), not yet taken by the job */
     bool in_idle;              /* job: IDLE sent, DONE not yet */
     bool server_no_idle;       /* job: polled because the server has no IDLE */
     bool has_snap;

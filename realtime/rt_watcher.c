@@ -100,9 +100,14 @@ static bool reserve_budget(struct rt_watcher *w)
     bool ok;
 
     pthread_mutex_lock(&hub->mu);
-    ok = max == RT_IDLE_UNLIMITED || w->acct->nconns < max;
-    if (ok)
-        w->acct->nconns++;
+    if (w->slot_claimed) {
+        ok = true; /* counted at creation */
+        w->slot_claimed = false;
+    } else {
+        ok = max == RT_IDLE_UNLIMITED || w->acct->nconns < max;
+        if (ok)
+            w->acct->nconns++;
+    }
     pthread_mutex_unlock(&hub->mu);
     if (ok && ib_pool_budget_reserve(hub->pool, w->acct->creds.username) < 0) {
         pthread_mutex_lock(&hub->mu);

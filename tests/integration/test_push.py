@@ -311,6 +311,38 @@ class JmapEventSourceTest(PushBase):
                                    headers={'Authorization': 'Bearer ' + self.token('erin')})
         self.assertEqual(st, 400)
 
+    def jmap(self, user, *calls):
+        body = {'using': ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail'],
+                'methodCalls': [[c[0], c[1], str(i)] for i, c in enumerate(calls)]}
+        st, _, out = self.gw.json('POST', '/jmap/api', body,
+                                  headers={'Authorization': 'Bearer ' + self.token(user)})
+        self.assertEqual(st, 200, out)
+        return [r[1] for r in out['methodResponses']]
+
+    def test_pushed_states_are_real_and_every_folder_is_watched(self):
+        """The StateChange carries the strings Email/changes and Mailbox/get
+        use, and mail arriving in a folder other than INBOX is pushed too."""
+        st, _, sess = self.gw.json('GET', '/jmap/session',
+                                   headers={'Authorization': 'Bearer ' + self.token('erin')})
+        acct = sess['primaryAccounts']['urn:ietf:params:jmap:mail']
+        s0 = self.jmap('erin', ['Email/get', {'accountId': acct, 'ids': []}])[0]['state']
+        a = self.open('erin', '/jmap/eventsource?types=*&closeafter=no&ping=0')
+        self.assertEqual(a.status, 200)
+        self.wait_idle(4)  # INBOX, Archive, Drafts, Junk: the budget's IDLE share
+        self.append('erin', 'Archive')
+        ev = self.next_event(a, 'state', timeout=5)
+        self.assertIsNotNone(ev, 'no push for a message in Archive')
+        pushed = json.loads(ev['data'])['changed'][acct]
+        ch, mb = self.jmap('erin', ['Email/changes', {'accountId': acct, 'sinceState': s0}],
+                           ['Mailbox/get', {'accountId': acct, 'ids': []}])
+        self.assertEqual(len(ch['created']), 1)
+        self.assertEqual(pushed['Email'], ch['newState'])
+        self.assertEqual(pushed['Thread'], ch['newState'])
+        self.assertEqual(pushed['Mailbox'], mb['state'])
+        ch2 = self.jmap('erin', ['Email/changes', {'accountId': acct,
+                                                   'sinceState': pushed['Email']}])[0]
+        self.assertEqual(ch2['created'], [])
+
 
 class UpstreamRestartTest(PushBase):
     USERS = {'alice': 'alicepass'}
@@ -500,7 +532,12 @@ class ScaleAndShutdownTest(PushBase):
             streams.append((s, 'state' if jmap else 'changed'))
         opened = time.monotonic() - t0
         self.assertEqual(metric(self.gw, 'jmapgate_push_streams'), self.N + 1)
-        self.assertEqual(metric(self.gw, 'jmapgate_push_watchers'), 1)
+        # one watcher per folder, shared by all 200 streams: the REST streams
+        # watch INBOX, the JMAP ones every selectable folder
+        _, _, boxes = self.gw.json('GET', '/api/v1/mailboxes',
+                                   headers={'Authorization': 'Bearer ' + tok})
+        folders = len([m for m in boxes['mailboxes'] if m['selectable']])
+        self.assertEqual(metric(self.gw, 'jmapgate_push_watchers'), folders)
         t1 = time.monotonic()
         self.append('alice')
         got = 0
