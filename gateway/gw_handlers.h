@@ -21,6 +21,9 @@ void gw_api_logout(struct gw_req *req);   /* MHD thread */
 /* gw_api_mailboxes.c */
 void gw_api_mailboxes(struct gw_req *req); /* worker */
 
+/* gw_api_messages.c */
+void gw_api_messages(struct gw_req *req);  /* worker */
+
 /* gw_jmap_blob.c */
 void gw_jmap_download(struct gw_req *req); /* worker */
 

@@ -10,6 +10,8 @@ const struct gw_route gw_routes[] = {
     { "POST", "/api/v1/auth/login", gw_api_login, GW_ROUTE_WORKER, "auth_login" },
     { "POST", "/api/v1/auth/logout", gw_api_logout, 0, "auth_logout" },
     { "GET", "/api/v1/mailboxes", gw_api_mailboxes, GW_ROUTE_WORKER, "mailboxes" },
+    /* REST delta-sync (issue 6) */
+    { "GET", "/api/v1/mailboxes/{}/messages", gw_api_messages, GW_ROUTE_WORKER, "messages" },
     { "GET", "/.well-known/jmap", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "GET", "/jmap/session", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "POST", "/jmap/api", gw_jmap_api, GW_ROUTE_WORKER, "jmap_api" },
