@@ -24,6 +24,9 @@ void gw_api_mailboxes(struct gw_req *req); /* worker */
 /* gw_api_messages.c */
 void gw_api_messages(struct gw_req *req);  /* worker */
 
+/* gw_api_changes.c */
+void gw_api_changes(struct gw_req *req);   /* worker */
+
 /* gw_jmap_blob.c */
 void gw_jmap_download(struct gw_req *req); /* worker */
 

@@ -106,6 +106,17 @@ struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n)
     return set;
 }
 
+bool gw_jmail_set_has(const struct mailimap_set *set, uint32_t uid)
+{
+    for (clistiter *it = set ? clist_begin(set->set_list) : NULL; it; it = clist_next(it)) {
+        struct mailimap_set_item *r = clist_content(it);
+
+        if (uid >= r->set_first && (r->set_last == 0 || uid <= r->set_last))
+            return true;
+    }
+    return false;
+}
+
 json_t *gw_jmail_keywords(char *const *flags, size_t n)
 {
     static const struct {

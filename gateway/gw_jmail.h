@@ -35,6 +35,9 @@ void gw_jmail_utcdate(int64_t t, char *dst, size_t cap);
 /* A UID set for uids[0..n) (ascending), with ranges. Caller frees. */
 struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n);
 
+/* Is uid in set (a UID set as VANISHED reports it; NULL = empty)? */
+bool gw_jmail_set_has(const struct mailimap_set *set, uint32_t uid);
+
 /* JMAP keywords object from IMAP flags: \\Seen -> $seen, \\Flagged ->
    $flagged, \\Answered -> $answered, \\Draft -> $draft, \\Deleted -> skipped,
    others lower-cased ($Forwarded -> $forwarded). New reference. */

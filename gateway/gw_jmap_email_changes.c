@@ -43,17 +43,6 @@ static void add_id(json_t *list, const struct ib_folder *f, uint32_t uid)
     json_array_append_new(list, json_string(id));
 }
 
-static bool set_has(const struct mailimap_set *set, uint32_t uid)
-{
-    for (clistiter *it = set ? clist_begin(set->set_list) : NULL; it; it = clist_next(it)) {
-        struct mailimap_set_item *r = clist_content(it);
-
-        if (uid >= r->set_first && (r->set_last == 0 || uid <= r->set_last))
-            return true;
-    }
-    return false;
-}
-
 /* Report the VANISHED UIDs that existed at the old state. */
 static void add_vanished(struct echanges *ec, const struct ib_folder *f,
                          const struct mailimap_set *van, uint32_t old_uidnext)
@@ -121,7 +110,7 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
         ec->more = true;
     }
     for (size_t i = 0; i < take; i++) {
-        if (!set_has(van, ch[i].uid))
+        if (!gw_jmail_set_has(van, ch[i].uid))
             add_id(ch[i].uid >= old->uidnext ? ec->created : ec->updated, f, ch[i].uid);
     }
     if (ec->room >= 0)

@@ -12,6 +12,7 @@ const struct gw_route gw_routes[] = {
     { "GET", "/api/v1/mailboxes", gw_api_mailboxes, GW_ROUTE_WORKER, "mailboxes" },
     /* REST delta-sync (issue 6) */
     { "GET", "/api/v1/mailboxes/{}/messages", gw_api_messages, GW_ROUTE_WORKER, "messages" },
+    { "GET", "/api/v1/mailboxes/{}/changes", gw_api_changes, GW_ROUTE_WORKER, "changes" },
     { "GET", "/.well-known/jmap", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "GET", "/jmap/session", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "POST", "/jmap/api", gw_jmap_api, GW_ROUTE_WORKER, "jmap_api" },

@@ -3,6 +3,7 @@ IMAP client (imaplib) changing folders between calls: every answer is
 checked against what that client sees."""
 import base64
 import re
+import sys
 import unittest
 import urllib.parse
 
@@ -49,7 +50,7 @@ class RestTest(StackTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.dovecot.seed_corpus("alice", {"INBOX": 12, "Paging": 30})
+        cls.dovecot.seed_corpus("alice", {"INBOX": 12, "Paging": 30, "Big": 20000})
         cls.auth = {"Authorization": "Bearer " + cls.gw.login("alice", "alice-pw")}
 
     # -- helpers ----------------------------------------------------------
@@ -192,6 +193,130 @@ class RestTest(StackTestCase):
         page = self.messages("Entwürfe/Ünïcode")
         self.assertEqual([m["subject"] for m in page["messages"]], ["rest test 300"])
         self.assertEqual(page["cursor"], box["cursor"])
+
+    # -- 5. deltas --------------------------------------------------------
+    def changes(self, path, cursor, status=200, **query):
+        qs = urllib.parse.urlencode(dict(query, cursor=cursor))
+        return self.get(f"/api/v1/mailboxes/{enc(path)}/changes?{qs}", status)
+
+    def assert_delta(self, path, cursor, added=(), flags=None, removed=(), resync=False):
+        """One delta against the ground truth; returns the new cursor."""
+        d = self.changes(path, cursor)
+        truth = self.uids(path)
+        self.assertEqual(d["resync"], resync, d)
+        self.assertEqual(sorted(m["uid"] for m in d["added"]), sorted(added), d)
+        for m in d["added"]:
+            self.assertEqual(sorted(m["flags"]), truth[m["uid"]])
+        want_flags = {u: truth[u] for u in (flags or ())}
+        self.assertEqual({f["uid"]: sorted(f["flags"]) for f in d["flags"]}, want_flags, d)
+        self.assertEqual(sorted(d["removed"]), sorted(removed), d)
+        self.assertEqual(d["total"], len(truth))
+        self.assertFalse(d["hasMore"])
+        self.assertEqual(d["cursor"], self.mailbox(path)["cursor"])
+        return d["cursor"]
+
+    def test_changes_follow_an_independent_client(self):
+        for n in range(3):
+            self.dovecot.append("alice", "alice-pw", "Delta", msg(400 + n))
+        c0 = self.mailbox("Delta")["cursor"]
+        c = self.assert_delta("Delta", c0)                       # nothing happened
+        u1 = self.dovecot.append("alice", "alice-pw", "Delta", msg(410))
+        c = self.assert_delta("Delta", c, added=[u1])           # append
+        m = self.imap()
+        try:
+            m.select("Delta")
+            uids = sorted(self.uids("Delta"))
+            m.uid("STORE", str(uids[0]), "+FLAGS", "(\\Flagged $Forwarded)")
+            c = self.assert_delta("Delta", c, flags=[uids[0]])  # flag
+            m.uid("STORE", str(uids[1]), "+FLAGS", "(\\Deleted)")
+            m.expunge()
+            c = self.assert_delta("Delta", c, removed=[uids[1]])  # expunge
+            self.create("Delta2")
+            m.uid("MOVE", str(uids[2]), "Delta2")
+            c = self.assert_delta("Delta", c, removed=[uids[2]])  # moved away
+            c2 = self.mailbox("Delta2")["cursor"]
+            m.select("Delta2")
+            m.uid("MOVE", "1:*", "Delta")
+            moved_in = max(self.uids("Delta"))
+            c = self.assert_delta("Delta", c, added=[moved_in])   # moved in
+            self.assert_delta("Delta2", c2, removed=[1])
+            # several changes at once, from the first cursor
+            d = self.changes("Delta", c0)
+            truth = self.uids("Delta")
+            self.assertEqual(sorted(x["uid"] for x in d["added"]), [u1, moved_in])
+            self.assertEqual(sorted(d["removed"]), sorted([uids[1], uids[2]]))
+            self.assertEqual([f["uid"] for f in d["flags"]], [uids[0]])
+            self.assertEqual(sorted(d["flags"][0]["flags"]), truth[uids[0]])
+        finally:
+            m.logout()
+
+    def test_changes_uidvalidity_reset(self):
+        self.dovecot.append("alice", "alice-pw", "Reset", msg(500))
+        c = self.mailbox("Reset")["cursor"]
+        m = self.imap()
+        try:
+            m.delete("Reset")
+            m.create("Reset")
+        finally:
+            m.logout()
+        self.dovecot.append("alice", "alice-pw", "Reset", msg(501))
+        d = self.changes("Reset", c)
+        self.assertTrue(d["resync"])
+        self.assertEqual((d["added"], d["flags"], d["removed"]), ([], [], []))
+        self.assertEqual(d["uidvalidity"], self.mailbox("Reset")["uidvalidity"])
+        self.assertEqual(d["cursor"], self.mailbox("Reset")["cursor"])
+
+    def test_changes_limit_and_has_more(self):
+        self.dovecot.append("alice", "alice-pw", "Many", msg(600))
+        c = self.mailbox("Many")["cursor"]
+        new = [self.dovecot.append("alice", "alice-pw", "Many", msg(601 + i)) for i in range(5)]
+        got = []
+        for _ in range(5):
+            d = self.changes("Many", c, limit=2)
+            got += [m["uid"] for m in d["added"]]
+            c = d["cursor"]
+            if not d["hasMore"]:
+                break
+        self.assertEqual(sorted(got), new)
+        self.assertEqual(self.changes("Many", c)["added"], [])
+
+    def test_changes_bad_cursor(self):
+        c = self.mailbox("INBOX")["cursor"]
+        for bad in ("", "abc", "!!!", c[:-3], c[:10] + ("A" if c[10] != "A" else "B") + c[11:]):
+            d = self.changes("INBOX", bad, status=400)
+            self.assertEqual(d["status"], 400)
+        other = self.mailbox("Paging")["cursor"]
+        self.assertTrue(self.changes("INBOX", other)["resync"])  # another folder's cursor
+        self.changes("NoSuchFolder", c, status=404)
+        self.assertEqual(self.changes("INBOX", c, limit=10**9)["resync"], False)
+
+    def test_changes_cost_follows_changes_not_folder(self):
+        c = self.mailbox("Big")["cursor"]
+        m = self.imap()
+        try:
+            m.select("Big")
+            m.uid("STORE", "17", "+FLAGS", "(\\Flagged)")
+        finally:
+            m.logout()
+        u = self.dovecot.append("alice", "alice-pw", "Big", msg(700))
+        start = len(self.gw.log_text())
+        d = self.changes("Big", c)
+        log = self.gw.log_text()[start:]
+        self.assertEqual([x["uid"] for x in d["added"]], [u])
+        self.assertEqual([x["uid"] for x in d["flags"]], [17])
+        sent = [l for l in log.splitlines() if 'msg="imap C"' in l]
+        recv = [l for l in log.splitlines() if 'msg="imap S"' in l]
+        self.assertTrue(sent, "no IMAP traffic logged")
+        for l in sent:
+            self.assertNotIn("SEARCH ALL", l)
+            if re.search(r"FETCH 1:\*", l):
+                self.assertIn("CHANGEDSINCE", l)
+        # a UID FETCH of every message would be 20,000 lines (>1 MB)
+        recv_bytes = sum(len(l) for l in recv)
+        print(f"\nchanges on 20,000 messages, 2 changes: {len(sent)} IMAP writes, "
+              f"{len(recv)} reads, {recv_bytes} log bytes received", file=sys.stderr)
+        self.assertLess(recv_bytes, 20000, recv_bytes)
+        self.assertLess(len(sent), 40)
 
 
 if __name__ == "__main__":
