@@ -24,6 +24,11 @@ void gw_api_mailboxes(struct gw_req *req); /* worker */
 /* gw_api_messages.c */
 void gw_api_messages(struct gw_req *req);  /* worker */
 
+/* gw_api_message.c */
+void gw_api_message(struct gw_req *req);      /* worker */
+void gw_api_message_raw(struct gw_req *req);  /* worker */
+void gw_api_message_part(struct gw_req *req); /* worker */
+
 /* gw_api_changes.c */
 void gw_api_changes(struct gw_req *req);   /* worker */
 

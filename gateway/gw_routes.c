@@ -13,6 +13,11 @@ const struct gw_route gw_routes[] = {
     /* REST delta-sync (issue 6) */
     { "GET", "/api/v1/mailboxes/{}/messages", gw_api_messages, GW_ROUTE_WORKER, "messages" },
     { "GET", "/api/v1/mailboxes/{}/changes", gw_api_changes, GW_ROUTE_WORKER, "changes" },
+    { "GET", "/api/v1/mailboxes/{}/messages/{}", gw_api_message, GW_ROUTE_WORKER, "message" },
+    { "GET", "/api/v1/mailboxes/{}/messages/{}/raw", gw_api_message_raw, GW_ROUTE_WORKER,
+      "message_raw" },
+    { "GET", "/api/v1/mailboxes/{}/messages/{}/attachments/{}", gw_api_message_part,
+      GW_ROUTE_WORKER, "message_part" },
     { "GET", "/.well-known/jmap", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "GET", "/jmap/session", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "POST", "/jmap/api", gw_jmap_api, GW_ROUTE_WORKER, "jmap_api" },

@@ -17,6 +17,20 @@ def msg(n, subject=None):
             f"Message-ID: <rest-{n}@example.org>\r\n\r\nbody of {n}\r\n").encode()
 
 
+ATTACH = (b"From: =?ISO-8859-1?Q?Andr=E9?= <andre@example.org>\r\nTo: alice@example.org\r\n"
+          b"Subject: =?UTF-8?B?w6l0w6k=?= numbers\r\nDate: Wed, 02 Oct 2024 11:00:00 +0000\r\n"
+          b"Message-ID: <attach-1@example.org>\r\nMIME-Version: 1.0\r\n"
+          b"Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n"
+          b"--b1\r\nContent-Type: multipart/alternative; boundary=\"b2\"\r\n\r\n"
+          b"--b2\r\nContent-Type: text/plain; charset=iso-8859-1\r\n"
+          b"Content-Transfer-Encoding: quoted-printable\r\n\r\nCaf=E9 numbers.\r\n"
+          b"--b2\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+          b"<p>See the <b>numbers</b>.</p><script>x()</script>\r\n--b2--\r\n"
+          b"--b1\r\nContent-Type: text/csv; name=\"q3.csv\"\r\n"
+          b"Content-Disposition: attachment; filename=\"r\xc3\xa9sum\xc3\xa9.csv\"\r\n"
+          b"Content-Transfer-Encoding: base64\r\n\r\nYSxiCjEsMgo=\r\n--b1--\r\n")
+
+
 def mutf7(name):
     """UTF-8 -> IMAP modified UTF-7 (RFC 3501 5.1.3), for the test's own client."""
     out, buf = [], []
@@ -193,6 +207,50 @@ class RestTest(StackTestCase):
         page = self.messages("Entwürfe/Ünïcode")
         self.assertEqual([m["subject"] for m in page["messages"]], ["rest test 300"])
         self.assertEqual(page["cursor"], box["cursor"])
+
+    # -- 3. one message -----------------------------------------------------
+    def test_message_detail_raw_and_attachment(self):
+        uid = self.dovecot.append("alice", "alice-pw", "Detail", ATTACH, flags="\\Seen")
+        base = f"/api/v1/mailboxes/Detail/messages/{uid}"
+        d = self.get(base)
+        self.assertEqual(d["uid"], uid)
+        self.assertEqual(d["flags"], ["\\Seen"])
+        self.assertEqual(d["headers"]["subject"], "été numbers")
+        self.assertEqual(d["headers"]["from"], [{"name": "André", "email": "andre@example.org"}])
+        self.assertEqual(d["headers"]["messageId"], ["attach-1@example.org"])
+        self.assertEqual(d["text"], "Café numbers.")
+        self.assertEqual(d["html"], "<p>See the <b>numbers</b>.</p><script>x()</script>")
+        self.assertTrue(d["hasAttachment"])
+        self.assertEqual(len(d["attachments"]), 1)
+        a = d["attachments"][0]
+        self.assertEqual((a["part"], a["name"], a["type"]), ("2", "résumé.csv", "text/csv"))
+        self.assertEqual(a["url"], base + "/attachments/2")
+        st, h, body = self.gw.request("GET", a["url"], headers=self.auth)
+        self.assertEqual((st, body), (200, b"a,b\n1,2\n"))
+        self.assertTrue(h["content-type"].startswith("text/csv"))
+        self.assertIn("filename*=UTF-8''r%C3%A9sum%C3%A9.csv", h["content-disposition"])
+        st, h, body = self.gw.request("GET", base + "/raw", headers=self.auth)
+        self.assertEqual((st, h["content-type"]), (200, "message/rfc822"))
+        self.assertEqual(body, ATTACH)
+        # the JMAP blob id of the attachment downloads the same bytes
+        _, _, sess = self.gw.json("GET", "/.well-known/jmap", headers=self.auth)
+        acct = sess["primaryAccounts"]["urn:ietf:params:jmap:mail"]
+        url = "/jmap/download/%s/%s/x.csv?type=text/csv" % (acct, a["blobId"])
+        st, _, body = self.gw.request("GET", url, headers=self.auth)
+        self.assertEqual((st, body), (200, b"a,b\n1,2\n"))
+
+    def test_message_bad_input(self):
+        uid = max(self.uids("INBOX"))
+        for path, status in ((f"/api/v1/mailboxes/INBOX/messages/abc", 400),
+                             (f"/api/v1/mailboxes/INBOX/messages/0", 400),
+                             (f"/api/v1/mailboxes/INBOX/messages/12x/raw", 400),
+                             (f"/api/v1/mailboxes/INBOX/messages/99999999", 404),
+                             (f"/api/v1/mailboxes/INBOX/messages/99999999/raw", 404),
+                             (f"/api/v1/mailboxes/INBOX/messages/{uid}/attachments/9.9", 404),
+                             (f"/api/v1/mailboxes/Nope/messages/{uid}", 404)):
+            st, h, out = self.gw.json("GET", path, headers=self.auth)
+            self.assertEqual(st, status, (path, out))
+            self.assertEqual(out["status"], status)
 
     # -- 5. deltas --------------------------------------------------------
     def changes(self, path, cursor, status=200, **query):
