@@ -35,20 +35,6 @@ struct msg_job {
     char *name;            /* MSG_PART: file name or NULL */
 };
 
-static int fetch_one(struct ib_session *s, uint32_t uid, unsigned int want, struct ib_msg **m_r,
-                     size_t *n_r, struct cm_err *err)
-{
-    struct mailimap_set *set = mailimap_set_new_single(uid);
-    int rc = set ? ib_fetch_msgs(s, set, want, m_r, n_r, err)
-                 : cm_err_set(err, CM_ENOMEM, "out of memory");
-
-    if (set != NULL)
-        mailimap_set_free(set);
-    if (rc == 0 && *n_r != 1)
-        rc = cm_err_set(err, CM_ENOENT, "no such message");
-    return rc;
-}
-
 /* The decoded text of the sections of `want` whose html flag is `html`,
    joined by a blank line; JSON null when there are none. */
 static int body_text(struct ib_session *s, const struct ib_msg *m, unsigned int want, bool html,
@@ -243,7 +229,7 @@ static int run(struct ib_session *s, void *arg, struct cm_err *err)
         return ib_fetch_section(s, j->uid, "", 0, 0, &j->data, &j->len, err);
     }
     if (rc == 0)
-        rc = fetch_one(s, j->uid, j->what == MSG_PART ? IB_FETCH_BODYSTRUCTURE : want, &m, &n,
+        rc = gw_rest_fetch_one(s, j->uid, j->what == MSG_PART ? IB_FETCH_BODYSTRUCTURE : want, &m, &n,
                        err);
     if (rc == 0)
         rc = j->what == MSG_PART ? one_part(s, j, &m[0], err) : detail(s, j, &m[0], err);

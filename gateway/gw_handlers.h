@@ -29,6 +29,11 @@ void gw_api_message(struct gw_req *req);      /* worker */
 void gw_api_message_raw(struct gw_req *req);  /* worker */
 void gw_api_message_part(struct gw_req *req); /* worker */
 
+/* gw_api_message_edit.c */
+void gw_api_message_flags(struct gw_req *req);  /* worker */
+void gw_api_message_move(struct gw_req *req);   /* worker */
+void gw_api_message_delete(struct gw_req *req); /* worker */
+
 /* gw_api_changes.c */
 void gw_api_changes(struct gw_req *req);   /* worker */
 

@@ -227,6 +227,20 @@ int gw_rest_summaries(struct ib_session *s, const struct ib_folder *f, struct ma
     return rc;
 }
 
+int gw_rest_fetch_one(struct ib_session *s, uint32_t uid, unsigned int want, struct ib_msg **m_r,
+                      size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_set *set = mailimap_set_new_single(uid);
+    int rc = set ? ib_fetch_msgs(s, set, want, m_r, n_r, err)
+                 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    if (set != NULL)
+        mailimap_set_free(set);
+    if (rc == 0 && *n_r != 1)
+        rc = cm_err_set(err, CM_ENOENT, "no such message");
+    return rc;
+}
+
 char *gw_rest_message_url(const struct ib_folder *f, uint32_t uid, const char *suffix)
 {
     size_t cap = strlen(f->path) * 3 + strlen(suffix) + 64, n;

@@ -77,6 +77,12 @@ json_t *gw_rest_flags_json(const struct ib_msg *m);
 int gw_rest_summaries(struct ib_session *s, const struct ib_folder *f, struct mailimap_set *uids,
                       json_t *out, struct cm_err *err) __attribute__((warn_unused_result));
 
+/* FETCH want (ib_fetch_want) of one UID of the selected folder: *m_r
+   holds *n_r == 1 message (ib_msgs_free(*m_r, *n_r) in every case);
+   CM_ENOENT when there is no such UID. */
+int gw_rest_fetch_one(struct ib_session *s, uint32_t uid, unsigned int want, struct ib_msg **m_r,
+                      size_t *n_r, struct cm_err *err) __attribute__((warn_unused_result));
+
 /* URL of a message sub-resource: /api/v1/mailboxes/<path, percent-encoded>
    /messages/<uid><suffix>. malloc'd. */
 char *gw_rest_message_url(const struct ib_folder *f, uint32_t uid, const char *suffix);

@@ -252,6 +252,60 @@ class RestTest(StackTestCase):
             self.assertEqual(st, status, (path, out))
             self.assertEqual(out["status"], status)
 
+    # -- 4. flags, move, delete ---------------------------------------------
+    def send(self, method, path, body=None, status=200):
+        st, _, out = self.gw.json(method, path, body, headers=self.auth)
+        self.assertEqual(st, status, (method, path, out))
+        return out
+
+    def test_flags(self):
+        uid = self.dovecot.append("alice", "alice-pw", "Flags", msg(800), flags="\\Seen")
+        url = f"/api/v1/mailboxes/Flags/messages/{uid}/flags"
+        out = self.send("PATCH", url, {"add": ["\\Flagged", "$Forwarded"], "remove": ["\\Seen"]})
+        self.assertEqual(out["uid"], uid)
+        self.assertEqual(sorted(out["flags"]), ["$Forwarded", "\\Flagged"])
+        self.assertEqual(self.uids("Flags")[uid], ["$Forwarded", "\\Flagged"])
+        out = self.send("PATCH", url, {"remove": ["$Forwarded"]})
+        self.assertEqual(out["flags"], ["\\Flagged"])
+        for bad in ({"add": ["\\Recent"]}, {"add": ["a b"]}, {"add": ["\\Foo"]},
+                    {"add": "\\Seen"}, {"remove": [7]}, {"add": ["x)"]}):
+            self.send("PATCH", url, bad, status=400)
+        st, _, _ = self.gw.request("PATCH", url, body="{not json", headers=self.auth)
+        self.assertEqual(st, 400)
+        self.send("PATCH", "/api/v1/mailboxes/Flags/messages/999999/flags", {"add": ["x"]},
+                  status=404)
+        self.assertEqual(self.uids("Flags")[uid], ["\\Flagged"])
+
+    def test_move_and_delete(self):
+        self.create("Trash")
+        self.create("Zielordner")
+        u1 = self.dovecot.append("alice", "alice-pw", "Moving", msg(900))
+        u2 = self.dovecot.append("alice", "alice-pw", "Moving", msg(901))
+        # a message another client marked \Deleted must survive our removals
+        u3 = self.dovecot.append("alice", "alice-pw", "Moving", msg(902), flags="\\Deleted")
+        base = "/api/v1/mailboxes/Moving/messages"
+        out = self.send("POST", f"{base}/{u1}/move", {"to": "Zielordner"})
+        self.assertEqual(out["mailbox"], "Zielordner")
+        self.assertIn(out["uid"], self.uids("Zielordner"))
+        self.assertEqual(out["uidvalidity"], self.mailbox("Zielordner")["uidvalidity"])
+        self.assertNotIn(u1, self.uids("Moving"))
+        self.send("POST", f"{base}/{u2}/move", {"to": "Nowhere"}, status=404)
+        self.send("POST", f"{base}/{u2}/move", {"to": "Moving"}, status=400)
+        self.send("POST", f"{base}/{u2}/move", {}, status=400)
+        out = self.send("DELETE", f"{base}/{u2}")                       # to the Trash
+        self.assertEqual(out["mailbox"], "Trash")
+        self.assertIn(out["uid"], self.uids("Trash"))
+        self.assertEqual(sorted(self.uids("Moving")), [u3])
+        out = self.send("DELETE", f"/api/v1/mailboxes/Trash/messages/{out['uid']}")  # for good
+        self.assertTrue(out["permanent"])
+        self.assertEqual(self.uids("Trash"), {})
+        u4 = self.dovecot.append("alice", "alice-pw", "Moving", msg(903))
+        self.send("DELETE", f"{base}/{u4}?permanent=true")
+        self.assertEqual(sorted(self.uids("Moving")), [u3])             # u3 untouched
+        self.send("DELETE", f"{base}/{u4}", status=404)
+        self.send("DELETE", f"{base}/abc", status=400)
+        self.send("DELETE", f"{base}/{u3}?permanent=maybe", status=400)
+
     # -- 5. deltas --------------------------------------------------------
     def changes(self, path, cursor, status=200, **query):
         qs = urllib.parse.urlencode(dict(query, cursor=cursor))
