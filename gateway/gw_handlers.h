@@ -34,6 +34,9 @@ void gw_api_message_flags(struct gw_req *req);  /* worker */
 void gw_api_message_move(struct gw_req *req);   /* worker */
 void gw_api_message_delete(struct gw_req *req); /* worker */
 
+/* gw_api_openapi.c */
+void gw_api_openapi(struct gw_req *req);        /* MHD thread */
+
 /* gw_api_changes.c */
 void gw_api_changes(struct gw_req *req);   /* worker */
 

@@ -24,6 +24,7 @@ const struct gw_route gw_routes[] = {
       "message_move" },
     { "DELETE", "/api/v1/mailboxes/{}/messages/{}", gw_api_message_delete, GW_ROUTE_WORKER,
       "message_delete" },
+    { "GET", "/api/v1/openapi.json", gw_api_openapi, 0, "openapi" },
     { "GET", "/.well-known/jmap", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "GET", "/jmap/session", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "POST", "/jmap/api", gw_jmap_api, GW_ROUTE_WORKER, "jmap_api" },
