@@ -362,6 +362,33 @@ class RestTest(StackTestCase):
         finally:
             m.logout()
 
+    def test_changes_from_known_uids(self):
+        """Without CONDSTORE a client sends the UIDs it knows; Dovecot has
+        CONDSTORE, so this path is reached by sending known without a cursor."""
+        us = [self.dovecot.append("alice", "alice-pw", "Known", msg(1000 + i)) for i in range(4)]
+        m = self.imap()
+        try:
+            m.select("Known")
+            m.uid("STORE", str(us[1]), "+FLAGS", "(\\Deleted)")
+            m.expunge()
+            m.uid("STORE", str(us[2]), "+FLAGS", "(\\Seen)")
+        finally:
+            m.logout()
+        new = self.dovecot.append("alice", "alice-pw", "Known", msg(1010))
+        known = f"{us[0]}:{us[2]},{us[3]}"
+        qs = urllib.parse.urlencode({"known": known})
+        d = self.get(f"/api/v1/mailboxes/Known/changes?{qs}")
+        truth = self.uids("Known")
+        self.assertFalse(d["resync"])
+        self.assertEqual([x["uid"] for x in d["added"]], [new])
+        self.assertEqual(d["removed"], [us[1]])
+        self.assertEqual({f["uid"]: sorted(f["flags"]) for f in d["flags"]},
+                         {u: truth[u] for u in (us[0], us[2], us[3])})
+        self.assertEqual(d["cursor"], self.mailbox("Known")["cursor"])
+        for bad in ("", "x", "1:", ":2", "1,,2", "0", "1:2:3", "5,", "99999999999"):
+            qs = urllib.parse.urlencode({"known": bad})
+            self.get(f"/api/v1/mailboxes/Known/changes?{qs}", status=400)
+
     def test_changes_uidvalidity_reset(self):
         self.dovecot.append("alice", "alice-pw", "Reset", msg(500))
         c = self.mailbox("Reset")["cursor"]
