@@ -458,5 +458,102 @@ class RestTest(StackTestCase):
         self.assertLess(len(sent), 40)
 
 
+class RestLimitedServerTest(StackTestCase):
+    """Dovecot advertising CONDSTORE but neither QRESYNC, MOVE nor UIDPLUS
+    (imap_capability): removals are seen only in the counts (resync), and
+    nothing is ever removed by a plain EXPUNGE (409, nothing changes)."""
+    USERS = {"alice": "alice-pw"}
+    DOVECOT_KW = {"extra_conf": "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE "
+                                "NAMESPACE CONDSTORE\n"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.auth = {"Authorization": "Bearer " + cls.gw.login("alice", "alice-pw")}
+
+    get = RestTest.get
+    imap = RestTest.imap
+    uids = RestTest.uids
+    mailbox = RestTest.mailbox
+    changes = RestTest.changes
+    create = RestTest.create
+
+    def test_condstore_arithmetic(self):
+        u = [self.dovecot.append("alice", "alice-pw", "Lim", msg(1100 + i)) for i in range(3)]
+        c = self.mailbox("Lim")["cursor"]
+        new = self.dovecot.append("alice", "alice-pw", "Lim", msg(1110))
+        m = self.imap()
+        try:
+            m.select("Lim")
+            m.uid("STORE", str(u[0]), "+FLAGS", "(\\Seen)")
+            d = self.changes("Lim", c)
+            self.assertFalse(d["resync"])
+            self.assertEqual([x["uid"] for x in d["added"]], [new])
+            self.assertEqual([f["uid"] for f in d["flags"]], [u[0]])
+            self.assertEqual(d["removed"], [])
+            c = d["cursor"]
+            m.uid("STORE", str(u[1]), "+FLAGS", "(\\Deleted)")
+            m.expunge()
+        finally:
+            m.logout()
+        d = self.changes("Lim", c)
+        self.assertTrue(d["resync"])      # which one went cannot be told without QRESYNC
+        self.assertEqual(d["cursor"], self.mailbox("Lim")["cursor"])
+
+    def test_no_plain_expunge(self):
+        self.create("Trash")
+        keep = self.dovecot.append("alice", "alice-pw", "Lim2", msg(1200), flags="\\Deleted")
+        u = self.dovecot.append("alice", "alice-pw", "Lim2", msg(1201))
+        base = "/api/v1/mailboxes/Lim2/messages"
+        for method, path, body in (("DELETE", f"{base}/{u}", None),
+                                   ("DELETE", f"{base}/{u}?permanent=true", None),
+                                   ("POST", f"{base}/{u}/move", {"to": "Trash"})):
+            st, h, out = self.gw.json(method, path, body, headers=self.auth)
+            self.assertEqual(st, 409, (method, path, out))
+            self.assertIn("application/problem+json", h["content-type"])
+        self.assertEqual(sorted(self.uids("Lim2")), [keep, u])
+        self.assertEqual(self.uids("Trash"), {})
+
+
+class RestNoCondstoreTest(StackTestCase):
+    """Dovecot advertising no CONDSTORE: a cursor alone cannot tell what
+    changed (resync), the client's known UIDs can."""
+    USERS = {"alice": "alice-pw"}
+    DOVECOT_KW = {"extra_conf": "imap_capability = IMAP4rev1 LITERAL+ SASL-IR ENABLE IDLE "
+                                "NAMESPACE UIDPLUS MOVE\n"}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.auth = {"Authorization": "Bearer " + cls.gw.login("alice", "alice-pw")}
+
+    get = RestTest.get
+    imap = RestTest.imap
+    uids = RestTest.uids
+    mailbox = RestTest.mailbox
+    changes = RestTest.changes
+
+    def test_cursor_resyncs_known_diffs(self):
+        u = [self.dovecot.append("alice", "alice-pw", "NoCs", msg(1300 + i)) for i in range(3)]
+        box = self.mailbox("NoCs")
+        self.assertNotIn("highestModseq", box)
+        new = self.dovecot.append("alice", "alice-pw", "NoCs", msg(1310))
+        d = self.changes("NoCs", box["cursor"])
+        self.assertTrue(d["resync"])
+        self.assertEqual((d["added"], d["flags"], d["removed"]), ([], [], []))
+        m = self.imap()
+        try:
+            m.select("NoCs")
+            m.uid("STORE", str(u[2]), "+FLAGS", "(\\Deleted)")
+            m.expunge()
+        finally:
+            m.logout()
+        d = self.changes("NoCs", box["cursor"], known=f"{u[0]}:{u[2]}")
+        self.assertFalse(d["resync"])
+        self.assertEqual([x["uid"] for x in d["added"]], [new])
+        self.assertEqual(d["removed"], [u[2]])
+        self.assertEqual(sorted(f["uid"] for f in d["flags"]), u[:2])
+
+
 if __name__ == "__main__":
     unittest.main()
