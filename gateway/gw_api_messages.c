@@ -2,9 +2,9 @@
  * of summaries, newest first by UID (ARCHITECTURE §9). `before` is a UID:
  * the page holds the `limit` highest UIDs below it, and `nextBefore` is
  * the UID to pass for the next page (null on the last one), so pages stay
- * consistent while new mail arrives (new mail has higher UIDs). The
- * cursor is taken before the page is fetched: whatever changes meanwhile
- * is in the next delta. */
+ * consistent while new mail arrives (new mail has higher UIDs). The first
+ * page and the cursor come from the same STATUS (UIDNEXT): whatever
+ * arrives or changes after it is in the next delta. */
 #include <libetpan/libetpan.h>
 #include <stdlib.h>
 
@@ -24,31 +24,53 @@ struct list_job {
     json_t *out;
 };
 
-/* The UIDs below j->before, ascending. */
+/* UID SEARCH UID lo:hi into *uids_r (ascending). */
+static int search_range(struct ib_session *s, uint32_t lo, uint32_t hi, uint32_t **uids_r,
+                        size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_set *set = mailimap_set_new_interval(lo, hi);
+    struct mailimap_search_key *key = set ? mailimap_search_key_new_uid(set) : NULL;
+    int rc;
+
+    if (key == NULL) {
+        if (set != NULL)
+            mailimap_set_free(set);
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    rc = ib_fetch_search(s, key, false, uids_r, n_r, err);
+    mailimap_search_key_free(key);
+    return rc;
+}
+
+/* The UIDs of the page below `before` (0: below the folder's UIDNEXT, so
+   a page and its cursor describe the same moment), ascending, with one
+   more than the page when there is an older page. The search window
+   starts at a few pages of UIDs and grows fourfold until it holds more
+   than a page or reaches UID 1: a page costs O(page) on a dense folder,
+   never a list of the whole folder. */
 static int uids_below(struct ib_session *s, const struct list_job *j, uint32_t **uids_r,
                       size_t *n_r, struct cm_err *err)
 {
-    struct mailimap_search_key *key = NULL;
-    int rc;
+    uint32_t hi = j->before ? j->before - 1 : j->box.f->uidnext - 1;
+    uint64_t window = j->limit * 2 + 16;
+    int rc = 0;
 
     *uids_r = NULL;
     *n_r = 0;
-    if (j->before == 1 || j->box.f->total == 0)
+    if (j->box.f->uidnext == 0) /* no UIDNEXT in STATUS: search everything */
+        hi = UINT32_MAX;
+    if (hi == 0 || j->box.f->total == 0)
         return 0;
-    if (j->before > 1) {
-        struct mailimap_set *set = mailimap_set_new_interval(1, j->before - 1);
+    for (;;) {
+        uint32_t lo = hi >= window ? (uint32_t)(hi - window + 1) : 1;
 
-        key = set ? mailimap_search_key_new_uid(set) : NULL;
-        if (key == NULL) {
-            if (set != NULL)
-                mailimap_set_free(set);
-            return cm_err_set(err, CM_ENOMEM, "out of memory");
-        }
+        free(*uids_r);
+        *uids_r = NULL;
+        rc = search_range(s, lo, hi, uids_r, n_r, err);
+        if (rc < 0 || *n_r > j->limit || lo == 1)
+            return rc;
+        window *= 4;
     }
-    rc = ib_fetch_search(s, key, false, uids_r, n_r, err);
-    if (key != NULL)
-        mailimap_search_key_free(key);
-    return rc;
 }
 
 static json_t *page_json(const struct list_job *j, json_t *msgs, const uint32_t *uids,

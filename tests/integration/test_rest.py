@@ -178,6 +178,23 @@ class RestTest(StackTestCase):
         self.assertEqual(seen, truth)
         self.assertEqual(pages, 5)
 
+    def test_list_cost_follows_page_not_folder(self):
+        truth = sorted(self.uids("Big"), reverse=True)
+        for before in (None, truth[10000]):
+            start = len(self.gw.log_text())
+            page = self.messages("Big", limit=20, **({"before": before} if before else {}))
+            log = self.gw.log_text()[start:]
+            first = 0 if before is None else 10001
+            self.assertEqual([m["uid"] for m in page["messages"]], truth[first:first + 20])
+            self.assertEqual(page["nextBefore"], truth[first + 19])
+            sent = [l for l in log.splitlines() if 'msg="imap C"' in l]
+            recv = sum(len(l) for l in log.splitlines() if 'msg="imap S"' in l)
+            for l in sent:
+                self.assertNotIn("SEARCH ALL", l)
+                self.assertNotIn("UID 1:", l)
+            # 20,000 UIDs in a SEARCH answer alone would be ~120 kB
+            self.assertLess(recv, 60000, recv)
+
     def test_huge_limit_clamped(self):
         page = self.messages("Paging", limit=10**12)
         self.assertEqual(len(page["messages"]), len(self.uids("Paging")))
