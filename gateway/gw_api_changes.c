@@ -46,16 +46,9 @@ struct delta {
     json_t *added, *flags, *removed;
 };
 
-static void removed_uids(struct delta *d, const struct mailimap_set *van, uint32_t old_uidnext)
+static void add_removed(uint32_t uid, void *arg)
 {
-    for (clistiter *it = van ? clist_begin(van->set_list) : NULL; it; it = clist_next(it)) {
-        struct mailimap_set_item *r = clist_content(it);
-        uint32_t last = r->set_last == 0 || r->set_last >= old_uidnext ? old_uidnext - 1
-                                                                        : r->set_last;
-
-        for (uint32_t u = r->set_first; u <= last && u != 0; u++)
-            json_array_append_new(d->removed, json_integer(u));
-    }
+    json_array_append_new(((struct delta *)arg)->removed, json_integer(uid));
 }
 
 static int flags_of(struct ib_session *s, const uint32_t *uids, size_t n, struct delta *d,
@@ -138,7 +131,7 @@ static int condstore_delta(struct ib_session *s, const struct changes_job *j, st
     if (rc == 0)
         rc = flags_of(s, changed, nc, d, err);
     if (rc == 0)
-        removed_uids(d, van, j->old.uidnext);
+        gw_jmail_vanished_each(van, j->old.uidnext, add_removed, d);
     if (d->more) /* an intermediate point: the rest is still "added" next time */
         d->next = (struct ib_state_entry){ j->old.folder_key, f->uidvalidity, j->old.modseq,
                                            added[take - 1] + 1,
