@@ -224,6 +224,20 @@ class RestTest(StackTestCase):
         page = self.messages("Entwürfe/Ünïcode")
         self.assertEqual([m["subject"] for m in page["messages"]], ["rest test 300"])
         self.assertEqual(page["cursor"], box["cursor"])
+        path = enc("Entwürfe/Ünïcode")
+        uid = page["messages"][0]["uid"]
+        self.assertEqual(self.get(f"/api/v1/mailboxes/{path}/messages/{uid}")["text"],
+                         "body of 300\n")
+        out = self.send("PATCH", f"/api/v1/mailboxes/{path}/messages/{uid}/flags",
+                        {"add": ["\\Answered"]})
+        self.assertEqual(out["flags"], ["\\Answered"])
+        u2 = self.dovecot.append("alice", "alice-pw", q(mutf7("Entwürfe/Ünïcode"))[1:-1], msg(301))
+        d = self.changes("Entwürfe/Ünïcode", box["cursor"])
+        self.assertEqual([x["uid"] for x in d["added"]], [u2])
+        self.assertEqual(d["flags"], [{"uid": uid, "flags": ["\\Answered"]}])
+        out = self.send("POST", f"/api/v1/mailboxes/{path}/messages/{u2}/move", {"to": "Entwürfe"})
+        self.assertEqual(out["mailbox"], "Entwürfe")
+        self.assertEqual(list(self.uids("Entwürfe")), [out["uid"]])
 
     # -- 3. one message -----------------------------------------------------
     def test_message_detail_raw_and_attachment(self):
