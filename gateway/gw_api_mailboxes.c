@@ -1,8 +1,12 @@
-/* gw_api_mailboxes.c - GET /api/v1/mailboxes. */
+/* gw_api_mailboxes.c - GET /api/v1/mailboxes: every folder with its counts
+ * and, for selectable ones, the REST delta cursor (gw_rest.h). */
+#include <stdlib.h>
+
 #include "common/cm_log.h"
 #include "gateway/gw_authn.h"
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_req.h"
+#include "gateway/gw_rest.h"
 #include "imapbridge/ib_mailbox.h"
 
 static json_t *nullable(const char *s)
@@ -10,7 +14,17 @@ static json_t *nullable(const char *s)
     return s != NULL ? json_string(s) : json_null();
 }
 
-static json_t *folder_json(const struct ib_folder *f)
+/* The folder's REST delta cursor (only with STATUS counts). */
+static void add_cursor(const struct gw_req *req, json_t *o, const struct ib_folder *f)
+{
+    struct ib_state_entry e = gw_rest_entry(f);
+    char *c = gw_rest_cursor(req, &e);
+
+    json_object_set_new(o, "cursor", c ? json_string(c) : json_null());
+    free(c);
+}
+
+static json_t *folder_json(const struct gw_req *req, const struct ib_folder *f)
 {
     json_t *o = json_pack("{s:s,s:s,s:s,s:o,s:o,s:b,s:b}", "id", f->id, "name", f->name, "path",
                           f->path, "role", nullable(f->role), "parentId", nullable(f->parent_id),
@@ -23,16 +37,18 @@ static json_t *folder_json(const struct ib_folder *f)
         json_object_set_new(o, "uidnext", json_integer(f->uidnext));
         if (f->highestmodseq > 0)
             json_object_set_new(o, "highestModseq", json_integer((json_int_t)f->highestmodseq));
+        if (f->selectable)
+            add_cursor(req, o, f);
     }
     return o;
 }
 
-static json_t *list_json(const struct ib_folder_list *l)
+static json_t *list_json(const struct gw_req *req, const struct ib_folder_list *l)
 {
     json_t *arr = json_array();
 
     for (size_t i = 0; arr != NULL && i < l->count; i++) {
-        json_t *o = folder_json(&l->items[i]);
+        json_t *o = folder_json(req, &l->items[i]);
 
         if (o == NULL) { /* a name that is not UTF-8 would be a bug in ib_mailbox */
             cm_warn("", "skipping a folder that cannot be shown as JSON");
@@ -60,7 +76,7 @@ void gw_api_mailboxes(struct gw_req *req)
     if (gw_authn_run(req, &p, list_folders, &list, &err) < 0)
         gw_req_reply_error(req, &err);
     else
-        gw_req_reply_json(req, 200, json_pack("{s:o}", "mailboxes", list_json(&list)));
+        gw_req_reply_json(req, 200, json_pack("{s:o}", "mailboxes", list_json(req, &list)));
     ib_folder_list_fini(&list);
     gw_principal_fini(&p);
 }

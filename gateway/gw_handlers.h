@@ -24,6 +24,26 @@ void gw_api_mailboxes(struct gw_req *req); /* worker */
 /* gw_api_events.c */
 void gw_api_events(struct gw_req *req);      /* worker: GET /api/v1/events */
 void gw_jmap_eventsource(struct gw_req *req); /* worker: GET /jmap/eventsource */
+
+/* gw_api_messages.c */
+void gw_api_messages(struct gw_req *req);  /* worker */
+
+/* gw_api_message.c */
+void gw_api_message(struct gw_req *req);      /* worker */
+void gw_api_message_raw(struct gw_req *req);  /* worker */
+void gw_api_message_part(struct gw_req *req); /* worker */
+
+/* gw_api_message_edit.c */
+void gw_api_message_flags(struct gw_req *req);  /* worker */
+void gw_api_message_move(struct gw_req *req);   /* worker */
+void gw_api_message_delete(struct gw_req *req); /* worker */
+
+/* gw_api_openapi.c */
+void gw_api_openapi(struct gw_req *req);        /* MHD thread */
+
+/* gw_api_changes.c */
+void gw_api_changes(struct gw_req *req);   /* worker */
+
 /* gw_jmap_blob.c */
 void gw_jmap_download(struct gw_req *req); /* worker */
 

@@ -43,29 +43,16 @@ static void add_id(json_t *list, const struct ib_folder *f, uint32_t uid)
     json_array_append_new(list, json_string(id));
 }
 
-static bool set_has(const struct mailimap_set *set, uint32_t uid)
+struct vanished_ctx {
+    struct echanges *ec;
+    const struct ib_folder *f;
+};
+
+static void add_destroyed(uint32_t uid, void *arg)
 {
-    for (clistiter *it = set ? clist_begin(set->set_list) : NULL; it; it = clist_next(it)) {
-        struct mailimap_set_item *r = clist_content(it);
+    struct vanished_ctx *v = arg;
 
-        if (uid >= r->set_first && (r->set_last == 0 || uid <= r->set_last))
-            return true;
-    }
-    return false;
-}
-
-/* Report the VANISHED UIDs that existed at the old state. */
-static void add_vanished(struct echanges *ec, const struct ib_folder *f,
-                         const struct mailimap_set *van, uint32_t old_uidnext)
-{
-    for (clistiter *it = van ? clist_begin(van->set_list) : NULL; it; it = clist_next(it)) {
-        struct mailimap_set_item *r = clist_content(it);
-        uint32_t last = r->set_last == 0 || r->set_last >= old_uidnext ? old_uidnext - 1
-                                                                        : r->set_last;
-
-        for (uint32_t u = r->set_first; u <= last && u != 0; u++)
-            add_id(ec->destroyed, f, u);
-    }
+    add_id(v->ec->destroyed, v->f, uid);
 }
 
 /* Changes of one folder that existed at the old state. Fills *entry with
@@ -121,13 +108,15 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
         ec->more = true;
     }
     for (size_t i = 0; i < take; i++) {
-        if (!set_has(van, ch[i].uid))
+        if (!gw_jmail_set_has(van, ch[i].uid))
             add_id(ch[i].uid >= old->uidnext ? ec->created : ec->updated, f, ch[i].uid);
     }
     if (ec->room >= 0)
         ec->room -= (long long)take;
     if (take == n) {
-        add_vanished(ec, f, van, old->uidnext);
+        struct vanished_ctx v = { ec, f };
+
+        gw_jmail_vanished_each(van, old->uidnext, add_destroyed, &v);
         *entry = (struct ib_state_entry){ old->folder_key, f->uidvalidity, f->highestmodseq,
                                           f->uidnext, f->total };
     } else {

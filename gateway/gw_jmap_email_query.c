@@ -580,7 +580,7 @@ static int sort_hits(struct equery *eq, struct cm_err *err)
         rc = fetch_folder_fields(eq, lo, hi, want, err);
         lo = hi;
     }
-    if (rc == 0)
+    if (rc == 0 && eq->nhits > 1) /* qsort_r(NULL, 0, ...) is undefined */
         qsort_r(eq->hits, eq->nhits, sizeof(*eq->hits), compare_hits, &eq->plan);
     return rc;
 }

@@ -1,0 +1,376 @@
+/* gw_api_changes.c - GET /api/v1/mailboxes/{mailbox}/changes?cursor=&limit=
+ * The single-folder REST delta (ARCHITECTURE §4): the cursor is the
+ * folder's (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, EXISTS), so one
+ * UID FETCH 1:* (FLAGS) (CHANGEDSINCE m [VANISHED]) tells what happened, in
+ * O(changes): UIDs >= the old UIDNEXT were added, the others changed
+ * flags, VANISHED ones (QRESYNC) were removed. With CONDSTORE alone,
+ * removals are seen only in the counts: when EXISTS does not add up the
+ * answer is `resync: true`, never a guess; so is a UIDVALIDITY change, a
+ * folder recreated under the same path (new folder id) or a server without
+ * CONDSTORE. A cursor that is malformed or not sealed by us is a 400. `limit` caps the added summaries; past it the
+ * cursor is an intermediate point and hasMore is true. */
+#include <libetpan/libetpan.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/gw_authn.h"
+#include "gateway/gw_handlers.h"
+#include "gateway/gw_jmail.h"
+#include "gateway/gw_req.h"
+#include "gateway/gw_rest.h"
+#include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_session.h"
+
+#define MAX_KNOWN_RANGES 4096
+#define MAX_REMOVED 100000
+
+struct range {
+    uint32_t first, last;
+};
+
+struct changes_job {
+    struct gw_req *req;
+    bool has_cursor;
+    struct ib_state_entry old;
+    struct range *known;  /* ?known=, ascending, merged; NULL when absent */
+    size_t nknown;
+    size_t limit;
+    struct gw_rest_box box;
+    json_t *out;
+};
+
+/* The delta being built. */
+struct delta {
+    bool resync, more;
+    struct ib_state_entry next;
+    json_t *added, *flags, *removed;
+};
+
+static void add_removed(uint32_t uid, void *arg)
+{
+    json_array_append_new(((struct delta *)arg)->removed, json_integer(uid));
+}
+
+static int flags_of(struct ib_session *s, const uint32_t *uids, size_t n, struct delta *d,
+                    struct cm_err *err)
+{
+    struct mailimap_set *set = n ? gw_jmail_uid_set(uids, n) : NULL;
+    struct ib_msg *m = NULL;
+    size_t nm = 0;
+    int rc;
+
+    if (n == 0)
+        return 0;
+    rc = set ? ib_fetch_msgs(s, set, IB_FETCH_FLAGS, &m, &nm, err)
+             : cm_err_set(err, CM_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < nm; i++)
+        json_array_append_new(d->flags, json_pack("{s:I,s:o}", "uid", (json_int_t)m[i].uid,
+                                                  "flags", gw_rest_flags_json(&m[i])));
+    ib_msgs_free(m, nm);
+    if (set != NULL)
+        mailimap_set_free(set);
+    return rc;
+}
+
+/* Split the changed UIDs into added (>= old UIDNEXT) and flag changes,
+   dropping vanished ones. */
+static int classify(const struct ib_change *ch, size_t n, const struct mailimap_set *van,
+                    uint32_t old_uidnext, uint32_t *added, size_t *na, uint32_t *changed,
+                    size_t *nc)
+{
+    *na = *nc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (gw_jmail_set_has(van, ch[i].uid))
+            continue;
+        if (ch[i].uid >= old_uidnext)
+            added[(*na)++] = ch[i].uid;
+        else
+            changed[(*nc)++] = ch[i].uid;
+    }
+    return 0;
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static int condstore_delta(struct ib_session *s, const struct changes_job *j, struct delta *d,
+                           struct cm_err *err)
+{
+    const struct ib_folder *f = j->box.f;
+    struct ib_change *ch = NULL;
+    struct mailimap_set *van = NULL, *set = NULL;
+    bool van_known = false;
+    uint32_t *added = NULL, *changed = NULL;
+    size_t n = 0, na = 0, nc = 0, take;
+    int rc = ib_fetch_changed_since(s, j->old.modseq, &ch, &n, &van, &van_known, err);
+
+    if (rc == 0) {
+        added = calloc(n + 1, sizeof(*added));
+        changed = calloc(n + 1, sizeof(*changed));
+        rc = added && changed ? classify(ch, n, van, j->old.uidnext, added, &na, changed, &nc)
+                              : cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    if (rc == 0 && !van_known && (size_t)f->total != (size_t)j->old.exists + na) {
+        d->resync = true; /* expunged without QRESYNC: cannot tell which */
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+    qsort(added, na, sizeof(*added), cmp_uid);
+    take = na > j->limit ? j->limit : na;
+    d->more = take < na;
+    if (take > 0) {
+        set = gw_jmail_uid_set(added, take);
+        rc = set ? gw_rest_summaries(s, f, set, d->added, err)
+                 : cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        rc = flags_of(s, changed, nc, d, err);
+    if (rc == 0)
+        gw_jmail_vanished_each(van, j->old.uidnext, add_removed, d);
+    if (d->more) /* an intermediate point: the rest is still "added" next time */
+        d->next = (struct ib_state_entry){ j->old.folder_key, f->uidvalidity, j->old.modseq,
+                                           added[take - 1] + 1,
+                                           van_known ? 0 : j->old.exists + (uint32_t)take };
+out:
+    if (set != NULL)
+        mailimap_set_free(set);
+    if (van != NULL)
+        mailimap_set_free(van);
+    free(ch);
+    free(added);
+    free(changed);
+    return rc;
+}
+
+static int cmp_range(const void *a, const void *b)
+{
+    const struct range *x = a, *y = b;
+
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static bool read_uid(const char **pp, uint32_t *v)
+{
+    unsigned long long n = 0;
+    const char *p = *pp;
+
+    while (*p >= '0' && *p <= '9' && n <= UINT32_MAX)
+        n = n * 10 + (unsigned long long)(*p++ - '0');
+    if (p == *pp || n == 0 || n > UINT32_MAX)
+        return false;
+    *pp = p;
+    *v = (uint32_t)n;
+    return true;
+}
+
+/* "1:500,502" -> ascending merged ranges. CM_EINVAL when malformed. */
+static int parse_known(const char *text, struct range **r_r, size_t *n_r, struct cm_err *err)
+{
+    struct range *r = calloc(MAX_KNOWN_RANGES, sizeof(*r));
+    size_t n = 0, m = 0;
+    const char *p = text;
+
+    if (r == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    while (*p != '\0' && n < MAX_KNOWN_RANGES) {
+        uint32_t a, b;
+
+        if (!read_uid(&p, &a))
+            break;
+        b = a;
+        if (*p == ':' && (p++, !read_uid(&p, &b)))
+            break;
+        r[n++] = (struct range){ a < b ? a : b, a < b ? b : a };
+        if (*p == ',' && p[1] != '\0')
+            p++;
+        else if (*p != '\0')
+            break;
+    }
+    if (*p != '\0' || n == 0) {
+        free(r);
+        return cm_err_set(err, CM_EINVAL, "known must be UID ranges like 1:500,502 (at most %d)",
+                          MAX_KNOWN_RANGES);
+    }
+    qsort(r, n, sizeof(*r), cmp_range);
+    for (size_t i = 1; i < n; i++) {
+        if (r[i].first <= r[m].last + 1ULL)
+            r[m].last = r[i].last > r[m].last ? r[i].last : r[m].last;
+        else
+            r[++m] = r[i];
+    }
+    *r_r = r;
+    *n_r = m + 1;
+    return 0;
+}
+
+static bool known_has(const struct changes_job *j, uint32_t uid)
+{
+    size_t lo = 0, hi = j->nknown;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+
+        if (uid < j->known[mid].first)
+            hi = mid;
+        else if (uid > j->known[mid].last)
+            lo = mid + 1;
+        else
+            return true;
+    }
+    return false;
+}
+
+/* Known UIDs below uidnext that are not in cur (ascending). */
+static int known_removed(const struct changes_job *j, const uint32_t *cur, size_t ncur,
+                         uint32_t uidnext, struct delta *d, struct cm_err *err)
+{
+    size_t k = 0, count = 0;
+
+    for (size_t i = 0; i < j->nknown; i++) {
+        for (uint64_t u = j->known[i].first; u <= j->known[i].last && u < uidnext; u++) {
+            while (k < ncur && cur[k] < u)
+                k++;
+            if (k < ncur && cur[k] == u)
+                continue;
+            if (++count > MAX_REMOVED)
+                return cm_err_set(err, CM_EINVAL, "known names more than %d removed UIDs: "
+                                                  "list the folder again", MAX_REMOVED);
+            json_array_append_new(d->removed, json_integer((json_int_t)u));
+        }
+    }
+    return 0;
+}
+
+/* The diff against the client's known UIDs (no CONDSTORE needed). */
+static int known_delta(struct ib_session *s, const struct changes_job *j, struct delta *d,
+                       struct cm_err *err)
+{
+    uint32_t *cur = NULL, *added = NULL, *kept = NULL;
+    size_t ncur = 0, na = 0, nk = 0;
+    struct mailimap_set *set = NULL;
+    int rc = ib_fetch_search(s, NULL, false, &cur, &ncur, err);
+
+    if (rc == 0) {
+        added = calloc(ncur + 1, sizeof(*added));
+        kept = calloc(ncur + 1, sizeof(*kept));
+        rc = added && kept ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; rc == 0 && i < ncur; i++) {
+        if (known_has(j, cur[i]))
+            kept[nk++] = cur[i];
+        else
+            added[na++] = cur[i];
+    }
+    if (rc == 0)
+        rc = known_removed(j, cur, ncur, j->box.f->uidnext, d, err);
+    if (rc == 0 && na > j->limit) { /* the newest ones first; the rest next time */
+        memmove(added, added + (na - j->limit), j->limit * sizeof(*added));
+        na = j->limit;
+        d->more = true;
+    }
+    if (rc == 0 && na > 0) {
+        set = gw_jmail_uid_set(added, na);
+        rc = set ? gw_rest_summaries(s, j->box.f, set, d->added, err)
+                 : cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        rc = flags_of(s, kept, nk, d, err);
+    if (set != NULL)
+        mailimap_set_free(set);
+    free(cur);
+    free(added);
+    free(kept);
+    return rc;
+}
+
+static json_t *delta_json(const struct changes_job *j, struct delta *d, const char *cursor)
+{
+    const struct ib_folder *f = j->box.f;
+    json_t *o = json_pack("{s:I,s:I,s:b,s:O,s:O,s:O,s:s,s:b}", "uidvalidity",
+                          (json_int_t)f->uidvalidity, "total", (json_int_t)f->total, "resync",
+                          d->resync, "added", d->added, "flags", d->flags, "removed", d->removed,
+                          "cursor", cursor, "hasMore", d->more);
+
+    return o;
+}
+
+static int changes(struct ib_session *s, void *arg, struct cm_err *err)
+{
+    struct changes_job *j = arg;
+    struct delta d = { .added = json_array(), .flags = json_array(), .removed = json_array() };
+    const struct ib_folder *f;
+    char *cursor = NULL;
+    int rc = gw_rest_box_open(s, j->req->params[0], true, &j->box, err);
+
+    f = j->box.f;
+    if (rc < 0)
+        goto out;
+    d.next = gw_rest_entry(f);
+    /* Another folder key: the folder at this path was deleted and created
+       again (new id), or the cursor is another folder's. Either way the
+       client's copy does not describe this folder: start over. */
+    if (j->has_cursor && (ib_state_folder_key(f->id) != j->old.folder_key ||
+                          j->old.uidvalidity != f->uidvalidity))
+        d.resync = true; /* also: UIDVALIDITY changed */
+    else if (j->has_cursor && j->old.modseq != 0 && f->highestmodseq != 0)
+        rc = j->old.modseq != f->highestmodseq || j->old.uidnext != f->uidnext ||
+                     j->old.exists != f->total
+                 ? condstore_delta(s, j, &d, err)
+                 : 0;
+    else if (j->known != NULL)
+        rc = known_delta(s, j, &d, err);
+    else
+        d.resync = true; /* no CONDSTORE and no known UIDs: cannot tell */
+    if (rc == 0 && d.resync) {
+        json_array_clear(d.added);
+        json_array_clear(d.flags);
+        json_array_clear(d.removed);
+        d.more = false;
+        d.next = gw_rest_entry(f);
+    }
+    cursor = rc == 0 ? gw_rest_cursor(j->req, &d.next) : NULL;
+    if (rc == 0 && cursor == NULL)
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (rc == 0) {
+        json_decref(j->out);
+        j->out = delta_json(j, &d, cursor);
+    }
+out:
+    json_decref(d.added);
+    json_decref(d.flags);
+    json_decref(d.removed);
+    free(cursor);
+    return rc;
+}
+
+void gw_api_changes(struct gw_req *req)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct gw_principal p = { 0 };
+    struct changes_job j = { .req = req };
+    const char *cursor = gw_req_query(req, "cursor"), *known = gw_req_query(req, "known");
+    int rc = gw_rest_limit(req, &j.limit, &err);
+
+    if (rc == 0 && known != NULL)
+        rc = parse_known(known, &j.known, &j.nknown, &err);
+    j.has_cursor = cursor != NULL || known == NULL;
+    if (rc == 0 && j.has_cursor)
+        rc = gw_rest_cursor_parse(req, cursor, &j.old, &err);
+    if (rc == 0)
+        rc = gw_authn_run(req, &p, changes, &j, &err);
+    if (rc < 0) {
+        gw_req_reply_error(req, &err);
+    } else {
+        gw_req_reply_json(req, 200, j.out);
+        j.out = NULL;
+    }
+    json_decref(j.out);
+    free(j.known);
+    gw_rest_box_fini(&j.box);
+    gw_principal_fini(&p);
+}

@@ -1,0 +1,143 @@
+/* gw_api_messages.c - GET /api/v1/mailboxes/{mailbox}/messages: one page
+ * of summaries, newest first by UID (ARCHITECTURE §9). `before` is a UID:
+ * the page holds the `limit` highest UIDs below it, and `nextBefore` is
+ * the UID to pass for the next page (null on the last one), so pages stay
+ * consistent while new mail arrives (new mail has higher UIDs). The first
+ * page and the cursor come from the same STATUS (UIDNEXT): whatever
+ * arrives or changes after it is in the next delta. */
+#include <libetpan/libetpan.h>
+#include <stdlib.h>
+
+#include "gateway/gw_authn.h"
+#include "gateway/gw_handlers.h"
+#include "gateway/gw_jmail.h"
+#include "gateway/gw_req.h"
+#include "gateway/gw_rest.h"
+#include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_session.h"
+
+struct list_job {
+    struct gw_req *req;
+    uint32_t before;      /* 0 = from the newest */
+    size_t limit;
+    struct gw_rest_box box;
+    json_t *out;
+};
+
+/* UID SEARCH UID lo:hi into *uids_r (ascending). */
+static int search_range(struct ib_session *s, uint32_t lo, uint32_t hi, uint32_t **uids_r,
+                        size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_set *set = mailimap_set_new_interval(lo, hi);
+    struct mailimap_search_key *key = set ? mailimap_search_key_new_uid(set) : NULL;
+    int rc;
+
+    if (key == NULL) {
+        if (set != NULL)
+            mailimap_set_free(set);
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    rc = ib_fetch_search(s, key, false, uids_r, n_r, err);
+    mailimap_search_key_free(key);
+    return rc;
+}
+
+/* The UIDs of the page below `before` (0: below the folder's UIDNEXT, so
+   a page and its cursor describe the same moment), ascending, with one
+   more than the page when there is an older page. The search window
+   starts at a few pages of UIDs and grows fourfold until it holds more
+   than a page or reaches UID 1: a page costs O(page) on a dense folder,
+   never a list of the whole folder. */
+static int uids_below(struct ib_session *s, const struct list_job *j, uint32_t **uids_r,
+                      size_t *n_r, struct cm_err *err)
+{
+    uint32_t hi = j->before ? j->before - 1 : j->box.f->uidnext - 1;
+    uint64_t window = j->limit * 2 + 16;
+    int rc = 0;
+
+    *uids_r = NULL;
+    *n_r = 0;
+    if (j->box.f->uidnext == 0) /* no UIDNEXT in STATUS: search everything */
+        hi = UINT32_MAX;
+    if (hi == 0 || j->box.f->total == 0)
+        return 0;
+    for (;;) {
+        uint32_t lo = hi >= window ? (uint32_t)(hi - window + 1) : 1;
+
+        free(*uids_r);
+        *uids_r = NULL;
+        rc = search_range(s, lo, hi, uids_r, n_r, err);
+        if (rc < 0 || *n_r > j->limit || lo == 1)
+            return rc;
+        window *= 4;
+    }
+}
+
+static json_t *page_json(const struct list_job *j, json_t *msgs, const uint32_t *uids,
+                         size_t start, const char *cursor)
+{
+    const struct ib_folder *f = j->box.f;
+
+    return json_pack("{s:o,s:I,s:I,s:o,s:s}", "messages", msgs, "total", (json_int_t)f->total,
+                     "uidvalidity", (json_int_t)f->uidvalidity, "nextBefore",
+                     start > 0 ? json_integer(uids[start]) : json_null(), "cursor", cursor);
+}
+
+static int list_page(struct ib_session *s, void *arg, struct cm_err *err)
+{
+    struct list_job *j = arg;
+    struct ib_state_entry e;
+    struct mailimap_set *set = NULL;
+    uint32_t *uids = NULL;
+    size_t n = 0, start = 0;
+    char *cursor = NULL;
+    json_t *msgs = json_array();
+    int rc = gw_rest_box_open(s, j->req->params[0], true, &j->box, err);
+
+    if (rc == 0) {
+        e = gw_rest_entry(j->box.f);
+        cursor = gw_rest_cursor(j->req, &e);
+        rc = cursor ? uids_below(s, j, &uids, &n, err) : CM_ENOMEM;
+    }
+    if (rc == 0 && n > 0) {
+        start = n > j->limit ? n - j->limit : 0;
+        set = gw_jmail_uid_set(uids + start, n - start);
+        rc = set ? gw_rest_summaries(s, j->box.f, set, msgs, err) : CM_ENOMEM;
+    }
+    if (rc == 0) {
+        json_decref(j->out);
+        j->out = page_json(j, msgs, uids, start, cursor);
+        msgs = NULL;
+    }
+    if (rc == CM_ENOMEM)
+        cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (set != NULL)
+        mailimap_set_free(set);
+    json_decref(msgs);
+    free(uids);
+    free(cursor);
+    return rc;
+}
+
+void gw_api_messages(struct gw_req *req)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct gw_principal p = { 0 };
+    struct list_job j = { .req = req };
+    const char *before = gw_req_query(req, "before");
+    int rc = gw_rest_limit(req, &j.limit, &err);
+
+    if (rc == 0 && before != NULL)
+        rc = gw_rest_uid(before, "before", &j.before, &err);
+    if (rc == 0)
+        rc = gw_authn_run(req, &p, list_page, &j, &err);
+    if (rc < 0) {
+        gw_req_reply_error(req, &err);
+    } else {
+        gw_req_reply_json(req, 200, j.out);
+        j.out = NULL;
+    }
+    json_decref(j.out);
+    gw_rest_box_fini(&j.box);
+    gw_principal_fini(&p);
+}

@@ -1,0 +1,90 @@
+/* gw_rest.h - what the REST message routes (/api/v1/mailboxes/{mailbox}/...)
+ * share: the folder a path names, the delta cursor, strict number
+ * parsing, and message summaries.
+ *
+ * A REST folder is named by its UTF-8 path (ib_folder.path); the IMAP
+ * wire name (modified UTF-7) never reaches clients. The cursor is an
+ * IB_STATE_CURSOR token of one entry: (folder key, UIDVALIDITY,
+ * HIGHESTMODSEQ, UIDNEXT, EXISTS) of the folder (ARCHITECTURE §4).
+ *
+ * Threads: the request's worker, with the session checked out.
+ */
+#ifndef GW_REST_H
+#define GW_REST_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/cm_err.h"
+#include "imapbridge/ib_mailbox.h"
+#include "imapbridge/ib_state.h"
+
+struct gw_req;
+struct ib_session;
+struct ib_msg;
+struct mailimap_set;
+
+#define GW_REST_LIMIT_DEFAULT 50
+#define GW_REST_LIMIT_MAX 500
+
+/* The account's folders and the one a request names. */
+struct gw_rest_box {
+    struct ib_folder_list list;
+    const struct ib_folder *f; /* borrowed from list */
+};
+
+/* List the folders (LIST + STATUS, after a NOOP so counts are current),
+   find the selectable folder whose UTF-8 path is `path` ("INBOX" matches
+   case-insensitively) and select it (EXAMINE when read_only). CM_ENOENT
+   when there is no such folder. b is reset first (safe to call again on a
+   retry); call gw_rest_box_fini in every case. */
+int gw_rest_box_open(struct ib_session *s, const char *path, bool read_only,
+                     struct gw_rest_box *b, struct cm_err *err) __attribute__((warn_unused_result));
+void gw_rest_box_fini(struct gw_rest_box *b);
+
+/* The folder whose path is `path` in l (selectable or not), or NULL. */
+const struct ib_folder *gw_rest_find(const struct ib_folder_list *l, const char *path);
+
+/* The folder's current cursor entry (from its STATUS). */
+struct ib_state_entry gw_rest_entry(const struct ib_folder *f);
+/* Cursor token for an entry: malloc'd, NULL on OOM. */
+char *gw_rest_cursor(const struct gw_req *req, const struct ib_state_entry *e);
+/* Decode a cursor: CM_EINVAL (400) when malformed, forged, or not one
+   entry. */
+int gw_rest_cursor_parse(const struct gw_req *req, const char *text, struct ib_state_entry *e_r,
+                         struct cm_err *err) __attribute__((warn_unused_result));
+
+/* Strict decimal 1..UINT32_MAX (no sign, no blanks, no leading '+'):
+   CM_EINVAL naming `what` otherwise. */
+int gw_rest_uid(const char *text, const char *what, uint32_t *uid_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+/* ?limit=: absent -> GW_REST_LIMIT_DEFAULT; a number above the maximum
+   is clamped to GW_REST_LIMIT_MAX; 0, negative or not a number -> 400. */
+int gw_rest_limit(const struct gw_req *req, size_t *limit_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* JSON array of the message's flags, IMAP spelling, without \\Recent (it
+   belongs to one IMAP session). New reference. */
+json_t *gw_rest_flags_json(const struct ib_msg *m);
+
+/* Summaries {uid, id, threadId, from, to, subject, date, preview, flags,
+   size, hasAttachment} of the messages of the selected folder f whose
+   UIDs are in uids, newest (highest UID) first, appended to out. Never
+   fetches a body: headers of the list fields, BODYSTRUCTURE, PREVIEW when
+   offered, else a partial fetch of the first text part. */
+int gw_rest_summaries(struct ib_session *s, const struct ib_folder *f, struct mailimap_set *uids,
+                      json_t *out, struct cm_err *err) __attribute__((warn_unused_result));
+
+/* FETCH want (ib_fetch_want) of one UID of the selected folder: *m_r
+   holds *n_r == 1 message (ib_msgs_free(*m_r, *n_r) in every case);
+   CM_ENOENT when there is no such UID. */
+int gw_rest_fetch_one(struct ib_session *s, uint32_t uid, unsigned int want, struct ib_msg **m_r,
+                      size_t *n_r, struct cm_err *err) __attribute__((warn_unused_result));
+
+/* URL of a message sub-resource: /api/v1/mailboxes/<path, percent-encoded>
+   /messages/<uid><suffix>. malloc'd. */
+char *gw_rest_message_url(const struct ib_folder *f, uint32_t uid, const char *suffix);
+
+#endif
