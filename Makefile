@@ -23,7 +23,7 @@ CTEST      := ctest --output-on-failure --parallel $(JOBS) $(CTEST_ARGS)
 # over-reads when iconv dlopen()s gconv modules).
 VG_SUPP    := $(foreach f,$(shell find tests -name '*.supp' 2>/dev/null | sort),--suppressions=$(CURDIR)/$(f))
 
-.PHONY: all build deps test unit integration sanitize valgrind demo clean
+.PHONY: all build deps test unit integration sanitize valgrind demo clean bench
 
 all: build
 
@@ -73,3 +73,8 @@ demo:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Benchmarks (loopback, bounded): each prints one JSON object.
+bench: build
+	python3 bench/bench_push.py
+	python3 bench/bench_rest_changes.py
