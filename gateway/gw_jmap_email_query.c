@@ -143,19 +143,7 @@ static bool keep_date(const struct ib_msg *m, const void *arg)
 
 static bool keep_attachment(const struct ib_msg *m, const void *arg)
 {
-    bool want = *(const bool *)arg, has = false;
-    struct ib_body_opts opts = { NULL, NULL, NULL, NULL };
-    json_t *tree = m->body ? ib_body_structure_json(m->body, &opts) : NULL;
-    json_t *text = NULL, *html = NULL, *att = NULL;
-    struct cm_err err = CM_ERR_INIT;
-
-    if (tree != NULL && ib_body_parts(tree, &text, &html, &att, &has, &err) < 0)
-        has = false;
-    json_decref(text);
-    json_decref(html);
-    json_decref(att);
-    json_decref(tree);
-    return has == want;
+    return ib_body_has_attachment(m->body) == *(const bool *)arg;
 }
 
 /* Thread ids of the messages of f (all of them, or those matching key),

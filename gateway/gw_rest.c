@@ -124,22 +124,6 @@ json_t *gw_rest_flags_json(const struct ib_msg *m)
     return a;
 }
 
-static bool has_attachment(const struct ib_msg *m)
-{
-    json_t *tree = m->body ? ib_body_structure_json(m->body, NULL) : NULL;
-    json_t *text = NULL, *html = NULL, *att = NULL;
-    struct cm_err err = CM_ERR_INIT;
-    bool has = false;
-
-    if (tree != NULL && ib_body_parts(tree, &text, &html, &att, &has, &err) < 0)
-        has = false;
-    json_decref(text);
-    json_decref(html);
-    json_decref(att);
-    json_decref(tree);
-    return has;
-}
-
 static void add_headers(json_t *o, const struct ib_msg *m, const char *id)
 {
     static const char *const props[] = { "from", "to", "subject" };
@@ -188,7 +172,7 @@ static json_t *summary_json(struct ib_session *s, const struct ib_folder *f,
                                                  : gw_jmail_preview(s, m));
     json_object_set_new(o, "flags", gw_rest_flags_json(m));
     json_object_set_new(o, "size", json_integer(m->size));
-    json_object_set_new(o, "hasAttachment", json_boolean(has_attachment(m)));
+    json_object_set_new(o, "hasAttachment", json_boolean(ib_body_has_attachment(m->body)));
     return o;
 }
 

@@ -806,3 +806,19 @@ int ib_body_value_json(const char *data, size_t len, const char *encoding, const
     free(text);
     return *out != NULL ? 0 : cm_err_set(err, CM_ENOMEM, "body value");
 }
+
+bool ib_body_has_attachment(const struct mailimap_body *body)
+{
+    json_t *tree = body ? ib_body_structure_json(body, NULL) : NULL;
+    json_t *text = NULL, *html = NULL, *att = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    bool has = false;
+
+    if (tree != NULL && ib_body_parts(tree, &text, &html, &att, &has, &err) < 0)
+        has = false;
+    json_decref(text);
+    json_decref(html);
+    json_decref(att);
+    json_decref(tree);
+    return has;
+}

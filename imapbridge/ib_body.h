@@ -50,6 +50,10 @@ json_t *ib_body_structure_json(const struct mailimap_body *body, const struct ib
 int ib_body_parts(json_t *structure, json_t **text, json_t **html, json_t **attachments,
                   bool *has_attachment, struct cm_err *err) __attribute__((warn_unused_result));
 
+/* hasAttachment of a message straight from its BODYSTRUCTURE (NULL:
+   false), by the same rule as ib_body_parts. */
+bool ib_body_has_attachment(const struct mailimap_body *body);
+
 /* Which body values Email/get asked for. */
 enum ib_body_want {
     IB_BODY_WANT_TEXT = 1, /* fetchTextBodyValues: text parts of textBody */
