@@ -361,31 +361,71 @@ static int add_hits(struct equery *eq, uint32_t folder, const uint32_t *uids, si
     return 0;
 }
 
-static int search_folder(struct equery *eq, uint32_t idx, struct cm_err *err)
+/* The search key of folder idx; *skip_r when nothing there can match. */
+static int folder_key(struct equery *eq, uint32_t idx, struct mailimap_search_key **key_r,
+                      bool *skip_r, struct cm_err *err)
 {
     const struct ib_folder *f = &eq->l->items[idx];
     struct ib_search_resolver res = { resolve_uids, eq };
-    struct mailimap_search_key *key = NULL;
-    bool never = false, unsupported = false;
-    uint32_t *uids = NULL;
-    size_t n = 0;
+    bool unsupported = false;
     int rc;
 
+    *key_r = NULL;
+    *skip_r = true;
     if (!f->selectable || !f->has_status || f->total == 0)
         return 0;
-    rc = ib_search_key_for_mailbox(eq->q.filter, f->id, &res, &key, &never, &unsupported, err);
+    rc = ib_search_key_for_mailbox(eq->q.filter, f->id, &res, key_r, skip_r, &unsupported, err);
     if (unsupported)
         eq->unsupported = true;
-    if (rc < 0 || never)
-        return rc;
-    rc = ib_session_select(eq->s, f->imap_name, true, NULL, err);
-    if (rc == 0)
-        rc = ib_fetch_search(eq->s, key, ib_search_needs_utf8(key), &uids, &n, err);
+    return rc;
+}
+
+/* SEARCH (or, when sorted is set, server-side UID SORT) in folder idx. */
+static int search_folder(struct equery *eq, uint32_t idx, struct mailimap_search_key *key,
+                         bool sorted, struct cm_err *err)
+{
+    const struct ib_folder *f = &eq->l->items[idx];
+    bool utf8 = ib_search_needs_utf8(key);
+    uint32_t *uids = NULL;
+    size_t n = 0;
+    int rc = ib_session_select(eq->s, f->imap_name, true, NULL, err);
+
+    if (rc == 0 && sorted)
+        rc = ib_fetch_sort(eq->s, eq->plan.server_key, key, utf8, &uids, &n, err);
+    else if (rc == 0)
+        rc = ib_fetch_search(eq->s, key, utf8, &uids, &n, err);
     if (rc == 0)
         rc = add_hits(eq, idx, uids, n, err);
-    if (key != NULL)
-        mailimap_search_key_free(key);
     free(uids);
+    return rc;
+}
+
+/* Every folder's key first, so a query that can match in one folder only
+   is answered by the server's SORT there (no fetch, no sort here). */
+static int search_all(struct equery *eq, int all_mail, bool *sorted_r, struct cm_err *err)
+{
+    struct mailimap_search_key **keys = calloc(eq->l->count + 1, sizeof(*keys));
+    bool *skip = calloc(eq->l->count + 1, sizeof(*skip));
+    size_t active = 0;
+    int rc = keys && skip ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    for (uint32_t i = 0; rc == 0 && i < eq->l->count; i++) {
+        skip[i] = true;
+        if (all_mail < 0 || i == (uint32_t)all_mail)
+            rc = folder_key(eq, i, &keys[i], &skip[i], err);
+        active += rc == 0 && !skip[i];
+    }
+    *sorted_r = rc == 0 && active == 1 && eq->plan.server_key != NULL && !eq->collapse;
+    for (uint32_t i = 0; rc == 0 && i < eq->l->count; i++) {
+        if (!skip[i])
+            rc = search_folder(eq, i, keys[i], *sorted_r, err);
+    }
+    for (uint32_t i = 0; keys != NULL && i < eq->l->count; i++) {
+        if (keys[i] != NULL)
+            mailimap_search_key_free(keys[i]);
+    }
+    free(keys);
+    free(skip);
     return rc;
 }
 
@@ -614,6 +654,7 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
     json_t *collapse = json_object_get(c->args, "collapseThreads"), *reply = NULL;
     bool unsupported = false;
     char *state = NULL;
+    bool server_sorted = false;
     int all_mail;
 
     if (gw_jquery_parse(c, &eq.q, err) < 0)
@@ -632,16 +673,12 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
         build_plan(&eq, err) < 0)
         goto done;
     all_mail = all_mail_folder(&eq);
-    for (uint32_t i = 0; i < eq.l->count; i++) {
-        if (all_mail >= 0 && i != (uint32_t)all_mail)
-            continue;
-        if (search_folder(&eq, i, err) < 0) {
-            if (eq.unsupported)
-                c->error_type = "unsupportedFilter";
-            goto done;
-        }
+    if (search_all(&eq, all_mail, &server_sorted, err) < 0) {
+        if (eq.unsupported)
+            c->error_type = "unsupportedFilter";
+        goto done;
     }
-    if (sort_hits(&eq, err) < 0)
+    if (!server_sorted && sort_hits(&eq, err) < 0)
         goto done;
     state = gw_jmail_state(c->jr, eq.l);
     reply = gw_jquery_reply(c, &eq.q, result_ids(&eq), state ? state : "", false, err);

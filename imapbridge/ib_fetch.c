@@ -506,3 +506,36 @@ out:
         mailimap_fetch_list_free(result);
     return rc;
 }
+
+int ib_fetch_sort(struct ib_session *s, struct mailimap_sort_key *sort_key,
+                  struct mailimap_search_key *key, bool utf8, uint32_t **uids_r, size_t *n_r,
+                  struct cm_err *err)
+{
+    struct mailimap_search_key *all = NULL;
+    clist *result = NULL;
+    uint32_t *uids;
+    size_t n = 0;
+    int rc;
+
+    /* libetpan's SORT needs a charset and a search key (never NULL) */
+    if (key == NULL)
+        key = all = mailimap_search_key_new_all();
+    rc = ib_session_check(s, mailimap_uid_sort(ib_session_imap(s), utf8 ? "UTF-8" : "US-ASCII",
+                                               sort_key, key, &result),
+                          "UID SORT", err);
+    if (all != NULL)
+        mailimap_search_key_free(all);
+    if (rc < 0)
+        return rc;
+    uids = malloc((clist_count(result) + 1) * sizeof(*uids));
+    if (uids == NULL) {
+        mailimap_sort_result_free(result);
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it))
+        uids[n++] = *(uint32_t *)clist_content(it);
+    mailimap_sort_result_free(result);
+    *uids_r = uids;
+    *n_r = n;
+    return 0;
+}

@@ -78,6 +78,13 @@ int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool 
                     uint32_t **uids_r, size_t *n_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* UID SORT sort_key over search key (NULL = ALL), server-side (RFC 5256):
+   *uids_r is malloc'd in the server's order. Needs the SORT capability. */
+struct mailimap_sort_key;
+int ib_fetch_sort(struct ib_session *s, struct mailimap_sort_key *sort_key,
+                  struct mailimap_search_key *key, bool utf8, uint32_t **uids_r, size_t *n_r,
+                  struct cm_err *err) __attribute__((warn_unused_result));
+
 /* What changed in the selected folder since modseq (CONDSTORE): the
    messages whose flags changed or that arrived (uid + modseq, ascending by
    UID), and, with QRESYNC, the UIDs expunged meanwhile (VANISHED). Without

@@ -98,6 +98,21 @@ class JmapEmailTest(StackTestCase):
                                               "limit": 10}])
         self.assertEqual(anchored["ids"], page2["ids"])
 
+    def test_single_folder_uses_server_sort(self):
+        before = len(self.gw.log_text())
+        for prop, asc in (("size", True), ("receivedAt", False), ("subject", True)):
+            r = self.call(["Email/query", {"accountId": self.acct,
+                                           "filter": {"inMailbox": self.box["INBOX"]},
+                                           "sort": [{"property": prop, "isAscending": asc}]}])
+            self.assertEqual(len(r["ids"]), 42)
+            if prop != "subject":
+                g = self.call(["Email/get", {"accountId": self.acct, "ids": r["ids"],
+                                             "properties": [prop]}])
+                vals = [e[prop] for e in g["list"]]
+                self.assertEqual(vals, sorted(vals, reverse=not asc), prop)
+        sent = [l for l in self.gw.log_text()[before:].splitlines() if 'msg="imap C"' in l]
+        self.assertEqual(len([l for l in sent if "UID SORT" in l]), 3)
+
     def test_filters_match_imap_ground_truth(self):
         m = self.imap()
         cases = [
