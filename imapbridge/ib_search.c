@@ -7,6 +7,7 @@
  * never asked about a branch that cannot matter.
  */
 #include "imapbridge/ib_search.h"
+#include "imapbridge/ib_search_util.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,21 +21,21 @@
 
 /* ---- character classes and syntax checks ----------------------------- */
 
-static int ascii_lower(int c)
+int ib_search_ascii_lower(int c)
 {
     return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 }
 
-static int ascii_casecmp(const char *a, const char *b)
+int ib_search_ascii_casecmp(const char *a, const char *b)
 {
-    while (*a != '\0' && ascii_lower((unsigned char)*a) == ascii_lower((unsigned char)*b)) {
+    while (*a != '\0' && ib_search_ascii_lower((unsigned char)*a) == ib_search_ascii_lower((unsigned char)*b)) {
         a++;
         b++;
     }
-    return ascii_lower((unsigned char)*a) - ascii_lower((unsigned char)*b);
+    return ib_search_ascii_lower((unsigned char)*a) - ib_search_ascii_lower((unsigned char)*b);
 }
 
-static bool is_digit(int c)
+bool ib_search_is_digit(int c)
 {
     return c >= '0' && c <= '9';
 }
@@ -55,7 +56,7 @@ static bool is_etpan_atom(const char *s)
     for (; *s != '\0'; s++) {
         int c = (unsigned char)*s;
 
-        if (!(is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-'))
+        if (!(ib_search_is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-'))
             return false;
     }
     return true;
@@ -104,7 +105,7 @@ static bool digits(const char *s, int n, int *v)
 {
     *v = 0;
     for (int i = 0; i < n; i++) {
-        if (!is_digit((unsigned char)s[i]))
+        if (!ib_search_is_digit((unsigned char)s[i]))
             return false;
         *v = *v * 10 + (s[i] - '0');
     }
@@ -218,7 +219,7 @@ static const struct {
 
 /* ---- pass 1: validation ---------------------------------------------- */
 
-static void set_unsupported(bool *unsupported_r)
+void ib_search_set_unsupported(bool *unsupported_r)
 {
     if (unsupported_r != NULL)
         *unsupported_r = true;
@@ -247,14 +248,14 @@ static int check_uint(json_t *v, const char *prop, struct cm_err *err)
     return 0;
 }
 
-static bool is_keyword_json(json_t *v)
+bool ib_search_is_keyword_json(json_t *v)
 {
     return str_value(v) != NULL && is_keyword(str_value(v));
 }
 
 static int check_keyword(json_t *v, const char *prop, struct cm_err *err)
 {
-    if (!is_keyword_json(v))
+    if (!ib_search_is_keyword_json(v))
         return cm_err_set(err, CM_EINVAL, "filter: %s must be a valid keyword", prop);
     return 0;
 }
@@ -307,7 +308,7 @@ static int check_resolved(const struct cond_def *d, json_t *v, bool have_resolve
         r = check_keyword(v, d->name, err);
     }
     if (r == 0 && !have_resolver) {
-        set_unsupported(unsupported_r);
+        ib_search_set_unsupported(unsupported_r);
         r = cm_err_set(err, CM_EINVAL, "filter: %s is not supported here", d->name);
     }
     return r;
@@ -371,7 +372,7 @@ static int check_condition(json_t *node, bool have_resolver, bool *unsupported_r
         const struct cond_def *d = cond_find(name);
 
         if (d == NULL) {
-            set_unsupported(unsupported_r);
+            ib_search_set_unsupported(unsupported_r);
             return cm_err_set(err, CM_EINVAL, "filter: unsupported property \"%.64s\"", name);
         }
         r = check_prop(d, v, have_resolver, unsupported_r, err);
@@ -494,7 +495,7 @@ struct val {
     struct mailimap_search_key *key; /* owned when t == T_KEY */
 };
 
-static int nomem(struct cm_err *err)
+int ib_search_nomem(struct cm_err *err)
 {
     return cm_err_set(err, CM_ENOMEM, "out of memory");
 }
@@ -573,10 +574,10 @@ static struct mailimap_search_key *sk_keyword(const char *keyword, bool negate)
     const char *imap = keyword;
 
     for (size_t i = 0; i < sizeof(sys_flags) / sizeof(sys_flags[0]); i++)
-        if (ascii_casecmp(keyword, sys_flags[i].keyword) == 0)
+        if (ib_search_ascii_casecmp(keyword, sys_flags[i].keyword) == 0)
             return sk_simple(negate ? sys_flags[i].unset : sys_flags[i].set);
     for (size_t i = 0; i < sizeof(spellings) / sizeof(spellings[0]); i++)
-        if (ascii_casecmp(keyword, spellings[i].keyword) == 0)
+        if (ib_search_ascii_casecmp(keyword, spellings[i].keyword) == 0)
             imap = spellings[i].imap;
     if (negate && is_etpan_atom(imap))
         return sk_string(mailimap_search_key_new_unkeyword, imap);
@@ -591,16 +592,6 @@ static struct mailimap_search_key *sk_multiple_empty(void)
 {
     clist *list = clist_new();
     struct mailimap_search_key *k = list != NULL ? mailimap_search_key_new_multiple(list) : NULL;
-
-    if (k == NULL && list != NULL)
-        clist_free(list);
-    return k;
-}
-
-static struct mailimap_sort_key *sort_multiple_empty(void)
-{
-    clist *list = clist_new();
-    struct mailimap_sort_key *k = list != NULL ? mailimap_sort_key_new_multiple(list) : NULL;
 
     if (k == NULL && list != NULL)
         clist_free(list);
@@ -695,7 +686,7 @@ static int build_operator(const struct build_ctx *c, json_t *node, struct val *o
         else
             r = is_or ? or_add(&tail, v.key) : and_add(&acc, v.key);
         if (r < 0) {
-            r = nomem(c->err);
+            r = ib_search_nomem(c->err);
             break;
         }
     }
@@ -733,7 +724,7 @@ static int build_resolved(const struct build_ctx *c, const struct cond_def *d, j
     out->key = mailimap_search_key_new_uid(set);
     if (out->key == NULL) {
         mailimap_set_free(set);
-        return nomem(c->err);
+        return ib_search_nomem(c->err);
     }
     out->t = T_KEY;
     return 0;
@@ -762,7 +753,7 @@ static int build_prop(const struct build_ctx *c, const struct cond_def *d, json_
     case C_KEYWORD: out->key = sk_keyword(json_string_value(v), d->negate); break;
     default: return build_resolved(c, d, v, out);
     }
-    return out->key != NULL ? 0 : nomem(c->err);
+    return out->key != NULL ? 0 : ib_search_nomem(c->err);
 }
 
 /* A FilterCondition: the AND of its properties. */
@@ -779,7 +770,7 @@ static int build_condition(const struct build_ctx *c, json_t *node, struct val *
     {
         r = build_prop(c, cond_find(name), v, &pv);
         if (r == 0 && pv.t == T_KEY && and_add(&acc, pv.key) < 0)
-            r = nomem(c->err);
+            r = ib_search_nomem(c->err);
         if (r < 0 || pv.t == T_FALSE) {
             if (acc != NULL)
                 mailimap_search_key_free(acc);
@@ -1080,459 +1071,4 @@ char *ib_search_key_render_wire(const struct mailimap_search_key *key, enum ib_s
 char *ib_search_key_render(const struct mailimap_search_key *key)
 {
     return ib_search_key_render_wire(key, IB_SEARCH_WIRE_PLAIN);
-}
-
-/* ---- sort ------------------------------------------------------------ */
-
-/* In enum ib_sort_field order (r_client_plan indexes it). */
-static const struct {
-    const char *name;
-    enum ib_sort_field field;
-    int imap; /* MAILIMAP_SORT_KEY_*, or -1: client side only */
-} sort_props[] = {
-    {"receivedAt", IB_SORT_RECEIVED_AT, MAILIMAP_SORT_KEY_ARRIVAL},
-    {"sentAt", IB_SORT_SENT_AT, MAILIMAP_SORT_KEY_DATE},
-    {"size", IB_SORT_SIZE, MAILIMAP_SORT_KEY_SIZE},
-    {"from", IB_SORT_FROM, MAILIMAP_SORT_KEY_FROM},
-    {"to", IB_SORT_TO, MAILIMAP_SORT_KEY_TO},
-    {"subject", IB_SORT_SUBJECT, MAILIMAP_SORT_KEY_SUBJECT},
-    {"hasKeyword", IB_SORT_HAS_KEYWORD, -1},
-};
-
-/* In enum ib_sort_collation order. */
-static const struct {
-    const char *name;
-    enum ib_sort_collation coll;
-} collations[] = {
-    {"i;ascii-casemap", IB_SORT_COLL_ASCII_CASEMAP},
-    {"i;unicode-casemap", IB_SORT_COLL_UNICODE_CASEMAP},
-    {"i;ascii-numeric", IB_SORT_COLL_ASCII_NUMERIC},
-};
-
-static const char *const comparator_members[] = {"property", "isAscending", "collation", "keyword"};
-
-static int sort_prop_index(const char *name)
-{
-    for (size_t i = 0; i < sizeof(sort_props) / sizeof(sort_props[0]); i++)
-        if (strcmp(sort_props[i].name, name) == 0)
-            return (int)i;
-    return -1;
-}
-
-static int check_comparator_members(json_t *o, struct cm_err *err)
-{
-    const char *name;
-    json_t *v;
-
-    json_object_foreach(o, name, v)
-    {
-        size_t i = 0;
-
-        while (i < 4 && strcmp(name, comparator_members[i]) != 0)
-            i++;
-        if (i == 4)
-            return cm_err_set(err, CM_EINVAL, "sort: unknown Comparator member \"%.64s\"", name);
-    }
-    return 0;
-}
-
-static int parse_collation(json_t *coll, struct ib_sort_crit *c, bool *unsupported_r,
-                           struct cm_err *err)
-{
-    c->collation = IB_SORT_COLL_ASCII_CASEMAP;
-    if (coll == NULL)
-        return 0;
-    for (size_t i = 0; i < sizeof(collations) / sizeof(collations[0]); i++) {
-        if (strcmp(json_string_value(coll), collations[i].name) == 0) {
-            c->collation = collations[i].coll;
-            return 0;
-        }
-    }
-    set_unsupported(unsupported_r);
-    return cm_err_set(err, CM_EINVAL, "sort: unsupported collation \"%.64s\"",
-                      json_string_value(coll));
-}
-
-static void lower_copy(char *dst, const char *src)
-{
-    do
-        *dst++ = (char)ascii_lower((unsigned char)*src);
-    while (*src++ != '\0');
-}
-
-static int parse_comparator(json_t *o, struct ib_sort_crit *c, bool *unsupported_r,
-                            struct cm_err *err)
-{
-    json_t *prop, *asc, *coll, *kw;
-    int i, r;
-
-    if (!json_is_object(o))
-        return cm_err_set(err, CM_EINVAL, "sort: a Comparator must be an object");
-    r = check_comparator_members(o, err);
-    if (r < 0)
-        return r;
-    prop = json_object_get(o, "property");
-    asc = json_object_get(o, "isAscending");
-    coll = json_object_get(o, "collation");
-    kw = json_object_get(o, "keyword");
-    if (!json_is_string(prop) || (asc != NULL && !json_is_boolean(asc)) ||
-        (coll != NULL && !json_is_string(coll)))
-        return cm_err_set(err, CM_EINVAL,
-                          "sort: property must be a string, isAscending a "
-                          "boolean, collation a string");
-    if (kw != NULL && !is_keyword_json(kw))
-        return cm_err_set(err, CM_EINVAL, "sort: keyword must be a valid keyword");
-    i = sort_prop_index(json_string_value(prop));
-    if (i < 0) {
-        set_unsupported(unsupported_r);
-        return cm_err_set(err, CM_EINVAL, "sort: unsupported property \"%.64s\"",
-                          json_string_value(prop));
-    }
-    c->field = sort_props[i].field;
-    c->ascending = asc == NULL || json_is_true(asc);
-    if ((c->field == IB_SORT_HAS_KEYWORD) != (kw != NULL))
-        return cm_err_set(err, CM_EINVAL, "sort: keyword goes with hasKeyword, and only there");
-    lower_copy(c->keyword, kw != NULL ? json_string_value(kw) : ""); /* <= 255 bytes */
-    return parse_collation(coll, c, unsupported_r, err);
-}
-
-static bool needs_client(const struct ib_sort_crit *c)
-{
-    bool text = c->field == IB_SORT_FROM || c->field == IB_SORT_TO || c->field == IB_SORT_SUBJECT;
-
-    return c->field == IB_SORT_HAS_KEYWORD || (text && c->collation == IB_SORT_COLL_ASCII_NUMERIC);
-}
-
-static int imap_sort_type(enum ib_sort_field f)
-{
-    for (size_t i = 0; i < sizeof(sort_props) / sizeof(sort_props[0]); i++)
-        if (sort_props[i].field == f)
-            return sort_props[i].imap;
-    return -1;
-}
-
-/* One key for one criterion, or a MULTIPLE of them. */
-static int build_server_key(struct ib_sort_plan *plan, struct cm_err *err)
-{
-    struct mailimap_sort_key *m = NULL, *k;
-
-    for (size_t i = 0; i < plan->n_crit; i++) {
-        k = mailimap_sort_key_new(imap_sort_type(plan->crit[i].field), !plan->crit[i].ascending,
-                                  NULL);
-        if (k == NULL)
-            goto nomem;
-        if (plan->n_crit == 1) {
-            plan->server_key = k;
-            return 0;
-        }
-        if (m == NULL)
-            m = sort_multiple_empty();
-        if (m == NULL || mailimap_sort_key_multiple_add(m, k) != MAILIMAP_NO_ERROR) {
-            mailimap_sort_key_free(k);
-            goto nomem;
-        }
-    }
-    plan->server_key = m;
-    return 0;
-nomem:
-    if (m != NULL)
-        mailimap_sort_key_free(m);
-    return nomem(err);
-}
-
-int ib_sort_build(json_t *comparators, unsigned caps, struct ib_sort_plan *plan,
-                  bool *unsupported_r, struct cm_err *err)
-{
-    bool client = false;
-    size_t i;
-    json_t *o;
-    int r;
-
-    memset(plan, 0, sizeof(*plan));
-    if (unsupported_r != NULL)
-        *unsupported_r = false;
-    if (comparators == NULL || json_is_null(comparators))
-        return 0;
-    if (!json_is_array(comparators))
-        return cm_err_set(err, CM_EINVAL, "sort: must be an array of Comparators");
-    if (json_array_size(comparators) > IB_SORT_MAX_COMPARATORS)
-        return cm_err_set(err, CM_ELIMIT, "sort: more than %d Comparators",
-                          IB_SORT_MAX_COMPARATORS);
-    json_array_foreach(comparators, i, o)
-    {
-        r = parse_comparator(o, &plan->crit[i], unsupported_r, err);
-        if (r < 0) {
-            memset(plan, 0, sizeof(*plan));
-            return r;
-        }
-        client |= needs_client(&plan->crit[i]);
-    }
-    plan->n_crit = json_array_size(comparators);
-    if (client || !(caps & IB_SORT_CAP_SORT) || plan->n_crit == 0)
-        return 0;
-    r = build_server_key(plan, err);
-    if (r < 0)
-        memset(plan, 0, sizeof(*plan));
-    return r;
-}
-
-void ib_sort_plan_fini(struct ib_sort_plan *plan)
-{
-    if (plan->server_key != NULL)
-        mailimap_sort_key_free(plan->server_key);
-    memset(plan, 0, sizeof(*plan));
-}
-
-static int cmp_sign(long long d)
-{
-    return (d > 0) - (d < 0);
-}
-
-static int cmp_i64(int64_t a, int64_t b)
-{
-    return (a > b) - (a < b);
-}
-
-static int cmp_casemap(const char *a, const char *b)
-{
-    return cmp_sign(ascii_casecmp(a != NULL ? a : "", b != NULL ? b : ""));
-}
-
-/* RFC 4790 §9.1: the leading digits as a number; no leading digit is
-   "positive infinity", equal to any other such string. */
-static int cmp_numeric(const char *a, const char *b)
-{
-    size_t la, lb;
-
-    a = a != NULL ? a : "";
-    b = b != NULL ? b : "";
-    if (!is_digit((unsigned char)*a) || !is_digit((unsigned char)*b))
-        return is_digit((unsigned char)*b) - is_digit((unsigned char)*a);
-    while (a[0] == '0' && is_digit((unsigned char)a[1]))
-        a++;
-    while (b[0] == '0' && is_digit((unsigned char)b[1]))
-        b++;
-    la = strspn(a, "0123456789");
-    lb = strspn(b, "0123456789");
-    if (la != lb)
-        return la < lb ? -1 : 1;
-    return cmp_sign(memcmp(a, b, la));
-}
-
-static bool item_has_keyword(const struct ib_sort_item *it, const char *keyword)
-{
-    for (size_t i = 0; i < it->n_keywords; i++)
-        if (it->keywords[i] != NULL && ascii_casecmp(it->keywords[i], keyword) == 0)
-            return true;
-    return false;
-}
-
-static int cmp_text(const struct ib_sort_crit *c, const char *a, const char *b)
-{
-    return c->collation == IB_SORT_COLL_ASCII_NUMERIC ? cmp_numeric(a, b) : cmp_casemap(a, b);
-}
-
-static int cmp_crit(const struct ib_sort_crit *c, const struct ib_sort_item *a,
-                    const struct ib_sort_item *b)
-{
-    switch (c->field) {
-    case IB_SORT_RECEIVED_AT: return cmp_i64(a->received_at, b->received_at);
-    case IB_SORT_SENT_AT: return cmp_i64(a->sent_at, b->sent_at);
-    case IB_SORT_SIZE: return (a->size > b->size) - (a->size < b->size);
-    case IB_SORT_FROM: return cmp_text(c, a->from, b->from);
-    case IB_SORT_TO: return cmp_text(c, a->to, b->to);
-    case IB_SORT_SUBJECT: return cmp_text(c, a->subject, b->subject);
-    case IB_SORT_HAS_KEYWORD:
-        return (int)item_has_keyword(a, c->keyword) - (int)item_has_keyword(b, c->keyword);
-    }
-    return 0;
-}
-
-int ib_sort_compare(const struct ib_sort_plan *plan, const struct ib_sort_item *a,
-                    const struct ib_sort_item *b)
-{
-    for (size_t i = 0; i < plan->n_crit; i++) {
-        int r = cmp_crit(&plan->crit[i], a, b);
-
-        if (r != 0)
-            return plan->crit[i].ascending ? r : -r;
-    }
-    if (a->uid != b->uid)
-        return a->uid < b->uid ? -1 : 1;
-    return cmp_i64(a->mailbox_index, b->mailbox_index);
-}
-
-/* ---- RFC 5256 base subject ------------------------------------------- */
-
-static bool prefix_ci(const char *p, size_t n, const char *word)
-{
-    size_t wl = strlen(word);
-
-    if (n < wl)
-        return false;
-    for (size_t i = 0; i < wl; i++)
-        if (ascii_lower((unsigned char)p[i]) != word[i])
-            return false;
-    return true;
-}
-
-/* subj-blob = "[" *BLOBCHAR "]" *WSP; like Dovecot, any byte but [ ] is a
-   BLOBCHAR (RFC 5256 says 7-bit, but subjects are UTF-8 by now). */
-static size_t blob_len(const char *p, size_t n)
-{
-    size_t i = 1;
-
-    if (n == 0 || p[0] != '[')
-        return 0;
-    while (i < n && p[i] != ']') {
-        if (p[i] == '[')
-            return 0;
-        i++;
-    }
-    if (i == n)
-        return 0;
-    for (i++; i < n && p[i] == ' ';)
-        i++;
-    return i;
-}
-
-/* subj-leader = (*subj-blob subj-refwd) / WSP
-   subj-refwd  = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":" */
-static size_t leader_len(const char *p, size_t n)
-{
-    size_t i = 0, b;
-
-    if (n > 0 && p[0] == ' ')
-        return 1;
-    while ((b = blob_len(p + i, n - i)) > 0)
-        i += b;
-    if (prefix_ci(p + i, n - i, "re"))
-        i += 2;
-    else if (prefix_ci(p + i, n - i, "fwd"))
-        i += 3;
-    else if (prefix_ci(p + i, n - i, "fw"))
-        i += 2;
-    else
-        return 0;
-    while (i < n && p[i] == ' ')
-        i++;
-    b = blob_len(p + i, n - i);
-    return i + b < n && p[i + b] == ':' ? i + b + 1 : 0;
-}
-
-/* Step 1: tabs, CR, LF and runs of them with spaces become one space. */
-static size_t fold_spaces(const char *in, char *out)
-{
-    size_t len = 0;
-    bool space = false;
-
-    for (; *in != '\0'; in++) {
-        bool ws = *in == ' ' || *in == '\t' || *in == '\r' || *in == '\n';
-
-        if (!ws)
-            out[len++] = *in;
-        else if (!space)
-            out[len++] = ' ';
-        space = ws;
-    }
-    return len;
-}
-
-char *ib_sort_base_subject(const char *subject)
-{
-    size_t start = 0, end, m;
-    char *s;
-
-    subject = subject != NULL ? subject : "";
-    s = malloc(strlen(subject) + 1);
-    if (s == NULL)
-        return NULL;
-    end = fold_spaces(subject, s);
-    for (;;) {
-        /* (2) trailers: "(fwd)" and WSP */
-        while (end > start &&
-               (s[end - 1] == ' ' || (end - start >= 5 && prefix_ci(s + end - 5, 5, "(fwd)"))))
-            end -= s[end - 1] == ' ' ? 1 : 5;
-        /* (3)-(5) leaders, and a leading blob unless it is all that is left */
-        for (;;) {
-            m = leader_len(s + start, end - start);
-            if (m == 0) {
-                m = blob_len(s + start, end - start);
-                m = start + m < end ? m : 0;
-            }
-            if (m == 0)
-                break;
-            start += m;
-        }
-        /* (6) "[fwd:" ... "]" */
-        if (end - start < 6 || !prefix_ci(s + start, end - start, "[fwd:") || s[end - 1] != ']')
-            break;
-        start += 5;
-        end--;
-    }
-    memmove(s, s + start, end - start);
-    s[end - start] = '\0';
-    return s;
-}
-
-/* ---- sort plan rendering --------------------------------------------- */
-
-static int r_sort_key(struct cm_buf *b, const struct mailimap_sort_key *k)
-{
-    static const char *const names[] = {"ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO"};
-    int r = 0;
-
-    if (k->sortk_type == MAILIMAP_SORT_KEY_MULTIPLE) {
-        for (clistiter *cur = clist_begin(k->sortk_multiple); cur != NULL && r == 0;
-             cur = clist_next(cur)) {
-            if (cur != clist_begin(k->sortk_multiple))
-                r = cm_buf_append(b, " ", 1);
-            if (r == 0)
-                r = r_sort_key(b, clist_content(cur));
-        }
-        return r;
-    }
-    if (k->sortk_type < 0 || k->sortk_type > MAILIMAP_SORT_KEY_TO)
-        return CM_EINVAL;
-    if (k->sortk_is_reverse)
-        r = cm_buf_append_str(b, "REVERSE ");
-    return r == 0 ? cm_buf_append_str(b, names[k->sortk_type]) : r;
-}
-
-static int r_client_plan(struct cm_buf *b, const struct ib_sort_plan *plan)
-{
-    int r = cm_buf_append_str(b, "client:");
-
-    for (size_t i = 0; i < plan->n_crit && r == 0; i++) {
-        const struct ib_sort_crit *c = &plan->crit[i];
-
-        r = cm_buf_printf(b, " %c%s", c->ascending ? '+' : '-', sort_props[c->field].name);
-        if (r == 0 && c->field == IB_SORT_HAS_KEYWORD)
-            r = cm_buf_printf(b, "(%s)", c->keyword);
-        if (r == 0 && c->collation != IB_SORT_COLL_ASCII_CASEMAP)
-            r = cm_buf_printf(b, "[%s]", collations[c->collation].name);
-    }
-    return r;
-}
-
-char *ib_sort_render(const struct ib_sort_plan *plan)
-{
-    struct cm_buf b;
-    char *out = NULL;
-    int r;
-
-    cm_buf_init(&b, RENDER_MAX_BYTES);
-    if (plan->server_key != NULL) {
-        r = cm_buf_append(&b, "(", 1);
-        if (r == 0)
-            r = r_sort_key(&b, plan->server_key);
-        if (r == 0)
-            r = cm_buf_append(&b, ")", 1);
-    } else {
-        r = r_client_plan(&b, plan);
-    }
-    if (r == 0)
-        out = cm_buf_steal(&b, NULL);
-    cm_buf_fini(&b);
-    return out;
 }
