@@ -161,14 +161,36 @@ void gw_jmail_vanished_each(const struct mailimap_set *van, uint32_t old_uidnext
     }
 }
 
+static const struct {
+    const char *flag, *keyword;
+} flag_map[] = {
+    { "\\Seen", "$seen" },         { "\\Flagged", "$flagged" },
+    { "\\Answered", "$answered" }, { "\\Draft", "$draft" },
+    { "$Forwarded", "$forwarded" },
+};
+
+const char *gw_jmail_flag_of(const char *keyword, char *buf)
+{
+    size_t n = strlen(keyword);
+
+    if (n == 0 || n > 255)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)keyword[i];
+
+        if (c < 0x21 || c > 0x7e || strchr("(){]%*\"\\", c) != NULL)
+            return NULL;
+    }
+    for (size_t i = 0; i < sizeof(flag_map) / sizeof(flag_map[0]); i++) {
+        if (strcasecmp(keyword, flag_map[i].keyword) == 0)
+            return flag_map[i].flag;
+    }
+    memcpy(buf, keyword, n + 1);
+    return buf;
+}
+
 json_t *gw_jmail_keywords(char *const *flags, size_t n)
 {
-    static const struct {
-        const char *flag, *keyword;
-    } map[] = {
-        { "\\Seen", "$seen" },         { "\\Flagged", "$flagged" },
-        { "\\Answered", "$answered" }, { "\\Draft", "$draft" },
-    };
     json_t *kw = json_object();
 
     for (size_t i = 0; i < n; i++) {
@@ -177,9 +199,9 @@ json_t *gw_jmail_keywords(char *const *flags, size_t n)
         size_t k;
         bool mapped = false;
 
-        for (k = 0; k < sizeof(map) / sizeof(map[0]); k++) {
-            if (strcasecmp(f, map[k].flag) == 0) {
-                json_object_set_new(kw, map[k].keyword, json_true());
+        for (k = 0; k < sizeof(flag_map) / sizeof(flag_map[0]); k++) {
+            if (strcasecmp(f, flag_map[k].flag) == 0) {
+                json_object_set_new(kw, flag_map[k].keyword, json_true());
                 mapped = true;
             }
         }

@@ -49,6 +49,12 @@ bool gw_jmail_set_has(const struct mailimap_set *set, uint32_t uid);
 void gw_jmail_vanished_each(const struct mailimap_set *van, uint32_t old_uidnext,
                             void (*fn)(uint32_t uid, void *arg), void *arg);
 
+/* The IMAP flag for a JMAP keyword ($seen -> \\Seen, $flagged -> \\Flagged,
+   $answered -> \\Answered, $draft -> \\Draft, $forwarded -> $Forwarded, others
+   as written) into buf (>= 256 bytes); NULL when keyword is not valid
+   (RFC 8621 §4.1.1). */
+const char *gw_jmail_flag_of(const char *keyword, char *buf);
+
 /* JMAP keywords object from IMAP flags: \\Seen -> $seen, \\Flagged ->
    $flagged, \\Answered -> $answered, \\Draft -> $draft, \\Deleted -> skipped,
    others lower-cased ($Forwarded -> $forwarded). New reference. */

@@ -11,6 +11,7 @@ static const struct gw_jmethod methods[] = {
     { "Email/get", GW_JMAP_USING_MAIL, gw_jmap_email_get },
     { "Email/query", GW_JMAP_USING_MAIL, gw_jmap_email_query },
     { "Email/changes", GW_JMAP_USING_MAIL, gw_jmap_email_changes },
+    { "Email/set", GW_JMAP_USING_MAIL, gw_jmap_email_set },
     { "Thread/get", GW_JMAP_USING_MAIL, gw_jmap_thread_get },
     { "Thread/changes", GW_JMAP_USING_MAIL, gw_jmap_thread_changes },
     { "SearchSnippet/get", GW_JMAP_USING_MAIL, gw_jmap_snippet_get },

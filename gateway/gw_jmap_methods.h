@@ -26,6 +26,7 @@ char *gw_jmap_mailbox_state(const unsigned char key[32], const struct ib_folder_
 json_t *gw_jmap_email_get(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_email_changes(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err);
 
 /* gw_jmap_snippet.c */
 json_t *gw_jmap_snippet_get(struct gw_jcall *c, struct cm_err *err);

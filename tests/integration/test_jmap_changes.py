@@ -107,6 +107,54 @@ class JmapChangesTest(StackTestCase):
         self.assertEqual((ch2["created"], ch2["updated"], ch2["destroyed"]), ([], [tid], []))
         self.assertEqual(len(self.call("Thread/get", {"ids": [tid]})["list"][0]["emailIds"]), 2)
 
+    def test_email_set_keywords_and_destroy(self):
+        for n in (30, 31, 32):
+            self.dovecot.append("alice", "alice-pw", "INBOX", msg(n))
+        a, b, d = self.id_of(30), self.id_of(31), self.id_of(32)
+        s0 = self.state()
+        r = self.call("Email/set", {"ifInState": s0, "update": {
+            a: {"keywords": {"$seen": True, "$flagged": True}},
+            b: {"keywords/$seen": True, "keywords/$forwarded": True},
+            "eAAAAAAAAAAAAAAAAAAB": {"keywords/$seen": True}},
+            "destroy": [d, "nope"], "create": {"k1": {"subject": "x"}}})
+        self.assertEqual(r["oldState"], s0)
+        self.assertEqual(sorted(r["updated"]), sorted([a, b]))
+        self.assertEqual(r["destroyed"], [d])
+        self.assertEqual(set(r["notUpdated"]), {"eAAAAAAAAAAAAAAAAAAB"})
+        self.assertEqual(r["notDestroyed"]["nope"]["type"], "notFound")
+        self.assertEqual(r["notCreated"]["k1"]["type"], "forbidden")
+        g = self.call("Email/get", {"ids": [a, b], "properties": ["keywords"]})
+        kw = {e["id"]: e["keywords"] for e in g["list"]}
+        self.assertEqual(kw[a], {"$seen": True, "$flagged": True})
+        self.assertEqual(kw[b], {"$seen": True, "$forwarded": True})
+        self.assertEqual(r["newState"], self.state())
+        # the IMAP truth, from an independent client
+        m = self.dovecot.imap("alice", "alice-pw")
+        try:
+            m.select("INBOX", readonly=True)
+            typ, data = m.search(None, "HEADER", "Message-ID", "<change-31@example.org>")
+            typ, fl = m.fetch(data[0].split()[0], "(FLAGS)")
+            self.assertIn(b"\\Seen", fl[0])
+            self.assertIn(b"$Forwarded", fl[0])
+            typ, data = m.search(None, "HEADER", "Message-ID", "<change-32@example.org>")
+            self.assertEqual(data[0], b"")
+        finally:
+            m.logout()
+        ch = self.changes(s0)
+        self.assertEqual(sorted(ch["updated"]), sorted([a, b]))
+        self.assertEqual(ch["destroyed"], [d])
+        # whole keywords object removes what it does not name; bad patches refused
+        r = self.call("Email/set", {"update": {a: {"keywords": {"$flagged": True}},
+                                               b: {"mailboxIds": {"x": True}},
+                                               d: {"subject": "no"}}})
+        self.assertEqual(list(r["updated"]), [a])
+        self.assertEqual(r["notUpdated"][b]["type"], "invalidProperties")
+        self.assertEqual(r["notUpdated"][d]["type"], "notFound")
+        g = self.call("Email/get", {"ids": [a], "properties": ["keywords"]})
+        self.assertEqual(g["list"][0]["keywords"], {"$flagged": True})
+        r = self.call("Email/set", {"ifInState": s0, "update": {a: {"keywords/$seen": True}}})
+        self.assertEqual(r["type"], "stateMismatch")
+
     def test_cannot_calculate(self):
         s = self.state()
         for bad in ("nope", s[:-3] + ("AAA" if s[-3:] != "AAA" else "BBB")):
