@@ -13,6 +13,11 @@ const struct gw_jmethod *gw_jmethod_find(const char *name);
 /* gw_jmap_core.c */
 json_t *gw_jmap_core_echo(struct gw_jcall *c, struct cm_err *err);
 
+/* gw_jmap_std.c: Mailbox/queryChanges and Email/queryChanges. Validates the
+   arguments, then answers cannotCalculateChanges (RFC 8620 §5.6 allows it):
+   a stateless gateway keeps no query results to diff against. */
+json_t *gw_jmap_query_changes(struct gw_jcall *c, struct cm_err *err);
+
 /* gw_jmap_mailbox.c */
 struct ib_folder_list;
 json_t *gw_jmap_mailbox_get(struct gw_jcall *c, struct cm_err *err);

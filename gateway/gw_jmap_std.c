@@ -1,5 +1,6 @@
 /* gw_jmap_std.c - shared /get argument parsing and replies. */
 #include "gateway/gw_jmap_std.h"
+#include "gateway/gw_jmap_methods.h"
 
 #include <string.h>
 
@@ -247,4 +248,43 @@ json_t *gw_jchanges_reply(struct gw_jcall *c, const char *old_state, const char 
     return json_pack("{s:s,s:s,s:s,s:b,s:o,s:o,s:o}", "accountId", c->jr->account_id,
                      "oldState", old_state, "newState", new_state, "hasMoreChanges", has_more,
                      "created", created, "updated", updated, "destroyed", destroyed);
+}
+
+/* Checks the /queryChanges arguments (RFC 8620 §5.6) so a malformed call
+   still gets invalidArguments rather than a blanket refusal. */
+static int query_changes_parse(struct gw_jcall *c, struct cm_err *err)
+{
+    json_t *a = c->args, *since = json_object_get(a, "sinceQueryState");
+    json_t *up_to = json_object_get(a, "upToId"), *total = json_object_get(a, "calculateTotal");
+    json_t *filter = json_object_get(a, "filter"), *sort = json_object_get(a, "sort");
+    long long max_changes = -1;
+    int rc = gw_jcall_account(c, err);
+
+    if (rc < 0)
+        return rc;
+    if (!json_is_string(since))
+        return cm_err_set(err, CM_EINVAL, "sinceQueryState must be a string");
+    if (filter != NULL && !json_is_null(filter) && !json_is_object(filter))
+        return cm_err_set(err, CM_EINVAL, "filter must be an object or null");
+    if (sort != NULL && !json_is_null(sort) && !json_is_array(sort))
+        return cm_err_set(err, CM_EINVAL, "sort must be an array or null");
+    if (up_to != NULL && !json_is_null(up_to) && !json_is_string(up_to))
+        return cm_err_set(err, CM_EINVAL, "upToId must be an id or null");
+    if (total != NULL && !json_is_null(total) && !json_is_boolean(total))
+        return cm_err_set(err, CM_EINVAL, "calculateTotal must be a boolean");
+    if (opt_int(a, "maxChanges", &max_changes, err) < 0)
+        return err->code;
+    if (json_object_get(a, "maxChanges") != NULL && !json_is_null(json_object_get(a, "maxChanges")) &&
+        max_changes <= 0)
+        return cm_err_set(err, CM_EINVAL, "maxChanges must be a positive integer");
+    return 0;
+}
+
+json_t *gw_jmap_query_changes(struct gw_jcall *c, struct cm_err *err)
+{
+    if (query_changes_parse(c, err) < 0)
+        return NULL;
+    c->error_type = "cannotCalculateChanges";
+    cm_err_set(err, CM_EINVAL, "query results are not tracked between calls: run the query again");
+    return NULL;
 }

@@ -257,6 +257,32 @@ class JmapCoreTest(StackTestCase):
             imap.delete("Zeta")
             imap.logout()
 
+    def test_query_changes_asks_for_a_fresh_query(self):
+        # RFC 8620 §5.6: a server that keeps no query history answers
+        # cannotCalculateChanges, and the client re-runs the query.
+        st, _, out = self.api([
+            ["Email/query", {"accountId": self.account, "limit": 5}, "q"],
+            ["Email/queryChanges", {"accountId": self.account, "sinceQueryState":
+                                    {"resultOf": "q", "name": "Email/query",
+                                     "path": "/queryState"}}, "bad"],
+            ["Mailbox/queryChanges", {"accountId": self.account, "sinceQueryState": "x",
+                                      "maxChanges": 0}, "zero"],
+            ["Email/queryChanges", {"accountId": "not-mine", "sinceQueryState": "x"}, "acct"],
+            ["Mailbox/queryChanges", {"accountId": self.account, "sinceQueryState": "x"}, "m"],
+            ["Email/queryChanges", {"accountId": self.account, "upToId": None, "filter": {},
+                                    "#sinceQueryState": {"resultOf": "q", "name": "Email/query",
+                                                         "path": "/queryState"}}, "e"],
+        ])
+        self.assertEqual(st, 200)
+        r = {x[2]: x[1] for x in out["methodResponses"]}
+        self.assertIn("queryState", r["q"])
+        self.assertEqual(r["bad"]["type"], "invalidArguments")  # a reference needs '#'
+        self.assertEqual(r["zero"]["type"], "invalidArguments")
+        self.assertEqual(r["acct"]["type"], "accountNotFound")
+        self.assertEqual(r["m"]["type"], "cannotCalculateChanges")
+        self.assertEqual(r["e"]["type"], "cannotCalculateChanges")
+        self.assertIn("description", r["e"])
+
     def test_gzip_when_accepted(self):
         import gzip
         calls = [["Core/echo", {"pad": "x" * 5000}, "c1"]]
