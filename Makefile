@@ -23,7 +23,7 @@ CTEST      := ctest --output-on-failure --parallel $(JOBS) $(CTEST_ARGS)
 # over-reads when iconv dlopen()s gconv modules).
 VG_SUPP    := $(foreach f,$(shell find tests -name '*.supp' 2>/dev/null | sort),--suppressions=$(CURDIR)/$(f))
 
-.PHONY: all build deps test unit integration sanitize valgrind demo clean bench
+.PHONY: all build deps test unit integration sanitize sanitize-integration valgrind demo clean bench
 
 all: build
 
@@ -78,3 +78,17 @@ clean:
 bench: build
 	python3 bench/bench_push.py
 	python3 bench/bench_rest_changes.py
+
+# The integration tier against the ASan+UBSan gateway (not part of `make
+# test`: it doubles the integration time). Sanitizer reports go to
+# build-asan/sanitizer.*; any report fails the target.
+sanitize-integration: sanitize
+	cmake --build $(ASAN_BUILD) -j$(JOBS) --target jmapgate
+	rm -f $(ASAN_BUILD)/sanitizer.*
+	set -e; cd tests/integration; for t in test_*.py; do \
+	  echo "== $$t"; \
+	  JMAPGATE_BIN=$(CURDIR)/$(ASAN_BUILD)/jmapgate PYTHONPATH=../support \
+	  ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/$(ASAN_BUILD)/sanitizer \
+	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(CURDIR)/$(ASAN_BUILD)/sanitizer \
+	  python3 -m unittest $${t%.py}; done
+	@if ls $(ASAN_BUILD)/sanitizer.* >/dev/null 2>&1; then cat $(ASAN_BUILD)/sanitizer.*; exit 1; fi

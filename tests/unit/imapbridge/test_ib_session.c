@@ -666,6 +666,32 @@ static void test_bad_input(void)
 }
 
 /* Debian's libetpan aborts on fds >= 1024 (select); our driver must not. */
+/* LIBS.md §0.3: a write to a connection the server has closed must fail
+   with an error, not kill the process with SIGPIPE. This test process
+   keeps SIGPIPE's default action, so a plain send() would end it here. */
+static void test_write_after_close_no_sigpipe(void)
+{
+    static const struct fake_imap_step bye[] = { FI_SEND("* OK hi\r\n"), FI_CLOSE };
+    struct fake_imap *f = fake_imap_start(bye);
+    struct _mailstream_low *low = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    struct timespec pause = { 0, 150 * 1000 * 1000 };
+    ssize_t last = 0;
+
+    th_assert(f != NULL);
+    th_assert(ib_stream_connect("127.0.0.1", fake_imap_port(f), 2000, 0, &low, &err) == 0);
+    nanosleep(&pause, NULL); /* the server has closed: FIN */
+    for (int i = 0; i < 4 && last >= 0; i++) {  /* the first write draws a RST */
+        last = mailstream_low_write(low, "a NOOP\r\n", 8);
+        nanosleep(&pause, NULL);
+    }
+    th_assert(last < 0);
+    th_assert(ib_stream_failure(low, NULL) != IB_STREAM_FAIL_NONE);
+    mailstream_low_close(low);
+    mailstream_low_free(low);
+    fake_imap_stop(&f);
+}
+
 static void test_high_fd(void)
 {
     static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_EXPECT("NOOP"),
@@ -995,6 +1021,7 @@ int main(void)
     th_run("CR/LF and empty input refused", test_bad_input);
     th_run("probe", test_probe);
     th_run("session on an fd above 1024", test_high_fd);
+    th_run("write after the server closed: error, no SIGPIPE", test_write_after_close_no_sigpipe);
     th_run("pool: warm reuse, per-account cap", test_pool_reuse_and_cap);
     th_run("pool: login failure leaves no slot", test_pool_login_failure_frees_slot);
     th_run("pool: broken session discarded", test_pool_broken_discarded);
