@@ -10,6 +10,8 @@
 
 #include "common/cm_b64.h"
 #include "common/cm_crypto.h"
+#include "imapbridge/ib_etpan.h"
+#include "imapbridge/ib_ext.h"
 #include "imapbridge/ib_mutf7.h"
 #include "imapbridge/ib_session.h"
 
@@ -99,6 +101,24 @@ void ib_mailbox_id_derive(const char *imap_name, bool selectable, uint32_t uidva
     cm_b64url_encode(md, 9, dst + 1);
 }
 
+void ib_mailbox_id_from_object(const char *object_id, char dst[IB_MAILBOX_ID_LEN + 1])
+{
+    static const char domain[] = "objectid";  /* never equal to a name-derived input */
+    unsigned char md[CM_SHA256_LEN];
+    size_t n = strlen(object_id);
+    char *buf = malloc(sizeof(domain) + n);
+
+    memset(md, 0, sizeof(md));
+    if (buf != NULL) {
+        memcpy(buf, domain, sizeof(domain)); /* with its NUL */
+        memcpy(buf + sizeof(domain), object_id, n);
+        cm_sha256(buf, sizeof(domain) + n, md);
+        free(buf);
+    }
+    dst[0] = 'm';
+    cm_b64url_encode(md, 9, dst + 1);
+}
+
 /* ---- building the list ------------------------------------------------ */
 
 static void folder_fini(struct ib_folder *f)
@@ -108,6 +128,7 @@ static void folder_fini(struct ib_folder *f)
     free(f->path);
     free(f->imap_name);
     free(f->parent_id);
+    free(f->object_id);
     memset(f, 0, sizeof(*f));
 }
 
@@ -192,14 +213,111 @@ static void apply_status(struct ib_folder *f, const struct mailimap_mailbox_data
     f->has_status = true;
 }
 
+/* The server's own folder id in a STATUS reply: RFC 8474 MAILBOXID, else
+   Dovecot's X-GUID. Kept only when it is a plausible token. */
+static void take_object_id(struct ib_folder *f, const struct mailimap_mailbox_data_status *st)
+{
+    const char *oid = ib_ext_status_string(st, IB_EXT_STATUS_MAILBOXID);
+
+    if (oid == NULL)
+        oid = ib_ext_status_string(st, IB_EXT_STATUS_XGUID);
+    if (oid != NULL && ib_ext_objectid_valid(oid)) {
+        free(f->object_id);
+        f->object_id = strdup(oid);
+    }
+}
+
+/* "<tag> STATUS <mailbox> (<items>)" for items libetpan cannot name
+   (MAILBOXID, X-GUID): the same steps as mailimap_status(), whose item list
+   is a closed enum. The answer is parsed by our ib_ext parsers. Returns a
+   libetpan code; *st_r is the STATUS data (caller frees) or NULL. */
+static int status_items(mailimap *imap, const char *imap_name, const char *items,
+                        struct mailimap_mailbox_data_status **st_r)
+{
+    mailstream *ms = imap->imap_stream;
+    struct mailimap_response *resp = NULL;
+    int r = mailimap_send_current_tag(imap), cond;
+
+    *st_r = NULL;
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_token_send(ms, "STATUS");
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_space_send(ms);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_mailbox_send(ms, imap_name);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_space_send(ms);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_token_send(ms, items);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_crlf_send(ms);
+    if (r == MAILIMAP_NO_ERROR && mailstream_flush(ms) == -1)
+        r = MAILIMAP_ERROR_STREAM;
+    if (r == MAILIMAP_NO_ERROR && mailimap_read_line(imap) == NULL)
+        r = MAILIMAP_ERROR_STREAM;
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_parse_response(imap, &resp);
+    if (r != MAILIMAP_NO_ERROR)
+        return r;
+    *st_r = imap->imap_response_info->rsp_status;
+    imap->imap_response_info->rsp_status = NULL;
+    cond = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
+    mailimap_response_free(resp);
+    return cond == MAILIMAP_RESP_COND_STATE_OK ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_STATUS;
+}
+
+/* The STATUS item that names the folder's server-side id, or NULL. */
+static const char *object_id_item(unsigned int caps)
+{
+    if (caps & IB_CAP_OBJECTID)
+        return "MAILBOXID";
+    if (caps & IB_CAP_XGUID)
+        return "X-GUID";
+    return NULL;
+}
+
+/* STATUS with the counts and the folder's server-side id. 0 when STATUS
+   answered (has_status set), 1 when it was refused and the session is
+   still usable, <0 when the session broke. */
+static int folder_status_with_id(struct ib_session *s, struct ib_folder *f, const char *id_item,
+                                 struct cm_err *err)
+{
+    struct mailimap_mailbox_data_status *st = NULL;
+    char items[96];
+    int rc;
+
+    snprintf(items, sizeof(items), "(MESSAGES UNSEEN UIDVALIDITY UIDNEXT%s %s)",
+             (ib_session_caps(s) & IB_CAP_CONDSTORE) ? " HIGHESTMODSEQ" : "", id_item);
+    rc = ib_session_check(s, status_items(ib_session_imap(s), f->imap_name, items, &st),
+                          "STATUS", err);
+    if (rc == 0) {
+        apply_status(f, st);
+        take_object_id(f, st);
+    }
+    if (st != NULL)
+        mailimap_mailbox_data_status_free(st);
+    if (rc < 0 && !ib_session_is_broken(s)) {
+        cm_err_clear(err);
+        return 1;
+    }
+    return rc;
+}
+
 /* STATUS one folder. A NO (folder vanished meanwhile) leaves has_status
    false; only a broken session is an error. */
 static int folder_status(struct ib_session *s, struct ib_folder *f, struct cm_err *err)
 {
-    struct mailimap_status_att_list *atts = mailimap_status_att_list_new_empty();
+    const char *id_item = object_id_item(ib_session_caps(s));
+    struct mailimap_status_att_list *atts;
     struct mailimap_mailbox_data_status *st = NULL;
     int rc;
 
+    if (id_item != NULL) {
+        rc = folder_status_with_id(s, f, id_item, err);
+        if (rc <= 0)
+            return rc;  /* refused: try once more without the id item */
+    }
+    atts = mailimap_status_att_list_new_empty();
     if (atts == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_MESSAGES);
@@ -241,7 +359,10 @@ static int set_ids(struct ib_folder_list *out)
     for (size_t i = 0; i < out->count; i++) {
         struct ib_folder *f = &out->items[i];
 
-        ib_mailbox_id_derive(f->imap_name, f->selectable && f->has_status, f->uidvalidity, id);
+        if (f->object_id != NULL)
+            ib_mailbox_id_from_object(f->object_id, id);
+        else
+            ib_mailbox_id_derive(f->imap_name, f->selectable && f->has_status, f->uidvalidity, id);
         f->id = strdup(id);
         if (f->id == NULL)
             return CM_ENOMEM;

@@ -34,6 +34,8 @@ struct ib_folder {
     bool selectable;   /* false for \Noselect / \NonExistent */
     bool subscribed;
     bool has_status;   /* the counts below are valid */
+    char *object_id;   /* the server's own folder id (RFC 8474 MAILBOXID, else
+                          Dovecot's X-GUID) from STATUS, or NULL */
     uint32_t total, unread, uidvalidity, uidnext;
     uint64_t highestmodseq;
 };
@@ -44,8 +46,9 @@ struct ib_folder_list {
 };
 
 /* LIST "" "*" (with SPECIAL-USE data), LSUB for subscriptions, then
-   STATUS (MESSAGES UNSEEN UIDVALIDITY UIDNEXT [HIGHESTMODSEQ]) per
-   selectable folder. INBOX first, then by path. A STATUS refused with NO
+   STATUS (MESSAGES UNSEEN UIDVALIDITY UIDNEXT [HIGHESTMODSEQ] [MAILBOXID
+   or X-GUID]) per selectable folder (a server that refuses the id item
+   gets a second STATUS without it). INBOX first, then by path. A STATUS refused with NO
    (folder deleted meanwhile) leaves has_status false; a refused LSUB leaves
    subscribed false. On error *out is empty. A name that is not valid
    modified UTF-7 is shown as its wire form. */
@@ -54,10 +57,14 @@ int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_
 void ib_folder_list_fini(struct ib_folder_list *l);
 
 /* Pure helpers (unit-tested). */
-/* The folder id as long as neither MAILBOXID nor X-GUID is used: "m" +
+/* Folder ids (ARCHITECTURE §4). When STATUS gives the server's own id
+   (MAILBOXID, or X-GUID on Dovecot), the id is "m" + base64url(first 9
+   bytes of SHA-256("objectid" NUL object_id)): it survives a RENAME, and a
+   folder deleted and created again gets a new one. Otherwise "m" +
    base64url(first 9 bytes of SHA-256(imap_name NUL uidvalidity)), or of
    the name alone for a folder without UIDVALIDITY (not selectable). */
 #define IB_MAILBOX_ID_LEN 13
+void ib_mailbox_id_from_object(const char *object_id, char dst[IB_MAILBOX_ID_LEN + 1]);
 void ib_mailbox_id_derive(const char *imap_name, bool selectable, uint32_t uidvalidity,
                           char dst[IB_MAILBOX_ID_LEN + 1]);
 /* Role from a SPECIAL-USE flag without backslash ("Sent") or NULL. */

@@ -17,8 +17,9 @@
  * ib_pool_budget_reserve / _release.
  *
  * A warm session whose server sent something while it sat idle (typically
- * "* BYE" before an idle disconnect) is NOOPed at checkout and, if that
- * breaks it, replaced by a new connection in the same slot. When the caps
+ * "* BYE" before an idle disconnect) or that has a folder selected is
+ * NOOPed at checkout (ib_session_revalidate) and, if that breaks it,
+ * replaced by a new connection in the same slot. When the caps
  * are reached, an idle session nobody waiting can use (same user, other
  * secret; or, at the global cap, the least recently used one) is closed to
  * make room, and a budget reservation evicts an idle session of its

@@ -3,6 +3,7 @@
  * SELECT/EXAMINE, and the one place libetpan codes become CM_E* codes. */
 #include "imapbridge/ib_session.h"
 
+#include "imapbridge/ib_etpan.h"
 #include "imapbridge/ib_ext.h"
 
 #include <ctype.h>
@@ -33,6 +34,8 @@ struct ib_session {
     char *selected;         /* wire name of the selected folder or NULL */
     bool selected_rw;
     uint64_t highestmodseq; /* of the selected folder */
+    bool synced;            /* revalidated by a NOOP and no command since:
+                               the next ib_session_sync has nothing to do */
     char logkv[160];
 };
 
@@ -123,6 +126,7 @@ int ib_session_check(struct ib_session *s, int rc, const char *what, struct cm_e
 {
     mailstream_low *low;
 
+    s->synced = false;
     if (rc == MAILIMAP_NO_ERROR || rc == MAILIMAP_NO_ERROR_AUTHENTICATED ||
         rc == MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
         return 0;
@@ -182,7 +186,7 @@ static const struct cap_name cap_names[] = {
     { "COMPRESS=DEFLATE", IB_CAP_COMPRESS }, { "OBJECTID", IB_CAP_OBJECTID },
     { "X-GM-EXT-1", IB_CAP_XGMEXT },   { "NOTIFY", IB_CAP_NOTIFY },
     { "ID", IB_CAP_ID },               { "LITERAL+", IB_CAP_LITERALPLUS },
-    { "PREVIEW", IB_CAP_PREVIEW },
+    { "PREVIEW", IB_CAP_PREVIEW },     { "UNSELECT", IB_CAP_UNSELECT },
 };
 
 static unsigned int caps_from_cache(mailimap *imap)
@@ -369,17 +373,6 @@ static int do_starttls(struct ib_session *s, const struct ib_upstream *up, struc
 }
 
 /* ---- SASL: AUTHENTICATE PLAIN and OAUTHBEARER --------------------------- */
-
-/* Exported by libetpan.so 1.9.4 but missing from its installed headers
-   (mailimap_sender.h, mailimap_parser.h); the same calls libetpan's own
-   mailimap_oauth2_authenticate makes. */
-int mailimap_token_send(mailstream *fd, const char *atom);
-int mailimap_space_send(mailstream *fd);
-int mailimap_crlf_send(mailstream *fd);
-int mailimap_continue_req_parse(mailstream *fd, MMAPString *buffer,
-                                struct mailimap_parser_context *parser_ctx, size_t *indx,
-                                struct mailimap_continue_req **result, size_t progr_rate,
-                                progress_function *progr_fun);
 
 #define SASL_STATUS_MAX 24
 
@@ -927,5 +920,36 @@ int ib_session_sync(struct ib_session *s, struct cm_err *err)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
     if (s->selected == NULL)
         return 0;
+    if (s->synced) {
+        s->synced = false;
+        return 0;
+    }
     return ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
+}
+
+int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
+{
+    int rc;
+
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (s->selected == NULL && !ib_session_has_input(s))
+        return 0;
+    if (s->selected != NULL && (s->caps & IB_CAP_UNSELECT)) {
+        rc = ib_session_check(s, simple_command(s->imap, "UNSELECT"), "UNSELECT", err);
+        if (rc == 0) {
+            free(s->selected);
+            s->selected = NULL;
+            s->selected_rw = false;
+            s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED; /* as after CLOSE */
+            if (s->imap->imap_selection_info != NULL) {
+                mailimap_selection_info_free(s->imap->imap_selection_info);
+                s->imap->imap_selection_info = NULL;
+            }
+        }
+        return rc;
+    }
+    rc = ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
+    s->synced = rc == 0 && s->selected != NULL;
+    return rc;
 }

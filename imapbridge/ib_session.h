@@ -53,7 +53,8 @@ enum ib_cap {
     IB_CAP_ID = 1 << 16,
     IB_CAP_LITERALPLUS = 1 << 17,
     IB_CAP_XGUID = 1 << 18,     /* Dovecot: FETCH/STATUS/SEARCH X-GUID (from ID or greeting) */
-    IB_CAP_PREVIEW = 1 << 19    /* RFC 8970 FETCH PREVIEW */
+    IB_CAP_PREVIEW = 1 << 19,   /* RFC 8970 FETCH PREVIEW */
+    IB_CAP_UNSELECT = 1 << 20   /* RFC 3691 */
 };
 
 /* Connect and log in. On success *s_r is a new session. Auth:
@@ -106,6 +107,19 @@ bool ib_session_has_input(struct ib_session *s);
    STATUS of the selected folder answers from that view (RFC 3501 §6.3.10),
    which would otherwise be as old as the SELECT. */
 int ib_session_sync(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
+
+/* Before a warm session is handed out again. A selected folder is closed
+   with UNSELECT (RFC 3691) when offered, else NOOPed; a session whose
+   server has spoken meanwhile is NOOPed. Why not keep the selection: Dovecot
+   reports a selected folder renamed by another client only when the next
+   command arrives ("* BYE ... inconsistent"), and one deleted and created
+   again under the same name is never reported: that session goes on
+   answering STATUS and FETCH from the deleted folder. So a request starts
+   from nothing selected, and a session broken here breaks before the
+   request, not in its middle. After a NOOP (no UNSELECT), the next
+   ib_session_sync costs nothing (no command in between). */
+int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
+    __attribute__((warn_unused_result));
 
 /* NOOP (keep-alive / health). */
 int ib_session_noop(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));

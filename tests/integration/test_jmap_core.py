@@ -1,6 +1,7 @@
 """JMAP core against a real Dovecot: session resource, request envelope,
 request-level and method-level errors, result references, Mailbox/get."""
 import base64
+import hashlib
 import json
 import os
 import unittest
@@ -165,6 +166,7 @@ class JmapCoreTest(StackTestCase):
     def mailbox_ids(self):
         st, _, out = self.api([["Mailbox/get", {"accountId": self.account}, "0"]])
         res = out["methodResponses"][0][1]
+        self.assertIn("list", res, res)
         return {m["name"]: m["id"] for m in res["list"]}, res["state"]
 
     def test_mailbox_changes(self):
@@ -216,6 +218,58 @@ class JmapCoreTest(StackTestCase):
             st, _, out = self.api([["Mailbox/changes", {"accountId": self.account,
                                                         "sinceState": bad}, "0"]])
             self.assertEqual(out["methodResponses"][0][1]["type"], "cannotCalculateChanges")
+
+    def test_mailbox_id_follows_the_folder_through_a_rename(self):
+        # Dovecot's folder GUID (STATUS X-GUID) is the id's source, so a
+        # RENAME keeps the Mailbox id and the ids of the emails inside it;
+        # a folder deleted and created again is a new Mailbox.
+        imap = self.dovecot.imap("alice", "alice-pw")
+        try:
+            for i in range(2):
+                self.dovecot.append("alice", "alice-pw", "Before",
+                                    b"Subject: r%d\r\nMessage-ID: <r%d@x>\r\n\r\nx\r\n" % (i, i))
+            ids, mstate = self.mailbox_ids()
+            mid = ids["Before"]
+            typ, data = imap.status("Before", "(X-GUID)")
+            guid = data[0].decode().rsplit("X-GUID ", 1)[1].rstrip(")")
+            want = "m" + base64.urlsafe_b64encode(
+                hashlib.sha256(b"objectid\0" + guid.encode()).digest()[:9]).decode().rstrip("=")
+            self.assertEqual(mid, want)
+            out = self.api([["Email/query", {"accountId": self.account,
+                                             "filter": {"inMailbox": mid}}, "q"],
+                            ["Email/get", {"accountId": self.account, "properties": ["subject"],
+                                           "#ids": {"resultOf": "q", "name": "Email/query",
+                                                    "path": "/ids"}}, "g"]])[2]
+            emails = out["methodResponses"][0][1]["ids"]
+            estate = out["methodResponses"][1][1]["state"]
+            self.assertEqual(len(emails), 2)
+
+            self.assertEqual(imap.rename("Before", "After")[0], "OK")
+            ids2, _ = self.mailbox_ids()
+            self.assertNotIn("Before", ids2)
+            self.assertEqual(ids2["After"], mid)
+            out = self.api([["Mailbox/changes", {"accountId": self.account,
+                                                 "sinceState": mstate}, "c"],
+                            ["Email/get", {"accountId": self.account, "ids": emails,
+                                           "properties": ["mailboxIds", "subject"]}, "g"],
+                            ["Email/changes", {"accountId": self.account,
+                                               "sinceState": estate}, "e"]])[2]
+            ch, got, ech = (r[1] for r in out["methodResponses"])
+            self.assertEqual((ch["created"], ch["updated"], ch["destroyed"]), ([], [mid], []))
+            self.assertEqual(got["notFound"], [])
+            self.assertEqual(sorted(e["subject"] for e in got["list"]), ["r0", "r1"])
+            self.assertTrue(all(e["mailboxIds"] == {mid: True} for e in got["list"]))
+            self.assertEqual((ech["created"], ech["destroyed"]), ([], []))
+
+            # the gateway's warm session still has After selected here
+            self.assertEqual(imap.delete("After")[0], "OK")
+            self.assertEqual(imap.create("After")[0], "OK")
+            ids3, _ = self.mailbox_ids()
+            self.assertNotEqual(ids3["After"], mid)
+        finally:
+            imap.delete("Before")
+            imap.delete("After")
+            imap.logout()
 
     def test_mailbox_query(self):
         imap = self.dovecot.imap("alice", "alice-pw")

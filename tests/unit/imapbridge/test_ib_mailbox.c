@@ -90,6 +90,15 @@ static void test_id_derive(void)
     th_assert(strcmp(b, c) == 0);                     /* no UIDVALIDITY: name only */
     for (size_t i = 1; i < IB_MAILBOX_ID_LEN; i++)
         th_assert_idx(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", a[i]) != NULL, i);
+
+    ib_mailbox_id_from_object("F2212ea87-6097-4256-9d51-71338625", b);
+    ib_mailbox_id_from_object("F2212ea87-6097-4256-9d51-71338625", c);
+    th_assert(strlen(b) == IB_MAILBOX_ID_LEN && b[0] == 'm' && strcmp(b, c) == 0);
+    ib_mailbox_id_from_object("F2212ea87-6097-4256-9d51-71338626", c);
+    th_assert(strcmp(b, c) != 0);
+    ib_mailbox_id_derive("INBOX", false, 0, a);       /* a name is never taken for an object id */
+    ib_mailbox_id_from_object("INBOX", b);
+    th_assert(strcmp(a, b) != 0);
 }
 
 #define CAPS "* CAPABILITY IMAP4rev1 ENABLE NAMESPACE CONDSTORE SPECIAL-USE\r\n$TAG OK done\r\n"
@@ -122,6 +131,62 @@ static const struct fake_imap_step list_script[] = {
     FI_EXPECT("STATUS INBOX"), FI_SEND("* STATUS INBOX (MESSAGES 12 UNSEEN 3 UIDVALIDITY 99 UIDNEXT 13 HIGHESTMODSEQ 50)\r\n$TAG OK done\r\n"),
     FI_END,
 };
+
+/* A server with OBJECTID: MAILBOXID rides in the same STATUS. */
+#define OID_CAPS "* CAPABILITY IMAP4rev1 OBJECTID\r\n$TAG OK done\r\n"
+static const struct fake_imap_step objectid_script[] = {
+    FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(OID_CAPS),
+    FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(OID_CAPS),
+    FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n"),
+    FI_EXPECT("LIST \"\" \"*\""),
+    FI_SEND("* LIST () \"/\" INBOX\r\n* LIST () \"/\" Odd\r\n$TAG OK done\r\n"),
+    FI_EXPECT("LSUB"), FI_SEND("$TAG OK done\r\n"),
+    FI_EXPECT("STATUS INBOX (MESSAGES UNSEEN UIDVALIDITY UIDNEXT MAILBOXID)"),
+    FI_SEND("* STATUS INBOX (MESSAGES 1 UNSEEN 0 UIDVALIDITY 7 UIDNEXT 2 MAILBOXID (F2212ea87-60))\r\n$TAG OK done\r\n"),
+    /* a server that refuses the item still gets its counts */
+    FI_EXPECT("STATUS Odd (MESSAGES UNSEEN UIDVALIDITY UIDNEXT MAILBOXID)"),
+    FI_SEND("$TAG BAD unknown status item\r\n"),
+    FI_EXPECT("STATUS Odd (MESSAGES UNSEEN UIDVALIDITY UIDNEXT)"),
+    FI_SEND("* STATUS Odd (MESSAGES 3 UNSEEN 3 UIDVALIDITY 8 UIDNEXT 4)\r\n$TAG OK done\r\n"),
+    FI_END,
+};
+
+static void test_list_object_ids(void)
+{
+    struct fake_imap *fake = fake_imap_start(objectid_script);
+    struct ib_upstream up = { 0 };
+    struct ib_creds cr = { 0 };
+    struct ib_session *s = NULL;
+    struct ib_folder_list l = { 0 };
+    struct cm_err err = CM_ERR_INIT;
+    char url[64], want[IB_MAILBOX_ID_LEN + 1];
+
+    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(fake));
+    th_assert(ib_upstream_parse_url(url, &up, &err) == 0);
+    th_assert(ib_creds_init(&cr, "alice", "pw", IB_AUTH_LOGIN) == 0);
+    up.timeout_secs = 2;
+    th_assert(ib_session_open(&up, &cr, &s, &err) == 0);
+    th_assert(s != NULL && ib_mailbox_list(s, &l, &err) == 0);
+    if (err.code)
+        fprintf(stderr, "  err: %s / fake: %s\n", err.msg, fake_imap_error(fake));
+    th_assert(l.count == 2);
+    ib_mailbox_id_from_object("F2212ea87-60", want);
+    th_assert(l.count == 2 && l.items[0].object_id && strcmp(l.items[0].object_id, "F2212ea87-60") == 0 &&
+              strcmp(l.items[0].id, want) == 0 && l.items[0].total == 1);
+    ib_mailbox_id_derive("Odd", true, 8, want);
+    th_assert(l.count == 2 && l.items[1].object_id == NULL && l.items[1].has_status &&
+              l.items[1].total == 3 && strcmp(l.items[1].id, want) == 0);
+    th_assert(!ib_session_is_broken(s));
+    ib_folder_list_fini(&l);
+    ib_session_close(&s);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(fake) == 0);
+    if (fake_imap_failures(fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(fake));
+    fake_imap_stop(&fake);
+    ib_upstream_fini(&up);
+    ib_creds_fini(&cr);
+}
 
 static const struct ib_folder *find(const struct ib_folder_list *l, const char *path)
 {
@@ -197,5 +262,6 @@ int main(void)
     th_run("role from SPECIAL-USE flag", test_role_from_flag);
     th_run("folder id derivation", test_id_derive);
     th_run("LIST/LSUB/STATUS into folders", test_list);
+    th_run("STATUS MAILBOXID gives ids; a refused item falls back", test_list_object_ids);
     return th_end();
 }

@@ -1,0 +1,25 @@
+/* ib_etpan.h - libetpan 1.9.4 functions that libetpan.so exports but whose
+ * headers (mailimap_sender.h, mailimap_parser.h) Debian does not install.
+ * They are the calls libetpan's own commands make; we use them to send
+ * commands libetpan has no builder for (AUTHENTICATE with SASL-IR, STATUS
+ * with X-GUID / MAILBOXID).
+ *
+ * Internal to imapbridge. Threads: as any libetpan call, one session one
+ * thread.
+ */
+#ifndef IB_ETPAN_H
+#define IB_ETPAN_H
+
+#include <libetpan/libetpan.h>
+
+int mailimap_token_send(mailstream *fd, const char *atom);
+int mailimap_space_send(mailstream *fd);
+int mailimap_crlf_send(mailstream *fd);
+/* A mailbox name as IMAP astring (atom, quoted or literal; "INBOX" as is). */
+int mailimap_mailbox_send(mailstream *fd, const char *mb);
+int mailimap_continue_req_parse(mailstream *fd, MMAPString *buffer,
+                                struct mailimap_parser_context *parser_ctx, size_t *indx,
+                                struct mailimap_continue_req **result, size_t progr_rate,
+                                progress_function *progr_fun);
+
+#endif
