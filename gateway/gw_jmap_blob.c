@@ -95,3 +95,20 @@ void gw_jmap_download(struct gw_req *req)
     free(j.data);
     free(j.part);
 }
+
+/* POST uploadUrl. Nothing here would use an uploaded blob yet (no
+   Email/import, no Email/set create), so after authentication the answer
+   is a plain 501 rather than a 404 for a URL the session advertises. */
+void gw_jmap_upload(struct gw_req *req)
+{
+    struct gw_principal p;
+    struct cm_err err = CM_ERR_INIT;
+
+    if (gw_authn_principal(req, false, &p, &err) < 0) {
+        gw_req_reply_error(req, &err);
+        return;
+    }
+    gw_principal_fini(&p);
+    gw_req_reply_problem(req, 501, "uploads are not supported by this gateway yet "
+                                   "(it has no Email/import or Email/set create to use them)");
+}
