@@ -4,11 +4,15 @@
  * commands libetpan has no builder for (AUTHENTICATE with SASL-IR, STATUS
  * with X-GUID / MAILBOXID).
  *
+ * ib_etpan_finish() is the tail they share.
+ *
  * Internal to imapbridge. Threads: as any libetpan call, one session one
  * thread.
  */
 #ifndef IB_ETPAN_H
 #define IB_ETPAN_H
+
+#include <stdbool.h>
 
 #include <libetpan/libetpan.h>
 
@@ -21,5 +25,14 @@ int mailimap_continue_req_parse(mailstream *fd, MMAPString *buffer,
                                 struct mailimap_parser_context *parser_ctx, size_t *indx,
                                 struct mailimap_continue_req **result, size_t progr_rate,
                                 progress_function *progr_fun);
+
+/* After the tag and the command's words are sent: CRLF, flush, read and
+   parse the whole response up to the tagged line. Returns a libetpan
+   code; on MAILIMAP_NO_ERROR *resp_r is the response (caller:
+   mailimap_response_free); the untagged data is in imap_response_info. */
+int ib_etpan_finish(mailimap *imap, struct mailimap_response **resp_r);
+
+/* Did the tagged line say OK (not NO or BAD)? */
+bool ib_etpan_tagged_ok(const struct mailimap_response *resp);
 
 #endif

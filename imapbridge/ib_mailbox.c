@@ -236,7 +236,8 @@ static int status_items(mailimap *imap, const char *imap_name, const char *items
 {
     mailstream *ms = imap->imap_stream;
     struct mailimap_response *resp = NULL;
-    int r = mailimap_send_current_tag(imap), cond;
+    int r = mailimap_send_current_tag(imap);
+    bool ok;
 
     *st_r = NULL;
     if (r == MAILIMAP_NO_ERROR)
@@ -250,20 +251,14 @@ static int status_items(mailimap *imap, const char *imap_name, const char *items
     if (r == MAILIMAP_NO_ERROR)
         r = mailimap_token_send(ms, items);
     if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_crlf_send(ms);
-    if (r == MAILIMAP_NO_ERROR && mailstream_flush(ms) == -1)
-        r = MAILIMAP_ERROR_STREAM;
-    if (r == MAILIMAP_NO_ERROR && mailimap_read_line(imap) == NULL)
-        r = MAILIMAP_ERROR_STREAM;
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_parse_response(imap, &resp);
+        r = ib_etpan_finish(imap, &resp);
     if (r != MAILIMAP_NO_ERROR)
         return r;
     *st_r = imap->imap_response_info->rsp_status;
     imap->imap_response_info->rsp_status = NULL;
-    cond = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
+    ok = ib_etpan_tagged_ok(resp);
     mailimap_response_free(resp);
-    return cond == MAILIMAP_RESP_COND_STATE_OK ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_STATUS;
+    return ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_STATUS;
 }
 
 /* The STATUS item that names the folder's server-side id, or NULL. */

@@ -664,20 +664,19 @@ static int login_guarded(struct ib_session *s, const struct ib_upstream *up,
    the trailing space that one sends. A NO is MAILIMAP_ERROR_CUSTOM_COMMAND. */
 static int simple_command(mailimap *imap, const char *text)
 {
-    mailstream *ms = imap->imap_stream;
+    struct mailimap_response *resp = NULL;
     int r = mailimap_send_current_tag(imap);
+    bool ok;
 
     if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_token_send(ms, text);
+        r = mailimap_token_send(imap->imap_stream, text);
     if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_crlf_send(ms);
-    if (r == MAILIMAP_NO_ERROR && mailstream_flush(ms) == -1)
-        r = MAILIMAP_ERROR_STREAM;
-    if (r == MAILIMAP_NO_ERROR && mailimap_read_line(imap) == NULL)
-        r = MAILIMAP_ERROR_STREAM;
-    if (r == MAILIMAP_NO_ERROR)
-        r = tagged_result(imap);
-    return r == MAILIMAP_ERROR_LOGIN ? MAILIMAP_ERROR_CUSTOM_COMMAND : r;
+        r = ib_etpan_finish(imap, &resp);
+    if (r != MAILIMAP_NO_ERROR)
+        return r;
+    ok = ib_etpan_tagged_ok(resp);
+    mailimap_response_free(resp);
+    return ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_CUSTOM_COMMAND;
 }
 
 /* RFC 2971: say who we are when the server offers ID. The "* ID" answer is

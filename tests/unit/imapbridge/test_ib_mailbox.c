@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "common/cm_crypto.h"
-#include "harness/fake_imap.h"
+#include "harness/fake_session.h"
 #include "harness/th.h"
 #include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_session.h"
@@ -153,22 +153,13 @@ static const struct fake_imap_step objectid_script[] = {
 
 static void test_list_object_ids(void)
 {
-    struct fake_imap *fake = fake_imap_start(objectid_script);
-    struct ib_upstream up = { 0 };
-    struct ib_creds cr = { 0 };
-    struct ib_session *s = NULL;
+    struct fake_session x;
     struct ib_folder_list l = { 0 };
     struct cm_err err = CM_ERR_INIT;
-    char url[64], want[IB_MAILBOX_ID_LEN + 1];
+    char want[IB_MAILBOX_ID_LEN + 1];
 
-    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(fake));
-    th_assert(ib_upstream_parse_url(url, &up, &err) == 0);
-    th_assert(ib_creds_init(&cr, "alice", "pw", IB_AUTH_LOGIN) == 0);
-    up.timeout_secs = 2;
-    th_assert(ib_session_open(&up, &cr, &s, &err) == 0);
-    th_assert(s != NULL && ib_mailbox_list(s, &l, &err) == 0);
-    if (err.code)
-        fprintf(stderr, "  err: %s / fake: %s\n", err.msg, fake_imap_error(fake));
+    th_assert(fake_session_open(&x, objectid_script, "pw", 2) == 0);
+    th_assert(x.s != NULL && ib_mailbox_list(x.s, &l, &err) == 0);
     th_assert(l.count == 2);
     ib_mailbox_id_from_object("F2212ea87-60", want);
     th_assert(l.count == 2 && l.items[0].object_id && strcmp(l.items[0].object_id, "F2212ea87-60") == 0 &&
@@ -176,16 +167,9 @@ static void test_list_object_ids(void)
     ib_mailbox_id_derive("Odd", true, 8, want);
     th_assert(l.count == 2 && l.items[1].object_id == NULL && l.items[1].has_status &&
               l.items[1].total == 3 && strcmp(l.items[1].id, want) == 0);
-    th_assert(!ib_session_is_broken(s));
+    th_assert(x.s != NULL && !ib_session_is_broken(x.s));
     ib_folder_list_fini(&l);
-    ib_session_close(&s);
-    usleep(100 * 1000);
-    th_assert(fake_imap_failures(fake) == 0);
-    if (fake_imap_failures(fake))
-        fprintf(stderr, "  fake: %s\n", fake_imap_error(fake));
-    fake_imap_stop(&fake);
-    ib_upstream_fini(&up);
-    ib_creds_fini(&cr);
+    fake_session_close(&x);
 }
 
 static const struct ib_folder *find(const struct ib_folder_list *l, const char *path)
@@ -199,21 +183,13 @@ static const struct ib_folder *find(const struct ib_folder_list *l, const char *
 
 static void test_list(void)
 {
-    struct fake_imap *fake = fake_imap_start(list_script);
-    struct ib_upstream up = { 0 };
-    struct ib_creds cr = { 0 };
-    struct ib_session *s = NULL;
+    struct fake_session x;
     struct ib_folder_list l = { 0 };
     struct cm_err err = CM_ERR_INIT;
     const struct ib_folder *f;
-    char url[64];
 
-    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(fake));
-    th_assert(ib_upstream_parse_url(url, &up, &err) == 0);
-    th_assert(ib_creds_init(&cr, "alice", "pw", IB_AUTH_LOGIN) == 0);
-    up.timeout_secs = 2;
-    th_assert(ib_session_open(&up, &cr, &s, &err) == 0);
-    th_assert(s != NULL && ib_mailbox_list(s, &l, &err) == 0);
+    th_assert(fake_session_open(&x, list_script, "pw", 2) == 0);
+    th_assert(x.s != NULL && ib_mailbox_list(x.s, &l, &err) == 0);
     if (err.code)
         fprintf(stderr, "  err: %s\n", err.msg);
     th_assert(l.count == 9);
@@ -245,14 +221,7 @@ static void test_list(void)
             th_assert_idx(strcmp(l.items[i].id, l.items[j].id) != 0, i * 100 + j);
     ib_folder_list_fini(&l);
     th_assert(l.items == NULL && l.count == 0);
-    ib_session_close(&s);
-    usleep(100 * 1000);
-    th_assert(fake_imap_failures(fake) == 0);
-    if (fake_imap_failures(fake))
-        fprintf(stderr, "  fake: %s\n", fake_imap_error(fake));
-    fake_imap_stop(&fake);
-    ib_upstream_fini(&up);
-    ib_creds_fini(&cr);
+    fake_session_close(&x);
 }
 
 int main(void)

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/fake_imap.h"
+#include "harness/fake_session.h"
 #include "harness/th.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_store.h"
@@ -24,48 +24,20 @@
     FI_EXPECT("SELECT INBOX"),                                                           \
     FI_SEND("* 9 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 30] n\r\n$TAG OK [READ-WRITE] ok\r\n")
 
-struct ctx {
-    struct fake_imap *fake;
-    struct ib_upstream up;
-    struct ib_creds cr;
-    struct ib_session *s;
-};
-
-static bool ctx_open(struct ctx *c, const struct fake_imap_step *script)
+/* Logged in, INBOX selected read-write. */
+static bool ctx_open(struct fake_session *c, const struct fake_imap_step *script)
 {
     struct cm_err err = CM_ERR_INIT;
-    char url[64];
 
-    memset(c, 0, sizeof(*c));
-    c->fake = fake_imap_start(script);
-    if (c->fake == NULL)
-        return false;
-    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(c->fake));
-    if (ib_upstream_parse_url(url, &c->up, &err) < 0 ||
-        ib_creds_init(&c->cr, "alice", "s3cret", IB_AUTH_LOGIN) < 0)
-        return false;
-    c->up.timeout_secs = 1;
-    return ib_session_open(&c->up, &c->cr, &c->s, &err) == 0 &&
+    return fake_session_open(c, script, "s3cret", 1) == 0 &&
            ib_session_select(c->s, "INBOX", false, NULL, &err) == 0;
-}
-
-static void ctx_fini(struct ctx *c)
-{
-    ib_session_close(&c->s);
-    usleep(100 * 1000);
-    th_assert(fake_imap_failures(c->fake) == 0);
-    if (fake_imap_failures(c->fake))
-        fprintf(stderr, "  fake: %s\n", fake_imap_error(c->fake));
-    fake_imap_stop(&c->fake);
-    ib_upstream_fini(&c->up);
-    ib_creds_fini(&c->cr);
 }
 
 static void test_refused_without_uidplus(void)
 {
     static const struct fake_imap_step script[] = { LOGIN_SELECT("IMAP4rev1 ENABLE IDLE"),
                                                     FI_END };
-    struct ctx c;
+    struct fake_session c;
     struct cm_err err = CM_ERR_INIT;
     uint32_t v = 1, u = 1;
 
@@ -75,7 +47,7 @@ static void test_refused_without_uidplus(void)
     th_assert(v == 0 && u == 0);
     th_assert(ib_store_expunge(c.s, 5, &err) == CM_EPERM);
     th_assert(strstr(err.msg, "UIDPLUS") != NULL);
-    ctx_fini(&c);
+    fake_session_close(&c);
 }
 
 static void test_move_by_copy_with_uidplus(void)
@@ -89,7 +61,7 @@ static void test_move_by_copy_with_uidplus(void)
         FI_EXPECT("UID EXPUNGE 6"), FI_SEND("$TAG OK expunged\r\n"),
         FI_END,
     };
-    struct ctx c;
+    struct fake_session c;
     struct cm_err err = CM_ERR_INIT;
     uint32_t v = 0, u = 0;
 
@@ -97,7 +69,7 @@ static void test_move_by_copy_with_uidplus(void)
     th_assert(ib_store_move(c.s, 5, "Trash", &v, &u, &err) == 0);
     th_assert(v == 9 && u == 77);
     th_assert(ib_store_expunge(c.s, 6, &err) == 0);
-    ctx_fini(&c);
+    fake_session_close(&c);
 }
 
 static void test_move_and_flags(void)
@@ -112,7 +84,7 @@ static void test_move_and_flags(void)
     };
     static const char *const add[] = { "\\Seen", "$Forwarded" }, *const rm[] = { "\\Flagged" };
     static const char *const bad[] = { "\\Recent" };
-    struct ctx c;
+    struct fake_session c;
     struct cm_err err = CM_ERR_INIT;
     uint32_t v = 0, u = 0;
 
@@ -121,7 +93,7 @@ static void test_move_and_flags(void)
     th_assert(v == 11 && u == 3);
     th_assert(ib_store_flags(c.s, 8, bad, 1, NULL, 0, &err) == CM_EINVAL); /* nothing sent */
     th_assert(ib_store_flags(c.s, 8, add, 2, rm, 1, &err) == 0);
-    ctx_fini(&c);
+    fake_session_close(&c);
 }
 
 static void test_flag_valid(void)
