@@ -286,6 +286,65 @@ class OAuthBearerTest(unittest.TestCase):
         out = self.run_live("bob", GOOD_TOKEN, "eauth")
         self.assertNotIn(GOOD_TOKEN, out)
 
+    def test_http_login_with_an_access_token(self):
+        # POST /api/v1/auth/login with an OAuth access token: the gateway
+        # proves it with AUTHENTICATE at Dovecot and seals it into our
+        # token, which a second instance (no warm session, same secret) can
+        # use on its own: it authenticates again with the sealed token.
+        for mech in (None, "XOAUTH2", "oauthbearer"):   # fresh gateways: no warm session
+            proxy = CapProxy(self.dv.plain_port)  # records what the gateways send
+            url = "imap://127.0.0.1:%d" % proxy.port
+            self.addCleanup(proxy.close)
+            with Gateway(url) as a, Gateway(url, secret=a.secret) as b:
+                body = {"username": "alice", "accessToken": GOOD_TOKEN}
+                if mech:
+                    body["mechanism"] = mech
+                n = len(self.intro.requests)
+                st, _, out = a.json("POST", "/api/v1/auth/login", body)
+                self.assertEqual(st, 200, out)
+                self.assertIn(GOOD_TOKEN, self.intro.requests[n:])
+                n = len(self.intro.requests)
+                st, _, out = b.json("GET", "/api/v1/mailboxes",
+                                    headers={"Authorization": "Bearer " + out["token"]})
+                self.assertEqual(st, 200, out)
+                self.assertEqual(out["mailboxes"][0]["name"], "INBOX")
+                self.assertIn(GOOD_TOKEN, self.intro.requests[n:])  # b logged in itself
+                sent = [l.split()[2] for l in proxy.client_lines if " AUTHENTICATE " in l]
+                self.assertEqual(sent, [(mech or "OAUTHBEARER").upper()] * 2)  # a, then b
+                payloads = [l.split()[3] for l in proxy.client_lines   # SASL-IR
+                            if " AUTHENTICATE " in l and len(l.split()) > 3]
+                self.assertEqual(len(payloads), 2)
+                self.assertTrue(all(GOOD_TOKEN.encode() in base64.b64decode(x) for x in payloads))
+                for gw in (a, b):
+                    log = gw.log_text()
+                    self.assertNotIn(GOOD_TOKEN, log)
+                    for x in payloads:
+                        self.assertNotIn(x, log)
+        with Gateway(self.dv.url) as a:
+            st, _, out = a.json("POST", "/api/v1/auth/login",
+                                {"username": "alice", "accessToken": BAD_TOKEN})
+            self.assertEqual(st, 401, out)
+            self.assertEqual(out["detail"], "the IMAP server refused the access token")
+            st, _, out = a.json("POST", "/api/v1/auth/login",
+                                {"username": "bob", "accessToken": GOOD_TOKEN})
+            self.assertEqual(st, 401, out)
+            # the password path still works next to the oauth2 passdb
+            st, _, out = a.json("POST", "/api/v1/auth/login",
+                                {"username": "bob", "password": USERS["bob"]})
+            self.assertEqual(st, 200, out)
+            for bad in ({"username": "alice", "accessToken": GOOD_TOKEN, "password": "x"},
+                        {"username": "alice", "accessToken": GOOD_TOKEN, "mechanism": "PLAIN"},
+                        {"username": "alice", "password": "x", "mechanism": "XOAUTH2"},
+                        {"username": "alice", "accessToken": ""},
+                        {"username": "alice", "accessToken": "x" * 5000},
+                        {"username": "alice", "accessToken": "a\r\nb"},
+                        {"username": "alice"}, ["alice"]):
+                st, _, out = a.json("POST", "/api/v1/auth/login", bad)
+                self.assertEqual(st, 400, (bad if len(str(bad)) < 200 else "long", out))
+            log = a.log_text()
+            self.assertNotIn(GOOD_TOKEN, log)
+            self.assertNotIn(BAD_TOKEN, log)
+
 
 if __name__ == "__main__":
     unittest.main()
