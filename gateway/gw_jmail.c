@@ -36,6 +36,12 @@ int gw_jmail_folders(struct gw_jreq *jr, const struct ib_folder_list **l_r, stru
     return 0;
 }
 
+void gw_jmail_forget_folders(struct gw_jreq *jr)
+{
+    ib_folder_list_fini(&jr->folders);
+    jr->folders_loaded = false;
+}
+
 const struct ib_folder *gw_jmail_folder_of(const struct ib_folder_list *l,
                                            const struct ib_email_loc *loc)
 {

@@ -20,6 +20,10 @@ int gw_jmail_folders(struct gw_jreq *jr, const struct ib_folder_list **l_r, stru
 
 /* The folder an email id points into (matching key prefix and
    UIDVALIDITY), or NULL. */
+/* Drop the request's folder list after a change to the folders, so the
+   next gw_jmail_folders lists them again. */
+void gw_jmail_forget_folders(struct gw_jreq *jr);
+
 const struct ib_folder *gw_jmail_folder_of(const struct ib_folder_list *l,
                                            const struct ib_email_loc *loc);
 

@@ -313,7 +313,7 @@ static json_t *core_capability(const struct gw_settings *set)
 static json_t *mail_account_capability(const struct gw_settings *set)
 {
     return json_pack("{s:i,s:n,s:i,s:I,s:[sssssss],s:b}", "maxMailboxesPerEmail", 1,
-                     "maxMailboxDepth", "maxSizeMailboxName", 490, "maxSizeAttachmentsPerEmail",
+                     "maxMailboxDepth", "maxSizeMailboxName", GW_JMAP_MAX_MAILBOX_NAME, "maxSizeAttachmentsPerEmail",
                      (json_int_t)(set->max_body_bytes / 4 * 3), "emailQuerySortOptions",
                      "receivedAt", "sentAt", "size", "from", "to", "subject", "hasKeyword",
                      "mayCreateTopLevelMailbox", 1);

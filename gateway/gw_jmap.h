@@ -33,6 +33,7 @@ struct ib_session;
 #define GW_JMAP_MAX_CALLS 32
 #define GW_JMAP_MAX_OBJECTS_GET 1000
 #define GW_JMAP_MAX_OBJECTS_SET 500
+#define GW_JMAP_MAX_MAILBOX_NAME 490  /* maxSizeMailboxName, bytes of UTF-8 */
 #define GW_JMAP_MAX_CONCURRENT 4
 #define GW_JMAP_MAX_DEPTH 64
 

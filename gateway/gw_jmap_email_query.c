@@ -87,15 +87,6 @@ static struct mailimap_date *imap_day(time_t t)
     return mailimap_date_new(tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
 }
 
-static const struct ib_folder *folder_by_id(const struct ib_folder_list *l, const char *id)
-{
-    for (size_t i = 0; i < l->count; i++) {
-        if (strcmp(l->items[i].id, id) == 0)
-            return &l->items[i];
-    }
-    return NULL;
-}
-
 /* UIDs of f whose fetched data passes keep(). A coarse SEARCH key (may be
    NULL = ALL) narrows what is fetched first. */
 static int filter_uids(struct equery *eq, const struct ib_folder *f,
@@ -269,7 +260,7 @@ static int resolve_uids(void *arg, const char *mailbox_id, const char *prop, jso
                         struct mailimap_set **set_r, struct cm_err *err)
 {
     struct equery *eq = arg;
-    const struct ib_folder *f = folder_by_id(eq->l, mailbox_id);
+    const struct ib_folder *f = ib_folder_find(eq->l, mailbox_id);
 
     *set_r = NULL;
     if (f == NULL)

@@ -26,10 +26,6 @@ struct eset {
     json_t *updated, *not_updated, *destroyed, *not_destroyed;
 };
 
-static json_t *set_error(const char *type, const char *desc)
-{
-    return json_pack("{s:s,s:s}", "type", type, "description", desc);
-}
 
 struct flag_lists {
     char bufs[2 * MAX_FLAGS][256];
@@ -121,18 +117,18 @@ static int update_one(struct eset *e, const char *id, json_t *patch, struct cm_e
 
     fl.nadd = fl.nremove = 0;
     if (!json_is_object(patch)) {
-        json_object_set_new(e->not_updated, id, set_error("invalidPatch", "not an object"));
+        json_object_set_new(e->not_updated, id, gw_jset_error("invalidPatch", "not an object"));
         return 0;
     }
     if (locate(e, id, &uid, &current, err) == NULL) {
         if (err->code != CM_OK && err->code != CM_ENOENT && err->code != CM_EUPSTREAM)
             return err->code;
         cm_err_clear(err);
-        json_object_set_new(e->not_updated, id, set_error("notFound", "no such email"));
+        json_object_set_new(e->not_updated, id, gw_jset_error("notFound", "no such email"));
         return 0;
     }
     if (plan_flags(patch, current, &fl, &why) < 0)
-        json_object_set_new(e->not_updated, id, set_error("invalidProperties", why));
+        json_object_set_new(e->not_updated, id, gw_jset_error("invalidProperties", why));
     else if ((rc = ib_store_flags(e->s, uid, fl.add, fl.nadd, fl.remove, fl.nremove, err)) == 0)
         json_object_set_new(e->updated, id, json_null());
     json_decref(current);
@@ -149,14 +145,14 @@ static int destroy_one(struct eset *e, const char *id, struct cm_err *err)
         if (err->code != CM_OK && err->code != CM_ENOENT && err->code != CM_EUPSTREAM)
             return err->code;
         cm_err_clear(err);
-        json_object_set_new(e->not_destroyed, id, set_error("notFound", "no such email"));
+        json_object_set_new(e->not_destroyed, id, gw_jset_error("notFound", "no such email"));
         return 0;
     }
     json_decref(current);
     rc = ib_store_expunge(e->s, uid, err);
     if (rc == CM_EPERM) {
         json_object_set_new(e->not_destroyed, id,
-                            set_error("forbidden", "the server has no UIDPLUS: a plain EXPUNGE "
+                            gw_jset_error("forbidden", "the server has no UIDPLUS: a plain EXPUNGE "
                                                    "would remove other clients' deleted mail"));
         cm_err_clear(err);
         return 0;
@@ -166,18 +162,6 @@ static int destroy_one(struct eset *e, const char *id, struct cm_err *err)
     return rc;
 }
 
-static int count_ok(json_t *create, json_t *update, json_t *destroy, struct cm_err *err)
-{
-    size_t n = json_object_size(create) + json_object_size(update) + json_array_size(destroy);
-
-    if ((create && !json_is_object(create)) || (update && !json_is_object(update)) ||
-        (destroy && !json_is_array(destroy)))
-        return cm_err_set(err, CM_EINVAL, "create/update must be objects, destroy an array");
-    if (n > GW_JMAP_MAX_OBJECTS_SET)
-        return cm_err_set(err, CM_ELIMIT, "more than maxObjectsInSet (%d)",
-                          GW_JMAP_MAX_OBJECTS_SET);
-    return 0;
-}
 
 static json_t *not_created(json_t *create)
 {
@@ -185,7 +169,7 @@ static json_t *not_created(json_t *create)
     const char *k;
 
     json_object_foreach(create, k, v)
-        json_object_set_new(out, k, set_error("forbidden", "creating emails is not supported yet"));
+        json_object_set_new(out, k, gw_jset_error("forbidden", "creating emails is not supported yet"));
     return out;
 }
 
@@ -222,7 +206,7 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
     e.not_updated = json_object();
     e.destroyed = json_array();
     e.not_destroyed = json_object();
-    if (gw_jcall_account(c, err) < 0 || count_ok(create, update, destroy, err) < 0 ||
+    if (gw_jcall_account(c, err) < 0 || gw_jset_check_counts(create, update, destroy, err) < 0 ||
         gw_jmail_folders(c->jr, &e.l, err) < 0 || gw_jreq_session(c->jr, &e.s, err) < 0)
         goto done;
     old = gw_jmail_state(c->jr, e.l);
@@ -234,8 +218,7 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
     if (apply(&e, update, destroy, err) < 0)
         goto done;
     /* the folders changed: list them again for the new state */
-    ib_folder_list_fini(&c->jr->folders);
-    c->jr->folders_loaded = false;
+    gw_jmail_forget_folders(c->jr);
     if (gw_jmail_folders(c->jr, &e.l, err) < 0)
         goto done;
     now = gw_jmail_state(c->jr, e.l);

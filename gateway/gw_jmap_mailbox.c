@@ -48,7 +48,7 @@ static json_t *nullable(const char *s)
 
 /* The JMAP Mailbox object. Thread counts are the message counts: IMAP has
    no per-folder thread count without a THREAD over the whole folder. */
-static json_t *mailbox_json(const struct ib_folder *f)
+json_t *gw_jmap_mailbox_json(const struct ib_folder *f)
 {
     json_int_t total = f->has_status ? f->total : 0, unread = f->has_status ? f->unread : 0;
 
@@ -74,7 +74,7 @@ static uint32_t hash32(const char *text)
 
 static void folder_hashes(const struct ib_folder *f, uint32_t *props_r, uint32_t *counts_r)
 {
-    json_t *o = mailbox_json(f);
+    json_t *o = gw_jmap_mailbox_json(f);
     json_t *counts = json_pack("[O,O,O,O]", json_object_get(o, "totalEmails"),
                                json_object_get(o, "unreadEmails"),
                                json_object_get(o, "totalThreads"),
@@ -233,15 +233,6 @@ static int mlines_decode(const unsigned char key[32], const char *state, struct 
     return rc;
 }
 
-static const struct ib_folder *find_folder(const struct ib_folder_list *l, const char *id)
-{
-    for (size_t i = 0; i < l->count; i++) {
-        if (strcmp(l->items[i].id, id) == 0)
-            return &l->items[i];
-    }
-    return NULL;
-}
-
 static json_t *build_list(const struct gw_jget *g, const struct ib_folder_list *l,
                           json_t **not_found_r)
 {
@@ -250,12 +241,12 @@ static json_t *build_list(const struct gw_jget *g, const struct ib_folder_list *
 
     if (g->ids == NULL) {
         for (i = 0; i < l->count; i++)
-            json_array_append_new(list, mailbox_json(&l->items[i]));
+            json_array_append_new(list, gw_jmap_mailbox_json(&l->items[i]));
     } else {
         json_array_foreach(g->ids, i, v) {
-            const struct ib_folder *f = find_folder(l, json_string_value(v));
+            const struct ib_folder *f = ib_folder_find(l, json_string_value(v));
 
-            json_array_append_new(f ? list : nf, f ? mailbox_json(f) : json_incref(v));
+            json_array_append_new(f ? list : nf, f ? gw_jmap_mailbox_json(f) : json_incref(v));
         }
     }
     json_array_foreach(list, i, v)

@@ -9,6 +9,7 @@ static const struct gw_jmethod methods[] = {
     { "Mailbox/changes", GW_JMAP_USING_MAIL, gw_jmap_mailbox_changes },
     { "Mailbox/query", GW_JMAP_USING_MAIL, gw_jmap_mailbox_query },
     { "Mailbox/queryChanges", GW_JMAP_USING_MAIL, gw_jmap_query_changes },
+    { "Mailbox/set", GW_JMAP_USING_MAIL, gw_jmap_mailbox_set },
     { "Email/get", GW_JMAP_USING_MAIL, gw_jmap_email_get },
     { "Email/query", GW_JMAP_USING_MAIL, gw_jmap_email_query },
     { "Email/changes", GW_JMAP_USING_MAIL, gw_jmap_email_changes },

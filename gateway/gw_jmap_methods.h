@@ -24,6 +24,9 @@ json_t *gw_jmap_mailbox_get(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_mailbox_changes(struct gw_jcall *c, struct cm_err *err);
 /* sortOrder for a role (inbox first, custom folders last). */
 int gw_jmap_mailbox_sort_order(const char *role);
+/* The Mailbox object of a folder (new reference). */
+struct ib_folder;
+json_t *gw_jmap_mailbox_json(const struct ib_folder *f);
 /* The Mailbox state token of a folder list (malloc'd; NULL on OOM). */
 char *gw_jmap_mailbox_state(const unsigned char key[32], const struct ib_folder_list *l);
 
@@ -39,6 +42,9 @@ json_t *gw_jmap_snippet_get(struct gw_jcall *c, struct cm_err *err);
 /* gw_jmap_thread.c */
 json_t *gw_jmap_thread_get(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_thread_changes(struct gw_jcall *c, struct cm_err *err);
+
+/* gw_jmap_mailbox_set.c */
+json_t *gw_jmap_mailbox_set(struct gw_jcall *c, struct cm_err *err);
 
 /* gw_jmap_mailbox_query.c */
 json_t *gw_jmap_mailbox_query(struct gw_jcall *c, struct cm_err *err);

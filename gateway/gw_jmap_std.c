@@ -288,3 +288,22 @@ json_t *gw_jmap_query_changes(struct gw_jcall *c, struct cm_err *err)
     cm_err_set(err, CM_EINVAL, "query results are not tracked between calls: run the query again");
     return NULL;
 }
+
+json_t *gw_jset_error(const char *type, const char *description)
+{
+    return json_pack("{s:s,s:s}", "type", type, "description", description);
+}
+
+int gw_jset_check_counts(json_t *create, json_t *update, json_t *destroy, struct cm_err *err)
+{
+    size_t n = json_object_size(create) + json_object_size(update) + json_array_size(destroy);
+
+    if ((create && !json_is_null(create) && !json_is_object(create)) ||
+        (update && !json_is_null(update) && !json_is_object(update)) ||
+        (destroy && !json_is_null(destroy) && !json_is_array(destroy)))
+        return cm_err_set(err, CM_EINVAL, "create/update must be objects, destroy an array");
+    if (n > GW_JMAP_MAX_OBJECTS_SET)
+        return cm_err_set(err, CM_ELIMIT, "more than maxObjectsInSet (%d)",
+                          GW_JMAP_MAX_OBJECTS_SET);
+    return 0;
+}

@@ -85,6 +85,15 @@ struct gw_jchanges {
 int gw_jchanges_parse(struct gw_jcall *c, struct gw_jchanges *ch, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* /set (RFC 8620 §5.3): a SetError {"type","description"}. */
+json_t *gw_jset_error(const char *type, const char *description);
+
+/* create and update must be objects or absent, destroy an array or
+   absent, and together at most maxObjectsInSet: invalidArguments or
+   requestTooLarge (CM_ELIMIT) otherwise. */
+int gw_jset_check_counts(json_t *create, json_t *update, json_t *destroy, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* {accountId, oldState, newState, hasMoreChanges, created, updated,
    destroyed} — steals the three arrays. */
 json_t *gw_jchanges_reply(struct gw_jcall *c, const char *old_state, const char *new_state,

@@ -141,6 +141,15 @@ void ib_folder_list_fini(struct ib_folder_list *l)
     l->count = 0;
 }
 
+const struct ib_folder *ib_folder_find(const struct ib_folder_list *l, const char *id)
+{
+    for (size_t i = 0; id != NULL && i < l->count; i++) {
+        if (strcmp(l->items[i].id, id) == 0)
+            return &l->items[i];
+    }
+    return NULL;
+}
+
 /* Flags: \Noselect / \NonExistent and the SPECIAL-USE role. */
 static void scan_flags(const struct mailimap_mbx_list_flags *fl, struct ib_folder *f)
 {

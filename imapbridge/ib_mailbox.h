@@ -56,6 +56,9 @@ int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_
     __attribute__((warn_unused_result));
 void ib_folder_list_fini(struct ib_folder_list *l);
 
+/* The folder with this mailbox id (id may be NULL), or NULL. */
+const struct ib_folder *ib_folder_find(const struct ib_folder_list *l, const char *id);
+
 /* Pure helpers (unit-tested). */
 /* Folder ids (ARCHITECTURE §4). When STATUS gives the server's own id
    (MAILBOXID, or X-GUID on Dovecot), the id is "m" + base64url(first 9

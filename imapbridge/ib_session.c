@@ -926,6 +926,28 @@ int ib_session_sync(struct ib_session *s, struct cm_err *err)
     return ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
 }
 
+int ib_session_unselect(struct ib_session *s, struct cm_err *err)
+{
+    int rc;
+
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (s->selected == NULL || !(s->caps & IB_CAP_UNSELECT))
+        return 0;
+    rc = ib_session_check(s, simple_command(s->imap, "UNSELECT"), "UNSELECT", err);
+    if (rc == 0) {
+        free(s->selected);
+        s->selected = NULL;
+        s->selected_rw = false;
+        s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED; /* as after CLOSE */
+        if (s->imap->imap_selection_info != NULL) {
+            mailimap_selection_info_free(s->imap->imap_selection_info);
+            s->imap->imap_selection_info = NULL;
+        }
+    }
+    return rc;
+}
+
 int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
 {
     int rc;
@@ -934,20 +956,8 @@ int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
     if (s->selected == NULL && !ib_session_has_input(s))
         return 0;
-    if (s->selected != NULL && (s->caps & IB_CAP_UNSELECT)) {
-        rc = ib_session_check(s, simple_command(s->imap, "UNSELECT"), "UNSELECT", err);
-        if (rc == 0) {
-            free(s->selected);
-            s->selected = NULL;
-            s->selected_rw = false;
-            s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED; /* as after CLOSE */
-            if (s->imap->imap_selection_info != NULL) {
-                mailimap_selection_info_free(s->imap->imap_selection_info);
-                s->imap->imap_selection_info = NULL;
-            }
-        }
-        return rc;
-    }
+    if (s->selected != NULL && (s->caps & IB_CAP_UNSELECT))
+        return ib_session_unselect(s, err);
     rc = ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
     s->synced = rc == 0 && s->selected != NULL;
     return rc;

@@ -121,6 +121,12 @@ int ib_session_sync(struct ib_session *s, struct cm_err *err) __attribute__((war
 int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* Close the selected folder with UNSELECT (RFC 3691), which never
+   expunges. Does nothing when nothing is selected or the server lacks
+   UNSELECT (CLOSE would expunge \Deleted mail of a read-write folder). */
+int ib_session_unselect(struct ib_session *s, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* NOOP (keep-alive / health). */
 int ib_session_noop(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
 

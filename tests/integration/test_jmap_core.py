@@ -271,6 +271,106 @@ class JmapCoreTest(StackTestCase):
             imap.delete("After")
             imap.logout()
 
+    def mset(self, **args):
+        args["accountId"] = self.account
+        st, _, out = self.api([["Mailbox/set", args, "s"]])
+        self.assertEqual(st, 200)
+        return out["methodResponses"][0][1]
+
+    def imap_folders(self, imap):
+        """{wire name: subscribed?} as an independent IMAP client sees it."""
+        def names(data):
+            return [l.decode().rsplit(' "/" ', 1)[1].strip('"') for l in data if l]
+        subs = set(names(imap.lsub()[1]))
+        return {n: n in subs for n in names(imap.list()[1])}
+
+    def test_mailbox_set_create_rename_move_destroy(self):
+        imap = self.dovecot.imap("alice", "alice-pw")
+        try:
+            ids, state = self.mailbox_ids()
+            create = {"kid": {"name": "2025", "parentId": "#top"},   # parent created below
+                      "top": {"name": "Projekte \u00fc"},
+                      "quiet": {"name": "Quiet", "isSubscribed": False}}
+            st, _, out = self.api(None, raw=json.dumps({
+                "using": [CORE, MAIL], "createdIds": {},
+                "methodCalls": [["Mailbox/set", {"accountId": self.account, "ifInState": state,
+                                                 "create": create}, "s"]]}))
+            r = out["methodResponses"][0][1]
+            self.assertEqual(sorted(r["created"]), ["kid", "quiet", "top"], r)
+            self.assertEqual(r["oldState"], state)
+            top, kid = r["created"]["top"]["id"], r["created"]["kid"]["id"]
+            self.assertEqual(r["created"]["kid"]["parentId"], top)
+            self.assertEqual(r["created"]["top"]["totalEmails"], 0)
+            self.assertEqual(out["createdIds"], {c: r["created"][c]["id"] for c in r["created"]})
+            seen = self.imap_folders(imap)
+            self.assertTrue(seen["Projekte &APw-"])          # modified UTF-7, subscribed
+            self.assertTrue(seen["Projekte &APw-/2025"])
+            self.assertFalse(seen["Quiet"])
+            ids, state2 = self.mailbox_ids()
+            self.assertEqual(r["newState"], state2)
+            self.assertEqual(ids["Projekte \u00fc"], top)
+
+            # rename and move the child to the top level: same id, IMAP agrees,
+            # the subscription follows the name
+            r = self.mset(update={kid: {"name": "Year 2025", "parentId": None},
+                                  ids["Quiet"]: {"isSubscribed": True}})
+            self.assertEqual(r["updated"], {kid: None, ids["Quiet"]: None}, r)
+            seen = self.imap_folders(imap)
+            self.assertNotIn("Projekte &APw-/2025", seen)
+            self.assertTrue(seen["Year 2025"])
+            self.assertTrue(seen["Quiet"])
+            ids2, _ = self.mailbox_ids()
+            self.assertEqual(ids2["Year 2025"], kid)
+
+            # refusals, each per object
+            self.dovecot.append("alice", "alice-pw", "Year 2025", b"Subject: keep\r\n\r\nx\r\n")
+            r = self.mset(create={"dup": {"name": "Quiet"}, "slash": {"name": "a/b"},
+                                  "role": {"name": "R", "role": "trash"},
+                                  "orphan": {"name": "O", "parentId": "nope"},
+                                  "ctl": {"name": "a\tb"}, "noname": {},
+                                  "ro": {"name": "X", "totalEmails": 3}},
+                          update={ids2["INBOX"]: {"name": "Inbox2"},
+                                  top: {"parentId": top},
+                                  "nope": {"name": "x"},
+                                  ids2["Quiet"]: {"sortOrder": 7}},
+                          destroy=[ids2["INBOX"], "nope", kid])
+            self.assertEqual(r["created"], {})
+            types = {k: v["type"] for k, v in r["notCreated"].items()}
+            self.assertEqual(set(types.values()), {"invalidProperties"}, r["notCreated"])
+            self.assertEqual(len(types), 7)
+            self.assertEqual(r["notCreated"]["dup"]["properties"], ["name"])
+            self.assertEqual(r["notCreated"]["role"]["properties"], ["role"])
+            self.assertEqual(r["notCreated"]["orphan"]["properties"], ["parentId"])
+            self.assertEqual({k: v["type"] for k, v in r["notUpdated"].items()},
+                             {ids2["INBOX"]: "forbidden", top: "invalidProperties",
+                              "nope": "notFound", ids2["Quiet"]: "invalidProperties"})
+            self.assertEqual({k: v["type"] for k, v in r["notDestroyed"].items()},
+                             {ids2["INBOX"]: "forbidden", "nope": "notFound",
+                              kid: "mailboxHasEmail"})
+            self.assertEqual(r["updated"], {})
+            self.assertEqual(r["destroyed"], [])
+
+            # a parent with a child, then the child with its mail, then the parent
+            r = self.mset(create={"c": {"name": "Sub", "parentId": top}})
+            sub = r["created"]["c"]["id"]
+            r = self.mset(destroy=[top])
+            self.assertEqual(r["notDestroyed"][top]["type"], "mailboxHasChild")
+            r = self.mset(destroy=[sub, kid, ids2["Quiet"]], onDestroyRemoveEmails=True)
+            self.assertEqual(sorted(r["destroyed"]), sorted([sub, kid, ids2["Quiet"]]), r)
+            r = self.mset(destroy=[top])
+            self.assertEqual(r["destroyed"], [top])
+            seen = self.imap_folders(imap)
+            for gone in ("Projekte &APw-", "Year 2025", "Quiet"):
+                self.assertNotIn(gone, seen)
+            st, _, out = self.api([["Mailbox/set", {"accountId": self.account,
+                                                    "ifInState": "stale", "destroy": []}, "s"]])
+            self.assertEqual(out["methodResponses"][0][1]["type"], "stateMismatch")
+        finally:
+            for n in ("Projekte &APw-/Sub", "Projekte &APw-/2025", "Projekte &APw-",
+                      "Year 2025", "Quiet"):
+                imap.delete('"%s"' % n)
+            imap.logout()
+
     def test_mailbox_query(self):
         imap = self.dovecot.imap("alice", "alice-pw")
         try:

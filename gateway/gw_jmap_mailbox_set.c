@@ -1,0 +1,522 @@
+/* gw_jmap_mailbox_set.c - Mailbox/set (RFC 8621 §2.5) as IMAP CREATE,
+ * RENAME, DELETE and (UN)SUBSCRIBE.
+ *
+ * Settable: name, parentId (creation references "#cid" included) and
+ * isSubscribed (default true for a new folder). role and sortOrder come
+ * from the server (SPECIAL-USE, our role order) and may only be sent with
+ * the values they already have. A folder keeps its id through a rename
+ * because ids come from the server's folder id (ib_mailbox.h).
+ * destroy refuses a folder with children (mailboxHasChild) and, unless
+ * onDestroyRemoveEmails, one with messages (mailboxHasEmail); INBOX can be
+ * neither renamed nor destroyed. Creates run first, then updates, then
+ * destroys; the folder list is read again afterwards for ids and states.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_jmail.h"
+#include "gateway/gw_jmap_methods.h"
+#include "gateway/gw_jmap_std.h"
+#include "gateway/gw_req.h"
+#include "imapbridge/ib_mailbox.h"
+#include "imapbridge/ib_mailbox_edit.h"
+#include "imapbridge/ib_mutf7.h"
+#include "imapbridge/ib_session.h"
+
+struct mset {
+    struct gw_jcall *c;
+    struct ib_session *s;
+    struct ib_folder_list l;   /* as before this call */
+    char delim;
+    json_t *cid_names;         /* creation id -> wire name of the new folder */
+    json_t *created, *not_created, *updated, *not_updated, *destroyed, *not_destroyed;
+};
+
+static const struct ib_folder *by_wire_name(const struct ib_folder_list *l, const char *name)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (strcmp(l->items[i].imap_name, name) == 0)
+            return &l->items[i];
+    }
+    return NULL;
+}
+
+static bool is_inbox(const struct ib_folder *f)
+{
+    return strcmp(f->imap_name, "INBOX") == 0;
+}
+
+/* Is a the folder d or one of its ancestors (by wire name)? */
+static bool is_ancestor_or_self(const struct ib_folder *a, const char *d, char delim)
+{
+    size_t n = strlen(a->imap_name);
+
+    return strncmp(a->imap_name, d, n) == 0 && (d[n] == '\0' || (delim && d[n] == delim));
+}
+
+static bool has_children(const struct mset *m, const struct ib_folder *f)
+{
+    for (size_t i = 0; i < m->l.count; i++) {
+        if (&m->l.items[i] != f && is_ancestor_or_self(f, m->l.items[i].imap_name, m->delim))
+            return true;
+    }
+    return false;
+}
+
+/* A leaf name we can put on the wire: non-empty, not too long, no control
+   characters, no hierarchy delimiter. */
+static const char *name_problem(const char *name, char delim)
+{
+    if (name[0] == '\0')
+        return "name must not be empty";
+    if (strlen(name) > GW_JMAP_MAX_MAILBOX_NAME)
+        return "name is longer than maxSizeMailboxName";
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return "name must not contain control characters";
+        if (delim && *p == (unsigned char)delim)
+            return "name must not contain the hierarchy delimiter";
+    }
+    return NULL;
+}
+
+/* The parent's wire name for parentId (null: top level, "" returned), an
+   existing folder, or "#cid" of a folder created earlier in this call.
+   NULL when it names nothing. */
+static const char *parent_wire_name(const struct mset *m, json_t *parent)
+{
+    const char *id = json_string_value(parent);
+    const struct ib_folder *f;
+
+    if (parent == NULL || json_is_null(parent))
+        return "";
+    if (id == NULL)
+        return NULL;
+    if (id[0] == '#')
+        return json_string_value(json_object_get(m->cid_names, id + 1));
+    f = ib_folder_find(&m->l, id);
+    return f != NULL ? f->imap_name : NULL;
+}
+
+/* "parent<delim>mutf7(name)" (malloc'd), or NULL with *why. */
+static char *wire_name(const struct mset *m, const char *parent, const char *name,
+                       const char **why)
+{
+    char *leaf, *out;
+    size_t n;
+
+    if ((*why = name_problem(name, m->delim)) != NULL)
+        return NULL;
+    if (parent[0] != '\0' && m->delim == '\0') {
+        *why = "the server has no folder hierarchy";
+        return NULL;
+    }
+    leaf = ib_utf8_to_mutf7(name);
+    if (leaf == NULL) {
+        *why = "name cannot be encoded";
+        return NULL;
+    }
+    n = strlen(parent) + 1 + strlen(leaf) + 1;
+    out = malloc(n);
+    if (out != NULL && parent[0] != '\0')
+        snprintf(out, n, "%s%c%s", parent, m->delim, leaf);
+    else if (out != NULL)
+        snprintf(out, n, "%s", leaf);
+    free(leaf);
+    return out;
+}
+
+static json_t *invalid(const char *prop, const char *why)
+{
+    json_t *e = gw_jset_error("invalidProperties", why);
+
+    json_object_set_new(e, "properties", json_pack("[s]", prop));
+    return e;
+}
+
+/* role and sortOrder are the server's: only their current values pass. */
+static json_t *check_fixed(json_t *obj, const struct ib_folder *f)
+{
+    static const char *const server_set[] = { "id", "totalEmails", "unreadEmails",
+                                              "totalThreads", "unreadThreads", "myRights" };
+    const char *role = f ? f->role : NULL;
+    json_t *r = json_object_get(obj, "role"), *so = json_object_get(obj, "sortOrder");
+
+    for (size_t i = 0; i < sizeof(server_set) / sizeof(server_set[0]); i++) {
+        if (json_object_get(obj, server_set[i]) != NULL)
+            return invalid(server_set[i], "this property is set by the server");
+    }
+    if (r != NULL && !(json_is_null(r) ? role == NULL
+                                       : role != NULL && json_is_string(r) &&
+                                             strcmp(json_string_value(r), role) == 0))
+        return invalid("role", "roles come from the IMAP server (SPECIAL-USE) and cannot be set");
+    if (so != NULL && !(json_is_integer(so) &&
+                        json_integer_value(so) == gw_jmap_mailbox_sort_order(role)))
+        return invalid("sortOrder", "sortOrder follows the role and cannot be stored in IMAP");
+    return NULL;
+}
+
+/* A failed IMAP command becomes a per-object error; only a broken session
+   fails the whole call. */
+static int imap_failed(struct mset *m, json_t *not, const char *key, struct cm_err *err)
+{
+    if (ib_session_is_broken(m->s))
+        return err->code;
+    json_object_set_new(not, key, gw_jset_error("forbidden", err->msg));
+    cm_err_clear(err);
+    return 0;
+}
+
+static bool known_keys(json_t *obj, const char **bad_r)
+{
+    static const char *const keys[] = { "id", "name", "parentId", "role", "sortOrder",
+                                        "totalEmails", "unreadEmails", "totalThreads",
+                                        "unreadThreads", "myRights", "isSubscribed" };
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(obj, k, v) {
+        size_t i = 0;
+
+        while (i < sizeof(keys) / sizeof(keys[0]) && strcmp(keys[i], k) != 0)
+            i++;
+        if (i == sizeof(keys) / sizeof(keys[0]))
+            return *bad_r = k, false;
+    }
+    return true;
+}
+
+/* Validate one create; on success *wire_r is the new folder's wire name.
+   Returns a SetError or NULL. */
+static json_t *plan_create(struct mset *m, json_t *obj, char **wire_r)
+{
+    json_t *name = json_object_get(obj, "name"), *sub = json_object_get(obj, "isSubscribed");
+    const char *parent, *why = NULL, *bad = NULL;
+    json_t *e;
+
+    *wire_r = NULL;
+    if (!json_is_object(obj))
+        return gw_jset_error("invalidProperties", "not an object");
+    if (!known_keys(obj, &bad))
+        return invalid(bad, "unknown property");
+    if ((e = check_fixed(obj, NULL)) != NULL)
+        return e;
+    if (!json_is_string(name))
+        return invalid("name", "name is required and must be a string");
+    if (sub != NULL && !json_is_boolean(sub))
+        return invalid("isSubscribed", "isSubscribed must be a boolean");
+    parent = parent_wire_name(m, json_object_get(obj, "parentId"));
+    if (parent == NULL)
+        return invalid("parentId", "no such parent mailbox");
+    *wire_r = wire_name(m, parent, json_string_value(name), &why);
+    if (*wire_r == NULL)
+        return invalid("name", why ? why : "out of memory");
+    if (by_wire_name(&m->l, *wire_r) != NULL ||
+        (parent[0] == '\0' && strcasecmp(*wire_r, "INBOX") == 0)) {
+        free(*wire_r);
+        *wire_r = NULL;
+        return invalid("name", "a sibling mailbox already has this name");
+    }
+    return NULL;
+}
+
+static int create_one(struct mset *m, const char *cid, json_t *obj, struct cm_err *err)
+{
+    char *wire = NULL;
+    json_t *e = plan_create(m, obj, &wire);
+    int rc = 0;
+
+    if (e != NULL) {
+        json_object_set_new(m->not_created, cid, e);
+        return 0;
+    }
+    if (ib_mailbox_create(m->s, wire, err) < 0) {
+        rc = imap_failed(m, m->not_created, cid, err);
+    } else {
+        if (!json_is_false(json_object_get(obj, "isSubscribed")) &&
+            ib_mailbox_subscribe(m->s, wire, true, err) < 0 && ib_session_is_broken(m->s))
+            rc = err->code;
+        cm_err_clear(err);
+        json_object_set_new(m->cid_names, cid, json_string(wire));
+    }
+    free(wire);
+    return rc;
+}
+
+/* The wire name a patch moves f to: its new parent and leaf. NULL with
+   *e set when the patch is invalid; f's own name when it does not move. */
+static char *plan_move(struct mset *m, const struct ib_folder *f, json_t *patch, json_t **e)
+{
+    json_t *name = json_object_get(patch, "name"), *parent = json_object_get(patch, "parentId");
+    const char *leaf = name ? json_string_value(name) : f->name, *why = NULL, *pw;
+    char *wire;
+
+    *e = NULL;
+    if (name != NULL && !json_is_string(name))
+        return *e = invalid("name", "name must be a string"), NULL;
+    pw = parent != NULL ? parent_wire_name(m, parent) : NULL;
+    if (parent == NULL) { /* same parent: everything up to the last delimiter */
+        const char *cut = m->delim ? strrchr(f->imap_name, m->delim) : NULL;
+        char *p = strndup(f->imap_name, cut ? (size_t)(cut - f->imap_name) : 0);
+
+        wire = p ? wire_name(m, p, leaf, &why) : NULL;
+        free(p);
+    } else if (pw == NULL) {
+        return *e = invalid("parentId", "no such parent mailbox"), NULL;
+    } else if (pw[0] != '\0' && is_ancestor_or_self(f, pw, m->delim)) {
+        return *e = invalid("parentId", "a mailbox cannot move below itself"), NULL;
+    } else {
+        wire = wire_name(m, pw, leaf, &why);
+    }
+    if (wire == NULL)
+        *e = invalid("name", why ? why : "out of memory");
+    return wire;
+}
+
+static json_t *plan_update(struct mset *m, const struct ib_folder *f, json_t *patch, char **to_r)
+{
+    json_t *sub = json_object_get(patch, "isSubscribed"), *e;
+    const char *bad = NULL;
+
+    *to_r = NULL;
+    if (!json_is_object(patch))
+        return gw_jset_error("invalidPatch", "not an object");
+    if (!known_keys(patch, &bad))
+        return invalid(bad, "unknown property");
+    if ((e = check_fixed(patch, f)) != NULL)
+        return e;
+    if (sub != NULL && !json_is_boolean(sub))
+        return invalid("isSubscribed", "isSubscribed must be a boolean");
+    *to_r = plan_move(m, f, patch, &e);
+    if (e != NULL)
+        return e;
+    if (strcmp(*to_r, f->imap_name) != 0 && is_inbox(f))
+        e = gw_jset_error("forbidden", "INBOX cannot be renamed");
+    else if (strcmp(*to_r, f->imap_name) != 0 && by_wire_name(&m->l, *to_r) != NULL)
+        e = invalid("name", "a sibling mailbox already has this name");
+    if (e != NULL) {
+        free(*to_r);
+        *to_r = NULL;
+    }
+    return e;
+}
+
+/* IMAP keeps subscriptions by name: a renamed folder's subscription moves
+   with it here. A NO on that follow-up is not the client's problem. */
+static int follow_subscription(struct mset *m, const struct ib_folder *f, const char *to,
+                               bool want, struct cm_err *err)
+{
+    if ((f->subscribed && ib_mailbox_subscribe(m->s, f->imap_name, false, err) < 0) ||
+        (want && ib_mailbox_subscribe(m->s, to, true, err) < 0)) {
+        if (ib_session_is_broken(m->s))
+            return err->code;
+    }
+    cm_err_clear(err);
+    return 0;
+}
+
+static int update_one(struct mset *m, const char *id, json_t *patch, struct cm_err *err)
+{
+    const struct ib_folder *f = ib_folder_find(&m->l, id);
+    json_t *sub = json_object_get(patch, "isSubscribed"), *e;
+    bool want, moved;
+    char *to = NULL;
+    int rc = 0;
+
+    if (f == NULL) {
+        json_object_set_new(m->not_updated, id, gw_jset_error("notFound", "no such mailbox"));
+        return 0;
+    }
+    if ((e = plan_update(m, f, patch, &to)) != NULL) {
+        json_object_set_new(m->not_updated, id, e);
+        return 0;
+    }
+    want = sub != NULL ? json_is_true(sub) : f->subscribed;
+    moved = strcmp(to, f->imap_name) != 0;
+    if (moved && ib_mailbox_rename(m->s, f->imap_name, to, err) < 0)
+        rc = imap_failed(m, m->not_updated, id, err);
+    else if (moved && (rc = follow_subscription(m, f, to, want, err)) < 0)
+        ;
+    else if (!moved && want != f->subscribed && ib_mailbox_subscribe(m->s, to, want, err) < 0)
+        rc = imap_failed(m, m->not_updated, id, err);
+    else
+        json_object_set_new(m->updated, id, json_null());
+    free(to);
+    return rc;
+}
+
+static int destroy_one(struct mset *m, const char *id, bool remove_emails, struct cm_err *err)
+{
+    const struct ib_folder *f = ib_folder_find(&m->l, id);
+    json_t *e = NULL;
+
+    if (f == NULL)
+        e = gw_jset_error("notFound", "no such mailbox");
+    else if (is_inbox(f))
+        e = gw_jset_error("forbidden", "INBOX cannot be destroyed");
+    else if (has_children(m, f))
+        e = gw_jset_error("mailboxHasChild", "destroy or move its child mailboxes first");
+    else if (f->has_status && f->total > 0 && !remove_emails)
+        e = gw_jset_error("mailboxHasEmail", "the mailbox holds email: set "
+                                             "onDestroyRemoveEmails to remove it with them");
+    if (e != NULL) {
+        json_object_set_new(m->not_destroyed, id, e);
+        return 0;
+    }
+    if (ib_mailbox_delete(m->s, f->imap_name, err) < 0)
+        return imap_failed(m, m->not_destroyed, id, err);
+    if (f->subscribed && ib_mailbox_subscribe(m->s, f->imap_name, false, err) < 0 &&
+        ib_session_is_broken(m->s))
+        return err->code;
+    cm_err_clear(err);
+    json_array_append_new(m->destroyed, json_string(id));
+    return 0;
+}
+
+/* Creates in an order that lets a child name a parent created in the same
+   call: passes until one makes no progress. */
+static int run_creates(struct mset *m, json_t *create, struct cm_err *err)
+{
+    bool progress = true;
+    const char *cid;
+    json_t *obj;
+
+    while (progress) {
+        progress = false;
+        json_object_foreach(create, cid, obj) {
+            json_t *p = json_object_get(obj, "parentId");
+            const char *ref = json_is_string(p) ? json_string_value(p) : NULL;
+
+            if (json_object_get(m->cid_names, cid) || json_object_get(m->not_created, cid))
+                continue;
+            if (ref && ref[0] == '#' && json_object_get(create, ref + 1) &&
+                !json_object_get(m->cid_names, ref + 1) && !json_object_get(m->not_created, ref + 1))
+                continue; /* its parent comes first */
+            if (create_one(m, cid, obj, err) < 0)
+                return err->code;
+            progress = true;
+        }
+    }
+    json_object_foreach(create, cid, obj) { /* parents that never came */
+        if (!json_object_get(m->cid_names, cid) && !json_object_get(m->not_created, cid))
+            json_object_set_new(m->not_created, cid, invalid("parentId", "no such parent mailbox"));
+    }
+    return 0;
+}
+
+static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destroy,
+                   bool remove_emails, struct cm_err *err)
+{
+    const char *id;
+    json_t *v;
+    size_t i;
+
+    if (run_creates(m, create, err) < 0)
+        return err->code;
+    json_object_foreach(update, id, v) {
+        if (update_one(m, id, v, err) < 0)
+            return err->code;
+    }
+    json_array_foreach(destroy, i, v) {
+        if (!json_is_string(v))
+            return cm_err_set(err, CM_EINVAL, "destroy must hold ids");
+        if (destroy_one(m, json_string_value(v), remove_emails, err) < 0)
+            return err->code;
+    }
+    return 0;
+}
+
+/* created: the new folders as Mailbox objects, from the list read again;
+   every creation id also goes into the request's createdIds. */
+static void report_created(struct mset *m, const struct ib_folder_list *now)
+{
+    const char *cid;
+    json_t *wire;
+
+    json_object_foreach(m->cid_names, cid, wire) {
+        const struct ib_folder *f = by_wire_name(now, json_string_value(wire));
+
+        if (f == NULL) {
+            json_object_set_new(m->not_created, cid,
+                                gw_jset_error("serverFail", "created, but not listed by the server"));
+            continue;
+        }
+        json_object_set_new(m->created, cid, gw_jmap_mailbox_json(f));
+        if (m->c->jr->created_ids != NULL)
+            json_object_set_new(m->c->jr->created_ids, cid, json_string(f->id));
+    }
+}
+
+static int parse_args(struct gw_jcall *c, bool *remove_r, struct cm_err *err)
+{
+    json_t *a = c->args, *rm = json_object_get(a, "onDestroyRemoveEmails");
+
+    if (gw_jcall_account(c, err) < 0 ||
+        gw_jset_check_counts(json_object_get(a, "create"), json_object_get(a, "update"),
+                             json_object_get(a, "destroy"), err) < 0)
+        return err->code;
+    if (rm != NULL && !json_is_boolean(rm))
+        return cm_err_set(err, CM_EINVAL, "onDestroyRemoveEmails must be a boolean");
+    *remove_r = json_is_true(rm);
+    return 0;
+}
+
+static void mset_fini(struct mset *m)
+{
+    ib_folder_list_fini(&m->l);
+    json_decref(m->cid_names);
+    json_decref(m->created);
+    json_decref(m->not_created);
+    json_decref(m->updated);
+    json_decref(m->not_updated);
+    json_decref(m->destroyed);
+    json_decref(m->not_destroyed);
+}
+
+json_t *gw_jmap_mailbox_set(struct gw_jcall *c, struct cm_err *err)
+{
+    const unsigned char *key = c->jr->req->ctx->keys.state_key;
+    json_t *a = c->args, *if_in = json_object_get(a, "ifInState"), *reply = NULL;
+    struct mset m = { .c = c };
+    struct ib_folder_list now = { 0 };
+    char *old = NULL, *cur = NULL;
+    bool remove_emails = false;
+
+    m.cid_names = json_object();
+    m.created = json_object();
+    m.not_created = json_object();
+    m.updated = json_object();
+    m.not_updated = json_object();
+    m.destroyed = json_array();
+    m.not_destroyed = json_object();
+    if (parse_args(c, &remove_emails, err) < 0 || gw_jreq_session(c->jr, &m.s, err) < 0 ||
+        ib_mailbox_list(m.s, &m.l, err) < 0)
+        goto done;
+    m.delim = ib_session_delimiter(m.s);
+    old = gw_jmap_mailbox_state(key, &m.l);
+    if (json_is_string(if_in) && (old == NULL || strcmp(json_string_value(if_in), old) != 0)) {
+        c->error_type = "stateMismatch";
+        cm_err_set(err, CM_EINVAL, "ifInState does not match the current state");
+        goto done;
+    }
+    if (run_all(&m, json_object_get(a, "create"), json_object_get(a, "update"),
+                json_object_get(a, "destroy"), remove_emails, err) < 0 ||
+        ib_mailbox_list(m.s, &now, err) < 0)
+        goto done;
+    gw_jmail_forget_folders(c->jr); /* other methods in this request must see the change */
+    report_created(&m, &now);
+    cur = gw_jmap_mailbox_state(key, &now);
+    reply = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O,s:O,s:O,s:O}", "accountId", c->jr->account_id,
+                      "oldState", old ? old : "", "newState", cur ? cur : "", "created",
+                      m.created, "updated", m.updated, "destroyed", m.destroyed, "notCreated",
+                      m.not_created, "notUpdated", m.not_updated, "notDestroyed", m.not_destroyed);
+done:
+    ib_folder_list_fini(&now);
+    mset_fini(&m);
+    free(old);
+    free(cur);
+    return reply;
+}
