@@ -34,8 +34,8 @@ struct ib_session {
     char *selected;         /* wire name of the selected folder or NULL */
     bool selected_rw;
     uint64_t highestmodseq; /* of the selected folder */
-    bool synced;            /* revalidated by a NOOP and no command since:
-                               the next ib_session_sync has nothing to do */
+    bool synced;            /* a NOOP on the selected folder and no other
+                               command since: ib_session_sync has nothing to do */
     char logkv[160];
 };
 
@@ -886,7 +886,7 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
         (read_only || s->selected_rw)) {
         /* Reuse the selection, but let the server tell us what changed
            since (new mail, expunges, flags): a stale view would hide them. */
-        rc = ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
+        rc = ib_session_sync(s, err);
         if (rc < 0)
             return rc;
         fill_selection(s, sel_r);
@@ -915,15 +915,17 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
 
 int ib_session_sync(struct ib_session *s, struct cm_err *err)
 {
+    int rc;
+
     if (s->broken)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
     if (s->selected == NULL)
         return 0;
-    if (s->synced) {
-        s->synced = false;
-        return 0;
-    }
-    return ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
+    if (s->synced)
+        return 0; /* a NOOP and no other command since */
+    rc = ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
+    s->synced = rc == 0;
+    return rc;
 }
 
 int ib_session_unselect(struct ib_session *s, struct cm_err *err)
@@ -948,17 +950,57 @@ int ib_session_unselect(struct ib_session *s, struct cm_err *err)
     return rc;
 }
 
+/* NOOP, telling whether the server sent an untagged NO or BAD with it (a
+   warning, RFC 3501 §7.1; mailimap_noop drops them). */
+static int noop_warned(mailimap *imap, bool *warned_r)
+{
+    struct mailimap_response *resp = NULL;
+    int r = mailimap_send_current_tag(imap);
+    bool ok;
+
+    *warned_r = false;
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_token_send(imap->imap_stream, "NOOP");
+    if (r == MAILIMAP_NO_ERROR)
+        r = ib_etpan_finish(imap, &resp);
+    if (r != MAILIMAP_NO_ERROR)
+        return r;
+    for (clistiter *it = resp->rsp_cont_req_or_resp_data_list
+                             ? clist_begin(resp->rsp_cont_req_or_resp_data_list) : NULL;
+         it != NULL; it = clist_next(it)) {
+        const struct mailimap_cont_req_or_resp_data *d = clist_content(it);
+        const struct mailimap_response_data *rd =
+            d->rsp_type == MAILIMAP_RESP_RESP_DATA ? d->rsp_data.rsp_resp_data : NULL;
+
+        if (rd != NULL && rd->rsp_type == MAILIMAP_RESP_DATA_TYPE_COND_STATE &&
+            rd->rsp_data.rsp_cond_state->rsp_type != MAILIMAP_RESP_COND_STATE_OK)
+            *warned_r = true;
+    }
+    ok = ib_etpan_tagged_ok(resp);
+    mailimap_response_free(resp);
+    return ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_NOOP;
+}
+
 int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
 {
+    bool warned = false;
     int rc;
 
     if (s->broken)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
     if (s->selected == NULL && !ib_session_has_input(s))
         return 0;
-    if (s->selected != NULL && (s->caps & IB_CAP_UNSELECT))
-        return ib_session_unselect(s, err);
-    rc = ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
+    rc = ib_session_check(s, noop_warned(s->imap, &warned), "NOOP", err);
+    if (rc == 0 && warned && s->selected != NULL) {
+        /* Dovecot answers a NOOP with "* NO Internal error occurred" when
+           the selected folder was deleted and created again by another
+           client, and then goes on answering from the deleted one. */
+        cm_debug(s->logkv, "imap: warning about the selected folder; unselecting");
+        if (s->caps & IB_CAP_UNSELECT)
+            return ib_session_unselect(s, err);
+        s->broken = true; /* no UNSELECT (CLOSE could expunge): a fresh session instead */
+        return cm_err_set(err, CM_EUPSTREAM, "imap: the selected folder is in trouble");
+    }
     s->synced = rc == 0 && s->selected != NULL;
     return rc;
 }

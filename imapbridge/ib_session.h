@@ -108,16 +108,19 @@ bool ib_session_has_input(struct ib_session *s);
    which would otherwise be as old as the SELECT. */
 int ib_session_sync(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
 
-/* Before a warm session is handed out again. A selected folder is closed
-   with UNSELECT (RFC 3691) when offered, else NOOPed; a session whose
-   server has spoken meanwhile is NOOPed. Why not keep the selection: Dovecot
-   reports a selected folder renamed by another client only when the next
-   command arrives ("* BYE ... inconsistent"), and one deleted and created
-   again under the same name is never reported: that session goes on
-   answering STATUS and FETCH from the deleted folder. So a request starts
-   from nothing selected, and a session broken here breaks before the
-   request, not in its middle. After a NOOP (no UNSELECT), the next
-   ib_session_sync costs nothing (no command in between). */
+/* Before a warm session is handed out again: NOOP when a folder is
+   selected or the server has spoken meanwhile, so a session broken by then
+   breaks here, not in the middle of a request. Dovecot reports a selected
+   folder renamed by another client only when the next command arrives
+   ("* BYE ... inconsistent"). One deleted and created again under the
+   same name is never reported as such: Dovecot answers the NOOP with an
+   untagged "* NO Internal error occurred" and goes on answering from the
+   deleted folder. On any untagged NO or BAD to this NOOP the selection is
+   dropped (UNSELECT; without it the session is marked broken, so the pool
+   replaces it). The
+   selection is otherwise kept: re-opening a 20,000-message maildir folder
+   costs ~40 ms, the NOOP ~1 ms. On success the next ib_session_sync costs
+   nothing (no command in between). */
 int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
     __attribute__((warn_unused_result));
 

@@ -888,11 +888,12 @@ static void test_pool_stale_warm_session_replaced(void)
     pctx_fini(&p);
 }
 
-/* A reused session starts with nothing selected: UNSELECT at checkout.
-   When that draws Dovecot's "* BYE ... inconsistent" (the folder was
-   renamed by another client), a fresh connection takes the slot. */
+/* A reused session with a folder selected is NOOPed at checkout and keeps
+   its selection; when the NOOP draws an untagged NO (Dovecot: the folder
+   was deleted and created again) it is unselected; when it draws a BYE
+   (Dovecot: the folder was renamed) a fresh connection takes the slot. */
 #define CAPS_UNSELECT "* CAPABILITY IMAP4rev1 ENABLE UNSELECT CONDSTORE\r\n$TAG OK done\r\n"
-static void test_pool_unselect_at_checkout(void)
+static void test_pool_revalidate_at_checkout(void)
 {
     static const struct fake_imap_step script[] = {
         FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),
@@ -903,33 +904,43 @@ static void test_pool_unselect_at_checkout(void)
         FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
         FI_SEND("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [HIGHESTMODSEQ 9] x\r\n"
                 "$TAG OK [READ-ONLY] done\r\n"),
+        /* 2nd checkout: a plain NOOP; the selection is kept */
+        FI_EXPECT("NOOP"), FI_SEND("* 4 EXISTS\r\n$TAG OK done\r\n"),
+        /* 3rd: the folder was deleted and created again meanwhile */
+        FI_EXPECT("NOOP"),
+        FI_SEND("* NO Internal error occurred. Refer to server log for more information.\r\n"
+                "$TAG OK NOOP completed.\r\n"),
         FI_EXPECT("UNSELECT"), FI_SEND("$TAG OK Unselect completed\r\n"),
         FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
-        FI_SEND("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n$TAG OK [READ-ONLY] done\r\n"),
-        FI_EXPECT("UNSELECT"),
+        FI_SEND("* 0 EXISTS\r\n* OK [UIDVALIDITY 8] x\r\n$TAG OK [READ-ONLY] done\r\n"),
+        /* 4th: renamed away */
+        FI_EXPECT("NOOP"),
         FI_SEND("* BYE IMAP session state is inconsistent, please relogin.\r\n"), FI_CLOSE,
     };
     struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
     struct pctx p;
     struct ib_session *s = NULL;
+    struct ib_selection sel;
     struct cm_err err = CM_ERR_INIT;
     struct ib_pool_stats st;
 
     th_assert(pctx_init(&p, script, &set) == 0);
     th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
-    if (err.code)
-        fprintf(stderr, "  err: %s / fake: %s\n", err.msg, fake_imap_error(p.fake));
     th_assert(s != NULL && ib_session_select(s, "INBOX", true, NULL, &err) == 0);
     ib_pool_checkin(p.pool, &s);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);  /* UNSELECT OK: reused */
-    th_assert(s != NULL && ib_session_sync(s, &err) == 0);          /* nothing selected: no I/O */
-    th_assert(ib_session_select(s, "INBOX", true, NULL, &err) == 0); /* EXAMINE again */
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);     /* NOOP */
+    th_assert(s != NULL && ib_session_sync(s, &err) == 0);             /* no second NOOP */
+    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0);   /* still selected */
     ib_pool_checkin(p.pool, &s);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);  /* UNSELECT -> BYE: fresh */
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);     /* NOOP + "* NO" -> UNSELECT */
+    th_assert(s != NULL && ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* EXAMINE */
+    th_assert(sel.uidvalidity == 8);
+    ib_pool_checkin(p.pool, &s);
+    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);     /* NOOP -> BYE: fresh */
     th_assert(s != NULL && !ib_session_is_broken(s));
     th_assert(fake_imap_connections(p.fake) == 2);
     ib_pool_stats(p.pool, &st);
-    th_assert(st.opened_total == 2 && st.reused_total == 1 && st.discarded_total == 1);
+    th_assert(st.opened_total == 2 && st.reused_total == 2 && st.discarded_total == 1);
     ib_pool_checkin(p.pool, &s);
     th_assert(fake_imap_failures(p.fake) == 0);
     if (fake_imap_failures(p.fake))
@@ -1075,7 +1086,7 @@ int main(void)
     th_run("pool: login failure leaves no slot", test_pool_login_failure_frees_slot);
     th_run("pool: broken session discarded", test_pool_broken_discarded);
     th_run("pool: stale warm session replaced", test_pool_stale_warm_session_replaced);
-    th_run("pool: UNSELECT at checkout; a BYE there means a fresh session", test_pool_unselect_at_checkout);
+    th_run("pool: NOOP at checkout; * NO -> UNSELECT; BYE -> fresh", test_pool_revalidate_at_checkout);
     th_run("pool: account budget", test_pool_budget);
     th_run("pool: keep-alive and idle close", test_pool_maintenance);
     th_run("pool: concurrent checkouts", test_pool_concurrent);
