@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <libetpan/libetpan.h>
 
@@ -871,6 +872,40 @@ static void fill_selection(struct ib_session *s, struct ib_selection *sel_r)
     sel_r->highestmodseq = s->highestmodseq;
 }
 
+/* Did the last tagged NO carry RFC 5530's [NONEXISTENT]? libetpan keeps an
+   unknown response code's atom in the response info. */
+static bool said_nonexistent(const struct ib_session *s)
+{
+    const struct mailimap_response_info *ri = s->imap->imap_response_info;
+
+    return !s->broken && ri != NULL && ri->rsp_atom != NULL &&
+           strcasecmp(ri->rsp_atom, "NONEXISTENT") == 0;
+}
+
+/* After a NO to SELECT: does LIST still show the folder? Dovecot 2.3 says
+   "NO Mailbox doesn't exist" without the [NONEXISTENT] code. When LIST
+   itself fails, say yes (the NO stays an upstream error). */
+static bool folder_listed(struct ib_session *s, const char *imap_name)
+{
+    clist *list = NULL;
+    bool found = true;
+
+    if (s->broken)
+        return true;
+    if (ib_session_check(s, mailimap_list(s->imap, "", imap_name, &list), "LIST", NULL) == 0) {
+        found = false;
+        for (clistiter *it = list ? clist_begin(list) : NULL; it && !found; it = clist_next(it)) {
+            const struct mailimap_mailbox_list *mb = clist_content(it);
+
+            found = strcmp(mb->mb_name, imap_name) == 0 ||
+                    (strcasecmp(imap_name, "INBOX") == 0 && strcasecmp(mb->mb_name, "INBOX") == 0);
+        }
+    }
+    if (list != NULL)
+        mailimap_list_result_free(list);
+    return found;
+}
+
 int ib_session_select(struct ib_session *s, const char *imap_name, bool read_only,
                       struct ib_selection *sel_r, struct cm_err *err)
 {
@@ -901,6 +936,8 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
         r = condstore ? mailimap_select_condstore(s->imap, imap_name, &hms)
                       : mailimap_select(s->imap, imap_name);
     rc = ib_session_check(s, r, read_only ? "EXAMINE" : "SELECT", err);
+    if (rc < 0 && (said_nonexistent(s) || (rc == CM_EUPSTREAM && !folder_listed(s, imap_name))))
+        return cm_err_set(err, CM_ENOENT, "imap: no such mailbox");
     if (rc < 0)
         return rc;
     s->selected = strdup(imap_name);

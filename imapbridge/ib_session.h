@@ -135,12 +135,14 @@ int ib_session_noop(struct ib_session *s, struct cm_err *err) __attribute__((war
 
 /* Make imap_name (modified UTF-7, as on the wire) the selected folder.
    read_only: EXAMINE; otherwise SELECT (with CONDSTORE when offered, for
-   HIGHESTMODSEQ). Does nothing when that folder is already selected in a
-   mode that suffices (a read-write selection serves reads); sel_r then
+   HIGHESTMODSEQ). When that folder is already selected in a mode that
+   suffices (a read-write selection serves reads) it is only synced
+   (ib_session_sync: a NOOP unless one just happened); sel_r then
    holds libetpan's current selection data (updated by untagged EXISTS)
    and the HIGHESTMODSEQ of the last (re)select. A SELECT the server
    answers with [READ-ONLY] does not count as read-write. A NO leaves no
-   folder selected (CM_EUPSTREAM, session usable). sel_r may be NULL. */
+   folder selected and the session usable: CM_ENOENT when the server said
+   [NONEXISTENT], else CM_EUPSTREAM. sel_r may be NULL. */
 struct ib_selection {
     uint32_t uidvalidity, uidnext, exists;
     uint64_t highestmodseq; /* 0 without CONDSTORE */

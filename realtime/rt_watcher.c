@@ -310,6 +310,14 @@ static void on_error(struct rt_watcher *w, enum rt_watcher_state was, struct ste
     uint64_t delay = rt_backoff_ms(w->attempts++, w->hub->set.backoff_max_secs);
     char kv[256];
 
+    if (err->code == CM_ENOENT && w->has_snap && w->snap.uidvalidity != 0) {
+        /* The folder is gone: say so once (a resync: its UIDVALIDITY is
+           no more); if it comes back, the next snapshot is a resync too. */
+        static const struct rt_snap gone = { 0, 0, 0, 0 };
+
+        publish(w, &gone, NULL, 0);
+    }
+
     logkv(w, kv, sizeof(kv));
     cm_warn(kv, "realtime: watcher failed, retrying in %llu ms: %s", (unsigned long long)delay,
             err->msg);

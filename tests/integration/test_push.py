@@ -34,7 +34,8 @@ def wait_for(pred, timeout, interval=0.05):
 
 class PushBase(StackTestCase):
     USERS = {'alice': 'alicepass', 'bob': 'bobpass', 'carol': 'carolpass',
-             'dave': 'davepass', 'erin': 'erinpass', 'frank': 'frankpass'}
+             'dave': 'davepass', 'erin': 'erinpass', 'frank': 'frankpass',
+             'gina': 'ginapass'}
     GATEWAY_ENV = {'JMAPGATE_WATCH_GRACE': '1', 'JMAPGATE_PUSH_BACKOFF_MAX': '2',
                    'JMAPGATE_LOG_LEVEL': 'info'}
     seq = 0
@@ -148,6 +149,30 @@ class RestEventsTest(PushBase):
                 reasons.append(json.loads(ev['data'])['reason'])
         self.assertIn('expunge', reasons)
         self.assertEqual(json.loads(ev['data'])['exists'], 0)
+
+    def test_deleted_folder_one_resync_then_back(self):
+        self.append('gina', 'Doomed')
+        s = self.open('gina', '/api/v1/events?mailbox=INBOX,Doomed')
+        self.assertEqual(s.status, 200)
+        self.wait_idle(2)
+        m = self.dovecot.imap('gina', self.USERS['gina'])
+        self.assertEqual(m.delete('Doomed')[0], 'OK')
+        ev = self.next_event(s, timeout=10)
+        self.assertIsNotNone(ev, 'nothing said about a deleted folder')
+        data = json.loads(ev['data'])
+        self.assertEqual((data['mailbox'], data['reason'], data['exists'], data['uidvalidity']),
+                         ('Doomed', 'resync', 0, 0))
+        # said once, although the watcher keeps retrying (backoff max 2 s here)
+        ev = self.next_event(s, timeout=5)
+        self.assertTrue(ev is None or json.loads(ev['data'])['mailbox'] != 'Doomed', ev)
+        self.append('gina', 'Doomed')                  # it comes back: a new UIDVALIDITY
+        ev = self.next_event(s, timeout=10)
+        self.assertIsNotNone(ev, 'nothing said about the folder coming back')
+        data = json.loads(ev['data'])
+        self.assertEqual((data['mailbox'], data['reason']), ('Doomed', 'resync'))
+        self.assertGreater(data['uidvalidity'], 0)
+        self.assertEqual(data['exists'], 1)
+        m.logout()
 
     def test_unknown_folder_404_and_auth_401(self):
         tok = self.token('alice')
