@@ -155,7 +155,7 @@ static void start_stream(struct gw_req *req, const struct gw_principal *p,
 {
     struct cm_err err = CM_ERR_INIT;
     struct rt_sub_params sp = { o->account_id, &p->creds, (const char *const *)f->names, f->n,
-                                base, false, 0 };
+                                base, false, 0, o->kind == GW_SSE_JMAP };
     struct gw_sse_stream *st = gw_sse_open(req->ctx->sse, req, o, &err);
 
     sp.has_last_id = last_event_id(req, &sp.last_id);

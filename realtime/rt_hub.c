@@ -395,10 +395,13 @@ int rt_hub_subscribe(struct rt_hub *hub, const struct rt_sub_params *p, rt_event
         goto out;
     }
     s->acct->nsubs++;
+    s->want_states = p->want_states;
+    s->acct->nstate_subs += s->want_states;
     rc = attach_watchers(hub, s, p, err);
     if (rc < 0) {
         release_watchers_locked(hub, s);
         s->acct->nsubs--;
+        s->acct->nstate_subs -= s->want_states;
         account_maybe_free(hub, s->acct); /* its fresh watchers keep it until reaped */
         goto out;
     }
@@ -439,6 +442,7 @@ void rt_hub_unsubscribe(struct rt_hub *hub, struct rt_sub **subp)
     hub->nsubs--;
     release_watchers_locked(hub, s);
     s->acct->nsubs--;
+    s->acct->nstate_subs -= s->want_states;
     account_maybe_free(hub, s->acct);
     rt_loop_wake(hub);
     pthread_mutex_unlock(&hub->mu);

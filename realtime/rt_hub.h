@@ -111,6 +111,9 @@ struct rt_sub_params {
                                         a new watcher publishes any difference */
     bool has_last_id;                /* replay what came after last_id */
     uint64_t last_id;
+    bool want_states;                /* the subscriber shows JMAP states: states_fn
+                                        runs only while an account has such a
+                                        subscriber (it costs a STATUS per folder) */
 };
 
 /* Subscribe to the folders of an account, starting or sharing watchers.

@@ -31,6 +31,7 @@ struct rt_account {
     struct ib_creds creds;     /* replaced by a newer login; jobs copy it under hub->mu */
     struct rt_ring ring;
     size_t nsubs, nwatchers;
+    size_t nstate_subs;        /* subscriptions with want_states */
     size_t nconns;             /* watchers holding an upstream connection slot */
     struct rt_account *next;
 };
@@ -71,6 +72,7 @@ struct rt_sub {
     rt_event_cb *cb;
     void *ctx;
     bool stopped;              /* cb asked to stop delivery */
+    bool want_states;          /* counted in acct->nstate_subs */
     struct rt_sub *next;       /* in hub->subs */
 };
 

@@ -63,9 +63,13 @@ static void publish(struct rt_watcher *w, const struct rt_snap *now, const struc
 
         if (reason != RT_REASON_NONE) {
             char *states = NULL;
+            bool want;
 
+            pthread_mutex_lock(&hub->mu);
+            want = w->acct->nstate_subs > 0;
+            pthread_mutex_unlock(&hub->mu);
             /* the JMAP states after the change, computed before the lock */
-            if (hub->set.states_fn != NULL && w->session != NULL &&
+            if (want && hub->set.states_fn != NULL && w->session != NULL &&
                 !ib_session_is_broken(w->session) &&
                 hub->set.states_fn(hub->set.states_ctx, w->session, &states) < 0)
                 states = NULL;

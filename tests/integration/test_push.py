@@ -35,7 +35,7 @@ def wait_for(pred, timeout, interval=0.05):
 class PushBase(StackTestCase):
     USERS = {'alice': 'alicepass', 'bob': 'bobpass', 'carol': 'carolpass',
              'dave': 'davepass', 'erin': 'erinpass', 'frank': 'frankpass',
-             'gina': 'ginapass'}
+             'gina': 'ginapass', 'hank': 'hankpass'}
     GATEWAY_ENV = {'JMAPGATE_WATCH_GRACE': '1', 'JMAPGATE_PUSH_BACKOFF_MAX': '2',
                    'JMAPGATE_LOG_LEVEL': 'info'}
     seq = 0
@@ -173,6 +173,38 @@ class RestEventsTest(PushBase):
         self.assertGreater(data['uidvalidity'], 0)
         self.assertEqual(data['exists'], 1)
         m.logout()
+
+    def test_rest_streams_compute_no_jmap_states(self):
+        # The JMAP states cost LIST + a STATUS per folder on every event;
+        # only an account with a JMAP EventSource open pays that.
+        from fixture import Gateway
+        for box in ('A', 'B', 'INBOX'):
+            self.append('hank', box)
+        env = dict(self.GATEWAY_ENV, JMAPGATE_LOG_LEVEL='debug')
+        with Gateway(self.dovecot.url, env=env) as gw:
+            hdrs = {'Authorization': 'Bearer ' + gw.login('hank', self.USERS['hank'])}
+
+            def commands_for_one_event(stream, kind, idle):
+                self.assertTrue(wait_for(
+                    lambda: (metric(gw, 'jmapgate_push_idle_connections') or 0) >= idle, 10))
+                stream.events(10, 1.0)            # whatever the stream said on opening
+                mark = len(gw.log_text())
+                self.append('hank')
+                self.assertIsNotNone(self.next_event(stream, timeout=5, kind=kind))
+                time.sleep(0.3)
+                return re.findall(r'msg="imap C"[^\n]*data="\d+ ([A-Z]+ [^ "]*)',
+                                  gw.log_text()[mark:])
+
+            rest = gw.sse('/api/v1/events?mailbox=INBOX', headers=hdrs)
+            self.addCleanup(rest.close)
+            sent = commands_for_one_event(rest, 'changed', 1)
+            self.assertFalse([c for c in sent if c.startswith(('LIST', 'STATUS A', 'STATUS B'))],
+                             sent)
+            jmap = gw.sse('/jmap/eventsource?types=*&closeafter=no&ping=0', headers=hdrs)
+            self.addCleanup(jmap.close)
+            sent = commands_for_one_event(jmap, 'state', 3)
+            self.assertIn('STATUS A', sent)   # the control: states cost what they cost
+            self.assertIn('STATUS B', sent)
 
     def test_unknown_folder_404_and_auth_401(self):
         tok = self.token('alice')

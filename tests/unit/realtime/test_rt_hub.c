@@ -67,7 +67,7 @@ static void test_share_fanout_replay(void)
 {
     struct rt_hub *hub = hub_new(0);
     const char *inbox[] = { "INBOX" }, *both[] = { "INBOX", "Archiv\xc3\xa9" };
-    struct rt_sub_params p = { "acct1", &cr, inbox, 1, NULL, false, 0 };
+    struct rt_sub_params p = { "acct1", &cr, inbox, 1, NULL, false, 0, false };
     struct rec a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
     struct rt_sub *sa = NULL, *sb = NULL, *sc = NULL, *sd = NULL;
     struct rt_hub_stats st;
@@ -125,7 +125,7 @@ static void test_overflow_stops_delivery(void)
 {
     struct rt_hub *hub = hub_new(30);
     const char *inbox[] = { "INBOX" };
-    struct rt_sub_params p = { "acct2", &cr, inbox, 1, NULL, false, 0 };
+    struct rt_sub_params p = { "acct2", &cr, inbox, 1, NULL, false, 0, false };
     struct rec slow = { .fail_after = 2 }, fast = { 0 };
     struct rt_sub *s1 = NULL, *s2 = NULL;
     struct rt_hub_stats st;
@@ -151,7 +151,7 @@ static void test_bad_name_and_stop(void)
 {
     struct rt_hub *hub = hub_new(0);
     const char *bad[] = { "\xff\xfe" }, *ok[] = { "INBOX" };
-    struct rt_sub_params p = { "acct3", &cr, bad, 1, NULL, false, 0 };
+    struct rt_sub_params p = { "acct3", &cr, bad, 1, NULL, false, 0, false };
     struct rt_sub *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     struct rec r = { 0 };
@@ -170,7 +170,7 @@ static void test_creds_refresh(void)
     struct rt_hub *hub = hub_new(0);
     const char *inbox[] = { "INBOX" };
     struct ib_creds newer;
-    struct rt_sub_params p = { "acct4", &cr, inbox, 1, NULL, false, 0 };
+    struct rt_sub_params p = { "acct4", &cr, inbox, 1, NULL, false, 0, false };
     struct rt_sub *s1 = NULL, *s2 = NULL;
     struct rec r = { 0 };
     bool resync;
