@@ -4,6 +4,7 @@ import base64
 import hashlib
 import json
 import os
+import time
 import unittest
 
 from fixture import StackTestCase
@@ -268,7 +269,11 @@ class JmapCoreTest(StackTestCase):
             self.assertNotEqual(ids3["After"], mid)
         finally:
             imap.delete("Before")
-            imap.delete("After")
+            if imap.delete("After")[0] != "OK":
+                # Dovecot (maildir) fails a DELETE of a folder deleted and
+                # created again within the same second: "[SERVERBUG]"
+                time.sleep(1.1)
+                imap.delete("After")
             imap.logout()
 
     def mset(self, **args):
@@ -397,8 +402,11 @@ class JmapCoreTest(StackTestCase):
             self.assertEqual(len(r["ids"]), 2)
             self.assertEqual(r["total"], len(ids))
             self.assertEqual(r["ids"][0], ids.get("INBOX", ids.get("Inbox")))
-            r = q(anchor=r["ids"][1], anchorOffset=-1, limit=1)
-            self.assertEqual(r["position"], 0)
+            anchor = r["ids"][1]
+            everything = q()["ids"]                  # the default order
+            r = q(anchor=anchor, anchorOffset=-1, limit=1)
+            self.assertEqual(r["position"], everything.index(anchor) - 1)
+            self.assertEqual(r["ids"], [everything[everything.index(anchor) - 1]])
             err = self.api([["Mailbox/query", {"accountId": self.account, "anchor": "nope"},
                              "0"]])[2]["methodResponses"][0][1]
             self.assertEqual(err["type"], "anchorNotFound")
