@@ -197,8 +197,8 @@ static int check_request(struct gw_jreq *jr, json_t *body)
             return -1;
         }
     }
-    if (created != NULL)
-        jr->created_ids = json_deep_copy(created);
+    jr->echo_created_ids = created != NULL;
+    jr->created_ids = created != NULL ? json_deep_copy(created) : json_object();
     return 0;
 }
 
@@ -289,7 +289,7 @@ void gw_jmap_api(struct gw_req *req)
         run_call(&jr, call);
     session_state(jr.account_id, jr.principal.creds.username, state);
     out = json_pack("{s:O,s:s}", "methodResponses", jr.responses, "sessionState", state);
-    if (out != NULL && jr.created_ids != NULL)
+    if (out != NULL && jr.echo_created_ids && jr.created_ids != NULL)
         json_object_set(out, "createdIds", jr.created_ids);
     gw_req_reply_json(req, 200, out);
 done:

@@ -44,7 +44,10 @@ struct gw_jreq {
     unsigned int using_mask;      /* GW_JMAP_USING_* */
     struct ib_session *session;   /* NULL until a method needs IMAP */
     json_t *responses;            /* methodResponses */
-    json_t *created_ids;          /* createdIds (object) or NULL */
+    json_t *created_ids;          /* creation id -> id, from the request's createdIds
+                                     and every create of this request (NULL only
+                                     before the request is checked) */
+    bool echo_created_ids;        /* the request had createdIds: answer with them */
     struct ib_folder_list folders; /* loaded by gw_jmail_folders, once per request */
     bool folders_loaded;
 };

@@ -84,8 +84,9 @@ static const char *name_problem(const char *name, char delim)
 }
 
 /* The parent's wire name for parentId (null: top level, "" returned), an
-   existing folder, or "#cid" of a folder created earlier in this call.
-   NULL when it names nothing. */
+   existing folder, or "#cid" of a folder created earlier in this call or
+   in an earlier call of the request (createdIds). NULL when it names
+   nothing. */
 static const char *parent_wire_name(const struct mset *m, json_t *parent)
 {
     const char *id = json_string_value(parent);
@@ -95,8 +96,10 @@ static const char *parent_wire_name(const struct mset *m, json_t *parent)
         return "";
     if (id == NULL)
         return NULL;
-    if (id[0] == '#')
+    if (id[0] == '#' && json_object_get(m->cid_names, id + 1) != NULL)
         return json_string_value(json_object_get(m->cid_names, id + 1));
+    if (id[0] == '#') /* created by an earlier call of this request */
+        id = json_string_value(json_object_get(m->c->jr->created_ids, id + 1));
     f = ib_folder_find(&m->l, id);
     return f != NULL ? f->imap_name : NULL;
 }

@@ -376,6 +376,24 @@ class JmapCoreTest(StackTestCase):
                 imap.delete('"%s"' % n)
             imap.logout()
 
+    def test_mailbox_set_references_across_calls(self):
+        imap = self.dovecot.imap("alice", "alice-pw")
+        try:
+            st, _, out = self.api([
+                ["Mailbox/set", {"accountId": self.account,
+                                 "create": {"p": {"name": "CrossParent"}}}, "1"],
+                ["Mailbox/set", {"accountId": self.account,
+                                 "create": {"c": {"name": "Kid", "parentId": "#p"}}}, "2"]])
+            self.assertNotIn("createdIds", out)   # not asked for
+            first, second = (r[1] for r in out["methodResponses"])
+            self.assertEqual(second["created"]["c"]["parentId"], first["created"]["p"]["id"],
+                             second)
+            self.assertIn("CrossParent/Kid", self.imap_folders(imap))
+        finally:
+            imap.delete("CrossParent/Kid")
+            imap.delete("CrossParent")
+            imap.logout()
+
     def test_mailbox_query(self):
         imap = self.dovecot.imap("alice", "alice-pw")
         try:
