@@ -241,8 +241,9 @@ static int create_one(struct mset *m, const char *cid, json_t *obj, struct cm_er
     } else {
         if (!json_is_false(json_object_get(obj, "isSubscribed")) &&
             ib_mailbox_subscribe(m->s, wire, true, err) < 0 && ib_session_is_broken(m->s))
-            rc = err->code;
-        cm_err_clear(err);
+            rc = err->code;   /* err stays set for the caller */
+        else
+            cm_err_clear(err); /* created; a refused SUBSCRIBE is not worth failing it */
         json_object_set_new(m->cid_names, cid, json_string(wire));
     }
     free(wire);
