@@ -1,6 +1,14 @@
 /* ib_etpan.c - the common tail of commands we build by hand. */
 #include "imapbridge/ib_etpan.h"
 
+int ib_etpan_read_response(mailimap *imap, struct mailimap_response **resp_r)
+{
+    *resp_r = NULL;
+    if (mailimap_read_line(imap) == NULL)
+        return MAILIMAP_ERROR_STREAM;
+    return mailimap_parse_response(imap, resp_r);
+}
+
 int ib_etpan_finish(mailimap *imap, struct mailimap_response **resp_r)
 {
     mailstream *ms = imap->imap_stream;
@@ -9,11 +17,7 @@ int ib_etpan_finish(mailimap *imap, struct mailimap_response **resp_r)
     *resp_r = NULL;
     if (r == MAILIMAP_NO_ERROR && mailstream_flush(ms) == -1)
         r = MAILIMAP_ERROR_STREAM;
-    if (r == MAILIMAP_NO_ERROR && mailimap_read_line(imap) == NULL)
-        r = MAILIMAP_ERROR_STREAM;
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_parse_response(imap, resp_r);
-    return r;
+    return r == MAILIMAP_NO_ERROR ? ib_etpan_read_response(imap, resp_r) : r;
 }
 
 bool ib_etpan_tagged_ok(const struct mailimap_response *resp)

@@ -32,6 +32,11 @@ int mailimap_continue_req_parse(mailstream *fd, MMAPString *buffer,
    mailimap_response_free); the untagged data is in imap_response_info. */
 int ib_etpan_finish(mailimap *imap, struct mailimap_response **resp_r);
 
+/* Read and parse one whole response (up to its tagged line), as
+   ib_etpan_finish does after sending. The tagged line must carry the tag
+   number in imap->imap_tag. */
+int ib_etpan_read_response(mailimap *imap, struct mailimap_response **resp_r);
+
 /* Did the tagged line say OK (not NO or BAD)? */
 bool ib_etpan_tagged_ok(const struct mailimap_response *resp);
 

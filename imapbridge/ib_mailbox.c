@@ -10,8 +10,7 @@
 
 #include "common/cm_b64.h"
 #include "common/cm_crypto.h"
-#include "imapbridge/ib_etpan.h"
-#include "imapbridge/ib_ext.h"
+#include "imapbridge/ib_mailbox_status.h"
 #include "imapbridge/ib_mutf7.h"
 #include "imapbridge/ib_session.h"
 
@@ -198,152 +197,6 @@ static int folder_from_list(const struct mailimap_mailbox_list *mb, struct ib_fo
     return 0;
 }
 
-static void apply_status(struct ib_folder *f, const struct mailimap_mailbox_data_status *st)
-{
-    for (clistiter *it = st && st->st_info_list ? clist_begin(st->st_info_list) : NULL; it;
-         it = clist_next(it)) {
-        const struct mailimap_status_info *si = clist_content(it);
-
-        switch (si->st_att) {
-        case MAILIMAP_STATUS_ATT_MESSAGES: f->total = si->st_value; break;
-        case MAILIMAP_STATUS_ATT_UNSEEN: f->unread = si->st_value; break;
-        case MAILIMAP_STATUS_ATT_UIDVALIDITY: f->uidvalidity = si->st_value; break;
-        case MAILIMAP_STATUS_ATT_UIDNEXT: f->uidnext = si->st_value; break;
-        case MAILIMAP_STATUS_ATT_EXTENSION:
-            if (si->st_ext_data != NULL &&
-                si->st_ext_data->ext_type == MAILIMAP_CONDSTORE_TYPE_STATUS_INFO)
-                f->highestmodseq =
-                    ((struct mailimap_condstore_status_info *)si->st_ext_data->ext_data)
-                        ->cs_highestmodseq_value;
-            break;
-        default: break;
-        }
-    }
-    f->has_status = true;
-}
-
-/* The server's own folder id in a STATUS reply: RFC 8474 MAILBOXID, else
-   Dovecot's X-GUID. Kept only when it is a plausible token. */
-static void take_object_id(struct ib_folder *f, const struct mailimap_mailbox_data_status *st)
-{
-    const char *oid = ib_ext_status_string(st, IB_EXT_STATUS_MAILBOXID);
-
-    if (oid == NULL)
-        oid = ib_ext_status_string(st, IB_EXT_STATUS_XGUID);
-    if (oid != NULL && ib_ext_objectid_valid(oid)) {
-        free(f->object_id);
-        f->object_id = strdup(oid);
-    }
-}
-
-/* "<tag> STATUS <mailbox> (<items>)" for items libetpan cannot name
-   (MAILBOXID, X-GUID): the same steps as mailimap_status(), whose item list
-   is a closed enum. The answer is parsed by our ib_ext parsers. Returns a
-   libetpan code; *st_r is the STATUS data (caller frees) or NULL. */
-static int status_items(mailimap *imap, const char *imap_name, const char *items,
-                        struct mailimap_mailbox_data_status **st_r)
-{
-    mailstream *ms = imap->imap_stream;
-    struct mailimap_response *resp = NULL;
-    int r = mailimap_send_current_tag(imap);
-    bool ok;
-
-    *st_r = NULL;
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_token_send(ms, "STATUS");
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_space_send(ms);
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_mailbox_send(ms, imap_name);
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_space_send(ms);
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_token_send(ms, items);
-    if (r == MAILIMAP_NO_ERROR)
-        r = ib_etpan_finish(imap, &resp);
-    if (r != MAILIMAP_NO_ERROR)
-        return r;
-    *st_r = imap->imap_response_info->rsp_status;
-    imap->imap_response_info->rsp_status = NULL;
-    ok = ib_etpan_tagged_ok(resp);
-    mailimap_response_free(resp);
-    return ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_STATUS;
-}
-
-/* The STATUS item that names the folder's server-side id, or NULL. */
-static const char *object_id_item(unsigned int caps)
-{
-    if (caps & IB_CAP_OBJECTID)
-        return "MAILBOXID";
-    if (caps & IB_CAP_XGUID)
-        return "X-GUID";
-    return NULL;
-}
-
-/* STATUS with the counts and the folder's server-side id. 0 when STATUS
-   answered (has_status set), 1 when it was refused and the session is
-   still usable, <0 when the session broke. */
-static int folder_status_with_id(struct ib_session *s, struct ib_folder *f, const char *id_item,
-                                 struct cm_err *err)
-{
-    struct mailimap_mailbox_data_status *st = NULL;
-    char items[96];
-    int rc;
-
-    snprintf(items, sizeof(items), "(MESSAGES UNSEEN UIDVALIDITY UIDNEXT%s %s)",
-             (ib_session_caps(s) & IB_CAP_CONDSTORE) ? " HIGHESTMODSEQ" : "", id_item);
-    rc = ib_session_check(s, status_items(ib_session_imap(s), f->imap_name, items, &st),
-                          "STATUS", err);
-    if (rc == 0) {
-        apply_status(f, st);
-        take_object_id(f, st);
-    }
-    if (st != NULL)
-        mailimap_mailbox_data_status_free(st);
-    if (rc < 0 && !ib_session_is_broken(s)) {
-        cm_err_clear(err);
-        return 1;
-    }
-    return rc;
-}
-
-/* STATUS one folder. A NO (folder vanished meanwhile) leaves has_status
-   false; only a broken session is an error. */
-static int folder_status(struct ib_session *s, struct ib_folder *f, struct cm_err *err)
-{
-    const char *id_item = object_id_item(ib_session_caps(s));
-    struct mailimap_status_att_list *atts;
-    struct mailimap_mailbox_data_status *st = NULL;
-    int rc;
-
-    if (id_item != NULL) {
-        rc = folder_status_with_id(s, f, id_item, err);
-        if (rc <= 0)
-            return rc;  /* refused: try once more without the id item */
-    }
-    atts = mailimap_status_att_list_new_empty();
-    if (atts == NULL)
-        return cm_err_set(err, CM_ENOMEM, "out of memory");
-    mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_MESSAGES);
-    mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UNSEEN);
-    mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDVALIDITY);
-    mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDNEXT);
-    if (ib_session_caps(s) & IB_CAP_CONDSTORE)
-        mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_HIGHESTMODSEQ);
-    rc = ib_session_check(s, mailimap_status(ib_session_imap(s), f->imap_name, atts, &st),
-                          "STATUS", err);
-    if (rc == 0)
-        apply_status(f, st);
-    if (st != NULL)
-        mailimap_mailbox_data_status_free(st);
-    mailimap_status_att_list_free(atts);
-    if (rc < 0 && !ib_session_is_broken(s)) {
-        cm_err_clear(err);
-        return 0;
-    }
-    return rc;
-}
-
 static bool name_in(clist *l, const char *imap_name)
 {
     for (clistiter *it = l ? clist_begin(l) : NULL; it != NULL; it = clist_next(it)) {
@@ -413,10 +266,8 @@ static int build(struct ib_session *s, clist *list, clist *lsub, struct ib_folde
             return cm_err_set(err, CM_ENOMEM, "out of memory");
         f->subscribed = name_in(lsub, f->imap_name);
     }
-    for (size_t i = 0; i < out->count; i++) {
-        if (out->items[i].selectable && folder_status(s, &out->items[i], err) < 0)
-            return err ? err->code : CM_EUPSTREAM;
-    }
+    if (ib_mailbox_status_all(s, out, err) < 0)
+        return err ? err->code : CM_EUPSTREAM;
     if (set_ids(out) < 0)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     qsort(out->items, out->count, sizeof(*out->items), folder_cmp);

@@ -42,31 +42,12 @@ struct ib_session {
 
 /* ---- logging ---------------------------------------------------------- */
 
-/* libetpan -> cm_log at debug level. Only the data types are logged (the
-   INFO types carry libetpan's "<<<<<<< read" markers); DATA_SENT_PRIVATE
-   (LOGIN, AUTHENTICATE) is dropped, and as a second guard nothing we send
-   is logged while credentials are on the wire. Buffers can be whole
-   message literals, so they are truncated. */
-static void imap_logger(mailimap *imap, int type, const char *buf, size_t len, void *ctx)
+/* One log record of at most LOG_DATA_MAX bytes of buf (NULs shown as
+   spaces). */
+static void log_data(const struct ib_session *s, const char *dir, const char *buf, size_t len)
 {
-    struct ib_session *s = ctx;
     char text[LOG_DATA_MAX + 1], kv[sizeof(s->logkv) + LOG_DATA_MAX + 16];
-    const char *dir;
 
-    if (cm_log_get_level() > CM_LOG_DEBUG)
-        return;
-    if (type == MAILSTREAM_LOG_TYPE_DATA_SENT && !s->in_auth) {
-        dir = "C";
-    } else if (type == MAILSTREAM_LOG_TYPE_DATA_RECEIVED) {
-        dir = "S";
-    } else if (type == MAILSTREAM_LOG_TYPE_ERROR_PARSE ||
-               type == MAILSTREAM_LOG_TYPE_ERROR_RECEIVED ||
-               type == MAILSTREAM_LOG_TYPE_ERROR_SENT) {
-        cm_debug(s->logkv, "imap stream error (type %d)", type);
-        return;
-    } else {
-        return;
-    }
     if (len > LOG_DATA_MAX)
         len = LOG_DATA_MAX;
     for (size_t i = 0; i < len; i++)
@@ -75,6 +56,38 @@ static void imap_logger(mailimap *imap, int type, const char *buf, size_t len, v
     snprintf(kv, sizeof(kv), "%s", s->logkv);
     cm_log_kv(kv, sizeof(kv), "data", text);
     cm_debug(kv, "imap %s", dir);
+}
+
+/* libetpan -> cm_log at debug level. Only the data types are logged (the
+   INFO types carry libetpan's "<<<<<<< read" markers); DATA_SENT_PRIVATE
+   (LOGIN, AUTHENTICATE) is dropped, and as a second guard nothing we send
+   is logged while credentials are on the wire. What we send is logged a
+   line a record (pipelined commands leave in one write); what we receive
+   a read a record. Buffers can be whole message literals, so each record
+   is truncated. */
+static void imap_logger(mailimap *imap, int type, const char *buf, size_t len, void *ctx)
+{
+    struct ib_session *s = ctx;
+
+    (void)imap;
+    if (cm_log_get_level() > CM_LOG_DEBUG)
+        return;
+    if (type == MAILSTREAM_LOG_TYPE_DATA_SENT && !s->in_auth) {
+        while (len > 0) {
+            const char *nl = memchr(buf, '\n', len);
+            size_t n = nl ? (size_t)(nl - buf) + 1 : len;
+
+            log_data(s, "C", buf, n);
+            buf += n;
+            len -= n;
+        }
+    } else if (type == MAILSTREAM_LOG_TYPE_DATA_RECEIVED) {
+        log_data(s, "S", buf, len);
+    } else if (type == MAILSTREAM_LOG_TYPE_ERROR_PARSE ||
+               type == MAILSTREAM_LOG_TYPE_ERROR_RECEIVED ||
+               type == MAILSTREAM_LOG_TYPE_ERROR_SENT) {
+        cm_debug(s->logkv, "imap stream error (type %d)", type);
+    }
 }
 
 /* ---- error classification --------------------------------------------- */

@@ -224,6 +224,49 @@ static void test_list(void)
     fake_session_close(&x);
 }
 
+/* Every STATUS is written before the first answer is read: this server
+   reads all three before it answers any (a client waiting for each answer
+   would time out here), and answers the middle one with a NO. */
+static const struct fake_imap_step pipeline_script[] = {
+    FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
+    FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
+    FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"),
+    FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"),
+    FI_EXPECT("LIST \"\" \"*\""),
+    FI_SEND("* LIST () \"/\" INBOX\r\n* LIST () \"/\" A\r\n* LIST () \"/\" B\r\n$TAG OK done\r\n"),
+    FI_EXPECT("LSUB"), FI_SEND("$TAG OK done\r\n"),
+    FI_EXPECT("STATUS INBOX (MESSAGES UNSEEN UIDVALIDITY UIDNEXT HIGHESTMODSEQ)"),
+    FI_EXPECT("STATUS A (MESSAGES UNSEEN UIDVALIDITY UIDNEXT HIGHESTMODSEQ)"),
+    FI_EXPECT("STATUS B (MESSAGES UNSEEN UIDVALIDITY UIDNEXT HIGHESTMODSEQ)"),
+    FI_SEND("* STATUS INBOX (MESSAGES 4 UNSEEN 1 UIDVALIDITY 9 UIDNEXT 5 HIGHESTMODSEQ 7)\r\n"
+            "8 OK done\r\n9 NO [NONEXISTENT] gone\r\n"
+            "* STATUS B (MESSAGES 2 UNSEEN 0 UIDVALIDITY 11 UIDNEXT 3 HIGHESTMODSEQ 4)\r\n"
+            "10 OK done\r\n"),
+    FI_EXPECT("NOOP"), FI_SEND("$TAG OK still in step\r\n"),
+    FI_END,
+};
+
+static void test_list_pipelined(void)
+{
+    struct fake_session x;
+    struct ib_folder_list l = { 0 };
+    struct cm_err err = CM_ERR_INIT;
+    const struct ib_folder *f;
+
+    th_assert(fake_session_open(&x, pipeline_script, "pw", 2) == 0);
+    th_assert(x.s != NULL && ib_mailbox_list(x.s, &l, &err) == 0);
+    th_assert(l.count == 3);
+    f = find(&l, "INBOX");
+    th_assert(f && f->has_status && f->total == 4 && f->uidvalidity == 9 && f->highestmodseq == 7);
+    f = find(&l, "A");
+    th_assert(f && !f->has_status);
+    f = find(&l, "B");
+    th_assert(f && f->has_status && f->total == 2 && f->uidvalidity == 11);
+    th_assert(ib_session_noop(x.s, &err) == 0); /* tags still in step */
+    ib_folder_list_fini(&l);
+    fake_session_close(&x);
+}
+
 int main(void)
 {
     th_assert(cm_crypto_init() == 0);
@@ -232,5 +275,6 @@ int main(void)
     th_run("folder id derivation", test_id_derive);
     th_run("LIST/LSUB/STATUS into folders", test_list);
     th_run("STATUS MAILBOXID gives ids; a refused item falls back", test_list_object_ids);
+    th_run("STATUS pipelined; a NO in the middle", test_list_pipelined);
     return th_end();
 }
