@@ -22,7 +22,7 @@
 struct ib_session;
 struct ib_folder_list;
 
-#define IB_STATUS_PIPELINE 32
+#define IB_STATUS_PIPELINE 64  /* ~5 kB of commands, ~8 kB of answers: far below socket buffers */
 
 int ib_mailbox_status_all(struct ib_session *s, struct ib_folder_list *l, struct cm_err *err)
     __attribute__((warn_unused_result));
