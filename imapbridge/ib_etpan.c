@@ -1,6 +1,18 @@
 /* ib_etpan.c - the common tail of commands we build by hand. */
 #include "imapbridge/ib_etpan.h"
 
+int ib_etpan_send_line(mailimap *imap, const char *text, int *tag_r)
+{
+    int r = mailimap_send_current_tag(imap);
+
+    *tag_r = imap->imap_tag;
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_token_send(imap->imap_stream, text);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_crlf_send(imap->imap_stream);
+    return r;
+}
+
 int ib_etpan_read_response(mailimap *imap, struct mailimap_response **resp_r)
 {
     *resp_r = NULL;

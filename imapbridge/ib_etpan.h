@@ -26,6 +26,11 @@ int mailimap_continue_req_parse(mailstream *fd, MMAPString *buffer,
                                 struct mailimap_continue_req **result, size_t progr_rate,
                                 progress_function *progr_fun);
 
+/* Write "<tag> <text>" CRLF without flushing (text must be a complete,
+   constant command: it is sent as is); *tag_r gets the tag number, for
+   reading the answer of a pipelined command (ib_etpan_read_response). */
+int ib_etpan_send_line(mailimap *imap, const char *text, int *tag_r);
+
 /* After the tag and the command's words are sent: CRLF, flush, read and
    parse the whole response up to the tagged line. Returns a libetpan
    code; on MAILIMAP_NO_ERROR *resp_r is the response (caller:

@@ -10,6 +10,7 @@
 
 #include "common/cm_b64.h"
 #include "common/cm_crypto.h"
+#include "imapbridge/ib_etpan.h"
 #include "imapbridge/ib_mailbox_status.h"
 #include "imapbridge/ib_mutf7.h"
 #include "imapbridge/ib_session.h"
@@ -274,9 +275,59 @@ static int build(struct ib_session *s, clist *list, clist *lsub, struct ib_folde
     return 0;
 }
 
-int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_err *err)
+/* The answer to a pipelined LIST or LSUB (tag number tag): its folders
+   (caller frees; taken even from a NO, as libetpan does) and a libetpan
+   code, `refused` for a NO or BAD. */
+static int read_listing(mailimap *imap, int tag, bool lsub, int refused, clist **out)
+{
+    struct mailimap_response_info *ri;
+    struct mailimap_response *resp = NULL;
+    int r;
+
+    imap->imap_tag = tag;
+    r = ib_etpan_read_response(imap, &resp);
+    if (r != MAILIMAP_NO_ERROR)
+        return r;
+    ri = imap->imap_response_info;
+    *out = lsub ? ri->rsp_mailbox_lsub : ri->rsp_mailbox_list;
+    if (lsub)
+        ri->rsp_mailbox_lsub = NULL;
+    else
+        ri->rsp_mailbox_list = NULL;
+    r = ib_etpan_tagged_ok(resp) ? MAILIMAP_NO_ERROR : refused;
+    mailimap_response_free(resp);
+    return r;
+}
+
+/* LIST "" "*" and LSUB "" "*" written together, answers read in order:
+   one round trip. A refused LSUB means no subscriptions, not an error. */
+static int list_and_lsub(struct ib_session *s, clist **list_r, clist **lsub_r,
+                         struct cm_err *err)
 {
     mailimap *imap = ib_session_imap(s);
+    int tlist = 0, tlsub = 0, rc;
+    int r = ib_etpan_send_line(imap, "LIST \"\" \"*\"", &tlist);
+
+    if (r == MAILIMAP_NO_ERROR)
+        r = ib_etpan_send_line(imap, "LSUB \"\" \"*\"", &tlsub);
+    if (r == MAILIMAP_NO_ERROR && mailstream_flush(imap->imap_stream) == -1)
+        r = MAILIMAP_ERROR_STREAM;
+    if (r == MAILIMAP_NO_ERROR)
+        r = read_listing(imap, tlist, false, MAILIMAP_ERROR_LIST, list_r);
+    rc = ib_session_check(s, r, "LIST", err);
+    if (ib_session_is_broken(s) || tlsub == 0)
+        return rc;
+    r = read_listing(imap, tlsub, true, MAILIMAP_ERROR_LSUB, lsub_r);
+    if (ib_session_check(s, r, "LSUB", rc < 0 ? NULL : err) < 0) {
+        if (ib_session_is_broken(s))
+            return rc < 0 ? rc : (err ? err->code : CM_EUPSTREAM);
+        cm_err_clear(rc < 0 ? NULL : err); /* no subscriptions: not fatal */
+    }
+    return rc;
+}
+
+int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_err *err)
+{
     clist *list = NULL, *lsub = NULL;
     int rc;
 
@@ -287,13 +338,7 @@ int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_
     rc = ib_session_sync(s, err);
     if (rc < 0)
         return rc;
-    rc = ib_session_check(s, mailimap_list(imap, "", "*", &list), "LIST", err);
-    if (rc == 0 && ib_session_check(s, mailimap_lsub(imap, "", "*", &lsub), "LSUB", err) < 0) {
-        if (ib_session_is_broken(s))
-            rc = err ? err->code : CM_EUPSTREAM;
-        else
-            cm_err_clear(err); /* no subscriptions: not fatal */
-    }
+    rc = list_and_lsub(s, &list, &lsub, err);
     if (rc == 0)
         rc = build(s, list, lsub, out, err);
     if (list != NULL)

@@ -224,17 +224,18 @@ static void test_list(void)
     fake_session_close(&x);
 }
 
-/* Every STATUS is written before the first answer is read: this server
-   reads all three before it answers any (a client waiting for each answer
-   would time out here), and answers the middle one with a NO. */
+/* LIST and LSUB go together, and every STATUS is written before the first
+   answer is read: this server reads them all before it answers any (a
+   client waiting for each answer would time out here), and answers the
+   middle STATUS with a NO. */
 static const struct fake_imap_step pipeline_script[] = {
     FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
     FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
     FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"),
     FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"),
-    FI_EXPECT("LIST \"\" \"*\""),
-    FI_SEND("* LIST () \"/\" INBOX\r\n* LIST () \"/\" A\r\n* LIST () \"/\" B\r\n$TAG OK done\r\n"),
-    FI_EXPECT("LSUB"), FI_SEND("$TAG OK done\r\n"),
+    FI_EXPECT("LIST \"\" \"*\""), FI_EXPECT("LSUB \"\" \"*\""),   /* one round trip */
+    FI_SEND("* LIST () \"/\" INBOX\r\n* LIST () \"/\" A\r\n* LIST () \"/\" B\r\n6 OK done\r\n"
+            "* LSUB () \"/\" B\r\n7 OK done\r\n"),
     FI_EXPECT("STATUS INBOX (MESSAGES UNSEEN UIDVALIDITY UIDNEXT HIGHESTMODSEQ)"),
     FI_EXPECT("STATUS A (MESSAGES UNSEEN UIDVALIDITY UIDNEXT HIGHESTMODSEQ)"),
     FI_EXPECT("STATUS B (MESSAGES UNSEEN UIDVALIDITY UIDNEXT HIGHESTMODSEQ)"),
@@ -261,7 +262,8 @@ static void test_list_pipelined(void)
     f = find(&l, "A");
     th_assert(f && !f->has_status);
     f = find(&l, "B");
-    th_assert(f && f->has_status && f->total == 2 && f->uidvalidity == 11);
+    th_assert(f && f->has_status && f->total == 2 && f->uidvalidity == 11 && f->subscribed);
+    th_assert(!find(&l, "A")->subscribed);
     th_assert(ib_session_noop(x.s, &err) == 0); /* tags still in step */
     ib_folder_list_fini(&l);
     fake_session_close(&x);
