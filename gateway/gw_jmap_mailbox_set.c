@@ -57,10 +57,26 @@ static bool is_ancestor_or_self(const struct ib_folder *a, const char *d, char d
     return strncmp(a->imap_name, d, n) == 0 && (d[n] == '\0' || (delim && d[n] == delim));
 }
 
+static bool destroyed_here(const struct mset *m, const char *id)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(m->destroyed, i, v) {
+        if (strcmp(json_string_value(v), id) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Children left: those destroyed earlier in this call do not count, so a
+   child and its parent can go in one call (child first). */
 static bool has_children(const struct mset *m, const struct ib_folder *f)
 {
     for (size_t i = 0; i < m->l.count; i++) {
-        if (&m->l.items[i] != f && is_ancestor_or_self(f, m->l.items[i].imap_name, m->delim))
+        const struct ib_folder *c = &m->l.items[i];
+
+        if (c != f && is_ancestor_or_self(f, c->imap_name, m->delim) && !destroyed_here(m, c->id))
             return true;
     }
     return false;
@@ -411,6 +427,16 @@ static int run_creates(struct mset *m, json_t *create, struct cm_err *err)
     return 0;
 }
 
+/* List the folders again after a phase changed them, so the next phase
+   sees new folders and new names (a renamed parent renames its children). */
+static int refresh(struct mset *m, bool changed, struct cm_err *err)
+{
+    if (!changed)
+        return 0;
+    ib_folder_list_fini(&m->l);
+    return ib_mailbox_list(m->s, &m->l, err);
+}
+
 static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destroy,
                    bool remove_emails, struct cm_err *err)
 {
@@ -418,12 +444,15 @@ static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destr
     json_t *v;
     size_t i;
 
-    if (run_creates(m, create, err) < 0)
+    if (run_creates(m, create, err) < 0 ||
+        refresh(m, json_object_size(m->cid_names) > 0 && (update || destroy), err) < 0)
         return err->code;
     json_object_foreach(update, id, v) {
         if (update_one(m, id, v, err) < 0)
             return err->code;
     }
+    if (refresh(m, json_object_size(m->updated) > 0 && destroy, err) < 0)
+        return err->code;
     json_array_foreach(destroy, i, v) {
         if (!json_is_string(v))
             return cm_err_set(err, CM_EINVAL, "destroy must hold ids");

@@ -1,7 +1,8 @@
 // Drive jmapgate with the npm JMAP client jmap-jam (a client none of us
 // wrote). usage: node jmap_jam.mjs SESSION_URL TOKEN STEP [STATE]
 //   STEP "list":    session -> inbox -> Email/query -> Email/get (+ download);
-//   STEP "changes": Email/changes since STATE.
+//   STEP "changes": Email/changes since STATE;
+//   STEP "folders": Mailbox/set create (with a #reference), rename, destroy.
 // Prints one JSON line for the Python test to check.
 import JamClient from 'jmap-jam';
 
@@ -29,6 +30,20 @@ try {
                                          mimeType: 'message/rfc822', fileName: 'm.eml' });
     out.downloadStatus = res.status;
     out.downloadBytes = (await res.arrayBuffer()).byteLength;
+  } else if (step === 'folders') {
+    const [c] = await jam.api.Mailbox.set({
+      accountId, create: { a: { name: 'Jam Ordner \u00e9' }, b: { name: 'Kid', parentId: '#a' } },
+    });
+    out.created = c.created;
+    out.notCreated = c.notCreated;
+    const id = c.created.a.id;
+    const [u] = await jam.api.Mailbox.set({ accountId, update: { [id]: { name: 'Jam Renamed' } } });
+    out.updated = u.updated;
+    const [g] = await jam.api.Mailbox.get({ accountId, ids: [id, c.created.b.id] });
+    out.afterRename = g.list;
+    const [d] = await jam.api.Mailbox.set({ accountId, destroy: [c.created.b.id, id] });
+    out.destroyed = d.destroyed;
+    out.notDestroyed = d.notDestroyed;
   } else {
     const [ch] = await jam.api.Email.changes({ accountId, sinceState: since });
     out.changes = ch;

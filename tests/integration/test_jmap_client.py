@@ -56,6 +56,25 @@ class JmapJamTest(StackTestCase):
         self.assertFalse(set(ch["created"]) & set(ch["updated"]))
         self.assertTrue(uid_new > uids[1])
 
+    def test_folders_with_jmap_jam(self):
+        self.token = self.gw.login("alice", "alice-pw")
+        out = self.jam("folders")
+        self.assertEqual(out["notCreated"], {})
+        a, b = out["created"]["a"]["id"], out["created"]["b"]["id"]
+        self.assertEqual(out["created"]["b"]["parentId"], a)
+        self.assertEqual(out["updated"], {a: None})
+        got = {m["id"]: m for m in out["afterRename"]}
+        self.assertEqual(got[a]["name"], "Jam Renamed")        # same id after RENAME
+        self.assertEqual(got[b]["parentId"], a)                # the child moved along
+        self.assertEqual(sorted(out["destroyed"]), sorted([a, b]))  # child, then parent
+        self.assertEqual(out["notDestroyed"], {})
+        m = self.dovecot.imap("alice", "alice-pw")
+        try:
+            names = [l.decode() for l in m.list()[1]]
+        finally:
+            m.logout()
+        self.assertFalse([n for n in names if "Jam" in n], names)
+
     def test_bodies_match_mailparser(self):
         """Email/get against npm mailparser on the same raw messages."""
         import tempfile

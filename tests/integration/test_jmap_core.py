@@ -389,9 +389,19 @@ class JmapCoreTest(StackTestCase):
             self.assertEqual(second["created"]["c"]["parentId"], first["created"]["p"]["id"],
                              second)
             self.assertIn("CrossParent/Kid", self.imap_folders(imap))
+            # one call: rename the parent (the child moves with it), then
+            # destroy the child under its new name
+            parent, kid = first["created"]["p"]["id"], second["created"]["c"]["id"]
+            r = self.mset(update={parent: {"name": "CrossRenamed"}}, destroy=[kid])
+            self.assertEqual((r["updated"], r["destroyed"], r["notDestroyed"]),
+                             ({parent: None}, [kid], {}), r)
+            seen = self.imap_folders(imap)
+            self.assertIn("CrossRenamed", seen)
+            self.assertFalse([n for n in seen if n.startswith("Cross") and "/" in n], seen)
+            self.assertEqual(self.mset(destroy=[parent])["destroyed"], [parent])
         finally:
-            imap.delete("CrossParent/Kid")
-            imap.delete("CrossParent")
+            for n in ("CrossParent/Kid", "CrossParent", "CrossRenamed/Kid", "CrossRenamed"):
+                imap.delete(n)
             imap.logout()
 
     def test_mailbox_query(self):
