@@ -57,18 +57,6 @@ static bool is_ancestor_or_self(const struct ib_folder *a, const char *d, char d
     return strncmp(a->imap_name, d, n) == 0 && (d[n] == '\0' || (delim && d[n] == delim));
 }
 
-static bool destroyed_here(const struct mset *m, const char *id)
-{
-    size_t i;
-    json_t *v;
-
-    json_array_foreach(m->destroyed, i, v) {
-        if (strcmp(json_string_value(v), id) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* Children left: those destroyed earlier in this call do not count, so a
    child and its parent can go in one call (child first). */
 static bool has_children(const struct mset *m, const struct ib_folder *f)
@@ -76,7 +64,7 @@ static bool has_children(const struct mset *m, const struct ib_folder *f)
     for (size_t i = 0; i < m->l.count; i++) {
         const struct ib_folder *c = &m->l.items[i];
 
-        if (c != f && is_ancestor_or_self(f, c->imap_name, m->delim) && !destroyed_here(m, c->id))
+        if (c != f && is_ancestor_or_self(f, c->imap_name, m->delim) && !gw_json_array_has(m->destroyed, c->id))
             return true;
     }
     return false;

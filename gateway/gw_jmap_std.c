@@ -91,16 +91,21 @@ int gw_jget_require_ids(struct gw_jcall *c, const struct gw_jget *g, struct cm_e
     return cm_err_set(err, CM_ELIMIT, "ids must be given for %s", c->name);
 }
 
-bool gw_jget_wants(const struct gw_jget *g, const char *name)
+bool gw_json_array_has(json_t *array, const char *s)
 {
     size_t i;
     json_t *v;
 
-    json_array_foreach(g->props, i, v) {
-        if (strcmp(json_string_value(v), name) == 0)
+    json_array_foreach(array, i, v) {
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
             return true;
     }
     return false;
+}
+
+bool gw_jget_wants(const struct gw_jget *g, const char *name)
+{
+    return gw_json_array_has(g->props, name);
 }
 
 void gw_jget_filter(const struct gw_jget *g, json_t *obj)

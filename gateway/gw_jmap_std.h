@@ -38,6 +38,9 @@ void gw_jget_fini(struct gw_jget *g);
 int gw_jget_require_ids(struct gw_jcall *c, const struct gw_jget *g, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* Does array hold the string s? */
+bool gw_json_array_has(json_t *array, const char *s);
+
 /* Is property name wanted by the request? */
 bool gw_jget_wants(const struct gw_jget *g, const char *name);
 
