@@ -19,33 +19,18 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "support"))
 from fixture import Dovecot, Gateway  # noqa: E402
+from tcpproxy import TcpProxy  # noqa: E402
 
 
-class LatencyProxy:
-    """Loopback TCP proxy that delivers each chunk one-way-delay seconds
-    after it arrived, in order."""
+class LatencyProxy(TcpProxy):
+    """Delivers each chunk one-way-delay seconds after it arrived, in order."""
 
     def __init__(self, upstream_port, one_way_s):
-        self.upstream_port = upstream_port
         self.delay = one_way_s
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
+        super().__init__(upstream_port)
 
-    def close(self):
-        self.sock.close()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            up = socket.create_connection(("127.0.0.1", self.upstream_port))
-            for a, b in ((client, up), (up, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+    def pipe(self, src, dst, from_server):
+        self._pipe(src, dst)
 
     def _pipe(self, src, dst):
         queue, cond, done = [], threading.Condition(), [False]

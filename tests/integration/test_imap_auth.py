@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import threading
@@ -23,6 +22,7 @@ import unittest
 import urllib.parse
 
 from fixture import Dovecot, Gateway
+from tcpproxy import TcpProxy, shut
 
 USERS = {"alice": "alice-pw-7Qz", "bob": "bob-pw"}
 GOOD_TOKEN = "tok-good-3f9a1c"
@@ -31,33 +31,15 @@ BAD_TOKEN = "tok-revoked-77e2"
 CAP_LINE = re.compile(rb"^(\* CAPABILITY |\* OK \[CAPABILITY |[A-Za-z0-9.]+ OK \[CAPABILITY )")
 
 
-class CapProxy:
+class CapProxy(TcpProxy):
     """Loopback TCP proxy to upstream_port: adds LOGINDISABLED to every
     capability list the server sends (drops SASL-IR when drop_sasl_ir) and
     records the lines the client sends."""
 
     def __init__(self, upstream_port, drop_sasl_ir=False):
-        self.upstream_port = upstream_port
         self.drop_sasl_ir = drop_sasl_ir
         self.client_lines = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def close(self):
-        self.sock.close()
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self.sock.accept()
-            except OSError:
-                return
-            up = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=30)
-            threading.Thread(target=self._relay, args=(up, client, True), daemon=True).start()
-            threading.Thread(target=self._relay, args=(client, up, False), daemon=True).start()
+        super().__init__(upstream_port)
 
     def _rewrite(self, line):
         if CAP_LINE.match(line):
@@ -66,7 +48,7 @@ class CapProxy:
                 line = line.replace(b" SASL-IR", b"")
         return line
 
-    def _relay(self, src, dst, from_server):
+    def pipe(self, src, dst, from_server):
         rf = src.makefile("rb")
         try:
             for line in rf:
@@ -78,11 +60,7 @@ class CapProxy:
         except OSError:
             pass
         finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+            shut(src, dst)
 
 
 class Introspection:
