@@ -89,21 +89,19 @@ def main():
             m.create("Folder%03d" % i)
         m.logout()
         proxy = LatencyProxy(dv.plain_port, args.rtt_ms / 2000.0)
-        gw = Gateway("imap://127.0.0.1:%d" % proxy.port)
-        gw.start()
         try:
-            auth = {"Authorization": "Bearer " + gw.login(user, pw)}
-            times = []
-            for _ in range(args.runs):
-                t0 = time.monotonic()
-                st, _, doc = gw.json("GET", "/api/v1/mailboxes", headers=auth)
-                times.append((time.monotonic() - t0) * 1000)
-                assert st == 200 and len(doc["mailboxes"]) >= args.folders, st
+            with Gateway("imap://127.0.0.1:%d" % proxy.port) as gw:
+                auth = {"Authorization": "Bearer " + gw.login(user, pw)}
+                times = []
+                for _ in range(args.runs):
+                    t0 = time.monotonic()
+                    st, _, doc = gw.json("GET", "/api/v1/mailboxes", headers=auth)
+                    times.append((time.monotonic() - t0) * 1000)
+                    assert st == 200 and len(doc["mailboxes"]) >= args.folders, st
             out["listed"] = len(doc["mailboxes"])
             out["median_ms"] = round(statistics.median(times), 1)
             out["round_trips_equivalent"] = round(statistics.median(times) / args.rtt_ms, 1)
         finally:
-            gw.stop()
             proxy.close()
     print(json.dumps(out))
 

@@ -9,7 +9,8 @@
  * destroy refuses a folder with children (mailboxHasChild) and, unless
  * onDestroyRemoveEmails, one with messages (mailboxHasEmail); INBOX can be
  * neither renamed nor destroyed. Creates run first, then updates, then
- * destroys; the folder list is read again afterwards for ids and states.
+ * destroys, on the request's folder list (gw_jmail_folders), which is
+ * listed again after each phase that changed something.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +30,8 @@
 struct mset {
     struct gw_jcall *c;
     struct ib_session *s;
-    struct ib_folder_list l;   /* as before this call */
+    const struct ib_folder_list *l; /* the request's folder list (gw_jmail_folders),
+                                       listed again after each phase that changed it */
     char delim;
     json_t *cid_names;         /* creation id -> wire name of the new folder */
     json_t *created, *not_created, *updated, *not_updated, *destroyed, *not_destroyed;
@@ -61,8 +63,8 @@ static bool is_ancestor_or_self(const struct ib_folder *a, const char *d, char d
    child and its parent can go in one call (child first). */
 static bool has_children(const struct mset *m, const struct ib_folder *f)
 {
-    for (size_t i = 0; i < m->l.count; i++) {
-        const struct ib_folder *c = &m->l.items[i];
+    for (size_t i = 0; i < m->l->count; i++) {
+        const struct ib_folder *c = &m->l->items[i];
 
         if (c != f && is_ancestor_or_self(f, c->imap_name, m->delim) && !gw_json_array_has(m->destroyed, c->id))
             return true;
@@ -104,7 +106,7 @@ static const char *parent_wire_name(const struct mset *m, json_t *parent)
         return json_string_value(json_object_get(m->cid_names, id + 1));
     if (id[0] == '#') /* created by an earlier call of this request */
         id = json_string_value(json_object_get(m->c->jr->created_ids, id + 1));
-    f = ib_folder_find(&m->l, id);
+    f = ib_folder_find(m->l, id);
     return f != NULL ? f->imap_name : NULL;
 }
 
@@ -196,32 +198,44 @@ static bool known_keys(json_t *obj, const char **bad_r)
     return true;
 }
 
+/* What a create and an update share: known properties only, role and
+   sortOrder as the server has them (f: the folder, NULL for a new one), a
+   boolean isSubscribed. A SetError or NULL. */
+static json_t *check_props(json_t *obj, const struct ib_folder *f)
+{
+    json_t *sub = json_object_get(obj, "isSubscribed"), *e;
+    const char *bad = NULL;
+
+    if (!known_keys(obj, &bad))
+        return invalid(bad, "unknown property");
+    if ((e = check_fixed(obj, f)) != NULL)
+        return e;
+    if (sub != NULL && !json_is_boolean(sub))
+        return invalid("isSubscribed", "isSubscribed must be a boolean");
+    return NULL;
+}
+
 /* Validate one create; on success *wire_r is the new folder's wire name.
    Returns a SetError or NULL. */
 static json_t *plan_create(struct mset *m, json_t *obj, char **wire_r)
 {
-    json_t *name = json_object_get(obj, "name"), *sub = json_object_get(obj, "isSubscribed");
-    const char *parent, *why = NULL, *bad = NULL;
-    json_t *e;
+    json_t *name = json_object_get(obj, "name"), *e;
+    const char *parent, *why = NULL;
 
     *wire_r = NULL;
     if (!json_is_object(obj))
         return gw_jset_error("invalidProperties", "not an object");
-    if (!known_keys(obj, &bad))
-        return invalid(bad, "unknown property");
-    if ((e = check_fixed(obj, NULL)) != NULL)
+    if ((e = check_props(obj, NULL)) != NULL)
         return e;
     if (!json_is_string(name))
         return invalid("name", "name is required and must be a string");
-    if (sub != NULL && !json_is_boolean(sub))
-        return invalid("isSubscribed", "isSubscribed must be a boolean");
     parent = parent_wire_name(m, json_object_get(obj, "parentId"));
     if (parent == NULL)
         return invalid("parentId", "no such parent mailbox");
     *wire_r = wire_name(m, parent, json_string_value(name), &why);
     if (*wire_r == NULL)
         return invalid("name", why ? why : "out of memory");
-    if (by_wire_name(&m->l, *wire_r) != NULL ||
+    if (by_wire_name(m->l, *wire_r) != NULL ||
         (parent[0] == '\0' && strcasecmp(*wire_r, "INBOX") == 0)) {
         free(*wire_r);
         *wire_r = NULL;
@@ -286,24 +300,19 @@ static char *plan_move(struct mset *m, const struct ib_folder *f, json_t *patch,
 
 static json_t *plan_update(struct mset *m, const struct ib_folder *f, json_t *patch, char **to_r)
 {
-    json_t *sub = json_object_get(patch, "isSubscribed"), *e;
-    const char *bad = NULL;
+    json_t *e;
 
     *to_r = NULL;
     if (!json_is_object(patch))
         return gw_jset_error("invalidPatch", "not an object");
-    if (!known_keys(patch, &bad))
-        return invalid(bad, "unknown property");
-    if ((e = check_fixed(patch, f)) != NULL)
+    if ((e = check_props(patch, f)) != NULL)
         return e;
-    if (sub != NULL && !json_is_boolean(sub))
-        return invalid("isSubscribed", "isSubscribed must be a boolean");
     *to_r = plan_move(m, f, patch, &e);
     if (e != NULL)
         return e;
     if (strcmp(*to_r, f->imap_name) != 0 && is_inbox(f))
         e = gw_jset_error("forbidden", "INBOX cannot be renamed");
-    else if (strcmp(*to_r, f->imap_name) != 0 && by_wire_name(&m->l, *to_r) != NULL)
+    else if (strcmp(*to_r, f->imap_name) != 0 && by_wire_name(m->l, *to_r) != NULL)
         e = invalid("name", "a sibling mailbox already has this name");
     if (e != NULL) {
         free(*to_r);
@@ -328,7 +337,7 @@ static int follow_subscription(struct mset *m, const struct ib_folder *f, const 
 
 static int update_one(struct mset *m, const char *id, json_t *patch, struct cm_err *err)
 {
-    const struct ib_folder *f = ib_folder_find(&m->l, id);
+    const struct ib_folder *f = ib_folder_find(m->l, id);
     json_t *sub = json_object_get(patch, "isSubscribed"), *e;
     bool want, moved;
     char *to = NULL;
@@ -358,7 +367,7 @@ static int update_one(struct mset *m, const char *id, json_t *patch, struct cm_e
 
 static int destroy_one(struct mset *m, const char *id, bool remove_emails, struct cm_err *err)
 {
-    const struct ib_folder *f = ib_folder_find(&m->l, id);
+    const struct ib_folder *f = ib_folder_find(m->l, id);
     json_t *e = NULL;
 
     if (f == NULL)
@@ -416,13 +425,14 @@ static int run_creates(struct mset *m, json_t *create, struct cm_err *err)
 }
 
 /* List the folders again after a phase changed them, so the next phase
-   sees new folders and new names (a renamed parent renames its children). */
+   (and every later method of the request) sees new folders and new names
+   (a renamed parent renames its children). */
 static int refresh(struct mset *m, bool changed, struct cm_err *err)
 {
     if (!changed)
         return 0;
-    ib_folder_list_fini(&m->l);
-    return ib_mailbox_list(m->s, &m->l, err);
+    gw_jmail_forget_folders(m->c->jr);
+    return gw_jmail_folders(m->c->jr, &m->l, err);
 }
 
 static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destroy,
@@ -432,14 +442,13 @@ static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destr
     json_t *v;
     size_t i;
 
-    if (run_creates(m, create, err) < 0 ||
-        refresh(m, json_object_size(m->cid_names) > 0 && (update || destroy), err) < 0)
+    if (run_creates(m, create, err) < 0 || refresh(m, json_object_size(m->cid_names) > 0, err) < 0)
         return err->code;
     json_object_foreach(update, id, v) {
         if (update_one(m, id, v, err) < 0)
             return err->code;
     }
-    if (refresh(m, json_object_size(m->updated) > 0 && destroy, err) < 0)
+    if (refresh(m, json_object_size(m->updated) > 0, err) < 0)
         return err->code;
     json_array_foreach(destroy, i, v) {
         if (!json_is_string(v))
@@ -447,18 +456,18 @@ static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destr
         if (destroy_one(m, json_string_value(v), remove_emails, err) < 0)
             return err->code;
     }
-    return 0;
+    return refresh(m, json_array_size(m->destroyed) > 0, err);
 }
 
 /* created: the new folders as Mailbox objects, from the list read again;
    every creation id also goes into the request's createdIds. */
-static void report_created(struct mset *m, const struct ib_folder_list *now)
+static void report_created(struct mset *m)
 {
     const char *cid;
     json_t *wire;
 
     json_object_foreach(m->cid_names, cid, wire) {
-        const struct ib_folder *f = by_wire_name(now, json_string_value(wire));
+        const struct ib_folder *f = by_wire_name(m->l, json_string_value(wire));
 
         if (f == NULL) {
             json_object_set_new(m->not_created, cid,
@@ -487,7 +496,6 @@ static int parse_args(struct gw_jcall *c, bool *remove_r, struct cm_err *err)
 
 static void mset_fini(struct mset *m)
 {
-    ib_folder_list_fini(&m->l);
     json_decref(m->cid_names);
     json_decref(m->created);
     json_decref(m->not_created);
@@ -502,7 +510,6 @@ json_t *gw_jmap_mailbox_set(struct gw_jcall *c, struct cm_err *err)
     const unsigned char *key = c->jr->req->ctx->keys.state_key;
     json_t *a = c->args, *if_in = json_object_get(a, "ifInState"), *reply = NULL;
     struct mset m = { .c = c };
-    struct ib_folder_list now = { 0 };
     char *old = NULL, *cur = NULL;
     bool remove_emails = false;
 
@@ -514,28 +521,25 @@ json_t *gw_jmap_mailbox_set(struct gw_jcall *c, struct cm_err *err)
     m.destroyed = json_array();
     m.not_destroyed = json_object();
     if (parse_args(c, &remove_emails, err) < 0 || gw_jreq_session(c->jr, &m.s, err) < 0 ||
-        ib_mailbox_list(m.s, &m.l, err) < 0)
+        gw_jmail_folders(c->jr, &m.l, err) < 0)
         goto done;
     m.delim = ib_session_delimiter(m.s);
-    old = gw_jmap_mailbox_state(key, &m.l);
+    old = gw_jmap_mailbox_state(key, m.l);
     if (json_is_string(if_in) && (old == NULL || strcmp(json_string_value(if_in), old) != 0)) {
         c->error_type = "stateMismatch";
         cm_err_set(err, CM_EINVAL, "ifInState does not match the current state");
         goto done;
     }
     if (run_all(&m, json_object_get(a, "create"), json_object_get(a, "update"),
-                json_object_get(a, "destroy"), remove_emails, err) < 0 ||
-        ib_mailbox_list(m.s, &now, err) < 0)
+                json_object_get(a, "destroy"), remove_emails, err) < 0)
         goto done;
-    gw_jmail_forget_folders(c->jr); /* other methods in this request must see the change */
-    report_created(&m, &now);
-    cur = gw_jmap_mailbox_state(key, &now);
+    report_created(&m);
+    cur = gw_jmap_mailbox_state(key, m.l);
     reply = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O,s:O,s:O,s:O}", "accountId", c->jr->account_id,
                       "oldState", old ? old : "", "newState", cur ? cur : "", "created",
                       m.created, "updated", m.updated, "destroyed", m.destroyed, "notCreated",
                       m.not_created, "notUpdated", m.not_updated, "notDestroyed", m.not_destroyed);
 done:
-    ib_folder_list_fini(&now);
     mset_fini(&m);
     free(old);
     free(cur);

@@ -21,13 +21,12 @@ int ib_etpan_read_response(mailimap *imap, struct mailimap_response **resp_r)
     return mailimap_parse_response(imap, resp_r);
 }
 
-int ib_etpan_finish(mailimap *imap, struct mailimap_response **resp_r)
+int ib_etpan_command(mailimap *imap, const char *text, struct mailimap_response **resp_r)
 {
-    mailstream *ms = imap->imap_stream;
-    int r = mailimap_crlf_send(ms);
+    int tag, r = ib_etpan_send_line(imap, text, &tag);
 
     *resp_r = NULL;
-    if (r == MAILIMAP_NO_ERROR && mailstream_flush(ms) == -1)
+    if (r == MAILIMAP_NO_ERROR && mailstream_flush(imap->imap_stream) == -1)
         r = MAILIMAP_ERROR_STREAM;
     return r == MAILIMAP_NO_ERROR ? ib_etpan_read_response(imap, resp_r) : r;
 }

@@ -4,7 +4,8 @@
  * commands libetpan has no builder for (AUTHENTICATE with SASL-IR, STATUS
  * with X-GUID / MAILBOXID).
  *
- * ib_etpan_finish() is the tail they share.
+ * The ib_etpan_* helpers below are the steps they share, and let a caller
+ * pipeline commands (write several, then read the answers in order).
  *
  * Internal to imapbridge. Threads: as any libetpan call, one session one
  * thread.
@@ -31,16 +32,15 @@ int mailimap_continue_req_parse(mailstream *fd, MMAPString *buffer,
    reading the answer of a pipelined command (ib_etpan_read_response). */
 int ib_etpan_send_line(mailimap *imap, const char *text, int *tag_r);
 
-/* After the tag and the command's words are sent: CRLF, flush, read and
-   parse the whole response up to the tagged line. Returns a libetpan
+/* Read and parse one whole response (up to its tagged line). The tagged
+   line must carry the tag number in imap->imap_tag. Returns a libetpan
    code; on MAILIMAP_NO_ERROR *resp_r is the response (caller:
    mailimap_response_free); the untagged data is in imap_response_info. */
-int ib_etpan_finish(mailimap *imap, struct mailimap_response **resp_r);
-
-/* Read and parse one whole response (up to its tagged line), as
-   ib_etpan_finish does after sending. The tagged line must carry the tag
-   number in imap->imap_tag. */
 int ib_etpan_read_response(mailimap *imap, struct mailimap_response **resp_r);
+
+/* "<tag> <text>" (a complete, constant command), flushed, and its response
+   as ib_etpan_read_response gives it. */
+int ib_etpan_command(mailimap *imap, const char *text, struct mailimap_response **resp_r);
 
 /* Did the tagged line say OK (not NO or BAD)? */
 bool ib_etpan_tagged_ok(const struct mailimap_response *resp);

@@ -675,19 +675,29 @@ static int login_guarded(struct ib_session *s, const struct ib_upstream *up,
 }
 
 /* "<tag> <text>" and its response, like mailimap_custom_command without
-   the trailing space that one sends. A NO is MAILIMAP_ERROR_CUSTOM_COMMAND. */
-static int simple_command(mailimap *imap, const char *text)
+   the trailing space that one sends. A NO or BAD is
+   MAILIMAP_ERROR_CUSTOM_COMMAND. With warned_r, tells whether the server
+   sent an untagged NO or BAD along (a warning, RFC 3501 §7.1, which
+   libetpan's own commands drop). */
+static int simple_command(mailimap *imap, const char *text, bool *warned_r)
 {
     struct mailimap_response *resp = NULL;
-    int r = mailimap_send_current_tag(imap);
+    int r = ib_etpan_command(imap, text, &resp);
     bool ok;
 
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_token_send(imap->imap_stream, text);
-    if (r == MAILIMAP_NO_ERROR)
-        r = ib_etpan_finish(imap, &resp);
     if (r != MAILIMAP_NO_ERROR)
         return r;
+    for (clistiter *it = warned_r && resp->rsp_cont_req_or_resp_data_list
+                             ? clist_begin(resp->rsp_cont_req_or_resp_data_list) : NULL;
+         it != NULL; it = clist_next(it)) {
+        const struct mailimap_cont_req_or_resp_data *d = clist_content(it);
+        const struct mailimap_response_data *rd =
+            d->rsp_type == MAILIMAP_RESP_RESP_DATA ? d->rsp_data.rsp_resp_data : NULL;
+
+        if (rd != NULL && rd->rsp_type == MAILIMAP_RESP_DATA_TYPE_COND_STATE &&
+            rd->rsp_data.rsp_cond_state->rsp_type != MAILIMAP_RESP_COND_STATE_OK)
+            *warned_r = true;
+    }
     ok = ib_etpan_tagged_ok(resp);
     mailimap_response_free(resp);
     return ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_CUSTOM_COMMAND;
@@ -704,7 +714,7 @@ static int send_id(struct ib_session *s, struct cm_err *err)
     if (!(s->caps & IB_CAP_ID))
         return 0;
     rc = ib_session_check(s, simple_command(s->imap, "ID (\"name\" \"jmapgate\" \"version\" \""
-                                                     JMAPGATE_VERSION "\")"),
+                                                     JMAPGATE_VERSION "\")", NULL),
                           "ID", err);
     return s->broken ? rc : 0;
 }
@@ -986,7 +996,7 @@ int ib_session_unselect(struct ib_session *s, struct cm_err *err)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
     if (s->selected == NULL || !(s->caps & IB_CAP_UNSELECT))
         return 0;
-    rc = ib_session_check(s, simple_command(s->imap, "UNSELECT"), "UNSELECT", err);
+    rc = ib_session_check(s, simple_command(s->imap, "UNSELECT", NULL), "UNSELECT", err);
     if (rc == 0) {
         free(s->selected);
         s->selected = NULL;
@@ -1000,37 +1010,6 @@ int ib_session_unselect(struct ib_session *s, struct cm_err *err)
     return rc;
 }
 
-/* NOOP, telling whether the server sent an untagged NO or BAD with it (a
-   warning, RFC 3501 §7.1; mailimap_noop drops them). */
-static int noop_warned(mailimap *imap, bool *warned_r)
-{
-    struct mailimap_response *resp = NULL;
-    int r = mailimap_send_current_tag(imap);
-    bool ok;
-
-    *warned_r = false;
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_token_send(imap->imap_stream, "NOOP");
-    if (r == MAILIMAP_NO_ERROR)
-        r = ib_etpan_finish(imap, &resp);
-    if (r != MAILIMAP_NO_ERROR)
-        return r;
-    for (clistiter *it = resp->rsp_cont_req_or_resp_data_list
-                             ? clist_begin(resp->rsp_cont_req_or_resp_data_list) : NULL;
-         it != NULL; it = clist_next(it)) {
-        const struct mailimap_cont_req_or_resp_data *d = clist_content(it);
-        const struct mailimap_response_data *rd =
-            d->rsp_type == MAILIMAP_RESP_RESP_DATA ? d->rsp_data.rsp_resp_data : NULL;
-
-        if (rd != NULL && rd->rsp_type == MAILIMAP_RESP_DATA_TYPE_COND_STATE &&
-            rd->rsp_data.rsp_cond_state->rsp_type != MAILIMAP_RESP_COND_STATE_OK)
-            *warned_r = true;
-    }
-    ok = ib_etpan_tagged_ok(resp);
-    mailimap_response_free(resp);
-    return ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_NOOP;
-}
-
 int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
 {
     bool warned = false;
@@ -1040,7 +1019,7 @@ int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
     if (s->selected == NULL && !ib_session_has_input(s))
         return 0;
-    rc = ib_session_check(s, noop_warned(s->imap, &warned), "NOOP", err);
+    rc = ib_session_check(s, simple_command(s->imap, "NOOP", &warned), "NOOP", err);
     if (rc == 0 && warned && s->selected != NULL) {
         /* Dovecot answers a NOOP with "* NO Internal error occurred" when
            the selected folder was deleted and created again by another

@@ -17,8 +17,16 @@ struct fake_session {
     struct ib_session *s;
 };
 
-/* Start the fake, then connect and log in with password within
-   timeout_secs per operation. 0, or <0 (the session may be NULL). */
+/* Start the fake and point x->up / x->cr at it (user "alice", secret a
+   password or a token for mech, timeout_secs per operation); no session
+   yet. 0, or -1. */
+int fake_upstream_start(struct fake_session *x, const struct fake_imap_step *script,
+                        const char *secret, enum ib_auth_mech mech, unsigned int timeout_secs);
+/* Stop the fake and free x->up / x->cr (x->s is not touched). */
+void fake_upstream_stop(struct fake_session *x);
+
+/* fake_upstream_start with LOGIN, then connect and log in into x->s.
+   0, or <0 (the session may be NULL). */
 int fake_session_open(struct fake_session *x, const struct fake_imap_step *script,
                       const char *password, unsigned int timeout_secs);
 

@@ -13,7 +13,7 @@
 #include "common/cm_b64.h"
 #include "common/cm_log.h"
 #include "common/cm_crypto.h"
-#include "harness/fake_imap.h"
+#include "harness/fake_session.h"
 #include "harness/th.h"
 #include "imapbridge/ib_pool.h"
 #include "imapbridge/ib_session.h"
@@ -34,33 +34,18 @@
     FI_SEND("* ENABLED CONDSTORE QRESYNC\r\n$TAG OK enabled\r\n"),    \
     FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n")
 
-struct ctx {
-    struct fake_imap *fake;
-    struct ib_upstream up;
-    struct ib_creds cr;
-};
-
-static int ctx_open(struct ctx *c, const struct fake_imap_step *script, enum ib_auth_mech mech,
-                    struct ib_session **s_r, struct cm_err *err)
+/* A fake server and an upstream pointing at it; the test opens the session. */
+static int ctx_open(struct fake_session *c, const struct fake_imap_step *script,
+                    enum ib_auth_mech mech, struct ib_session **s_r, struct cm_err *err)
 {
-    char url[64];
-
-    memset(c, 0, sizeof(*c));
-    c->fake = fake_imap_start(script);
-    if (c->fake == NULL)
+    if (fake_upstream_start(c, script, "s3cret", mech, 1) < 0)
         return -100;
-    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(c->fake));
-    if (ib_upstream_parse_url(url, &c->up, err) < 0 || ib_creds_init(&c->cr, "alice", "s3cret", mech) < 0)
-        return -101;
-    c->up.timeout_secs = 1;
     return ib_session_open(&c->up, &c->cr, s_r, err);
 }
 
-static void ctx_fini(struct ctx *c)
+static void ctx_fini(struct fake_session *c)
 {
-    fake_imap_stop(&c->fake);
-    ib_upstream_fini(&c->up);
-    ib_creds_fini(&c->cr);
+    fake_upstream_stop(c);
 }
 
 static double elapsed_since(const struct timespec *t0)
@@ -74,7 +59,7 @@ static double elapsed_since(const struct timespec *t0)
 static void test_login_ok(void)
 {
     static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     char logpath[] = "/tmp/ib_session_logXXXXXX";
@@ -121,7 +106,7 @@ static void test_login_no(void)
         FI_EXPECT("LOGIN alice"), FI_SEND("$TAG NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
         FI_END,
     };
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
 
@@ -141,7 +126,7 @@ static void test_xoauth2_and_oauthbearer(void)
         FI_SEND("* CAPABILITY IMAP4rev1 PREVIEW\r\n$TAG OK done\r\n"), FI_EXPECT("LIST \"\" \"\""),
         FI_SEND("* LIST (\\Noselect) \".\" \"\"\r\n$TAG OK done\r\n"), FI_END,
     };
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
 
@@ -169,7 +154,7 @@ static void test_xoauth2_refused(void)
         FI_EXPECT("^"), /* the client acknowledges with an empty line */
         FI_SEND("$TAG NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n"), FI_END,
     };
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     char logpath[] = "/tmp/ib_session_logXXXXXX";
@@ -235,7 +220,7 @@ static void auth_run(struct fake_imap_step *script, enum ib_auth_mech mech, stru
     static char texts[4][600];
     char url[64], logpath[] = "/tmp/ib_session_logXXXXXX";
     int logfd = mkstemp(logpath), t = 0;
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     ssize_t n;
 
@@ -395,7 +380,7 @@ static void test_oauthbearer_control_chars(void)
         FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
         FI_SEND("* CAPABILITY IMAP4rev1 SASL-IR AUTH=OAUTHBEARER\r\n$TAG OK done\r\n"), FI_END,
     };
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     char url[64];
@@ -425,7 +410,7 @@ static void test_no_condstore_no_enable(void)
         FI_SEND("* 2 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 3] n\r\n$TAG OK [READ-ONLY] ok\r\n"),
         FI_END,
     };
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     struct ib_selection sel;
@@ -458,7 +443,7 @@ static void test_select_and_command_errors(void)
         FI_EXPECT("NOOP"), FI_SEND("$TAG BAD Error in IMAP command\r\n"),
         FI_EXPECT("NOOP"), FI_SEND("$TAG OK still fine\r\n"), FI_END,
     };
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     struct ib_selection sel;
@@ -488,7 +473,7 @@ static void test_select_and_command_errors(void)
 }
 
 /* Run NOOP after a good login against a scripted answer. */
-static int noop_with(const char *answer, struct ctx *c, struct ib_session **s_r, struct cm_err *err)
+static int noop_with(const char *answer, struct fake_session *c, struct ib_session **s_r, struct cm_err *err)
 {
     static struct fake_imap_step script[] = { LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND(NULL),
                                               FI_SLEEP(3000), FI_CLOSE };
@@ -506,7 +491,7 @@ static int noop_with(const char *answer, struct ctx *c, struct ib_session **s_r,
 
 static void test_bye_mid_command(void)
 {
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     struct timespec t0;
@@ -522,7 +507,7 @@ static void test_bye_mid_command(void)
 static void test_silent_server(void)
 {
     static const struct fake_imap_step mute[] = { FI_SLEEP(3000), FI_CLOSE };
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     struct timespec t0;
@@ -544,7 +529,7 @@ static void test_silent_server(void)
 
 static void test_garbage(void)
 {
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
 
@@ -556,7 +541,7 @@ static void test_garbage(void)
 
 static void test_literals(void)
 {
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     struct timespec t0;
@@ -596,7 +581,7 @@ static void test_literals_split(void)
         LOGIN_STEPS, FI_EXPECT("NOOP"), FI_SEND("* 1 FETCH (BODY[] {42949"), FI_SLEEP(50),
         FI_SEND("67295}\r"), FI_SLEEP(50), FI_SEND("\nabc"), FI_SLEEP(3000), FI_CLOSE,
     };
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
 
@@ -618,7 +603,7 @@ static void test_starttls_injection(void)
         FI_SEND("* CAPABILITY IMAP4rev1 STARTTLS\r\n$TAG OK done\r\n"), FI_EXPECT("STARTTLS"),
         FI_SEND("$TAG OK Begin TLS\r\n* OK injected plaintext\r\n"), FI_SLEEP(2000), FI_CLOSE,
     };
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     char url[64];
@@ -641,7 +626,7 @@ static void test_bad_input(void)
     struct ib_creds cr = { 0 };
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
-    struct ctx c;
+    struct fake_session c;
     static const char *const bad_users[] = { "al\r\nice", "alice\n", "" };
 
     th_assert(ib_upstream_parse_url("imap://127.0.0.1:1", &up, &err) == 0);
@@ -698,7 +683,7 @@ static void test_high_fd(void)
                                                     FI_SEND("$TAG OK done\r\n"), FI_END };
     struct rlimit rl;
     int fds[1200], n = 0, fd;
-    struct ctx c;
+    struct fake_session c;
     struct ib_session *s = NULL;
     struct cm_err err = CM_ERR_INIT;
 
@@ -728,7 +713,7 @@ static void test_probe(void)
 {
     static const struct fake_imap_step ok[] = { FI_SEND(GREETING), FI_SLEEP(500), FI_CLOSE };
     static const struct fake_imap_step bye[] = { FI_SEND("* BYE too many connections\r\n"), FI_CLOSE };
-    struct ctx c;
+    struct fake_session c;
     struct cm_err err = CM_ERR_INIT;
     struct ib_upstream dead = { 0 };
 
@@ -754,9 +739,7 @@ static void test_probe(void)
 /* ---- pool --------------------------------------------------------------- */
 
 struct pctx {
-    struct fake_imap *fake;
-    struct ib_upstream up;
-    struct ib_creds cr;
+    struct fake_session f;  /* the fake and the upstream the pool connects to */
     struct ib_pool *pool;
 };
 
@@ -764,26 +747,17 @@ static int pctx_init(struct pctx *p, const struct fake_imap_step *script,
                      const struct ib_pool_settings *set)
 {
     struct cm_err err = CM_ERR_INIT;
-    char url[64];
 
-    memset(p, 0, sizeof(*p));
-    p->fake = fake_imap_start(script);
-    if (p->fake == NULL)
+    p->pool = NULL;
+    if (fake_upstream_start(&p->f, script, "s3cret", IB_AUTH_LOGIN, 1) < 0)
         return -1;
-    snprintf(url, sizeof(url), "imap://127.0.0.1:%u", fake_imap_port(p->fake));
-    if (ib_upstream_parse_url(url, &p->up, &err) < 0 ||
-        ib_creds_init(&p->cr, "alice", "s3cret", IB_AUTH_LOGIN) < 0)
-        return -1;
-    p->up.timeout_secs = 1;
-    return ib_pool_new(set, &p->up, &p->pool, &err);
+    return ib_pool_new(set, &p->f.up, &p->pool, &err);
 }
 
 static void pctx_fini(struct pctx *p)
 {
     ib_pool_free(&p->pool);
-    fake_imap_stop(&p->fake);
-    ib_upstream_fini(&p->up);
-    ib_creds_fini(&p->cr);
+    fake_upstream_stop(&p->f);
 }
 
 static void test_pool_reuse_and_cap(void)
@@ -798,16 +772,16 @@ static void test_pool_reuse_and_cap(void)
     double dt;
 
     th_assert(pctx_init(&p, script, &set) == 0);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s1, &err) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s1, &err) == 0);
     first = s1;
     ib_pool_checkin(p.pool, &s1);
     th_assert(s1 == NULL);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s1, &err) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s1, &err) == 0);
     th_assert(s1 == first);                               /* the warm session */
-    th_assert(fake_imap_connections(p.fake) == 1);        /* one connection, two checkouts */
+    th_assert(fake_imap_connections(p.f.fake) == 1);        /* one connection, two checkouts */
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s2, &err) == CM_EAGAIN);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s2, &err) == CM_EAGAIN);
     dt = elapsed_since(&t0);
     th_assert(dt > 0.25 && dt < 1.0);
     th_assert(strstr(err.msg, "busy") != NULL && s2 == NULL);
@@ -833,11 +807,11 @@ static void test_pool_login_failure_frees_slot(void)
     struct ib_pool_stats st;
 
     th_assert(pctx_init(&p, script, &set) == 0);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == CM_EAUTH);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == CM_EAUTH); /* not EAGAIN */
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == CM_EAUTH);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == CM_EAUTH); /* not EAGAIN */
     ib_pool_stats(p.pool, &st);
     th_assert(st.open == 0 && st.opened_total == 0);
-    th_assert(fake_imap_connections(p.fake) == 2);
+    th_assert(fake_imap_connections(p.f.fake) == 2);
     pctx_fini(&p);
 }
 
@@ -853,13 +827,13 @@ static void test_pool_broken_discarded(void)
     struct ib_pool_stats st;
 
     th_assert(pctx_init(&p, script, &set) == 0);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);
     th_assert(s != NULL && ib_session_noop(s, &err) == CM_EUPSTREAM && ib_session_is_broken(s));
     ib_pool_checkin(p.pool, &s);
     ib_pool_stats(p.pool, &st);
     th_assert(st.open == 0 && st.idle == 0 && st.discarded_total == 1);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0); /* a fresh connection */
-    th_assert(fake_imap_connections(p.fake) == 2);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0); /* a fresh connection */
+    th_assert(fake_imap_connections(p.f.fake) == 2);
     ib_pool_checkin(p.pool, &s);
     pctx_fini(&p);
 }
@@ -876,12 +850,12 @@ static void test_pool_stale_warm_session_replaced(void)
     struct ib_pool_stats st;
 
     th_assert(pctx_init(&p, script, &set) == 0);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);
     ib_pool_checkin(p.pool, &s);
     usleep(500 * 1000); /* the server says BYE and hangs up meanwhile */
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);
     th_assert(s != NULL && !ib_session_is_broken(s));
-    th_assert(fake_imap_connections(p.fake) == 2); /* a fresh one replaced the dead one */
+    th_assert(fake_imap_connections(p.f.fake) == 2); /* a fresh one replaced the dead one */
     ib_pool_stats(p.pool, &st);
     th_assert(st.open == 1 && st.opened_total == 2 && st.reused_total == 0 && st.discarded_total == 1);
     ib_pool_checkin(p.pool, &s);
@@ -925,26 +899,26 @@ static void test_pool_revalidate_at_checkout(void)
     struct ib_pool_stats st;
 
     th_assert(pctx_init(&p, script, &set) == 0);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);
     th_assert(s != NULL && ib_session_select(s, "INBOX", true, NULL, &err) == 0);
     ib_pool_checkin(p.pool, &s);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);     /* NOOP */
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);     /* NOOP */
     th_assert(s != NULL && ib_session_sync(s, &err) == 0);             /* no second NOOP */
     th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0);   /* still selected */
     ib_pool_checkin(p.pool, &s);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);     /* NOOP + "* NO" -> UNSELECT */
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);     /* NOOP + "* NO" -> UNSELECT */
     th_assert(s != NULL && ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* EXAMINE */
     th_assert(sel.uidvalidity == 8);
     ib_pool_checkin(p.pool, &s);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);     /* NOOP -> BYE: fresh */
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);     /* NOOP -> BYE: fresh */
     th_assert(s != NULL && !ib_session_is_broken(s));
-    th_assert(fake_imap_connections(p.fake) == 2);
+    th_assert(fake_imap_connections(p.f.fake) == 2);
     ib_pool_stats(p.pool, &st);
     th_assert(st.opened_total == 2 && st.reused_total == 2 && st.discarded_total == 1);
     ib_pool_checkin(p.pool, &s);
-    th_assert(fake_imap_failures(p.fake) == 0);
-    if (fake_imap_failures(p.fake))
-        fprintf(stderr, "  fake: %s\n", fake_imap_error(p.fake));
+    th_assert(fake_imap_failures(p.f.fake) == 0);
+    if (fake_imap_failures(p.f.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(p.f.fake));
     pctx_fini(&p);
 }
 
@@ -962,9 +936,9 @@ static void test_pool_budget(void)
     th_assert(ib_pool_budget_reserve(p.pool, "alice") == 0);
     th_assert(ib_pool_budget_reserve(p.pool, "alice") == CM_ELIMIT);
     th_assert(ib_pool_budget_reserve(p.pool, "bob") == 0);       /* per account */
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == CM_EAGAIN); /* budget full */
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == CM_EAGAIN); /* budget full */
     ib_pool_budget_release(p.pool, "alice");
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);
     ib_pool_checkin(p.pool, &s);
     /* budget full again (1 watcher + 1 idle session): a watcher evicts the idle one */
     th_assert(ib_pool_budget_reserve(p.pool, "alice") == 0);
@@ -994,7 +968,7 @@ static void *stress_main(void *arg)
         struct ib_session *s = NULL;
         struct cm_err err = CM_ERR_INIT;
 
-        if (ib_pool_checkout(st->p->pool, &st->p->cr, &s, &err) == 0) {
+        if (ib_pool_checkout(st->p->pool, &st->p->f.cr, &s, &err) == 0) {
             st->ok++;
             usleep(1000);
             ib_pool_checkin(st->p->pool, &s);
@@ -1025,7 +999,7 @@ static void test_pool_concurrent(void)
     }
     th_assert(total == STRESS_THREADS * STRESS_ROUNDS);
     ib_pool_stats(p.pool, &ps);
-    th_assert(ps.opened_total <= 2 && fake_imap_connections(p.fake) <= 2);
+    th_assert(ps.opened_total <= 2 && fake_imap_connections(p.f.fake) <= 2);
     th_assert(ps.opened_total + ps.reused_total == (unsigned long long)total);
     th_assert(ps.checked_out == 0 && ps.idle == ps.open && ps.open <= 2);
     pctx_fini(&p);
@@ -1043,7 +1017,7 @@ static void test_pool_maintenance(void)
     struct ib_pool_stats st;
 
     th_assert(pctx_init(&p, script, &set) == 0);
-    th_assert(ib_pool_checkout(p.pool, &p.cr, &s, &err) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);
     ib_pool_checkin(p.pool, &s);
     usleep(1700 * 1000); /* keep-alive NOOP after 1 s */
     ib_pool_stats(p.pool, &st);
@@ -1052,9 +1026,9 @@ static void test_pool_maintenance(void)
     ib_pool_stats(p.pool, &st);
     th_assert(st.open == 0 && st.discarded_total == 1);
     usleep(100 * 1000);
-    th_assert(fake_imap_failures(p.fake) == 0); /* NOOP then LOGOUT, as scripted */
-    if (fake_imap_failures(p.fake))
-        fprintf(stderr, "  fake: %s\n", fake_imap_error(p.fake));
+    th_assert(fake_imap_failures(p.f.fake) == 0); /* NOOP then LOGOUT, as scripted */
+    if (fake_imap_failures(p.f.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(p.f.fake));
     pctx_fini(&p);
 }
 
