@@ -36,6 +36,7 @@ struct folders {
     char *names[MAX_FOLDERS_HARD];
     struct rt_snap base[MAX_FOLDERS_HARD];
     size_t n;
+    struct ib_folder_list list; /* JMAP: the listing the states are built from */
 };
 
 static void folders_fini(struct folders *f)
@@ -43,6 +44,7 @@ static void folders_fini(struct folders *f)
     for (size_t i = 0; i < f->n; i++)
         free(f->names[i]);
     f->n = 0;
+    ib_folder_list_fini(&f->list);
 }
 
 static bool has_ctl(const char *s, size_t n)
@@ -102,7 +104,7 @@ static int status_all(struct ib_session *s, struct folders *f, struct cm_err *er
         if (rc < 0)
             return rc;
         f->base[i] = (struct rt_snap){ st.uidvalidity, st.uidnext, st.messages,
-                                       st.highestmodseq };
+                                       st.highestmodseq, st.unseen };
     }
     return 0;
 }
@@ -155,7 +157,8 @@ static void start_stream(struct gw_req *req, const struct gw_principal *p,
 {
     struct cm_err err = CM_ERR_INIT;
     struct rt_sub_params sp = { o->account_id, &p->creds, (const char *const *)f->names, f->n,
-                                base, false, 0, o->kind == GW_SSE_JMAP };
+                                base, false, 0, o->kind == GW_SSE_JMAP,
+                                o->kind == GW_SSE_JMAP ? &f->list : NULL };
     struct gw_sse_stream *st = gw_sse_open(req->ctx->sse, req, o, &err);
 
     sp.has_last_id = last_event_id(req, &sp.last_id);
@@ -212,6 +215,7 @@ static int list_all_folders(struct ib_session *s, void *arg, struct cm_err *err)
     int rc = ib_mailbox_list(s, &l, err);
 
     folders_fini(f); /* a retry starts over */
+    f->list = l; /* kept: the hub builds the JMAP states from it */
     for (size_t i = 0; rc == 0 && i < l.count && f->n < max && f->n < MAX_FOLDERS_HARD; i++) {
         const struct ib_folder *fo = &l.items[i];
 
@@ -223,9 +227,8 @@ static int list_all_folders(struct ib_session *s, void *arg, struct cm_err *err)
             break;
         }
         f->base[f->n++] = (struct rt_snap){ fo->uidvalidity, fo->uidnext, fo->total,
-                                            fo->highestmodseq };
+                                            fo->highestmodseq, fo->unread };
     }
-    ib_folder_list_fini(&l);
     return rc;
 }
 
@@ -247,7 +250,7 @@ static long parse_ping(const char *v, unsigned int max)
 void gw_jmap_eventsource(struct gw_req *req)
 {
     struct cm_err err = CM_ERR_INIT;
-    struct folders f = { { NULL }, { { 0 } }, 0 };
+    struct folders f = { { NULL }, { { 0 } }, 0, { NULL, 0 } };
     struct all_folders all = { &f, req->ctx->set->push_max_folders };
     const char *closeafter = gw_req_query(req, "closeafter");
     long ping = parse_ping(gw_req_query(req, "ping"), req->ctx->set->push_max_ping_secs);

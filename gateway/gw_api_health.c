@@ -89,7 +89,7 @@ static int render_push(struct gw_ctx *ctx, struct cm_buf *out)
     static const char *const g = "gauge", *const c = "counter";
     struct rt_hub_stats hs;
     struct gw_sse_stats ss;
-    struct metric_row rows[11];
+    struct metric_row rows[12];
     size_t n = 0;
     int rc = 0;
 
@@ -103,6 +103,8 @@ static int render_push(struct gw_ctx *ctx, struct cm_buf *out)
     ROW("jmapgate_push_watchers", g, "Watched (account, folder) pairs.", hs.watchers);
     ROW("jmapgate_push_idle_connections", g, "Upstream IDLE connections.", hs.idle_conns);
     ROW("jmapgate_push_polled_folders", g, "Folders watched by STATUS polling.", hs.polled);
+    ROW("jmapgate_push_live_folders", g, "Folders heard at once (own IDLE or account NOTIFY).",
+        hs.live_folders);
     ROW("jmapgate_push_events_published_total", c, "Events published.", hs.published_total);
     ROW("jmapgate_push_events_delivered_total", c, "Events queued on streams.",
         hs.delivered_total);

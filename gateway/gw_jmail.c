@@ -90,29 +90,19 @@ char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l)
     return gw_jmail_state_with_key(jr->req->ctx->keys.state_key, l);
 }
 
-int gw_jmail_push_states(void *ctx, struct ib_session *s, char **json_r)
+int gw_jmail_push_states(void *ctx, const struct ib_folder_list *l, char **json_r)
 {
     const unsigned char *key = ((struct gw_ctx *)ctx)->keys.state_key;
-    struct ib_folder_list l = { 0 };
-    struct cm_err err = CM_ERR_INIT;
-    char *email = NULL, *mailbox = NULL;
-    json_t *doc = NULL;
-    int rc = ib_mailbox_list(s, &l, &err);
+    char *email = gw_jmail_state_with_key(key, l), *mailbox = gw_jmap_mailbox_state(key, l);
+    json_t *doc = email && mailbox ? json_pack("{s:s,s:s,s:s}", "Email", email, "Thread", email,
+                                               "Mailbox", mailbox)
+                                   : NULL;
 
-    if (rc == 0) {
-        email = gw_jmail_state_with_key(key, &l);
-        mailbox = gw_jmap_mailbox_state(key, &l);
-        doc = email && mailbox ? json_pack("{s:s,s:s,s:s}", "Email", email, "Thread", email,
-                                           "Mailbox", mailbox)
-                               : NULL;
-        *json_r = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-        rc = *json_r ? 0 : CM_ENOMEM;
-    }
+    *json_r = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     free(email);
     free(mailbox);
-    ib_folder_list_fini(&l);
-    return rc;
+    return *json_r ? 0 : CM_ENOMEM;
 }
 
 void gw_jmail_utcdate(int64_t t, char *dst, size_t cap)

@@ -35,9 +35,11 @@ char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l);
 char *gw_jmail_state_with_key(const unsigned char key[32], const struct ib_folder_list *l);
 
 /* rt_states_fn for the realtime hub (ctx: the struct gw_ctx): the
-   account's Email, Thread and Mailbox states on the watcher's session, so
-   a push StateChange carries strings that Foo/changes accepts. */
-int gw_jmail_push_states(void *ctx, struct ib_session *s, char **json_r);
+   account's Email, Thread and Mailbox states from its folder list (the
+   listing the JMAP EventSource made, with the counts the watchers saw
+   since), so a push StateChange carries strings that Foo/changes accepts
+   without a folder listing per event. Pure. */
+int gw_jmail_push_states(void *ctx, const struct ib_folder_list *l, char **json_r);
 
 /* UTCDate text of t into dst (>= 21 bytes). */
 void gw_jmail_utcdate(int64_t t, char *dst, size_t cap);

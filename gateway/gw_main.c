@@ -134,6 +134,7 @@ static int start_realtime(struct gw_ctx *ctx, struct cm_err *err)
         .max_watchers = set->push_max_watchers,
         .max_idle_per_account = set->account_budget - set->pool_per_account,
         .max_jobs = set->workers > 1 ? set->workers / 2 : 1,
+        .push_mode = (enum rt_push_mode)gw_settings_push_mode(set->push_mode),
     };
     struct gw_sse_settings ss = { .queue_max_bytes = set->push_queue_bytes };
     int rc = rt_hub_new(&hs, &ctx->upstream, ctx->pool, ctx->work, &ctx->hub, err);

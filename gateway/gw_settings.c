@@ -81,6 +81,9 @@ const struct cm_cfg_def gw_settings_defs[] = {
       OFF(push_idle_restart_secs), "1500", 5, 1740, 0, "seconds before IDLE is re-issued" },
     { "push_backoff_max", "JMAPGATE_PUSH_BACKOFF_MAX", CM_CFG_UINT, OFF(push_backoff_max_secs),
       "30", 1, 3600, 0, "cap of the watcher reconnect backoff in seconds" },
+    { "push_mode", "JMAPGATE_PUSH_MODE", CM_CFG_STR, OFF(push_mode), "auto", 0, 0, 0,
+      "how folder changes are heard: auto (NOTIFY where offered, else examine), notify, "
+      "select or examine" },
     { "push_max_watchers", "JMAPGATE_PUSH_MAX_WATCHERS", CM_CFG_UINT, OFF(push_max_watchers),
       "10000", 1, 1000000, 0, "watched (account, folder) pairs per instance" },
     { "web_root", "JMAPGATE_WEB_ROOT", CM_CFG_STR, OFF(web_root), NULL, 0, 0, 0,
@@ -88,6 +91,17 @@ const struct cm_cfg_def gw_settings_defs[] = {
 };
 
 const size_t gw_settings_count = sizeof(gw_settings_defs) / sizeof(gw_settings_defs[0]);
+
+int gw_settings_push_mode(const char *text)
+{
+    static const char *const names[] = { "auto", "notify", "select", "examine" };
+
+    for (int i = 0; text != NULL && i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+        if (strcmp(text, names[i]) == 0)
+            return i; /* enum rt_push_mode order */
+    }
+    return -1;
+}
 
 int gw_settings_load(struct gw_settings *s, const char *config_path, struct cm_err *err)
 {
@@ -130,6 +144,8 @@ int gw_settings_check(struct gw_settings *s, struct cm_err *err)
         return cm_err_set(err, CM_ECONFIG, "secret (JMAPGATE_SECRET) is required");
     if (cm_log_level_parse(s->log_level, &lvl) < 0)
         return cm_err_set(err, CM_ECONFIG, "log_level: expected debug, info, warn or error");
+    if (gw_settings_push_mode(s->push_mode) < 0)
+        return cm_err_set(err, CM_ECONFIG, "push_mode: expected auto, notify, select or examine");
     rc = check_listen(s->listen, err);
     if (rc < 0)
         return rc;

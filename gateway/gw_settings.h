@@ -54,6 +54,7 @@ struct gw_settings {
     unsigned int push_idle_restart_secs;
     unsigned int push_backoff_max_secs;
     unsigned int push_max_watchers;
+    char *push_mode;          /* auto, notify, select, examine */
     char *web_root;           /* folder served at / (NULL: none) */
 };
 
@@ -64,6 +65,10 @@ extern const size_t gw_settings_count;
    gw_settings_check. On error s may be partly filled: call fini anyway. */
 int gw_settings_load(struct gw_settings *s, const char *config_path, struct cm_err *err)
     __attribute__((warn_unused_result));
+
+/* push_mode text -> enum rt_push_mode value (auto 0, notify 1, select 2,
+   examine 3), or -1. */
+int gw_settings_push_mode(const char *text);
 
 /* Cross-field validation: required settings, URL forms. CM_ECONFIG. */
 int gw_settings_check(struct gw_settings *s, struct cm_err *err)

@@ -141,6 +141,43 @@ void ib_folder_list_fini(struct ib_folder_list *l)
     l->count = 0;
 }
 
+static int dup_str(char **dst, const char *src)
+{
+    *dst = src != NULL ? strdup(src) : NULL;
+    return src != NULL && *dst == NULL ? CM_ENOMEM : 0;
+}
+
+int ib_folder_list_dup(const struct ib_folder_list *src, struct ib_folder_list *dst)
+{
+    dst->count = 0;
+    dst->items = src->count ? calloc(src->count, sizeof(*dst->items)) : NULL;
+    if (src->count > 0 && dst->items == NULL)
+        return CM_ENOMEM;
+    for (size_t i = 0; i < src->count; i++) {
+        const struct ib_folder *f = &src->items[i];
+        struct ib_folder *d = &dst->items[dst->count++];
+
+        *d = *f; /* scalars and the static role; the strings follow */
+        d->id = d->name = d->path = d->imap_name = d->parent_id = d->object_id = NULL;
+        if (dup_str(&d->id, f->id) < 0 || dup_str(&d->name, f->name) < 0 ||
+            dup_str(&d->path, f->path) < 0 || dup_str(&d->imap_name, f->imap_name) < 0 ||
+            dup_str(&d->parent_id, f->parent_id) < 0 || dup_str(&d->object_id, f->object_id) < 0) {
+            ib_folder_list_fini(dst);
+            return CM_ENOMEM;
+        }
+    }
+    return 0;
+}
+
+struct ib_folder *ib_folder_by_path(struct ib_folder_list *l, const char *path)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (strcmp(l->items[i].path, path) == 0)
+            return &l->items[i];
+    }
+    return NULL;
+}
+
 const struct ib_folder *ib_folder_find(const struct ib_folder_list *l, const char *id)
 {
     for (size_t i = 0; id != NULL && i < l->count; i++) {

@@ -58,6 +58,12 @@ void ib_folder_list_fini(struct ib_folder_list *l);
 
 /* The folder with this mailbox id (id may be NULL), or NULL. */
 const struct ib_folder *ib_folder_find(const struct ib_folder_list *l, const char *id);
+/* A deep copy of src into dst (dst's old contents are not freed). 0 or
+   CM_ENOMEM (dst then empty). */
+int ib_folder_list_dup(const struct ib_folder_list *src, struct ib_folder_list *dst)
+    __attribute__((warn_unused_result));
+/* The folder with that UTF-8 path, or NULL. */
+struct ib_folder *ib_folder_by_path(struct ib_folder_list *l, const char *path);
 
 /* Pure helpers (unit-tested). */
 /* Folder ids (ARCHITECTURE §4). When STATUS gives the server's own id

@@ -13,6 +13,7 @@ static void read_item(const struct mailimap_status_info *si, struct ib_status *s
     case MAILIMAP_STATUS_ATT_MESSAGES: st->messages = si->st_value; break;
     case MAILIMAP_STATUS_ATT_UIDNEXT: st->uidnext = si->st_value; break;
     case MAILIMAP_STATUS_ATT_UIDVALIDITY: st->uidvalidity = si->st_value; break;
+    case MAILIMAP_STATUS_ATT_UNSEEN: st->unseen = si->st_value; break;
     case MAILIMAP_STATUS_ATT_EXTENSION:
         if (si->st_ext_data != NULL &&
             si->st_ext_data->ext_extension->ext_id == MAILIMAP_EXTENSION_CONDSTORE &&
@@ -43,6 +44,7 @@ int ib_status_get(struct ib_session *s, const char *imap_name, struct ib_status 
     mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_MESSAGES);
     mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_UIDNEXT);
     mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_UIDVALIDITY);
+    mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_UNSEEN);
     if (ib_session_caps(s) & IB_CAP_CONDSTORE)
         mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_HIGHESTMODSEQ);
     rc = ib_session_check(s, mailimap_status(ib_session_imap(s), imap_name, l, &st), "STATUS",

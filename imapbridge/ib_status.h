@@ -1,5 +1,5 @@
-/* ib_status.h - STATUS of one folder (MESSAGES UIDNEXT UIDVALIDITY and,
- * with CONDSTORE, HIGHESTMODSEQ), and dropping a session without I/O.
+/* ib_status.h - STATUS of one folder (MESSAGES UIDNEXT UIDVALIDITY UNSEEN
+ * and, with CONDSTORE, HIGHESTMODSEQ).
  *
  * Threads: the caller's, with the session owned (checked out).
  */
@@ -13,7 +13,7 @@
 struct ib_session;
 
 struct ib_status {
-    uint32_t messages, uidnext, uidvalidity;
+    uint32_t messages, uidnext, uidvalidity, unseen;
     uint64_t highestmodseq; /* 0 without CONDSTORE */
 };
 

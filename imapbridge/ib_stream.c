@@ -655,6 +655,13 @@ void ib_stream_set_timeout(mailstream_low *low, unsigned int timeout_ms)
         st->timeout_ms = timeout_ms;
 }
 
+unsigned int ib_stream_timeout(mailstream_low *low)
+{
+    struct ib_stream *st = stream_of(low);
+
+    return st ? st->timeout_ms : 0;
+}
+
 int ib_stream_fd(mailstream_low *low)
 {
     struct ib_stream *st = stream_of(low);

@@ -72,6 +72,9 @@ int ib_stream_start_tls(struct _mailstream_low *low, const struct ib_stream_tls 
 /* Change the per-wait timeout (e.g. a short one before LOGOUT). */
 void ib_stream_set_timeout(struct _mailstream_low *low, unsigned int timeout_ms);
 
+/* The current per-wait timeout (0 for a stream that is not ours). */
+unsigned int ib_stream_timeout(struct _mailstream_low *low);
+
 /* The socket, for poll/epoll (IDLE). -1 once closed. */
 int ib_stream_fd(struct _mailstream_low *low);
 

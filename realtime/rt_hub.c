@@ -29,6 +29,8 @@ static void settings_defaults(struct rt_hub_settings *s)
         s->ring_size = 256;
     if (s->max_watchers == 0)
         s->max_watchers = 10000;
+    if (s->coalesce_ms == 0)
+        s->coalesce_ms = 50;
 }
 
 int rt_hub_new(const struct rt_hub_settings *set, const struct ib_upstream *up,
@@ -63,6 +65,7 @@ static void account_free(struct rt_account *a)
     free(a->id);
     ib_creds_fini(&a->creds);
     rt_ring_fini(&a->ring);
+    ib_folder_list_fini(&a->folders);
     free(a);
 }
 
@@ -215,11 +218,14 @@ static struct rt_watcher *watcher_new(struct rt_hub *hub, struct rt_account *a,
     w->fd = -1;
     w->state = RT_WATCHER_CONNECT;
     w->due_ms = cm_now_ms();
-    /* Claim an IDLE slot now, in the order the subscriber named the folders
-       (INBOX first): the jobs that connect run in any order, and the first
-       folders must not end up polled. */
-    if (hub->set.max_idle_per_account == RT_IDLE_UNLIMITED ||
-        a->nconns < hub->set.max_idle_per_account) {
+    if (a->notify != RT_NOTIFY_OFF && mailbox[0] != '\0') {
+        w->state = RT_WATCHER_NOTIFIED; /* the account's notifier hears for it */
+        w->due_ms = 0;
+    } else if (hub->set.max_idle_per_account == RT_IDLE_UNLIMITED ||
+               a->nconns < hub->set.max_idle_per_account) {
+        /* Claim an IDLE slot now, in the order the subscriber named the
+           folders (INBOX first): the jobs that connect run in any order,
+           and the first folders must not end up polled. */
         a->nconns++;
         w->slot_claimed = true;
     }
@@ -244,6 +250,12 @@ void rt_hub_reap_locked(struct rt_hub *hub, struct rt_watcher *w)
 {
     struct rt_watcher **pp;
 
+    if (w->acct->notifier == w) {
+        w->acct->notifier = NULL;
+        /* Folders still heard through it (a subscriber came back during
+           the grace period) get their own connections. */
+        rt_notify_fall_back_locked(hub, w->acct, false);
+    }
     for (pp = &hub->watchers; *pp != NULL; pp = &(*pp)->next) {
         if (*pp == w) {
             *pp = w->next;
@@ -295,11 +307,36 @@ static void deliver(struct rt_hub *hub, struct rt_sub *s, const struct rt_event 
         record_latency(&hub->stats, ev->notice_ns);
 }
 
+/* The folder's counts in the account's folder list (the base of its JMAP
+   states). A folder that is gone leaves the Email state. */
+static void note_folder_locked(struct rt_account *a, const char *mailbox, const struct rt_snap *sn)
+{
+    struct ib_folder *f = ib_folder_by_path(&a->folders, mailbox);
+
+    if (f == NULL)
+        return; /* created after the listing: its next listing shows it */
+    f->has_status = sn->uidvalidity != 0;
+    f->uidvalidity = sn->uidvalidity;
+    f->uidnext = sn->uidnext;
+    f->total = sn->exists;
+    f->unread = sn->unseen;
+    f->highestmodseq = sn->highestmodseq;
+}
+
+/* FLAGS only when every gathered change was a flag change, else NEW (all
+   types); the first change as it is. */
+static enum rt_reason gather_reason(enum rt_reason was, enum rt_reason r)
+{
+    if (was == RT_REASON_NONE || was == r)
+        return r;
+    return RT_REASON_NEW;
+}
+
 void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const char *states,
                            const struct rt_snap *snap, enum rt_reason reason, uint64_t notice_ns)
 {
-    const struct rt_ring_event *e =
-        rt_ring_push(&w->acct->ring, w->mailbox, snap, reason, states);
+    struct rt_account *a = w->acct;
+    const struct rt_ring_event *e = rt_ring_push(&a->ring, w->mailbox, snap, reason, states);
     struct rt_event ev;
 
     if (e == NULL) {
@@ -307,21 +344,79 @@ void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const char 
         return;
     }
     hub->stats.published_total++;
-    ev = (struct rt_event){ e->id, w->acct->id, e->mailbox, &e->snap, reason, notice_ns,
-                            e->states };
+    ev = (struct rt_event){ e->id, a->id, e->mailbox, &e->snap, reason, notice_ns, e->states };
     for (struct rt_sub *s = hub->subs; s != NULL; s = s->next) {
-        if (s->acct == w->acct) {
-            for (size_t i = 0; i < s->nwatchers; i++) {
-                if (s->watchers[i] == w) {
-                    deliver(hub, s, &ev);
-                    break;
-                }
+        if (s->acct != a || s->want_states)
+            continue;
+        for (size_t i = 0; i < s->nwatchers; i++) {
+            if (s->watchers[i] == w) {
+                deliver(hub, s, &ev);
+                break;
             }
         }
     }
+    if (a->nstate_subs == 0)
+        return;
+    note_folder_locked(a, w->mailbox, snap);
+    a->states_reason = gather_reason(a->states_reason, reason);
+    if (a->states_due_ms == 0) {
+        a->states_due_ms = cm_now_ms() + hub->set.coalesce_ms;
+        a->states_notice_ns = notice_ns;
+        rt_loop_wake(hub);
+    }
 }
 
-/* Replay the ring after last_id to s; false when the ring does not cover it. */
+/* One account-wide event with the states after the gathered changes. */
+static void publish_states_locked(struct rt_hub *hub, struct rt_account *a)
+{
+    char *states = NULL;
+    const struct rt_ring_event *e;
+    struct rt_event ev;
+
+    if (hub->set.states_fn != NULL &&
+        hub->set.states_fn(hub->set.states_ctx, &a->folders, &states) < 0)
+        states = NULL; /* clients get opaque states and resynchronise */
+    e = rt_ring_push(&a->ring, "", NULL, a->states_reason, states);
+    free(states);
+    if (e == NULL) {
+        cm_warn("", "realtime: out of memory; event lost");
+        return;
+    }
+    hub->stats.published_total++;
+    ev = (struct rt_event){ e->id, a->id, e->mailbox, &e->snap, e->reason, a->states_notice_ns,
+                            e->states };
+    for (struct rt_sub *s = hub->subs; s != NULL; s = s->next) {
+        if (s->acct == a && s->want_states)
+            deliver(hub, s, &ev);
+    }
+}
+
+void rt_hub_flush_states_locked(struct rt_hub *hub, uint64_t now_ms)
+{
+    for (struct rt_account *a = hub->accounts; a != NULL; a = a->next) {
+        if (a->states_due_ms == 0 || a->states_due_ms > now_ms)
+            continue;
+        if (a->nstate_subs > 0)
+            publish_states_locked(hub, a);
+        a->states_due_ms = 0;
+        a->states_reason = RT_REASON_NONE;
+    }
+}
+
+uint64_t rt_hub_next_states_due_locked(struct rt_hub *hub)
+{
+    uint64_t best = 0;
+
+    for (struct rt_account *a = hub->accounts; a != NULL; a = a->next) {
+        if (a->states_due_ms != 0 && (best == 0 || a->states_due_ms < best))
+            best = a->states_due_ms;
+    }
+    return best;
+}
+
+/* Replay the ring after last_id to s; false when the ring does not cover
+   it. Account-wide events go to want_states subscribers, folder events to
+   the others. */
 static bool replay(struct rt_hub *hub, struct rt_sub *s, uint64_t last_id)
 {
     const struct rt_ring *r = &s->acct->ring;
@@ -332,8 +427,9 @@ static bool replay(struct rt_hub *hub, struct rt_sub *s, uint64_t last_id)
     for (size_t i = start; i < r->count; i++) {
         const struct rt_ring_event *e = rt_ring_at(r, i);
         struct rt_event ev = { e->id, s->acct->id, e->mailbox, &e->snap, e->reason, 0, e->states };
+        bool account_wide = e->mailbox[0] == '\0';
 
-        if (sub_has_mailbox(s, e->mailbox))
+        if (account_wide ? s->want_states : !s->want_states && sub_has_mailbox(s, e->mailbox))
             deliver(hub, s, &ev);
     }
     return true;
@@ -355,9 +451,42 @@ static void release_watchers_locked(struct rt_hub *hub, struct rt_sub *s)
     s->nwatchers = 0;
 }
 
+/* The account's NOTIFY watcher, created with its first subscription when
+   push_mode allows NOTIFY and the server has not refused it. Its refcount
+   counts subscriptions, like a folder watcher's. NULL when not used. */
+static struct rt_watcher *notifier_get(struct rt_hub *hub, struct rt_account *a,
+                                       struct cm_err *err)
+{
+    struct rt_watcher *w = a->notifier;
+
+    if (w != NULL && !w->closing && !w->dead)
+        return w;
+    if (a->no_notify ||
+        (hub->set.push_mode != RT_PUSH_AUTO && hub->set.push_mode != RT_PUSH_NOTIFY))
+        return NULL;
+    if (w != NULL) /* an old one on its way out: hear through the new one */
+        w->acct->notifier = NULL;
+    a->notify = RT_NOTIFY_OFF; /* the notifier itself takes a connection slot */
+    w = watcher_new(hub, a, "", err);
+    if (w == NULL)
+        return NULL;
+    w->notifier = true;
+    a->notifier = w;
+    a->notify = RT_NOTIFY_TRYING;
+    return w;
+}
+
 static int attach_watchers(struct rt_hub *hub, struct rt_sub *s, const struct rt_sub_params *p,
                            struct cm_err *err)
 {
+    struct rt_watcher *nw = notifier_get(hub, s->acct, err);
+
+    if (nw == NULL && err != NULL && err->code < 0)
+        return err->code;
+    if (nw != NULL) {
+        nw->refcount++;
+        s->watchers[s->nwatchers++] = nw;
+    }
     for (size_t i = 0; i < p->nmailboxes; i++) {
         struct rt_watcher *w = watcher_get(hub, s->acct, p->mailboxes[i], err);
 
@@ -381,7 +510,7 @@ int rt_hub_subscribe(struct rt_hub *hub, const struct rt_sub_params *p, rt_event
     int rc = 0;
 
     *resync_r = false;
-    if (s == NULL || (s->watchers = calloc(p->nmailboxes, sizeof(*s->watchers))) == NULL) {
+    if (s == NULL || (s->watchers = calloc(p->nmailboxes + 1, sizeof(*s->watchers))) == NULL) {
         free(s);
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     }
@@ -397,6 +526,14 @@ int rt_hub_subscribe(struct rt_hub *hub, const struct rt_sub_params *p, rt_event
     s->acct->nsubs++;
     s->want_states = p->want_states;
     s->acct->nstate_subs += s->want_states;
+    if (s->want_states && p->folders != NULL) {
+        struct ib_folder_list copy;
+
+        if (ib_folder_list_dup(p->folders, &copy) == 0) { /* else keep the older base */
+            ib_folder_list_fini(&s->acct->folders);
+            s->acct->folders = copy;
+        }
+    }
     rc = attach_watchers(hub, s, p, err);
     if (rc < 0) {
         release_watchers_locked(hub, s);
@@ -455,13 +592,20 @@ void rt_hub_stats(struct rt_hub *hub, struct rt_hub_stats *st)
     pthread_mutex_lock(&hub->mu);
     *st = hub->stats;
     st->subscribers = hub->nsubs;
-    st->watchers = hub->nwatchers;
-    st->idle_conns = st->polled = 0;
+    st->watchers = st->idle_conns = st->polled = st->live_folders = 0;
     for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
-        if (w->state == RT_WATCHER_IDLING && !w->dead)
+        if (w->dead)
+            continue;
+        if (w->state == RT_WATCHER_IDLING)
             st->idle_conns++;
-        else if (w->state == RT_WATCHER_POLL && !w->dead)
+        if (w->notifier)
+            continue; /* a connection, not a folder */
+        st->watchers++;
+        if (w->state == RT_WATCHER_POLL)
             st->polled++;
+        else if (w->state == RT_WATCHER_IDLING ||
+                 (w->state == RT_WATCHER_NOTIFIED && w->acct->notify == RT_NOTIFY_ON))
+            st->live_folders++;
     }
     pthread_mutex_unlock(&hub->mu);
 }

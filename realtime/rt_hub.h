@@ -54,12 +54,17 @@ struct rt_event {
     const char *states;        /* borrowed JSON of the account's JMAP states after the
                                   change ({"Email","Mailbox","Thread"}), or NULL */
 };
+/* Subscribers with want_states get only account-wide events (mailbox ""):
+   one per burst of folder changes (coalesced over coalesce_ms), carrying
+   the states. The others get one event per changed folder they watch. */
 
-struct ib_session;
+struct ib_folder_list;
 
-/* Computes the account's JMAP states on the watcher's session (a worker,
-   no hub lock held). *json_r gets a malloc'd JSON object text. */
-typedef int rt_states_fn(void *ctx, struct ib_session *s, char **json_r);
+/* Computes the account's JMAP states from its folder list (ids, names,
+   roles, subscription and the counts the watchers last saw). Pure: no
+   I/O; runs on the reactor thread with the hub lock held. *json_r gets a
+   malloc'd JSON object text {"Email","Mailbox","Thread"}. */
+typedef int rt_states_fn(void *ctx, const struct ib_folder_list *folders, char **json_r);
 
 /* Deliver ev to a subscriber. Return 0, or a negative CM_E* code (e.g.
    CM_ELIMIT: queue overflow) to stop delivery to this subscription (it
@@ -68,9 +73,19 @@ typedef int rt_event_cb(const struct rt_event *ev, void *ctx);
 
 #define RT_IDLE_UNLIMITED 0xffffffffu
 
+/* How a folder change reaches the hub (push_mode / JMAPGATE_PUSH_MODE). */
+enum rt_push_mode {
+    RT_PUSH_AUTO = 0,   /* NOTIFY where offered, else EXAMINE + IDLE */
+    RT_PUSH_NOTIFY,     /* one NOTIFY connection per account (falls back like auto) */
+    RT_PUSH_SELECT,     /* per-folder SELECT (read-write) + IDLE */
+    RT_PUSH_EXAMINE     /* per-folder EXAMINE (read-only) + IDLE */
+};
+
 struct rt_hub_settings {
-    rt_states_fn *states_fn;         /* optional: JMAP states attached to each event */
+    rt_states_fn *states_fn;         /* optional: JMAP states for want_states subscribers */
     void *states_ctx;
+    enum rt_push_mode push_mode;
+    unsigned int coalesce_ms;        /* account-wide events gather changes this long (50) */
     unsigned int watch_grace_secs;   /* watcher outlives its last subscriber (30) */
     unsigned int idle_restart_secs;  /* re-issue IDLE at least this often (1500; < 29 min) */
     unsigned int poll_interval_secs; /* STATUS polling when IDLE is not possible (60) */
@@ -111,9 +126,11 @@ struct rt_sub_params {
                                         a new watcher publishes any difference */
     bool has_last_id;                /* replay what came after last_id */
     uint64_t last_id;
-    bool want_states;                /* the subscriber shows JMAP states: states_fn
-                                        runs only while an account has such a
-                                        subscriber (it costs a STATUS per folder) */
+    bool want_states;                /* the subscriber shows JMAP states (account-wide
+                                        events, see above) */
+    const struct ib_folder_list *folders; /* with want_states: the account's folders
+                                        (copied; replaces what the hub had), the
+                                        base the states are built from */
 };
 
 /* Subscribe to the folders of an account, starting or sharing watchers.
@@ -135,9 +152,12 @@ extern const double rt_latency_bounds_secs[RT_LATENCY_BUCKETS]; /* upper bounds,
 
 struct rt_hub_stats {
     size_t subscribers;     /* live subscriptions */
-    size_t watchers;        /* watchers (any state) */
-    size_t idle_conns;      /* upstream connections in IDLE (or between IDLEs) */
+    size_t watchers;        /* watched folders (any state) */
+    size_t idle_conns;      /* upstream connections in IDLE (or between IDLEs), the
+                               accounts' NOTIFY connections included */
     size_t polled;          /* folders watched by STATUS polling */
+    size_t live_folders;    /* folders heard at once: by their own IDLE, or through
+                               their account's NOTIFY connection */
     unsigned long long published_total, delivered_total, dropped_total, reconnects_total;
     unsigned long long latency_count;
     double latency_sum_secs;

@@ -116,7 +116,7 @@ static void run_timers(struct rt_hub *hub, uint64_t now)
 
 static int wait_ms(struct rt_hub *hub)
 {
-    uint64_t now = cm_now_ms(), best = 0;
+    uint64_t now = cm_now_ms(), best = rt_hub_next_states_due_locked(hub);
 
     for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
         uint64_t due = w->dead && !w->busy ? now : next_due(w);
@@ -156,6 +156,7 @@ static void *loop_main(void *arg)
                 on_readable(hub, evs[i].data.u64, cm_now_ns());
         }
         run_timers(hub, cm_now_ms());
+        rt_hub_flush_states_locked(hub, cm_now_ms());
         pthread_mutex_unlock(&hub->mu);
     }
     return NULL;

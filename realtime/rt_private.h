@@ -14,6 +14,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "imapbridge/ib_idle.h"
+#include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_upstream.h"
 #include "realtime/rt_hub.h"
 #include "realtime/rt_ring.h"
@@ -23,7 +25,16 @@ struct ib_session;
 enum rt_watcher_state {
     RT_WATCHER_CONNECT = 0, /* (re)connect when due */
     RT_WATCHER_IDLING,      /* in IDLE; fd in epoll; due = re-IDLE time */
-    RT_WATCHER_POLL         /* STATUS polling when due */
+    RT_WATCHER_POLL,        /* STATUS polling when due */
+    RT_WATCHER_NOTIFIED     /* a folder heard through the account's NOTIFY
+                               connection: no connection or timer of its own */
+};
+
+/* Does the account hear its folders through one NOTIFY connection? */
+enum rt_notify {
+    RT_NOTIFY_OFF = 0,      /* per-folder IDLE (or polling) */
+    RT_NOTIFY_TRYING,       /* the notifier is connecting: folders wait */
+    RT_NOTIFY_ON            /* the notifier is in NOTIFY + IDLE */
 };
 
 struct rt_account {
@@ -33,6 +44,15 @@ struct rt_account {
     size_t nsubs, nwatchers;
     size_t nstate_subs;        /* subscriptions with want_states */
     size_t nconns;             /* watchers holding an upstream connection slot */
+    enum rt_notify notify;
+    bool no_notify;            /* NOTIFY failed for good: per-folder watchers only */
+    struct rt_watcher *notifier; /* the account's NOTIFY watcher, or NULL */
+    /* JMAP states (only while nstate_subs > 0): */
+    struct ib_folder_list folders; /* the base (from the subscriber's listing), with
+                                      the counts of every change seen since */
+    uint64_t states_due_ms;    /* an account-wide event is due (0: none) */
+    enum rt_reason states_reason; /* what the gathered changes were */
+    uint64_t states_notice_ns; /* the first gathered change's upstream notice */
     struct rt_account *next;
 };
 
@@ -50,7 +70,8 @@ struct rt_watcher {
     bool budget_held;          /* job */
     bool slot_claimed;         /* hub lock: an IDLE slot counted at creation, in subscription
                                   order (INBOX first), not yet taken by the job */
-    bool in_idle;              /* job: IDLE sent, DONE not yet */
+    bool notifier;             /* the account's NOTIFY connection (mailbox "") */
+    struct ib_idle idle;       /* job: IDLE in progress and what arrived */
     bool server_no_idle;       /* job: polled because the server has no IDLE */
     bool has_snap;
     struct rt_snap snap;       /* last known state of the folder */
@@ -101,19 +122,51 @@ void rt_loop_stop(struct rt_hub *hub);            /* joins the reactor */
 void rt_loop_wake(struct rt_hub *hub);            /* any thread */
 void rt_loop_arm(struct rt_hub *hub, struct rt_watcher *w); /* hub->mu: add IDLE fd */
 
+/* rt_notify.c: the notifier's steps, run inside its watcher job. */
+struct rt_step {
+    enum rt_watcher_state state;
+    uint64_t due_ms;
+    int fd;
+    bool dead, reconnect;
+};
+int rt_notify_connect(struct rt_watcher *w, const struct ib_creds *cr, struct rt_step *next,
+                      struct cm_err *err);
+int rt_notify_wake(struct rt_watcher *w, uint64_t notice_ns, struct rt_step *next,
+                   struct cm_err *err);
+/* The account's NOTIFIED folder watchers go back to their own connections
+   (IDLE, or polling beyond the budget); for_good: the server has no NOTIFY,
+   never try it again for this account. hub->mu held. */
+void rt_notify_fall_back_locked(struct rt_hub *hub, struct rt_account *a, bool for_good);
+
 /* rt_watcher.c: the worker job; arg is the watcher (busy set). */
 void rt_watcher_job(void *arg);
 /* Drop every upstream resource of a watcher now (no I/O); hub->mu not
    needed: only when no job runs (shutdown). */
 void rt_watcher_drop(struct rt_watcher *w);
 uint64_t rt_backoff_ms(unsigned int attempts, unsigned int max_secs);
+/* Shared by rt_watcher.c and rt_notify.c (job context). */
+void rt_watcher_publish(struct rt_watcher *w, const struct rt_snap *now,
+                        const struct rt_seen *seen, uint64_t notice_ns);
+bool rt_watcher_reserve_budget(struct rt_watcher *w);
+/* End the upstream connection (polite: DONE + LOGOUT with short waits)
+   and give back its budget slot. */
+void rt_watcher_close_upstream(struct rt_watcher *w, bool polite);
+/* Enter IDLE; take what is already buffered at once. */
+int rt_watcher_enter_idle(struct rt_watcher *w, uint64_t notice_ns, struct rt_step *next,
+                          struct cm_err *err);
 
 /* rt_hub.c */
 /* Publish a change of w's folder: push to the account ring, deliver to
-   every subscriber of w. hub->mu held. */
+   every subscriber of w without want_states, and, when the account has
+   such subscribers, note the change for the next account-wide event.
+   hub->mu held. */
 void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const char *states,
                            const struct rt_snap *snap,
                            enum rt_reason reason, uint64_t notice_ns);
+/* Emit the account-wide events that are due (reactor). hub->mu held. */
+void rt_hub_flush_states_locked(struct rt_hub *hub, uint64_t now_ms);
+/* When the next one is due (0: none). hub->mu held. */
+uint64_t rt_hub_next_states_due_locked(struct rt_hub *hub);
 /* Free a dead watcher and, when unused, its account. hub->mu held. */
 void rt_hub_reap_locked(struct rt_hub *hub, struct rt_watcher *w);
 

@@ -26,7 +26,8 @@ enum rt_reason rt_snap_reason(const struct rt_snap *old, const struct rt_snap *n
         return RT_REASON_NEW;
     if (now->exists < old->exists || (seen != NULL && seen->expunge))
         return RT_REASON_EXPUNGE;
-    if (now->highestmodseq != old->highestmodseq || (seen != NULL && seen->flags))
+    if (now->highestmodseq != old->highestmodseq || now->unseen != old->unseen ||
+        (seen != NULL && seen->flags))
         return RT_REASON_FLAGS;
     if (now->uidnext < old->uidnext || now->exists != old->exists)
         return RT_REASON_RESYNC; /* cannot happen with a sane server */
@@ -79,7 +80,7 @@ const struct rt_ring_event *rt_ring_push(struct rt_ring *r, const char *mailbox,
     e->mailbox = copy;
     e->states = st;
     e->id = r->next_id++;
-    e->snap = *snap;
+    e->snap = snap != NULL ? *snap : (struct rt_snap){ 0 };
     e->reason = reason;
     return e;
 }

@@ -31,6 +31,7 @@ const char *rt_reason_name(enum rt_reason r);
 struct rt_snap {
     uint32_t uidvalidity, uidnext, exists;
     uint64_t highestmodseq; /* 0 without CONDSTORE */
+    uint32_t unseen;        /* STATUS UNSEEN */
 };
 
 /* What the untagged responses of one IDLE period showed. */
@@ -41,14 +42,15 @@ struct rt_seen {
 
 /* The reason to publish going from old to now, given what was seen:
    RESYNC if UIDVALIDITY differs, else NEW if UIDNEXT grew, else EXPUNGE if
-   EXISTS fell or an expunge was seen, else FLAGS if HIGHESTMODSEQ changed or
-   a FETCH was seen, else NONE. */
+   EXISTS fell or an expunge was seen, else FLAGS if HIGHESTMODSEQ or UNSEEN
+   changed or a FETCH was seen, else NONE. */
 enum rt_reason rt_snap_reason(const struct rt_snap *old, const struct rt_snap *now,
                               const struct rt_seen *seen);
 
 struct rt_ring_event {
     uint64_t id;
-    char *mailbox;          /* owned UTF-8 path */
+    char *mailbox;          /* owned UTF-8 path; "" for an account-wide event
+                               (a JMAP StateChange) */
     struct rt_snap snap;    /* the folder after the change */
     enum rt_reason reason;
     char *states;           /* owned JSON {"Email":..,"Mailbox":..,"Thread":..} or NULL */
@@ -68,7 +70,8 @@ void rt_ring_fini(struct rt_ring *r);
 
 /* Append an event with the next id, dropping the oldest when full.
    Returns the stored event (borrowed until the next push or fini), or NULL
-   on OOM (no id is used then). mailbox is copied. */
+   on OOM (no id is used then). mailbox is copied; snap may be NULL (an
+   account-wide event: all zero). */
 const struct rt_ring_event *rt_ring_push(struct rt_ring *r, const char *mailbox,
                                          const struct rt_snap *snap, enum rt_reason reason,
                                          const char *states);

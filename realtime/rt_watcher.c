@@ -1,30 +1,22 @@
 /* rt_watcher.c - the IMAP side of a watcher, run as a worker job: connect
- * and EXAMINE, IDLE / DONE, read what arrived, STATUS, publish, re-IDLE;
- * STATUS polling when IDLE is not possible; backoff after a failure; close
- * at the end of the grace period. Never runs on the reactor thread. */
+ * and EXAMINE (or SELECT), IDLE / DONE, look at what arrived, STATUS,
+ * publish, re-IDLE; STATUS polling when IDLE is not possible; backoff after
+ * a failure; close at the end of the grace period. The account's NOTIFY
+ * watcher runs the steps in rt_notify.c instead. Never runs on the reactor
+ * thread. Only ib_* calls: libetpan stays inside imapbridge/. */
 #include <stdlib.h>
 #include <string.h>
 
-#include <libetpan/libetpan.h>
-
 #include "common/cm_log.h"
 #include "common/cm_time.h"
+#include "imapbridge/ib_idle.h"
 #include "imapbridge/ib_pool.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_status.h"
-#include "imapbridge/ib_stream.h"
 #include "realtime/rt_private.h"
 
 #define MAX_BUFFERED_ROUNDS 8
 #define CLOSE_TIMEOUT_MS 1000
-
-/* What the job leaves behind for the reactor. */
-struct step {
-    enum rt_watcher_state state;
-    uint64_t due_ms;
-    int fd;
-    bool dead, reconnect;
-};
 
 uint64_t rt_backoff_ms(unsigned int attempts, unsigned int max_secs)
 {
@@ -50,38 +42,26 @@ static void snap_from_status(const struct ib_status *st, struct rt_snap *s)
     s->uidnext = st->uidnext;
     s->exists = st->messages;
     s->highestmodseq = st->highestmodseq;
+    s->unseen = st->unseen;
 }
 
 /* Compare with the last known state and publish the difference. */
-static void publish(struct rt_watcher *w, const struct rt_snap *now, const struct rt_seen *seen,
-                    uint64_t notice_ns)
+void rt_watcher_publish(struct rt_watcher *w, const struct rt_snap *now,
+                        const struct rt_seen *seen, uint64_t notice_ns)
 {
     struct rt_hub *hub = w->hub;
 
+    pthread_mutex_lock(&hub->mu);
     if (w->has_snap) {
         enum rt_reason reason = rt_snap_reason(&w->snap, now, seen);
 
-        if (reason != RT_REASON_NONE) {
-            char *states = NULL;
-            bool want;
-
-            pthread_mutex_lock(&hub->mu);
-            want = w->acct->nstate_subs > 0;
-            pthread_mutex_unlock(&hub->mu);
-            /* the JMAP states after the change, computed before the lock */
-            if (want && hub->set.states_fn != NULL && w->session != NULL &&
-                !ib_session_is_broken(w->session) &&
-                hub->set.states_fn(hub->set.states_ctx, w->session, &states) < 0)
-                states = NULL;
-            pthread_mutex_lock(&hub->mu);
-            rt_hub_publish_locked(hub, w, states, now, reason,
+        if (reason != RT_REASON_NONE)
+            rt_hub_publish_locked(hub, w, NULL, now, reason,
                                   notice_ns ? notice_ns : cm_now_ns());
-            pthread_mutex_unlock(&hub->mu);
-            free(states);
-        }
     }
     w->snap = *now;
     w->has_snap = true;
+    pthread_mutex_unlock(&hub->mu);
 }
 
 static void release_budget(struct rt_watcher *w)
@@ -97,7 +77,7 @@ static void release_budget(struct rt_watcher *w)
 
 /* Take one of the account's connection slots: the hub's per-account cap,
    then the pool's budget. */
-static bool reserve_budget(struct rt_watcher *w)
+bool rt_watcher_reserve_budget(struct rt_watcher *w)
 {
     struct rt_hub *hub = w->hub;
     unsigned int max = hub->set.max_idle_per_account;
@@ -123,113 +103,85 @@ static bool reserve_budget(struct rt_watcher *w)
     return ok;
 }
 
-/* End the upstream connection; polite: DONE + LOGOUT with short waits. */
-static void close_upstream(struct rt_watcher *w, bool polite)
+void rt_watcher_close_upstream(struct rt_watcher *w, bool polite)
 {
     if (w->session != NULL) {
-        mailimap *imap = ib_session_imap(w->session);
-
-        if (polite && w->in_idle && imap->imap_stream != NULL) {
-            ib_stream_set_timeout(imap->imap_stream->low, CLOSE_TIMEOUT_MS);
-            (void)ib_session_check(w->session, mailimap_idle_done(imap), "IDLE DONE", NULL);
-            w->in_idle = false;
-        }
-        if (polite && !w->in_idle)
+        if (polite && w->idle.active &&
+            ib_idle_done(w->session, &w->idle, CLOSE_TIMEOUT_MS, NULL) < 0)
+            polite = false; /* no LOGOUT on a session that failed DONE */
+        if (polite && !w->idle.active && !ib_session_is_broken(w->session))
             ib_session_close(&w->session);
         else
             ib_session_abort(&w->session);
     }
-    w->in_idle = false;
+    w->idle.active = false;
+    ib_idle_news_reset(&w->idle.news);
     release_budget(w);
 }
 
 void rt_watcher_drop(struct rt_watcher *w)
 {
-    close_upstream(w, false);
+    rt_watcher_close_upstream(w, false);
 }
 
 /* ---- IDLE ------------------------------------------------------------- */
 
-static bool buffered(mailimap *imap)
-{
-    return imap->imap_stream != NULL &&
-           (imap->imap_stream->read_buffer_len > 0 ||
-            ib_stream_has_pending(imap->imap_stream->low));
-}
-
-static void seen_from(mailimap *imap, struct rt_seen *seen)
-{
-    const struct mailimap_response_info *ri = imap->imap_response_info;
-
-    memset(seen, 0, sizeof(*seen));
-    if (ri == NULL)
-        return;
-    seen->expunge = ri->rsp_expunged != NULL && clist_count(ri->rsp_expunged) > 0;
-    seen->flags = ri->rsp_fetch_list != NULL && clist_count(ri->rsp_fetch_list) > 0;
-    for (clistiter *it = ri->rsp_extension_list ? clist_begin(ri->rsp_extension_list) : NULL;
-         it != NULL; it = clist_next(it)) {
-        const struct mailimap_extension_data *ed = clist_content(it);
-
-        if (ed->ext_extension->ext_id == MAILIMAP_EXTENSION_QRESYNC &&
-            ed->ext_type == MAILIMAP_QRESYNC_TYPE_VANISHED)
-            seen->expunge = true;
-    }
-}
-
-/* DONE, see what arrived, STATUS and publish when something did. */
+/* DONE, then decide from everything the server said (ib_idle: never from
+   libetpan's counters): nothing but keep-alives -> nothing to do; anything
+   else -> STATUS, and the snapshot comparison decides what to publish. */
 static int wake_once(struct rt_watcher *w, uint64_t notice_ns, struct cm_err *err)
 {
-    mailimap *imap = ib_session_imap(w->session);
-    uint32_t before = imap->imap_selection_info ? imap->imap_selection_info->sel_exists : 0;
+    struct ib_idle_news *n = &w->idle.news;
     struct ib_status st;
     struct rt_seen seen;
     struct rt_snap now;
-    int rc;
+    int rc = ib_idle_done(w->session, &w->idle, 0, err);
 
-    w->in_idle = false;
-    rc = ib_session_check(w->session, mailimap_idle_done(imap), "IDLE DONE", err);
     if (rc < 0)
         return rc;
-    seen_from(imap, &seen);
-    if (!seen.expunge && !seen.flags &&
-        (imap->imap_selection_info ? imap->imap_selection_info->sel_exists : 0) == before)
+    if (!ib_idle_news_any(n))
         return 0; /* "* OK Still here", or the re-IDLE timer */
+    seen = (struct rt_seen){ .expunge = n->expunge, .flags = n->fetch };
+    ib_idle_news_reset(n);
     rc = ib_status_get(w->session, w->imap_name, &st, err);
     if (rc < 0)
         return rc;
     snap_from_status(&st, &now);
-    publish(w, &now, &seen, notice_ns);
+    rt_watcher_publish(w, &now, &seen, notice_ns);
     return 0;
 }
 
-/* IDLE; if bytes are already buffered (no socket event would come), take
-   them at once. */
-static int enter_idle(struct rt_watcher *w, struct step *next, struct cm_err *err)
+/* IDLE; if the server already said something (before "+ idling", or bytes
+   are buffered where no socket event would come), take it at once. The
+   notifier's wake is rt_notify_wake. */
+int rt_watcher_enter_idle(struct rt_watcher *w, uint64_t notice_ns, struct rt_step *next,
+                          struct cm_err *err)
 {
-    mailimap *imap = ib_session_imap(w->session);
     int rc;
 
     for (int round = 0;; round++) {
-        rc = ib_session_check(w->session, mailimap_idle(imap), "IDLE", err);
+        rc = ib_idle_start(w->session, &w->idle, err);
         if (rc < 0)
             return rc;
-        w->in_idle = true;
-        if (!buffered(imap) || round == MAX_BUFFERED_ROUNDS)
+        if ((!ib_idle_buffered(w->session) && !ib_idle_news_any(&w->idle.news)) ||
+            round == MAX_BUFFERED_ROUNDS)
             break;
-        rc = wake_once(w, cm_now_ns(), err);
+        rc = w->notifier ? rt_notify_wake(w, notice_ns ? notice_ns : cm_now_ns(), NULL, err)
+                         : wake_once(w, notice_ns ? notice_ns : cm_now_ns(), err);
         if (rc < 0)
             return rc;
     }
     next->state = RT_WATCHER_IDLING;
-    next->fd = ib_stream_fd(imap->imap_stream->low);
-    next->due_ms = buffered(imap) ? cm_now_ms()
-                                  : cm_now_ms() + (uint64_t)w->hub->set.idle_restart_secs * 1000;
+    next->fd = ib_idle_fd(w->session);
+    next->due_ms = ib_idle_buffered(w->session)
+                       ? cm_now_ms()
+                       : cm_now_ms() + (uint64_t)w->hub->set.idle_restart_secs * 1000;
     return 0;
 }
 
 /* ---- job steps -------------------------------------------------------- */
 
-static void to_poll(struct rt_watcher *w, struct step *next, const char *why)
+static void to_poll(struct rt_watcher *w, struct rt_step *next, const char *why)
 {
     char kv[256];
 
@@ -239,15 +191,16 @@ static void to_poll(struct rt_watcher *w, struct step *next, const char *why)
     next->due_ms = cm_now_ms();
 }
 
-static int do_connect(struct rt_watcher *w, const struct ib_creds *cr, struct step *next,
+static int do_connect(struct rt_watcher *w, const struct ib_creds *cr, struct rt_step *next,
                       struct cm_err *err)
 {
     struct rt_hub *hub = w->hub;
     struct ib_selection sel;
+    struct ib_status st;
     struct rt_snap now;
     int rc;
 
-    if (!w->budget_held && !reserve_budget(w)) {
+    if (!w->budget_held && !rt_watcher_reserve_budget(w)) {
         to_poll(w, next, "connection budget used up");
         return 0;
     }
@@ -255,31 +208,34 @@ static int do_connect(struct rt_watcher *w, const struct ib_creds *cr, struct st
     if (rc < 0)
         return rc;
     if (!(ib_session_caps(w->session) & IB_CAP_IDLE)) {
-        close_upstream(w, true);
+        rt_watcher_close_upstream(w, true);
         w->server_no_idle = true;
         to_poll(w, next, "the server has no IDLE");
         return 0;
     }
-    rc = ib_session_select(w->session, w->imap_name, true, &sel, err);
+    rc = ib_session_select(w->session, w->imap_name, hub->set.push_mode != RT_PUSH_SELECT,
+                           &sel, err);
+    if (rc == 0) /* the counts, UNSEEN included (SELECT has no UNSEEN count) */
+        rc = ib_status_get(w->session, w->imap_name, &st, err);
     if (rc < 0)
         return rc;
-    now = (struct rt_snap){ sel.uidvalidity, sel.uidnext, sel.exists, sel.highestmodseq };
-    publish(w, &now, NULL, 0);
-    rc = enter_idle(w, next, err);
+    snap_from_status(&st, &now);
+    rt_watcher_publish(w, &now, NULL, 0);
+    rc = rt_watcher_enter_idle(w, 0, next, err);
     if (rc == 0)
         w->attempts = 0;
     return rc;
 }
 
-static int do_wake(struct rt_watcher *w, uint64_t notice_ns, struct step *next,
+static int do_wake(struct rt_watcher *w, uint64_t notice_ns, struct rt_step *next,
                    struct cm_err *err)
 {
     int rc = wake_once(w, notice_ns, err);
 
-    return rc < 0 ? rc : enter_idle(w, next, err);
+    return rc < 0 ? rc : rt_watcher_enter_idle(w, 0, next, err);
 }
 
-static int do_poll(struct rt_watcher *w, const struct ib_creds *cr, struct step *next,
+static int do_poll(struct rt_watcher *w, const struct ib_creds *cr, struct rt_step *next,
                    struct cm_err *err)
 {
     struct rt_hub *hub = w->hub;
@@ -288,7 +244,7 @@ static int do_poll(struct rt_watcher *w, const struct ib_creds *cr, struct step 
     struct rt_snap now;
     int rc;
 
-    if (!w->server_no_idle && reserve_budget(w)) { /* a slot came free: IDLE again */
+    if (!w->server_no_idle && rt_watcher_reserve_budget(w)) { /* a slot came free: IDLE again */
         next->state = RT_WATCHER_CONNECT;
         next->due_ms = cm_now_ms();
         return 0;
@@ -301,14 +257,14 @@ static int do_poll(struct rt_watcher *w, const struct ib_creds *cr, struct step 
     if (rc < 0)
         return rc;
     snap_from_status(&st, &now);
-    publish(w, &now, NULL, 0);
+    rt_watcher_publish(w, &now, NULL, 0);
     w->attempts = 0;
     next->state = RT_WATCHER_POLL;
     next->due_ms = cm_now_ms() + (uint64_t)hub->set.poll_interval_secs * 1000;
     return 0;
 }
 
-static void on_error(struct rt_watcher *w, enum rt_watcher_state was, struct step *next,
+static void on_error(struct rt_watcher *w, enum rt_watcher_state was, struct rt_step *next,
                      const struct cm_err *err)
 {
     uint64_t delay = rt_backoff_ms(w->attempts++, w->hub->set.backoff_max_secs);
@@ -317,21 +273,21 @@ static void on_error(struct rt_watcher *w, enum rt_watcher_state was, struct ste
     if (err->code == CM_ENOENT && w->has_snap && w->snap.uidvalidity != 0) {
         /* The folder is gone: say so once (a resync: its UIDVALIDITY is
            no more); if it comes back, the next snapshot is a resync too. */
-        static const struct rt_snap gone = { 0, 0, 0, 0 };
+        static const struct rt_snap gone = { 0, 0, 0, 0, 0 };
 
-        publish(w, &gone, NULL, 0);
+        rt_watcher_publish(w, &gone, NULL, 0);
     }
 
     logkv(w, kv, sizeof(kv));
     cm_warn(kv, "realtime: watcher failed, retrying in %llu ms: %s", (unsigned long long)delay,
             err->msg);
-    close_upstream(w, false);
+    rt_watcher_close_upstream(w, false);
     next->state = was == RT_WATCHER_POLL ? RT_WATCHER_POLL : RT_WATCHER_CONNECT;
     next->due_ms = cm_now_ms() + delay;
     next->reconnect = was == RT_WATCHER_IDLING;
 }
 
-static void finish(struct rt_watcher *w, const struct step *next)
+static void finish(struct rt_watcher *w, const struct rt_step *next)
 {
     struct rt_hub *hub = w->hub;
 
@@ -358,7 +314,7 @@ void rt_watcher_job(void *arg)
 {
     struct rt_watcher *w = arg;
     struct rt_hub *hub = w->hub;
-    struct step next = { .state = RT_WATCHER_CONNECT, .fd = -1 };
+    struct rt_step next = { .state = RT_WATCHER_CONNECT, .fd = -1 };
     struct cm_err err = CM_ERR_INIT;
     struct ib_creds cr = { 0 };
     enum rt_watcher_state state;
@@ -378,17 +334,23 @@ void rt_watcher_job(void *arg)
         rc = cm_err_set(&err, CM_ENOMEM, "out of memory");
     pthread_mutex_unlock(&hub->mu);
     if (closing) {
-        close_upstream(w, !stopping);
+        rt_watcher_close_upstream(w, !stopping);
         next.dead = true;
         finish(w, &next);
         return;
     }
-    if (rc == 0 && state == RT_WATCHER_CONNECT)
+    if (rc == 0 && w->notifier && state == RT_WATCHER_CONNECT)
+        rc = rt_notify_connect(w, &cr, &next, &err);
+    else if (rc == 0 && w->notifier && state == RT_WATCHER_IDLING)
+        rc = rt_notify_wake(w, notice_ns, &next, &err);
+    else if (rc == 0 && state == RT_WATCHER_CONNECT)
         rc = do_connect(w, &cr, &next, &err);
     else if (rc == 0 && state == RT_WATCHER_IDLING)
         rc = do_wake(w, notice_ns, &next, &err);
-    else if (rc == 0)
+    else if (rc == 0 && state == RT_WATCHER_POLL)
         rc = do_poll(w, &cr, &next, &err);
+    else if (rc == 0) /* NOTIFIED: the notifier hears for it; nothing to do */
+        next = (struct rt_step){ .state = RT_WATCHER_NOTIFIED, .fd = -1 };
     ib_creds_fini(&cr);
     if (rc < 0)
         on_error(w, state, &next, &err);

@@ -7,7 +7,7 @@
 #include "gateway/gw_sse.h"
 #include "realtime/rt_hub.h"
 
-static const struct rt_snap snap = { 1700000000u, 42, 41, 99 };
+static const struct rt_snap snap = { 1700000000u, 42, 41, 99, 0 };
 
 static void test_rest(void)
 {

@@ -42,7 +42,8 @@ static struct rt_hub *hub_new(unsigned int grace)
 {
     struct rt_hub_settings hs = { .watch_grace_secs = grace, .ring_size = 4,
                                   .backoff_max_secs = 60,
-                                  .max_idle_per_account = RT_IDLE_UNLIMITED };
+                                  .max_idle_per_account = RT_IDLE_UNLIMITED,
+                                  .push_mode = RT_PUSH_EXAMINE };
     struct rt_hub *hub = NULL;
 
     th_assert(rt_hub_new(&hs, &up, pool, work, &hub, NULL) == 0);
@@ -51,7 +52,7 @@ static struct rt_hub *hub_new(unsigned int grace)
 
 static void publish(struct rt_hub *hub, const char *box)
 {
-    static const struct rt_snap snap = { 1, 2, 3, 4 };
+    static const struct rt_snap snap = { 1, 2, 3, 4, 0 };
 
     pthread_mutex_lock(&hub->mu);
     for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
@@ -67,7 +68,7 @@ static void test_share_fanout_replay(void)
 {
     struct rt_hub *hub = hub_new(0);
     const char *inbox[] = { "INBOX" }, *both[] = { "INBOX", "Archiv\xc3\xa9" };
-    struct rt_sub_params p = { "acct1", &cr, inbox, 1, NULL, false, 0, false };
+    struct rt_sub_params p = { "acct1", &cr, inbox, 1, NULL, false, 0, false, NULL };
     struct rec a = { 0 }, b = { 0 }, c = { 0 }, d = { 0 };
     struct rt_sub *sa = NULL, *sb = NULL, *sc = NULL, *sd = NULL;
     struct rt_hub_stats st;
@@ -125,7 +126,7 @@ static void test_overflow_stops_delivery(void)
 {
     struct rt_hub *hub = hub_new(30);
     const char *inbox[] = { "INBOX" };
-    struct rt_sub_params p = { "acct2", &cr, inbox, 1, NULL, false, 0, false };
+    struct rt_sub_params p = { "acct2", &cr, inbox, 1, NULL, false, 0, false, NULL };
     struct rec slow = { .fail_after = 2 }, fast = { 0 };
     struct rt_sub *s1 = NULL, *s2 = NULL;
     struct rt_hub_stats st;
@@ -151,7 +152,7 @@ static void test_bad_name_and_stop(void)
 {
     struct rt_hub *hub = hub_new(0);
     const char *bad[] = { "\xff\xfe" }, *ok[] = { "INBOX" };
-    struct rt_sub_params p = { "acct3", &cr, bad, 1, NULL, false, 0, false };
+    struct rt_sub_params p = { "acct3", &cr, bad, 1, NULL, false, 0, false, NULL };
     struct rt_sub *s = NULL;
     struct cm_err err = CM_ERR_INIT;
     struct rec r = { 0 };
@@ -170,7 +171,7 @@ static void test_creds_refresh(void)
     struct rt_hub *hub = hub_new(0);
     const char *inbox[] = { "INBOX" };
     struct ib_creds newer;
-    struct rt_sub_params p = { "acct4", &cr, inbox, 1, NULL, false, 0, false };
+    struct rt_sub_params p = { "acct4", &cr, inbox, 1, NULL, false, 0, false, NULL };
     struct rt_sub *s1 = NULL, *s2 = NULL;
     struct rec r = { 0 };
     bool resync;

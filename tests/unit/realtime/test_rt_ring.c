@@ -4,7 +4,7 @@
 #include "harness/th.h"
 #include "realtime/rt_ring.h"
 
-static const struct rt_snap S = { 7, 10, 9, 100 };
+static const struct rt_snap S = { 7, 10, 9, 100, 4 };
 
 static void test_ids_and_wrap(void)
 {
@@ -45,15 +45,16 @@ static void test_reason(void)
         struct rt_seen seen;
         enum rt_reason want;
     } rows[] = {
-        { { 7, 10, 9, 100 }, { false, false }, RT_REASON_NONE },
-        { { 8, 10, 9, 100 }, { false, false }, RT_REASON_RESYNC },
-        { { 7, 11, 10, 101 }, { false, false }, RT_REASON_NEW },
-        { { 7, 11, 8, 105 }, { true, true }, RT_REASON_NEW },
-        { { 7, 10, 8, 101 }, { false, false }, RT_REASON_EXPUNGE },
-        { { 7, 10, 9, 100 }, { true, false }, RT_REASON_EXPUNGE },
-        { { 7, 10, 9, 101 }, { false, false }, RT_REASON_FLAGS },
-        { { 7, 10, 9, 100 }, { false, true }, RT_REASON_FLAGS },
-        { { 7, 9, 9, 100 }, { false, false }, RT_REASON_RESYNC },
+        { { 7, 10, 9, 100, 4 }, { false, false }, RT_REASON_NONE },
+        { { 8, 10, 9, 100, 4 }, { false, false }, RT_REASON_RESYNC },
+        { { 7, 11, 10, 101, 4 }, { false, false }, RT_REASON_NEW },
+        { { 7, 11, 8, 105, 4 }, { true, true }, RT_REASON_NEW },
+        { { 7, 10, 8, 101, 4 }, { false, false }, RT_REASON_EXPUNGE },
+        { { 7, 10, 9, 100, 4 }, { true, false }, RT_REASON_EXPUNGE },
+        { { 7, 10, 9, 101, 4 }, { false, false }, RT_REASON_FLAGS },
+        { { 7, 10, 9, 100, 4 }, { false, true }, RT_REASON_FLAGS },
+        { { 7, 9, 9, 100, 4 }, { false, false }, RT_REASON_RESYNC },
+        { { 7, 10, 9, 100, 3 }, { false, false }, RT_REASON_FLAGS }, /* read elsewhere, no CONDSTORE */
     };
 
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
