@@ -25,6 +25,8 @@ const struct cm_cfg_def gw_settings_defs[] = {
       0, "use COMPRESS=DEFLATE when the server offers it" },
     { "imap_timeout", "JMAPGATE_IMAP_TIMEOUT", CM_CFG_UINT, OFF(imap_timeout_secs), "15", 1, 600,
       0, "seconds each upstream connect/read/write may wait" },
+    { "readyz_timeout", "JMAPGATE_READYZ_TIMEOUT", CM_CFG_UINT, OFF(readyz_timeout_secs), "2", 1,
+      60, 0, "seconds the /readyz probe waits for the upstream (answer cached 1 s)" },
     { "secret", "JMAPGATE_SECRET", CM_CFG_STR, OFF(secret), NULL, 0, 0, CM_CFG_SECRET,
       ">= 32 bytes as hex or base64; signs tokens, seals credentials (required)" },
     { "token_ttl", "JMAPGATE_TOKEN_TTL", CM_CFG_UINT, OFF(token_ttl_secs), "3600", 60, 31536000,

@@ -25,6 +25,7 @@ struct gw_settings {
     char *tls_ca_file;
     bool imap_compress;
     unsigned int imap_timeout_secs;
+    unsigned int readyz_timeout_secs; /* /readyz probe deadline per wait */
     char *secret;             /* JMAPGATE_SECRET text (hex/base64) */
     unsigned int token_ttl_secs;
     char *jwt_issuer;

@@ -141,5 +141,36 @@ class StrictHttpTest(StackTestCase):
         self.assertEqual(status_of(resp), 200, resp[:300])
 
 
+class ReadyzTest(StackTestCase):
+    USERS = {"alice": "alicepass"}
+    GATEWAY_ENV = {"JMAPGATE_IMAP_TIMEOUT": "15", "JMAPGATE_READYZ_TIMEOUT": "2"}
+
+    def test_frozen_upstream_503_within_deadline_and_cached(self):
+        st, _, doc = self.gw.json("GET", "/readyz")
+        self.assertEqual((st, doc["status"]), (200, "ready"))
+        time.sleep(1.05)
+        with self.dovecot.frozen():
+            t0 = time.monotonic()
+            st, hd, doc = self.gw.json("GET", "/readyz", timeout=10)
+            first = time.monotonic() - t0
+            self.assertEqual(st, 503, doc)
+            self.assertIn("retry-after", hd)
+            self.assertIn("timed out", doc["detail"])
+            self.assertGreater(first, 1.5)
+            self.assertLess(first, 3.0)
+            # Ten probes at once within the cache second: no pile-up, the
+            # cached answer comes back at once.
+            import concurrent.futures
+            t1 = time.monotonic()
+            with concurrent.futures.ThreadPoolExecutor(10) as ex:
+                sts = list(ex.map(lambda _: self.gw.json("GET", "/readyz", timeout=10)[0], range(10)))
+            self.assertEqual(sts, [503] * 10)
+            self.assertLess(time.monotonic() - t1, 0.5)
+        deadline = time.monotonic() + 5
+        while self.gw.json("GET", "/readyz")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.gw.json("GET", "/readyz")[0], 200)
+
+
 if __name__ == "__main__":
     unittest.main()
