@@ -17,6 +17,7 @@
 #include "gateway/gw_conn.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_gzip.h"
+#include "gateway/gw_limit.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_req.h"
 #include "gateway/gw_route.h"
@@ -238,6 +239,28 @@ static bool content_length_too_big(struct MHD_Connection *c, size_t max)
     return cl != NULL && strtoull(cl, NULL, 10) > max;
 }
 
+/* Who is calling: the socket peer, or X-Forwarded-For of a trusted proxy;
+   and the local address they reached (for IMAP ID x-connected-ip). */
+static void find_origin(struct gw_server *srv, struct gw_req *req)
+{
+    const union MHD_ConnectionInfo *peer =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct sockaddr_storage local;
+    socklen_t len = sizeof(local);
+
+    gw_limit_client(srv->ctx->limit, peer ? peer->client_addr : NULL,
+                    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For"),
+                    req->origin.ip, &req->origin.port);
+    if (fd != NULL && getsockname(fd->connect_fd, (struct sockaddr *)&local, &len) == 0) {
+        unsigned int port;
+
+        gw_limit_client(srv->ctx->limit, (struct sockaddr *)&local, NULL, req->origin.local_ip,
+                        &port);
+    }
+}
+
 /* Answered from the headers alone, before any body is read: bad framing
    (400) or a declared body over max_body (413). MHD closes the connection
    after such an answer instead of reading the body. */
@@ -291,6 +314,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         req->route_index = srv->nroutes;
         gw_metrics_request_start(srv->ctx->metrics);
         *con_cls = req;
+        find_origin(srv, req);
         return early_answer(srv, req);
     }
     if (*upload_size > 0) {

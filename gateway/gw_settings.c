@@ -85,6 +85,12 @@ const struct cm_cfg_def gw_settings_defs[] = {
       "30", 1, 3600, 0, "cap of the watcher reconnect backoff in seconds" },
     { "push_max_watchers", "JMAPGATE_PUSH_MAX_WATCHERS", CM_CFG_UINT, OFF(push_max_watchers),
       "10000", 1, 1000000, 0, "watched (account, folder) pairs per instance" },
+    { "trusted_proxies", "JMAPGATE_TRUSTED_PROXIES", CM_CFG_STR, OFF(trusted_proxies), NULL, 0,
+      0, 0, "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For names the client" },
+    { "login_fail_limit", "JMAPGATE_LOGIN_FAIL_LIMIT", CM_CFG_UINT, OFF(login_fail_limit), "10",
+      1, 100000, 0, "failed logins per user name and per client address before 429" },
+    { "login_fail_window", "JMAPGATE_LOGIN_FAIL_WINDOW", CM_CFG_UINT, OFF(login_fail_window_secs),
+      "60", 1, 86400, 0, "seconds over which the failed-login count drains to zero" },
     { "web_root", "JMAPGATE_WEB_ROOT", CM_CFG_STR, OFF(web_root), NULL, 0, 0, 0,
       "folder with the web client served at / (optional)" },
 };

@@ -55,6 +55,9 @@ struct gw_settings {
     unsigned int push_idle_restart_secs;
     unsigned int push_backoff_max_secs;
     unsigned int push_max_watchers;
+    char *trusted_proxies;    /* IPs/CIDRs whose X-Forwarded-For is believed */
+    unsigned int login_fail_limit;
+    unsigned int login_fail_window_secs;
     char *web_root;           /* folder served at / (NULL: none) */
 };
 

@@ -172,5 +172,87 @@ class ReadyzTest(StackTestCase):
         self.assertEqual(self.gw.json("GET", "/readyz")[0], 200)
 
 
+class LoginFloodTest(StackTestCase):
+    """A flood of wrong passwords from one client address (X-Forwarded-For
+    through a trusted proxy: the test client's 127.0.0.1) while a good user
+    logs in from another. Dovecot's own auth penalty is on (as in
+    production) and keyed by the address the gateway passes in ID."""
+    USERS = {"alice": "alicepass", "bob": "bobpass"}
+    DOVECOT_KW = {"extra_conf": "auth_failure_delay = 2 secs\n"
+                                "service anvil {\n  unix_listener anvil-auth-penalty {\n"
+                                "    mode = 0600\n  }\n}\n"}
+    GATEWAY_ENV = {"JMAPGATE_TRUSTED_PROXIES": "127.0.0.1",
+                   "JMAPGATE_LOGIN_FAIL_LIMIT": "5", "JMAPGATE_LOGIN_FAIL_WINDOW": "600"}
+
+    def login(self, user, password, ip):
+        t0 = time.monotonic()
+        st, hd, doc = self.gw.json("POST", "/api/v1/auth/login",
+                                   {"username": user, "password": password},
+                                   headers={"X-Forwarded-For": ip}, timeout=30)
+        return st, hd, doc, time.monotonic() - t0
+
+    def test_flood_gets_401_then_429_and_good_user_stays_fast(self):
+        import concurrent.futures
+        results = []
+        good = []
+
+        def flood(i):
+            return self.login("nouser%d" % i, "wrong", "192.0.2.66")
+
+        with concurrent.futures.ThreadPoolExecutor(8) as ex:
+            futs = [ex.submit(flood, i) for i in range(24)]
+            time.sleep(0.3)
+            for _ in range(3):
+                good.append(self.login("alice", "alicepass", "198.51.100.7"))
+                time.sleep(0.2)
+            results = [f.result() for f in futs]
+        statuses = [r[0] for r in results]
+        self.assertTrue(set(statuses) <= {401, 429}, statuses)  # never 504
+        self.assertIn(401, statuses)
+        self.assertIn(429, statuses)
+        self.assertLessEqual(statuses.count(401), 5 + 8)  # the limit, plus those in flight
+        for st, hd, doc, _ in results:
+            if st == 429:
+                self.assertGreaterEqual(int(hd["retry-after"]), 1)
+                self.assertEqual(doc["status"], 429)
+        for st, _, doc, secs in good:
+            self.assertEqual(st, 200, doc)
+            self.assertLess(secs, 1.0)
+        # Later tries from the flooding address are refused at once, before IMAP.
+        st, hd, _, secs = self.login("alice", "alicepass", "192.0.2.66")
+        self.assertEqual(st, 429)
+        self.assertLess(secs, 0.2)
+        # Dovecot saw the real addresses (x-originating-ip), not the gateway's.
+        log = self.dovecot.log_text()
+        self.assertIn("rip=192.0.2.66", log)
+        self.assertIn("rip=198.51.100.7", log)
+
+    def test_basic_auth_goes_through_the_limiter(self):
+        import base64
+        ip = "203.0.113.9"
+        hdr = {"Authorization": "Basic " + base64.b64encode(b"bob:nope").decode(),
+               "X-Forwarded-For": ip}
+        # Each refusal takes Dovecot's auth_failure_delay and penalty (2-8 s)
+        # while the count drains at 5 per 10 minutes: at most one extra.
+        sts = []
+        while len(sts) < 10 and 429 not in sts:
+            sts.append(self.gw.json("GET", "/api/v1/mailboxes", headers=hdr)[0])
+        self.assertEqual(sts[-1], 429, sts)
+        self.assertEqual(sts[:5], [401] * 5)
+        self.assertLessEqual(len(sts), 7, sts)
+        st, hd, doc = self.gw.json("GET", "/api/v1/mailboxes", headers={
+            "Authorization": "Basic " + base64.b64encode(b"bob:bobpass").decode(),
+            "X-Forwarded-For": ip})
+        self.assertEqual(st, 429)
+        self.assertIn("retry-after", hd)
+        self.assertEqual(hd.get("content-type"), "application/problem+json")
+        # bob himself from elsewhere: the user's own count (5 failures) is at
+        # the limit too, so a guesser cannot go on from other addresses.
+        st, _, _ = self.gw.json("GET", "/api/v1/mailboxes", headers={
+            "Authorization": "Basic " + base64.b64encode(b"bob:bobpass").decode(),
+            "X-Forwarded-For": "198.51.100.99"})
+        self.assertEqual(st, 429)
+
+
 if __name__ == "__main__":
     unittest.main()

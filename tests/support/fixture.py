@@ -531,6 +531,9 @@ mail_max_userip_connections = {self.max_userip_connections}
 # of wrong passwords stay fast. extra_conf can restore either.
 auth_failure_delay = 0
 verbose_proctitle = yes
+# The gateway passes each user's address in IMAP ID (x-originating-ip);
+# Dovecot believes it only from these networks.
+login_trusted_networks = 127.0.0.0/8 ::1
 {users}{chroots}service anvil {{
 {anvil_chroot}  unix_listener anvil-auth-penalty {{
     mode = 0
