@@ -3,16 +3,19 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 int cm_err_set(struct cm_err *err, enum cm_code code, const char *fmt, ...)
 {
     if (err != NULL) {
+        char msg[sizeof(err->msg)]; /* the arguments may point into err->msg */
         va_list ap;
 
-        err->code = code;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        err->code = code;
+        memcpy(err->msg, msg, sizeof(msg));
     }
     return code;
 }

@@ -35,7 +35,9 @@ struct cm_err {
 #define CM_ERR_INIT { CM_OK, "" }
 
 /* Fill err (if not NULL) and return code, so callers can write
-   `return cm_err_set(err, CM_EINVAL, "bad %s", what);`. */
+   `return cm_err_set(err, CM_EINVAL, "bad %s", what);`. The arguments may
+   point into err->msg itself (`cm_err_set(err, c, "x: %s", err->msg)`):
+   the text is formatted into a temporary buffer first. */
 int cm_err_set(struct cm_err *err, enum cm_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

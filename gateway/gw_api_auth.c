@@ -116,11 +116,16 @@ static int login(struct gw_req *req, const struct login_req *lr, struct cm_err *
     char acct[IB_ACCOUNT_ID_LEN + 1], expires[32];
     char *token = NULL;
     time_t exp = 0;
-    int rc = ib_creds_init(&cr, user, lr->secret, lr->mech);
+    int rc = gw_authn_limit_check(req, user, err);
 
     if (rc < 0)
+        return rc;
+    rc = ib_creds_init(&cr, user, lr->secret, lr->mech);
+    if (rc < 0)
         return cm_err_set(err, rc, "out of memory");
+    cr.origin = req->origin;
     rc = ib_pool_checkout(ctx->pool, &cr, &s, err);
+    gw_authn_limit_result(req, user, rc);
     if (rc < 0)
         goto done;
     ib_pool_checkin(ctx->pool, &s);

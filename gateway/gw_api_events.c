@@ -254,7 +254,7 @@ void gw_jmap_eventsource(struct gw_req *req)
     struct all_folders all = { &f, req->ctx->set->push_max_folders };
     const char *closeafter = gw_req_query(req, "closeafter");
     long ping = parse_ping(gw_req_query(req, "ping"), req->ctx->set->push_max_ping_secs);
-    struct gw_principal p = { { NULL, NULL, IB_AUTH_LOGIN }, 0 };
+    struct gw_principal p = { 0 };
     char acct[IB_ACCOUNT_ID_LEN + 1];
     struct gw_sse_opts o = { GW_SSE_JMAP, 0, false,
                              gw_sse_parse_types(gw_req_query(req, "types")), 0, acct };

@@ -5,6 +5,7 @@
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_metrics.h"
+#include "gateway/gw_ready.h"
 #include "gateway/gw_req.h"
 #include "gateway/gw_sse.h"
 #include "realtime/rt_hub.h"
@@ -20,7 +21,7 @@ void gw_api_readyz(struct gw_req *req)
 {
     struct cm_err err = CM_ERR_INIT;
 
-    if (ib_upstream_probe(&req->ctx->upstream, &err) < 0) {
+    if (gw_ready_check(req->ctx->ready, &err) < 0) {
         gw_req_add_header(req, "Retry-After", "5");
         gw_req_reply_json(req, 503, json_pack("{s:s,s:s}", "status", "unavailable", "detail",
                                               err.msg));

@@ -5,7 +5,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/cm_time.h"
 #include "gateway/gw_ctx.h"
+#include "gateway/gw_limit.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_pool.h"
 #include "imapbridge/ib_session.h"
@@ -16,8 +18,30 @@ static int verify_token(struct gw_req *req, const char *token, struct gw_princip
     return gw_auth_verify(&req->ctx->keys, token, time(NULL), p, err);
 }
 
-int gw_authn_principal(struct gw_req *req, bool allow_query_token, struct gw_principal *p,
-                       struct cm_err *err)
+int gw_authn_limit_check(struct gw_req *req, const char *user, struct cm_err *err)
+{
+    req->login_wait_secs = gw_limit_check(req->ctx->limit, user, req->origin.ip, cm_now_ms());
+    return req->login_wait_secs > 0 ? cm_err_set(err, CM_EAUTH, "too many failed logins") : 0;
+}
+
+void gw_authn_limit_result(struct gw_req *req, const char *user, int rc)
+{
+    if (rc == CM_EAUTH && req->login_wait_secs == 0)
+        gw_limit_fail(req->ctx->limit, user, req->origin.ip, cm_now_ms());
+}
+
+/* Basic: the password goes to IMAP on this request, so the limiter decides
+   first. */
+static int basic_principal(struct gw_req *req, const char *auth, struct gw_principal *p,
+                           struct cm_err *err)
+{
+    int rc = gw_auth_parse_basic(auth, p, err);
+
+    return rc < 0 ? rc : gw_authn_limit_check(req, p->creds.username, err);
+}
+
+static int find_principal(struct gw_req *req, bool allow_query_token, struct gw_principal *p,
+                          struct cm_err *err)
 {
     const char *auth = gw_req_header(req, GW_HDR_AUTHORIZATION);
     char cookie[GW_AUTH_MAX_TOKEN + 1];
@@ -28,7 +52,7 @@ int gw_authn_principal(struct gw_req *req, bool allow_query_token, struct gw_pri
         if (strncasecmp(auth, "Bearer ", 7) == 0)
             return verify_token(req, auth + 7 + strspn(auth + 7, " "), p, err);
         if (strncasecmp(auth, "Basic ", 6) == 0)
-            return gw_auth_parse_basic(auth, p, err);
+            return basic_principal(req, auth, p, err);
         return cm_err_set(err, CM_EAUTH, "unsupported Authorization scheme");
     }
     if (gw_req_cookie(req, GW_COOKIE_NAME, cookie, sizeof(cookie)))
@@ -39,6 +63,16 @@ int gw_authn_principal(struct gw_req *req, bool allow_query_token, struct gw_pri
     return cm_err_set(err, CM_EAUTH, "authentication required");
 }
 
+int gw_authn_principal(struct gw_req *req, bool allow_query_token, struct gw_principal *p,
+                       struct cm_err *err)
+{
+    int rc = find_principal(req, allow_query_token, p, err);
+
+    if (rc == 0)
+        p->creds.origin = req->origin; /* passed upstream before login */
+    return rc;
+}
+
 int gw_authn_checkout(struct gw_req *req, struct gw_principal *p, struct ib_session **s_r,
                       struct cm_err *err)
 {
@@ -47,6 +81,7 @@ int gw_authn_checkout(struct gw_req *req, struct gw_principal *p, struct ib_sess
     if (rc < 0)
         return rc;
     rc = ib_pool_checkout(req->ctx->pool, &p->creds, s_r, err);
+    gw_authn_limit_result(req, p->creds.username, rc);
     if (rc < 0)
         gw_principal_fini(p);
     return rc;
@@ -75,6 +110,7 @@ int gw_authn_run_as(struct gw_req *req, const struct gw_principal *p, gw_imap_fn
 
     for (int attempt = 0; rc == 0 && attempt < 2; attempt++) {
         rc = ib_pool_checkout(req->ctx->pool, &p->creds, &s, err);
+        gw_authn_limit_result(req, p->creds.username, rc);
         if (rc < 0)
             break;
         rc = fn(s, arg, err);

@@ -17,6 +17,8 @@ struct cm_work;
 struct gw_metrics;
 struct gw_server;
 struct gw_sse;
+struct gw_ready;
+struct gw_limit;
 struct rt_hub;
 struct cm_counter;
 
@@ -31,6 +33,8 @@ struct gw_ctx {
     struct rt_hub *hub;         /* realtime watchers */
     struct gw_sse *sse;         /* SSE streams */
     struct cm_counter *jmap_inflight; /* concurrent JMAP API requests per account */
+    struct gw_ready *ready;     /* /readyz probe and its cache */
+    struct gw_limit *limit;     /* failed-login limiter, trusted proxies */
     atomic_bool stopping;       /* SIGTERM seen: new work is refused */
 };
 

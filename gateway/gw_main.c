@@ -18,6 +18,8 @@
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_jmail.h"
 #include "gateway/gw_metrics.h"
+#include "gateway/gw_limit.h"
+#include "gateway/gw_ready.h"
 #include "gateway/gw_server.h"
 #include "gateway/gw_sse.h"
 #include "gateway/gw_static.h"
@@ -169,6 +171,11 @@ static int start_services(struct gw_ctx *ctx, const char *const **names_r, struc
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     rc = gw_static_load(set->web_root, err);
     if (rc == 0)
+        rc = gw_ready_new(&ctx->upstream, set->readyz_timeout_secs, 1000, &ctx->ready, err);
+    if (rc == 0)
+        rc = gw_limit_new(set->login_fail_limit, set->login_fail_window_secs,
+                          set->trusted_proxies, &ctx->limit, err);
+    if (rc == 0)
         rc = ib_pool_new(&ps, &ctx->upstream, &ctx->pool, err);
     if (rc == 0)
         rc = cm_work_new(set->workers, set->job_queue, &ctx->work, err);
@@ -208,6 +215,8 @@ static void shut_down(struct gw_ctx *ctx)
         ib_pool_free(&ctx->pool);
     gw_metrics_free(&ctx->metrics);
     cm_counter_free(&ctx->jmap_inflight);
+    gw_ready_free(&ctx->ready);
+    gw_limit_free(&ctx->limit);
     gw_static_free();
 }
 

@@ -170,6 +170,16 @@ void gw_req_reply_error(struct gw_req *req, const struct cm_err *err)
 {
     struct gw_error_map m = gw_error_map(err->code);
 
+    if (req->login_wait_secs > 0) {
+        char secs[16];
+
+        snprintf(secs, sizeof(secs), "%u", req->login_wait_secs);
+        gw_req_add_header(req, "Retry-After", secs);
+        reply_problem(req, 429, gw_error_status_title(429),
+                      "too many failed logins from this address or for this user; retry later");
+        return;
+    }
+
     if (m.retry_after > 0) {
         char secs[16];
 

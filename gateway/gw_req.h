@@ -24,6 +24,7 @@
 
 #include "common/cm_buf.h"
 #include "common/cm_err.h"
+#include "imapbridge/ib_upstream.h"
 
 struct gw_ctx;
 struct gw_route;
@@ -68,6 +69,9 @@ struct gw_req {
     struct cm_buf body;              /* request body, capped by max_body */
     bool body_too_big;
     bool bad_request;                /* malformed path or query */
+    struct ib_origin origin;         /* the client's address (gw_limit_client) */
+    unsigned int login_wait_secs;    /* > 0: the failed-login limiter refused;
+                                        gw_req_reply_error answers 429 */
     uint64_t start_ns;               /* monotonic start */
 
     /* The response. */

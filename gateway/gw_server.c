@@ -14,8 +14,10 @@
 #include "common/cm_crypto.h"
 #include "common/cm_time.h"
 #include "common/cm_work.h"
+#include "gateway/gw_conn.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_gzip.h"
+#include "gateway/gw_limit.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_req.h"
 #include "gateway/gw_route.h"
@@ -237,6 +239,61 @@ static bool content_length_too_big(struct MHD_Connection *c, size_t max)
     return cl != NULL && strtoull(cl, NULL, 10) > max;
 }
 
+/* Who is calling: the socket peer, or X-Forwarded-For of a trusted proxy;
+   and the local address they reached (for IMAP ID x-connected-ip). */
+static void find_origin(struct gw_server *srv, struct gw_req *req)
+{
+    const union MHD_ConnectionInfo *peer =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const union MHD_ConnectionInfo *fd =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct sockaddr_storage local;
+    socklen_t len = sizeof(local);
+
+    gw_limit_client(srv->ctx->limit, peer ? peer->client_addr : NULL,
+                    MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "X-Forwarded-For"),
+                    req->origin.ip, &req->origin.port);
+    if (fd != NULL && getsockname(fd->connect_fd, (struct sockaddr *)&local, &len) == 0) {
+        unsigned int port;
+
+        gw_limit_client(srv->ctx->limit, (struct sockaddr *)&local, NULL, req->origin.local_ip,
+                        &port);
+    }
+}
+
+/* Answered from the headers alone, before any body is read: bad framing
+   (400) or a declared body over max_body (413). MHD closes the connection
+   after such an answer instead of reading the body. */
+static enum MHD_Result early_answer(struct gw_server *srv, struct gw_req *req)
+{
+    const char *bad = gw_conn_framing_error(req->conn);
+
+    if (bad != NULL) {
+        req->bad_request = true;
+        gw_req_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+        gw_req_reply_problem(req, 400, bad);
+        return queue_answer(req);
+    }
+    if (content_length_too_big(req->conn, srv->ctx->set->max_body_bytes)) {
+        req->body_too_big = true;
+        gw_req_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+        gw_req_reply_problem(req, 413, "request body exceeds max_body");
+        return queue_answer(req);
+    }
+    return MHD_YES;
+}
+
+/* A body without Content-Length (chunked) crossed max_body: answer 413 now
+   and drop the connection rather than read the rest (which a client can
+   make endless with a 7fffffff chunk header). */
+static enum MHD_Result cut_off_body(struct gw_req *req)
+{
+    req->body_too_big = true;
+    gw_req_reply_problem(req, 413, "request body exceeds max_body");
+    gw_conn_answer_and_close(req->conn, req);
+    return MHD_NO;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls)
@@ -257,16 +314,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         req->route_index = srv->nroutes;
         gw_metrics_request_start(srv->ctx->metrics);
         *con_cls = req;
-        if (content_length_too_big(c, srv->ctx->set->max_body_bytes)) {
-            req->body_too_big = true;
-            gw_req_reply_problem(req, 413, "request body exceeds max_body");
-            return queue_answer(req);
-        }
-        return MHD_YES;
+        find_origin(srv, req);
+        return early_answer(srv, req);
     }
     if (*upload_size > 0) {
-        if (!req->body_too_big && cm_buf_append(&req->body, upload_data, *upload_size) < 0)
-            req->body_too_big = true;
+        if (req->status != 0) { /* answered from the headers; MHD closes */
+            *upload_size = 0;
+            return MHD_YES;
+        }
+        if (cm_buf_append(&req->body, upload_data, *upload_size) < 0)
+            return cut_off_body(req);
         *upload_size = 0;
         return MHD_YES;
     }
@@ -379,7 +436,8 @@ int gw_server_start(struct gw_ctx *ctx, const struct gw_route *routes, size_t nr
         threads >= 2 ? threads : 0u, MHD_OPTION_CONNECTION_LIMIT, ctx->set->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+        MHD_OPTION_END);
     if (srv->daemon == NULL) {
         free(srv);
         return cm_err_set(err, CM_ECONFIG, "cannot listen on %s (in use or not permitted)",

@@ -25,6 +25,7 @@ struct gw_settings {
     char *tls_ca_file;
     bool imap_compress;
     unsigned int imap_timeout_secs;
+    unsigned int readyz_timeout_secs; /* /readyz probe deadline per wait */
     char *secret;             /* JMAPGATE_SECRET text (hex/base64) */
     unsigned int token_ttl_secs;
     char *jwt_issuer;
@@ -55,6 +56,9 @@ struct gw_settings {
     unsigned int push_backoff_max_secs;
     unsigned int push_max_watchers;
     char *push_mode;          /* auto, notify, select, examine */
+    char *trusted_proxies;    /* IPs/CIDRs whose X-Forwarded-For is believed */
+    unsigned int login_fail_limit;
+    unsigned int login_fail_window_secs;
     char *web_root;           /* folder served at / (NULL: none) */
 };
 

@@ -662,14 +662,109 @@ static int do_login(struct ib_session *s, const struct ib_upstream *up, const st
     }
 }
 
+static int simple_command(mailimap *imap, const char *text, bool *warned_r);
+
+/* "ID (...)" naming us and, from cr->origin, the user's address. The
+   addresses are numeric (inet_ntop output), so they need no quoting. */
+static bool origin_id_text(const struct ib_origin *o, char *dst, size_t cap)
+{
+    int n;
+
+    if (o->ip[0] == '\0' || strpbrk(o->ip, "\"\\\r\n") != NULL ||
+        strpbrk(o->local_ip, "\"\\\r\n") != NULL)
+        return false;
+    n = snprintf(dst, cap, "ID (\"name\" \"jmapgate\" \"version\" \"" JMAPGATE_VERSION
+                           "\" \"x-originating-ip\" \"%s\"", o->ip);
+    if (n > 0 && (size_t)n < cap && o->port != 0)
+        n += snprintf(dst + n, cap - (size_t)n, " \"x-originating-port\" \"%u\"", o->port);
+    if (n > 0 && (size_t)n < cap && o->local_ip[0] != '\0')
+        n += snprintf(dst + n, cap - (size_t)n, " \"x-connected-ip\" \"%s\"", o->local_ip);
+    if (n > 0 && (size_t)n < cap)
+        n += snprintf(dst + n, cap - (size_t)n, ")");
+    return n > 0 && (size_t)n < cap;
+}
+
+/* Printable ASCII without '"' and '\\' (no escapes, no literal needed). */
+static bool plain_quotable(const char *text)
+{
+    for (; *text != '\0'; text++) {
+        if ((unsigned char)*text < 0x20 || (unsigned char)*text > 0x7e || *text == '"' ||
+            *text == '\\')
+            return false;
+    }
+    return true;
+}
+
+/* ID and LOGIN written together and flushed once (no extra round trip),
+   then both answers read in order. The ID's own answer (even NO/BAD) is
+   dropped. The password line is sent with the stream's privacy flag, so
+   the protocol log never shows it. */
+static int pipelined_id_login(struct ib_session *s, const struct ib_creds *cr, const char *id,
+                              struct cm_err *err)
+{
+    mailimap *imap = s->imap;
+    size_t cap = strlen(cr->username) + strlen(cr->secret) + 16;
+    char *line = malloc(cap);
+    struct mailimap_response *resp = NULL;
+    int tid = 0, tlogin = 0, r;
+
+    if (line == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    snprintf(line, cap, "LOGIN \"%s\" \"%s\"", cr->username, cr->secret);
+    r = ib_etpan_send_line(imap, id, &tid);
+    mailstream_set_privacy(imap->imap_stream, 0);
+    if (r == MAILIMAP_NO_ERROR)
+        r = ib_etpan_send_line(imap, line, &tlogin);
+    if (r == MAILIMAP_NO_ERROR && mailstream_flush(imap->imap_stream) == -1)
+        r = MAILIMAP_ERROR_STREAM;
+    mailstream_set_privacy(imap->imap_stream, 1);
+    free_secret_text(line);
+    if (r == MAILIMAP_NO_ERROR) {
+        imap->imap_tag = tid;
+        r = ib_etpan_read_response(imap, &resp);
+        if (resp != NULL)
+            mailimap_response_free(resp);
+        if (r == MAILIMAP_ERROR_PROTOCOL && last_line_is_tagged_bad(s))
+            r = MAILIMAP_NO_ERROR; /* BAD to ID: ignored, the stream is in step */
+    }
+    imap->imap_tag = tlogin;
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_read_line(imap) == NULL ? MAILIMAP_ERROR_STREAM : sasl_result(imap);
+    return ib_session_check(s, r, "LOGIN", err);
+}
+
+/* Before login, when the server offers ID and the user's address is known:
+   pass it on (pipelined with a plain LOGIN where possible). *sent_r tells
+   whether the ID went out, so none is sent after login. */
+static int login_with_origin(struct ib_session *s, const struct ib_upstream *up,
+                             const struct ib_creds *cr, bool *sent_r, struct cm_err *err)
+{
+    char id[320];
+    int rc;
+
+    *sent_r = false;
+    if (!(s->caps & IB_CAP_ID) || s->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED ||
+        !origin_id_text(&cr->origin, id, sizeof(id)))
+        return do_login(s, up, cr, err);
+    *sent_r = true;
+    if (cr->mech == IB_AUTH_LOGIN && !mailimap_has_extension(s->imap, "LOGINDISABLED") &&
+        plain_quotable(cr->username) && plain_quotable(cr->secret))
+        return pipelined_id_login(s, cr, id, err);
+    rc = ib_session_check(s, simple_command(s->imap, id, NULL), "ID", err);
+    if (s->broken)
+        return rc;
+    cm_err_clear(err);
+    return do_login(s, up, cr, err);
+}
+
 /* Credentials on the wire: log nothing we send meanwhile. */
 static int login_guarded(struct ib_session *s, const struct ib_upstream *up,
-                         const struct ib_creds *cr, struct cm_err *err)
+                         const struct ib_creds *cr, bool *id_sent_r, struct cm_err *err)
 {
     int rc;
 
     s->in_auth = true;
-    rc = do_login(s, up, cr, err);
+    rc = login_with_origin(s, up, cr, id_sent_r, err);
     s->in_auth = false;
     return rc;
 }
@@ -752,6 +847,7 @@ int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
                     struct ib_session **s_r, struct cm_err *err)
 {
     struct ib_session *s;
+    bool id_sent = false;
     int rc;
 
     if (cr == NULL || has_crlf(cr->username) || has_crlf(cr->secret) || cr->username[0] == '\0')
@@ -766,10 +862,10 @@ int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
     if (rc == 0 && up->tls == IB_TLS_STARTTLS)
         rc = do_starttls(s, up, err);
     if (rc == 0)
-        rc = login_guarded(s, up, cr, err);
+        rc = login_guarded(s, up, cr, &id_sent, err);
     if (rc == 0)
         rc = refresh_caps(s, err);
-    if (rc == 0)
+    if (rc == 0 && !id_sent)
         rc = send_id(s, err);
     if (rc == 0)
         rc = enable_exts(s, err);

@@ -64,8 +64,13 @@ enum ib_cap {
    IB_AUTH_OAUTHBEARER (RFC 7628): CM_EAUTH when AUTH=OAUTHBEARER is not
      offered; a refusal's JSON "status" is in the message.
    AUTHENTICATE uses SASL-IR when offered. A refused login -> CM_EAUTH.
-   After login, ID (RFC 2971) names jmapgate and its version when the
-   server offers ID (a NO/BAD to it is ignored). With imap+starttls:// a
+   When cr->origin.ip is set and the server offers ID before login, ID
+   (RFC 2971) names jmapgate and passes the user's address
+   (x-originating-ip, x-originating-port, x-connected-ip) before the login
+   command; with a plain LOGIN of printable-ASCII credentials both are
+   written at once (one round trip). Otherwise ID names jmapgate and its
+   version after login, when the server offers ID. A NO/BAD to ID is
+   ignored. With imap+starttls:// a
    server without STARTTLS is refused (CM_EUNAVAIL), and so is plaintext
    sent after its STARTTLS OK (CVE-2020-15953, CM_EUPSTREAM). CAPABILITY is
    asked after the greeting, after STARTTLS and after login; ENABLE

@@ -39,10 +39,23 @@ enum ib_auth_mech {
     IB_AUTH_OAUTHBEARER = 2  /* secret is an OAuth2 access token */
 };
 
+/* Where the user's own connection comes from (numeric addresses, "" when
+   unknown). Sent upstream before login as RFC 2971 ID x-originating-ip /
+   x-originating-port / x-connected-ip, which Dovecot honours from its
+   login_trusted_networks (its auth penalty and logs then see the user's
+   address, not the gateway's). */
+#define IB_ORIGIN_IP_MAX 46
+struct ib_origin {
+    char ip[IB_ORIGIN_IP_MAX];        /* the client */
+    unsigned int port;                /* 0 when unknown (behind a proxy) */
+    char local_ip[IB_ORIGIN_IP_MAX];  /* the address the client connected to */
+};
+
 struct ib_creds {
     char *username;
     char *secret;            /* password or access token */
     enum ib_auth_mech mech;
+    struct ib_origin origin; /* plain value; ib_creds_init leaves it empty */
 };
 
 /* Parse url into up (zeroed by the caller), with port defaults 143/993.

@@ -18,7 +18,7 @@ static char *real_token;
 static void setup(void)
 {
     static const unsigned char secret[32] = "fuzzing secret, 32 bytes long!!";
-    struct ib_creds cr = { "alice", "pw", IB_AUTH_LOGIN };
+    struct ib_creds cr = { .username = "alice", .secret = "pw", .mech = IB_AUTH_LOGIN };
     time_t exp;
 
     if (gw_auth_keys_init(&keys, secret, sizeof(secret), "iss", "aud", 3600, NULL) < 0 ||

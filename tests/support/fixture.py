@@ -29,6 +29,7 @@ JMAPGATE_KEEP_TMP=1 (keep temp dirs and logs), JMAPGATE_CORPUS (corpus dir).
 """
 
 import atexit
+import contextlib
 import ctypes
 import email.utils
 import http.client
@@ -530,6 +531,9 @@ mail_max_userip_connections = {self.max_userip_connections}
 # of wrong passwords stay fast. extra_conf can restore either.
 auth_failure_delay = 0
 verbose_proctitle = yes
+# The gateway passes each user's address in IMAP ID (x-originating-ip);
+# Dovecot believes it only from these networks.
+login_trusted_networks = 127.0.0.0/8 ::1
 {users}{chroots}service anvil {{
 {anvil_chroot}  unix_listener anvil-auth-penalty {{
     mode = 0
@@ -637,21 +641,24 @@ service imap-login {{
         ports = {self.port, self.plain_port}
         _wait_until(lambda: not any(_port_open(p) for p in ports), 5.0)
 
-    def _kill_instance_children(self, timeout=5.0):
+    def _instance_pids(self):
+        """The master (if running) and every process of this instance."""
         prefix = ('dovecot-jmapgate-dovecot-%d/' % self.port).encode()
+        found = [self.proc.pid] if self.running else []
+        for entry in os.listdir('/proc'):
+            if not entry.isdigit() or int(entry) in found:
+                continue
+            try:
+                with open('/proc/%s/cmdline' % entry, 'rb') as f:
+                    if f.read().startswith(prefix):
+                        found.append(int(entry))
+            except OSError:
+                pass
+        return found
 
+    def _kill_instance_children(self, timeout=5.0):
         def pids():
-            found = []
-            for entry in os.listdir('/proc'):
-                if not entry.isdigit():
-                    continue
-                try:
-                    with open('/proc/%s/cmdline' % entry, 'rb') as f:
-                        if f.read().startswith(prefix):
-                            found.append(int(entry))
-                except OSError:
-                    pass
-            return found
+            return [p for p in self._instance_pids() if not self.running or p != self.proc.pid]
 
         for pid in pids():
             try:
@@ -662,6 +669,22 @@ service imap-login {{
             for pid in pids():
                 try:
                     os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    @contextlib.contextmanager
+    def frozen(self):
+        """SIGSTOP every process of this Dovecot for the with-block (the
+        kernel still accepts TCP connections; nobody answers), SIGCONT after."""
+        pids = self._instance_pids()
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield pids
+        finally:
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGCONT)
                 except OSError:
                     pass
 

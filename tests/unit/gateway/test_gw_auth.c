@@ -156,7 +156,7 @@ static void expect_accept(const char *tok, time_t now, int row)
 
 static void test_round_trip(void)
 {
-    struct ib_creds cr = { "alice", PASSWORD, IB_AUTH_XOAUTH2 };
+    struct ib_creds cr = { .username = "alice", .secret = PASSWORD, .mech = IB_AUTH_XOAUTH2 };
     struct gw_principal p;
     struct cm_err err = CM_ERR_INIT;
     char *tok = NULL;
@@ -185,8 +185,8 @@ static void test_round_trip(void)
 
 static void test_issue_unique_and_bad_input(void)
 {
-    struct ib_creds cr = { "alice", PASSWORD, IB_AUTH_LOGIN };
-    struct ib_creds latin1 = { "al\xe9", PASSWORD, IB_AUTH_LOGIN };
+    struct ib_creds cr = { .username = "alice", .secret = PASSWORD, .mech = IB_AUTH_LOGIN };
+    struct ib_creds latin1 = { .username = "al\xe9", .secret = PASSWORD, .mech = IB_AUTH_LOGIN };
     struct cm_err err = CM_ERR_INIT;
     char *a = NULL, *b = NULL;
     time_t exp;

@@ -736,6 +736,130 @@ static void test_probe(void)
     ib_upstream_fini(&dead);
 }
 
+/* The user's address goes upstream in ID before LOGIN, both written at
+   once: the fake reads the two lines only after the session sent both
+   (it answers ID after reading it, then reads LOGIN, which is already
+   there). With a password that needs quoting, ID is its own round trip. */
+static void test_origin_id_before_login(void)
+{
+#define CAPS_ID "* CAPABILITY IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE ID AUTH=PLAIN\r\n$TAG OK done\r\n"
+#define AFTER_LOGIN                                                   \
+    FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_FULL),                      \
+    FI_EXPECT("ENABLE CONDSTORE QRESYNC"),                            \
+    FI_SEND("* ENABLED CONDSTORE QRESYNC\r\n$TAG OK enabled\r\n"),    \
+    FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n")
+    static const struct fake_imap_step piped[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_ID),
+        FI_EXPECT("ID (\"name\" \"jmapgate\" \"version\" \"" JMAPGATE_VERSION "\" "
+                  "\"x-originating-ip\" \"192.0.2.7\" \"x-originating-port\" \"40123\" "
+                  "\"x-connected-ip\" \"127.0.0.1\")"),
+        FI_SEND("* ID (\"name\" \"Dovecot\")\r\n$TAG OK ID completed\r\n"),
+        FI_EXPECT("LOGIN \"alice\" \"s3cret\""), FI_SEND("$TAG OK logged in\r\n"),
+        AFTER_LOGIN, FI_END,
+    };
+    static const struct fake_imap_step refused[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_ID),
+        FI_EXPECT("ID (\"name\" \"jmapgate\""), FI_SEND("$TAG BAD no ID here\r\n"),
+        FI_EXPECT("LOGIN \"alice\" \"s3cret\""),
+        FI_SEND("$TAG NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"), FI_END,
+    };
+    static const struct fake_imap_step separate[] = {
+        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_ID),
+        FI_EXPECT("ID (\"name\" \"jmapgate\""), FI_SEND("* ID NIL\r\n$TAG OK ID completed\r\n"),
+        FI_EXPECT("LOGIN alice"), FI_SEND("$TAG OK logged in\r\n"), AFTER_LOGIN, FI_END,
+    };
+    const struct ib_origin origin = { "192.0.2.7", 40123, "127.0.0.1" };
+    struct fake_session c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(fake_upstream_start(&c, piped, "s3cret", IB_AUTH_LOGIN, 1) == 0);
+    c.cr.origin = origin;
+    th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == 0 && s != NULL);
+    th_assert(s != NULL && ib_session_noop(s, &err) == CM_EUPSTREAM); /* BAD: not in script */
+    ib_session_close(&s);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 1); /* only the NOOP */
+    ctx_fini(&c);
+
+    th_assert(fake_upstream_start(&c, refused, "s3cret", IB_AUTH_LOGIN, 1) == 0);
+    c.cr.origin = origin;
+    th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == CM_EAUTH && s == NULL);
+    th_assert(strstr(err.msg, "Authentication failed") != NULL);
+    if (strstr(err.msg, "Authentication failed") == NULL)
+        fprintf(stderr, "  refused: %s\n", err.msg);
+    th_assert(fake_imap_failures(c.fake) == 0);
+    ctx_fini(&c);
+
+    th_assert(fake_upstream_start(&c, separate, "s3\"cret", IB_AUTH_LOGIN, 1) == 0);
+    c.cr.origin = origin;
+    th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == 0 && s != NULL);
+    ib_session_close(&s);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0);
+    if (fake_imap_failures(c.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
+    ctx_fini(&c);
+#undef AFTER_LOGIN
+#undef CAPS_ID
+}
+
+/* Each way the upstream can fail before login says what happened: a
+   specific, non-empty detail (a greeting the server drops used to give ""
+   from an overlapping cm_err_set). */
+static void failure_detail(const struct fake_imap_step *script, bool tls, int want_rc,
+                           const char *want_text, int idx)
+{
+    struct fake_session c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char url[64];
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    th_assert_idx(fake_upstream_start(&c, script, "s3cret", IB_AUTH_LOGIN, 1) == 0, idx);
+    if (tls) {
+        ib_upstream_fini(&c.up);
+        snprintf(url, sizeof(url), "imaps://127.0.0.1:%u", fake_imap_port(c.fake));
+        th_assert_idx(ib_upstream_parse_url(url, &c.up, &err) == 0, idx);
+        c.up.timeout_secs = 1;
+    }
+    rc = ib_session_open(&c.up, &c.cr, &s, &err);
+    th_assert_idx(rc == want_rc && s == NULL, idx);
+    th_assert_idx(err.msg[0] != '\0' && strstr(err.msg, want_text) != NULL, idx);
+    if (rc != want_rc || strstr(err.msg, want_text) == NULL)
+        fprintf(stderr, "  case %d: rc %d detail \"%s\"\n", idx, rc, err.msg);
+    rc = ib_upstream_probe(&c.up, &err);
+    th_assert_idx(rc == want_rc && err.msg[0] != '\0' && strstr(err.msg, want_text) != NULL, idx);
+    ctx_fini(&c);
+}
+
+static void test_failure_details(void)
+{
+    static const struct fake_imap_step dropped[] = { FI_CLOSE };
+    static const struct fake_imap_step silent[] = { FI_SLEEP(2500), FI_CLOSE };
+    static const struct fake_imap_step bad_greeting[] = { FI_SEND("HELLO there\r\n"), FI_SLEEP(200),
+                                                          FI_CLOSE };
+    static const struct fake_imap_step bye[] = { FI_SEND("* BYE go away\r\n"), FI_CLOSE };
+    static const struct fake_imap_step plain[] = { FI_SEND(GREETING), FI_SLEEP(200), FI_CLOSE };
+    struct ib_upstream dead = { 0 };
+    struct ib_creds cr = { .username = "alice", .secret = "s3cret", .mech = IB_AUTH_LOGIN };
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    failure_detail(dropped, false, CM_EUNAVAIL, "greeting: server closed the connection", 0);
+    failure_detail(silent, false, CM_ETIMEOUT, "timed out", 1);
+    failure_detail(bad_greeting, false, CM_EUNAVAIL, "greeting: unparsable", 2);
+    failure_detail(bye, false, CM_EUNAVAIL, "go away", 3);
+    failure_detail(plain, true, CM_EUNAVAIL, "TLS", 4);
+    th_assert(ib_upstream_parse_url("imap://127.0.0.1:1", &dead, &err) == 0);
+    dead.timeout_secs = 1;
+    th_assert(ib_session_open(&dead, &cr, &s, &err) == CM_EUNAVAIL);
+    th_assert(strstr(err.msg, "cannot connect to 127.0.0.1:1") != NULL &&
+              strstr(err.msg, "refused") != NULL);
+    ib_upstream_fini(&dead);
+}
+
 /* ---- pool --------------------------------------------------------------- */
 
 struct pctx {
@@ -1054,6 +1178,8 @@ int main(void)
     th_run("STARTTLS response injection refused", test_starttls_injection);
     th_run("CR/LF and empty input refused", test_bad_input);
     th_run("probe", test_probe);
+    th_run("ID with the user's address before LOGIN, pipelined", test_origin_id_before_login);
+    th_run("each upstream failure kind has a specific detail", test_failure_details);
     th_run("session on an fd above 1024", test_high_fd);
     th_run("write after the server closed: error, no SIGPIPE", test_write_after_close_no_sigpipe);
     th_run("pool: warm reuse, per-account cap", test_pool_reuse_and_cap);
