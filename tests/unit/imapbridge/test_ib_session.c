@@ -867,29 +867,36 @@ static void test_pool_stale_warm_session_replaced(void)
    was deleted and created again) it is unselected; when it draws a BYE
    (Dovecot: the folder was renamed) a fresh connection takes the slot. */
 #define CAPS_UNSELECT "* CAPABILITY IMAP4rev1 ENABLE UNSELECT CONDSTORE\r\n$TAG OK done\r\n"
+#define LOGIN_UNSELECT_STEPS                                                                     \
+    FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),                               \
+    FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"),                            \
+    FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_UNSELECT),                                             \
+    FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK enabled\r\n"),         \
+    FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n")
+/* A NOOP on INBOX deleted and created again: "* NO", UNSELECT, EXAMINE anew. */
+#define RECREATED_STEPS                                                                          \
+    FI_EXPECT("NOOP"),                                                                           \
+    FI_SEND("* NO Internal error occurred. Refer to server log for more information.\r\n"       \
+            "$TAG OK NOOP completed.\r\n"),                                                      \
+    FI_EXPECT("UNSELECT"), FI_SEND("$TAG OK Unselect completed\r\n"),                            \
+    FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),                                                      \
+    FI_SEND("* 0 EXISTS\r\n* OK [UIDVALIDITY 8] x\r\n$TAG OK [READ-ONLY] done\r\n")
+/* A NOOP on INBOX renamed away. */
+#define RENAMED_STEPS                                                                            \
+    FI_EXPECT("NOOP"), FI_SEND("* BYE IMAP session state is inconsistent, please relogin.\r\n"), \
+    FI_CLOSE
 static void test_pool_revalidate_at_checkout(void)
 {
     static const struct fake_imap_step script[] = {
-        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),
-        FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"),
-        FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_UNSELECT),
-        FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK enabled\r\n"),
-        FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n"),
-        FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
+        LOGIN_UNSELECT_STEPS, FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
         FI_SEND("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [HIGHESTMODSEQ 9] x\r\n"
                 "$TAG OK [READ-ONLY] done\r\n"),
         /* 2nd checkout: a plain NOOP; the selection is kept */
         FI_EXPECT("NOOP"), FI_SEND("* 4 EXISTS\r\n$TAG OK done\r\n"),
         /* 3rd: the folder was deleted and created again meanwhile */
-        FI_EXPECT("NOOP"),
-        FI_SEND("* NO Internal error occurred. Refer to server log for more information.\r\n"
-                "$TAG OK NOOP completed.\r\n"),
-        FI_EXPECT("UNSELECT"), FI_SEND("$TAG OK Unselect completed\r\n"),
-        FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
-        FI_SEND("* 0 EXISTS\r\n* OK [UIDVALIDITY 8] x\r\n$TAG OK [READ-ONLY] done\r\n"),
+        RECREATED_STEPS,
         /* 4th: renamed away */
-        FI_EXPECT("NOOP"),
-        FI_SEND("* BYE IMAP session state is inconsistent, please relogin.\r\n"), FI_CLOSE,
+        RENAMED_STEPS,
     };
     struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
     struct pctx p;
@@ -929,23 +936,12 @@ static void test_pool_revalidate_at_checkout(void)
 static void test_pool_fresh_checkout_defers_noop(void)
 {
     static const struct fake_imap_step script[] = {
-        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),
-        FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"),
-        FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_UNSELECT),
-        FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK enabled\r\n"),
-        FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n"),
-        FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
+        LOGIN_UNSELECT_STEPS, FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
         FI_SEND("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n$TAG OK [READ-ONLY] done\r\n"),
         /* 2nd checkout: nothing; the select NOOPs: deleted and created again */
-        FI_EXPECT("NOOP"),
-        FI_SEND("* NO Internal error occurred. Refer to server log for more information.\r\n"
-                "$TAG OK NOOP completed.\r\n"),
-        FI_EXPECT("UNSELECT"), FI_SEND("$TAG OK Unselect completed\r\n"),
-        FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
-        FI_SEND("* 0 EXISTS\r\n* OK [UIDVALIDITY 8] x\r\n$TAG OK [READ-ONLY] done\r\n"),
+        RECREATED_STEPS,
         /* 3rd checkout: nothing; the select NOOPs: renamed away */
-        FI_EXPECT("NOOP"),
-        FI_SEND("* BYE IMAP session state is inconsistent, please relogin.\r\n"), FI_CLOSE,
+        RENAMED_STEPS,
     };
     struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300,
                                     .fresh_ms = 60000 };
