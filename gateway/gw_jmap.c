@@ -139,6 +139,14 @@ static void run_call(struct gw_jreq *jr, json_t *call)
         return;
     }
     result = m->fn(&c, &err);
+    if (result == NULL && jr->session != NULL && ib_session_reuse_failed(jr->session)) {
+        /* the pooled session died before answering anything (what the
+           checkout NOOP used to catch): nothing happened, run it again on
+           a fresh one (gw_jreq_session replaces the broken session) */
+        cm_err_clear(&err);
+        c.error_type = NULL;
+        result = m->fn(&c, &err);
+    }
     if (result != NULL) {
         append_response(jr, c.name, result, c.call_id);
         return;

@@ -156,6 +156,7 @@ static int start_services(struct gw_ctx *ctx, const char *const **names_r, struc
         .checkout_timeout_ms = set->pool_checkout_ms,
         .keepalive_secs = set->pool_keepalive_secs,
         .max_idle_secs = set->pool_max_idle_secs,
+        .fresh_ms = set->pool_fresh_ms,
     };
     const char **names = calloc(gw_routes_count, sizeof(*names));
     int rc;

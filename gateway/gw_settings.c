@@ -65,6 +65,8 @@ const struct cm_cfg_def gw_settings_defs[] = {
       1, 3600, 0, "NOOP idle sessions after this many seconds" },
     { "pool_max_idle", "JMAPGATE_POOL_MAX_IDLE", CM_CFG_UINT, OFF(pool_max_idle_secs), "600", 1,
       86400, 0, "close idle sessions after this many seconds" },
+    { "pool_fresh_ms", "JMAPGATE_POOL_FRESH_MS", CM_CFG_UINT, OFF(pool_fresh_ms), "2000", 0,
+      60000, 0, "no NOOP at checkout for a session the server answered this recently (0: always)" },
     { "watch_grace", "JMAPGATE_WATCH_GRACE", CM_CFG_UINT, OFF(watch_grace_secs), "30", 0, 3600,
       0, "seconds a watcher outlives its last subscriber" },
     { "push_ping", "JMAPGATE_PUSH_PING", CM_CFG_UINT, OFF(push_ping_secs), "25", 1, 3600, 0,

@@ -45,6 +45,7 @@ struct gw_settings {
     unsigned int pool_checkout_ms;
     unsigned int pool_keepalive_secs;
     unsigned int pool_max_idle_secs;
+    unsigned int pool_fresh_ms;
     unsigned int watch_grace_secs;
     unsigned int push_ping_secs;       /* REST SSE heartbeat */
     unsigned int push_max_ping_secs;   /* clamp of the JMAP ping= argument */

@@ -336,23 +336,30 @@ static int read_listing(mailimap *imap, int tag, bool lsub, int refused, clist *
     return r;
 }
 
-/* LIST "" "*" and LSUB "" "*" written together, answers read in order:
-   one round trip. A refused LSUB means no subscriptions, not an error. */
-static int list_and_lsub(struct ib_session *s, clist **list_r, clist **lsub_r,
+/* LIST "" "*", LSUB "" "*" and, when one is due, the NOOP that syncs
+   the selected folder (STATUS of that folder answers from the session's
+   view) written together, answers read in order: one round trip. The NOOP
+   goes last: Dovecot delays a NOOP's answer until the commands running
+   beside it are done, so in front it would be answered after LIST. A
+   refused LSUB means no subscriptions, not an error. *drop_r: the NOOP
+   drew a warning (ib_session_sync_recv). */
+static int list_and_lsub(struct ib_session *s, clist **list_r, clist **lsub_r, bool *drop_r,
                          struct cm_err *err)
 {
     mailimap *imap = ib_session_imap(s);
-    int tlist = 0, tlsub = 0, rc;
+    int tlist = 0, tlsub = 0, tnoop = 0, rc, rc_noop;
     int r = ib_etpan_send_line(imap, "LIST \"\" \"*\"", &tlist);
 
     if (r == MAILIMAP_NO_ERROR)
         r = ib_etpan_send_line(imap, "LSUB \"\" \"*\"", &tlsub);
+    if (r == MAILIMAP_NO_ERROR)
+        r = ib_session_sync_send(s, &tnoop);
     if (r == MAILIMAP_NO_ERROR && mailstream_flush(imap->imap_stream) == -1)
         r = MAILIMAP_ERROR_STREAM;
     if (r == MAILIMAP_NO_ERROR)
         r = read_listing(imap, tlist, false, MAILIMAP_ERROR_LIST, list_r);
     rc = ib_session_check(s, r, "LIST", err);
-    if (ib_session_is_broken(s) || tlsub == 0)
+    if (ib_session_is_broken(s))
         return rc;
     r = read_listing(imap, tlsub, true, MAILIMAP_ERROR_LSUB, lsub_r);
     if (ib_session_check(s, r, "LSUB", rc < 0 ? NULL : err) < 0) {
@@ -360,22 +367,23 @@ static int list_and_lsub(struct ib_session *s, clist **list_r, clist **lsub_r,
             return rc < 0 ? rc : (err ? err->code : CM_EUPSTREAM);
         cm_err_clear(rc < 0 ? NULL : err); /* no subscriptions: not fatal */
     }
-    return rc;
+    rc_noop = ib_session_sync_recv(s, tnoop, drop_r, rc < 0 ? NULL : err);
+    return rc < 0 ? rc : rc_noop;
 }
 
 int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_err *err)
 {
     clist *list = NULL, *lsub = NULL;
+    bool drop = false;
     int rc;
 
     out->items = NULL;
     out->count = 0;
     if (ib_session_is_broken(s))
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
-    rc = ib_session_sync(s, err);
-    if (rc < 0)
-        return rc;
-    rc = list_and_lsub(s, &list, &lsub, err);
+    rc = list_and_lsub(s, &list, &lsub, &drop, err);
+    if (rc == 0 && drop)
+        rc = ib_session_drop_selection(s, err);
     if (rc == 0)
         rc = build(s, list, lsub, out, err);
     if (list != NULL)

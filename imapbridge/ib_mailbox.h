@@ -45,7 +45,9 @@ struct ib_folder_list {
     size_t count;
 };
 
-/* LIST "" "*" (with SPECIAL-USE data), LSUB for subscriptions, then
+/* LIST "" "*" (with SPECIAL-USE data), LSUB for subscriptions (and
+   pipelined behind them the NOOP of ib_session_sync when one is due, whose
+   warning drops the selection as there), then
    STATUS (MESSAGES UNSEEN UIDVALIDITY UIDNEXT [HIGHESTMODSEQ] [MAILBOXID
    or X-GUID]) per selectable folder (a server that refuses the id item
    gets a second STATUS without it). INBOX first, then by path. A STATUS refused with NO

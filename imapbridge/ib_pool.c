@@ -238,16 +238,17 @@ static int open_slot(struct ib_pool *pool, struct pool_user *u, const struct ib_
 
 /* A warm session whose server spoke while it was idle (usually "* BYE"
    before an idle disconnect), or that has a folder selected (which another
-   client may have renamed or deleted meanwhile), is checked with a NOOP
-   (ib_session_revalidate); when that breaks it, its slot is reused for a
-   fresh session. Called without the lock. */
+   client may have renamed or deleted meanwhile) and was not answered within
+   fresh_ms, is checked with a NOOP (ib_session_revalidate); when that
+   breaks it, its slot is reused for a fresh session. Called without the
+   lock. */
 static int check_warm(struct ib_pool *pool, const struct ib_creds *cr, const unsigned char *key,
                       struct ib_session **s_r, struct cm_err *err)
 {
     struct pool_entry *e;
     int rc;
 
-    if (ib_session_revalidate(*s_r, NULL) == 0 || !ib_session_is_broken(*s_r))
+    if (ib_session_revalidate(*s_r, pool->set.fresh_ms, NULL) == 0 || !ib_session_is_broken(*s_r))
         return 0;
     pthread_mutex_lock(&pool->mu);
     e = busy_take(pool, *s_r);

@@ -17,9 +17,13 @@
  * ib_pool_budget_reserve / _release.
  *
  * A warm session whose server sent something while it sat idle (typically
- * "* BYE" before an idle disconnect) or that has a folder selected is
- * NOOPed at checkout (ib_session_revalidate) and, if that breaks it,
- * replaced by a new connection in the same slot. When the caps
+ * "* BYE" before an idle disconnect), or that has a folder selected and
+ * was last answered fresh_ms or more ago, is NOOPed at checkout
+ * (ib_session_revalidate) and, if that breaks it, replaced by a new
+ * connection in the same slot. Otherwise the NOOP is left to the first use
+ * of the selection (one round trip less per request behind a distant
+ * server), and a session that breaks there says ib_session_reuse_failed:
+ * the caller runs its work again on a fresh one. When the caps
  * are reached, an idle session nobody waiting can use (same user, other
  * secret; or, at the global cap, the least recently used one) is closed to
  * make room, and a budget reservation evicts an idle session of its
@@ -49,6 +53,8 @@ struct ib_pool_settings {
     unsigned int checkout_timeout_ms;  /* wait for a free slot (default 10000) */
     unsigned int keepalive_secs;       /* NOOP idle sessions after this (default 120) */
     unsigned int max_idle_secs;        /* close idle sessions after this (default 600) */
+    unsigned int fresh_ms;             /* no NOOP at checkout when the server answered the
+                                          session this recently (0, the default: always) */
 };
 
 /* up is borrowed and must outlive the pool. Starts the maintenance thread. */

@@ -18,6 +18,7 @@
 #include "common/cm_b64.h"
 #include "common/cm_crypto.h"
 #include "common/cm_log.h"
+#include "common/cm_time.h"
 #include "imapbridge/ib_stream.h"
 
 #define DEFAULT_TIMEOUT_SECS 30
@@ -37,6 +38,9 @@ struct ib_session {
     uint64_t highestmodseq; /* of the selected folder */
     bool synced;            /* a NOOP on the selected folder and no other
                                command since: ib_session_sync has nothing to do */
+    bool unconfirmed;       /* revalidation skipped and no answer since (ib_session_reuse_failed) */
+    bool noop_unconfirmed;  /* unconfirmed when the pipelined sync NOOP was sent */
+    uint64_t heard_ms;      /* when the server last answered a command */
     char logkv[160];
 };
 
@@ -136,11 +140,10 @@ static int check_stream_failure(struct ib_session *s, const char *what, struct c
     }
 }
 
-int ib_session_check(struct ib_session *s, int rc, const char *what, struct cm_err *err)
+static int classify(struct ib_session *s, int rc, const char *what, struct cm_err *err)
 {
     mailstream_low *low;
 
-    s->synced = false;
     if (rc == MAILIMAP_NO_ERROR || rc == MAILIMAP_NO_ERROR_AUTHENTICATED ||
         rc == MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
         return 0;
@@ -181,6 +184,19 @@ int ib_session_check(struct ib_session *s, int rc, const char *what, struct cm_e
     default: /* a tagged NO of a command: the session stays usable */
         return cm_err_set(err, CM_EUPSTREAM, "imap %s: NO %.160s", what, server_text(s));
     }
+}
+
+int ib_session_check(struct ib_session *s, int rc, const char *what, struct cm_err *err)
+{
+    int code;
+
+    s->synced = false;
+    code = classify(s, rc, what, err);
+    if (!s->broken && code != CM_EINTERNAL && code != CM_EINVAL) { /* the server answered */
+        s->heard_ms = cm_now_ms();
+        s->unconfirmed = false;
+    }
+    return code;
 }
 
 /* ---- capabilities ----------------------------------------------------- */
@@ -769,19 +785,14 @@ static int login_guarded(struct ib_session *s, const struct ib_upstream *up,
     return rc;
 }
 
-/* "<tag> <text>" and its response, like mailimap_custom_command without
-   the trailing space that one sends. A NO or BAD is
-   MAILIMAP_ERROR_CUSTOM_COMMAND. With warned_r, tells whether the server
-   sent an untagged NO or BAD along (a warning, RFC 3501 §7.1, which
-   libetpan's own commands drop). */
-static int simple_command(mailimap *imap, const char *text, bool *warned_r)
+/* The result of a command built by hand: MAILIMAP_ERROR_CUSTOM_COMMAND for
+   a NO or BAD. With warned_r, tells whether the server sent an untagged NO
+   or BAD along (a warning, RFC 3501 §7.1, which libetpan's own commands
+   drop). Frees resp. */
+static int hand_result(struct mailimap_response *resp, bool *warned_r)
 {
-    struct mailimap_response *resp = NULL;
-    int r = ib_etpan_command(imap, text, &resp);
     bool ok;
 
-    if (r != MAILIMAP_NO_ERROR)
-        return r;
     for (clistiter *it = warned_r && resp->rsp_cont_req_or_resp_data_list
                              ? clist_begin(resp->rsp_cont_req_or_resp_data_list) : NULL;
          it != NULL; it = clist_next(it)) {
@@ -796,6 +807,16 @@ static int simple_command(mailimap *imap, const char *text, bool *warned_r)
     ok = ib_etpan_tagged_ok(resp);
     mailimap_response_free(resp);
     return ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_CUSTOM_COMMAND;
+}
+
+/* "<tag> <text>" and its response, like mailimap_custom_command without
+   the trailing space that one sends; the result as hand_result gives it. */
+static int simple_command(mailimap *imap, const char *text, bool *warned_r)
+{
+    struct mailimap_response *resp = NULL;
+    int r = ib_etpan_command(imap, text, &resp);
+
+    return r == MAILIMAP_NO_ERROR ? hand_result(resp, warned_r) : r;
 }
 
 /* RFC 2971: say who we are when the server offers ID. The "* ID" answer is
@@ -947,6 +968,11 @@ char ib_session_delimiter(const struct ib_session *s)
     return s->delimiter;
 }
 
+const char *ib_session_selected(const struct ib_session *s)
+{
+    return s->selected;
+}
+
 struct mailimap *ib_session_imap(struct ib_session *s)
 {
     return s->imap;
@@ -1043,8 +1069,11 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
         rc = ib_session_sync(s, err);
         if (rc < 0)
             return rc;
-        fill_selection(s, sel_r);
-        return 0;
+        if (s->selected != NULL) {
+            fill_selection(s, sel_r);
+            return 0;
+        }
+        /* the NOOP drew a warning and the folder was unselected: open it afresh */
     }
     free(s->selected);
     s->selected = NULL; /* a failed SELECT leaves nothing selected */
@@ -1069,18 +1098,61 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
     return 0;
 }
 
+int ib_session_drop_selection(struct ib_session *s, struct cm_err *err)
+{
+    cm_debug(s->logkv, "imap: warning about the selected folder; unselecting");
+    if (s->caps & IB_CAP_UNSELECT)
+        return ib_session_unselect(s, err);
+    s->broken = true;
+    return cm_err_set(err, CM_EUPSTREAM, "imap: the selected folder is in trouble");
+}
+
+/* NOOP; a warning along with it drops the selection. */
+static int noop_checked(struct ib_session *s, struct cm_err *err)
+{
+    bool warned = false;
+    int rc = ib_session_check(s, simple_command(s->imap, "NOOP", &warned), "NOOP", err);
+
+    if (rc == 0 && warned && s->selected != NULL)
+        return ib_session_drop_selection(s, err);
+    s->synced = rc == 0 && s->selected != NULL;
+    return rc;
+}
+
 int ib_session_sync(struct ib_session *s, struct cm_err *err)
 {
-    int rc;
-
     if (s->broken)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
-    if (s->selected == NULL)
+    if (s->selected == NULL || s->synced)
+        return 0; /* nothing selected, or a NOOP and no other command since */
+    return noop_checked(s, err);
+}
+
+int ib_session_sync_send(struct ib_session *s, int *tag_r)
+{
+    *tag_r = 0;
+    if (s->broken || s->selected == NULL || s->synced)
+        return MAILIMAP_NO_ERROR;
+    s->noop_unconfirmed = s->unconfirmed;
+    return ib_etpan_send_line(s->imap, "NOOP", tag_r);
+}
+
+int ib_session_sync_recv(struct ib_session *s, int tag, bool *drop_r, struct cm_err *err)
+{
+    struct mailimap_response *resp = NULL;
+    bool warned = false;
+    int r, rc;
+
+    *drop_r = false;
+    if (tag == 0)
         return 0;
-    if (s->synced)
-        return 0; /* a NOOP and no other command since */
-    rc = ib_session_check(s, mailimap_noop(s->imap), "NOOP", err);
-    s->synced = rc == 0;
+    s->imap->imap_tag = tag;
+    r = ib_etpan_read_response(s->imap, &resp);
+    rc = ib_session_check(s, r == MAILIMAP_NO_ERROR ? hand_result(resp, &warned) : r, "NOOP",
+                          err);
+    *drop_r = rc == 0 && warned && s->selected != NULL;
+    if (s->broken && s->noop_unconfirmed)
+        s->unconfirmed = true; /* only read-only commands were answered before it */
     return rc;
 }
 
@@ -1106,26 +1178,21 @@ int ib_session_unselect(struct ib_session *s, struct cm_err *err)
     return rc;
 }
 
-int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
+int ib_session_revalidate(struct ib_session *s, unsigned int fresh_ms, struct cm_err *err)
 {
-    bool warned = false;
-    int rc;
-
     if (s->broken)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
-    if (s->selected == NULL && !ib_session_has_input(s))
+    if (!ib_session_has_input(s) &&
+        (s->selected == NULL || (fresh_ms > 0 && cm_now_ms() - s->heard_ms < fresh_ms))) {
+        /* The first use of the selection NOOPs (ib_session_sync) */
+        s->unconfirmed = true;
+        s->synced = false;
         return 0;
-    rc = ib_session_check(s, simple_command(s->imap, "NOOP", &warned), "NOOP", err);
-    if (rc == 0 && warned && s->selected != NULL) {
-        /* Dovecot answers a NOOP with "* NO Internal error occurred" when
-           the selected folder was deleted and created again by another
-           client, and then goes on answering from the deleted one. */
-        cm_debug(s->logkv, "imap: warning about the selected folder; unselecting");
-        if (s->caps & IB_CAP_UNSELECT)
-            return ib_session_unselect(s, err);
-        s->broken = true; /* no UNSELECT (CLOSE could expunge): a fresh session instead */
-        return cm_err_set(err, CM_EUPSTREAM, "imap: the selected folder is in trouble");
     }
-    s->synced = rc == 0 && s->selected != NULL;
-    return rc;
+    return noop_checked(s, err);
+}
+
+bool ib_session_reuse_failed(const struct ib_session *s)
+{
+    return s->broken && s->unconfirmed;
 }

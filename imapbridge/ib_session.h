@@ -101,6 +101,7 @@ bool ib_session_is_broken(const struct ib_session *s);
 unsigned int ib_session_caps(const struct ib_session *s);
 const char *ib_session_username(const struct ib_session *s); /* borrowed */
 char ib_session_delimiter(const struct ib_session *s);       /* from NAMESPACE/LIST; 0 if flat */
+const char *ib_session_selected(const struct ib_session *s);  /* wire name, or NULL; borrowed */
 
 /* True when the server has sent something not read yet (buffered in
    libetpan or OpenSSL, or the socket is readable / hung up). On an idle
@@ -110,24 +111,54 @@ bool ib_session_has_input(struct ib_session *s);
 
 /* When a folder is selected, NOOP so the session's view of it is current:
    STATUS of the selected folder answers from that view (RFC 3501 §6.3.10),
-   which would otherwise be as old as the SELECT. */
+   which would otherwise be as old as the SELECT. Nothing to do when
+   nothing is selected or a NOOP and no other command happened since. An
+   untagged NO or BAD along with the NOOP drops the selection
+   (ib_session_drop_selection): Dovecot answers so when the selected folder
+   was deleted and created again by another client, and then goes on
+   answering from the deleted one. */
 int ib_session_sync(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
 
-/* Before a warm session is handed out again: NOOP when a folder is
-   selected or the server has spoken meanwhile, so a session broken by then
-   breaks here, not in the middle of a request. Dovecot reports a selected
-   folder renamed by another client only when the next command arrives
-   ("* BYE ... inconsistent"). One deleted and created again under the
-   same name is never reported as such: Dovecot answers the NOOP with an
-   untagged "* NO Internal error occurred" and goes on answering from the
-   deleted folder. On any untagged NO or BAD to this NOOP the selection is
-   dropped (UNSELECT; without it the session is marked broken, so the pool
-   replaces it). The
-   selection is otherwise kept: re-opening a 20,000-message maildir folder
-   costs ~40 ms, the NOOP ~1 ms. On success the next ib_session_sync costs
-   nothing (no command in between). */
-int ib_session_revalidate(struct ib_session *s, struct cm_err *err)
+/* ib_session_sync in two halves, for pipelining it behind read-only
+   commands: _send writes the NOOP when one is due (not flushed; *tag_r =
+   its tag, 0 when none is due) and returns a libetpan code; once flushed
+   and the answers of the commands in front read, _recv reads its answer
+   (nothing when tag is 0). *drop_r tells that the NOOP drew a warning:
+   the caller calls ib_session_drop_selection before relying on the
+   selection (or on STATUS of the selected folder). When the NOOP breaks a
+   session whose revalidation was skipped, ib_session_reuse_failed holds
+   (the commands in front of it must not have changed anything). */
+int ib_session_sync_send(struct ib_session *s, int *tag_r) __attribute__((warn_unused_result));
+int ib_session_sync_recv(struct ib_session *s, int tag, bool *drop_r, struct cm_err *err)
     __attribute__((warn_unused_result));
+
+/* Forget the selected folder: UNSELECT, or, without UNSELECT (CLOSE could
+   expunge), mark the session broken so the pool replaces it (CM_EUPSTREAM). */
+int ib_session_drop_selection(struct ib_session *s, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* Before a warm session is handed out again, so that one broken while
+   idle breaks here, not in the middle of a request. NOOP (as
+   ib_session_sync, with its warning check) when the server has sent
+   something meanwhile (usually "* BYE" before an idle disconnect), or when
+   a folder is selected and the server last answered fresh_ms or more ago.
+   Dovecot reports a selected folder renamed by another client only when
+   the next command arrives ("* BYE ... inconsistent"). Otherwise no I/O:
+   the NOOP is left to the first use of the selection (ib_session_sync,
+   which ib_session_select and ib_mailbox_list call, the latter pipelined
+   with its LIST), and a session that then breaks before any command of
+   the request was answered reports ib_session_reuse_failed. The selection
+   is kept: re-opening a 20,000-message maildir folder costs ~40 ms, a
+   NOOP ~1 ms. After a NOOP here the next ib_session_sync costs nothing. */
+int ib_session_revalidate(struct ib_session *s, unsigned int fresh_ms, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* True when the session is broken and the server answered no command
+   since ib_session_revalidate skipped its NOOP: what that NOOP would have
+   found (a BYE for a folder renamed or deleted meanwhile, an idle
+   disconnect). The request's work did not happen upstream; the caller may
+   run it again on a fresh session, as the pool would have at checkout. */
+bool ib_session_reuse_failed(const struct ib_session *s);
 
 /* Close the selected folder with UNSELECT (RFC 3691), which never
    expunges. Does nothing when nothing is selected or the server lacks

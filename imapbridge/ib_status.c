@@ -27,20 +27,31 @@ static void read_item(const struct mailimap_status_info *si, struct ib_status *s
     }
 }
 
+/* STATUS of the selected folder answers from the session's view: bring it
+   up to date first (ib_session_sync). */
+static int sync_if_selected(struct ib_session *s, const char *imap_name, struct cm_err *err)
+{
+    const char *sel = ib_session_selected(s);
+
+    return sel != NULL && strcmp(sel, imap_name) == 0 ? ib_session_sync(s, err) : 0;
+}
+
 int ib_status_get(struct ib_session *s, const char *imap_name, struct ib_status *st_r,
                   struct cm_err *err)
 {
-    struct mailimap_status_att_list *l = mailimap_status_att_list_new_empty();
+    struct mailimap_status_att_list *l;
     struct mailimap_mailbox_data_status *st = NULL;
     int rc;
 
     memset(st_r, 0, sizeof(*st_r));
+    if (ib_session_is_broken(s))
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    rc = sync_if_selected(s, imap_name, err);
+    if (rc < 0)
+        return rc;
+    l = mailimap_status_att_list_new_empty();
     if (l == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    if (ib_session_is_broken(s)) {
-        mailimap_status_att_list_free(l);
-        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
-    }
     mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_MESSAGES);
     mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_UIDNEXT);
     mailimap_status_att_list_add(l, MAILIMAP_STATUS_ATT_UIDVALIDITY);

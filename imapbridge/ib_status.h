@@ -17,7 +17,8 @@ struct ib_status {
     uint64_t highestmodseq; /* 0 without CONDSTORE */
 };
 
-/* STATUS imap_name (wire name, modified UTF-7). A tagged NO (no such
+/* STATUS imap_name (wire name, modified UTF-7); when that folder is the
+   selected one, ib_session_sync first. A tagged NO (no such
    folder) is CM_ENOENT and leaves the session usable; other failures as
    ib_session_check. */
 int ib_status_get(struct ib_session *s, const char *imap_name, struct ib_status *st_r,

@@ -991,29 +991,36 @@ static void test_pool_stale_warm_session_replaced(void)
    was deleted and created again) it is unselected; when it draws a BYE
    (Dovecot: the folder was renamed) a fresh connection takes the slot. */
 #define CAPS_UNSELECT "* CAPABILITY IMAP4rev1 ENABLE UNSELECT CONDSTORE\r\n$TAG OK done\r\n"
+#define LOGIN_UNSELECT_STEPS                                                                     \
+    FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),                               \
+    FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"),                            \
+    FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_UNSELECT),                                             \
+    FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK enabled\r\n"),         \
+    FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n")
+/* A NOOP on INBOX deleted and created again: "* NO", UNSELECT, EXAMINE anew. */
+#define RECREATED_STEPS                                                                          \
+    FI_EXPECT("NOOP"),                                                                           \
+    FI_SEND("* NO Internal error occurred. Refer to server log for more information.\r\n"       \
+            "$TAG OK NOOP completed.\r\n"),                                                      \
+    FI_EXPECT("UNSELECT"), FI_SEND("$TAG OK Unselect completed\r\n"),                            \
+    FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),                                                      \
+    FI_SEND("* 0 EXISTS\r\n* OK [UIDVALIDITY 8] x\r\n$TAG OK [READ-ONLY] done\r\n")
+/* A NOOP on INBOX renamed away. */
+#define RENAMED_STEPS                                                                            \
+    FI_EXPECT("NOOP"), FI_SEND("* BYE IMAP session state is inconsistent, please relogin.\r\n"), \
+    FI_CLOSE
 static void test_pool_revalidate_at_checkout(void)
 {
     static const struct fake_imap_step script[] = {
-        FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),
-        FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"),
-        FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_UNSELECT),
-        FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK enabled\r\n"),
-        FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n"),
-        FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
+        LOGIN_UNSELECT_STEPS, FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
         FI_SEND("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [HIGHESTMODSEQ 9] x\r\n"
                 "$TAG OK [READ-ONLY] done\r\n"),
         /* 2nd checkout: a plain NOOP; the selection is kept */
         FI_EXPECT("NOOP"), FI_SEND("* 4 EXISTS\r\n$TAG OK done\r\n"),
         /* 3rd: the folder was deleted and created again meanwhile */
-        FI_EXPECT("NOOP"),
-        FI_SEND("* NO Internal error occurred. Refer to server log for more information.\r\n"
-                "$TAG OK NOOP completed.\r\n"),
-        FI_EXPECT("UNSELECT"), FI_SEND("$TAG OK Unselect completed\r\n"),
-        FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
-        FI_SEND("* 0 EXISTS\r\n* OK [UIDVALIDITY 8] x\r\n$TAG OK [READ-ONLY] done\r\n"),
+        RECREATED_STEPS,
         /* 4th: renamed away */
-        FI_EXPECT("NOOP"),
-        FI_SEND("* BYE IMAP session state is inconsistent, please relogin.\r\n"), FI_CLOSE,
+        RENAMED_STEPS,
     };
     struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
     struct pctx p;
@@ -1039,6 +1046,47 @@ static void test_pool_revalidate_at_checkout(void)
     th_assert(fake_imap_connections(p.f.fake) == 2);
     ib_pool_stats(p.pool, &st);
     th_assert(st.opened_total == 2 && st.reused_total == 2 && st.discarded_total == 1);
+    ib_pool_checkin(p.pool, &s);
+    th_assert(fake_imap_failures(p.f.fake) == 0);
+    if (fake_imap_failures(p.f.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(p.f.fake));
+    pctx_fini(&p);
+}
+
+/* With fresh_ms, a session the server answered just now is handed out
+   without a NOOP: the selection's first use NOOPs instead, with the same
+   protection (an untagged NO drops the selection and the folder is opened
+   afresh), and a BYE there says ib_session_reuse_failed. */
+static void test_pool_fresh_checkout_defers_noop(void)
+{
+    static const struct fake_imap_step script[] = {
+        LOGIN_UNSELECT_STEPS, FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
+        FI_SEND("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n$TAG OK [READ-ONLY] done\r\n"),
+        /* 2nd checkout: nothing; the select NOOPs: deleted and created again */
+        RECREATED_STEPS,
+        /* 3rd checkout: nothing; the select NOOPs: renamed away */
+        RENAMED_STEPS,
+    };
+    struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300,
+                                    .fresh_ms = 60000 };
+    struct pctx p;
+    struct ib_session *s = NULL;
+    struct ib_selection sel;
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(pctx_init(&p, script, &set) == 0);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);
+    th_assert(s != NULL && ib_session_select(s, "INBOX", true, NULL, &err) == 0);
+    ib_pool_checkin(p.pool, &s);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);      /* no I/O */
+    th_assert(s != NULL && ib_session_selected(s) != NULL && !ib_session_reuse_failed(s));
+    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0);   /* NOOP, * NO: reopened */
+    th_assert(sel.uidvalidity == 8 && sel.exists == 0);
+    ib_pool_checkin(p.pool, &s);
+    th_assert(ib_pool_checkout(p.pool, &p.f.cr, &s, &err) == 0);      /* no I/O */
+    th_assert(s != NULL && fake_imap_connections(p.f.fake) == 1);
+    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) < 0);    /* NOOP -> BYE */
+    th_assert(ib_session_is_broken(s) && ib_session_reuse_failed(s));
     ib_pool_checkin(p.pool, &s);
     th_assert(fake_imap_failures(p.f.fake) == 0);
     if (fake_imap_failures(p.f.fake))
@@ -1187,6 +1235,8 @@ int main(void)
     th_run("pool: broken session discarded", test_pool_broken_discarded);
     th_run("pool: stale warm session replaced", test_pool_stale_warm_session_replaced);
     th_run("pool: NOOP at checkout; * NO -> UNSELECT; BYE -> fresh", test_pool_revalidate_at_checkout);
+    th_run("pool: fresh session: no NOOP at checkout, its first use NOOPs",
+           test_pool_fresh_checkout_defers_noop);
     th_run("pool: account budget", test_pool_budget);
     th_run("pool: keep-alive and idle close", test_pool_maintenance);
     th_run("pool: concurrent checkouts", test_pool_concurrent);

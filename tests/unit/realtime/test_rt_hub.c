@@ -201,7 +201,7 @@ static void test_backoff(void)
 
 int main(void)
 {
-    struct ib_pool_settings ps = { 4, 16, 8, 100, 120, 600 };
+    struct ib_pool_settings ps = { 4, 16, 8, 100, 120, 600, 0 };
 
     th_assert(ib_upstream_parse_url("imap://127.0.0.1:1", &up, NULL) == 0);
     up.timeout_secs = 1;
