@@ -26,6 +26,8 @@ enum rt_watcher_state {
     RT_WATCHER_POLL         /* STATUS polling when due */
 };
 
+struct rt_sub_link;
+
 struct rt_account {
     char *id;
     struct ib_creds creds;     /* replaced by a newer login; jobs copy it under hub->mu */
@@ -34,6 +36,7 @@ struct rt_account {
     size_t nstate_subs;        /* subscriptions with want_states */
     size_t nconns;             /* watchers holding an upstream connection slot */
     struct rt_account *next;
+    struct rt_watcher *watchers; /* this account's watchers, through w->acct_next */
 };
 
 struct rt_watcher {
@@ -62,6 +65,20 @@ struct rt_watcher {
     unsigned int attempts;     /* failed connects in a row */
     uint64_t notice_ns;        /* when the reactor saw the socket readable */
     struct rt_watcher *next;
+    struct rt_watcher *prev;      /* in hub->watchers (O(1) reaping) */
+    struct rt_watcher *acct_next; /* in acct->watchers */
+    struct rt_watcher *id_next;   /* in the hub's id table chain */
+    struct rt_sub_link *subs;     /* subscriptions of this folder (doubly linked
+                                     through rt_sub_link.prev/next): a publish
+                                     touches only these */
+};
+
+/* One (subscription, watcher) pair: sub->links[i] belongs to
+   sub->watchers[i] and sits in that watcher's subs list while attached.
+   Owned by the subscription (an array of nwatchers). */
+struct rt_sub_link {
+    struct rt_sub *sub;
+    struct rt_sub_link *prev, *next;
 };
 
 struct rt_sub {
@@ -74,6 +91,8 @@ struct rt_sub {
     bool stopped;              /* cb asked to stop delivery */
     bool want_states;          /* counted in acct->nstate_subs */
     struct rt_sub *next;       /* in hub->subs */
+    struct rt_sub *prev;       /* in hub->subs (O(1) unsubscribe) */
+    struct rt_sub_link *links; /* parallel to watchers */
 };
 
 struct rt_hub {
@@ -85,6 +104,8 @@ struct rt_hub {
     pthread_cond_t cond;       /* a job finished (rt_hub_free waits) */
     struct rt_account *accounts;
     struct rt_watcher *watchers;
+    struct rt_watcher **by_id; /* watchers by id: chained buckets, a power of two */
+    size_t by_id_size;         /* buckets; grown to keep chains short */
     struct rt_sub *subs;
     size_t nsubs, nwatchers, nbusy; /* nbusy: watcher jobs queued or running */
     uint64_t next_watcher_id;
@@ -114,6 +135,8 @@ uint64_t rt_backoff_ms(unsigned int attempts, unsigned int max_secs);
 void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const char *states,
                            const struct rt_snap *snap,
                            enum rt_reason reason, uint64_t notice_ns);
+/* The watcher with this id, or NULL (O(1) on average). hub->mu held. */
+struct rt_watcher *rt_hub_watcher_by_id(struct rt_hub *hub, uint64_t id);
 /* Free a dead watcher and, when unused, its account. hub->mu held. */
 void rt_hub_reap_locked(struct rt_hub *hub, struct rt_watcher *w);
 
