@@ -3,6 +3,7 @@
 #include "gateway/gw_sse.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,9 +22,16 @@
 
 #define TICK_MS 500
 #define BUCKETS 1024
-#define BLOCK_BYTES 2048
+/* MHD callocs a response buffer of this size per stream and hands the
+   reader at most this much per call: one event of either kind (~100-300
+   bytes) fits, a larger one takes several calls. */
+#define BLOCK_BYTES 512
 #define EVENT_MAX_BYTES 4096
 #define RETRY_MS 3000
+/* After this many streams closed, give freed memory back to the system:
+   the connections' buffers come from malloc arenas that glibc does not
+   shrink on its own, so RSS would stay at its high-water mark. */
+#define TRIM_AFTER_CLOSED 256
 
 struct gw_sse_stream {
     uint64_t id;
@@ -53,6 +61,9 @@ struct gw_sse {
     pthread_t thread;
     bool thread_started;
     struct gw_sse_stats stats;
+    size_t trim_mark;             /* open streams at the last trim, raised to the
+                                     peak since (manager thread only) */
+    uint64_t trim_at_ms;          /* a trim is due then (0: none; manager thread) */
 };
 
 /* ---- queue (st->mu held) ----------------------------------------------- */
@@ -387,11 +398,28 @@ static void tick_one(struct gw_sse *mgr, struct gw_sse_stream *st, uint64_t now,
     pthread_mutex_unlock(&st->mu);
 }
 
+/* mgr->mu held. True when TRIM_AFTER_CLOSED streams have closed since the
+   last trim, one tick after it was noticed (MHD frees a connection's
+   buffers just after the stream). */
+static bool trim_due(struct gw_sse *mgr, uint64_t now)
+{
+    if (mgr->stats.open > mgr->trim_mark)
+        mgr->trim_mark = mgr->stats.open;
+    if (mgr->trim_at_ms == 0 && mgr->trim_mark - mgr->stats.open >= TRIM_AFTER_CLOSED)
+        mgr->trim_at_ms = now + TICK_MS;
+    if (mgr->trim_at_ms == 0 || now < mgr->trim_at_ms)
+        return false;
+    mgr->trim_at_ms = 0;
+    mgr->trim_mark = mgr->stats.open;
+    return true;
+}
+
 static void *mgr_main(void *arg)
 {
     struct gw_sse *mgr = arg;
     struct epoll_event evs[64];
     uint64_t drain, next_tick = 0;
+    bool trim;
 
     for (;;) {
         int n = epoll_wait(mgr->epfd, evs, 64, TICK_MS);
@@ -415,7 +443,10 @@ static void *mgr_main(void *arg)
                 tick_one(mgr, st, now, wall);
             next_tick = now + TICK_MS;
         }
+        trim = trim_due(mgr, now);
         pthread_mutex_unlock(&mgr->mu);
+        if (trim)
+            (void)malloc_trim(0); /* a few ms for a heap of 10,000 streams */
     }
     return NULL;
 }
