@@ -50,8 +50,25 @@ struct gw_sse_stream {
     struct gw_sse_stream *prev, *next, *hnext;
 };
 
+/* The last event formatted: a publish hands the same event to every stream
+   of the folder, so streams of one kind and type filter share the text.
+   The key is everything gw_sse_format reads. */
+struct fmt_cache {
+    pthread_mutex_t mu;           /* taken before a stream's mu */
+    bool valid;
+    enum gw_sse_kind kind;
+    unsigned int types;
+    uint64_t id;
+    enum rt_reason reason;
+    struct rt_snap snap;
+    char *account_id, *mailbox, *states; /* owned copies (states may be NULL) */
+    int rc;                       /* gw_sse_format's result for text */
+    struct cm_buf text;
+};
+
 struct gw_sse {
     struct gw_sse_settings set;
+    struct fmt_cache fc;
     pthread_mutex_t mu;
     struct gw_sse_stream *list;
     struct gw_sse_stream *buckets[BUCKETS];
@@ -106,20 +123,57 @@ static int push_text(struct gw_sse_stream *st, const struct cm_buf *text, bool e
     return rc;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool fmt_cache_hit(const struct fmt_cache *c, const struct gw_sse_opts *o,
+                          const struct rt_event *ev)
+{
+    return c->valid && c->kind == o->kind && c->types == o->types && c->id == ev->id &&
+           c->reason == ev->reason && memcmp(&c->snap, ev->snap, sizeof(c->snap)) == 0 &&
+           same_str(c->account_id, ev->account_id) && same_str(c->mailbox, ev->mailbox) &&
+           same_str(c->states, ev->states);
+}
+
+/* Format ev for o into the cache (c->mu held). */
+static void fmt_cache_fill(struct fmt_cache *c, const struct gw_sse_opts *o,
+                           const struct rt_event *ev)
+{
+    free(c->account_id);
+    free(c->mailbox);
+    free(c->states);
+    c->account_id = strdup(ev->account_id);
+    c->mailbox = strdup(ev->mailbox);
+    c->states = ev->states != NULL ? strdup(ev->states) : NULL;
+    cm_buf_reset(&c->text);
+    c->rc = gw_sse_format(&c->text, o->kind, o->types, ev);
+    c->valid = c->account_id != NULL && c->mailbox != NULL &&
+               (c->states != NULL || ev->states == NULL);
+    c->kind = o->kind;
+    c->types = o->types;
+    c->id = ev->id;
+    c->reason = ev->reason;
+    c->snap = *ev->snap;
+}
+
 /* The hub's callback: hub lock held, must not block. */
 static int on_event(const struct rt_event *ev, void *ctx)
 {
     struct gw_sse_stream *st = ctx;
-    struct cm_buf b;
+    struct fmt_cache *c = &st->mgr->fc;
     int rc;
 
-    cm_buf_init(&b, EVENT_MAX_BYTES);
-    rc = gw_sse_format(&b, st->o.kind, st->o.types, ev);
+    pthread_mutex_lock(&c->mu);
+    if (!fmt_cache_hit(c, &st->o, ev))
+        fmt_cache_fill(c, &st->o, ev);
+    rc = c->rc;
     if (rc == 0)
-        rc = push_text(st, &b, st->o.close_after_event);
+        rc = push_text(st, &c->text, st->o.close_after_event);
     else if (rc == 1)
         rc = 0; /* filtered out */
-    cm_buf_fini(&b);
+    pthread_mutex_unlock(&c->mu);
     if (rc == CM_ELIMIT) {
         pthread_mutex_lock(&st->mgr->mu);
         st->mgr->stats.overflow_total++;
@@ -460,6 +514,8 @@ int gw_sse_new(const struct gw_sse_settings *set, struct gw_sse **sse_r, struct 
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     mgr->set = *set;
     pthread_mutex_init(&mgr->mu, NULL);
+    pthread_mutex_init(&mgr->fc.mu, NULL);
+    cm_buf_init(&mgr->fc.text, EVENT_MAX_BYTES);
     mgr->epfd = epoll_create1(EPOLL_CLOEXEC);
     mgr->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (mgr->epfd < 0 || mgr->evfd < 0 ||
@@ -509,6 +565,11 @@ void gw_sse_free(struct gw_sse **ssep)
     if (mgr->evfd >= 0)
         close(mgr->evfd);
     pthread_mutex_destroy(&mgr->mu);
+    pthread_mutex_destroy(&mgr->fc.mu);
+    cm_buf_fini(&mgr->fc.text);
+    free(mgr->fc.account_id);
+    free(mgr->fc.mailbox);
+    free(mgr->fc.states);
     free(mgr);
 }
 
