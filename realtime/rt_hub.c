@@ -19,6 +19,17 @@ const double rt_latency_bounds_secs[RT_LATENCY_BUCKETS] = { 0.001, 0.005, 0.01, 
 
 #define ID_TABLE_MIN 64
 
+/* Unlink node (with prev/next fields) from the doubly linked list *headp. */
+#define DL_UNLINK(headp, node)                   \
+    do {                                         \
+        if ((node)->prev != NULL)                \
+            (node)->prev->next = (node)->next;   \
+        else                                     \
+            *(headp) = (node)->next;             \
+        if ((node)->next != NULL)                \
+            (node)->next->prev = (node)->prev;   \
+    } while (0)
+
 static void settings_defaults(struct rt_hub_settings *s)
 {
     if (s->idle_restart_secs == 0)
@@ -312,12 +323,7 @@ void rt_hub_reap_locked(struct rt_hub *hub, struct rt_watcher *w)
     struct rt_watcher **pp;
 
     assert(w->subs == NULL);
-    if (w->prev != NULL)
-        w->prev->next = w->next;
-    else
-        hub->watchers = w->next;
-    if (w->next != NULL)
-        w->next->prev = w->prev;
+    DL_UNLINK(&hub->watchers, w);
     for (pp = &w->acct->watchers; *pp != NULL; pp = &(*pp)->acct_next) {
         if (*pp == w) {
             *pp = w->acct_next;
@@ -416,12 +422,7 @@ static void release_watchers_locked(struct rt_hub *hub, struct rt_sub *s)
         struct rt_watcher *w = s->watchers[i];
         struct rt_sub_link *l = &s->links[i];
 
-        if (l->prev != NULL)
-            l->prev->next = l->next;
-        else
-            w->subs = l->next;
-        if (l->next != NULL)
-            l->next->prev = l->prev;
+        DL_UNLINK(&w->subs, l);
         assert(w->refcount > 0);
         if (--w->refcount == 0)
             w->grace_until_ms = now + (uint64_t)hub->set.watch_grace_secs * 1000;
@@ -519,12 +520,7 @@ void rt_hub_unsubscribe(struct rt_hub *hub, struct rt_sub **subp)
         return;
     *subp = NULL;
     pthread_mutex_lock(&hub->mu);
-    if (s->prev != NULL)
-        s->prev->next = s->next;
-    else
-        hub->subs = s->next;
-    if (s->next != NULL)
-        s->next->prev = s->prev;
+    DL_UNLINK(&hub->subs, s);
     hub->nsubs--;
     release_watchers_locked(hub, s);
     s->acct->nsubs--;
