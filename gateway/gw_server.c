@@ -435,7 +435,7 @@ int gw_server_start(struct gw_ctx *ctx, const struct gw_route *routes, size_t nr
         NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
         threads >= 2 ? threads : 0u, MHD_OPTION_CONNECTION_LIMIT, ctx->set->max_connections,
         MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+        (size_t)ctx->set->http_conn_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
         MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL, MHD_OPTION_STRICT_FOR_CLIENT, 1,
         MHD_OPTION_END);
     if (srv->daemon == NULL) {

@@ -47,6 +47,10 @@ const struct cm_cfg_def gw_settings_defs[] = {
       "queued requests before 503" },
     { "max_connections", "JMAPGATE_MAX_CONNECTIONS", CM_CFG_UINT, OFF(max_connections), "10000",
       16, 1000000, 0, "HTTP connections (SSE included)" },
+    { "http_conn_memory", "JMAPGATE_HTTP_CONN_MEMORY", CM_CFG_SIZE, OFF(http_conn_memory), "16k",
+      8192, 1048576, 0,
+      "memory per HTTP connection; a request's line and headers must fit in it (431), "
+      "and an open SSE stream keeps about half of it" },
     { "max_body", "JMAPGATE_MAX_BODY", CM_CFG_SIZE, OFF(max_body_bytes), "10m", 1024, U32MAX, 0,
       "largest request body (413 above)" },
     { "request_timeout", "JMAPGATE_REQUEST_TIMEOUT", CM_CFG_UINT, OFF(request_timeout_secs), "30",

@@ -36,6 +36,8 @@ struct gw_settings {
     unsigned int workers;
     unsigned int job_queue;
     unsigned int max_connections;
+    size_t http_conn_memory;           /* MHD's per-connection pool: request line and
+                                          headers (431 past it), response headers */
     size_t max_body_bytes;
     unsigned int request_timeout_secs;
     unsigned int shutdown_grace_secs;

@@ -3,6 +3,7 @@
 #include "gateway/gw_sse.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,9 +22,16 @@
 
 #define TICK_MS 500
 #define BUCKETS 1024
-#define BLOCK_BYTES 2048
+/* MHD callocs a response buffer of this size per stream and hands the
+   reader at most this much per call: one event of either kind (~100-300
+   bytes) fits, a larger one takes several calls. */
+#define BLOCK_BYTES 512
 #define EVENT_MAX_BYTES 4096
 #define RETRY_MS 3000
+/* After this many streams closed, give freed memory back to the system:
+   the connections' buffers come from malloc arenas that glibc does not
+   shrink on its own, so RSS would stay at its high-water mark. */
+#define TRIM_AFTER_CLOSED 256
 
 struct gw_sse_stream {
     uint64_t id;
@@ -42,8 +50,25 @@ struct gw_sse_stream {
     struct gw_sse_stream *prev, *next, *hnext;
 };
 
+/* The last event formatted: a publish hands the same event to every stream
+   of the folder, so streams of one kind and type filter share the text.
+   The key is everything gw_sse_format reads. */
+struct fmt_cache {
+    pthread_mutex_t mu;           /* taken before a stream's mu */
+    bool valid;
+    enum gw_sse_kind kind;
+    unsigned int types;
+    uint64_t id;
+    enum rt_reason reason;
+    struct rt_snap snap;
+    char *account_id, *mailbox, *states; /* owned copies (states may be NULL) */
+    int rc;                       /* gw_sse_format's result for text */
+    struct cm_buf text;
+};
+
 struct gw_sse {
     struct gw_sse_settings set;
+    struct fmt_cache fc;
     pthread_mutex_t mu;
     struct gw_sse_stream *list;
     struct gw_sse_stream *buckets[BUCKETS];
@@ -53,6 +78,9 @@ struct gw_sse {
     pthread_t thread;
     bool thread_started;
     struct gw_sse_stats stats;
+    size_t trim_mark;             /* open streams at the last trim, raised to the
+                                     peak since (manager thread only) */
+    uint64_t trim_at_ms;          /* a trim is due then (0: none; manager thread) */
 };
 
 /* ---- queue (st->mu held) ----------------------------------------------- */
@@ -95,20 +123,57 @@ static int push_text(struct gw_sse_stream *st, const struct cm_buf *text, bool e
     return rc;
 }
 
+static bool same_str(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static bool fmt_cache_hit(const struct fmt_cache *c, const struct gw_sse_opts *o,
+                          const struct rt_event *ev)
+{
+    return c->valid && c->kind == o->kind && c->types == o->types && c->id == ev->id &&
+           c->reason == ev->reason && memcmp(&c->snap, ev->snap, sizeof(c->snap)) == 0 &&
+           same_str(c->account_id, ev->account_id) && same_str(c->mailbox, ev->mailbox) &&
+           same_str(c->states, ev->states);
+}
+
+/* Format ev for o into the cache (c->mu held). */
+static void fmt_cache_fill(struct fmt_cache *c, const struct gw_sse_opts *o,
+                           const struct rt_event *ev)
+{
+    free(c->account_id);
+    free(c->mailbox);
+    free(c->states);
+    c->account_id = strdup(ev->account_id);
+    c->mailbox = strdup(ev->mailbox);
+    c->states = ev->states != NULL ? strdup(ev->states) : NULL;
+    cm_buf_reset(&c->text);
+    c->rc = gw_sse_format(&c->text, o->kind, o->types, ev);
+    c->valid = c->account_id != NULL && c->mailbox != NULL &&
+               (c->states != NULL || ev->states == NULL);
+    c->kind = o->kind;
+    c->types = o->types;
+    c->id = ev->id;
+    c->reason = ev->reason;
+    c->snap = *ev->snap;
+}
+
 /* The hub's callback: hub lock held, must not block. */
 static int on_event(const struct rt_event *ev, void *ctx)
 {
     struct gw_sse_stream *st = ctx;
-    struct cm_buf b;
+    struct fmt_cache *c = &st->mgr->fc;
     int rc;
 
-    cm_buf_init(&b, EVENT_MAX_BYTES);
-    rc = gw_sse_format(&b, st->o.kind, st->o.types, ev);
+    pthread_mutex_lock(&c->mu);
+    if (!fmt_cache_hit(c, &st->o, ev))
+        fmt_cache_fill(c, &st->o, ev);
+    rc = c->rc;
     if (rc == 0)
-        rc = push_text(st, &b, st->o.close_after_event);
+        rc = push_text(st, &c->text, st->o.close_after_event);
     else if (rc == 1)
         rc = 0; /* filtered out */
-    cm_buf_fini(&b);
+    pthread_mutex_unlock(&c->mu);
     if (rc == CM_ELIMIT) {
         pthread_mutex_lock(&st->mgr->mu);
         st->mgr->stats.overflow_total++;
@@ -387,11 +452,28 @@ static void tick_one(struct gw_sse *mgr, struct gw_sse_stream *st, uint64_t now,
     pthread_mutex_unlock(&st->mu);
 }
 
+/* mgr->mu held. True when TRIM_AFTER_CLOSED streams have closed since the
+   last trim, one tick after it was noticed (MHD frees a connection's
+   buffers just after the stream). */
+static bool trim_due(struct gw_sse *mgr, uint64_t now)
+{
+    if (mgr->stats.open > mgr->trim_mark)
+        mgr->trim_mark = mgr->stats.open;
+    if (mgr->trim_at_ms == 0 && mgr->trim_mark - mgr->stats.open >= TRIM_AFTER_CLOSED)
+        mgr->trim_at_ms = now + TICK_MS;
+    if (mgr->trim_at_ms == 0 || now < mgr->trim_at_ms)
+        return false;
+    mgr->trim_at_ms = 0;
+    mgr->trim_mark = mgr->stats.open;
+    return true;
+}
+
 static void *mgr_main(void *arg)
 {
     struct gw_sse *mgr = arg;
     struct epoll_event evs[64];
     uint64_t drain, next_tick = 0;
+    bool trim;
 
     for (;;) {
         int n = epoll_wait(mgr->epfd, evs, 64, TICK_MS);
@@ -415,7 +497,10 @@ static void *mgr_main(void *arg)
                 tick_one(mgr, st, now, wall);
             next_tick = now + TICK_MS;
         }
+        trim = trim_due(mgr, now);
         pthread_mutex_unlock(&mgr->mu);
+        if (trim)
+            (void)malloc_trim(0); /* a few ms for a heap of 10,000 streams */
     }
     return NULL;
 }
@@ -429,6 +514,8 @@ int gw_sse_new(const struct gw_sse_settings *set, struct gw_sse **sse_r, struct 
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     mgr->set = *set;
     pthread_mutex_init(&mgr->mu, NULL);
+    pthread_mutex_init(&mgr->fc.mu, NULL);
+    cm_buf_init(&mgr->fc.text, EVENT_MAX_BYTES);
     mgr->epfd = epoll_create1(EPOLL_CLOEXEC);
     mgr->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (mgr->epfd < 0 || mgr->evfd < 0 ||
@@ -478,6 +565,11 @@ void gw_sse_free(struct gw_sse **ssep)
     if (mgr->evfd >= 0)
         close(mgr->evfd);
     pthread_mutex_destroy(&mgr->mu);
+    pthread_mutex_destroy(&mgr->fc.mu);
+    cm_buf_fini(&mgr->fc.text);
+    free(mgr->fc.account_id);
+    free(mgr->fc.mailbox);
+    free(mgr->fc.states);
     free(mgr);
 }
 

@@ -19,7 +19,8 @@
  *
  * Threads: open/subscribe/respond/discard on the worker running the
  * handler; close_all and free from the main thread; the rest inside.
- * Lock order: hub lock -> manager lock -> stream lock.
+ * Lock order: hub lock -> manager lock -> stream lock; hub lock -> the
+ * format cache lock (gw_sse.c) -> stream lock.
  */
 #ifndef GW_SSE_H
 #define GW_SSE_H

@@ -17,6 +17,19 @@
 const double rt_latency_bounds_secs[RT_LATENCY_BUCKETS] = { 0.001, 0.005, 0.01, 0.025, 0.05,
                                                             0.1,   0.25,  0.5,  1.0,   2.5 };
 
+#define ID_TABLE_MIN 64
+
+/* Unlink node (with prev/next fields) from the doubly linked list *headp. */
+#define DL_UNLINK(headp, node)                   \
+    do {                                         \
+        if ((node)->prev != NULL)                \
+            (node)->prev->next = (node)->next;   \
+        else                                     \
+            *(headp) = (node)->next;             \
+        if ((node)->next != NULL)                \
+            (node)->next->prev = (node)->prev;   \
+    } while (0)
+
 static void settings_defaults(struct rt_hub_settings *s)
 {
     if (s->idle_restart_secs == 0)
@@ -51,6 +64,12 @@ int rt_hub_new(const struct rt_hub_settings *set, const struct ib_upstream *up,
     hub->epfd = hub->evfd = -1;
     pthread_mutex_init(&hub->mu, NULL);
     pthread_cond_init(&hub->cond, NULL);
+    hub->by_id = calloc(ID_TABLE_MIN, sizeof(*hub->by_id));
+    if (hub->by_id == NULL) {
+        rt_hub_free(&hub);
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    hub->by_id_size = ID_TABLE_MIN;
     rc = rt_loop_start(hub, err);
     if (rc < 0) {
         rt_hub_free(&hub);
@@ -125,7 +144,59 @@ void rt_hub_free(struct rt_hub **hubp)
         close(hub->evfd);
     pthread_cond_destroy(&hub->cond);
     pthread_mutex_destroy(&hub->mu);
+    free(hub->by_id);
     free(hub);
+}
+
+/* ---- watchers by id (hub->mu held) ------------------------------------- */
+
+/* Ids are sequential, so the low bits spread them evenly. */
+static struct rt_watcher **id_chain(const struct rt_hub *hub, uint64_t id)
+{
+    return &hub->by_id[id & (hub->by_id_size - 1)];
+}
+
+/* Double the buckets once there are more watchers than buckets; without
+   memory the chains just get longer. */
+static void id_table_maybe_grow(struct rt_hub *hub)
+{
+    size_t n = hub->by_id_size * 2;
+    struct rt_watcher **t, **old = hub->by_id;
+    size_t old_size = hub->by_id_size;
+
+    if (hub->nwatchers < hub->by_id_size || (t = calloc(n, sizeof(*t))) == NULL)
+        return;
+    hub->by_id = t;
+    hub->by_id_size = n;
+    for (size_t i = 0; i < old_size; i++) {
+        for (struct rt_watcher *w = old[i], *next; w != NULL; w = next) {
+            struct rt_watcher **chain = id_chain(hub, w->id);
+
+            next = w->id_next;
+            w->id_next = *chain;
+            *chain = w;
+        }
+    }
+    free(old);
+}
+
+static void id_table_remove(struct rt_hub *hub, struct rt_watcher *w)
+{
+    for (struct rt_watcher **pp = id_chain(hub, w->id); *pp != NULL; pp = &(*pp)->id_next) {
+        if (*pp == w) {
+            *pp = w->id_next;
+            return;
+        }
+    }
+}
+
+struct rt_watcher *rt_hub_watcher_by_id(struct rt_hub *hub, uint64_t id)
+{
+    for (struct rt_watcher *w = *id_chain(hub, id); w != NULL; w = w->id_next) {
+        if (w->id == id)
+            return w;
+    }
+    return NULL;
 }
 
 /* ---- accounts and watchers (hub->mu held) ------------------------------ */
@@ -230,17 +301,24 @@ static struct rt_watcher *watcher_new(struct rt_hub *hub, struct rt_account *a,
         w->slot_claimed = true;
     }
     w->next = hub->watchers;
+    if (hub->watchers != NULL)
+        hub->watchers->prev = w;
     hub->watchers = w;
+    w->acct_next = a->watchers;
+    a->watchers = w;
     hub->nwatchers++;
     a->nwatchers++;
+    id_table_maybe_grow(hub);
+    w->id_next = *id_chain(hub, w->id);
+    *id_chain(hub, w->id) = w;
     return w;
 }
 
 static struct rt_watcher *watcher_get(struct rt_hub *hub, struct rt_account *a,
                                       const char *mailbox, struct cm_err *err)
 {
-    for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
-        if (w->acct == a && !w->closing && !w->dead && strcmp(w->mailbox, mailbox) == 0)
+    for (struct rt_watcher *w = a->watchers; w != NULL; w = w->acct_next) {
+        if (!w->closing && !w->dead && strcmp(w->mailbox, mailbox) == 0)
             return w;
     }
     return watcher_new(hub, a, mailbox, err);
@@ -256,12 +334,15 @@ void rt_hub_reap_locked(struct rt_hub *hub, struct rt_watcher *w)
            the grace period) get their own connections. */
         rt_notify_fall_back_locked(hub, w->acct, false);
     }
-    for (pp = &hub->watchers; *pp != NULL; pp = &(*pp)->next) {
+    assert(w->subs == NULL);
+    DL_UNLINK(&hub->watchers, w);
+    for (pp = &w->acct->watchers; *pp != NULL; pp = &(*pp)->acct_next) {
         if (*pp == w) {
-            *pp = w->next;
+            *pp = w->acct_next;
             break;
         }
     }
+    id_table_remove(hub, w);
     hub->nwatchers--;
     w->acct->nwatchers--;
     if (w->slot_claimed)
@@ -345,15 +426,9 @@ void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const char 
     }
     hub->stats.published_total++;
     ev = (struct rt_event){ e->id, a->id, e->mailbox, &e->snap, reason, notice_ns, e->states };
-    for (struct rt_sub *s = hub->subs; s != NULL; s = s->next) {
-        if (s->acct != a || s->want_states)
-            continue;
-        for (size_t i = 0; i < s->nwatchers; i++) {
-            if (s->watchers[i] == w) {
-                deliver(hub, s, &ev);
-                break;
-            }
-        }
+    for (struct rt_sub_link *l = w->subs; l != NULL; l = l->next) {
+        if (!l->sub->want_states) /* those get the account-wide event below */
+            deliver(hub, l->sub, &ev);
     }
     if (a->nstate_subs == 0)
         return;
@@ -443,7 +518,9 @@ static void release_watchers_locked(struct rt_hub *hub, struct rt_sub *s)
 
     for (size_t i = 0; i < s->nwatchers; i++) {
         struct rt_watcher *w = s->watchers[i];
+        struct rt_sub_link *l = &s->links[i];
 
+        DL_UNLINK(&w->subs, l);
         assert(w->refcount > 0);
         if (--w->refcount == 0)
             w->grace_until_ms = now + (uint64_t)hub->set.watch_grace_secs * 1000;
@@ -476,6 +553,21 @@ static struct rt_watcher *notifier_get(struct rt_hub *hub, struct rt_account *a,
     return w;
 }
 
+/* s holds w: a reference, and s in w's list of subscriptions. */
+static void link_watcher(struct rt_sub *s, struct rt_watcher *w)
+{
+    struct rt_sub_link *l = &s->links[s->nwatchers];
+
+    w->refcount++;
+    l->sub = s;
+    l->prev = NULL;
+    l->next = w->subs;
+    if (w->subs != NULL)
+        w->subs->prev = l;
+    w->subs = l;
+    s->watchers[s->nwatchers++] = w;
+}
+
 static int attach_watchers(struct rt_hub *hub, struct rt_sub *s, const struct rt_sub_params *p,
                            struct cm_err *err)
 {
@@ -483,10 +575,8 @@ static int attach_watchers(struct rt_hub *hub, struct rt_sub *s, const struct rt
 
     if (nw == NULL && err != NULL && err->code < 0)
         return err->code;
-    if (nw != NULL) {
-        nw->refcount++;
-        s->watchers[s->nwatchers++] = nw;
-    }
+    if (nw != NULL)
+        link_watcher(s, nw);
     for (size_t i = 0; i < p->nmailboxes; i++) {
         struct rt_watcher *w = watcher_get(hub, s->acct, p->mailboxes[i], err);
 
@@ -496,8 +586,7 @@ static int attach_watchers(struct rt_hub *hub, struct rt_sub *s, const struct rt
             w->snap = p->baselines[i]; /* job-owned, but no job has run yet */
             w->has_snap = true;
         }
-        w->refcount++;
-        s->watchers[s->nwatchers++] = w;
+        link_watcher(s, w);
     }
     return 0;
 }
@@ -510,7 +599,11 @@ int rt_hub_subscribe(struct rt_hub *hub, const struct rt_sub_params *p, rt_event
     int rc = 0;
 
     *resync_r = false;
-    if (s == NULL || (s->watchers = calloc(p->nmailboxes + 1, sizeof(*s->watchers))) == NULL) {
+    /* + 1: the account's notifier, when there is one */
+    if (s == NULL || (s->watchers = calloc(p->nmailboxes + 1, sizeof(*s->watchers))) == NULL ||
+        (s->links = calloc(p->nmailboxes + 1, sizeof(*s->links))) == NULL) {
+        if (s != NULL)
+            free(s->watchers);
         free(s);
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     }
@@ -547,6 +640,8 @@ int rt_hub_subscribe(struct rt_hub *hub, const struct rt_sub_params *p, rt_event
     if (last_id_r != NULL)
         *last_id_r = rt_ring_last_id(&s->acct->ring);
     s->next = hub->subs;
+    if (hub->subs != NULL)
+        hub->subs->prev = s;
     hub->subs = s;
     hub->nsubs++;
     rt_loop_wake(hub);
@@ -554,6 +649,7 @@ out:
     pthread_mutex_unlock(&hub->mu);
     if (rc < 0) {
         free(s->watchers);
+        free(s->links);
         free(s);
         return rc;
     }
@@ -564,18 +660,12 @@ out:
 void rt_hub_unsubscribe(struct rt_hub *hub, struct rt_sub **subp)
 {
     struct rt_sub *s = *subp;
-    struct rt_sub **pp;
 
     if (s == NULL)
         return;
     *subp = NULL;
     pthread_mutex_lock(&hub->mu);
-    for (pp = &hub->subs; *pp != NULL; pp = &(*pp)->next) {
-        if (*pp == s) {
-            *pp = s->next;
-            break;
-        }
-    }
+    DL_UNLINK(&hub->subs, s);
     hub->nsubs--;
     release_watchers_locked(hub, s);
     s->acct->nsubs--;
@@ -584,6 +674,7 @@ void rt_hub_unsubscribe(struct rt_hub *hub, struct rt_sub **subp)
     rt_loop_wake(hub);
     pthread_mutex_unlock(&hub->mu);
     free(s->watchers);
+    free(s->links);
     free(s);
 }
 

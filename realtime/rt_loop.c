@@ -62,18 +62,9 @@ static void dispatch(struct rt_hub *hub, struct rt_watcher *w)
     w->due_ms = cm_now_ms() + RETRY_SUBMIT_MS; /* the timer takes over (also for IDLING) */
 }
 
-static struct rt_watcher *find_watcher(struct rt_hub *hub, uint64_t id)
-{
-    for (struct rt_watcher *w = hub->watchers; w != NULL; w = w->next) {
-        if (w->id == id)
-            return w;
-    }
-    return NULL;
-}
-
 static void on_readable(struct rt_hub *hub, uint64_t id, uint64_t now_ns)
 {
-    struct rt_watcher *w = find_watcher(hub, id);
+    struct rt_watcher *w = rt_hub_watcher_by_id(hub, id);
 
     if (w == NULL || w->busy || w->dead || w->state != RT_WATCHER_IDLING)
         return;

@@ -74,7 +74,7 @@ static void apply_statuses(struct rt_watcher *nw, const struct ib_idle_news *n,
     if (n->nstatuses == 0)
         return;
     pthread_mutex_lock(&hub->mu);
-    for (struct rt_watcher *f = hub->watchers; f != NULL; f = f->next) {
+    for (struct rt_watcher *f = nw->acct->watchers; f != NULL; f = f->acct_next) {
         if (!is_notified_folder(f, nw->acct))
             continue;
         for (size_t i = 0; i < n->nstatuses; i++) {
@@ -98,7 +98,7 @@ static void apply_lists(struct rt_watcher *nw, const struct ib_idle_news *n, boo
 
     *recheck_r = false;
     pthread_mutex_lock(&hub->mu);
-    for (struct rt_watcher *f = hub->watchers; f != NULL; f = f->next) {
+    for (struct rt_watcher *f = nw->acct->watchers; f != NULL; f = f->acct_next) {
         if (!is_notified_folder(f, nw->acct))
             continue;
         for (size_t i = 0; i < n->nlists; i++) {
@@ -124,7 +124,7 @@ static int status_all(struct rt_watcher *nw, uint64_t notice_ns, struct cm_err *
     int rc = 0;
 
     pthread_mutex_lock(&hub->mu);
-    for (struct rt_watcher *f = hub->watchers; f != NULL && rc == 0; f = f->next) {
+    for (struct rt_watcher *f = nw->acct->watchers; f != NULL && rc == 0; f = f->acct_next) {
         if (!is_notified_folder(f, nw->acct))
             continue;
         if (n == cap) {
@@ -250,7 +250,7 @@ static struct rt_watcher *first_unclaimed(struct rt_hub *hub, struct rt_account 
 {
     struct rt_watcher *best = NULL;
 
-    for (struct rt_watcher *f = hub->watchers; f != NULL; f = f->next) {
+    for (struct rt_watcher *f = a->watchers; f != NULL; f = f->acct_next) {
         if (is_notified_folder(f, a) && !f->slot_claimed && (best == NULL || f->id < best->id))
             best = f;
     }
@@ -273,7 +273,7 @@ void rt_notify_fall_back_locked(struct rt_hub *hub, struct rt_account *a, bool f
         f->state = RT_WATCHER_CONNECT; /* no longer a candidate */
         f->due_ms = cm_now_ms();
     }
-    for (f = hub->watchers; f != NULL; f = f->next) {
+    for (f = a->watchers; f != NULL; f = f->acct_next) {
         if (is_notified_folder(f, a)) {
             f->state = RT_WATCHER_CONNECT;
             f->due_ms = cm_now_ms();

@@ -37,6 +37,8 @@ enum rt_notify {
     RT_NOTIFY_ON            /* the notifier is in NOTIFY + IDLE */
 };
 
+struct rt_sub_link;
+
 struct rt_account {
     char *id;
     struct ib_creds creds;     /* replaced by a newer login; jobs copy it under hub->mu */
@@ -54,6 +56,7 @@ struct rt_account {
     enum rt_reason states_reason; /* what the gathered changes were */
     uint64_t states_notice_ns; /* the first gathered change's upstream notice */
     struct rt_account *next;
+    struct rt_watcher *watchers; /* this account's watchers, through w->acct_next */
 };
 
 struct rt_watcher {
@@ -83,6 +86,20 @@ struct rt_watcher {
     unsigned int attempts;     /* failed connects in a row */
     uint64_t notice_ns;        /* when the reactor saw the socket readable */
     struct rt_watcher *next;
+    struct rt_watcher *prev;      /* in hub->watchers (O(1) reaping) */
+    struct rt_watcher *acct_next; /* in acct->watchers */
+    struct rt_watcher *id_next;   /* in the hub's id table chain */
+    struct rt_sub_link *subs;     /* subscriptions of this folder (doubly linked
+                                     through rt_sub_link.prev/next): a publish
+                                     touches only these */
+};
+
+/* One (subscription, watcher) pair: sub->links[i] belongs to
+   sub->watchers[i] and sits in that watcher's subs list while attached.
+   Owned by the subscription (an array of nwatchers). */
+struct rt_sub_link {
+    struct rt_sub *sub;
+    struct rt_sub_link *prev, *next;
 };
 
 struct rt_sub {
@@ -95,6 +112,8 @@ struct rt_sub {
     bool stopped;              /* cb asked to stop delivery */
     bool want_states;          /* counted in acct->nstate_subs */
     struct rt_sub *next;       /* in hub->subs */
+    struct rt_sub *prev;       /* in hub->subs (O(1) unsubscribe) */
+    struct rt_sub_link *links; /* parallel to watchers */
 };
 
 struct rt_hub {
@@ -106,6 +125,8 @@ struct rt_hub {
     pthread_cond_t cond;       /* a job finished (rt_hub_free waits) */
     struct rt_account *accounts;
     struct rt_watcher *watchers;
+    struct rt_watcher **by_id; /* watchers by id: chained buckets, a power of two */
+    size_t by_id_size;         /* buckets; grown to keep chains short */
     struct rt_sub *subs;
     size_t nsubs, nwatchers, nbusy; /* nbusy: watcher jobs queued or running */
     uint64_t next_watcher_id;
@@ -167,6 +188,8 @@ void rt_hub_publish_locked(struct rt_hub *hub, struct rt_watcher *w, const char 
 void rt_hub_flush_states_locked(struct rt_hub *hub, uint64_t now_ms);
 /* When the next one is due (0: none). hub->mu held. */
 uint64_t rt_hub_next_states_due_locked(struct rt_hub *hub);
+/* The watcher with this id, or NULL (O(1) on average). hub->mu held. */
+struct rt_watcher *rt_hub_watcher_by_id(struct rt_hub *hub, uint64_t id);
 /* Free a dead watcher and, when unused, its account. hub->mu held. */
 void rt_hub_reap_locked(struct rt_hub *hub, struct rt_watcher *w);
 

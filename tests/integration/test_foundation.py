@@ -4,6 +4,7 @@ out of the log."""
 import base64
 import json
 import os
+import socket
 import time
 import unittest
 
@@ -81,6 +82,21 @@ class FoundationTest(StackTestCase):
         self.assertEqual(st, 413)
         self.problem(413, hd, body)
         # and the server still answers afterwards
+        self.assertEqual(self.gw.request("GET", "/healthz")[0], 200)
+
+    def test_header_cap_is_431(self):
+        """http_conn_memory (16k) caps a request's line and headers: 15 KB
+        of headers pass, 20 KB get a 431 (read from a raw socket: the server
+        answers before the client has finished sending)."""
+        st, _, _ = self.gw.request("GET", "/healthz", headers={"X-Big": "a" * 15000})
+        self.assertEqual(st, 200)
+        with socket.create_connection((self.gw.host, self.gw.port), timeout=10) as s:
+            try:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20000
+                          + b"\r\n\r\n")
+            except OSError:
+                pass  # the server may close while the rest is in flight
+            self.assertTrue(s.recv(64).startswith(b"HTTP/1.1 431"))
         self.assertEqual(self.gw.request("GET", "/healthz")[0], 200)
 
     # -- folder list ---------------------------------------------------------

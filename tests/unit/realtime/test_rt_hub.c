@@ -189,6 +189,137 @@ static void test_creds_refresh(void)
     rt_hub_free(&hub);
 }
 
+/* ---- the indexes: subscriptions per watcher, watchers by id ----------- */
+
+#define IX_ACCTS 10
+#define IX_BOXES 30
+#define IX_SUBS 500
+
+struct ix_sub {
+    struct rt_sub *sub;
+    int acct, box[2];
+    unsigned int got;
+};
+
+static int on_count(const struct rt_event *ev, void *ctx)
+{
+    (void)ev;
+    ((struct ix_sub *)ctx)->got++;
+    return 0;
+}
+
+/* Publish on (account, folder); false when there is no such watcher. */
+static bool publish_to(struct rt_hub *hub, int acct, int box)
+{
+    static const struct rt_snap snap = { 1, 2, 3, 4, 0 };
+    char id[16], name[16];
+    bool found = false;
+
+    snprintf(id, sizeof(id), "a%d", acct);
+    snprintf(name, sizeof(name), "F%d", box);
+    pthread_mutex_lock(&hub->mu);
+    for (struct rt_watcher *w = hub->watchers; w != NULL && !found; w = w->next) {
+        if (strcmp(w->acct->id, id) == 0 && strcmp(w->mailbox, name) == 0 && !w->closing) {
+            rt_hub_publish_locked(hub, w, NULL, &snap, RT_REASON_NEW, cm_now_ns());
+            found = true;
+        }
+    }
+    pthread_mutex_unlock(&hub->mu);
+    return found;
+}
+
+static bool ix_wants(const struct ix_sub *x, int acct, int box)
+{
+    return x->sub != NULL && x->acct == acct && (x->box[0] == box || x->box[1] == box);
+}
+
+/* Publish on a spread of (account, folder) pairs; every live subscription
+   gets exactly the events of its own folders. */
+static void ix_check_fanout(struct rt_hub *hub, struct ix_sub *xs)
+{
+    unsigned int want[IX_SUBS] = { 0 };
+
+    for (int i = 0; i < IX_SUBS; i++)
+        xs[i].got = 0;
+    for (int a = 0; a < IX_ACCTS; a++) {
+        for (int b = a % 3; b < IX_BOXES; b += 3) {
+            bool any = false, found;
+
+            for (int i = 0; i < IX_SUBS; i++) {
+                if (ix_wants(&xs[i], a, b)) {
+                    want[i]++;
+                    any = true;
+                }
+            }
+            found = publish_to(hub, a, b);
+            th_assert_idx(found || !any, a * 100 + b); /* a wanted folder has a watcher */
+        }
+    }
+    for (int i = 0; i < IX_SUBS; i++)
+        th_assert_idx(xs[i].got == want[i], i);
+}
+
+static void test_index_fanout(void)
+{
+    static struct ix_sub xs[IX_SUBS];
+    struct rt_hub *hub = hub_new(0);
+    struct rt_watcher *w;
+    uint64_t max_id = 0;
+    size_t seen = 0;
+
+    for (int i = 0; i < IX_SUBS; i++) {
+        char id[16], b0[16], b1[16];
+        const char *boxes[2] = { b0, b1 };
+        struct rt_sub_params p = { id, &cr, boxes, 2, NULL, false, 0, false, NULL };
+        bool resync;
+
+        xs[i] = (struct ix_sub){ NULL, i % IX_ACCTS, { i % IX_BOXES, 0 }, 0 };
+        xs[i].box[1] = (xs[i].box[0] + 1 + (i / IX_ACCTS) % (IX_BOXES - 1)) % IX_BOXES;
+        snprintf(id, sizeof(id), "a%d", xs[i].acct);
+        snprintf(b0, sizeof(b0), "F%d", xs[i].box[0]);
+        snprintf(b1, sizeof(b1), "F%d", xs[i].box[1]);
+        th_assert_idx(rt_hub_subscribe(hub, &p, on_count, &xs[i], &xs[i].sub, &resync, NULL,
+                                       NULL) == 0, i);
+    }
+    /* Every watcher is found by its id, the table grew past its start. */
+    pthread_mutex_lock(&hub->mu);
+    th_assert(hub->by_id_size >= hub->nwatchers && hub->nwatchers > 64);
+    for (w = hub->watchers; w != NULL; w = w->next, seen++) {
+        th_assert(rt_hub_watcher_by_id(hub, w->id) == w);
+        max_id = w->id > max_id ? w->id : max_id;
+    }
+    th_assert(seen == hub->nwatchers);
+    th_assert(rt_hub_watcher_by_id(hub, max_id + 1) == NULL);
+    pthread_mutex_unlock(&hub->mu);
+    ix_check_fanout(hub, xs);
+    /* Drop every other one (from both ends of the lists): the rest still
+       get exactly theirs, the dropped ones nothing. */
+    for (int i = 0; i < IX_SUBS; i += 2)
+        rt_hub_unsubscribe(hub, &xs[i].sub);
+    ix_check_fanout(hub, xs);
+    for (int i = 0; i < IX_SUBS; i += 2)
+        th_assert_idx(xs[i].got == 0, i);
+    for (int i = 1; i < IX_SUBS; i += 2)
+        rt_hub_unsubscribe(hub, &xs[i].sub);
+    /* grace 0: the reactor reaps every watcher; none is found by id */
+    for (int i = 0; i < 500; i++) {
+        size_t n;
+
+        pthread_mutex_lock(&hub->mu);
+        n = hub->nwatchers;
+        pthread_mutex_unlock(&hub->mu);
+        if (n == 0)
+            break;
+        usleep(10 * 1000);
+    }
+    pthread_mutex_lock(&hub->mu);
+    th_assert(hub->nwatchers == 0 && hub->watchers == NULL && hub->accounts == NULL);
+    for (uint64_t id = 1; id <= max_id; id++)
+        th_assert(rt_hub_watcher_by_id(hub, id) == NULL);
+    pthread_mutex_unlock(&hub->mu);
+    rt_hub_free(&hub);
+}
+
 static void test_backoff(void)
 {
     for (unsigned int i = 0; i < 20; i++) {
@@ -213,6 +344,7 @@ int main(void)
     th_run("bad_name_and_stop", test_bad_name_and_stop);
     th_run("creds_refresh", test_creds_refresh);
     th_run("backoff", test_backoff);
+    th_run("index_fanout", test_index_fanout);
     cm_work_free(&work);
     ib_pool_free(&pool);
     ib_creds_fini(&cr);
