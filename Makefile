@@ -77,6 +77,7 @@ clean:
 # Benchmarks (loopback, bounded): each prints one JSON object.
 bench: build
 	python3 bench/bench_push.py
+	python3 bench/bench_push_modes.py
 	python3 bench/bench_rest_changes.py
 	python3 bench/bench_folder_list.py
 	python3 bench/bench_round_trips.py
