@@ -137,9 +137,14 @@ class PlainTest(unittest.TestCase):
         lines = self.auth_lines(proxy)
         self.assertTrue(lines and re.match(r"^\S+ AUTHENTICATE PLAIN \S+$", lines[0]), lines)
         self.assertFalse([l for l in lines if " LOGIN " in l + " "], lines)
-        self.assertTrue([l for l in proxy.client_lines
-                         if re.match(r'^\S+ ID \("name" "jmapgate" "version" "[^"]+"\)$', l)],
-                        proxy.client_lines)
+        # ID names jmapgate and the client's address (issue 17: Dovecot's
+        # per-address auth penalty), before the credentials
+        ids = [i for i, l in enumerate(proxy.client_lines)
+               if re.match(r'^\S+ ID \("name" "jmapgate" "version" "[^"]+" '
+                           r'"x-originating-ip" "127\.0\.0\.1" "x-originating-port" "\d+" '
+                           r'"x-connected-ip" "127\.0\.0\.1"\)$', l)]
+        auth = [i for i, l in enumerate(proxy.client_lines) if " AUTHENTICATE " in l]
+        self.assertTrue(ids and auth and ids[0] < auth[0], proxy.client_lines)
         self.check_no_secret(log, USERS["alice"])
 
     def test_plain_two_step(self):
@@ -162,8 +167,10 @@ class PlainTest(unittest.TestCase):
         self.assertEqual(st, 401, doc)
         self.assertNotIn("wrong-pw-Xy", log)
 
-    def test_id_after_login(self):
-        # Without the proxy the gateway uses LOGIN, and still sends ID.
+    def test_id_with_login(self):
+        # Without the proxy the gateway uses LOGIN, and still sends ID (before
+        # it, in the same write: nothing sent then is logged, so the server's
+        # answer shows it).
         gw = Gateway(self.dv.url)
         gw.start()
         try:
@@ -172,8 +179,8 @@ class PlainTest(unittest.TestCase):
             self.assertEqual(st, 200, doc)
         finally:
             self.assertEqual(gw.stop(), 0)
-        # the debug log escapes the quotes: data="4 ID (\"name\" \"jmapgate\" ..."
-        self.assertIn('ID (\\"name\\" \\"jmapgate\\"', gw.log_text())
+        # the debug log escapes the quotes: data="* ID (\"name\" \"Dovecot\")  2 OK"
+        self.assertRegex(gw.log_text(), r'\* ID \(\\"name\\" \\"Dovecot\\"\)  \d+ OK ID')
 
 
 class RealLoginDisabledTest(unittest.TestCase):
@@ -185,6 +192,7 @@ class RealLoginDisabledTest(unittest.TestCase):
     def test_logindisabled_without_plain(self):
         dv = Dovecot(users=USERS, extra_conf=(
             "disable_plaintext_auth = yes\n"
+            "login_trusted_networks =\n"   # trusted networks count as secure
             "service imap-login {\n  inet_listener imap {\n    address = 127.0.0.1, 127.0.0.2\n  }\n}\n"))
         with dv:
             gw = Gateway("imap://127.0.0.2:%d" % dv.port)
