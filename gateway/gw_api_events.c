@@ -8,8 +8,9 @@
  * session, so an unknown folder is a 404 problem, not an error event. The
  * STATUS results are also the baseline the new watchers compare with, so a
  * change between this request and the first IDLE is not lost. The JMAP
- * surface watches every selectable folder of the account (INBOX first, up
- * to push_max_folders; beyond the IDLE budget they are polled): it lists
+ * surface watches every selectable folder of the account (INBOX first; with
+ * NOTIFY one connection hears them all, else beyond the IDLE budget they
+ * are polled; push_max_folders limits /api/v1/events only): it lists
  * them on a pool session, which also proves Basic credentials, and their
  * counts are its baseline. */
 #include <errno.h>
@@ -30,12 +31,12 @@
 #include "realtime/rt_hub.h"
 
 #define MAX_NAME_BYTES 1024
-#define MAX_FOLDERS_HARD 64
+#define MAX_FOLDERS_HARD 64 /* of /api/v1/events (push_max_folders <= 64) */
 
 struct folders {
-    char *names[MAX_FOLDERS_HARD];
-    struct rt_snap base[MAX_FOLDERS_HARD];
-    size_t n;
+    char **names;
+    struct rt_snap *base;
+    size_t n, cap;
     struct ib_folder_list list; /* JMAP: the listing the states are built from */
 };
 
@@ -43,8 +44,36 @@ static void folders_fini(struct folders *f)
 {
     for (size_t i = 0; i < f->n; i++)
         free(f->names[i]);
-    f->n = 0;
+    free(f->names);
+    free(f->base);
+    f->names = NULL;
+    f->base = NULL;
+    f->n = f->cap = 0;
     ib_folder_list_fini(&f->list);
+}
+
+/* Append name (taken over: freed on failure) with its baseline. */
+static int folders_add(struct folders *f, char *name, struct rt_snap base, struct cm_err *err)
+{
+    if (name != NULL && f->n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 16;
+        char **names = realloc(f->names, cap * sizeof(*names));
+        struct rt_snap *b = names != NULL ? realloc(f->base, cap * sizeof(*b)) : NULL;
+
+        if (names != NULL)
+            f->names = names;
+        if (b != NULL) {
+            f->base = b;
+            f->cap = cap;
+        }
+    }
+    if (name == NULL || f->n == f->cap) {
+        free(name);
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    f->names[f->n] = name;
+    f->base[f->n++] = base;
+    return 0;
 }
 
 static bool has_ctl(const char *s, size_t n)
@@ -78,10 +107,8 @@ static int parse_folders(const char *arg, unsigned int max, struct folders *f, s
         if (!known(f, p, n)) {
             if (f->n >= max || f->n >= MAX_FOLDERS_HARD)
                 return cm_err_set(err, CM_EINVAL, "mailbox: at most %u folders per stream", max);
-            f->names[f->n] = strndup(p, n);
-            if (f->names[f->n] == NULL)
-                return cm_err_set(err, CM_ENOMEM, "out of memory");
-            f->n++;
+            if (folders_add(f, strndup(p, n), (struct rt_snap){ 0 }, err) < 0)
+                return err->code;
         }
         p += n + (p[n] == ',');
     }
@@ -202,32 +229,22 @@ out:
 /* Every selectable folder (INBOX first) with its counts as the baseline,
    listed on a pool session: this also proves Basic credentials before
    anything is streamed or handed to the hub. */
-struct all_folders {
-    struct folders *f;
-    unsigned int max;
-};
-
 static int list_all_folders(struct ib_session *s, void *arg, struct cm_err *err)
 {
-    struct folders *f = ((struct all_folders *)arg)->f;
-    unsigned int max = ((struct all_folders *)arg)->max;
+    struct folders *f = arg;
     struct ib_folder_list l = { 0 };
     int rc = ib_mailbox_list(s, &l, err);
 
     folders_fini(f); /* a retry starts over */
     f->list = l; /* kept: the hub builds the JMAP states from it */
-    for (size_t i = 0; rc == 0 && i < l.count && f->n < max && f->n < MAX_FOLDERS_HARD; i++) {
+    for (size_t i = 0; rc == 0 && i < l.count; i++) {
         const struct ib_folder *fo = &l.items[i];
 
-        if (!fo->selectable || !fo->has_status)
-            continue;
-        f->names[f->n] = strdup(fo->path);
-        if (f->names[f->n] == NULL) {
-            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
-            break;
-        }
-        f->base[f->n++] = (struct rt_snap){ fo->uidvalidity, fo->uidnext, fo->total,
-                                            fo->highestmodseq, fo->unread };
+        if (fo->selectable && fo->has_status)
+            rc = folders_add(f, strdup(fo->path),
+                             (struct rt_snap){ fo->uidvalidity, fo->uidnext, fo->total,
+                                               fo->highestmodseq, fo->unread },
+                             err);
     }
     return rc;
 }
@@ -250,8 +267,7 @@ static long parse_ping(const char *v, unsigned int max)
 void gw_jmap_eventsource(struct gw_req *req)
 {
     struct cm_err err = CM_ERR_INIT;
-    struct folders f = { { NULL }, { { 0 } }, 0, { NULL, 0 } };
-    struct all_folders all = { &f, req->ctx->set->push_max_folders };
+    struct folders f = { 0 };
     const char *closeafter = gw_req_query(req, "closeafter");
     long ping = parse_ping(gw_req_query(req, "ping"), req->ctx->set->push_max_ping_secs);
     struct gw_principal p = { 0 };
@@ -265,7 +281,7 @@ void gw_jmap_eventsource(struct gw_req *req)
         goto out;
     }
     if (gw_authn_principal(req, true, &p, &err) < 0 ||
-        gw_authn_run_as(req, &p, list_all_folders, &all, &err) < 0) {
+        gw_authn_run_as(req, &p, list_all_folders, &f, &err) < 0) {
         gw_req_reply_error(req, &err);
         goto out;
     }
