@@ -494,6 +494,8 @@ int ib_idle_done(struct ib_session *s, struct ib_idle *idle, unsigned int timeou
              : ib_session_check(s, MAILIMAP_ERROR_STREAM, "IDLE DONE", err);
     if (rc == 0)
         rc = read_until(s, &idle->news, idle->tag, false, "IDLE DONE", err);
+    if (rc == 0 && !idle->news.other) /* an untagged NO/BAD: let a NOOP look again */
+        ib_session_note_synced(s);
     if (timeout_ms > 0 && imap->imap_stream != NULL)
         ib_stream_set_timeout(imap->imap_stream->low, saved);
     return rc;

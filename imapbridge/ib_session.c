@@ -1119,6 +1119,12 @@ static int noop_checked(struct ib_session *s, struct cm_err *err)
     return rc;
 }
 
+void ib_session_note_synced(struct ib_session *s)
+{
+    s->heard_ms = cm_now_ms();
+    s->synced = !s->broken && s->selected != NULL;
+}
+
 int ib_session_sync(struct ib_session *s, struct cm_err *err)
 {
     if (s->broken)

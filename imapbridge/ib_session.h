@@ -193,6 +193,12 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
    codes). The single place libetpan codes are mapped. */
 int ib_session_check(struct ib_session *s, int etpan_rc, const char *what, struct cm_err *err);
 
+/* For the other ib_* modules: a hand-built command just read everything
+   the server had to say up to its tagged OK (IDLE's DONE), so the
+   selection is as current as after a NOOP: ib_session_sync has nothing to
+   do until the next command. */
+void ib_session_note_synced(struct ib_session *s);
+
 /* The underlying libetpan handle, for the other ib_* modules only. */
 struct mailimap *ib_session_imap(struct ib_session *s);
 
