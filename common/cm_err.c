@@ -42,6 +42,7 @@ const char *cm_code_name(enum cm_code code)
     case CM_ETIMEOUT: return "etimeout";
     case CM_EAGAIN: return "eagain";
     case CM_EUNAVAIL: return "eunavail";
+    case CM_ETOOMANY: return "etoomany";
     case CM_ECONFIG: return "econfig";
     case CM_EINTERNAL: return "einternal";
     }

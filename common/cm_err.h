@@ -24,7 +24,8 @@ enum cm_code {
     CM_EAGAIN = -9,     /* busy, try again later         -> 503 */
     CM_EUNAVAIL = -10,  /* upstream unreachable          -> 503 */
     CM_ECONFIG = -11,   /* invalid configuration */
-    CM_EINTERNAL = -12  /* bug or broken invariant       -> 500 */
+    CM_EINTERNAL = -12, /* bug or broken invariant       -> 500 */
+    CM_ETOOMANY = -13   /* rate limited (failed logins)  -> 429 + Retry-After */
 };
 
 struct cm_err {

@@ -20,13 +20,16 @@ static int verify_token(struct gw_req *req, const char *token, struct gw_princip
 
 int gw_authn_limit_check(struct gw_req *req, const char *user, struct cm_err *err)
 {
-    req->login_wait_secs = gw_limit_check(req->ctx->limit, user, req->origin.ip, cm_now_ms());
-    return req->login_wait_secs > 0 ? cm_err_set(err, CM_EAUTH, "too many failed logins") : 0;
+    req->retry_after_secs = gw_limit_check(req->ctx->limit, user, req->origin.ip, cm_now_ms());
+    return req->retry_after_secs > 0
+               ? cm_err_set(err, CM_ETOOMANY, "too many failed logins from this address or for "
+                                              "this user; retry later")
+               : 0;
 }
 
 void gw_authn_limit_result(struct gw_req *req, const char *user, int rc)
 {
-    if (rc == CM_EAUTH && req->login_wait_secs == 0)
+    if (rc == CM_EAUTH)
         gw_limit_fail(req->ctx->limit, user, req->origin.ip, cm_now_ms());
 }
 

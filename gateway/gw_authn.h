@@ -27,12 +27,12 @@ int gw_authn_principal(struct gw_req *req, bool allow_query_token, struct gw_pri
                        struct cm_err *err) __attribute__((warn_unused_result));
 
 /* The failed-login limiter, before any IMAP work with a password: 0, or
-   CM_EAUTH with req->login_wait_secs set (gw_req_reply_error answers 429
-   + Retry-After) when user or the client address is over the limit. */
+   CM_ETOOMANY (429, with req->retry_after_secs for Retry-After) when user
+   or the client address is over the limit. */
 int gw_authn_limit_check(struct gw_req *req, const char *user, struct cm_err *err)
     __attribute__((warn_unused_result));
 /* After an upstream login of user: count it when it was refused (rc is
-   CM_EAUTH and the limiter did not answer). */
+   CM_EAUTH). */
 void gw_authn_limit_result(struct gw_req *req, const char *user, int rc);
 
 /* Authenticate and check out a pooled IMAP session for the caller.

@@ -16,6 +16,7 @@ struct gw_error_map gw_error_map(enum cm_code code)
     case CM_ETIMEOUT: m = (struct gw_error_map){ 504, "Gateway Timeout", 0 }; break;
     case CM_EAGAIN: m = (struct gw_error_map){ 503, "Service Unavailable", 1 }; break;
     case CM_EUNAVAIL: m = (struct gw_error_map){ 503, "Service Unavailable", 5 }; break;
+    case CM_ETOOMANY: m = (struct gw_error_map){ 429, "Too Many Requests", 1 }; break;
     case CM_ENOMEM:
     case CM_ECONFIG:
     case CM_EINTERNAL: break;

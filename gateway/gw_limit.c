@@ -219,7 +219,7 @@ static unsigned int wait_secs(const struct gw_limit *l, uint64_t h, uint64_t now
 
     if (sc < (double)l->limit)
         return 0;
-    ms = (sc - (double)l->limit + 1) / l->per_ms;
+    ms = (sc - (double)l->limit) / l->per_ms; /* until the score is below the limit again */
     return (unsigned int)(ms / 1000) + 1;
 }
 

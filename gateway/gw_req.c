@@ -170,20 +170,12 @@ void gw_req_reply_error(struct gw_req *req, const struct cm_err *err)
 {
     struct gw_error_map m = gw_error_map(err->code);
 
-    if (req->login_wait_secs > 0) {
-        char secs[16];
-
-        snprintf(secs, sizeof(secs), "%u", req->login_wait_secs);
-        gw_req_add_header(req, "Retry-After", secs);
-        reply_problem(req, 429, gw_error_status_title(429),
-                      "too many failed logins from this address or for this user; retry later");
-        return;
-    }
-
     if (m.retry_after > 0) {
         char secs[16];
 
-        snprintf(secs, sizeof(secs), "%u", m.retry_after);
+        /* the limiter knows how long; the map has a floor */
+        snprintf(secs, sizeof(secs), "%u",
+                 req->retry_after_secs > m.retry_after ? req->retry_after_secs : m.retry_after);
         gw_req_add_header(req, "Retry-After", secs);
     }
     if (m.status == 401)

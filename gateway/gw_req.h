@@ -70,8 +70,8 @@ struct gw_req {
     bool body_too_big;
     bool bad_request;                /* malformed path or query */
     struct ib_origin origin;         /* the client's address (gw_limit_client) */
-    unsigned int login_wait_secs;    /* > 0: the failed-login limiter refused;
-                                        gw_req_reply_error answers 429 */
+    unsigned int retry_after_secs;   /* Retry-After of a CM_ETOOMANY answer (the
+                                        failed-login limiter's wait) */
     uint64_t start_ns;               /* monotonic start */
 
     /* The response. */
