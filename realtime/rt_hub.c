@@ -125,7 +125,7 @@ void rt_hub_free(struct rt_hub **hubp)
         return;
     *hubp = NULL;
     rt_hub_stop(hub);
-    assert(hub->subs == NULL);
+    assert(hub->nsubs == 0);
     while (hub->watchers != NULL) {
         struct rt_watcher *w = hub->watchers;
 
@@ -460,8 +460,8 @@ static void publish_states_locked(struct rt_hub *hub, struct rt_account *a)
     hub->stats.published_total++;
     ev = (struct rt_event){ e->id, a->id, e->mailbox, &e->snap, e->reason, a->states_notice_ns,
                             e->states };
-    for (struct rt_sub *s = hub->subs; s != NULL; s = s->next) {
-        if (s->acct == a && s->want_states)
+    for (struct rt_sub *s = a->subs; s != NULL; s = s->next) {
+        if (s->want_states)
             deliver(hub, s, &ev);
     }
 }
@@ -639,10 +639,10 @@ int rt_hub_subscribe(struct rt_hub *hub, const struct rt_sub_params *p, rt_event
         *resync_r = !replay(hub, s, p->last_id);
     if (last_id_r != NULL)
         *last_id_r = rt_ring_last_id(&s->acct->ring);
-    s->next = hub->subs;
-    if (hub->subs != NULL)
-        hub->subs->prev = s;
-    hub->subs = s;
+    s->next = s->acct->subs;
+    if (s->acct->subs != NULL)
+        s->acct->subs->prev = s;
+    s->acct->subs = s;
     hub->nsubs++;
     rt_loop_wake(hub);
 out:
@@ -665,7 +665,7 @@ void rt_hub_unsubscribe(struct rt_hub *hub, struct rt_sub **subp)
         return;
     *subp = NULL;
     pthread_mutex_lock(&hub->mu);
-    DL_UNLINK(&hub->subs, s);
+    DL_UNLINK(&s->acct->subs, s);
     hub->nsubs--;
     release_watchers_locked(hub, s);
     s->acct->nsubs--;

@@ -57,6 +57,7 @@ struct rt_account {
     uint64_t states_notice_ns; /* the first gathered change's upstream notice */
     struct rt_account *next;
     struct rt_watcher *watchers; /* this account's watchers, through w->acct_next */
+    struct rt_sub *subs;       /* this account's subscriptions (doubly linked) */
 };
 
 struct rt_watcher {
@@ -111,8 +112,8 @@ struct rt_sub {
     void *ctx;
     bool stopped;              /* cb asked to stop delivery */
     bool want_states;          /* counted in acct->nstate_subs */
-    struct rt_sub *next;       /* in hub->subs */
-    struct rt_sub *prev;       /* in hub->subs (O(1) unsubscribe) */
+    struct rt_sub *next;       /* in acct->subs */
+    struct rt_sub *prev;       /* in acct->subs (O(1) unsubscribe) */
     struct rt_sub_link *links; /* parallel to watchers */
 };
 
@@ -127,7 +128,6 @@ struct rt_hub {
     struct rt_watcher *watchers;
     struct rt_watcher **by_id; /* watchers by id: chained buckets, a power of two */
     size_t by_id_size;         /* buckets; grown to keep chains short */
-    struct rt_sub *subs;
     size_t nsubs, nwatchers, nbusy; /* nbusy: watcher jobs queued or running */
     uint64_t next_watcher_id;
     bool stopping;
