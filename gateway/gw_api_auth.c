@@ -98,7 +98,7 @@ static int parse_login(struct gw_req *req, struct login_req *lr, json_t **body_r
 
 static void set_cookie(struct gw_req *req, const char *token, unsigned int max_age)
 {
-    char cookie[GW_AUTH_MAX_TOKEN + 160];
+    char cookie[GW_TOKEN_MAX + 160];
 
     snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%u; HttpOnly; SameSite=Strict%s",
              GW_COOKIE_NAME, token, max_age, req->ctx->set->cookie_secure ? "; Secure" : "");
@@ -130,7 +130,7 @@ static int login(struct gw_req *req, const struct login_req *lr, struct cm_err *
         goto done;
     ib_pool_checkin(ctx->pool, &s);
     ib_account_id(&ctx->upstream, user, acct);
-    rc = gw_auth_issue(&ctx->keys, &cr, acct, time(NULL), &token, &exp, err);
+    rc = gw_token_issue(&ctx->keys, &cr, acct, time(NULL), &token, &exp, err);
     if (rc < 0)
         goto done;
     cm_time_rfc3339(exp, expires, sizeof(expires));

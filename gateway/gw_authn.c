@@ -15,7 +15,7 @@
 static int verify_token(struct gw_req *req, const char *token, struct gw_principal *p,
                         struct cm_err *err)
 {
-    return gw_auth_verify(&req->ctx->keys, token, time(NULL), p, err);
+    return gw_token_verify(&req->ctx->keys, token, time(NULL), p, err);
 }
 
 int gw_authn_limit_check(struct gw_req *req, const char *user, struct cm_err *err)
@@ -38,7 +38,7 @@ void gw_authn_limit_result(struct gw_req *req, const char *user, int rc)
 static int basic_principal(struct gw_req *req, const char *auth, struct gw_principal *p,
                            struct cm_err *err)
 {
-    int rc = gw_auth_parse_basic(auth, p, err);
+    int rc = gw_token_parse_basic(auth, p, err);
 
     return rc < 0 ? rc : gw_authn_limit_check(req, p->creds.username, err);
 }
@@ -47,7 +47,7 @@ static int find_principal(struct gw_req *req, bool allow_query_token, struct gw_
                           struct cm_err *err)
 {
     const char *auth = gw_req_header(req, GW_HDR_AUTHORIZATION);
-    char cookie[GW_AUTH_MAX_TOKEN + 1];
+    char cookie[GW_TOKEN_MAX + 1];
     const char *q;
 
     memset(p, 0, sizeof(*p));

@@ -14,7 +14,7 @@
 #include <stdbool.h>
 
 #include "common/cm_err.h"
-#include "gateway/gw_auth.h"
+#include "gateway/gw_token.h"
 
 struct gw_req;
 struct ib_session;

@@ -8,7 +8,7 @@
 
 #include <stdatomic.h>
 
-#include "gateway/gw_auth.h"
+#include "gateway/gw_token.h"
 #include "gateway/gw_settings.h"
 #include "imapbridge/ib_upstream.h"
 
@@ -25,7 +25,7 @@ struct cm_counter;
 struct gw_ctx {
     const struct gw_settings *set;
     struct ib_upstream upstream;
-    struct gw_auth_keys keys;
+    struct gw_token_keys keys;
     struct ib_pool *pool;
     struct cm_work *work;
     struct gw_metrics *metrics;

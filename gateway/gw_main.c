@@ -16,7 +16,7 @@
 #include "common/cm_work.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_handlers.h"
-#include "gateway/gw_jmail.h"
+#include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_limit.h"
 #include "gateway/gw_ready.h"
@@ -101,10 +101,10 @@ static int prepare(struct gw_ctx *ctx, const struct gw_settings *set, struct cm_
                               set->tls_ca_file);
         ctx->upstream.ca_file = strdup(set->tls_ca_file);
     }
-    rc = gw_auth_decode_secret(set->secret, &secret, &secret_len, err);
+    rc = gw_token_decode_secret(set->secret, &secret, &secret_len, err);
     if (rc < 0)
         return rc;
-    rc = gw_auth_keys_init(&ctx->keys, secret, secret_len, set->jwt_issuer, set->jwt_audience,
+    rc = gw_token_keys_init(&ctx->keys, secret, secret_len, set->jwt_issuer, set->jwt_audience,
                            set->token_ttl_secs, err);
     cm_cleanse(secret, secret_len);
     free(secret);
@@ -288,7 +288,7 @@ stop:
     cm_info("", "stopped");
 out:
     free((void *)names);
-    gw_auth_keys_fini(&ctx.keys);
+    gw_token_keys_fini(&ctx.keys);
     ib_upstream_fini(&ctx.upstream);
     gw_settings_fini(&set);
     return rc < 0 ? 1 : 0;

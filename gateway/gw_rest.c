@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "gateway/gw_ctx.h"
-#include "gateway/gw_jmail.h"
+#include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_body.h"
 #include "imapbridge/ib_fetch.h"

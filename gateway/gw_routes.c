@@ -1,6 +1,6 @@
 /* gw_routes.c - the route table. */
 #include "gateway/gw_handlers.h"
-#include "gateway/gw_jmap.h"
+#include "gateway/jmap/gw_jmap.h"
 #include "gateway/gw_static.h"
 
 const struct gw_route gw_routes[] = {

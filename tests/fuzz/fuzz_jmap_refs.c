@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "gateway/gw_jmap.h"
+#include "gateway/jmap/gw_jmap.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -2,7 +2,7 @@
  * (RFC 8620 §3.7, including the spec's own example). */
 #include <string.h>
 
-#include "gateway/gw_jmap.h"
+#include "gateway/jmap/gw_jmap.h"
 #include "harness/th.h"
 
 static json_t *load(const char *text)

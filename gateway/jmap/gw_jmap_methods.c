@@ -1,5 +1,5 @@
 /* gw_jmap_methods.c - the method table. */
-#include "gateway/gw_jmap_methods.h"
+#include "gateway/jmap/gw_jmap_methods.h"
 
 #include <string.h>
 

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 
 #include "common/cm_err.h"
-#include "gateway/gw_auth.h"
+#include "gateway/gw_token.h"
 #include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_upstream.h"
 

@@ -1,5 +1,5 @@
 /* gw_jmap.c - JMAP API endpoint and session resource (RFC 8620 §2, §3). */
-#include "gateway/gw_jmap.h"
+#include "gateway/jmap/gw_jmap.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 #include "common/cm_log.h"
 #include "gateway/gw_authn.h"
 #include "gateway/gw_ctx.h"
-#include "gateway/gw_jmap_methods.h"
+#include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_pool.h"
 #include "imapbridge/ib_session.h"

@@ -6,8 +6,8 @@
 #include <strings.h>
 
 #include "gateway/gw_ctx.h"
-#include "gateway/gw_jmap_methods.h"
-#include "gateway/gw_jmap_std.h"
+#include "gateway/jmap/gw_jmap_methods.h"
+#include "gateway/jmap/gw_jmap_std.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_mailbox.h"
 

@@ -1,4 +1,4 @@
-/* fuzz_gw_auth.c - libFuzzer target for bearer-token and Basic parsing.
+/* fuzz_gw_token.c - libFuzzer target for bearer-token and Basic parsing.
  *
  * The first byte picks the parser; the rest is the header value. Valid
  * tokens are rare from random bytes, so the target also issues one real
@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/gw_auth.h"
+#include "gateway/gw_token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static struct gw_auth_keys keys;
+static struct gw_token_keys keys;
 static char *real_token;
 
 static void setup(void)
@@ -21,8 +21,8 @@ static void setup(void)
     struct ib_creds cr = { .username = "alice", .secret = "pw", .mech = IB_AUTH_LOGIN };
     time_t exp;
 
-    if (gw_auth_keys_init(&keys, secret, sizeof(secret), "iss", "aud", 3600, NULL) < 0 ||
-        gw_auth_issue(&keys, &cr, "acct", 1800000000, &real_token, &exp, NULL) < 0)
+    if (gw_token_keys_init(&keys, secret, sizeof(secret), "iss", "aud", 3600, NULL) < 0 ||
+        gw_token_issue(&keys, &cr, "acct", 1800000000, &real_token, &exp, NULL) < 0)
         abort();
 }
 
@@ -58,15 +58,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data + 1, size - 1);
     text[size - 1] = '\0';
     if (mode % 3 == 0) {
-        if (gw_auth_verify(&keys, text, 1800000100, &p, NULL) == 0)
+        if (gw_token_verify(&keys, text, 1800000100, &p, NULL) == 0)
             gw_principal_fini(&p);
     } else if (mode % 3 == 1) {
         tok = splice(text, strlen(text));
-        if (tok != NULL && gw_auth_verify(&keys, tok, 1800000100, &p, NULL) == 0)
+        if (tok != NULL && gw_token_verify(&keys, tok, 1800000100, &p, NULL) == 0)
             gw_principal_fini(&p);
         free(tok);
     } else {
-        if (gw_auth_parse_basic(text, &p, NULL) == 0)
+        if (gw_token_parse_basic(text, &p, NULL) == 0)
             gw_principal_fini(&p);
     }
     free(text);

@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "gateway/gw_jmap.h"
+#include "gateway/jmap/gw_jmap.h"
 #include "imapbridge/ib_ids.h"
 #include "imapbridge/ib_mailbox.h"
 

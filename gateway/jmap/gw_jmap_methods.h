@@ -5,7 +5,7 @@
 #ifndef GW_JMAP_METHODS_H
 #define GW_JMAP_METHODS_H
 
-#include "gateway/gw_jmap.h"
+#include "gateway/jmap/gw_jmap.h"
 
 /* The method named name, or NULL. */
 const struct gw_jmethod *gw_jmethod_find(const char *name);

@@ -8,9 +8,9 @@
 #include <time.h>
 
 #include "gateway/gw_ctx.h"
-#include "gateway/gw_jmail.h"
-#include "gateway/gw_jmap_methods.h"
-#include "gateway/gw_jmap_std.h"
+#include "gateway/jmap/gw_jmail.h"
+#include "gateway/jmap/gw_jmap_methods.h"
+#include "gateway/jmap/gw_jmap_std.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_body.h"
 #include "imapbridge/ib_fetch.h"

@@ -1,11 +1,11 @@
-/* gw_auth.c - login tokens (HS256 JWT + sealed credentials) and Basic auth.
+/* gw_token.c - login tokens (HS256 JWT + sealed credentials) and Basic auth.
  *
  * libjwt 1.10 only checks signatures (LIBS.md §3): it trusts the alg
  * header, accepts anything with a NULL key and validates no claim. So the
  * shape, header, algorithm and every claim are checked here, and libjwt is
  * used for encoding and the HMAC check only.
  */
-#include "gateway/gw_auth.h"
+#include "gateway/gw_token.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -46,7 +46,7 @@ static int mech_from_name(const char *name, enum ib_auth_mech *mech_r)
 
 /* ---- keys ---------------------------------------------------------------- */
 
-int gw_auth_keys_init(struct gw_auth_keys *k, const unsigned char *secret, size_t secret_len,
+int gw_token_keys_init(struct gw_token_keys *k, const unsigned char *secret, size_t secret_len,
                       const char *issuer, const char *audience, unsigned int ttl_secs,
                       struct cm_err *err)
 {
@@ -60,20 +60,20 @@ int gw_auth_keys_init(struct gw_auth_keys *k, const unsigned char *secret, size_
     if (cm_hkdf_sha256(secret, secret_len, LABEL_JWT, k->jwt_key, sizeof(k->jwt_key)) < 0 ||
         cm_hkdf_sha256(secret, secret_len, LABEL_SEAL, k->seal_key, sizeof(k->seal_key)) < 0 ||
         cm_hkdf_sha256(secret, secret_len, LABEL_STATE, k->state_key, sizeof(k->state_key)) < 0) {
-        gw_auth_keys_fini(k);
+        gw_token_keys_fini(k);
         return cm_err_set(err, CM_EINTERNAL, "key derivation failed");
     }
     k->issuer = strdup(issuer);
     k->audience = strdup(audience);
     if (k->issuer == NULL || k->audience == NULL) {
-        gw_auth_keys_fini(k);
+        gw_token_keys_fini(k);
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     }
     k->ttl_secs = ttl_secs;
     return 0;
 }
 
-void gw_auth_keys_fini(struct gw_auth_keys *k)
+void gw_token_keys_fini(struct gw_token_keys *k)
 {
     cm_cleanse(k->jwt_key, sizeof(k->jwt_key));
     cm_cleanse(k->seal_key, sizeof(k->seal_key));
@@ -116,7 +116,7 @@ static unsigned char *decode_secret_text(const char *s, size_t n, size_t *len_r,
     return out;
 }
 
-int gw_auth_decode_secret(const char *text, unsigned char **out_r, size_t *len_r,
+int gw_token_decode_secret(const char *text, unsigned char **out_r, size_t *len_r,
                           struct cm_err *err)
 {
     unsigned char *out;
@@ -149,7 +149,7 @@ int gw_auth_decode_secret(const char *text, unsigned char **out_r, size_t *len_r
 /* ---- issue --------------------------------------------------------------- */
 
 /* Seal {"u","p","m"} under AAD = username; *cred_r is malloc'd base64url. */
-static int seal_creds(const struct gw_auth_keys *k, const struct ib_creds *cr, char **cred_r,
+static int seal_creds(const struct gw_token_keys *k, const struct ib_creds *cr, char **cred_r,
                       struct cm_err *err)
 {
     unsigned char *blob = NULL;
@@ -193,7 +193,7 @@ static int new_jti(char dst[32])
 }
 
 /* Add all claims; 0 or -1. */
-static int add_claims(jwt_t *j, const struct gw_auth_keys *k, const struct ib_creds *cr,
+static int add_claims(jwt_t *j, const struct gw_token_keys *k, const struct ib_creds *cr,
                       const char *account_id, time_t now, const char *jti, const char *cred)
 {
     if (jwt_add_grant(j, "sub", cr->username) != 0 || jwt_add_grant(j, "iss", k->issuer) != 0 ||
@@ -207,7 +207,7 @@ static int add_claims(jwt_t *j, const struct gw_auth_keys *k, const struct ib_cr
 }
 
 /* Build and sign the JWT; *tok_r is malloc'd. 0 or -1. */
-static int encode_token(const struct gw_auth_keys *k, const struct ib_creds *cr,
+static int encode_token(const struct gw_token_keys *k, const struct ib_creds *cr,
                         const char *account_id, time_t now, const char *cred, char **tok_r)
 {
     char jti[32];
@@ -227,7 +227,7 @@ done:
     return rc;
 }
 
-int gw_auth_issue(const struct gw_auth_keys *k, const struct ib_creds *cr,
+int gw_token_issue(const struct gw_token_keys *k, const struct ib_creds *cr,
                   const char *account_id, time_t now, char **token_r, time_t *exp_r,
                   struct cm_err *err)
 {
@@ -244,8 +244,8 @@ int gw_auth_issue(const struct gw_auth_keys *k, const struct ib_creds *cr,
         goto done;
     }
     /* Never hand out a token that verify would refuse for its size. */
-    if (strlen(tok) > GW_AUTH_MAX_TOKEN) {
-        rc = cm_err_set(err, CM_ELIMIT, "token would exceed %d bytes", GW_AUTH_MAX_TOKEN);
+    if (strlen(tok) > GW_TOKEN_MAX) {
+        rc = cm_err_set(err, CM_ELIMIT, "token would exceed %d bytes", GW_TOKEN_MAX);
         goto done;
     }
     *token_r = tok;
@@ -318,7 +318,7 @@ static int check_header(const char *seg, size_t n, struct cm_err *err)
     return rc;
 }
 
-static int check_signature(const struct gw_auth_keys *k, const char *token, const char *sig,
+static int check_signature(const struct gw_token_keys *k, const char *token, const char *sig,
                            size_t siglen, struct cm_err *err)
 {
     unsigned char *raw;
@@ -385,7 +385,7 @@ static bool aud_matches(json_t *aud, const char *want)
     return false;
 }
 
-static int check_iss_aud(const struct gw_auth_keys *k, json_t *claims, struct cm_err *err)
+static int check_iss_aud(const struct gw_token_keys *k, json_t *claims, struct cm_err *err)
 {
     const char *iss = json_string_value(json_object_get(claims, "iss"));
 
@@ -424,7 +424,7 @@ done:
     return rc;
 }
 
-static int open_creds(const struct gw_auth_keys *k, json_t *claims, struct ib_creds *cr,
+static int open_creds(const struct gw_token_keys *k, json_t *claims, struct ib_creds *cr,
                       struct cm_err *err)
 {
     const char *sub = json_string_value(json_object_get(claims, "sub"));
@@ -452,7 +452,7 @@ static int open_creds(const struct gw_auth_keys *k, json_t *claims, struct ib_cr
     return rc;
 }
 
-int gw_auth_verify(const struct gw_auth_keys *k, const char *token, time_t now,
+int gw_token_verify(const struct gw_token_keys *k, const char *token, time_t now,
                    struct gw_principal *p, struct cm_err *err)
 {
     const char *seg[3];
@@ -465,7 +465,7 @@ int gw_auth_verify(const struct gw_auth_keys *k, const char *token, time_t now,
     if (token == NULL || token[0] == '\0')
         return cm_err_set(err, CM_EAUTH, "missing token");
     /* Cap before decoding: libjwt alloca()s buffers sized by the token. */
-    if (strnlen(token, GW_AUTH_MAX_TOKEN + 1) > GW_AUTH_MAX_TOKEN)
+    if (strnlen(token, GW_TOKEN_MAX + 1) > GW_TOKEN_MAX)
         return cm_err_set(err, CM_EAUTH, "token too large");
     if (split_token(token, seg, len) < 0)
         return cm_err_set(err, CM_EAUTH, "malformed token");
@@ -516,7 +516,7 @@ static int split_basic(const unsigned char *raw, size_t len, struct gw_principal
     return rc < 0 ? cm_err_set(err, CM_ENOMEM, "out of memory") : 0;
 }
 
-int gw_auth_parse_basic(const char *value, struct gw_principal *p, struct cm_err *err)
+int gw_token_parse_basic(const char *value, struct gw_principal *p, struct cm_err *err)
 {
     unsigned char *raw;
     size_t n, rawlen = 0;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gateway/gw_jmap.h"
+#include "gateway/jmap/gw_jmap.h"
 
 /* Next reference token of path (after a '/') into a new string with ~1 and
    ~0 unescaped; *rest_r points at the following '/' or the end. NULL on a

@@ -1,6 +1,6 @@
 /* gw_jmap_std.c - shared /get argument parsing and replies. */
-#include "gateway/gw_jmap_std.h"
-#include "gateway/gw_jmap_methods.h"
+#include "gateway/jmap/gw_jmap_std.h"
+#include "gateway/jmap/gw_jmap_methods.h"
 
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* gw_jmail.c - folders, Email state, locations and keywords for the Email
  * methods. */
-#include "gateway/gw_jmail.h"
+#include "gateway/jmap/gw_jmail.h"
 
 #include <ctype.h>
 #include <libetpan/libetpan.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "gateway/gw_ctx.h"
-#include "gateway/gw_jmap_methods.h"
+#include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_body.h"
 #include "imapbridge/ib_fetch.h"

@@ -7,9 +7,9 @@
 #include <strings.h>
 
 #include "common/cm_buf.h"
-#include "gateway/gw_jmail.h"
-#include "gateway/gw_jmap_methods.h"
-#include "gateway/gw_jmap_std.h"
+#include "gateway/jmap/gw_jmail.h"
+#include "gateway/jmap/gw_jmap_methods.h"
+#include "gateway/jmap/gw_jmap_std.h"
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_header.h"
 #include "imapbridge/ib_search.h"

@@ -10,7 +10,7 @@
 #include "gateway/gw_authn.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_handlers.h"
-#include "gateway/gw_jmail.h"
+#include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_ids.h"

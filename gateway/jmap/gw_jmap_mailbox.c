@@ -9,8 +9,8 @@
 #include "common/cm_token.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_req.h"
-#include "gateway/gw_jmap_methods.h"
-#include "gateway/gw_jmap_std.h"
+#include "gateway/jmap/gw_jmap_methods.h"
+#include "gateway/jmap/gw_jmap_std.h"
 #include "imapbridge/ib_mailbox.h"
 
 static const struct gw_jprop mailbox_props[] = {

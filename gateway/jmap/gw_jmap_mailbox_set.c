@@ -18,9 +18,9 @@
 #include <strings.h>
 
 #include "gateway/gw_ctx.h"
-#include "gateway/gw_jmail.h"
-#include "gateway/gw_jmap_methods.h"
-#include "gateway/gw_jmap_std.h"
+#include "gateway/jmap/gw_jmail.h"
+#include "gateway/jmap/gw_jmap_methods.h"
+#include "gateway/jmap/gw_jmap_std.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_mailbox_edit.h"

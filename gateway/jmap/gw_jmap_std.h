@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "gateway/gw_jmap.h"
+#include "gateway/jmap/gw_jmap.h"
 
 /* Property table entry: a name and whether it is returned when the client
    asks for no properties (default set). */

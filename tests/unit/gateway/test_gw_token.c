@@ -1,9 +1,9 @@
-/* test_gw_auth.c - login tokens: round trip, and every forgery we know of.
+/* test_gw_token.c - login tokens: round trip, and every forgery we know of.
  *
  * Forged tokens are built by hand here (base64url JSON + our own HMAC),
  * never by libjwt, so the tests do not share a bug with the code under test.
  */
-#include "gateway/gw_auth.h"
+#include "gateway/gw_token.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,7 @@
 #define AUD "jmapgate-aud"
 #define PASSWORD "pa55-word-xyz"
 
-static struct gw_auth_keys keys;
+static struct gw_token_keys keys;
 static const unsigned char secret[32] = "this secret is exactly 32 bytes!";
 
 /* ---- token forging helpers ------------------------------------------------ */
@@ -123,7 +123,7 @@ static void expect_reject_why(const char *tok, time_t now, const char *want, int
     char keyhex[65];
 
     memset(&p, 0x5a, sizeof(p));
-    th_assert_idx(gw_auth_verify(&keys, tok, now, &p, &err) == CM_EAUTH, row);
+    th_assert_idx(gw_token_verify(&keys, tok, now, &p, &err) == CM_EAUTH, row);
     th_assert_idx(err.code == CM_EAUTH && err.msg[0] != '\0', row);
     th_assert_idx(p.creds.username == NULL && p.creds.secret == NULL, row);
     cm_hex_encode(keys.jwt_key, sizeof(keys.jwt_key), keyhex);
@@ -144,7 +144,7 @@ static void expect_accept(const char *tok, time_t now, int row)
     struct gw_principal p;
     struct cm_err err = CM_ERR_INIT;
 
-    th_assert_idx(gw_auth_verify(&keys, tok, now, &p, &err) == 0, row);
+    th_assert_idx(gw_token_verify(&keys, tok, now, &p, &err) == 0, row);
     th_assert_idx(p.creds.username != NULL && strcmp(p.creds.username, "alice") == 0, row);
     th_assert_idx(p.creds.secret != NULL && strcmp(p.creds.secret, PASSWORD) == 0, row);
     if (err.msg[0] != '\0')
@@ -162,14 +162,14 @@ static void test_round_trip(void)
     char *tok = NULL;
     time_t exp = 0;
 
-    th_assert(gw_auth_issue(&keys, &cr, "aXYZ", NOW, &tok, &exp, &err) == 0);
+    th_assert(gw_token_issue(&keys, &cr, "aXYZ", NOW, &tok, &exp, &err) == 0);
     th_assert(exp == NOW + TTL);
-    th_assert(tok != NULL && strlen(tok) <= GW_AUTH_MAX_TOKEN);
+    th_assert(tok != NULL && strlen(tok) <= GW_TOKEN_MAX);
     if (tok == NULL)
         return;
     /* The password is sealed: it must not appear in the token in clear. */
     th_assert(strstr(tok, PASSWORD) == NULL);
-    th_assert(gw_auth_verify(&keys, tok, NOW + 10, &p, &err) == 0);
+    th_assert(gw_token_verify(&keys, tok, NOW + 10, &p, &err) == 0);
     th_assert(p.exp == NOW + TTL);
     th_assert(p.creds.username && strcmp(p.creds.username, "alice") == 0);
     th_assert(p.creds.secret && strcmp(p.creds.secret, PASSWORD) == 0);
@@ -177,7 +177,7 @@ static void test_round_trip(void)
     gw_principal_fini(&p);
     th_assert(p.creds.username == NULL && p.creds.secret == NULL);
     /* Still good within the skew after exp, refused beyond it. */
-    th_assert(gw_auth_verify(&keys, tok, NOW + TTL + 59, &p, &err) == 0);
+    th_assert(gw_token_verify(&keys, tok, NOW + TTL + 59, &p, &err) == 0);
     gw_principal_fini(&p);
     expect_reject_why(tok, NOW + TTL + 61, "expired", 0);
     free(tok);
@@ -191,12 +191,12 @@ static void test_issue_unique_and_bad_input(void)
     char *a = NULL, *b = NULL;
     time_t exp;
 
-    th_assert(gw_auth_issue(&keys, &cr, NULL, NOW, &a, &exp, &err) == 0);
-    th_assert(gw_auth_issue(&keys, &cr, NULL, NOW, &b, &exp, &err) == 0);
+    th_assert(gw_token_issue(&keys, &cr, NULL, NOW, &a, &exp, &err) == 0);
+    th_assert(gw_token_issue(&keys, &cr, NULL, NOW, &b, &exp, &err) == 0);
     th_assert(a != NULL && b != NULL && strcmp(a, b) != 0); /* fresh jti and nonce */
     free(a);
     free(b);
-    th_assert(gw_auth_issue(&keys, &latin1, NULL, NOW, &a, &exp, &err) == CM_EINVAL);
+    th_assert(gw_token_issue(&keys, &latin1, NULL, NOW, &a, &exp, &err) == CM_EINVAL);
 }
 
 static void test_hand_forged_valid(void)
@@ -437,12 +437,12 @@ static void test_garbage(void)
     free(big);
     /* A correctly signed token just over the cap is refused too. */
     c = good_claims();
-    big = malloc(GW_AUTH_MAX_TOKEN);
-    memset(big, 'x', GW_AUTH_MAX_TOKEN - 1);
-    big[GW_AUTH_MAX_TOKEN - 1] = '\0';
+    big = malloc(GW_TOKEN_MAX);
+    memset(big, 'x', GW_TOKEN_MAX - 1);
+    big[GW_TOKEN_MAX - 1] = '\0';
     json_object_set_new(c, "pad", json_string(big));
     tok = sign_good(c);
-    th_assert(strlen(tok) > GW_AUTH_MAX_TOKEN);
+    th_assert(strlen(tok) > GW_TOKEN_MAX);
     expect_reject_why(tok, NOW, "too large", 102);
     free(tok);
     free(big);
@@ -474,7 +474,7 @@ static void test_basic(void)
     struct gw_principal p;
 
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        th_assert_idx(gw_auth_parse_basic(good[i].value, &p, &err) == 0, i);
+        th_assert_idx(gw_token_parse_basic(good[i].value, &p, &err) == 0, i);
         th_assert_idx(p.creds.username && strcmp(p.creds.username, good[i].user) == 0, i);
         th_assert_idx(p.creds.secret && strcmp(p.creds.secret, good[i].pass) == 0, i);
         th_assert_idx(p.creds.mech == IB_AUTH_LOGIN && p.exp == 0, i);
@@ -482,12 +482,12 @@ static void test_basic(void)
     }
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cm_err_clear(&err);
-        th_assert_idx(gw_auth_parse_basic(bad[i], &p, &err) == CM_EAUTH, i);
+        th_assert_idx(gw_token_parse_basic(bad[i], &p, &err) == CM_EAUTH, i);
         th_assert_idx(err.code == CM_EAUTH, i);
         th_assert_idx(p.creds.username == NULL && p.creds.secret == NULL, i);
         gw_principal_fini(&p);
     }
-    th_assert(gw_auth_parse_basic(NULL, &p, &err) == CM_EAUTH);
+    th_assert(gw_token_parse_basic(NULL, &p, &err) == CM_EAUTH);
 }
 
 static void test_decode_secret(void)
@@ -513,7 +513,7 @@ static void test_decode_secret(void)
         struct cm_err err = CM_ERR_INIT;
         unsigned char *out = NULL;
         size_t len = 0;
-        int rc = gw_auth_decode_secret(rows[i].text, &out, &len, &err);
+        int rc = gw_token_decode_secret(rows[i].text, &out, &len, &err);
 
         if (rows[i].len != 0) {
             th_assert_idx(rc == 0 && out != NULL && len == rows[i].len, i);
@@ -528,28 +528,28 @@ static void test_decode_secret(void)
         unsigned char *out = NULL;
         size_t len = 0;
 
-        th_assert(gw_auth_decode_secret("000102030405060708090a0b0c0d0e0f"
+        th_assert(gw_token_decode_secret("000102030405060708090a0b0c0d0e0f"
                                         "101112131415161718191a1b1c1d1e1f", &out, &len, NULL) == 0);
         th_assert(out != NULL && out[0] == 0 && out[31] == 0x1f);
         free(out);
-        th_assert(gw_auth_decode_secret(NULL, &out, &len, NULL) == CM_ECONFIG);
+        th_assert(gw_token_decode_secret(NULL, &out, &len, NULL) == CM_ECONFIG);
     }
 }
 
 static void test_keys(void)
 {
-    struct gw_auth_keys k2;
+    struct gw_token_keys k2;
     struct cm_err err = CM_ERR_INIT;
 
-    th_assert(gw_auth_keys_init(&k2, secret, 31, ISS, AUD, TTL, &err) == CM_ECONFIG);
-    th_assert(gw_auth_keys_init(&k2, secret, 32, "", AUD, TTL, &err) == CM_ECONFIG);
-    th_assert(gw_auth_keys_init(&k2, secret, 32, ISS, AUD, TTL, &err) == 0);
+    th_assert(gw_token_keys_init(&k2, secret, 31, ISS, AUD, TTL, &err) == CM_ECONFIG);
+    th_assert(gw_token_keys_init(&k2, secret, 32, "", AUD, TTL, &err) == CM_ECONFIG);
+    th_assert(gw_token_keys_init(&k2, secret, 32, ISS, AUD, TTL, &err) == 0);
     /* Deterministic, and the three keys are independent. */
     th_assert(memcmp(k2.jwt_key, keys.jwt_key, 32) == 0);
     th_assert(memcmp(k2.jwt_key, k2.seal_key, 32) != 0);
     th_assert(memcmp(k2.seal_key, k2.state_key, 32) != 0);
     th_assert(memcmp(k2.jwt_key, secret, 32) != 0);
-    gw_auth_keys_fini(&k2);
+    gw_token_keys_fini(&k2);
     th_assert(k2.issuer == NULL && k2.audience == NULL);
 }
 
@@ -557,7 +557,7 @@ int main(void)
 {
     struct cm_err err = CM_ERR_INIT;
 
-    if (gw_auth_keys_init(&keys, secret, sizeof(secret), ISS, AUD, TTL, &err) < 0) {
+    if (gw_token_keys_init(&keys, secret, sizeof(secret), ISS, AUD, TTL, &err) < 0) {
         fprintf(stderr, "keys: %s\n", err.msg);
         return 1;
     }
@@ -575,6 +575,6 @@ int main(void)
     th_run("Basic parsing", test_basic);
     th_run("secret decoding", test_decode_secret);
     th_run("key derivation", test_keys);
-    gw_auth_keys_fini(&keys);
+    gw_token_keys_fini(&keys);
     return th_end();
 }
