@@ -22,7 +22,7 @@
 #include "imapbridge/ib_status.h"
 #include "realtime/rt_private.h"
 
-static void snap_merge(struct rt_snap *s, const struct ib_idle_status *st)
+static void snap_merge(struct rt_snap *s, const struct ib_status_line *st)
 {
     if (st->have & IB_ST_MESSAGES)
         s->exists = st->messages;
@@ -50,7 +50,7 @@ static bool names_folder(const struct rt_watcher *f, const char *name)
 }
 
 static void apply_one_locked(struct rt_hub *hub, struct rt_watcher *f,
-                             const struct ib_idle_status *st, uint64_t notice_ns)
+                             const struct ib_status_line *st, uint64_t notice_ns)
 {
     struct rt_snap now = f->has_snap ? f->snap : (struct rt_snap){ 0 };
     enum rt_reason reason;
@@ -66,7 +66,7 @@ static void apply_one_locked(struct rt_hub *hub, struct rt_watcher *f,
 }
 
 /* Every STATUS of the news to the folder watchers it names. */
-static void apply_statuses(struct rt_watcher *nw, const struct ib_idle_news *n,
+static void apply_statuses(struct rt_watcher *nw, const struct ib_untagged *n,
                            uint64_t notice_ns)
 {
     struct rt_hub *hub = nw->hub;
@@ -88,9 +88,9 @@ static void apply_statuses(struct rt_watcher *nw, const struct ib_idle_news *n,
 /* LIST events (MailboxName): a watched folder deleted gets one resync
    (all zero, as an IDLE watcher publishes it); one that comes back is
    asked its STATUS (*recheck_r). */
-static void apply_lists(struct rt_watcher *nw, const struct ib_idle_news *n, bool *recheck_r)
+static void apply_lists(struct rt_watcher *nw, const struct ib_untagged *n, bool *recheck_r)
 {
-    static const struct ib_idle_status gone = { NULL, IB_ST_MESSAGES | IB_ST_UIDNEXT |
+    static const struct ib_status_line gone = { NULL, IB_ST_MESSAGES | IB_ST_UIDNEXT |
                                                           IB_ST_UIDVALIDITY | IB_ST_UNSEEN |
                                                           IB_ST_HIGHESTMODSEQ,
                                                 0, 0, 0, 0, 0 };
@@ -118,7 +118,7 @@ static void apply_lists(struct rt_watcher *nw, const struct ib_idle_news *n, boo
 static int status_all(struct rt_watcher *nw, uint64_t notice_ns, struct cm_err *err)
 {
     struct rt_hub *hub = nw->hub;
-    struct ib_idle_news asked = { 0 };
+    struct ib_untagged asked = { 0 };
     char **names = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
@@ -148,7 +148,7 @@ static int status_all(struct rt_watcher *nw, uint64_t notice_ns, struct cm_err *
             rc = 0;
             st = (struct ib_status){ 0 };
         }
-        asked.statuses[asked.nstatuses++] = (struct ib_idle_status){
+        asked.statuses[asked.nstatuses++] = (struct ib_status_line){
             names[i], IB_ST_MESSAGES | IB_ST_UIDNEXT | IB_ST_UIDVALIDITY | IB_ST_UNSEEN |
                           IB_ST_HIGHESTMODSEQ,
             st.messages, st.uidnext, st.uidvalidity, st.unseen, st.highestmodseq
@@ -160,21 +160,21 @@ static int status_all(struct rt_watcher *nw, uint64_t notice_ns, struct cm_err *
     for (size_t i = 0; i < n; i++)
         free(names[i]);
     free(names);
-    ib_idle_news_reset(&asked);
+    ib_untagged_reset(&asked);
     return rc;
 }
 
 /* Take what the news say, then forget them. */
 static int take_news(struct rt_watcher *nw, uint64_t notice_ns, struct cm_err *err)
 {
-    struct ib_idle_news *n = &nw->idle.news;
+    struct ib_untagged *n = &nw->idle.news;
     bool doubt = n->other, recheck = false;
     int rc = 0;
 
     apply_statuses(nw, n, notice_ns);
     if (n->nlists > 0)
         apply_lists(nw, n, &recheck);
-    ib_idle_news_reset(n);
+    ib_untagged_reset(n);
     if (doubt || recheck)
         rc = status_all(nw, notice_ns, err);
     return rc;

@@ -115,7 +115,7 @@ void rt_watcher_close_upstream(struct rt_watcher *w, bool polite)
             ib_session_abort(&w->session);
     }
     w->idle.active = false;
-    ib_idle_news_reset(&w->idle.news);
+    ib_untagged_reset(&w->idle.news);
     release_budget(w);
 }
 
@@ -131,7 +131,7 @@ void rt_watcher_drop(struct rt_watcher *w)
    else -> STATUS, and the snapshot comparison decides what to publish. */
 static int wake_once(struct rt_watcher *w, uint64_t notice_ns, struct cm_err *err)
 {
-    struct ib_idle_news *n = &w->idle.news;
+    struct ib_untagged *n = &w->idle.news;
     struct ib_status st;
     struct rt_seen seen;
     struct rt_snap now;
@@ -139,10 +139,10 @@ static int wake_once(struct rt_watcher *w, uint64_t notice_ns, struct cm_err *er
 
     if (rc < 0)
         return rc;
-    if (!ib_idle_news_any(n))
+    if (!ib_untagged_any(n))
         return 0; /* "* OK Still here", or the re-IDLE timer */
     seen = (struct rt_seen){ .expunge = n->expunge, .flags = n->fetch };
-    ib_idle_news_reset(n);
+    ib_untagged_reset(n);
     rc = ib_status_get(w->session, w->imap_name, &st, err);
     if (rc < 0)
         return rc;
@@ -163,7 +163,7 @@ int rt_watcher_enter_idle(struct rt_watcher *w, uint64_t notice_ns, struct rt_st
         rc = ib_idle_start(w->session, &w->idle, err);
         if (rc < 0)
             return rc;
-        if ((!ib_idle_buffered(w->session) && !ib_idle_news_any(&w->idle.news)) ||
+        if ((!ib_idle_buffered(w->session) && !ib_untagged_any(&w->idle.news)) ||
             round == MAX_BUFFERED_ROUNDS)
             break;
         rc = w->notifier ? rt_notify_wake(w, notice_ns ? notice_ns : cm_now_ns(), NULL, err)

@@ -75,18 +75,18 @@ static void test_vanished_then_exists(void)
     th_assert(idle.news.expunge);
     th_assert(idle.news.highestmodseq == 6);
     th_assert(!idle.news.fetch && !idle.news.other && !idle.news.bye);
-    th_assert(ib_idle_news_any(&idle.news));
-    ib_idle_news_reset(&idle.news);
+    th_assert(ib_untagged_any(&idle.news));
+    ib_untagged_reset(&idle.news);
 
     th_assert(ib_idle_start(x.s, &idle, &err) == 0);
-    th_assert(!ib_idle_news_any(&idle.news));
+    th_assert(!ib_untagged_any(&idle.news));
     th_assert(ib_idle_done(x.s, &idle, 0, &err) == 0);
     th_assert(idle.news.exists); /* the arrival the old code dropped */
     th_assert(!idle.news.expunge);
     th_assert(idle.news.highestmodseq == 7);
-    th_assert(ib_idle_news_any(&idle.news));
+    th_assert(ib_untagged_any(&idle.news));
     th_assert(!ib_session_is_broken(x.s));
-    ib_idle_news_reset(&idle.news);
+    ib_untagged_reset(&idle.news);
 out:
     fake_session_close(&x);
 }
@@ -111,18 +111,18 @@ static void test_buffered_at_start(void)
         goto out;
     th_assert(ib_idle_start(x.s, &idle, &err) == 0);
     th_assert(idle.news.exists);
-    th_assert(ib_idle_news_any(&idle.news));
+    th_assert(ib_untagged_any(&idle.news));
     th_assert(ib_idle_done(x.s, &idle, 0, &err) == 0);
     th_assert(idle.news.exists);
-    ib_idle_news_reset(&idle.news);
+    ib_untagged_reset(&idle.news);
 
     th_assert(ib_idle_start(x.s, &idle, &err) == 0);
-    th_assert(!ib_idle_news_any(&idle.news)); /* nothing read past the "+" */
+    th_assert(!ib_untagged_any(&idle.news)); /* nothing read past the "+" */
     th_assert(ib_idle_buffered(x.s));         /* but it is there */
     th_assert(ib_idle_done(x.s, &idle, 0, &err) == 0);
     th_assert(idle.news.fetch && !idle.news.exists);
     th_assert(!ib_idle_buffered(x.s));
-    ib_idle_news_reset(&idle.news);
+    ib_untagged_reset(&idle.news);
 out:
     fake_session_close(&x);
 }
@@ -148,7 +148,7 @@ static void test_bye_during_idle(void)
     th_assert(idle.news.bye);
     th_assert(!idle.active);
     th_assert(ib_session_is_broken(x.s));
-    ib_idle_news_reset(&idle.news);
+    ib_untagged_reset(&idle.news);
 out:
     fake_session_close(&x);
 }
@@ -180,7 +180,7 @@ static void test_done_timeout(void)
         fprintf(stderr, "  DONE took %.2f s\n", took);
     th_assert(ib_session_is_broken(x.s));
     th_assert(!idle.active);
-    ib_idle_news_reset(&idle.news);
+    ib_untagged_reset(&idle.news);
 out:
     fake_session_close(&x);
 }
@@ -204,26 +204,26 @@ static void test_keepalive_only(void)
     usleep(100 * 1000);
     th_assert(ib_idle_done(x.s, &idle, 0, &err) == 0);
     th_assert(idle.news.lines == 2);
-    th_assert(!ib_idle_news_any(&idle.news));
-    ib_idle_news_reset(&idle.news);
+    th_assert(!ib_untagged_any(&idle.news));
+    ib_untagged_reset(&idle.news);
 out:
     fake_session_close(&x);
 }
 
 /* (f) The classifier. */
-static struct ib_idle_news classify(const char *line)
+static struct ib_untagged classify(const char *line)
 {
-    struct ib_idle_news n;
+    struct ib_untagged n;
 
     memset(&n, 0, sizeof(n));
-    th_assert(ib_idle_classify(&n, line, strlen(line)) == 0);
+    th_assert(ib_untagged_classify(&n, line, strlen(line)) == 0);
     th_assert(n.lines == 1);
     return n;
 }
 
 static void test_classify(void)
 {
-    struct ib_idle_news n;
+    struct ib_untagged n;
 
     n = classify("* STATUS \"Sent Items\" (MESSAGES 4 UIDNEXT 9 UIDVALIDITY 17 UNSEEN 1 "
                  "HIGHESTMODSEQ 33)");
@@ -235,7 +235,7 @@ static void test_classify(void)
     th_assert(n.nstatuses == 1 && n.statuses[0].messages == 4 && n.statuses[0].uidnext == 9 &&
               n.statuses[0].uidvalidity == 17 && n.statuses[0].unseen == 1 &&
               n.statuses[0].highestmodseq == 33);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     /* Dovecot writes 8-bit names as literals (UTF8=ACCEPT style) */
     n = classify("* STATUS {9}\r\nEntw\xc3\xbcrfe (MESSAGES 2 UIDNEXT 3)");
@@ -243,71 +243,71 @@ static void test_classify(void)
     th_assert(n.nstatuses == 1 && strcmp(n.statuses[0].imap_name, "Entw\xc3\xbcrfe") == 0);
     th_assert(n.nstatuses == 1 && n.statuses[0].have == (IB_ST_MESSAGES | IB_ST_UIDNEXT) &&
               n.statuses[0].messages == 2 && n.statuses[0].uidnext == 3);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     /* quoted name with an escaped quote; an atom name; unknown items skipped */
     n = classify("* STATUS \"a \\\"b\\\"\" (SIZE 1234 UNSEEN 0)");
     th_assert(n.nstatuses == 1 && strcmp(n.statuses[0].imap_name, "a \"b\"") == 0);
     th_assert(n.nstatuses == 1 && n.statuses[0].have == IB_ST_UNSEEN);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     /* partial: a flag change reports only HIGHESTMODSEQ */
     n = classify("* STATUS INBOX (HIGHESTMODSEQ 12345678901)");
     th_assert(n.nstatuses == 1 && strcmp(n.statuses[0].imap_name, "INBOX") == 0);
     th_assert(n.nstatuses == 1 && n.statuses[0].have == IB_ST_HIGHESTMODSEQ &&
               n.statuses[0].highestmodseq == 12345678901ull && n.statuses[0].messages == 0);
-    th_assert(ib_idle_news_any(&n));
-    ib_idle_news_reset(&n);
+    th_assert(ib_untagged_any(&n));
+    ib_untagged_reset(&n);
 
     n = classify("* STATUS INBOX (MESSAGES");
     th_assert(n.nstatuses == 0 && n.other); /* broken: look */
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     n = classify("* LIST (\\NonExistent) \"/\" \"Old/Name\"");
     th_assert(n.folders && n.nlists == 1);
     th_assert(n.nlists == 1 && n.lists[0].gone && strcmp(n.lists[0].imap_name, "Old/Name") == 0);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     n = classify("* LIST (\\HasNoChildren) \"/\" New (OLDNAME (\"Old/Name\"))");
     th_assert(n.folders && n.nlists == 1);
     th_assert(n.nlists == 1 && !n.lists[0].gone && strcmp(n.lists[0].imap_name, "New") == 0);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     n = classify("* LSUB () \"/\" Archive");
     th_assert(n.folders && n.nlists == 1 && !n.lists[0].gone);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     n = classify("* 7 FETCH (UID 19 FLAGS (\\Seen) MODSEQ (44))");
     th_assert(n.fetch && !n.exists && !n.expunge && !n.other);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     n = classify("* 7 EXPUNGE");
     th_assert(n.expunge && !n.exists && !n.fetch && !n.other);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     n = classify("* VANISHED (EARLIER) 3:5");
     th_assert(n.expunge && !n.other);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     n = classify("* 21 EXISTS");
     th_assert(n.exists && !n.other);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     n = classify("* OK [UIDNEXT 42] Predicted next UID");
-    th_assert(n.uidnext == 42 && !n.other && ib_idle_news_any(&n));
-    ib_idle_news_reset(&n);
+    th_assert(n.uidnext == 42 && !n.other && ib_untagged_any(&n));
+    ib_untagged_reset(&n);
 
     n = classify("* OK Still here");
-    th_assert(!ib_idle_news_any(&n));
-    ib_idle_news_reset(&n);
+    th_assert(!ib_untagged_any(&n));
+    ib_untagged_reset(&n);
 
     n = classify("* OK [ALERT] hello");
     th_assert(n.other);
-    ib_idle_news_reset(&n);
+    ib_untagged_reset(&n);
 
     n = classify("* BYE Disconnected for inactivity.");
-    th_assert(n.bye && ib_idle_news_any(&n));
-    ib_idle_news_reset(&n);
+    th_assert(n.bye && ib_untagged_any(&n));
+    ib_untagged_reset(&n);
 
     static const char *const others[] = {
         "* FLAGS (\\Seen \\Answered)", "* NO Mailbox was deleted", "* 3 XFOO", "* XYZZY 1",
@@ -315,9 +315,9 @@ static void test_classify(void)
     };
     for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
         n = classify(others[i]);
-        th_assert_idx(n.other && ib_idle_news_any(&n), i);
+        th_assert_idx(n.other && ib_untagged_any(&n), i);
         th_assert_idx(!n.exists && !n.expunge && !n.fetch && !n.folders, i);
-        ib_idle_news_reset(&n);
+        ib_untagged_reset(&n);
     }
 }
 
@@ -346,7 +346,7 @@ static void test_notify_set(void)
         FI_END,
     };
     struct fake_session x;
-    struct ib_idle_news news;
+    struct ib_untagged news;
     struct cm_err err = CM_ERR_INIT;
 
     memset(&news, 0, sizeof(news));
@@ -357,7 +357,7 @@ static void test_notify_set(void)
                                                 "Entw\xc3\xbcrfe") == 0);
         th_assert(news.nstatuses == 2 && news.statuses[0].messages == 3 &&
                   news.statuses[0].highestmodseq == 5);
-        ib_idle_news_reset(&news);
+        ib_untagged_reset(&news);
     }
     fake_session_close(&x);
 
@@ -366,7 +366,7 @@ static void test_notify_set(void)
         th_assert(strstr(err.msg, "Not today") != NULL);
         th_assert(!ib_session_is_broken(x.s));
         th_assert(ib_session_noop(x.s, &err) == 0); /* still usable */
-        ib_idle_news_reset(&news);
+        ib_untagged_reset(&news);
     }
     fake_session_close(&x);
 
@@ -375,7 +375,7 @@ static void test_notify_set(void)
         th_assert(ib_notify_set(x.s, &news, &err) == CM_ECONFIG);
         th_assert(!ib_session_is_broken(x.s));
         th_assert(ib_session_noop(x.s, &err) == 0); /* the next line the fake sees is NOOP */
-        ib_idle_news_reset(&news);
+        ib_untagged_reset(&news);
     }
     fake_session_close(&x);
 }
