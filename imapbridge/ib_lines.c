@@ -118,12 +118,13 @@ int ib_lines_read(struct ib_session *s, struct ib_untagged *news, int tag, bool 
             break;
         case LINE_CONTINUE:
             if (plus_ends)
-                goto out;
+                goto answered;
             rc = ib_session_check(s, MAILIMAP_ERROR_PROTOCOL, what, err);
             break;
         case LINE_OK:
-            goto out;
+            goto answered;
         case LINE_REFUSED:
+            (void)ib_session_check(s, MAILIMAP_NO_ERROR, what, NULL); /* it answered */
             rc = cm_err_set(err, CM_EUPSTREAM, "imap %s refused: %.*s", what, SERVER_TEXT_MAX,
                             text);
             goto out;
@@ -137,6 +138,9 @@ int ib_lines_read(struct ib_session *s, struct ib_untagged *news, int tag, bool 
     if (bye[0] != '\0') /* the stream ended after a BYE: say what the server said */
         rc = cm_err_set(err, CM_EUNAVAIL, "imap %s: the server closed the connection: %s", what,
                         bye);
+    goto out;
+answered: /* the server answered: the session's bookkeeping (ib_session_check) */
+    rc = ib_session_check(s, MAILIMAP_NO_ERROR, what, err);
 out:
     mmap_string_free(l);
     return rc;

@@ -11,6 +11,7 @@
 #include "common/cm_b64.h"
 #include "common/cm_crypto.h"
 #include "imapbridge/ib_etpan.h"
+#include "imapbridge/ib_mailbox_int.h"
 #include "imapbridge/ib_mailbox_status.h"
 #include "imapbridge/ib_mutf7.h"
 #include "imapbridge/ib_session.h"
@@ -210,28 +211,38 @@ static void scan_flags(const struct mailimap_mbx_list_flags *fl, struct ib_folde
     }
 }
 
-static int folder_from_list(const struct mailimap_mailbox_list *mb, struct ib_folder *f)
+int ib_folder_init(struct ib_folder *f, const char *wire_name, char delimiter)
 {
     const char *leaf;
-    bool inbox = strcasecmp(mb->mb_name, "INBOX") == 0;
+    bool inbox = strcasecmp(wire_name, "INBOX") == 0;
 
     f->selectable = true;
-    f->delimiter = mb->mb_delimiter;
-    f->imap_name = strdup(inbox ? "INBOX" : mb->mb_name);
-    f->path = inbox ? strdup("INBOX") : ib_mutf7_to_utf8(mb->mb_name);
+    f->delimiter = delimiter;
+    f->imap_name = strdup(inbox ? "INBOX" : wire_name);
+    f->path = inbox ? strdup("INBOX") : ib_mutf7_to_utf8(wire_name);
     if (f->path == NULL && f->imap_name != NULL)
         f->path = strdup(f->imap_name); /* not valid modified UTF-7: show the wire name */
     if (f->imap_name == NULL || f->path == NULL)
         return CM_ENOMEM;
     leaf = f->delimiter != '\0' ? strrchr(f->path, f->delimiter) : NULL;
     f->name = strdup(leaf != NULL ? leaf + 1 : f->path);
-    if (f->name == NULL)
-        return CM_ENOMEM;
-    scan_flags(mb->mb_flag, f);
-    if (inbox)
+    return f->name == NULL ? CM_ENOMEM : 0;
+}
+
+void ib_folder_default_role(struct ib_folder *f)
+{
+    if (strcmp(f->imap_name, "INBOX") == 0)
         f->role = "inbox";
     else if (f->role == NULL)
         f->role = ib_mailbox_role_from_name(f->path, f->delimiter);
+}
+
+static int folder_from_list(const struct mailimap_mailbox_list *mb, struct ib_folder *f)
+{
+    if (ib_folder_init(f, mb->mb_name, mb->mb_delimiter) < 0)
+        return CM_ENOMEM;
+    scan_flags(mb->mb_flag, f);
+    ib_folder_default_role(f);
     return 0;
 }
 
@@ -291,6 +302,14 @@ static int folder_cmp(const void *a, const void *b)
     return strcmp(x->path, y->path);
 }
 
+int ib_folder_list_finish(struct ib_folder_list *out, struct cm_err *err)
+{
+    if (set_ids(out) < 0)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    qsort(out->items, out->count, sizeof(*out->items), folder_cmp);
+    return 0;
+}
+
 static int build(struct ib_session *s, clist *list, clist *lsub, struct ib_folder_list *out,
                  struct cm_err *err)
 {
@@ -306,10 +325,7 @@ static int build(struct ib_session *s, clist *list, clist *lsub, struct ib_folde
     }
     if (ib_mailbox_status_all(s, out, err) < 0)
         return err ? err->code : CM_EUPSTREAM;
-    if (set_ids(out) < 0)
-        return cm_err_set(err, CM_ENOMEM, "out of memory");
-    qsort(out->items, out->count, sizeof(*out->items), folder_cmp);
-    return 0;
+    return ib_folder_list_finish(out, err);
 }
 
 /* The answer to a pipelined LIST or LSUB (tag number tag): its folders
@@ -381,6 +397,10 @@ int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_
     out->count = 0;
     if (ib_session_is_broken(s))
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    rc = ib_mailbox_list_status(s, out, err);
+    if (rc == 0 || ib_session_is_broken(s) || (rc != CM_ECONFIG && rc != CM_EUPSTREAM))
+        return rc;
+    cm_err_clear(err); /* no LIST-STATUS, or refused: the classic way */
     rc = list_and_lsub(s, &list, &lsub, &drop, err);
     if (rc == 0 && drop)
         rc = ib_session_drop_selection(s, err);

@@ -17,11 +17,15 @@ bool ib_untagged_any(const struct ib_untagged *n)
 
 void ib_untagged_reset(struct ib_untagged *n)
 {
-    for (size_t i = 0; i < n->nstatuses; i++)
+    for (size_t i = 0; i < n->nstatuses; i++) {
         free(n->statuses[i].imap_name);
+        free(n->statuses[i].object_id);
+    }
     free(n->statuses);
-    for (size_t i = 0; i < n->nlists; i++)
+    for (size_t i = 0; i < n->nlists; i++) {
         free(n->lists[i].imap_name);
+        free(n->lists[i].flags);
+    }
     free(n->lists);
     memset(n, 0, sizeof(*n));
 }
@@ -131,7 +135,31 @@ static void status_set(struct ib_status_line *st, unsigned int bit, uint64_t v)
     }
 }
 
-/* "(NAME n NAME n ...)"; unknown items (SIZE, X-GUID ...) are skipped. */
+/* The folder's own id: "MAILBOXID (id)" (RFC 8474) or "X-GUID id"
+   (Dovecot); MAILBOXID wins. False when c is at neither. */
+static bool eat_object_id(struct cur *c, struct ib_status_line *st, bool *ok_r)
+{
+    bool paren;
+    char *id = NULL;
+
+    if (eat_word(c, "MAILBOXID"))
+        paren = true;
+    else if (eat_word(c, "X-GUID"))
+        paren = false;
+    else
+        return false;
+    *ok_r = eat_char(c, ' ') && (!paren || eat_char(c, '(')) && eat_astring(c, &id) &&
+            (!paren || eat_char(c, ')'));
+    if (*ok_r && (paren || st->object_id == NULL)) {
+        free(st->object_id);
+        st->object_id = id;
+    } else {
+        free(id);
+    }
+    return true;
+}
+
+/* "(NAME n NAME n ...)"; unknown items (SIZE ...) are skipped. */
 static bool eat_status_items(struct cur *c, struct ib_status_line *st)
 {
     if (!eat_char(c, '('))
@@ -141,7 +169,14 @@ static bool eat_status_items(struct cur *c, struct ib_status_line *st)
         unsigned int bit = 0;
         uint64_t v;
         char *skip = NULL;
+        bool ok;
 
+        if (eat_object_id(c, st, &ok)) {
+            if (!ok)
+                return false;
+            (void)eat_char(c, ' ');
+            continue;
+        }
         for (size_t i = 0; i < sizeof(status_items) / sizeof(status_items[0]); i++) {
             if (eat_word(c, status_items[i].name)) {
                 bit = status_items[i].bit;
@@ -190,21 +225,36 @@ static int add_status(struct ib_untagged *n, struct cur *c)
 
     if (!eat_astring(c, &st.imap_name) || !eat_char(c, ' ') || !eat_status_items(c, &st)) {
         free(st.imap_name);
+        free(st.object_id);
         n->other = true; /* not understood: the caller looks */
         return 0;
     }
     if (grow((void **)&n->statuses, n->nstatuses, &n->cap, sizeof(*n->statuses)) < 0) {
         free(st.imap_name);
+        free(st.object_id);
         return CM_ENOMEM;
     }
     n->statuses[n->nstatuses++] = st;
     return 0;
 }
 
-/* "(\Flag ...) delim name": LIST and LSUB. */
-static int add_list(struct ib_untagged *n, struct cur *c)
+/* Does the flag list (without parentheses) hold flag (case-insensitive,
+   as a whole word)? */
+static bool has_flag(const char *flags, const char *flag)
 {
-    struct ib_list_line f = { NULL, false };
+    size_t n = strlen(flag);
+
+    for (const char *p = flags; (p = strcasestr(p, flag)) != NULL; p += n) {
+        if ((p == flags || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+            return true;
+    }
+    return false;
+}
+
+/* "(\Flag ...) delim name [extended data]": LIST and LSUB. */
+static int add_list(struct ib_untagged *n, struct cur *c, bool lsub)
+{
+    struct ib_list_line f = { 0 };
     const char *close;
     char *delim = NULL;
 
@@ -212,20 +262,25 @@ static int add_list(struct ib_untagged *n, struct cur *c)
     close = c->p < c->end && *c->p == '(' ? memchr(c->p, ')', (size_t)(c->end - c->p)) : NULL;
     if (close == NULL)
         return 0;
-    for (const char *p = c->p; p + 12 <= close; p++) {
-        if (strncasecmp(p, "\\NonExistent", 12) == 0)
-            f.gone = true;
-    }
+    f.flags = strndup(c->p + 1, (size_t)(close - c->p - 1));
     c->p = close + 1;
-    if (!eat_char(c, ' ') || !eat_astring(c, &delim) || !eat_char(c, ' ') ||
+    if (f.flags == NULL || !eat_char(c, ' ') || !eat_astring(c, &delim) || !eat_char(c, ' ') ||
         !eat_astring(c, &f.imap_name)) {
+        bool oom = f.flags == NULL;
+
         free(delim);
+        free(f.flags);
         free(f.imap_name);
-        return 0; /* still news: folders changed */
+        return oom ? CM_ENOMEM : 0; /* still news: folders changed */
     }
+    f.delimiter = strcasecmp(delim, "NIL") == 0 || strlen(delim) != 1 ? '\0' : delim[0];
     free(delim);
+    f.gone = has_flag(f.flags, "\\NonExistent");
+    f.noselect = f.gone || has_flag(f.flags, "\\Noselect");
+    f.subscribed = lsub || has_flag(f.flags, "\\Subscribed");
     if (grow((void **)&n->lists, n->nlists, &n->lists_cap, sizeof(*n->lists)) < 0) {
         free(f.imap_name);
+        free(f.flags);
         return CM_ENOMEM;
     }
     n->lists[n->nlists++] = f;
@@ -280,8 +335,10 @@ int ib_untagged_classify(struct ib_untagged *n, const char *line, size_t len)
         n->bye = true;
     else if (eat_word(&c, "VANISHED"))
         n->expunge = true;
-    else if ((eat_word(&c, "LIST") || eat_word(&c, "LSUB")) && eat_char(&c, ' '))
-        return add_list(n, &c);
+    else if (eat_word(&c, "LIST") && eat_char(&c, ' '))
+        return add_list(n, &c, false);
+    else if (eat_word(&c, "LSUB") && eat_char(&c, ' '))
+        return add_list(n, &c, true);
     else if (eat_word(&c, "STATUS") && eat_char(&c, ' '))
         return add_status(n, &c);
     else

@@ -25,19 +25,26 @@ enum ib_status_item {
     IB_ST_HIGHESTMODSEQ = 1 << 4
 };
 
-/* One untagged STATUS (NOTIFY reports non-selected folders this way). */
+/* One untagged STATUS (NOTIFY reports non-selected folders this way, and
+   LIST-STATUS every folder). */
 struct ib_status_line {
     char *imap_name;           /* wire name (modified UTF-7), owned */
     unsigned int have;         /* enum ib_status_item bits */
     uint32_t messages, uidnext, uidvalidity, unseen;
     uint64_t highestmodseq;
+    char *object_id;           /* MAILBOXID (RFC 8474), else Dovecot's X-GUID;
+                                  owned, NULL when not sent */
 };
 
-/* One untagged LIST (NOTIFY MailboxName: a folder created, deleted or
-   renamed). */
+/* One untagged LIST or LSUB (a listing; NOTIFY MailboxName: a folder
+   created, deleted or renamed). */
 struct ib_list_line {
     char *imap_name;           /* as the server wrote it, owned */
+    char *flags;               /* the flag list without its parentheses, owned */
+    char delimiter;            /* 0 for NIL */
     bool gone;                 /* \NonExistent: deleted (or renamed away) */
+    bool noselect;             /* \Noselect or \NonExistent */
+    bool subscribed;           /* \Subscribed (LIST-EXTENDED), or an LSUB line */
 };
 
 /* What arrived since the news were last reset. */

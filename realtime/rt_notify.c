@@ -93,7 +93,7 @@ static void apply_lists(struct rt_watcher *nw, const struct ib_untagged *n, bool
     static const struct ib_status_line gone = { NULL, IB_ST_MESSAGES | IB_ST_UIDNEXT |
                                                           IB_ST_UIDVALIDITY | IB_ST_UNSEEN |
                                                           IB_ST_HIGHESTMODSEQ,
-                                                0, 0, 0, 0, 0 };
+                                                0, 0, 0, 0, 0, NULL };
     struct rt_hub *hub = nw->hub;
 
     *recheck_r = false;
@@ -151,7 +151,7 @@ static int status_all(struct rt_watcher *nw, uint64_t notice_ns, struct cm_err *
         asked.statuses[asked.nstatuses++] = (struct ib_status_line){
             names[i], IB_ST_MESSAGES | IB_ST_UIDNEXT | IB_ST_UIDVALIDITY | IB_ST_UNSEEN |
                           IB_ST_HIGHESTMODSEQ,
-            st.messages, st.uidnext, st.uidvalidity, st.unseen, st.highestmodseq
+            st.messages, st.uidnext, st.uidvalidity, st.unseen, st.highestmodseq, NULL
         };
         names[i] = NULL; /* owned by asked now */
     }

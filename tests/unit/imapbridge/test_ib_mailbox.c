@@ -269,6 +269,86 @@ static void test_list_pipelined(void)
     fake_session_close(&x);
 }
 
+/* LIST-STATUS (RFC 5819): the whole listing in one command, read by us (a
+   STATUS per folder in one response); a literal name, a \\Noselect parent
+   without STATUS, \\Subscribed and SPECIAL-USE from the LIST flags. */
+#define LS_CAPS "* CAPABILITY IMAP4rev1 ENABLE NAMESPACE CONDSTORE SPECIAL-USE LIST-EXTENDED " \
+                "LIST-STATUS\r\n$TAG OK done\r\n"
+#define LS_OPEN                                                                                   \
+    FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(LS_CAPS), FI_EXPECT("LOGIN"),     \
+        FI_SEND("$TAG OK in\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(LS_CAPS),                      \
+        FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"),         \
+        FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n")
+#define LS_COMMAND                                                                                \
+    "LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UNSEEN UIDVALIDITY UIDNEXT " \
+    "HIGHESTMODSEQ))"
+
+static const struct fake_imap_step liststatus_script[] = {
+    LS_OPEN,
+    FI_EXPECT(LS_COMMAND),
+    FI_SEND("* LIST (\\Subscribed \\HasNoChildren \\Sent) \"/\" Sent\r\n"
+            "* STATUS Sent (MESSAGES 5 UIDNEXT 6 UIDVALIDITY 100 UNSEEN 1 HIGHESTMODSEQ 77)\r\n"
+            "* LIST (\\Noselect \\HasChildren) \"/\" Shared\r\n"
+            "* LIST (\\HasNoChildren) \"/\" {19}\r\nShared/Entw&APw-rfe\r\n"
+            "* STATUS {19}\r\nShared/Entw&APw-rfe (MESSAGES 2 UIDNEXT 3 UIDVALIDITY 103 UNSEEN 0 "
+            "HIGHESTMODSEQ 4)\r\n"
+            "* LIST (\\Subscribed) \"/\" INBOX\r\n"
+            "* STATUS INBOX (MESSAGES 12 UIDNEXT 13 UIDVALIDITY 99 UNSEEN 3 HIGHESTMODSEQ 50)\r\n"
+            "$TAG OK List completed\r\n"),
+    FI_END,
+};
+
+static void test_list_status(void)
+{
+    struct fake_session x;
+    struct ib_folder_list l = { 0 };
+    struct cm_err err = CM_ERR_INIT;
+    const struct ib_folder *f;
+
+    th_assert(fake_session_open(&x, liststatus_script, "pw", 2) == 0);
+    th_assert(x.s != NULL && ib_mailbox_list(x.s, &l, &err) == 0);
+    th_assert(l.count == 4 && strcmp(l.items[0].imap_name, "INBOX") == 0);
+    f = find(&l, "INBOX");
+    th_assert(f && f->subscribed && f->has_status && f->total == 12 && f->unread == 3 &&
+              f->uidvalidity == 99 && f->uidnext == 13 && f->highestmodseq == 50 &&
+              strcmp(f->role, "inbox") == 0);
+    f = find(&l, "Sent");
+    th_assert(f && f->subscribed && f->role && strcmp(f->role, "sent") == 0 && f->total == 5);
+    f = find(&l, "Shared");
+    th_assert(f && !f->selectable && !f->has_status && !f->subscribed);
+    f = find(&l, "Shared/Entw\xc3\xbcrfe");
+    th_assert(f && f->has_status && f->total == 2 && strcmp(f->name, "Entw\xc3\xbcrfe") == 0 &&
+              f->parent_id != NULL && strcmp(f->parent_id, find(&l, "Shared")->id) == 0);
+    ib_folder_list_fini(&l);
+    fake_session_close(&x);
+}
+
+/* A server that refuses LIST-STATUS is listed the classic way. */
+static const struct fake_imap_step liststatus_refused_script[] = {
+    LS_OPEN,
+    FI_EXPECT(LS_COMMAND), FI_SEND("$TAG BAD not today\r\n"),
+    FI_EXPECT("LIST \"\" \"*\""), FI_SEND("* LIST () \"/\" INBOX\r\n$TAG OK done\r\n"),
+    FI_EXPECT("LSUB"), FI_SEND("$TAG OK done\r\n"),
+    FI_EXPECT("STATUS INBOX"),
+    FI_SEND("* STATUS INBOX (MESSAGES 1 UNSEEN 0 UIDVALIDITY 7 UIDNEXT 2 HIGHESTMODSEQ 3)\r\n"
+            "$TAG OK done\r\n"),
+    FI_END,
+};
+
+static void test_list_status_refused(void)
+{
+    struct fake_session x;
+    struct ib_folder_list l = { 0 };
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(fake_session_open(&x, liststatus_refused_script, "pw", 2) == 0);
+    th_assert(x.s != NULL && ib_mailbox_list(x.s, &l, &err) == 0 && err.code == 0);
+    th_assert(l.count == 1 && l.items[0].has_status && l.items[0].total == 1);
+    th_assert(!ib_session_is_broken(x.s));
+    ib_folder_list_fini(&l);
+    fake_session_close(&x);
+}
+
 int main(void)
 {
     th_assert(cm_crypto_init() == 0);
@@ -278,5 +358,7 @@ int main(void)
     th_run("LIST/LSUB/STATUS into folders", test_list);
     th_run("STATUS MAILBOXID gives ids; a refused item falls back", test_list_object_ids);
     th_run("STATUS pipelined; a NO in the middle", test_list_pipelined);
+    th_run("LIST-STATUS: one command", test_list_status);
+    th_run("LIST-STATUS refused: the classic way", test_list_status_refused);
     return th_end();
 }

@@ -1,0 +1,37 @@
+/* ib_mailbox_int.h - the steps of a folder listing shared by its two ways
+ * (internal to imapbridge): LIST + LSUB + a STATUS per folder
+ * (ib_mailbox.c, ib_mailbox_status.c), or one LIST-STATUS command
+ * (ib_mailbox_liststatus.c).
+ *
+ * Threads: the caller's, with the session checked out.
+ */
+#ifndef IB_MAILBOX_INT_H
+#define IB_MAILBOX_INT_H
+
+#include "common/cm_err.h"
+#include "imapbridge/ib_mailbox.h"
+
+struct ib_session;
+
+/* Names of a folder from its wire name (INBOX canonical; path and leaf name
+   in UTF-8, the wire form when it is not valid modified UTF-7);
+   selectable. CM_ENOMEM (strings freed by ib_folder_list_fini). */
+int ib_folder_init(struct ib_folder *f, const char *wire_name, char delimiter);
+
+/* "inbox" for INBOX; else, when no SPECIAL-USE flag gave one, the role its
+   name suggests. */
+void ib_folder_default_role(struct ib_folder *f);
+
+/* Ids (server id, else derived), parent ids, INBOX first then by path. */
+int ib_folder_list_finish(struct ib_folder_list *out, struct cm_err *err);
+
+/* The whole listing in one command when the server offers LIST-STATUS
+   (RFC 5819): LIST "" "*" RETURN (SUBSCRIBED [SPECIAL-USE] STATUS (MESSAGES
+   UNSEEN UIDVALIDITY UIDNEXT [HIGHESTMODSEQ] [MAILBOXID | X-GUID])), after
+   syncing a selected folder (ib_session_sync). CM_ECONFIG when the
+   server lacks LIST-STATUS, CM_EUPSTREAM when it refused the command (the
+   session is usable: list the classic way). */
+int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,
+                           struct cm_err *err) __attribute__((warn_unused_result));
+
+#endif
