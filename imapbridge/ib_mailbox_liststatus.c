@@ -112,6 +112,10 @@ int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,
     if (!(ib_session_caps(s) & IB_CAP_LIST_STATUS))
         return cm_err_set(err, CM_ECONFIG, "imap: no LIST-STATUS");
     rc = exchange(s, &u, err);
+    if (rc == 0 && (u.exists || u.expunge || u.fetch) && ib_session_selected(s) != NULL)
+        /* news of the selected folder came with the listing and went past
+           libetpan, whose view of the selection is now stale: reopen it */
+        rc = ib_session_drop_selection(s, err);
     if (rc == 0)
         rc = build(&u, out, err);
     ib_untagged_reset(&u);
