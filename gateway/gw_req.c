@@ -32,6 +32,26 @@ static void free_kv(struct gw_kv *kv, size_t n)
     }
 }
 
+void gw_req_shed_inputs(struct gw_req *req)
+{
+    for (size_t i = 0; i < req->nsegments; i++)
+        free(req->segments[i]);
+    req->nsegments = 0;
+    memset(req->params, 0, sizeof(req->params));
+    free_kv(req->query, req->nquery);
+    req->nquery = 0;
+    for (size_t i = 0; i < GW_HDR_COUNT; i++) {
+        free(req->headers[i]);
+        req->headers[i] = NULL;
+    }
+    cm_buf_fini(&req->body);
+    free(req->resp_body);
+    req->resp_body = NULL;
+    req->resp_len = 0;
+    free_kv(req->resp_headers, req->nresp_headers);
+    req->nresp_headers = 0;
+}
+
 void gw_req_free(struct gw_req **reqp)
 {
     struct gw_req *req = *reqp;
@@ -39,16 +59,9 @@ void gw_req_free(struct gw_req **reqp)
     if (req == NULL)
         return;
     *reqp = NULL;
+    gw_req_shed_inputs(req);
     free(req->method);
     free(req->path);
-    for (size_t i = 0; i < req->nsegments; i++)
-        free(req->segments[i]);
-    free_kv(req->query, req->nquery);
-    for (size_t i = 0; i < GW_HDR_COUNT; i++)
-        free(req->headers[i]);
-    cm_buf_fini(&req->body);
-    free(req->resp_body);
-    free_kv(req->resp_headers, req->nresp_headers);
     free(req);
 }
 

@@ -91,6 +91,14 @@ struct gw_req *gw_req_new(struct gw_ctx *ctx, const char *method, const char *ra
                           size_t max_body);
 void gw_req_free(struct gw_req **reqp);
 
+/* The answer is a stream that may stay open for hours: free what only the
+   handler reads (the copied headers, the query, the path segments and
+   captures, the body, response headers and body) and keep what the
+   completion log and metrics read (method, path, id, route, status,
+   start). Called by gw_server once the stream's response is queued, by the
+   thread that owns req then. */
+void gw_req_shed_inputs(struct gw_req *req);
+
 /* Decoded query argument or NULL (borrowed, valid for the request). */
 const char *gw_req_query(const struct gw_req *req, const char *name);
 /* Copied request header or NULL (borrowed). */

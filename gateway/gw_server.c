@@ -157,6 +157,7 @@ static enum MHD_Result queue_answer(struct gw_req *req)
         req->stream_response = NULL;
         ret = MHD_queue_response(req->conn, 200, r);
         MHD_destroy_response(r); /* the connection keeps its reference */
+        gw_req_shed_inputs(req); /* the stream may stay open for hours */
         return ret;
     }
     if (req->status == 0)

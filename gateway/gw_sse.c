@@ -23,10 +23,11 @@
 
 #define TICK_MS 500
 #define BUCKETS 1024
-/* MHD callocs a response buffer of this size per stream and hands the
-   reader at most this much per call: one event of either kind (~100-300
-   bytes) fits, a larger one takes several calls. */
-#define BLOCK_BYTES 512
+/* MHD callocs a response buffer of this size per stream. libmicrohttpd
+   0.9.75 has the reader fill the connection's write buffer directly for a
+   chunked (HTTP/1.1) answer and uses this block only for an HTTP/1.0
+   client, which then gets at most this much per call. */
+#define BLOCK_BYTES 64
 #define EVENT_MAX_BYTES 4096
 #define RETRY_MS 3000
 /* After this many streams closed, give freed memory back to the system:
