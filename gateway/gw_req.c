@@ -32,6 +32,39 @@ static void free_kv(struct gw_kv *kv, size_t n)
     }
 }
 
+void gw_req_shed_inputs(struct gw_req *req)
+{
+    for (size_t i = 0; i < req->nsegments; i++)
+        free(req->segments[i]);
+    req->nsegments = 0;
+    memset(req->params, 0, sizeof(req->params));
+    free_kv(req->query, req->nquery);
+    free(req->query);
+    req->query = NULL;
+    req->nquery = 0;
+    for (size_t i = 0; i < GW_HDR_COUNT; i++) {
+        free(req->headers[i]);
+        req->headers[i] = NULL;
+    }
+    cm_buf_fini(&req->body);
+    free(req->resp_body);
+    req->resp_body = NULL;
+    req->resp_len = 0;
+    free_kv(req->resp_headers, req->nresp_headers);
+    free(req->resp_headers);
+    req->resp_headers = NULL;
+    req->nresp_headers = 0;
+}
+
+struct gw_kv *gw_req_query_slot(struct gw_req *req)
+{
+    if (req->nquery >= GW_REQ_MAX_QUERY)
+        return NULL;
+    if (req->query == NULL && (req->query = calloc(GW_REQ_MAX_QUERY, sizeof(*req->query))) == NULL)
+        return NULL;
+    return &req->query[req->nquery];
+}
+
 void gw_req_free(struct gw_req **reqp)
 {
     struct gw_req *req = *reqp;
@@ -39,16 +72,9 @@ void gw_req_free(struct gw_req **reqp)
     if (req == NULL)
         return;
     *reqp = NULL;
+    gw_req_shed_inputs(req);
     free(req->method);
     free(req->path);
-    for (size_t i = 0; i < req->nsegments; i++)
-        free(req->segments[i]);
-    free_kv(req->query, req->nquery);
-    for (size_t i = 0; i < GW_HDR_COUNT; i++)
-        free(req->headers[i]);
-    cm_buf_fini(&req->body);
-    free(req->resp_body);
-    free_kv(req->resp_headers, req->nresp_headers);
     free(req);
 }
 
@@ -192,6 +218,9 @@ void gw_req_add_header(struct gw_req *req, const char *name, const char *value)
     struct gw_kv *kv;
 
     if (req->nresp_headers >= GW_REQ_MAX_RESP_HEADERS)
+        return;
+    if (req->resp_headers == NULL &&
+        (req->resp_headers = calloc(GW_REQ_MAX_RESP_HEADERS, sizeof(*req->resp_headers))) == NULL)
         return;
     kv = &req->resp_headers[req->nresp_headers];
     kv->name = strdup(name);

@@ -61,7 +61,8 @@ struct gw_req {
     char *path;                      /* raw path, no query string (safe to log) */
     char *segments[GW_REQ_MAX_SEGMENTS]; /* percent-decoded path segments */
     size_t nsegments;
-    struct gw_kv query[GW_REQ_MAX_QUERY]; /* decoded query arguments */
+    struct gw_kv *query;             /* decoded query arguments: NULL, or
+                                        GW_REQ_MAX_QUERY slots (gw_req_query_slot) */
     size_t nquery;
     char *headers[GW_HDR_COUNT];     /* copies, NULL when absent */
     const struct gw_route *route;    /* matched route, NULL for 404/405 */
@@ -79,7 +80,9 @@ struct gw_req {
     char *resp_body;
     size_t resp_len;
     const char *resp_type;           /* static string */
-    struct gw_kv resp_headers[GW_REQ_MAX_RESP_HEADERS];
+    struct gw_kv *resp_headers;      /* NULL, or GW_REQ_MAX_RESP_HEADERS slots
+                                        allocated by the first gw_req_add_header
+                                        (a stream's gw_req stays small) */
     size_t nresp_headers;
     void *stream_response;           /* struct MHD_Response * of a streaming answer
                                         (gw_sse_respond); gw_server queues it
@@ -90,6 +93,19 @@ struct gw_req {
 struct gw_req *gw_req_new(struct gw_ctx *ctx, const char *method, const char *raw_url,
                           size_t max_body);
 void gw_req_free(struct gw_req **reqp);
+
+/* The answer is a stream that may stay open for hours: free what only the
+   handler reads (the copied headers, the query, the path segments and
+   captures, the body, response headers and body) and keep what the
+   completion log and metrics read (method, path, id, route, status,
+   start). Called by gw_server once the stream's response is queued, by the
+   thread that owns req then. */
+void gw_req_shed_inputs(struct gw_req *req);
+
+/* The next free query slot (req->query[req->nquery]; the caller fills it
+   and increments nquery), or NULL when all GW_REQ_MAX_QUERY are used or
+   out of memory. */
+struct gw_kv *gw_req_query_slot(struct gw_req *req);
 
 /* Decoded query argument or NULL (borrowed, valid for the request). */
 const char *gw_req_query(const struct gw_req *req, const char *name);

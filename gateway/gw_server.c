@@ -79,11 +79,11 @@ static enum MHD_Result copy_query_arg(void *cls, enum MHD_ValueKind kind, const 
     struct gw_kv *kv;
 
     (void)kind;
-    if (req->nquery >= GW_REQ_MAX_QUERY) {
+    kv = gw_req_query_slot(req);
+    if (kv == NULL) { /* too many arguments (or out of memory) */
         req->bad_request = true;
         return MHD_NO;
     }
-    kv = &req->query[req->nquery];
     kv->name = gw_percent_decode(key, strlen(key), true);
     kv->value = gw_percent_decode(value ? value : "", value ? strlen(value) : 0, true);
     if (kv->name == NULL || kv->value == NULL) {
@@ -157,6 +157,7 @@ static enum MHD_Result queue_answer(struct gw_req *req)
         req->stream_response = NULL;
         ret = MHD_queue_response(req->conn, 200, r);
         MHD_destroy_response(r); /* the connection keeps its reference */
+        gw_req_shed_inputs(req); /* the stream may stay open for hours */
         return ret;
     }
     if (req->status == 0)

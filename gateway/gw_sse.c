@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/cm_buf.h"
@@ -22,10 +23,11 @@
 
 #define TICK_MS 500
 #define BUCKETS 1024
-/* MHD callocs a response buffer of this size per stream and hands the
-   reader at most this much per call: one event of either kind (~100-300
-   bytes) fits, a larger one takes several calls. */
-#define BLOCK_BYTES 512
+/* MHD callocs a response buffer of this size per stream. libmicrohttpd
+   0.9.75 has the reader fill the connection's write buffer directly for a
+   chunked (HTTP/1.1) answer and uses this block only for an HTTP/1.0
+   client, which then gets at most this much per call. */
+#define BLOCK_BYTES 64
 #define EVENT_MAX_BYTES 4096
 #define RETRY_MS 3000
 /* After this many streams closed, give freed memory back to the system:
@@ -42,6 +44,8 @@ struct gw_sse_stream {
     struct cm_buf q;              /* queued bytes, capped */
     size_t off;                   /* bytes of q already handed to MHD */
     bool suspended, closing, aborted, timeout_set;
+    bool out_released;            /* the reader released the tail of MHD's
+                                     buffer once (MHD threads only) */
     uint64_t next_ping_ms;
     struct gw_sse_opts o;         /* account_id owned */
     struct rt_hub *hub;
@@ -184,6 +188,37 @@ static int on_event(const struct rt_event *ev, void *ctx)
 
 /* ---- MHD callbacks (MHD threads) -------------------------------------- */
 
+/* MHD hands the reader its connection's write buffer: out[0..max), which
+   in libmicrohttpd 0.9.75 is all of the connection's pool left after the
+   request (about 15 KiB of a 16 KiB pool), zeroed when the read buffer
+   was shrunk after the headers, so resident. The reader may write
+   anything there; giving the whole pages past the n bytes it wrote (and
+   the 2 bytes of chunk trailer MHD adds after them) back to the kernel is
+   such a write: they read as zeros and are only faulted in again by a
+   later large event. This keeps an idle stream's pool to the pages that
+   hold its request and its first bytes. Only needed again after a write
+   that reached past out's first page. */
+static void release_out_tail(struct gw_sse_stream *st, char *out, size_t n, size_t max)
+{
+    static size_t page;
+    uintptr_t lo, hi;
+
+    if (page == 0) {
+        long ps = sysconf(_SC_PAGESIZE);
+
+        page = ps > 0 ? (size_t)ps : 4096;
+    }
+    if (st->out_released && n + 2 <= page)
+        return;
+    if (max < n + 2)
+        return;
+    lo = ((uintptr_t)(out + n + 2) + page - 1) & ~(uintptr_t)(page - 1);
+    hi = (uintptr_t)(out + max) & ~(uintptr_t)(page - 1);
+    if (hi > lo)
+        (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    st->out_released = true;
+}
+
 static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
 {
     struct gw_sse_stream *st = cls;
@@ -203,9 +238,12 @@ static ssize_t reader(void *cls, uint64_t pos, char *out, size_t max)
         n = avail < max ? avail : max;
         memcpy(out, st->q.data + st->off, n);
         st->off += n;
-        if (st->off == st->q.len)
-            st->off = st->q.len = 0;
+        if (st->off == st->q.len) { /* drained: an idle stream keeps no queue */
+            cm_buf_fini(&st->q);
+            st->off = 0;
+        }
         pthread_mutex_unlock(&st->mu);
+        release_out_tail(st, out, n, max);
         return (ssize_t)n;
     }
     if (st->aborted) {

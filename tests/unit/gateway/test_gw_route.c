@@ -111,6 +111,7 @@ static void test_cookie_and_query(void)
     th_assert(gw_req_cookie(req, "a", v, sizeof(v)) && strcmp(v, "1") == 0);
     th_assert(!gw_req_cookie(req, "jmapgate", v, sizeof(v)));
     th_assert(!gw_req_cookie(req, "other", v, 1)); /* too long for dst */
+    th_assert(gw_req_query_slot(req) == &req->query[0]);
     req->query[0].name = strdup("q");
     req->query[0].value = strdup("v");
     req->nquery = 1;
