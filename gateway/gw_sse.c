@@ -72,6 +72,7 @@ struct fmt_cache {
 
 struct gw_sse {
     struct gw_sse_settings set;
+    size_t page;                  /* the system page size (release_out_tail) */
     struct fmt_cache fc;
     pthread_mutex_t mu;
     struct gw_sse_stream *list;
@@ -200,14 +201,9 @@ static int on_event(const struct rt_event *ev, void *ctx)
    that reached past out's first page. */
 static void release_out_tail(struct gw_sse_stream *st, char *out, size_t n, size_t max)
 {
-    static size_t page;
+    size_t page = st->mgr->page;
     uintptr_t lo, hi;
 
-    if (page == 0) {
-        long ps = sysconf(_SC_PAGESIZE);
-
-        page = ps > 0 ? (size_t)ps : 4096;
-    }
     if (st->out_released && n + 2 <= page)
         return;
     if (max < n + 2)
@@ -551,6 +547,7 @@ int gw_sse_new(const struct gw_sse_settings *set, struct gw_sse **sse_r, struct 
     if (mgr == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     mgr->set = *set;
+    mgr->page = sysconf(_SC_PAGESIZE) > 0 ? (size_t)sysconf(_SC_PAGESIZE) : 4096;
     pthread_mutex_init(&mgr->mu, NULL);
     pthread_mutex_init(&mgr->fc.mu, NULL);
     cm_buf_init(&mgr->fc.text, EVENT_MAX_BYTES);
