@@ -5,18 +5,25 @@
 #include <stdio.h>
 #include <string.h>
 
-int cm_err_set(struct cm_err *err, enum cm_code code, const char *fmt, ...)
+int cm_err_vset(struct cm_err *err, enum cm_code code, const char *fmt, va_list ap)
 {
     if (err != NULL) {
         char msg[sizeof(err->msg)]; /* the arguments may point into err->msg */
-        va_list ap;
 
-        va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
         err->code = code;
         memcpy(err->msg, msg, sizeof(msg));
     }
+    return code;
+}
+
+int cm_err_set(struct cm_err *err, enum cm_code code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    code = cm_err_vset(err, code, fmt, ap);
+    va_end(ap);
     return code;
 }
 

@@ -11,6 +11,8 @@
 #ifndef CM_ERR_H
 #define CM_ERR_H
 
+#include <stdarg.h>
+
 enum cm_code {
     CM_OK = 0,
     CM_ENOMEM = -1,     /* allocation failed */
@@ -41,6 +43,10 @@ struct cm_err {
    the text is formatted into a temporary buffer first. */
 int cm_err_set(struct cm_err *err, enum cm_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* cm_err_set with a va_list (for functions that wrap it). */
+int cm_err_vset(struct cm_err *err, enum cm_code code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Reset err to CM_OK with an empty message. */
 void cm_err_clear(struct cm_err *err);

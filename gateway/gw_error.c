@@ -24,6 +24,21 @@ struct gw_error_map gw_error_map(enum cm_code code)
     return m;
 }
 
+const char *gw_error_jmap_type(enum cm_code code)
+{
+    switch (code) {
+    case CM_EINVAL: return "invalidArguments";
+    case CM_ENOENT: return "invalidArguments";
+    case CM_EPERM: return "forbidden";
+    case CM_ELIMIT: return "requestTooLarge";
+    case CM_EAGAIN:
+    case CM_EUNAVAIL:
+    case CM_ETIMEOUT:
+    case CM_ETOOMANY: return "serverUnavailable";
+    default: return "serverFail";
+    }
+}
+
 const char *gw_error_status_title(unsigned int status)
 {
     switch (status) {

@@ -1,4 +1,5 @@
-/* gw_error.h - the only mapping from CM_E* codes to HTTP (ARCHITECTURE §7).
+/* gw_error.h - the only mapping from CM_E* codes to HTTP and to JMAP method
+ * errors (ARCHITECTURE §7).
  *
  * Threads: pure; safe from any thread.
  */
@@ -20,6 +21,10 @@ struct gw_error_map gw_error_map(enum cm_code code);
 
 /* RFC 7807 body: {"type","title","status","detail"}. New reference. */
 json_t *gw_error_problem(unsigned int status, const char *title, const char *detail);
+
+/* The JMAP method error type (RFC 8620 §3.6.2) for a code a method failed
+   with, when the method named no specific one. */
+const char *gw_error_jmap_type(enum cm_code code);
 
 /* Title for a status (e.g. 404 -> "Not Found"). */
 const char *gw_error_status_title(unsigned int status);

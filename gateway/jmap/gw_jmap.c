@@ -11,6 +11,7 @@
 #include "common/cm_log.h"
 #include "gateway/gw_authn.h"
 #include "gateway/gw_ctx.h"
+#include "gateway/gw_error.h"
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_pool.h"
@@ -18,19 +19,6 @@
 
 #define ERR_URN "urn:ietf:params:jmap:error:"
 
-const char *gw_jmap_error_type(enum cm_code code)
-{
-    switch (code) {
-    case CM_EINVAL: return "invalidArguments";
-    case CM_ENOENT: return "invalidArguments";
-    case CM_EPERM: return "forbidden";
-    case CM_ELIMIT: return "requestTooLarge";
-    case CM_EAGAIN:
-    case CM_EUNAVAIL:
-    case CM_ETIMEOUT: return "serverUnavailable";
-    default: return "serverFail";
-    }
-}
 
 /* Request-level error (RFC 8620 §3.6.1) as problem JSON. */
 static void request_error(struct gw_req *req, const char *type, const char *detail,
@@ -61,6 +49,18 @@ int gw_jreq_session(struct gw_jreq *jr, struct ib_session **s_r, struct cm_err *
     return 0;
 }
 
+int gw_jcall_fail(struct gw_jcall *c, struct cm_err *err, const char *type, enum cm_code code,
+                  const char *fmt, ...)
+{
+    va_list ap;
+
+    c->error_type = type;
+    va_start(ap, fmt);
+    code = cm_err_vset(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
 int gw_jcall_account(struct gw_jcall *c, struct cm_err *err)
 {
     json_t *id = json_object_get(c->args, "accountId");
@@ -68,8 +68,7 @@ int gw_jcall_account(struct gw_jcall *c, struct cm_err *err)
     if (!json_is_string(id))
         return cm_err_set(err, CM_EINVAL, "accountId must be a string");
     if (strcmp(json_string_value(id), c->jr->account_id) != 0) {
-        c->error_type = "accountNotFound";
-        return cm_err_set(err, CM_ENOENT, "no such account");
+        return gw_jcall_fail(c, err, "accountNotFound", CM_ENOENT, "no such account");
     }
     return 0;
 }
@@ -153,7 +152,7 @@ static void run_call(struct gw_jreq *jr, json_t *call)
     }
     if (c.error_type == NULL && err.code != CM_EINVAL && err.code != CM_ENOENT)
         cm_warn("", "%s failed: %s", c.name, err.msg);
-    append_error(jr, c.error_type ? c.error_type : gw_jmap_error_type(err.code), err.msg,
+    append_error(jr, c.error_type ? c.error_type : gw_error_jmap_type(err.code), err.msg,
                  c.call_id);
 }
 

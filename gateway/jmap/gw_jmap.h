@@ -3,7 +3,7 @@
  *
  * A request runs on a worker. Each method call gets a struct gw_jcall; the
  * method returns its response arguments, or NULL with err set (mapped to a
- * JMAP method error by gw_jmap_error_type unless the method set a specific
+ * JMAP method error by gw_error_jmap_type unless the method set a specific
  * error_type such as "cannotCalculateChanges"). One failing call never
  * fails the others. The IMAP session is checked out lazily by the first
  * method that needs it (gw_jreq_session) and checked in at the end.
@@ -87,8 +87,13 @@ int gw_jreq_session(struct gw_jreq *jr, struct ib_session **s_r, struct cm_err *
    c->error_type = "accountNotFound" and returns CM_ENOENT. */
 int gw_jcall_account(struct gw_jcall *c, struct cm_err *err) __attribute__((warn_unused_result));
 
-/* The JMAP method-error type for a CM_E* code ("invalidArguments", ...). */
-const char *gw_jmap_error_type(enum cm_code code);
+/* Fail the call with the JMAP method error `type` (RFC 8620 §3.6.2, e.g.
+   "stateMismatch") and the CM_E* code and message in err; returns code,
+   so a method can `return gw_jcall_fail(c, err, "tooManyResults",
+   CM_ELIMIT, "more than %d", n);`. Errors without a specific type take
+   gw_error_jmap_type's. */
+int gw_jcall_fail(struct gw_jcall *c, struct cm_err *err, const char *type, enum cm_code code,
+                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Resolve every "#name" ResultReference in args (RFC 8620 §3.7) against
    the responses so far. Returns 0, or -1 with *why set to a static reason

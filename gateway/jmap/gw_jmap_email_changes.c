@@ -30,8 +30,7 @@ struct echanges {
 
 static int cannot(struct gw_jcall *c, struct cm_err *err, const char *why)
 {
-    c->error_type = "cannotCalculateChanges";
-    return cm_err_set(err, CM_EINVAL, "%s", why);
+    return gw_jcall_fail(c, err, "cannotCalculateChanges", CM_EINVAL, "%s", why);
 }
 
 static void add_id(json_t *list, const struct ib_folder *f, uint32_t uid)

@@ -330,8 +330,8 @@ static int add_hits(struct equery *eq, uint32_t folder, const uint32_t *uids, si
                     struct cm_err *err)
 {
     if (eq->nhits + n > MAX_HITS) {
-        eq->c->error_type = "tooManyResults";
-        return cm_err_set(err, CM_ELIMIT, "more than %d results; narrow the filter", MAX_HITS);
+        return gw_jcall_fail(eq->c, err, "tooManyResults", CM_ELIMIT,
+                             "more than %d results; narrow the filter", MAX_HITS);
     }
     if (eq->nhits + n > eq->cap) {
         size_t cap = (eq->nhits + n) * 2;

@@ -211,8 +211,8 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
         goto done;
     old = gw_jmail_state(c->jr, e.l);
     if (json_is_string(if_in) && (old == NULL || strcmp(json_string_value(if_in), old) != 0)) {
-        c->error_type = "stateMismatch";
-        cm_err_set(err, CM_EINVAL, "ifInState does not match the current state");
+        gw_jcall_fail(c, err, "stateMismatch", CM_EINVAL,
+                      "ifInState does not match the current state");
         goto done;
     }
     if (apply(&e, update, destroy, err) < 0)

@@ -346,8 +346,8 @@ json_t *gw_jmap_mailbox_changes(struct gw_jcall *c, struct cm_err *err)
     if (gw_jchanges_parse(c, &ch, err) < 0)
         goto done;
     if (mlines_decode(key, ch.since_state, &old) < 0) {
-        c->error_type = "cannotCalculateChanges";
-        cm_err_set(err, CM_EINVAL, "sinceState is not a Mailbox state of this server");
+        gw_jcall_fail(c, err, "cannotCalculateChanges", CM_EINVAL,
+                      "sinceState is not a Mailbox state of this server");
         goto done;
     }
     if (gw_jreq_session(c->jr, &s, err) < 0 || ib_mailbox_list(s, &l, err) < 0 ||

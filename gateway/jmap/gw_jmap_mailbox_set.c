@@ -526,8 +526,8 @@ json_t *gw_jmap_mailbox_set(struct gw_jcall *c, struct cm_err *err)
     m.delim = ib_session_delimiter(m.s);
     old = gw_jmap_mailbox_state(key, m.l);
     if (json_is_string(if_in) && (old == NULL || strcmp(json_string_value(if_in), old) != 0)) {
-        c->error_type = "stateMismatch";
-        cm_err_set(err, CM_EINVAL, "ifInState does not match the current state");
+        gw_jcall_fail(c, err, "stateMismatch", CM_EINVAL,
+                      "ifInState does not match the current state");
         goto done;
     }
     if (run_all(&m, json_object_get(a, "create"), json_object_get(a, "update"),

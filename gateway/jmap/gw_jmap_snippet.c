@@ -179,9 +179,11 @@ json_t *gw_jmap_snippet_get(struct gw_jcall *c, struct cm_err *err)
         goto done;
     if (!json_is_array(ids) || json_array_size(ids) > GW_JMAP_MAX_OBJECTS_GET) {
         if (json_is_array(ids))
-            c->error_type = "requestTooLarge";
-        cm_err_set(err, json_is_array(ids) ? CM_ELIMIT : CM_EINVAL,
-                   "emailIds must be an array of at most %d ids", GW_JMAP_MAX_OBJECTS_GET);
+            gw_jcall_fail(c, err, "requestTooLarge", CM_ELIMIT,
+                          "emailIds must be an array of at most %d ids", GW_JMAP_MAX_OBJECTS_GET);
+        else
+            cm_err_set(err, CM_EINVAL, "emailIds must be an array of at most %d ids",
+                       GW_JMAP_MAX_OBJECTS_GET);
         goto done;
     }
     if (filter != NULL && !json_is_null(filter) &&

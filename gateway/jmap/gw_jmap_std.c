@@ -23,9 +23,8 @@ static int parse_ids(struct gw_jcall *c, struct gw_jget *g, struct cm_err *err)
     if (!json_is_array(ids))
         return cm_err_set(err, CM_EINVAL, "ids must be null or an array of ids");
     if (json_array_size(ids) > GW_JMAP_MAX_OBJECTS_GET) {
-        c->error_type = "requestTooLarge";
-        return cm_err_set(err, CM_ELIMIT, "more than maxObjectsInGet (%d) ids",
-                          GW_JMAP_MAX_OBJECTS_GET);
+        return gw_jcall_fail(c, err, "requestTooLarge", CM_ELIMIT,
+                             "more than maxObjectsInGet (%d) ids", GW_JMAP_MAX_OBJECTS_GET);
     }
     json_array_foreach(ids, i, v) {
         if (!json_is_string(v))
@@ -87,8 +86,7 @@ int gw_jget_require_ids(struct gw_jcall *c, const struct gw_jget *g, struct cm_e
 {
     if (g->ids != NULL)
         return 0;
-    c->error_type = "requestTooLarge";
-    return cm_err_set(err, CM_ELIMIT, "ids must be given for %s", c->name);
+    return gw_jcall_fail(c, err, "requestTooLarge", CM_ELIMIT, "ids must be given for %s", c->name);
 }
 
 bool gw_json_array_has(json_t *array, const char *s)
@@ -202,8 +200,7 @@ json_t *gw_jquery_reply(struct gw_jcall *c, const struct gw_jquery *q, json_t *a
         if (at < 0) {
             json_decref(all_ids);
             json_decref(window);
-            c->error_type = "anchorNotFound";
-            cm_err_set(err, CM_ENOENT, "the anchor is not in the results");
+            gw_jcall_fail(c, err, "anchorNotFound", CM_ENOENT, "the anchor is not in the results");
             return NULL;
         }
         start = at + q->anchor_offset;
@@ -289,8 +286,8 @@ json_t *gw_jmap_query_changes(struct gw_jcall *c, struct cm_err *err)
 {
     if (query_changes_parse(c, err) < 0)
         return NULL;
-    c->error_type = "cannotCalculateChanges";
-    cm_err_set(err, CM_EINVAL, "query results are not tracked between calls: run the query again");
+    gw_jcall_fail(c, err, "cannotCalculateChanges", CM_EINVAL,
+                  "query results are not tracked between calls: run the query again");
     return NULL;
 }
 

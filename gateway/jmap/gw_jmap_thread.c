@@ -253,8 +253,8 @@ json_t *gw_jmap_thread_changes(struct gw_jcall *c, struct cm_err *err)
     size_t i;
 
     if (rc == 0 && json_array_size(d.destroyed) > 0) {
-        c->error_type = "cannotCalculateChanges";
-        rc = cm_err_set(err, CM_EINVAL, "emails were expunged: their threads cannot be told");
+        rc = gw_jcall_fail(c, err, "cannotCalculateChanges", CM_EINVAL,
+                           "emails were expunged: their threads cannot be told");
     }
     if (rc == 0)
         rc = gw_jmail_folders(c->jr, &l, err);
