@@ -133,6 +133,126 @@ static void test_login_no(void)
     ctx_fini(&c);
 }
 
+/* Run script with mech and password pw; the debug log into log. Returns
+   ib_session_open's code; the session is closed, the fake checked. */
+static int open_logged(const struct fake_imap_step *script, const char *pw, char *log, size_t logsize,
+                       unsigned int *caps_r, char *delim_r)
+{
+    struct fake_session c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char logpath[] = "/tmp/ib_session_logXXXXXX";
+    int logfd = mkstemp(logpath), rc;
+    ssize_t n;
+
+    if (fake_upstream_start(&c, script, pw, IB_AUTH_LOGIN, 1) < 0)
+        return -100;
+    cm_log_set_level(CM_LOG_DEBUG);
+    cm_log_set_fd(logfd);
+    rc = ib_session_open(&c.up, &c.cr, &s, &err);
+    *caps_r = s ? ib_session_caps(s) : 0;
+    *delim_r = s ? ib_session_delimiter(s) : '\0';
+    ib_session_close(&s);
+    usleep(100 * 1000); /* let the fake read the LOGOUT */
+    cm_log_set_fd(2);
+    cm_log_set_level(CM_LOG_INFO);
+    n = pread(logfd, log, logsize - 1, 0);
+    log[n > 0 ? n : 0] = '\0';
+    close(logfd);
+    unlink(logpath);
+    th_assert(strstr(log, "s3cret") == NULL);
+    th_assert(fake_imap_failures(c.fake) == 0);
+    if (fake_imap_failures(c.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
+    ctx_fini(&c);
+    return rc;
+}
+
+/* No [CAPABILITY] in the greeting nor in the LOGIN OK: asked before and after. */
+static void test_caps_asked_when_not_sent(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_ASKING_STEPS, FI_END };
+    static char log[65536];
+    unsigned int caps;
+    char delim;
+
+    th_assert(open_logged(script, "s3cret", log, sizeof(log), &caps, &delim) == 0);
+    th_assert((caps & (IB_CAP_CONDSTORE | IB_CAP_QRESYNC | IB_CAP_MOVE)) ==
+              (IB_CAP_CONDSTORE | IB_CAP_QRESYNC | IB_CAP_MOVE));
+    th_assert(delim == '/');
+}
+
+/* A login that is not one line (a password that needs a literal or
+   escapes: LOGIN on its own), then ENABLE and NAMESPACE in one write: the
+   fake reads both before it answers (tags 2 and 3). */
+static void test_batch_after_login(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING_CAPS), FI_EXPECT("LOGIN alice"),
+        FI_SEND("$TAG OK [CAPABILITY " CAPS_POST "] in\r\n"),
+        FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_EXPECT("NAMESPACE"),
+        FI_SEND("* ENABLED QRESYNC\r\n2 OK enabled\r\n* NAMESPACE ((\"\" \".\")) NIL NIL\r\n3 OK done\r\n"),
+        FI_EXPECT("NOOP"), FI_SEND("$TAG OK fine\r\n"), FI_END,
+    };
+    struct fake_session c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(fake_upstream_start(&c, script, "s3\"cret", IB_AUTH_LOGIN, 1) == 0);
+    th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == 0 && s != NULL);
+    th_assert(s != NULL && ib_session_delimiter(s) == '.');
+    th_assert(s != NULL && (ib_session_caps(s) & (IB_CAP_CONDSTORE | IB_CAP_QRESYNC)) ==
+                               (IB_CAP_CONDSTORE | IB_CAP_QRESYNC));
+    th_assert(s != NULL && ib_session_noop(s, &err) == 0); /* tags in step: 4 */
+    ib_session_close(&s);
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c.fake) == 0);
+    if (fake_imap_failures(c.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
+    ctx_fini(&c);
+}
+
+/* LOGIN refused with ID, ENABLE and NAMESPACE behind it: their answers
+   (NO, "OK ignored", BAD) are read, the error is the login's (401 upstream),
+   and the LOGOUT is answered in step (its BYE reaches the log). */
+static void test_login_refused_pipelined(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING_CAPS), FI_EXPECT("LOGIN \"alice\""), FI_EXPECT(ID_CMD),
+        FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_EXPECT("NAMESPACE"),
+        FI_SEND("1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n* ID NIL\r\n2 OK ID\r\n"
+                "* ENABLED\r\n3 OK ENABLE ignored in non-authenticated state.\r\n"
+                "4 BAD Error in IMAP command received by server.\r\n"),
+        FI_EXPECT("LOGOUT"), FI_SEND("* BYE in step\r\n$TAG OK bye\r\n"), FI_CLOSE,
+    };
+    struct fake_session c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char logpath[] = "/tmp/ib_session_logXXXXXX";
+    int logfd = mkstemp(logpath);
+    static char log[65536];
+    ssize_t n;
+
+    th_assert(fake_upstream_start(&c, script, "s3cret", IB_AUTH_LOGIN, 1) == 0);
+    cm_log_set_level(CM_LOG_DEBUG);
+    cm_log_set_fd(logfd);
+    th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == CM_EAUTH && s == NULL);
+    th_assert(strstr(err.msg, "LOGIN refused") != NULL && strstr(err.msg, "Authentication failed"));
+    usleep(100 * 1000);
+    cm_log_set_fd(2);
+    cm_log_set_level(CM_LOG_INFO);
+    n = pread(logfd, log, sizeof(log) - 1, 0);
+    log[n > 0 ? n : 0] = '\0';
+    close(logfd);
+    unlink(logpath);
+    th_assert(strstr(log, "* BYE in step") != NULL);
+    th_assert(strstr(log, "s3cret") == NULL);
+    th_assert(fake_imap_failures(c.fake) == 0);
+    if (fake_imap_failures(c.fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
+    ctx_fini(&c);
+}
+
 static void test_xoauth2_and_oauthbearer(void)
 {
     static const struct fake_imap_step script[] = {
@@ -1233,8 +1353,11 @@ static void test_pool_maintenance(void)
 int main(void)
 {
     th_assert(cm_crypto_init() == 0);
-    th_run("login ok, capabilities, no password in logs", test_login_ok);
+    th_run("login ok: capabilities from greeting and LOGIN OK, one write, no password in logs", test_login_ok);
     th_run("login NO -> EAUTH", test_login_no);
+    th_run("no capabilities sent: CAPABILITY asked before and after login", test_caps_asked_when_not_sent);
+    th_run("login on its own, then ENABLE + NAMESPACE in one write", test_batch_after_login);
+    th_run("LOGIN refused with pipelined commands: answers read, LOGOUT in step", test_login_refused_pipelined);
     th_run("XOAUTH2; OAUTHBEARER not offered", test_xoauth2_and_oauthbearer);
     th_run("XOAUTH2 refused with a JSON challenge -> EAUTH", test_xoauth2_refused);
     th_run("AUTHENTICATE PLAIN with SASL-IR, ID sent", test_plain_sasl_ir);
