@@ -133,6 +133,17 @@ static void test_login_no(void)
     ctx_fini(&c);
 }
 
+/* Let the fake read what is left (LOGOUT), check it saw only what it
+   expected, stop it. */
+static void fake_check_fini(struct fake_session *c)
+{
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c->fake) == 0);
+    if (fake_imap_failures(c->fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c->fake));
+    ctx_fini(c);
+}
+
 /* Run script with mech and password pw; the debug log into log. Returns
    ib_session_open's code; the session is closed, the fake checked. */
 static int open_logged(const struct fake_imap_step *script, const char *pw, char *log, size_t logsize,
@@ -161,10 +172,7 @@ static int open_logged(const struct fake_imap_step *script, const char *pw, char
     close(logfd);
     unlink(logpath);
     th_assert(strstr(log, "s3cret") == NULL);
-    th_assert(fake_imap_failures(c.fake) == 0);
-    if (fake_imap_failures(c.fake))
-        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
-    ctx_fini(&c);
+    fake_check_fini(&c);
     return rc;
 }
 
@@ -205,11 +213,7 @@ static void test_batch_after_login(void)
                                (IB_CAP_CONDSTORE | IB_CAP_QRESYNC));
     th_assert(s != NULL && ib_session_noop(s, &err) == 0); /* tags in step: 4 */
     ib_session_close(&s);
-    usleep(100 * 1000);
-    th_assert(fake_imap_failures(c.fake) == 0);
-    if (fake_imap_failures(c.fake))
-        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
-    ctx_fini(&c);
+    fake_check_fini(&c);
 }
 
 /* LOGIN refused with ID, ENABLE and NAMESPACE behind it: their answers
@@ -247,10 +251,7 @@ static void test_login_refused_pipelined(void)
     unlink(logpath);
     th_assert(strstr(log, "* BYE in step") != NULL);
     th_assert(strstr(log, "s3cret") == NULL);
-    th_assert(fake_imap_failures(c.fake) == 0);
-    if (fake_imap_failures(c.fake))
-        fprintf(stderr, "  fake: %s\n", fake_imap_error(c.fake));
-    ctx_fini(&c);
+    fake_check_fini(&c);
 }
 
 static void test_xoauth2_and_oauthbearer(void)
