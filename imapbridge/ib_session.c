@@ -243,6 +243,43 @@ static int refresh_caps(struct ib_session *s, struct cm_err *err)
     return rc;
 }
 
+/* libetpan's capability cache: filled by the greeting's and any tagged or
+   untagged response's [CAPABILITY ...] code and by "* CAPABILITY". */
+static const struct mailimap_capability_data *cached_caps(const mailimap *imap)
+{
+    return imap->imap_connection_info != NULL ? imap->imap_connection_info->imap_capability
+                                              : NULL;
+}
+
+/* Identity of the cached list, to tell afterwards whether an answer
+   replaced it: libetpan parses the new list while the old one is still
+   allocated, then frees the old one, so a replacement never has the same
+   address. */
+static uintptr_t caps_stamp(const mailimap *imap)
+{
+    return (uintptr_t)cached_caps(imap);
+}
+
+/* Drop the cached list (after STARTTLS: RFC 3501 6.2.1, what was said in
+   the clear is not to be trusted). */
+static void forget_caps(mailimap *imap)
+{
+    if (imap->imap_connection_info != NULL && imap->imap_connection_info->imap_capability != NULL) {
+        mailimap_capability_data_free(imap->imap_connection_info->imap_capability);
+        imap->imap_connection_info->imap_capability = NULL;
+    }
+}
+
+/* Capabilities before login: the greeting's [CAPABILITY ...] code when it
+   had one (Dovecot, Cyrus), else ask. */
+static int greeting_caps(struct ib_session *s, struct cm_err *err)
+{
+    if (cached_caps(s->imap) == NULL)
+        return refresh_caps(s, err);
+    s->caps = caps_from_cache(s->imap) | (s->dovecot ? IB_CAP_XGUID : 0u);
+    return 0;
+}
+
 /* ENABLE CONDSTORE/QRESYNC when offered; QRESYNC is only usable enabled. */
 static int enable_exts(struct ib_session *s, struct cm_err *err)
 {
@@ -280,27 +317,12 @@ static int enable_exts(struct ib_session *s, struct cm_err *err)
     return s->broken ? rc : 0; /* a refused ENABLE only loses the extension */
 }
 
-/* Hierarchy delimiter: NAMESPACE, else LIST "" "". */
-static int find_delimiter(struct ib_session *s, struct cm_err *err)
+/* Hierarchy delimiter from LIST "" "" (no NAMESPACE, or it was refused). */
+static int list_delimiter(struct ib_session *s, struct cm_err *err)
 {
-    struct mailimap_namespace_data *ns = NULL;
     clist *l = NULL;
-    int rc;
+    int rc = ib_session_check(s, mailimap_list(s->imap, "", "", &l), "LIST", err);
 
-    if (s->caps & IB_CAP_NAMESPACE) {
-        rc = ib_session_check(s, mailimap_namespace(s->imap, &ns), "NAMESPACE", err);
-        if (rc == 0 && ns != NULL && ns->ns_personal != NULL &&
-            clist_begin(ns->ns_personal->ns_data_list) != NULL) {
-            struct mailimap_namespace_info *info = clist_content(clist_begin(ns->ns_personal->ns_data_list));
-
-            s->delimiter = info->ns_delimiter;
-        }
-        if (ns != NULL)
-            mailimap_namespace_data_free(ns);
-        if (rc == 0 || s->broken)
-            return s->broken ? rc : 0;
-    }
-    rc = ib_session_check(s, mailimap_list(s->imap, "", "", &l), "LIST", err);
     if (rc == 0 && l != NULL && clist_begin(l) != NULL) {
         struct mailimap_mailbox_list *mb = clist_content(clist_begin(l));
 
@@ -397,6 +419,7 @@ static int do_starttls(struct ib_session *s, const struct ib_upstream *up, struc
         s->broken = true;
         return cm_err_set(err, CM_EUPSTREAM, "imap STARTTLS: plaintext data after the OK");
     }
+    forget_caps(s->imap); /* never trust what was said before TLS */
     if (tls_opts_start(s, up, err) < 0)
         return err ? err->code : CM_EUNAVAIL;
     return refresh_caps(s, err);
@@ -711,31 +734,180 @@ static bool plain_quotable(const char *text)
     return true;
 }
 
-/* ID and LOGIN written together and flushed once (no extra round trip),
-   then both answers read in order. The ID's own answer (even NO/BAD) is
-   dropped. The password line is sent with the stream's privacy flag, so
-   the protocol log never shows it. */
-static int pipelined_id_login(struct ib_session *s, const struct ib_creds *cr, const char *id,
-                              struct cm_err *err)
+/* ---- login and what follows it, pipelined ------------------------------
+ *
+ * ID, ENABLE and NAMESPACE depend on no answer but the login's, so they go
+ * in the login's own write when the login is one line (LOGIN with quoted
+ * strings, AUTHENTICATE PLAIN with SASL-IR): greeting, one write, answers
+ * read in order = 1 round trip on Dovecot. That batch is speculative: the
+ * post-login capabilities are not known yet, so ENABLE CONDSTORE QRESYNC
+ * goes out when the pre-login list has ENABLE, NAMESPACE always; the
+ * ENABLED list says what was enabled, and a NAMESPACE refused (or without
+ * a personal namespace) falls back to LIST "" "". An ID offered only after
+ * login costs a round trip of its own (the "* ID" answer is parsed by
+ * libetpan's ID extension and dropped; a NO or BAD is ignored). When the login fails, the server answers them in the
+ * not-authenticated state (Dovecot: "OK ENABLE ignored", "BAD" to
+ * NAMESPACE): they are read and dropped, so LOGOUT still finds the stream
+ * in step. Any other login (SASL exchanges, literals, PREAUTH) takes its
+ * own round trip and the batch follows in one write, decided on the
+ * post-login capabilities. */
+
+#define ID_TEXT "ID (\"name\" \"jmapgate\" \"version\" \"" JMAPGATE_VERSION "\")"
+
+/* Commands written together and answered in order; a tag of 0: not sent. */
+struct batch {
+    int tag_id, tag_enable, tag_ns;
+    bool qresync, condstore; /* listed by ENABLED */
+    bool ns_ok;              /* NAMESPACE gave a personal namespace (its delimiter) */
+};
+
+/* Write ID (want_id), ENABLE and NAMESPACE, unflushed. */
+static int batch_send(struct ib_session *s, struct batch *b, bool speculative, bool want_id)
+{
+    unsigned int c = s->caps;
+    const char *enable = NULL;
+    int r = MAILIMAP_NO_ERROR;
+
+    memset(b, 0, sizeof(*b));
+    if ((c & IB_CAP_ENABLE) && (speculative || (c & IB_CAP_CONDSTORE && c & IB_CAP_QRESYNC)))
+        enable = "ENABLE CONDSTORE QRESYNC";
+    else if ((c & IB_CAP_ENABLE) && (c & IB_CAP_CONDSTORE))
+        enable = "ENABLE CONDSTORE";
+    else if ((c & IB_CAP_ENABLE) && (c & IB_CAP_QRESYNC))
+        enable = "ENABLE QRESYNC";
+    if (want_id && (c & IB_CAP_ID))
+        r = ib_etpan_send_line(s->imap, ID_TEXT, &b->tag_id);
+    if (r == MAILIMAP_NO_ERROR && enable != NULL)
+        r = ib_etpan_send_line(s->imap, enable, &b->tag_enable);
+    if (r == MAILIMAP_NO_ERROR && (speculative || (c & IB_CAP_NAMESPACE)))
+        r = ib_etpan_send_line(s->imap, "NAMESPACE", &b->tag_ns);
+    return r;
+}
+
+/* The untagged data of the answer just read: ENABLED, NAMESPACE. */
+static void batch_take(struct ib_session *s, struct batch *b, bool enable)
+{
+    const struct mailimap_response_info *ri = s->imap->imap_response_info;
+
+    for (clistiter *it = ri ? clist_begin(ri->rsp_extension_list) : NULL; it; it = clist_next(it)) {
+        const struct mailimap_extension_data *ed = clist_content(it);
+        int id = ed->ext_extension ? ed->ext_extension->ext_id : -1;
+
+        if (enable && id == MAILIMAP_EXTENSION_ENABLE && ed->ext_data != NULL) {
+            const struct mailimap_capability_data *cd = ed->ext_data;
+
+            for (clistiter *c = clist_begin(cd->cap_list); c; c = clist_next(c)) {
+                const struct mailimap_capability *cap = clist_content(c);
+
+                if (cap->cap_type != MAILIMAP_CAPABILITY_NAME)
+                    continue;
+                if (strcasecmp(cap->cap_data.cap_name, "QRESYNC") == 0)
+                    b->qresync = true;
+                if (strcasecmp(cap->cap_data.cap_name, "CONDSTORE") == 0)
+                    b->condstore = true;
+            }
+        } else if (!enable && id == MAILIMAP_EXTENSION_NAMESPACE && ed->ext_data != NULL &&
+                   ed->ext_type == MAILIMAP_NAMESPACE_TYPE_NAMESPACE) {
+            const struct mailimap_namespace_data *ns = ed->ext_data;
+
+            if (ns->ns_personal != NULL && clist_begin(ns->ns_personal->ns_data_list) != NULL) {
+                const struct mailimap_namespace_info *info =
+                    clist_content(clist_begin(ns->ns_personal->ns_data_list));
+
+                s->delimiter = info->ns_delimiter;
+                b->ns_ok = true;
+            }
+        }
+    }
+}
+
+/* Read the batch's answers in order; with apply (logged in) keep what they
+   say. A NO or BAD only loses that command's result; anything else breaks
+   the session. */
+static int batch_recv(struct ib_session *s, struct batch *b, bool apply, struct cm_err *err)
+{
+    const int tags[3] = { b->tag_id, b->tag_enable, b->tag_ns };
+    static const char *const what[3] = { "ID", "ENABLE", "NAMESPACE" };
+    int last = s->imap->imap_tag; /* the next command's tag follows the highest */
+
+    for (int i = 0; i < 3; i++)
+        last = tags[i] > last ? tags[i] : last;
+    for (int i = 0; i < 3; i++) {
+        struct mailimap_response *resp = NULL;
+        int r;
+
+        if (tags[i] == 0)
+            continue;
+        s->imap->imap_tag = tags[i];
+        r = ib_etpan_read_response(s->imap, &resp);
+        if (r == MAILIMAP_NO_ERROR && ib_etpan_tagged_ok(resp) && apply && i > 0)
+            batch_take(s, b, i == 1);
+        if (resp != NULL)
+            mailimap_response_free(resp);
+        if (r != MAILIMAP_NO_ERROR && !(r == MAILIMAP_ERROR_PROTOCOL && last_line_is_tagged_bad(s))) {
+            r = ib_session_check(s, r, what[i], err);
+            s->imap->imap_tag = last;
+            return r;
+        }
+    }
+    s->imap->imap_tag = last;
+    return 0;
+}
+
+/* The login as one command line, or NULL when it needs a round trip of its
+   own (a literal, a SASL exchange, another mechanism, PREAUTH). */
+static char *login_line(struct ib_session *s, const struct ib_creds *cr, bool *sasl_r)
+{
+    char *line = NULL, *b64;
+    size_t cap;
+
+    *sasl_r = false;
+    if (cr->mech != IB_AUTH_LOGIN || s->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED)
+        return NULL;
+    if (!mailimap_has_extension(s->imap, "LOGINDISABLED")) {
+        if (!plain_quotable(cr->username) || !plain_quotable(cr->secret))
+            return NULL;
+        cap = strlen(cr->username) + strlen(cr->secret) + 16;
+        if ((line = malloc(cap)) != NULL)
+            snprintf(line, cap, "LOGIN \"%s\" \"%s\"", cr->username, cr->secret);
+        return line;
+    }
+    if (!mailimap_has_authentication(s->imap, "PLAIN") || !mailimap_has_extension(s->imap, "SASL-IR"))
+        return NULL;
+    if ((b64 = plain_message(cr->username, cr->secret)) == NULL)
+        return NULL;
+    cap = strlen(b64) + 32;
+    if ((line = malloc(cap)) != NULL)
+        snprintf(line, cap, "AUTHENTICATE PLAIN %s", b64);
+    free_secret_text(b64);
+    *sasl_r = line != NULL;
+    return line;
+}
+
+/* [ID (origin)] LOGIN [ID] [ENABLE] [NAMESPACE] in one write, flushed
+   with the stream's privacy flag (the protocol log never shows it), then
+   the answers in order. The pre-login ID's answer (even NO/BAD) is
+   dropped. */
+static int pipelined_login(struct ib_session *s, const char *line, bool sasl, const char *id,
+                           struct batch *b, struct cm_err *err)
 {
     mailimap *imap = s->imap;
-    size_t cap = strlen(cr->username) + strlen(cr->secret) + 16;
-    char *line = malloc(cap);
+    const char *what = sasl ? "AUTHENTICATE PLAIN" : "LOGIN";
     struct mailimap_response *resp = NULL;
-    int tid = 0, tlogin = 0, r;
+    int tid = 0, tlogin = 0, rc, r = MAILIMAP_NO_ERROR;
+    bool cont = false;
 
-    if (line == NULL)
-        return cm_err_set(err, CM_ENOMEM, "out of memory");
-    snprintf(line, cap, "LOGIN \"%s\" \"%s\"", cr->username, cr->secret);
-    r = ib_etpan_send_line(imap, id, &tid);
     mailstream_set_privacy(imap->imap_stream, 0);
+    if (id != NULL)
+        r = ib_etpan_send_line(imap, id, &tid);
     if (r == MAILIMAP_NO_ERROR)
         r = ib_etpan_send_line(imap, line, &tlogin);
+    if (r == MAILIMAP_NO_ERROR)
+        r = batch_send(s, b, true, id == NULL);
     if (r == MAILIMAP_NO_ERROR && mailstream_flush(imap->imap_stream) == -1)
         r = MAILIMAP_ERROR_STREAM;
     mailstream_set_privacy(imap->imap_stream, 1);
-    free_secret_text(line);
-    if (r == MAILIMAP_NO_ERROR) {
+    if (r == MAILIMAP_NO_ERROR && tid != 0) {
         imap->imap_tag = tid;
         r = ib_etpan_read_response(imap, &resp);
         if (resp != NULL)
@@ -745,44 +917,119 @@ static int pipelined_id_login(struct ib_session *s, const struct ib_creds *cr, c
     }
     imap->imap_tag = tlogin;
     if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_read_line(imap) == NULL ? MAILIMAP_ERROR_STREAM : sasl_result(imap);
-    return ib_session_check(s, r, "LOGIN", err);
+        r = sasl_read(imap, &cont);
+    if (r == MAILIMAP_NO_ERROR && cont) {
+        /* a challenge after an initial response: our next lines went to it */
+        s->broken = true;
+        return cm_err_set(err, CM_EUPSTREAM, "imap %s: unexpected continuation", what);
+    }
+    if (r == MAILIMAP_NO_ERROR)
+        r = sasl_result(imap);
+    rc = ib_session_check(s, r, what, err);
+    if (rc < 0 && !s->broken) {
+        /* refused: read (and drop) the answers to the batch, then the
+           login's error stands */
+        if (batch_recv(s, b, false, NULL) < 0)
+            s->broken = true;
+        return rc;
+    }
+    if (rc == 0)
+        rc = batch_recv(s, b, true, err);
+    return rc;
 }
 
-/* Before login, when the server offers ID and the user's address is known:
-   pass it on (pipelined with a plain LOGIN where possible). *sent_r tells
-   whether the ID went out, so none is sent after login. */
-static int login_with_origin(struct ib_session *s, const struct ib_upstream *up,
-                             const struct ib_creds *cr, bool *sent_r, struct cm_err *err)
+/* The login (with the user's address in an ID first when the server offers
+   ID and the address is known) and, in the same write where possible, the
+   batch; *batched_r tells whether it went. */
+static int login_and_batch(struct ib_session *s, const struct ib_upstream *up,
+                           const struct ib_creds *cr, struct batch *b, bool *batched_r,
+                           bool *id_sent_r, struct cm_err *err)
 {
-    char id[320];
+    char id[320], *line;
+    bool sasl, with_id;
     int rc;
 
-    *sent_r = false;
-    if (!(s->caps & IB_CAP_ID) || s->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED ||
-        !origin_id_text(&cr->origin, id, sizeof(id)))
-        return do_login(s, up, cr, err);
-    *sent_r = true;
-    if (cr->mech == IB_AUTH_LOGIN && !mailimap_has_extension(s->imap, "LOGINDISABLED") &&
-        plain_quotable(cr->username) && plain_quotable(cr->secret))
-        return pipelined_id_login(s, cr, id, err);
-    rc = ib_session_check(s, simple_command(s->imap, id, NULL), "ID", err);
-    if (s->broken)
+    *batched_r = *id_sent_r = false;
+    with_id = (s->caps & IB_CAP_ID) && s->imap->imap_state != MAILIMAP_STATE_AUTHENTICATED &&
+              origin_id_text(&cr->origin, id, sizeof(id));
+    line = login_line(s, cr, &sasl);
+    if (line != NULL) {
+        *batched_r = true;
+        *id_sent_r = with_id; /* else the batch has it when offered */
+        rc = pipelined_login(s, line, sasl, with_id ? id : NULL, b, err);
+        free_secret_text(line);
         return rc;
-    cm_err_clear(err);
+    }
+    if (with_id) {
+        *id_sent_r = true;
+        rc = ib_session_check(s, simple_command(s->imap, id, NULL), "ID", err);
+        if (s->broken)
+            return rc;
+        cm_err_clear(err);
+    }
     return do_login(s, up, cr, err);
+}
+
+/* After the login: the capabilities (from its answer when it had them,
+   else asked), the batch if it did not go with the login, and what the
+   batch could not settle (ENABLE when it was not sent, the LIST
+   delimiter fallback). */
+static int after_login(struct ib_session *s, struct batch *b, bool batched, bool id_sent,
+                       bool caps_fresh, struct cm_err *err)
+{
+    int rc = 0, r;
+
+    if (caps_fresh)
+        s->caps = caps_from_cache(s->imap) | (s->dovecot ? IB_CAP_XGUID : 0u);
+    else
+        rc = refresh_caps(s, err);
+    if (rc == 0 && !batched) {
+        r = batch_send(s, b, false, !id_sent);
+        if (r == MAILIMAP_NO_ERROR && mailstream_flush(s->imap->imap_stream) == -1)
+            r = MAILIMAP_ERROR_STREAM;
+        rc = r == MAILIMAP_NO_ERROR ? batch_recv(s, b, true, err) : ib_session_check(s, r, "ENABLE", err);
+    }
+    if (rc == 0 && !id_sent && b->tag_id == 0 && (s->caps & IB_CAP_ID)) {
+        /* offered only after login: its own round trip; a NO or BAD is ignored */
+        rc = ib_session_check(s, simple_command(s->imap, ID_TEXT, NULL), "ID", err);
+        rc = s->broken ? rc : 0;
+    }
+    if (rc < 0)
+        return rc;
+    if (b->tag_enable == 0) {
+        rc = enable_exts(s, err);
+    } else {
+        if (b->condstore || b->qresync)
+            s->caps |= IB_CAP_CONDSTORE; /* QRESYNC implies CONDSTORE */
+        if (b->qresync)
+            s->caps |= IB_CAP_QRESYNC;
+        else
+            s->caps &= ~(unsigned int)IB_CAP_QRESYNC; /* only usable enabled */
+    }
+    if (rc == 0 && !b->ns_ok)
+        rc = list_delimiter(s, err);
+    return rc;
 }
 
 /* Credentials on the wire: log nothing we send meanwhile. */
 static int login_guarded(struct ib_session *s, const struct ib_upstream *up,
-                         const struct ib_creds *cr, bool *id_sent_r, struct cm_err *err)
+                         const struct ib_creds *cr, bool preauth_caps, struct cm_err *err)
 {
+    uintptr_t stamp = caps_stamp(s->imap);
+    struct batch b;
+    bool batched, id_sent, fresh;
     int rc;
 
+    memset(&b, 0, sizeof(b));
     s->in_auth = true;
-    rc = login_with_origin(s, up, cr, id_sent_r, err);
+    rc = login_and_batch(s, up, cr, &b, &batched, &id_sent, err);
     s->in_auth = false;
-    return rc;
+    if (rc < 0)
+        return rc;
+    /* Dovecot sends [CAPABILITY ...] in the login's OK; PREAUTH: the
+       greeting's list is the authenticated one */
+    fresh = cached_caps(s->imap) != NULL && (caps_stamp(s->imap) != stamp || preauth_caps);
+    return after_login(s, &b, batched, id_sent, fresh, err);
 }
 
 /* The result of a command built by hand: MAILIMAP_ERROR_CUSTOM_COMMAND for
@@ -819,22 +1066,6 @@ static int simple_command(mailimap *imap, const char *text, bool *warned_r)
     return r == MAILIMAP_NO_ERROR ? hand_result(resp, warned_r) : r;
 }
 
-/* RFC 2971: say who we are when the server offers ID. The "* ID" answer is
-   parsed by libetpan's ID extension and dropped with the response (not
-   mailimap_id: it leaks and takes a NO for a parse error); a NO or BAD is
-   ignored. */
-static int send_id(struct ib_session *s, struct cm_err *err)
-{
-    int rc;
-
-    if (!(s->caps & IB_CAP_ID))
-        return 0;
-    rc = ib_session_check(s, simple_command(s->imap, "ID (\"name\" \"jmapgate\" \"version\" \""
-                                                     JMAPGATE_VERSION "\")", NULL),
-                          "ID", err);
-    return s->broken ? rc : 0;
-}
-
 /* Nothing a client sends reaches IMAP as raw text: no CR, LF (or NUL). */
 static bool has_crlf(const char *text)
 {
@@ -868,7 +1099,7 @@ int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
                     struct ib_session **s_r, struct cm_err *err)
 {
     struct ib_session *s;
-    bool id_sent = false;
+    bool preauth_caps;
     int rc;
 
     if (cr == NULL || has_crlf(cr->username) || has_crlf(cr->secret) || cr->username[0] == '\0')
@@ -878,22 +1109,16 @@ int ib_session_open(const struct ib_upstream *up, const struct ib_creds *cr,
     if (s == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     rc = connect_greeting(s, up, err);
+    preauth_caps = rc == 0 && s->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED &&
+                   cached_caps(s->imap) != NULL;
     if (rc == 0)
-        rc = refresh_caps(s, err);
+        rc = greeting_caps(s, err);
     if (rc == 0 && up->tls == IB_TLS_STARTTLS)
         rc = do_starttls(s, up, err);
     if (rc == 0)
-        rc = login_guarded(s, up, cr, &id_sent, err);
-    if (rc == 0)
-        rc = refresh_caps(s, err);
-    if (rc == 0 && !id_sent)
-        rc = send_id(s, err);
-    if (rc == 0)
-        rc = enable_exts(s, err);
+        rc = login_guarded(s, up, cr, preauth_caps, err);
     if (rc == 0 && up->compress && (s->caps & IB_CAP_COMPRESS))
         rc = start_compress(s, err);
-    if (rc == 0)
-        rc = find_delimiter(s, err);
     if (rc < 0) {
         cm_debug(s->logkv, "imap session open failed: %s", err ? err->msg : "");
         ib_session_close(&s);

@@ -15,7 +15,7 @@ import roundtrips
 # operation -> most upstream round trips allowed (measured after the
 # pooled-session NOOP moved off checkout; issue-19 target in the comment)
 CEILINGS = {
-    "login": 6,                # target 1: LOGIN + ENABLE + ID pipelined after the greeting
+    "login": 1,                # target 1: caps from greeting + LOGIN OK; ID+LOGIN+ENABLE+NAMESPACE in one write
     "folder_list": 2,          # target 1: LIST-STATUS
     "first_page": 5,           # target 2
     "message_detail": 5,       # target 2

@@ -105,9 +105,10 @@ static void test_id_derive(void)
 
 static const struct fake_imap_step list_script[] = {
     FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
-    FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
-    FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"),
+    FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"),
+    FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"),
     FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"),
+    FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
     FI_EXPECT("LIST \"\" \"*\""),
     FI_SEND("* LIST (\\HasNoChildren \\Sent) \"/\" Sent\r\n"
             "* LIST (\\HasChildren) \"/\" Archive\r\n"
@@ -136,8 +137,8 @@ static const struct fake_imap_step list_script[] = {
 #define OID_CAPS "* CAPABILITY IMAP4rev1 OBJECTID\r\n$TAG OK done\r\n"
 static const struct fake_imap_step objectid_script[] = {
     FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(OID_CAPS),
-    FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(OID_CAPS),
-    FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n"),
+    FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"), FI_EXPECT("NAMESPACE"), FI_SEND("$TAG NO no\r\n"),
+    FI_EXPECT("CAPABILITY"), FI_SEND(OID_CAPS), FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n"),
     FI_EXPECT("LIST \"\" \"*\""),
     FI_SEND("* LIST () \"/\" INBOX\r\n* LIST () \"/\" Odd\r\n$TAG OK done\r\n"),
     FI_EXPECT("LSUB"), FI_SEND("$TAG OK done\r\n"),
@@ -230,9 +231,10 @@ static void test_list(void)
    middle STATUS with a NO. */
 static const struct fake_imap_step pipeline_script[] = {
     FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
-    FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
-    FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"),
+    FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"),
+    FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"),
     FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"),
+    FI_EXPECT("CAPABILITY"), FI_SEND(CAPS),
     FI_EXPECT("LIST \"\" \"*\""), FI_EXPECT("LSUB \"\" \"*\""),   /* one round trip */
     FI_SEND("* LIST () \"/\" INBOX\r\n* LIST () \"/\" A\r\n* LIST () \"/\" B\r\n6 OK done\r\n"
             "* LSUB () \"/\" B\r\n7 OK done\r\n"),

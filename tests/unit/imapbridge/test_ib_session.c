@@ -19,20 +19,35 @@
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_stream.h"
 
-#define GREETING "* OK [CAPABILITY IMAP4rev1] fake ready\r\n"
+/* A greeting without [CAPABILITY ...]: the session asks CAPABILITY. */
+#define GREETING "* OK fake ready\r\n"
+/* Dovecot's way: capabilities in the greeting and in the login's OK. */
+#define GREETING_CAPS "* OK [CAPABILITY IMAP4rev1 SASL-IR ID ENABLE IDLE LITERAL+ AUTH=PLAIN] ready\r\n"
+#define CAPS_POST "IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE CONDSTORE QRESYNC MOVE UIDPLUS SPECIAL-USE"
+#define ID_CMD "ID (\"name\" \"jmapgate\" \"version\" \"" JMAPGATE_VERSION "\")"
 #define CAPS_PRE "* CAPABILITY IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE AUTH=PLAIN\r\n$TAG OK done\r\n"
 #define CAPS_FULL "* CAPABILITY IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE CONDSTORE QRESYNC MOVE " \
                   "UIDPLUS SPECIAL-USE\r\n$TAG OK done\r\n"
 
-/* Greeting through NAMESPACE of a full-featured server. It does not offer
-   ID, so none is sent (the fake flags any line it does not expect). */
-#define LOGIN_STEPS                                                   \
-    FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),    \
-    FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"), \
-    FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_FULL),                      \
-    FI_EXPECT("ENABLE CONDSTORE QRESYNC"),                            \
-    FI_SEND("* ENABLED CONDSTORE QRESYNC\r\n$TAG OK enabled\r\n"),    \
-    FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n")
+/* Greeting through NAMESPACE of a full-featured server that sends its
+   capabilities in the greeting and the LOGIN OK (Dovecot): no CAPABILITY
+   command, and LOGIN, ID, ENABLE, NAMESPACE in one write (the fake reads
+   all four lines before it answers any; the tags are 1 to 4). */
+#define LOGIN_STEPS                                                                       \
+    FI_SEND(GREETING_CAPS), FI_EXPECT("LOGIN \"alice\" \"s3cret\""), FI_EXPECT(ID_CMD),      \
+    FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_EXPECT("NAMESPACE"),                          \
+    FI_SEND("1 OK [CAPABILITY " CAPS_POST "] logged in\r\n* ID NIL\r\n2 OK ID done\r\n"      \
+            "* ENABLED CONDSTORE QRESYNC\r\n3 OK enabled\r\n"                                  \
+            "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n4 OK done\r\n")
+/* The same with a greeting without capabilities: CAPABILITY before and
+   after login, the batch answered line by line. */
+#define LOGIN_ASKING_STEPS                                                      \
+    FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),              \
+    FI_EXPECT("LOGIN \"alice\" \"s3cret\""), FI_SEND("$TAG OK logged in\r\n"),   \
+    FI_EXPECT("ENABLE CONDSTORE QRESYNC"),                                      \
+    FI_SEND("* ENABLED CONDSTORE QRESYNC\r\n$TAG OK enabled\r\n"),              \
+    FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"), \
+    FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_FULL)
 
 /* A fake server and an upstream pointing at it; the test opens the session. */
 static int ctx_open(struct fake_session *c, const struct fake_imap_step *script,
@@ -103,7 +118,9 @@ static void test_login_no(void)
 {
     static const struct fake_imap_step script[] = {
         FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),
-        FI_EXPECT("LOGIN alice"), FI_SEND("$TAG NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
+        FI_EXPECT("LOGIN \"alice\""), FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_EXPECT("NAMESPACE"),
+        FI_SEND("2 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n* ENABLED\r\n"
+                "3 OK ENABLE ignored in non-authenticated state.\r\n4 BAD Error in IMAP command\r\n"),
         FI_END,
     };
     struct fake_session c;
@@ -116,10 +133,131 @@ static void test_login_no(void)
     ctx_fini(&c);
 }
 
+/* Let the fake read what is left (LOGOUT), check it saw only what it
+   expected, stop it. */
+static void fake_check_fini(struct fake_session *c)
+{
+    usleep(100 * 1000);
+    th_assert(fake_imap_failures(c->fake) == 0);
+    if (fake_imap_failures(c->fake))
+        fprintf(stderr, "  fake: %s\n", fake_imap_error(c->fake));
+    ctx_fini(c);
+}
+
+/* Run script with mech and password pw; the debug log into log. Returns
+   ib_session_open's code; the session is closed, the fake checked. */
+static int open_logged(const struct fake_imap_step *script, const char *pw, char *log, size_t logsize,
+                       unsigned int *caps_r, char *delim_r)
+{
+    struct fake_session c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char logpath[] = "/tmp/ib_session_logXXXXXX";
+    int logfd = mkstemp(logpath), rc;
+    ssize_t n;
+
+    if (fake_upstream_start(&c, script, pw, IB_AUTH_LOGIN, 1) < 0)
+        return -100;
+    cm_log_set_level(CM_LOG_DEBUG);
+    cm_log_set_fd(logfd);
+    rc = ib_session_open(&c.up, &c.cr, &s, &err);
+    *caps_r = s ? ib_session_caps(s) : 0;
+    *delim_r = s ? ib_session_delimiter(s) : '\0';
+    ib_session_close(&s);
+    usleep(100 * 1000); /* let the fake read the LOGOUT */
+    cm_log_set_fd(2);
+    cm_log_set_level(CM_LOG_INFO);
+    n = pread(logfd, log, logsize - 1, 0);
+    log[n > 0 ? n : 0] = '\0';
+    close(logfd);
+    unlink(logpath);
+    th_assert(strstr(log, "s3cret") == NULL);
+    fake_check_fini(&c);
+    return rc;
+}
+
+/* No [CAPABILITY] in the greeting nor in the LOGIN OK: asked before and after. */
+static void test_caps_asked_when_not_sent(void)
+{
+    static const struct fake_imap_step script[] = { LOGIN_ASKING_STEPS, FI_END };
+    static char log[65536];
+    unsigned int caps;
+    char delim;
+
+    th_assert(open_logged(script, "s3cret", log, sizeof(log), &caps, &delim) == 0);
+    th_assert((caps & (IB_CAP_CONDSTORE | IB_CAP_QRESYNC | IB_CAP_MOVE)) ==
+              (IB_CAP_CONDSTORE | IB_CAP_QRESYNC | IB_CAP_MOVE));
+    th_assert(delim == '/');
+}
+
+/* A login that is not one line (a password that needs a literal or
+   escapes: LOGIN on its own), then ENABLE and NAMESPACE in one write: the
+   fake reads both before it answers (tags 2 and 3). */
+static void test_batch_after_login(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING_CAPS), FI_EXPECT("LOGIN alice"),
+        FI_SEND("$TAG OK [CAPABILITY " CAPS_POST "] in\r\n"),
+        FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_EXPECT("NAMESPACE"),
+        FI_SEND("* ENABLED QRESYNC\r\n2 OK enabled\r\n* NAMESPACE ((\"\" \".\")) NIL NIL\r\n3 OK done\r\n"),
+        FI_EXPECT("NOOP"), FI_SEND("$TAG OK fine\r\n"), FI_END,
+    };
+    struct fake_session c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(fake_upstream_start(&c, script, "s3\"cret", IB_AUTH_LOGIN, 1) == 0);
+    th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == 0 && s != NULL);
+    th_assert(s != NULL && ib_session_delimiter(s) == '.');
+    th_assert(s != NULL && (ib_session_caps(s) & (IB_CAP_CONDSTORE | IB_CAP_QRESYNC)) ==
+                               (IB_CAP_CONDSTORE | IB_CAP_QRESYNC));
+    th_assert(s != NULL && ib_session_noop(s, &err) == 0); /* tags in step: 4 */
+    ib_session_close(&s);
+    fake_check_fini(&c);
+}
+
+/* LOGIN refused with ID, ENABLE and NAMESPACE behind it: their answers
+   (NO, "OK ignored", BAD) are read, the error is the login's (401 upstream),
+   and the LOGOUT is answered in step (its BYE reaches the log). */
+static void test_login_refused_pipelined(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING_CAPS), FI_EXPECT("LOGIN \"alice\""), FI_EXPECT(ID_CMD),
+        FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_EXPECT("NAMESPACE"),
+        FI_SEND("1 NO [AUTHENTICATIONFAILED] Authentication failed.\r\n* ID NIL\r\n2 OK ID\r\n"
+                "* ENABLED\r\n3 OK ENABLE ignored in non-authenticated state.\r\n"
+                "4 BAD Error in IMAP command received by server.\r\n"),
+        FI_EXPECT("LOGOUT"), FI_SEND("* BYE in step\r\n$TAG OK bye\r\n"), FI_CLOSE,
+    };
+    struct fake_session c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char logpath[] = "/tmp/ib_session_logXXXXXX";
+    int logfd = mkstemp(logpath);
+    static char log[65536];
+    ssize_t n;
+
+    th_assert(fake_upstream_start(&c, script, "s3cret", IB_AUTH_LOGIN, 1) == 0);
+    cm_log_set_level(CM_LOG_DEBUG);
+    cm_log_set_fd(logfd);
+    th_assert(ib_session_open(&c.up, &c.cr, &s, &err) == CM_EAUTH && s == NULL);
+    th_assert(strstr(err.msg, "LOGIN refused") != NULL && strstr(err.msg, "Authentication failed"));
+    usleep(100 * 1000);
+    cm_log_set_fd(2);
+    cm_log_set_level(CM_LOG_INFO);
+    n = pread(logfd, log, sizeof(log) - 1, 0);
+    log[n > 0 ? n : 0] = '\0';
+    close(logfd);
+    unlink(logpath);
+    th_assert(strstr(log, "* BYE in step") != NULL);
+    th_assert(strstr(log, "s3cret") == NULL);
+    fake_check_fini(&c);
+}
+
 static void test_xoauth2_and_oauthbearer(void)
 {
     static const struct fake_imap_step script[] = {
-        FI_SEND("* OK [CAPABILITY IMAP4rev1] Dovecot (Debian) ready.\r\n"), FI_EXPECT("CAPABILITY"),
+        FI_SEND("* OK Dovecot (Debian) ready.\r\n"), FI_EXPECT("CAPABILITY"),
         FI_SEND("* CAPABILITY IMAP4rev1 AUTH=XOAUTH2\r\n$TAG OK done\r\n"),
         FI_EXPECT("AUTHENTICATE XOAUTH2 dXNlcj1hbGljZQFhdXRoPUJlYXJlciBzM2NyZXQBAQ=="),
         FI_SEND("$TAG OK authenticated\r\n"), FI_EXPECT("CAPABILITY"),
@@ -184,7 +322,6 @@ static void test_xoauth2_refused(void)
 /* ---- AUTHENTICATE PLAIN, OAUTHBEARER, ID ------------------------------- */
 
 #define PLAIN_B64 "AGFsaWNlAHMzY3JldA==" /* "\0alice\0s3cret" */
-#define ID_CMD "ID (\"name\" \"jmapgate\" \"version\" \"" JMAPGATE_VERSION "\")"
 #define AUTH_FAILED "$TAG NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"
 /* After login: CAPABILITY (with ID), ID, then the LIST delimiter fallback. */
 #define AFTER_LOGIN_ID(id_answer)                                                    \
@@ -270,12 +407,14 @@ static void test_plain_sasl_ir(void)
         FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
         FI_SEND("* CAPABILITY IMAP4rev1 SASL-IR LOGINDISABLED AUTH=PLAIN\r\n$TAG OK done\r\n"),
         FI_EXPECT("AUTHENTICATE PLAIN " PLAIN_B64), FI_SEND("$TAG OK Logged in\r\n"),
+        FI_EXPECT("NAMESPACE"), FI_SEND("$TAG BAD unknown command\r\n"), /* pipelined */
         AFTER_LOGIN_ID("* ID (\"name\" \"Dovecot\")\r\n$TAG OK ID completed.\r\n"), FI_END,
     };
     static struct fake_imap_step no[] = {
         FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
         FI_SEND("* CAPABILITY IMAP4rev1 SASL-IR LOGINDISABLED AUTH=PLAIN\r\n$TAG OK done\r\n"),
-        FI_EXPECT("AUTHENTICATE PLAIN " PLAIN_B64), FI_SEND(AUTH_FAILED), FI_END,
+        FI_EXPECT("AUTHENTICATE PLAIN " PLAIN_B64), FI_SEND(AUTH_FAILED),
+        FI_EXPECT("NAMESPACE"), FI_SEND("$TAG BAD not now\r\n"), FI_END,
     };
     struct auth_run run;
 
@@ -402,9 +541,12 @@ static void test_no_condstore_no_enable(void)
     static const struct fake_imap_step script[] = {
         FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),
         FI_SEND("* CAPABILITY IMAP4rev1 ENABLE\r\n$TAG OK done\r\n"),
-        FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"),
+        FI_EXPECT("LOGIN \"alice\" \"s3cret\""), FI_SEND("$TAG OK logged in\r\n"),
+        /* sent blind with LOGIN: nothing enabled, NAMESPACE unknown */
+        FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_SEND("* ENABLED\r\n$TAG OK nothing\r\n"),
+        FI_EXPECT("NAMESPACE"), FI_SEND("$TAG BAD unknown command\r\n"),
         FI_EXPECT("CAPABILITY"), FI_SEND("* CAPABILITY IMAP4rev1 ENABLE IDLE\r\n$TAG OK done\r\n"),
-        /* no ENABLE, no NAMESPACE: straight to the LIST fallback */
+        /* no CONDSTORE, no NAMESPACE: the LIST fallback */
         FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \".\" \"\"\r\n$TAG OK done\r\n"),
         FI_EXPECT("EXAMINE INBOX"), /* plain EXAMINE, no (CONDSTORE) */
         FI_SEND("* 2 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 3] n\r\n$TAG OK [READ-ONLY] ok\r\n"),
@@ -744,7 +886,6 @@ static void test_origin_id_before_login(void)
 {
 #define CAPS_ID "* CAPABILITY IMAP4rev1 LITERAL+ ENABLE IDLE NAMESPACE ID AUTH=PLAIN\r\n$TAG OK done\r\n"
 #define AFTER_LOGIN                                                   \
-    FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_FULL),                      \
     FI_EXPECT("ENABLE CONDSTORE QRESYNC"),                            \
     FI_SEND("* ENABLED CONDSTORE QRESYNC\r\n$TAG OK enabled\r\n"),    \
     FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n")
@@ -755,18 +896,21 @@ static void test_origin_id_before_login(void)
                   "\"x-connected-ip\" \"127.0.0.1\")"),
         FI_SEND("* ID (\"name\" \"Dovecot\")\r\n$TAG OK ID completed\r\n"),
         FI_EXPECT("LOGIN \"alice\" \"s3cret\""), FI_SEND("$TAG OK logged in\r\n"),
-        AFTER_LOGIN, FI_END,
+        AFTER_LOGIN, FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_FULL), FI_END,
     };
     static const struct fake_imap_step refused[] = {
         FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_ID),
         FI_EXPECT("ID (\"name\" \"jmapgate\""), FI_SEND("$TAG BAD no ID here\r\n"),
         FI_EXPECT("LOGIN \"alice\" \"s3cret\""),
-        FI_SEND("$TAG NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"), FI_END,
+        FI_SEND("$TAG NO [AUTHENTICATIONFAILED] Authentication failed.\r\n"),
+        FI_EXPECT("ENABLE"), FI_SEND("$TAG OK ignored\r\n"),
+        FI_EXPECT("NAMESPACE"), FI_SEND("$TAG BAD not now\r\n"), FI_END,
     };
     static const struct fake_imap_step separate[] = {
         FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_ID),
         FI_EXPECT("ID (\"name\" \"jmapgate\""), FI_SEND("* ID NIL\r\n$TAG OK ID completed\r\n"),
-        FI_EXPECT("LOGIN alice"), FI_SEND("$TAG OK logged in\r\n"), AFTER_LOGIN, FI_END,
+        FI_EXPECT("LOGIN alice"), FI_SEND("$TAG OK logged in\r\n"),
+        FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_FULL), AFTER_LOGIN, FI_END,
     };
     const struct ib_origin origin = { "192.0.2.7", 40123, "127.0.0.1" };
     struct fake_session c;
@@ -922,7 +1066,9 @@ static void test_pool_login_failure_frees_slot(void)
 {
     static const struct fake_imap_step script[] = {
         FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),
-        FI_EXPECT("LOGIN alice"), FI_SEND("$TAG NO [AUTHENTICATIONFAILED] nope\r\n"), FI_END,
+        FI_EXPECT("LOGIN \"alice\""), FI_SEND("$TAG NO [AUTHENTICATIONFAILED] nope\r\n"),
+        FI_EXPECT("ENABLE"), FI_SEND("$TAG OK ignored\r\n"),
+        FI_EXPECT("NAMESPACE"), FI_SEND("$TAG BAD not now\r\n"), FI_END,
     };
     struct ib_pool_settings set = { .per_account = 1, .checkout_timeout_ms = 300 };
     struct pctx p;
@@ -993,9 +1139,10 @@ static void test_pool_stale_warm_session_replaced(void)
 #define CAPS_UNSELECT "* CAPABILITY IMAP4rev1 ENABLE UNSELECT CONDSTORE\r\n$TAG OK done\r\n"
 #define LOGIN_UNSELECT_STEPS                                                                     \
     FI_SEND(GREETING), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_PRE),                               \
-    FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"),                            \
+    FI_EXPECT("LOGIN \"alice\" \"s3cret\""), FI_SEND("$TAG OK logged in\r\n"),                  \
+    FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK enabled\r\n"), \
+    FI_EXPECT("NAMESPACE"), FI_SEND("$TAG BAD unknown\r\n"),                                    \
     FI_EXPECT("CAPABILITY"), FI_SEND(CAPS_UNSELECT),                                             \
-    FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK enabled\r\n"),         \
     FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n")
 /* A NOOP on INBOX deleted and created again: "* NO", UNSELECT, EXAMINE anew. */
 #define RECREATED_STEPS                                                                          \
@@ -1207,8 +1354,11 @@ static void test_pool_maintenance(void)
 int main(void)
 {
     th_assert(cm_crypto_init() == 0);
-    th_run("login ok, capabilities, no password in logs", test_login_ok);
+    th_run("login ok: capabilities from greeting and LOGIN OK, one write, no password in logs", test_login_ok);
     th_run("login NO -> EAUTH", test_login_no);
+    th_run("no capabilities sent: CAPABILITY asked before and after login", test_caps_asked_when_not_sent);
+    th_run("login on its own, then ENABLE + NAMESPACE in one write", test_batch_after_login);
+    th_run("LOGIN refused with pipelined commands: answers read, LOGOUT in step", test_login_refused_pipelined);
     th_run("XOAUTH2; OAUTHBEARER not offered", test_xoauth2_and_oauthbearer);
     th_run("XOAUTH2 refused with a JSON challenge -> EAUTH", test_xoauth2_refused);
     th_run("AUTHENTICATE PLAIN with SASL-IR, ID sent", test_plain_sasl_ir);

@@ -11,14 +11,16 @@
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_store.h"
 
-#define GREETING "* OK [CAPABILITY IMAP4rev1] fake ready\r\n"
+#define GREETING "* OK fake ready\r\n"
 
 /* Login to a server whose capabilities after login are `caps`, then
    SELECT INBOX read-write. */
 #define LOGIN_SELECT(caps)                                                               \
     FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),                                          \
     FI_SEND("* CAPABILITY IMAP4rev1 ENABLE\r\n$TAG OK done\r\n"),                        \
-    FI_EXPECT("LOGIN alice s3cret"), FI_SEND("$TAG OK logged in\r\n"),                   \
+    FI_EXPECT("LOGIN \"alice\" \"s3cret\""), FI_SEND("$TAG OK logged in\r\n"),         \
+    FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_SEND("* ENABLED\r\n$TAG OK done\r\n"),     \
+    FI_EXPECT("NAMESPACE"), FI_SEND("$TAG BAD unknown\r\n"),                            \
     FI_EXPECT("CAPABILITY"), FI_SEND("* CAPABILITY " caps "\r\n$TAG OK done\r\n"),       \
     FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n"), \
     FI_EXPECT("SELECT INBOX"),                                                           \

@@ -112,7 +112,9 @@ static int plain_phase(int fd)
 {
     char line[512], out[256];
     size_t n = 0;
-    static const char greeting[] = "* OK [CAPABILITY IMAP4rev1 STARTTLS] plain\r\n";
+    /* LOGINDISABLED in the clear (as Dovecot): only capabilities asked
+       again over TLS let the session LOGIN */
+    static const char greeting[] = "* OK [CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED] plain\r\n";
 
     if (send(fd, greeting, sizeof(greeting) - 1, MSG_NOSIGNAL) < 0)
         return -1;
@@ -136,7 +138,7 @@ static int plain_phase(int fd)
             snprintf(out, sizeof(out), "%.*s OK Begin TLS\r\n", (int)(sp - line), line);
             return send(fd, out, strlen(out), MSG_NOSIGNAL) > 0 ? 0 : -1;
         }
-        snprintf(out, sizeof(out), "* CAPABILITY IMAP4rev1 STARTTLS\r\n%.*s OK done\r\n",
+        snprintf(out, sizeof(out), "* CAPABILITY IMAP4rev1 STARTTLS LOGINDISABLED\r\n%.*s OK done\r\n",
                  (int)(sp - line), line);
         if (send(fd, out, strlen(out), MSG_NOSIGNAL) < 0)
             return -1;
