@@ -278,9 +278,10 @@ static void test_list_pipelined(void)
                 "LIST-STATUS\r\n$TAG OK done\r\n"
 #define LS_OPEN                                                                                   \
     FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(LS_CAPS), FI_EXPECT("LOGIN"),     \
-        FI_SEND("$TAG OK in\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(LS_CAPS),                      \
-        FI_EXPECT("ENABLE CONDSTORE"), FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"),         \
-        FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n")
+        FI_SEND("$TAG OK in\r\n"), FI_EXPECT("ENABLE CONDSTORE QRESYNC"),                          \
+        FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"), FI_EXPECT("NAMESPACE"),                \
+        FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"), FI_EXPECT("CAPABILITY"), \
+        FI_SEND(LS_CAPS)
 #define LS_COMMAND                                                                                \
     "LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UNSEEN UIDVALIDITY UIDNEXT " \
     "HIGHESTMODSEQ))"
