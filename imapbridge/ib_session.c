@@ -999,12 +999,17 @@ static int after_login(struct ib_session *s, struct batch *b, bool batched, bool
     if (b->tag_enable == 0) {
         rc = enable_exts(s, err);
     } else {
-        if (b->condstore || b->qresync)
-            s->caps |= IB_CAP_CONDSTORE; /* QRESYNC implies CONDSTORE */
-        if (b->qresync)
-            s->caps |= IB_CAP_QRESYNC;
-        else
-            s->caps &= ~(unsigned int)IB_CAP_QRESYNC; /* only usable enabled */
+        /* The ENABLE went out before the post-login capabilities were
+           known: use only what the server both enabled and offers (a
+           server may enable what it does not advertise, e.g. Dovecot with
+           imap_capability trimmed). QRESYNC implies CONDSTORE. */
+        unsigned int offered = s->caps;
+
+        s->caps &= ~(unsigned int)(IB_CAP_CONDSTORE | IB_CAP_QRESYNC);
+        if (b->qresync && (offered & IB_CAP_QRESYNC))
+            s->caps |= IB_CAP_QRESYNC | IB_CAP_CONDSTORE;
+        if ((b->condstore || b->qresync) && (offered & (IB_CAP_CONDSTORE | IB_CAP_QRESYNC)))
+            s->caps |= IB_CAP_CONDSTORE;
     }
     if (rc == 0 && !b->ns_ok)
         rc = list_delimiter(s, err);

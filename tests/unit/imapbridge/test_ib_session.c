@@ -71,6 +71,30 @@ static double elapsed_since(const struct timespec *t0)
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* A server that enables what it does not advertise (Dovecot with a trimmed
+   imap_capability): the speculative ENABLE must not turn on CONDSTORE or
+   QRESYNC that the post-login capabilities leave out. */
+static void test_enabled_but_not_offered(void)
+{
+    static const struct fake_imap_step script[] = {
+        FI_SEND(GREETING_CAPS), FI_EXPECT("LOGIN \"alice\" \"s3cret\""), FI_EXPECT(ID_CMD),
+        FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_EXPECT("NAMESPACE"),
+        FI_SEND("1 OK [CAPABILITY IMAP4rev1 ENABLE IDLE NAMESPACE UIDPLUS] logged in\r\n"
+                "* ID NIL\r\n2 OK ID done\r\n* ENABLED CONDSTORE QRESYNC\r\n3 OK enabled\r\n"
+                "* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n4 OK done\r\n"),
+        FI_END,
+    };
+    struct fake_session c;
+    struct ib_session *s = NULL;
+    struct cm_err err = CM_ERR_INIT;
+
+    th_assert(ctx_open(&c, script, IB_AUTH_LOGIN, &s, &err) == 0);
+    th_assert(s != NULL && (ib_session_caps(s) & (IB_CAP_CONDSTORE | IB_CAP_QRESYNC)) == 0);
+    th_assert(s != NULL && (ib_session_caps(s) & IB_CAP_UIDPLUS));
+    ib_session_close(&s);
+    ctx_fini(&c);
+}
+
 static void test_login_ok(void)
 {
     static const struct fake_imap_step script[] = { LOGIN_STEPS, FI_END };
@@ -1356,6 +1380,7 @@ int main(void)
     th_assert(cm_crypto_init() == 0);
     th_run("login ok: capabilities from greeting and LOGIN OK, one write, no password in logs", test_login_ok);
     th_run("login NO -> EAUTH", test_login_no);
+    th_run("ENABLED but not offered after login: not used", test_enabled_but_not_offered);
     th_run("no capabilities sent: CAPABILITY asked before and after login", test_caps_asked_when_not_sent);
     th_run("login on its own, then ENABLE + NAMESPACE in one write", test_batch_after_login);
     th_run("LOGIN refused with pipelined commands: answers read, LOGOUT in step", test_login_refused_pipelined);
