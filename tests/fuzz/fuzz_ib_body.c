@@ -39,7 +39,9 @@ static const char *headers_cb(const char *part_id, size_t *len, void *ctx)
 
 static const struct mailimap_body *find_body(const struct mailimap_response *resp)
 {
-    for (clistiter *it = clist_begin(resp->rsp_cont_req_or_resp_data_list); it; it = clist_next(it)) {
+    clist *data = resp->rsp_cont_req_or_resp_data_list; /* NULL: only a tagged line */
+
+    for (clistiter *it = data ? clist_begin(data) : NULL; it; it = clist_next(it)) {
         const struct mailimap_cont_req_or_resp_data *d = clist_content(it);
         const struct mailimap_response_data *rd;
 

@@ -46,7 +46,9 @@ static void look_at(struct mailimap_response *resp)
     clist *exts = clist_new();
     const struct ib_esearch *e;
 
-    for (clistiter *it = clist_begin(resp->rsp_cont_req_or_resp_data_list); it; it = clist_next(it)) {
+    clist *data = resp->rsp_cont_req_or_resp_data_list; /* NULL: only a tagged line */
+
+    for (clistiter *it = data ? clist_begin(data) : NULL; it; it = clist_next(it)) {
         struct mailimap_cont_req_or_resp_data *d = clist_content(it);
         struct mailimap_response_data *rd;
 

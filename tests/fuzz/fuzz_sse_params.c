@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "gateway/gw_sse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,11 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (size == 0)
         return 0;
-    text = malloc(size);
+    text = fuzz_text_after_mode(data, size);
     if (text == NULL)
         return 0;
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = '\0';
     for (int i = 0; i < 4 && at < size; i++) {
         piece[i] = text + at;
         at += strlen(text + at) + 1;

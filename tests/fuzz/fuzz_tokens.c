@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "common/cm_crypto.h"
 #include "common/cm_token.h"
 #include "imapbridge/ib_ids.h"
@@ -93,11 +94,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(text);
         return 0;
     }
-    text = malloc(size);
+    text = fuzz_text_after_mode(data, size);
     if (text == NULL)
         return 0;
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = '\0';
     states(text);
     ids(text);
     free(text);
