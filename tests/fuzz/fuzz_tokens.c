@@ -22,6 +22,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const unsigned char key[32] = "fuzz_tokens key, 32 bytes long!";
+static const unsigned char kinds[] = { 1, 2, 3, 6 }; /* ib_state kinds, ib_ids BLOB_KIND */
 
 /* Decode text as each state kind; re-encode what decodes and check the
    round trip gives the same entries. */
@@ -82,19 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size == 0 || size > 70000)
         return 0;
-    if (data[0] % 2 == 1) {
-        /* a sealed payload: state kinds 1-3, or 6 (blob ids) */
-        static const unsigned char kinds[] = { 1, 2, 3, 6 };
-
-        text = cm_token_encode(key, kinds[data[0] / 2 % 4], data + 1, size - 1);
-        if (text == NULL)
-            return 0;
-        states(text);
-        ids(text);
-        free(text);
-        return 0;
-    }
-    text = fuzz_text_after_mode(data, size);
+    /* odd mode: a sealed payload of state kind 1-3 or 6 (blob ids) */
+    text = data[0] % 2 == 1 ? cm_token_encode(key, kinds[data[0] / 2 % 4], data + 1, size - 1)
+                            : fuzz_text_after_mode(data, size);
     if (text == NULL)
         return 0;
     states(text);
