@@ -6,6 +6,8 @@
 #   make valgrind     every unit-test executable under valgrind (leaks are errors)
 #   make demo         Dovecot with ~300 real mails + the gateway on 127.0.0.1:8080
 #   make deps         scripts/install-deps        make build / make clean
+#   make fuzz         every libFuzzer target for FUZZ_SECS (60) s each on its
+#                     seed corpus, in build-fuzz/ with clang (not part of make test)
 #
 # `make test` also runs the ASan+UBSan unit tier (a second build in
 # build-asan/): measured on 2 cores with the whole tree of 2026-11-22 it adds
@@ -23,7 +25,9 @@ CTEST      := ctest --output-on-failure --parallel $(JOBS) $(CTEST_ARGS)
 # over-reads when iconv dlopen()s gconv modules).
 VG_SUPP    := $(foreach f,$(shell find tests -name '*.supp' 2>/dev/null | sort),--suppressions=$(CURDIR)/$(f))
 
-.PHONY: all build deps test unit integration sanitize sanitize-integration valgrind demo clean bench
+FUZZ_SECS  ?= 60
+
+.PHONY: all build deps test unit integration sanitize sanitize-integration valgrind demo clean bench fuzz
 
 all: build
 
@@ -70,6 +74,9 @@ valgrind: build
 
 demo:
 	scripts/demo
+
+fuzz:
+	FUZZ_SECS=$(FUZZ_SECS) JOBS=$(JOBS) scripts/fuzz
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

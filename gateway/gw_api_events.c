@@ -30,8 +30,6 @@
 #include "imapbridge/ib_status.h"
 #include "realtime/rt_hub.h"
 
-#define MAX_NAME_BYTES 1024
-#define MAX_FOLDERS_HARD 64 /* of /api/v1/events (push_max_folders <= 64) */
 
 struct folders {
     char **names;
@@ -76,43 +74,19 @@ static int folders_add(struct folders *f, char *name, struct rt_snap base, struc
     return 0;
 }
 
-static bool has_ctl(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return true;
-    }
-    return false;
-}
-
-static bool known(const struct folders *f, const char *s, size_t n)
-{
-    for (size_t i = 0; i < f->n; i++) {
-        if (strlen(f->names[i]) == n && memcmp(f->names[i], s, n) == 0)
-            return true;
-    }
-    return false;
-}
-
-/* mailbox=A,B,C (UTF-8 paths; default INBOX). */
+/* mailbox=A,B,C (gw_sse_parse_mailboxes), each with a zero baseline. */
 static int parse_folders(const char *arg, unsigned int max, struct folders *f, struct cm_err *err)
 {
-    const char *p = arg != NULL && arg[0] != '\0' ? arg : "INBOX";
+    char **names = NULL;
+    size_t n = 0, i;
+    int rc = gw_sse_parse_mailboxes(arg, max, &names, &n, err);
 
-    while (*p != '\0') {
-        size_t n = strcspn(p, ",");
-
-        if (n == 0 || n > MAX_NAME_BYTES || has_ctl(p, n))
-            return cm_err_set(err, CM_EINVAL, "mailbox: empty, too long or bad name");
-        if (!known(f, p, n)) {
-            if (f->n >= max || f->n >= MAX_FOLDERS_HARD)
-                return cm_err_set(err, CM_EINVAL, "mailbox: at most %u folders per stream", max);
-            if (folders_add(f, strndup(p, n), (struct rt_snap){ 0 }, err) < 0)
-                return err->code;
-        }
-        p += n + (p[n] == ',');
+    for (i = 0; rc == 0 && i < n; i++) {
+        rc = folders_add(f, names[i], (struct rt_snap){ 0 }, err);
+        names[i] = NULL; /* taken over, even on failure */
     }
-    return 0;
+    gw_sse_names_free(names, n);
+    return rc;
 }
 
 static int status_all(struct ib_session *s, struct folders *f, struct cm_err *err)
@@ -249,34 +223,18 @@ static int list_all_folders(struct ib_session *s, void *arg, struct cm_err *err)
     return rc;
 }
 
-/* ping=N: 0 = none, else clamped to [1, max]; -1 when malformed. */
-static long parse_ping(const char *v, unsigned int max)
-{
-    char *end;
-    long n;
-
-    if (v == NULL || v[0] == '\0')
-        return 0;
-    errno = 0;
-    n = strtol(v, &end, 10);
-    if (errno != 0 || *end != '\0' || n < 0)
-        return -1;
-    return n > (long)max ? (long)max : n;
-}
-
 void gw_jmap_eventsource(struct gw_req *req)
 {
     struct cm_err err = CM_ERR_INIT;
     struct folders f = { 0 };
-    const char *closeafter = gw_req_query(req, "closeafter");
-    long ping = parse_ping(gw_req_query(req, "ping"), req->ctx->set->push_max_ping_secs);
+    struct gw_sse_query q;
     struct gw_principal p = { 0 };
     char acct[IB_ACCOUNT_ID_LEN + 1];
-    struct gw_sse_opts o = { GW_SSE_JMAP, 0, false,
-                             gw_sse_parse_types(gw_req_query(req, "types")), 0, acct };
+    struct gw_sse_opts o = { GW_SSE_JMAP, 0, false, 0, 0, acct };
 
-    if (ping < 0 || (closeafter != NULL && strcmp(closeafter, "state") != 0 &&
-                     strcmp(closeafter, "no") != 0)) {
+    if (gw_sse_parse_query(gw_req_query(req, "types"), gw_req_query(req, "closeafter"),
+                           gw_req_query(req, "ping"), req->ctx->set->push_max_ping_secs,
+                           &q) < 0) {
         gw_req_reply_problem(req, 400, "ping must be a number of seconds; closeafter state|no");
         goto out;
     }
@@ -286,8 +244,9 @@ void gw_jmap_eventsource(struct gw_req *req)
         goto out;
     }
     ib_account_id(&req->ctx->upstream, p.creds.username, acct);
-    o.ping_secs = (unsigned int)ping;
-    o.close_after_event = closeafter != NULL && strcmp(closeafter, "state") == 0;
+    o.ping_secs = q.ping_secs;
+    o.close_after_event = q.close_after_event;
+    o.types = q.types;
     o.expires = p.exp;
     start_stream(req, &p, &o, &f, f.base);
 out:

@@ -116,4 +116,30 @@ int gw_sse_format_resync(struct cm_buf *b, enum gw_sse_kind kind, unsigned int t
    ignored (RFC 8620). Returns the bits (0: nothing matches). */
 unsigned int gw_sse_parse_types(const char *text);
 
+/* The query of GET /jmap/eventsource (RFC 8620 7.3), each value NULL when
+   absent: types as gw_sse_parse_types; closeafter "state" or "no"
+   (default no); ping a decimal number of seconds, 0 or absent = no pings,
+   above max_ping clamped to max_ping. CM_EINVAL when closeafter or ping is
+   malformed (*q is then unspecified). Pure. */
+struct gw_sse_query {
+    unsigned int types;
+    unsigned int ping_secs;
+    bool close_after_event;
+};
+int gw_sse_parse_query(const char *types, const char *closeafter, const char *ping,
+                       unsigned int max_ping, struct gw_sse_query *q)
+    __attribute__((warn_unused_result));
+
+/* The mailbox= list of GET /api/v1/events: comma-separated UTF-8 paths
+   (absent or empty: "INBOX"), duplicates dropped, order kept. Each name is
+   1..GW_SSE_MAX_NAME bytes without control characters; at most max names
+   (and never more than GW_SSE_MAX_FOLDERS). On success *names_r is a new
+   array of *n_r malloc'd strings (free with gw_sse_names_free); CM_EINVAL
+   (with the reason in err) or CM_ENOMEM otherwise, *names_r NULL. Pure. */
+#define GW_SSE_MAX_NAME 1024
+#define GW_SSE_MAX_FOLDERS 64
+int gw_sse_parse_mailboxes(const char *arg, unsigned int max, char ***names_r, size_t *n_r,
+                           struct cm_err *err) __attribute__((warn_unused_result));
+void gw_sse_names_free(char **names, size_t n);
+
 #endif

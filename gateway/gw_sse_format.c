@@ -1,5 +1,7 @@
 /* gw_sse_format.c - the two SSE event shapes (REST "changed", JMAP
- * StateChange) and the JMAP types= filter. Pure. */
+ * StateChange), and the query parameters of both SSE surfaces (the JMAP
+ * types=/closeafter=/ping= and the REST mailbox= list). Pure. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,93 @@ unsigned int gw_sse_parse_types(const char *text)
             p++;
     }
     return bits;
+}
+
+int gw_sse_parse_query(const char *types, const char *closeafter, const char *ping,
+                       unsigned int max_ping, struct gw_sse_query *q)
+{
+    char *end;
+    long n = 0;
+
+    q->types = gw_sse_parse_types(types);
+    if (closeafter != NULL && strcmp(closeafter, "state") != 0 && strcmp(closeafter, "no") != 0)
+        return CM_EINVAL;
+    q->close_after_event = closeafter != NULL && strcmp(closeafter, "state") == 0;
+    if (ping != NULL && ping[0] != '\0') {
+        if (ping[0] < '0' || ping[0] > '9') /* strtol would take blanks and signs */
+            return CM_EINVAL;
+        errno = 0;
+        n = strtol(ping, &end, 10);
+        if (errno != 0 || *end != '\0')
+            return CM_EINVAL;
+    }
+    q->ping_secs = n > (long)max_ping ? max_ping : (unsigned int)n;
+    return 0;
+}
+
+void gw_sse_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; names != NULL && i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+static bool has_ctl(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+static bool listed(char *const *names, size_t count, const char *s, size_t n)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+int gw_sse_parse_mailboxes(const char *arg, unsigned int max, char ***names_r, size_t *n_r,
+                           struct cm_err *err)
+{
+    const char *p = arg != NULL && arg[0] != '\0' ? arg : "INBOX";
+    char **names = NULL;
+    size_t count = 0;
+    int rc = 0;
+
+    *names_r = NULL;
+    *n_r = 0;
+    while (rc == 0 && *p != '\0') {
+        size_t n = strcspn(p, ",");
+
+        if (n == 0 || n > GW_SSE_MAX_NAME || has_ctl(p, n))
+            rc = cm_err_set(err, CM_EINVAL, "mailbox: empty, too long or bad name");
+        else if (listed(names, count, p, n))
+            ;
+        else if (count >= max || count >= GW_SSE_MAX_FOLDERS)
+            rc = cm_err_set(err, CM_EINVAL, "mailbox: at most %u folders per stream", max);
+        else {
+            char **grown = count % 8 == 0 ? realloc(names, (count + 8) * sizeof(*names)) : names;
+
+            if (grown != NULL)
+                names = grown;
+            if (grown == NULL || (names[count] = strndup(p, n)) == NULL)
+                rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+            else
+                count++;
+        }
+        p += n + (p[n] == ',');
+    }
+    if (rc < 0) {
+        gw_sse_names_free(names, count);
+        return rc;
+    }
+    *names_r = names;
+    *n_r = count;
+    return 0;
 }
 
 /* Which JMAP types a change of this kind touches. */

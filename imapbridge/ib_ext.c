@@ -15,6 +15,7 @@ int mailimap_oparenth_parse(mailstream *fd, MMAPString *buffer,
                             struct mailimap_parser_context *ctx, size_t *indx);
 int mailimap_cparenth_parse(mailstream *fd, MMAPString *buffer,
                             struct mailimap_parser_context *ctx, size_t *indx);
+void mailimap_astring_free(char *astring);
 int mailimap_astring_parse(mailstream *fd, MMAPString *buffer,
                            struct mailimap_parser_context *ctx, size_t *indx, char **result,
                            size_t progr_rate, progress_function *progr_fun);
@@ -82,6 +83,18 @@ static int parse_astring_item(struct cursor *c, const char *kw, char **out)
         r = sp(c);
     if (r == MAILIMAP_NO_ERROR)
         r = mailimap_astring_parse(c->fd, c->buf, c->ctx, &c->pos, out, 0, NULL);
+    if (r == MAILIMAP_NO_ERROR) {
+        /* A quoted or literal astring lives in an MMAPString that libetpan
+           registered with mmap_string_ref: free() would leak it and leave
+           a dangling entry in its table (found by fuzz_ib_ext). Copy it
+           into our allocator, as for nstring below. */
+        char *copy = strdup(*out);
+
+        mailimap_astring_free(*out);
+        *out = copy;
+        if (copy == NULL)
+            r = MAILIMAP_ERROR_MEMORY;
+    }
     return r;
 }
 

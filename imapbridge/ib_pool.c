@@ -348,6 +348,11 @@ void ib_pool_checkin(struct ib_pool *pool, struct ib_session **sp)
     *sp = NULL;
     if (s == NULL)
         return;
+    /* Never park a read-write selection: its keep-alive NOOP would take
+       \Recent from the user's other clients. A failed exchange marks the
+       session broken, and the pool then closes it. */
+    if (ib_session_end_write(s, NULL) < 0)
+        cm_debug(NULL, "imap pool: could not drop a read-write selection");
     pthread_mutex_lock(&pool->mu);
     e = busy_take(pool, s);
     dead = e ? entry_return(pool, e, true) : NULL;

@@ -1293,7 +1293,7 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
     if (has_crlf(imap_name) || imap_name[0] == '\0')
         return cm_err_set(err, CM_EINVAL, "imap: bad folder name");
     if (s->selected != NULL && strcmp(s->selected, imap_name) == 0 &&
-        (read_only || s->selected_rw)) {
+        read_only != s->selected_rw) {
         /* Reuse the selection, but let the server tell us what changed
            since (new mail, expunges, flags): a stale view would hide them. */
         rc = ib_session_sync(s, err);
@@ -1411,6 +1411,23 @@ int ib_session_unselect(struct ib_session *s, struct cm_err *err)
             s->imap->imap_selection_info = NULL;
         }
     }
+    return rc;
+}
+
+int ib_session_end_write(struct ib_session *s, struct cm_err *err)
+{
+    char *name;
+    int rc;
+
+    if (s->broken || s->selected == NULL || !s->selected_rw)
+        return 0;
+    if (s->caps & IB_CAP_UNSELECT)
+        return ib_session_unselect(s, err);
+    name = strdup(s->selected);
+    if (name == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = ib_session_select(s, name, true, NULL, err); /* EXAMINE: a read-write selection is not reused */
+    free(name);
     return rc;
 }
 

@@ -166,19 +166,31 @@ bool ib_session_reuse_failed(const struct ib_session *s);
 int ib_session_unselect(struct ib_session *s, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* A folder SELECTed read-write takes \Recent (RFC 3501 2.3.2) of every
+   message the session learns of: a SELECT at first, then any NOOP, IDLE or
+   command that syncs. A session that stays so selected after its write
+   would take \Recent away from the user's other clients on its next
+   keep-alive or read. This drops such a selection (UNSELECT, or EXAMINE
+   of the same folder when the server lacks UNSELECT); nothing to do
+   otherwise. ib_pool_checkin calls it. */
+int ib_session_end_write(struct ib_session *s, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* NOOP (keep-alive / health). */
 int ib_session_noop(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
 
 /* Make imap_name (modified UTF-7, as on the wire) the selected folder.
    read_only: EXAMINE; otherwise SELECT (with CONDSTORE when offered, for
-   HIGHESTMODSEQ). When that folder is already selected in a mode that
-   suffices (a read-write selection serves reads) it is only synced
+   HIGHESTMODSEQ). When that folder is already selected in the same mode
+   it is only synced
    (ib_session_sync: a NOOP unless one just happened); sel_r then
    holds libetpan's current selection data (updated by untagged EXISTS)
    and the HIGHESTMODSEQ of the last (re)select. A SELECT the server
    answers with [READ-ONLY] does not count as read-write. A NO leaves no
    folder selected and the session usable: CM_ENOENT when the server said
-   [NONEXISTENT], else CM_EUPSTREAM. sel_r may be NULL. */
+   [NONEXISTENT], else CM_EUPSTREAM. sel_r may be NULL. A read-write
+   selection never serves a read: syncing it would take \Recent (see
+   ib_session_end_write), so a read EXAMINEs afresh. */
 struct ib_selection {
     uint32_t uidvalidity, uidnext, exists;
     uint64_t highestmodseq; /* 0 without CONDSTORE */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "gateway/gw_token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -52,11 +53,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     mode = data[0];
-    text = malloc(size);
+    text = fuzz_text_after_mode(data, size);
     if (text == NULL)
         return 0;
-    memcpy(text, data + 1, size - 1);
-    text[size - 1] = '\0';
     if (mode % 3 == 0) {
         if (gw_token_verify(&keys, text, 1800000100, &p, NULL) == 0)
             gw_principal_fini(&p);

@@ -1,5 +1,6 @@
 /* test_gw_sse_format.c - the REST "changed" and JMAP StateChange events,
- * resync events, and the JMAP types= filter. */
+ * resync events, and the query parameters of both SSE surfaces. */
+#include <stdio.h>
 #include <string.h>
 
 #include "harness/th.h"
@@ -69,8 +70,53 @@ static void test_types(void)
     th_assert(gw_sse_parse_types("") == 0);
 }
 
+static void test_query(void)
+{
+    struct gw_sse_query q;
+
+    th_assert(gw_sse_parse_query(NULL, NULL, NULL, 300, &q) == 0);
+    th_assert(q.types == GW_SSE_T_ALL && q.ping_secs == 0 && !q.close_after_event);
+    th_assert(gw_sse_parse_query("Email", "state", "30", 300, &q) == 0);
+    th_assert(q.types == GW_SSE_T_EMAIL && q.ping_secs == 30 && q.close_after_event);
+    th_assert(gw_sse_parse_query(NULL, "no", "99999", 300, &q) == 0 && q.ping_secs == 300);
+    th_assert(gw_sse_parse_query(NULL, NULL, "", 300, &q) == 0 && q.ping_secs == 0);
+    th_assert(gw_sse_parse_query(NULL, NULL, "0", 300, &q) == 0 && q.ping_secs == 0);
+    th_assert(gw_sse_parse_query(NULL, "yes", NULL, 300, &q) == CM_EINVAL);
+    th_assert(gw_sse_parse_query(NULL, NULL, "-1", 300, &q) == CM_EINVAL);
+    th_assert(gw_sse_parse_query(NULL, NULL, " 5", 300, &q) == CM_EINVAL);
+    th_assert(gw_sse_parse_query(NULL, NULL, "5s", 300, &q) == CM_EINVAL);
+    th_assert(gw_sse_parse_query(NULL, NULL, "99999999999999999999999", 300, &q) == CM_EINVAL);
+}
+
+static void test_mailboxes(void)
+{
+    struct cm_err err = CM_ERR_INIT;
+    char **names = NULL, many[65 * 3 + 1] = "";
+    size_t n = 0;
+
+    th_assert(gw_sse_parse_mailboxes(NULL, 8, &names, &n, &err) == 0);
+    th_assert(n == 1 && strcmp(names[0], "INBOX") == 0);
+    gw_sse_names_free(names, n);
+    th_assert(gw_sse_parse_mailboxes("A,B\xc3\xa9,A,C", 8, &names, &n, &err) == 0);
+    th_assert(n == 3 && strcmp(names[1], "B\xc3\xa9") == 0 && strcmp(names[2], "C") == 0);
+    gw_sse_names_free(names, n);
+    th_assert(gw_sse_parse_mailboxes("A,,B", 8, &names, &n, &err) == CM_EINVAL);
+    th_assert(names == NULL && n == 0);
+    th_assert(gw_sse_parse_mailboxes("A,B\tC", 8, &names, &n, &err) == CM_EINVAL);
+    th_assert(gw_sse_parse_mailboxes("A,B,C", 2, &names, &n, &err) == CM_EINVAL);
+    th_assert(strstr(err.msg, "at most 2") != NULL);
+    th_assert(gw_sse_parse_mailboxes("A,B,A,B", 2, &names, &n, &err) == 0 && n == 2);
+    gw_sse_names_free(names, n);
+    for (int i = 0; i < 65; i++)
+        snprintf(many + strlen(many), sizeof(many) - strlen(many), "%s%c%c", i ? "," : "",
+                 'a' + i / 26, 'a' + i % 26);
+    th_assert(gw_sse_parse_mailboxes(many, 1000, &names, &n, &err) == CM_EINVAL);
+}
+
 int main(void)
 {
+    th_run("query", test_query);
+    th_run("mailboxes", test_mailboxes);
     th_run("rest", test_rest);
     th_run("jmap", test_jmap);
     th_run("types", test_types);

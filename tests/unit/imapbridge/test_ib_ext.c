@@ -99,6 +99,34 @@ static void test_status_items(void)
               MAILIMAP_ERROR_PARSE);
 }
 
+/* A quoted or literal X-GUID is an astring that libetpan keeps in a
+   registered MMAPString; the value handed out must be plain malloc'd
+   memory (ext_free frees it with free()). mmap_string_unref says whether
+   libetpan still knows the pointer: -1 = not registered. */
+static void test_astring_owned(void)
+{
+    static const struct {
+        int calling;
+        const char *text;
+    } rows[] = {
+        { MAILIMAP_EXTENDED_PARSER_STATUS_ATT, "X-GUID \"0ab1\")" },
+        { MAILIMAP_EXTENDED_PARSER_FETCH_DATA, "X-GUID \"2a3b\" UID 5)" },
+        { MAILIMAP_EXTENDED_PARSER_FETCH_DATA, "X-GUID 2a3b UID 5)" },
+    };
+
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct mailimap_extension_data *d = NULL;
+        size_t used = 0;
+
+        th_assert_idx(parse(rows[i].calling, rows[i].text, &d, &used) == MAILIMAP_NO_ERROR, i);
+        th_assert_idx(d != NULL && d->ext_data != NULL, i);
+        if (d == NULL)
+            continue;
+        th_assert_idx(mmap_string_unref(d->ext_data) == -1, i);
+        ib_ext_api.ext_free(d);
+    }
+}
+
 static void test_esearch(void)
 {
     struct mailimap_extension_data *d = NULL;
@@ -148,6 +176,7 @@ int main(void)
 {
     imap = mailimap_new(0, NULL);
     pctx = mailimap_parser_context_new(imap);
+    th_run("astring values are ours to free", test_astring_owned);
     th_run("fetch_items", test_fetch_items);
     th_run("literal_needs_more", test_literal_needs_more);
     th_run("status_items", test_status_items);

@@ -604,7 +604,14 @@ static void test_select_and_command_errors(void)
         FI_EXPECT("SELECT INBOX (CONDSTORE)"),
         FI_SEND("* 3 EXISTS\r\n* OK [UIDVALIDITY 42] v\r\n* OK [UIDNEXT 9] n\r\n"
                 "* OK [HIGHESTMODSEQ 100] m\r\n$TAG OK [READ-WRITE] done\r\n"),
-        FI_EXPECT("NOOP"), FI_SEND("$TAG OK synced\r\n"),
+        /* a read never syncs a read-write selection (that takes \Recent) */
+        FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
+        FI_SEND("* 3 EXISTS\r\n* OK [HIGHESTMODSEQ 100] m\r\n$TAG OK [READ-ONLY] done\r\n"),
+        FI_EXPECT("SELECT INBOX (CONDSTORE)"),
+        FI_SEND("* 3 EXISTS\r\n* OK [HIGHESTMODSEQ 100] m\r\n$TAG OK [READ-WRITE] done\r\n"),
+        /* end of the write, no UNSELECT offered: EXAMINE the same folder */
+        FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),
+        FI_SEND("* 3 EXISTS\r\n* OK [HIGHESTMODSEQ 100] m\r\n$TAG OK [READ-ONLY] done\r\n"),
         FI_EXPECT("EXAMINE Nope"), FI_SEND("$TAG NO [NONEXISTENT] Mailbox doesn't exist\r\n"),
         FI_EXPECT("NOOP"), FI_SEND("$TAG BAD Error in IMAP command\r\n"),
         FI_EXPECT("NOOP"), FI_SEND("$TAG OK still fine\r\n"), FI_END,
@@ -625,7 +632,11 @@ static void test_select_and_command_errors(void)
     th_assert(sel.exists == 4);
     th_assert(ib_session_select(s, "INBOX", false, &sel, &err) == 0); /* a write needs SELECT */
     th_assert(sel.highestmodseq == 100);
-    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* read-write serves reads */
+    th_assert(ib_session_select(s, "INBOX", true, &sel, &err) == 0); /* EXAMINE afresh */
+    th_assert(ib_session_end_write(s, &err) == 0);                  /* read-only: nothing */
+    th_assert(ib_session_select(s, "INBOX", false, &sel, &err) == 0);
+    th_assert(ib_session_end_write(s, &err) == 0); /* EXAMINE (no UNSELECT here) */
+    th_assert(ib_session_selected(s) != NULL && strcmp(ib_session_selected(s), "INBOX") == 0);
     th_assert(ib_session_select(s, "Nope", true, &sel, &err) == CM_ENOENT);
     th_assert(strstr(err.msg, "no such mailbox") != NULL && !ib_session_is_broken(s));
     th_assert(ib_session_noop(s, &err) == CM_EUPSTREAM && !ib_session_is_broken(s));
