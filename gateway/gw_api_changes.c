@@ -305,7 +305,7 @@ static int changes(struct ib_session *s, void *arg, struct cm_err *err)
     struct delta d = { .added = json_array(), .flags = json_array(), .removed = json_array() };
     const struct ib_folder *f;
     char *cursor = NULL;
-    int rc = gw_rest_box_open(s, j->req->params[0], true, &j->box, err);
+    int rc = gw_rest_box_examine(s, j->req->params[0], &j->box, err);
 
     f = j->box.f;
     if (rc < 0)
