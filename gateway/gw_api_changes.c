@@ -72,6 +72,20 @@ static int flags_of(struct ib_session *s, const uint32_t *uids, size_t n, struct
     return rc;
 }
 
+/* The flags of the changed messages (below the old UIDNEXT, not
+   vanished), as the CHANGEDSINCE answer gave them: no second FETCH. */
+static void flags_of_changes(const struct ib_change *ch, size_t n, const struct mailimap_set *van,
+                             uint32_t old_uidnext, struct delta *d)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct ib_msg m = { .uid = ch[i].uid, .flags = ch[i].flags, .nflags = ch[i].nflags };
+
+        if (ch[i].uid < old_uidnext && !gw_jmail_set_has(van, ch[i].uid))
+            json_array_append_new(d->flags, json_pack("{s:I,s:o}", "uid", (json_int_t)m.uid,
+                                                      "flags", gw_rest_flags_json(&m)));
+    }
+}
+
 /* Split the changed UIDs into added (>= old UIDNEXT) and flag changes,
    dropping vanished ones. */
 static int classify(const struct ib_change *ch, size_t n, const struct mailimap_set *van,
@@ -129,7 +143,7 @@ static int condstore_delta(struct ib_session *s, const struct changes_job *j, st
                  : cm_err_set(err, CM_ENOMEM, "out of memory");
     }
     if (rc == 0)
-        rc = flags_of(s, changed, nc, d, err);
+        flags_of_changes(ch, n, van, j->old.uidnext, d);
     if (rc == 0)
         gw_jmail_vanished_each(van, j->old.uidnext, add_removed, d);
     if (d->more) /* an intermediate point: the rest is still "added" next time */
@@ -141,7 +155,7 @@ out:
         mailimap_set_free(set);
     if (van != NULL)
         mailimap_set_free(van);
-    free(ch);
+    ib_changes_free(ch, n);
     free(added);
     free(changed);
     return rc;
@@ -305,7 +319,7 @@ static int changes(struct ib_session *s, void *arg, struct cm_err *err)
     struct delta d = { .added = json_array(), .flags = json_array(), .removed = json_array() };
     const struct ib_folder *f;
     char *cursor = NULL;
-    int rc = gw_rest_box_open(s, j->req->params[0], true, &j->box, err);
+    int rc = gw_rest_box_examine(s, j->req->params[0], &j->box, err);
 
     f = j->box.f;
     if (rc < 0)

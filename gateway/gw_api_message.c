@@ -221,7 +221,7 @@ static int run(struct ib_session *s, void *arg, struct cm_err *err)
                         IB_FETCH_HEADER | IB_FETCH_BODYSTRUCTURE;
     struct ib_msg *m = NULL;
     size_t n = 0;
-    int rc = gw_rest_box_open(s, j->req->params[0], true, &j->box, err);
+    int rc = gw_rest_box_examine(s, j->req->params[0], &j->box, err);
 
     if (rc == 0 && j->what == MSG_RAW) {
         free(j->data);

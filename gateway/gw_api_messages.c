@@ -92,7 +92,7 @@ static int list_page(struct ib_session *s, void *arg, struct cm_err *err)
     size_t n = 0, start = 0;
     char *cursor = NULL;
     json_t *msgs = json_array();
-    int rc = gw_rest_box_open(s, j->req->params[0], true, &j->box, err);
+    int rc = gw_rest_box_examine(s, j->req->params[0], &j->box, err);
 
     if (rc == 0) {
         e = gw_rest_entry(j->box.f);

@@ -47,6 +47,25 @@ int gw_rest_box_open(struct ib_session *s, const char *path, bool read_only,
     return ib_session_select(s, b->f->imap_name, read_only, NULL, err);
 }
 
+int gw_rest_box_examine(struct ib_session *s, const char *path, struct gw_rest_box *b,
+                        struct cm_err *err)
+{
+    int rc;
+
+    gw_rest_box_fini(b);
+    rc = ib_mailbox_open(s, path, true, &b->list, err);
+    if (rc == 0) {
+        b->f = &b->list.items[0];
+        return 0;
+    }
+    if (ib_session_is_broken(s) || rc == CM_ENOMEM)
+        return rc;
+    /* refused (Dovecot 2.3 says NO without [NONEXISTENT]) or a path that
+       cannot be addressed directly: the listing tells */
+    cm_err_clear(err);
+    return gw_rest_box_open(s, path, true, b, err);
+}
+
 void gw_rest_box_fini(struct gw_rest_box *b)
 {
     ib_folder_list_fini(&b->list);

@@ -42,6 +42,13 @@ struct gw_rest_box {
    retry); call gw_rest_box_fini in every case. */
 int gw_rest_box_open(struct ib_session *s, const char *path, bool read_only,
                      struct gw_rest_box *b, struct cm_err *err) __attribute__((warn_unused_result));
+/* As gw_rest_box_open(read_only), without listing every folder: the
+   folder is addressed by its path (ib_mailbox_open: EXAMINE + STATUS in
+   one round trip); b->list then holds only that folder. When the server
+   refuses it (a missing folder, or a path with no direct wire form) this
+   falls back to gw_rest_box_open, which tells CM_ENOENT apart. */
+int gw_rest_box_examine(struct ib_session *s, const char *path, struct gw_rest_box *b,
+                        struct cm_err *err) __attribute__((warn_unused_result));
 void gw_rest_box_fini(struct gw_rest_box *b);
 
 /* The folder whose path is `path` in l (selectable or not), or NULL. */

@@ -445,6 +445,16 @@ static int cmp_change(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+void ib_changes_free(struct ib_change *ch, size_t n)
+{
+    for (size_t i = 0; ch != NULL && i < n; i++) {
+        for (size_t k = 0; k < ch[i].nflags; k++)
+            free(ch[i].flags[k]);
+        free(ch[i].flags);
+    }
+    free(ch);
+}
+
 int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
                            size_t *n_r, struct mailimap_set **vanished_r,
                            bool *vanished_known_r, struct cm_err *err)
@@ -482,8 +492,11 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
     for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
         struct ib_msg m = { 0 };
 
-        if (copy_msg(&m, clist_content(it)) == 0 && m.uid != 0)
-            changes[n++] = (struct ib_change){ m.uid, m.modseq };
+        if (copy_msg(&m, clist_content(it)) == 0 && m.uid != 0) {
+            changes[n++] = (struct ib_change){ m.uid, m.modseq, m.flags, m.nflags };
+            m.flags = NULL; /* moved into the change */
+            m.nflags = 0;
+        }
         msg_fini(&m);
     }
     qsort(changes, n, sizeof(*changes), cmp_change);
@@ -499,7 +512,7 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
     *n_r = n;
     changes = NULL;
 out:
-    free(changes);
+    ib_changes_free(changes, n);
     if (van != NULL)
         mailimap_qresync_vanished_free(van);
     if (result != NULL)

@@ -88,14 +88,20 @@ int ib_fetch_sort(struct ib_session *s, struct mailimap_sort_key *sort_key,
 /* What changed in the selected folder since modseq (CONDSTORE): the
    messages whose flags changed or that arrived (uid + modseq, ascending by
    UID), and, with QRESYNC, the UIDs expunged meanwhile (VANISHED). Without
-   QRESYNC *vanished_r stays NULL and *vanished_known_r false. */
+   QRESYNC *vanished_r stays NULL and *vanished_known_r false. Each change
+   carries the message's current flags (the same answer has them, so no
+   second FETCH is needed); free the array with ib_changes_free. */
 struct ib_change {
     uint32_t uid;
     uint64_t modseq;
+    char **flags;   /* IMAP spelling, as ib_msg.flags; owned */
+    size_t nflags;
 };
 int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
                            size_t *n_r, struct mailimap_set **vanished_r,
                            bool *vanished_known_r, struct cm_err *err)
     __attribute__((warn_unused_result));
+/* Free what ib_fetch_changed_since returned (ch may be NULL). */
+void ib_changes_free(struct ib_change *ch, size_t n);
 
 #endif

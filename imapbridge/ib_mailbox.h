@@ -58,6 +58,25 @@ int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_
     __attribute__((warn_unused_result));
 void ib_folder_list_fini(struct ib_folder_list *l);
 
+/* One folder by its UTF-8 path, without a listing, in one round trip:
+   EXAMINE (read_only) or SELECT of its wire name (ib_session_select_send:
+   afresh, never a reused selection, so no sync NOOP) with STATUS (as in a
+   listing, for UNSEEN and the server's id) pipelined behind it. On
+   success out holds that one folder, now selected: counts, UIDVALIDITY,
+   UIDNEXT and HIGHESTMODSEQ from the EXAMINE/SELECT answer (the selection's
+   own view), id as a listing gives it (server id, else derived), role from
+   the name only (no SPECIAL-USE flags), no parent id, subscribed false.
+   When the server refuses the folder: CM_ENOENT when it said
+   [NONEXISTENT], else CM_EUPSTREAM with the session usable (Dovecot 2.3
+   says NO without the code: a caller that must tell a missing folder
+   lists). CM_EINVAL when the path cannot be addressed this way (not
+   representable as a plain wire name that decodes back to it): list. On
+   error *out is empty. */
+int ib_mailbox_open(struct ib_session *s, const char *path, bool read_only,
+                    struct ib_folder_list *out, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+
 /* The folder with this mailbox id (id may be NULL), or NULL. */
 const struct ib_folder *ib_folder_find(const struct ib_folder_list *l, const char *id);
 /* A deep copy of src into dst (dst's old contents are not freed). 0 or

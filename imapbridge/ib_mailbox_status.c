@@ -220,3 +220,28 @@ int ib_mailbox_status_all(struct ib_session *s, struct ib_folder_list *l, struct
     free(tags);
     return rc;
 }
+
+int ib_mailbox_status_send(struct ib_session *s, const char *imap_name, int *tag_r,
+                           struct cm_err *err)
+{
+    char items[96];
+
+    *tag_r = 0;
+    if (!plain_name(imap_name))
+        return cm_err_set(err, CM_EINVAL, "imap: folder name not sendable in a pipeline");
+    status_words(items, sizeof(items), ib_session_caps(s), object_id_item(ib_session_caps(s)));
+    return ib_session_check(s, status_send(ib_session_imap(s), imap_name, items, tag_r),
+                            "STATUS", err);
+}
+
+int ib_mailbox_status_recv(struct ib_session *s, int tag, struct ib_folder *f,
+                           struct cm_err *err)
+{
+    int rc = ib_session_check(s, status_read(ib_session_imap(s), tag, f), "STATUS", err);
+
+    if (rc < 0 && !ib_session_is_broken(s)) {
+        cm_err_clear(err);
+        return 0;
+    }
+    return rc;
+}

@@ -20,11 +20,23 @@
 #include "common/cm_err.h"
 
 struct ib_session;
+struct ib_folder;
 struct ib_folder_list;
 
 #define IB_STATUS_PIPELINE 64  /* ~5 kB of commands, ~8 kB of answers: far below socket buffers */
 
 int ib_mailbox_status_all(struct ib_session *s, struct ib_folder_list *l, struct cm_err *err)
     __attribute__((warn_unused_result));
+
+/* One folder's STATUS with the same items, pipelined behind other
+   commands: _send writes it for f->imap_name (printable ASCII, else
+   CM_EINVAL) without flushing, *tag_r = its tag; once flushed and the
+   answers in front read, _recv reads its answer into f. A NO (no such
+   folder, or an id item the server does not know) leaves f as it was and
+   is not an error; only a broken session is. */
+int ib_mailbox_status_send(struct ib_session *s, const char *imap_name, int *tag_r,
+                           struct cm_err *err) __attribute__((warn_unused_result));
+int ib_mailbox_status_recv(struct ib_session *s, int tag, struct ib_folder *f,
+                           struct cm_err *err) __attribute__((warn_unused_result));
 
 #endif

@@ -35,6 +35,8 @@ struct ib_session {
     char delimiter;
     char *selected;         /* wire name of the selected folder or NULL */
     bool selected_rw;
+    char *pending;          /* wire name of an EXAMINE/SELECT sent, answer not read */
+    bool pending_rw;
     uint64_t highestmodseq; /* of the selected folder */
     bool synced;            /* a NOOP on the selected folder and no other
                                command since: ib_session_sync has nothing to do */
@@ -1168,6 +1170,7 @@ void ib_session_close(struct ib_session **sp)
     mailimap_free(s->imap);
     free(s->username);
     free(s->selected);
+    free(s->pending);
     free(s);
 }
 
@@ -1324,6 +1327,115 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
     s->selected_rw = !read_only && s->imap->imap_selection_info != NULL &&
                      s->imap->imap_selection_info->sel_perm != MAILIMAP_MAILBOX_READONLY;
     s->highestmodseq = hms;
+    fill_selection(s, sel_r);
+    return 0;
+}
+
+/* The HIGHESTMODSEQ (0: NOMODSEQ or none) of the last response's codes. */
+static uint64_t response_modseq(const mailimap *imap)
+{
+    uint64_t v = 0;
+
+    for (clistiter *it = imap->imap_response_info != NULL
+                             ? clist_begin(imap->imap_response_info->rsp_extension_list) : NULL;
+         it != NULL; it = clist_next(it)) {
+        const struct mailimap_extension_data *d = clist_content(it);
+        const struct mailimap_condstore_resptextcode *c = d->ext_data;
+
+        if (d->ext_extension->ext_id != MAILIMAP_EXTENSION_CONDSTORE ||
+            d->ext_type != MAILIMAP_CONDSTORE_TYPE_RESP_TEXT_CODE)
+            continue;
+        if (c->cs_type == MAILIMAP_CONDSTORE_RESPTEXTCODE_HIGHESTMODSEQ)
+            v = c->cs_data.cs_modseq_value;
+        else if (c->cs_type == MAILIMAP_CONDSTORE_RESPTEXTCODE_NOMODSEQ)
+            v = 0;
+    }
+    return v;
+}
+
+/* "EXAMINE|SELECT <quoted name>[ (CONDSTORE)]" into buf; false when the
+   name is not printable ASCII or does not fit. */
+static bool select_command(const char *verb, const char *name, bool condstore, char *buf,
+                           size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "%s \"", verb);
+
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++) {
+        if (*p < 0x20 || *p > 0x7e || n + 3 >= cap)
+            return false;
+        if (*p == '"' || *p == '\\')
+            buf[n++] = '\\';
+        buf[n++] = (char)*p;
+    }
+    return (size_t)snprintf(buf + n, cap - n, "\"%s", condstore ? " (CONDSTORE)" : "") < cap - n;
+}
+
+int ib_session_select_send(struct ib_session *s, const char *imap_name, bool read_only,
+                           int *tag_r, struct cm_err *err)
+{
+    char cmd[1200];
+
+    *tag_r = 0;
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (imap_name[0] == '\0' ||
+        !select_command(read_only ? "EXAMINE" : "SELECT", imap_name,
+                        (s->caps & IB_CAP_CONDSTORE) != 0, cmd, sizeof(cmd)))
+        return cm_err_set(err, CM_EINVAL, "imap: folder name not sendable in a pipeline");
+    free(s->pending);
+    s->pending = strdup(imap_name);
+    if (s->pending == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    s->pending_rw = !read_only;
+    free(s->selected);
+    s->selected = NULL; /* whatever the answer, the old selection is gone */
+    s->selected_rw = false;
+    return ib_session_check(s, ib_etpan_send_line(s->imap, cmd, tag_r),
+                            read_only ? "EXAMINE" : "SELECT", err);
+}
+
+int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *sel_r,
+                           struct cm_err *err)
+{
+    const char *what = s->pending_rw ? "SELECT" : "EXAMINE";
+    struct mailimap_response *resp = NULL;
+    char *name = s->pending;
+    bool ok = false;
+    int r, rc;
+
+    s->pending = NULL;
+    if (s->broken || name == NULL || tag == 0) {
+        free(name);
+        return cm_err_set(err, CM_EUPSTREAM, "imap: no %s to read", what);
+    }
+    if (s->imap->imap_selection_info != NULL)
+        mailimap_selection_info_free(s->imap->imap_selection_info);
+    s->imap->imap_selection_info = mailimap_selection_info_new();
+    s->imap->imap_tag = tag;
+    r = ib_etpan_read_response(s->imap, &resp);
+    if (r == MAILIMAP_NO_ERROR) {
+        ok = ib_etpan_tagged_ok(resp);
+        s->highestmodseq = ok ? response_modseq(s->imap) : 0;
+        mailimap_response_free(resp);
+        r = ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_EXAMINE;
+    }
+    rc = ib_session_check(s, r, what, err);
+    if (rc < 0 || !ok) {
+        if (s->imap->imap_selection_info != NULL) {
+            mailimap_selection_info_free(s->imap->imap_selection_info);
+            s->imap->imap_selection_info = NULL;
+        }
+        if (!s->broken)
+            s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+        free(name);
+        if (rc < 0 && said_nonexistent(s))
+            return cm_err_set(err, CM_ENOENT, "imap: no such mailbox");
+        return rc < 0 ? rc : cm_err_set(err, CM_EUPSTREAM, "imap %s failed", what);
+    }
+    s->imap->imap_state = MAILIMAP_STATE_SELECTED;
+    s->selected = name;
+    s->selected_rw = s->pending_rw && s->imap->imap_selection_info->sel_perm != MAILIMAP_MAILBOX_READONLY;
+    s->synced = true; /* as current as after a NOOP */
     fill_selection(s, sel_r);
     return 0;
 }

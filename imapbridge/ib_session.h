@@ -199,6 +199,26 @@ int ib_session_select(struct ib_session *s, const char *imap_name, bool read_onl
                       struct ib_selection *sel_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* ib_session_select in two halves, for pipelining the commands that use
+   the folder behind its EXAMINE/SELECT (one round trip instead of two).
+   _send writes EXAMINE (read_only) or SELECT [(CONDSTORE)] of imap_name
+   (printable ASCII, else CM_EINVAL) without flushing; *tag_r = its tag.
+   It never reuses the current selection: the answer is the folder's state
+   now, so no sync NOOP is due and a folder deleted and created again
+   elsewhere is opened afresh. The server finishes a SELECT/EXAMINE before
+   it starts a command written behind it (RFC 3501 5.5; Dovecot locks the
+   mailbox change), so those commands run on the new selection. Once
+   flushed, _recv reads its answer (fills sel_r as ib_session_select): a NO
+   leaves nothing selected and the session usable: CM_ENOENT when the
+   server said [NONEXISTENT], else CM_EUPSTREAM (no LIST to tell a missing
+   folder: the answers of the commands behind it are still to be read). A
+   session whose selected folder was renamed elsewhere breaks here (BYE)
+   and ib_session_reuse_failed tells so, as with the sync NOOP. */
+int ib_session_select_send(struct ib_session *s, const char *imap_name, bool read_only,
+                           int *tag_r, struct cm_err *err) __attribute__((warn_unused_result));
+int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *sel_r,
+                           struct cm_err *err) __attribute__((warn_unused_result));
+
 /* Translate a libetpan result code into a CM_E* code, fill err with what
    (the command name), and mark the session broken when the code means the
    stream can no longer be trusted. Returns the CM_E* code (0 for success

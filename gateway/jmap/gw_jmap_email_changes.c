@@ -126,7 +126,7 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
         entry->exists = 0; /* unknown here: the shortcut above never matches */
     }
 out:
-    free(ch);
+    ib_changes_free(ch, n);
     if (van != NULL)
         mailimap_set_free(van);
     return rc;

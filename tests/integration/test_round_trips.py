@@ -17,15 +17,17 @@ import roundtrips
 CEILINGS = {
     "login": 1,                # target 1: caps from greeting + LOGIN OK; ID+LOGIN+ENABLE+NAMESPACE in one write
     "folder_list": 2,          # target 1: LIST-STATUS
-    "first_page": 5,           # target 2
-    "message_detail": 5,       # target 2
-    "rest_changes_none": 3,    # target 1: EXAMINE + UID FETCH CHANGEDSINCE pipelined
-    "rest_changes_flag": 5,    # target 1
+    "first_page": 3,           # target 2: EXAMINE+STATUS, UID SEARCH (needs UIDNEXT), UID FETCH
+    "message_detail": 3,       # target 2: EXAMINE+STATUS, UID FETCH, UID FETCH of the text
+    "rest_changes_none": 1,    # target 1: EXAMINE + STATUS pipelined (nothing moved: no FETCH)
+    "rest_changes_flag": 2,    # target 1: EXAMINE+STATUS, UID FETCH CHANGEDSINCE (flags included)
     "jmap_query_get_50": 6,    # target 2
     "jmap_email_changes": 4,   # target 2
     "jmap_set_keywords": 8,    # target 1
     "move": 6,                 # target 1
 }
+# REST reads address their one folder directly (EXAMINE + STATUS in one
+# round trip, no LIST-STATUS of every folder, no sync NOOP).
 # jmap_set_keywords and move each gained the UNSELECT that ends a write at
 # checkin (issue 17 item 7): a pool session left SELECTed read-write would
 # take \Recent from the user's other clients at its next NOOP.

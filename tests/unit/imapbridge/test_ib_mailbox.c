@@ -352,6 +352,53 @@ static void test_list_status_refused(void)
     fake_session_close(&x);
 }
 
+/* One folder by path (ib_mailbox_open): EXAMINE and STATUS are written
+   together (this server reads both before it answers either), the counts
+   come from the EXAMINE answer; then a refused folder: CM_ENOENT, nothing
+   selected, tags still in step. */
+#define OPEN_ONE_LOGIN                                                                            \
+    FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(CAPS), FI_EXPECT("LOGIN"),        \
+        FI_SEND("$TAG OK in\r\n"), FI_EXPECT("ENABLE CONDSTORE QRESYNC"),                          \
+        FI_SEND("* ENABLED CONDSTORE\r\n$TAG OK done\r\n"), FI_EXPECT("NAMESPACE"),                \
+        FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"), FI_EXPECT("CAPABILITY"), \
+        FI_SEND(CAPS)
+
+static const struct fake_imap_step open_one_script[] = {
+    OPEN_ONE_LOGIN,
+    FI_EXPECT("EXAMINE \"Archive/Entw&APw-rfe\" (CONDSTORE)"),
+    FI_EXPECT("STATUS \"Archive/Entw&APw-rfe\" (MESSAGES UNSEEN UIDVALIDITY UIDNEXT HIGHESTMODSEQ)"),
+    FI_SEND("* FLAGS (\\Seen)\r\n* 3 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 42] v\r\n"
+            "* OK [UIDNEXT 9] n\r\n* OK [HIGHESTMODSEQ 77] m\r\n6 OK [READ-ONLY] done\r\n"
+            "* STATUS Archive/Entw&APw-rfe (MESSAGES 3 UNSEEN 1 UIDVALIDITY 42 UIDNEXT 9 "
+            "HIGHESTMODSEQ 77)\r\n7 OK done\r\n"),
+    FI_EXPECT("EXAMINE \"Gone\" (CONDSTORE)"), FI_EXPECT("STATUS Gone"),
+    FI_SEND("8 NO [NONEXISTENT] no such folder\r\n9 NO [NONEXISTENT] no such folder\r\n"),
+    FI_EXPECT("NOOP"), FI_SEND("$TAG OK still in step\r\n"),
+    FI_END,
+};
+
+static void test_open_one(void)
+{
+    struct fake_session x;
+    struct ib_folder_list l = { 0 };
+    struct cm_err err = CM_ERR_INIT;
+    const struct ib_folder *f;
+
+    th_assert(fake_session_open(&x, open_one_script, "pw", 2) == 0);
+    th_assert(x.s != NULL && ib_mailbox_open(x.s, "Archive/Entw\xc3\xbcrfe", true, &l, &err) == 0);
+    th_assert(l.count == 1);
+    f = &l.items[0];
+    th_assert(f->has_status && f->selectable && f->total == 3 && f->unread == 1 &&
+              f->uidvalidity == 42 && f->uidnext == 9 && f->highestmodseq == 77 &&
+              f->id != NULL && strcmp(f->name, "Entw\xc3\xbcrfe") == 0);
+    th_assert(ib_session_selected(x.s) && strcmp(ib_session_selected(x.s), "Archive/Entw&APw-rfe") == 0);
+    ib_folder_list_fini(&l);
+    th_assert(ib_mailbox_open(x.s, "Gone", true, &l, &err) == CM_ENOENT);
+    th_assert(l.count == 0 && !ib_session_is_broken(x.s) && ib_session_selected(x.s) == NULL);
+    th_assert(ib_session_noop(x.s, &err) == 0); /* tags still in step */
+    fake_session_close(&x);
+}
+
 int main(void)
 {
     th_assert(cm_crypto_init() == 0);
@@ -363,5 +410,6 @@ int main(void)
     th_run("STATUS pipelined; a NO in the middle", test_list_pipelined);
     th_run("LIST-STATUS: one command", test_list_status);
     th_run("LIST-STATUS refused: the classic way", test_list_status_refused);
+    th_run("one folder: EXAMINE + STATUS pipelined; a refused one", test_open_one);
     return th_end();
 }
