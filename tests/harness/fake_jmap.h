@@ -25,12 +25,15 @@
 #define FAKE_JMAP_CAPS                                                                   \
     "* CAPABILITY IMAP4rev1 ENABLE NAMESPACE CONDSTORE QRESYNC SPECIAL-USE UNSELECT "   \
     "LIST-EXTENDED LIST-STATUS\r\n$TAG OK done\r\n"
-#define FAKE_JMAP_LOGIN                                                                   \
-    FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(FAKE_JMAP_CAPS),           \
-        FI_EXPECT("LOGIN"), FI_SEND("$TAG OK in\r\n"), FI_EXPECT("ENABLE CONDSTORE QRESYNC"), \
-        FI_SEND("* ENABLED CONDSTORE QRESYNC\r\n$TAG OK done\r\n"), FI_EXPECT("NAMESPACE"), \
+/* Login to a server with capability response caps that answers ENABLE
+   with the untagged response enabled. */
+#define FAKE_JMAP_LOGIN_WITH(caps, enabled)                                               \
+    FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(caps), FI_EXPECT("LOGIN"), \
+        FI_SEND("$TAG OK in\r\n"), FI_EXPECT("ENABLE CONDSTORE QRESYNC"),                  \
+        FI_SEND(enabled "\r\n$TAG OK done\r\n"), FI_EXPECT("NAMESPACE"),                  \
         FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"),                 \
-        FI_EXPECT("CAPABILITY"), FI_SEND(FAKE_JMAP_CAPS)
+        FI_EXPECT("CAPABILITY"), FI_SEND(caps)
+#define FAKE_JMAP_LOGIN FAKE_JMAP_LOGIN_WITH(FAKE_JMAP_CAPS, "* ENABLED CONDSTORE QRESYNC")
 /* The folder listing command (ib_mailbox_list with LIST-STATUS). */
 #define FAKE_JMAP_LIST                                                                    \
     FI_EXPECT("LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UNSEEN "   \
