@@ -34,6 +34,13 @@ json_t *fake_jmap_call(struct fake_jmap *j, gw_jmethod_fn *fn, const char *name,
     struct cm_err err = CM_ERR_INIT;
     json_t *reply;
 
+    if (ib_session_is_broken(j->jr.session)) {
+        /* gw_jreq_session would hand it back to the pool, and there is none */
+        th_check(false, "session not broken by an earlier call", __FILE__, __LINE__, -1);
+        json_decref(args);
+        *type_r = "serverFail";
+        return NULL;
+    }
     if (json_object_get(args, "accountId") == NULL)
         json_object_set_new(args, "accountId", json_string("a1"));
     reply = fn(&c, &err);

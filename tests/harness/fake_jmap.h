@@ -54,7 +54,8 @@ int fake_jmap_open(struct fake_jmap *j, const struct fake_imap_step *script);
 /* Run method fn as call `name` with args (stolen; accountId "a1" is added
    when absent). Returns the response arguments (new reference) or NULL;
    *type_r is then the JMAP error type (the method's own, or
-   gw_error_jmap_type's), else NULL. */
+   gw_error_jmap_type's), else NULL. A session broken by an earlier call
+   (the fake saw something off-script) fails the test instead. */
 json_t *fake_jmap_call(struct fake_jmap *j, gw_jmethod_fn *fn, const char *name, json_t *args,
                        const char **type_r);
 
