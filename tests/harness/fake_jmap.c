@@ -11,6 +11,16 @@
 
 const unsigned char fake_jmap_key[32] = "fake-jmap state key 0123456789a";
 
+const char *fake_jmap_mailbox_id(const char *imap_name, unsigned int uidvalidity)
+{
+    static char ids[8][IB_MAILBOX_ID_LEN + 1];
+    static unsigned int next;
+    char *dst = ids[next++ % 8];
+
+    ib_mailbox_id_derive(imap_name, true, uidvalidity, dst);
+    return dst;
+}
+
 int fake_jmap_open(struct fake_jmap *j, const struct fake_imap_step *script)
 {
     memset(j, 0, sizeof(*j));
@@ -30,7 +40,7 @@ int fake_jmap_open(struct fake_jmap *j, const struct fake_imap_step *script)
 json_t *fake_jmap_call(struct fake_jmap *j, gw_jmethod_fn *fn, const char *name, json_t *args,
                        const char **type_r)
 {
-    struct gw_jcall c = { &j->jr, name, args, "c0", NULL };
+    struct gw_jcall c = {&j->jr, name, args, "c0", NULL};
     struct cm_err err = CM_ERR_INIT;
     json_t *reply;
 

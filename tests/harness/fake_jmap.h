@@ -22,21 +22,21 @@
 #include "gateway/jmap/gw_jmap.h"
 #include "harness/fake_session.h"
 
-#define FAKE_JMAP_CAPS                                                                   \
-    "* CAPABILITY IMAP4rev1 ENABLE NAMESPACE CONDSTORE QRESYNC SPECIAL-USE UNSELECT "   \
+#define FAKE_JMAP_CAPS                                                                             \
+    "* CAPABILITY IMAP4rev1 ENABLE NAMESPACE CONDSTORE QRESYNC SPECIAL-USE UNSELECT "              \
     "LIST-EXTENDED LIST-STATUS\r\n$TAG OK done\r\n"
 /* Login to a server with capability response caps that answers ENABLE
    with the untagged response enabled. */
-#define FAKE_JMAP_LOGIN_WITH(caps, enabled)                                               \
-    FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(caps), FI_EXPECT("LOGIN"), \
-        FI_SEND("$TAG OK in\r\n"), FI_EXPECT("ENABLE CONDSTORE QRESYNC"),                  \
-        FI_SEND(enabled "\r\n$TAG OK done\r\n"), FI_EXPECT("NAMESPACE"),                  \
-        FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"),                 \
+#define FAKE_JMAP_LOGIN_WITH(caps, enabled)                                                        \
+    FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(caps), FI_EXPECT("LOGIN"),         \
+        FI_SEND("$TAG OK in\r\n"), FI_EXPECT("ENABLE CONDSTORE QRESYNC"),                          \
+        FI_SEND(enabled "\r\n$TAG OK done\r\n"), FI_EXPECT("NAMESPACE"),                           \
+        FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"),                         \
         FI_EXPECT("CAPABILITY"), FI_SEND(caps)
 #define FAKE_JMAP_LOGIN FAKE_JMAP_LOGIN_WITH(FAKE_JMAP_CAPS, "* ENABLED CONDSTORE QRESYNC")
 /* The folder listing command (ib_mailbox_list with LIST-STATUS). */
-#define FAKE_JMAP_LIST                                                                    \
-    FI_EXPECT("LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UNSEEN "   \
+#define FAKE_JMAP_LIST                                                                             \
+    FI_EXPECT("LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UNSEEN "            \
               "UIDVALIDITY UIDNEXT HIGHESTMODSEQ))")
 
 struct fake_jmap {
@@ -47,6 +47,10 @@ struct fake_jmap {
 };
 
 extern const unsigned char fake_jmap_key[32];
+
+/* The mailbox id of a selectable folder listed without an object id
+   (ib_mailbox_id_derive); one of 8 rotating static buffers. */
+const char *fake_jmap_mailbox_id(const char *imap_name, unsigned int uidvalidity);
 
 /* Start the fake with script, log in, and set up the request. 0, or -1. */
 int fake_jmap_open(struct fake_jmap *j, const struct fake_imap_step *script);

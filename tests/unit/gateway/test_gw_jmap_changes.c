@@ -19,18 +19,18 @@
 #include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_state.h"
 
-#define INBOX_NOW(msgs)                                                                \
-    FAKE_JMAP_LIST,                                                                    \
-        FI_SEND("* LIST (\\Subscribed) \"/\" INBOX\r\n* STATUS INBOX (MESSAGES " #msgs     \
+#define INBOX_NOW(msgs)                                                                            \
+    FAKE_JMAP_LIST,                                                                                \
+        FI_SEND("* LIST (\\Subscribed) \"/\" INBOX\r\n* STATUS INBOX (MESSAGES " #msgs             \
                 " UIDNEXT 15 UIDVALIDITY 99 UNSEEN 0 HIGHESTMODSEQ 55)\r\n$TAG OK done\r\n")
-#define EXAMINED(msgs)                                                                 \
-    FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),                                            \
-        FI_SEND("* " #msgs " EXISTS\r\n* OK [UIDVALIDITY 99] v\r\n* OK [UIDNEXT 15] n\r\n" \
+#define EXAMINED(msgs)                                                                             \
+    FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),                                                        \
+        FI_SEND("* " #msgs " EXISTS\r\n* OK [UIDVALIDITY 99] v\r\n* OK [UIDNEXT 15] n\r\n"         \
                 "* OK [HIGHESTMODSEQ 55] m\r\n$TAG OK [READ-ONLY] done\r\n")
 #define CHANGEDSINCE(m) FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE " #m)
 #define VANISHED_7 "* VANISHED (EARLIER) 7\r\n"
 #define UID5 "* 3 FETCH (UID 5 FLAGS (\\Seen) MODSEQ (51))\r\n"
-#define UID13_14                                                                       \
+#define UID13_14                                                                                   \
     "* 12 FETCH (UID 13 FLAGS () MODSEQ (53))\r\n* 13 FETCH (UID 14 FLAGS () MODSEQ (53))\r\n"
 #define DONE "$TAG OK done\r\n"
 
@@ -38,7 +38,7 @@ static char inbox_id[IB_MAILBOX_ID_LEN + 1];
 
 static char *old_state(uint64_t modseq)
 {
-    struct ib_state_entry e = { ib_state_folder_key(inbox_id), 99, modseq, 13, 12 };
+    struct ib_state_entry e = {ib_state_folder_key(inbox_id), 99, modseq, 13, 12};
 
     return ib_state_encode(fake_jmap_key, IB_STATE_EMAIL, &e, 1);
 }
@@ -47,7 +47,7 @@ static const char *email_id(uint32_t uid)
 {
     static char ids[4][IB_IDS_EMAIL_LEN + 1];
     static unsigned int next;
-    struct ib_email_loc loc = { ib_state_folder_key(inbox_id), 99, uid };
+    struct ib_email_loc loc = {ib_state_folder_key(inbox_id), 99, uid};
     char *dst = ids[next++ % 4];
 
     ib_ids_email(&loc, dst);
@@ -57,7 +57,7 @@ static const char *email_id(uint32_t uid)
 /* list holds exactly the given strings (n of them), in any order. */
 static bool holds(json_t *list, size_t n, const char *a, const char *b)
 {
-    const char *want[2] = { a, b };
+    const char *want[2] = {a, b};
 
     if (json_array_size(list) != n)
         return false;
@@ -88,12 +88,20 @@ static json_t *call(const struct fake_imap_step *script, gw_jmethod_fn *fn, cons
 }
 
 static const struct fake_imap_step from50[] = {
-    FAKE_JMAP_LOGIN, INBOX_NOW(13), EXAMINED(13), CHANGEDSINCE(50),
-    FI_SEND(VANISHED_7 UID5 UID13_14 DONE), FI_END,
+    FAKE_JMAP_LOGIN,
+    INBOX_NOW(13),
+    EXAMINED(13),
+    CHANGEDSINCE(50),
+    FI_SEND(VANISHED_7 UID5 UID13_14 DONE),
+    FI_END,
 };
 static const struct fake_imap_step from51[] = {
-    FAKE_JMAP_LOGIN, INBOX_NOW(13), EXAMINED(13), CHANGEDSINCE(51),
-    FI_SEND(VANISHED_7 UID13_14 DONE), FI_END,
+    FAKE_JMAP_LOGIN,
+    INBOX_NOW(13),
+    EXAMINED(13),
+    CHANGEDSINCE(51),
+    FI_SEND(VANISHED_7 UID13_14 DONE),
+    FI_END,
 };
 
 /* maxChanges 2 of 3 changes: 51 fits, the two at 53 do not both fit, so
@@ -126,10 +134,10 @@ static void test_email_changes_cut(void)
               holds(json_object_get(r, "updated"), 0, NULL, NULL) &&
               holds(json_object_get(r, "destroyed"), 1, email_id(7), NULL));
     e = NULL;
-    th_assert(r && ib_state_decode(fake_jmap_key, IB_STATE_EMAIL,
-                                   json_string_value(json_object_get(r, "newState")), &e,
-                                   &n) == 0 && n == 1 && e[0].modseq == 55 &&
-              e[0].uidnext == 15 && e[0].exists == 13);
+    th_assert(r &&
+              ib_state_decode(fake_jmap_key, IB_STATE_EMAIL,
+                              json_string_value(json_object_get(r, "newState")), &e, &n) == 0 &&
+              n == 1 && e[0].modseq == 55 && e[0].uidnext == 15 && e[0].exists == 13);
     free(e);
     json_decref(r);
 
@@ -144,18 +152,18 @@ static void test_email_changes_cut(void)
 /* No QRESYNC: expunges show only in the counts. 12 + 2 arrived != 13 now,
    so something went: cannotCalculateChanges. With 14 messages now all is
    accounted for. */
-#define CAPS_NO_QRESYNC                                                                \
-    "* CAPABILITY IMAP4rev1 ENABLE NAMESPACE CONDSTORE SPECIAL-USE UNSELECT "          \
+#define CAPS_NO_QRESYNC                                                                            \
+    "* CAPABILITY IMAP4rev1 ENABLE NAMESPACE CONDSTORE SPECIAL-USE UNSELECT "                      \
     "LIST-EXTENDED LIST-STATUS\r\n$TAG OK done\r\n"
-#define NO_QRESYNC(msgs)                                                               \
-    FAKE_JMAP_LOGIN_WITH(CAPS_NO_QRESYNC, "* ENABLED CONDSTORE"), INBOX_NOW(msgs),        \
-        EXAMINED(msgs), FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 50)"), \
+#define NO_QRESYNC(msgs)                                                                           \
+    FAKE_JMAP_LOGIN_WITH(CAPS_NO_QRESYNC, "* ENABLED CONDSTORE"), INBOX_NOW(msgs), EXAMINED(msgs), \
+        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 50)"),                           \
         FI_SEND(UID5 UID13_14 DONE), FI_END
 
 static void test_email_changes_no_qresync(void)
 {
-    static const struct fake_imap_step expunged[] = { NO_QRESYNC(13) };
-    static const struct fake_imap_step complete[] = { NO_QRESYNC(14) };
+    static const struct fake_imap_step expunged[] = {NO_QRESYNC(13)};
+    static const struct fake_imap_step complete[] = {NO_QRESYNC(14)};
     char *since = old_state(50);
     const char *type = NULL;
     json_t *r;
@@ -171,14 +179,14 @@ static void test_email_changes_no_qresync(void)
     free(since);
 }
 
-static const struct fake_imap_step login_only[] = { FAKE_JMAP_LOGIN, FI_END };
+static const struct fake_imap_step login_only[] = {FAKE_JMAP_LOGIN, FI_END};
 
 /* Not an Email state of this server: no IMAP, cannotCalculateChanges. */
 static void test_changes_foreign_state(void)
 {
     static const unsigned char other_key[32] = "another server's state key 0123";
-    struct ib_state_entry e = { ib_state_folder_key(inbox_id), 99, 50, 13, 12 };
-    struct ib_folder_list empty = { 0 };
+    struct ib_state_entry e = {ib_state_folder_key(inbox_id), 99, 50, 13, 12};
+    struct ib_folder_list empty = {0};
     char *states[4];
 
     states[0] = strdup("garbage");
@@ -202,12 +210,15 @@ static void test_changes_foreign_state(void)
 /* Thread/changes: 13 starts thread a, 14 replies to it (a is created, not
    also updated), 5 is in thread b (updated). Each email's headers are
    fetched on the same selection (a NOOP first). */
-#define HDR(uid, seq, len, text)                                                         \
-    FI_EXPECT("NOOP"), FI_SEND(DONE), FI_EXPECT("UID FETCH " #uid " "),                   \
-        FI_SEND("* " #seq " FETCH (UID " #uid " BODY[HEADER.FIELDS (Date From To Subject "  \
+#define HDR(uid, seq, len, text)                                                                   \
+    FI_EXPECT("NOOP"), FI_SEND(DONE), FI_EXPECT("UID FETCH " #uid " "),                            \
+        FI_SEND("* " #seq " FETCH (UID " #uid " BODY[HEADER.FIELDS (Date From To Subject "         \
                 "Message-ID In-Reply-To References)] {" #len "}\r\n" text ")\r\n" DONE)
 static const struct fake_imap_step threads[] = {
-    FAKE_JMAP_LOGIN, INBOX_NOW(14), EXAMINED(14), CHANGEDSINCE(50),
+    FAKE_JMAP_LOGIN,
+    INBOX_NOW(14),
+    EXAMINED(14),
+    CHANGEDSINCE(50),
     FI_SEND(UID5 UID13_14 DONE),
     HDR(13, 12, 21, "Message-ID: <a@x>\r\n\r\n"),
     HDR(14, 13, 40, "Message-ID: <c@x>\r\nReferences: <a@x>\r\n\r\n"),

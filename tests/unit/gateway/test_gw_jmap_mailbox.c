@@ -14,24 +14,14 @@
 #include "imapbridge/ib_state.h"
 
 /* One folder of a LIST-STATUS answer. */
-#define FOLDER(name, flags, msgs, unseen, uv)                                         \
-    "* LIST (" flags ") \"/\" " name "\r\n* STATUS " name " (MESSAGES " #msgs            \
+#define FOLDER(name, flags, msgs, unseen, uv)                                                      \
+    "* LIST (" flags ") \"/\" " name "\r\n* STATUS " name " (MESSAGES " #msgs                      \
     " UIDNEXT 100 UIDVALIDITY " #uv " UNSEEN " #unseen " HIGHESTMODSEQ 7)\r\n"
 #define LISTED(folders) FAKE_JMAP_LIST, FI_SEND(folders "$TAG OK List completed\r\n")
 
-#define BASE                                                                          \
-    FOLDER("INBOX", "\\Subscribed", 12, 3, 99) FOLDER("Sent", "\\Sent", 5, 0, 100)   \
-        FOLDER("Old", "", 0, 0, 101)
-
-static char *id_of(const char *imap_name, unsigned int uv)
-{
-    static char ids[8][IB_MAILBOX_ID_LEN + 1];
-    static unsigned int next;
-    char *dst = ids[next++ % 8];
-
-    ib_mailbox_id_derive(imap_name, true, uv, dst);
-    return dst;
-}
+#define BASE                                                                                       \
+    FOLDER("INBOX", "\\Subscribed", 12, 3, 99)                                                     \
+    FOLDER("Sent", "\\Sent", 5, 0, 100) FOLDER("Old", "", 0, 0, 101)
 
 static bool ids_are(json_t *list, const char *a, const char *b)
 {
@@ -72,7 +62,8 @@ static json_t *changes(struct fake_jmap *j, const char *since, long long max, co
 static const struct fake_imap_step diff_script[] = {
     FAKE_JMAP_LOGIN,
     /* 0: nothing changed */
-    LISTED(BASE), LISTED(BASE),
+    LISTED(BASE),
+    LISTED(BASE),
     /* 1: only INBOX's unread count: updatedProperties names the counts */
     LISTED(BASE),
     LISTED(FOLDER("INBOX", "\\Subscribed", 12, 2, 99) FOLDER("Sent", "\\Sent", 5, 0, 100)
@@ -112,7 +103,8 @@ static void test_mailbox_changes_diff(void)
     /* 1 */
     json_decref(get_state(&j, &since));
     r = changes(&j, since, -1, &type);
-    th_assert(r && ids_are(json_object_get(r, "updated"), id_of("INBOX", 99), NULL) &&
+    th_assert(r &&
+              ids_are(json_object_get(r, "updated"), fake_jmap_mailbox_id("INBOX", 99), NULL) &&
               ids_are(json_object_get(r, "created"), NULL, NULL) &&
               ids_are(json_object_get(r, "destroyed"), NULL, NULL));
     g = r ? json_object_get(r, "updatedProperties") : NULL;
@@ -125,16 +117,18 @@ static void test_mailbox_changes_diff(void)
     /* 2 */
     json_decref(get_state(&j, &since));
     r = changes(&j, since, -1, &type);
-    th_assert(r && ids_are(json_object_get(r, "updated"), id_of("INBOX", 99), id_of("Sent", 100)));
+    th_assert(r && ids_are(json_object_get(r, "updated"), fake_jmap_mailbox_id("INBOX", 99),
+                           fake_jmap_mailbox_id("Sent", 100)));
     th_assert(r && json_is_null(json_object_get(r, "updatedProperties")));
     json_decref(r);
     free(since);
     /* 3 */
     json_decref(get_state(&j, &since));
     r = changes(&j, since, -1, &type);
-    th_assert(r && ids_are(json_object_get(r, "created"), id_of("Work", 102), NULL) &&
+    th_assert(r &&
+              ids_are(json_object_get(r, "created"), fake_jmap_mailbox_id("Work", 102), NULL) &&
               ids_are(json_object_get(r, "updated"), NULL, NULL) &&
-              ids_are(json_object_get(r, "destroyed"), id_of("Old", 101), NULL) &&
+              ids_are(json_object_get(r, "destroyed"), fake_jmap_mailbox_id("Old", 101), NULL) &&
               json_is_null(json_object_get(r, "updatedProperties")));
     json_decref(r);
     free(since);
@@ -143,9 +137,9 @@ static void test_mailbox_changes_diff(void)
 
 /* maxChanges 1 with two changes: the first one, hasMoreChanges, and a
    newState from which the second (and then nothing) follows. */
-#define MOVED                                                                         \
-    FOLDER("INBOX", "\\Subscribed", 12, 3, 99) FOLDER("Sent", "\\Sent", 5, 0, 100)   \
-        FOLDER("Work", "", 0, 0, 102)
+#define MOVED                                                                                      \
+    FOLDER("INBOX", "\\Subscribed", 12, 3, 99)                                                     \
+    FOLDER("Sent", "\\Sent", 5, 0, 100) FOLDER("Work", "", 0, 0, 102)
 static const struct fake_imap_step cut_script[] = {
     FAKE_JMAP_LOGIN, LISTED(BASE), LISTED(MOVED), LISTED(MOVED), LISTED(MOVED), FI_END,
 };
@@ -161,13 +155,13 @@ static void test_mailbox_changes_cut(void)
     json_decref(get_state(&j, &since));
     r = changes(&j, since, 1, &type);
     th_assert(r && json_is_true(json_object_get(r, "hasMoreChanges")) &&
-              ids_are(json_object_get(r, "destroyed"), id_of("Old", 101), NULL) &&
+              ids_are(json_object_get(r, "destroyed"), fake_jmap_mailbox_id("Old", 101), NULL) &&
               ids_are(json_object_get(r, "created"), NULL, NULL));
     mid = r ? strdup(json_string_value(json_object_get(r, "newState"))) : strdup("");
     json_decref(r);
     r = changes(&j, mid, 1, &type);
     th_assert(r && json_is_false(json_object_get(r, "hasMoreChanges")) &&
-              ids_are(json_object_get(r, "created"), id_of("Work", 102), NULL) &&
+              ids_are(json_object_get(r, "created"), fake_jmap_mailbox_id("Work", 102), NULL) &&
               ids_are(json_object_get(r, "destroyed"), NULL, NULL));
     end = r ? strdup(json_string_value(json_object_get(r, "newState"))) : strdup("");
     json_decref(r);
@@ -184,18 +178,18 @@ static void test_mailbox_changes_cut(void)
 
 /* A state that is not a Mailbox state of this server: no IMAP, and
    cannotCalculateChanges. */
-static const struct fake_imap_step login_only[] = { FAKE_JMAP_LOGIN, FI_END };
+static const struct fake_imap_step login_only[] = {FAKE_JMAP_LOGIN, FI_END};
 
 static void test_mailbox_changes_foreign(void)
 {
     static const unsigned char other_key[32] = "another server's state key 0123";
-    struct ib_folder_list empty = { 0 };
-    struct ib_state_entry e = { 1, 2, 3, 4, 5 };
+    struct ib_folder_list empty = {0};
+    struct ib_state_entry e = {1, 2, 3, 4, 5};
     char *foreign[4];
     struct fake_jmap j;
 
     foreign[0] = strdup("not-a-state");
-    foreign[1] = gw_jmap_mailbox_state(other_key, &empty);       /* another key */
+    foreign[1] = gw_jmap_mailbox_state(other_key, &empty);              /* another key */
     foreign[2] = ib_state_encode(fake_jmap_key, IB_STATE_EMAIL, &e, 1); /* another kind */
     foreign[3] = gw_jmap_mailbox_state(fake_jmap_key, &empty);
     th_assert(fake_jmap_open(&j, login_only) == 0);
