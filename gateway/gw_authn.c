@@ -76,27 +76,6 @@ int gw_authn_principal(struct gw_req *req, bool allow_query_token, struct gw_pri
     return rc;
 }
 
-int gw_authn_checkout(struct gw_req *req, struct gw_principal *p, struct ib_session **s_r,
-                      struct cm_err *err)
-{
-    int rc = gw_authn_principal(req, false, p, err);
-
-    if (rc < 0)
-        return rc;
-    rc = ib_pool_checkout(req->ctx->pool, &p->creds, s_r, err);
-    gw_authn_limit_result(req, p->creds.username, rc);
-    if (rc < 0)
-        gw_principal_fini(p);
-    return rc;
-}
-
-void gw_authn_checkin(struct gw_req *req, struct gw_principal *p, struct ib_session **sp)
-{
-    if (*sp != NULL)
-        ib_pool_checkin(req->ctx->pool, sp);
-    gw_principal_fini(p);
-}
-
 int gw_authn_run(struct gw_req *req, struct gw_principal *p, gw_imap_fn *fn, void *arg,
                  struct cm_err *err)
 {

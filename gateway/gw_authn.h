@@ -5,8 +5,8 @@
  * cookie, and, only where the route allows it (SSE: EventSource cannot send
  * headers), the `access_token` query argument.
  *
- * Threads: run on whichever thread runs the handler; gw_authn_checkout
- * may block (IMAP login), so only on a worker.
+ * Threads: run on whichever thread runs the handler; gw_authn_run may
+ * block (IMAP login), so only on a worker.
  */
 #ifndef GW_AUTHN_H
 #define GW_AUTHN_H
@@ -34,14 +34,6 @@ int gw_authn_limit_check(struct gw_req *req, const char *user, struct cm_err *er
 /* After an upstream login of user: count it when it was refused (rc is
    CM_EAUTH). */
 void gw_authn_limit_result(struct gw_req *req, const char *user, int rc);
-
-/* Authenticate and check out a pooled IMAP session for the caller.
-   On success the caller owns *p (fini) and *s_r (gw_authn_checkin). */
-int gw_authn_checkout(struct gw_req *req, struct gw_principal *p, struct ib_session **s_r,
-                      struct cm_err *err) __attribute__((warn_unused_result));
-
-/* Give the session back to the pool and finish p. */
-void gw_authn_checkin(struct gw_req *req, struct gw_principal *p, struct ib_session **sp);
 
 /* IMAP work of one request, run by gw_authn_run on a checked-out session.
    Returns 0 or a CM_E* code with err set. */

@@ -117,6 +117,9 @@ int gw_settings_push_mode(const char *text)
     return -1;
 }
 
+/* Cross-field validation: required settings, URL forms. CM_ECONFIG. */
+static int gw_settings_check(struct gw_settings *s, struct cm_err *err);
+
 int gw_settings_load(struct gw_settings *s, const char *config_path, struct cm_err *err)
 {
     int rc;
@@ -146,7 +149,7 @@ static int check_listen(const char *listen, struct cm_err *err)
     return 0;
 }
 
-int gw_settings_check(struct gw_settings *s, struct cm_err *err)
+static int gw_settings_check(struct gw_settings *s, struct cm_err *err)
 {
     enum cm_log_level lvl;
     const char *host;

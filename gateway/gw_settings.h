@@ -77,10 +77,6 @@ int gw_settings_load(struct gw_settings *s, const char *config_path, struct cm_e
    examine 3), or -1. */
 int gw_settings_push_mode(const char *text);
 
-/* Cross-field validation: required settings, URL forms. CM_ECONFIG. */
-int gw_settings_check(struct gw_settings *s, struct cm_err *err)
-    __attribute__((warn_unused_result));
-
 void gw_settings_fini(struct gw_settings *s);
 
 #endif

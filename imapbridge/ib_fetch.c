@@ -249,15 +249,6 @@ void ib_msgs_free(struct ib_msg *msgs, size_t n)
     free(msgs);
 }
 
-bool ib_msg_has_flag(const struct ib_msg *m, const char *flag)
-{
-    for (size_t i = 0; i < m->nflags; i++) {
-        if (strcasecmp(m->flags[i], flag) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* "1.2.3" -> a libetpan section for that part; "" -> the whole message;
    "HEADER" -> the header. NULL when malformed. */
 static struct mailimap_section *section_for(const char *spec)

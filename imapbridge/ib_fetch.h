@@ -60,9 +60,6 @@ int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int 
     __attribute__((warn_unused_result));
 void ib_msgs_free(struct ib_msg *msgs, size_t n);
 
-/* Does the message carry flag (case-insensitive IMAP spelling)? */
-bool ib_msg_has_flag(const struct ib_msg *m, const char *flag);
-
 #define IB_FETCH_MAX_SECTION (64u * 1024 * 1024)
 
 /* BODY.PEEK[section]<offset.max> of one message ("" = the whole message,

@@ -545,7 +545,8 @@ int ib_pool_new(const struct ib_pool_settings *set, const struct ib_upstream *up
     return 0;
 }
 
-void ib_pool_drain_idle(struct ib_pool *pool)
+/* Close every idle session now (at shutdown). */
+static void ib_pool_drain_idle(struct ib_pool *pool)
 {
     struct pool_entry *list = NULL, *e;
 

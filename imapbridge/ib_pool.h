@@ -93,7 +93,4 @@ struct ib_pool_stats {
 };
 void ib_pool_stats(struct ib_pool *pool, struct ib_pool_stats *st);
 
-/* Close every idle session now (e.g. at shutdown or in tests). */
-void ib_pool_drain_idle(struct ib_pool *pool);
-
 #endif

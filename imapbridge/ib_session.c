@@ -1,12 +1,12 @@
 /* ib_session.c - one authenticated IMAP connection on our stream driver:
- * connect, greeting, STARTTLS, CAPABILITY, login, ENABLE, NAMESPACE,
+ * connect, greeting, STARTTLS, CAPABILITY, login (SASL in ib_sasl.c), ENABLE, NAMESPACE,
  * SELECT/EXAMINE, and the one place libetpan codes become CM_E* codes. */
 #include "imapbridge/ib_session.h"
 
 #include "imapbridge/ib_etpan.h"
 #include "imapbridge/ib_ext.h"
+#include "imapbridge/ib_sasl.h"
 
-#include <ctype.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +15,6 @@
 
 #include <libetpan/libetpan.h>
 
-#include "common/cm_b64.h"
-#include "common/cm_crypto.h"
 #include "common/cm_log.h"
 #include "common/cm_time.h"
 #include "imapbridge/ib_stream.h"
@@ -427,217 +425,7 @@ static int do_starttls(struct ib_session *s, const struct ib_upstream *up, struc
     return refresh_caps(s, err);
 }
 
-/* ---- SASL: AUTHENTICATE PLAIN and OAUTHBEARER --------------------------- */
-
-#define SASL_STATUS_MAX 24
-
-/* Send "<tag> AUTHENTICATE <mech>[ <ir>]" or, with tagged false, "<ir>"
-   alone (a continuation answer), then CRLF. libetpan logs all of it as
-   DATA_SENT_PRIVATE, which imap_logger drops. */
-static int sasl_send(mailimap *imap, bool tagged, const char *mech, const char *ir)
-{
-    mailstream *ms = imap->imap_stream;
-    int r = MAILIMAP_NO_ERROR;
-
-    mailstream_set_privacy(ms, 0);
-    if (tagged) {
-        r = mailimap_send_current_tag(imap);
-        if (r == MAILIMAP_NO_ERROR)
-            r = mailimap_token_send(ms, "AUTHENTICATE");
-        if (r == MAILIMAP_NO_ERROR)
-            r = mailimap_space_send(ms);
-        if (r == MAILIMAP_NO_ERROR)
-            r = mailimap_token_send(ms, mech);
-        if (r == MAILIMAP_NO_ERROR && ir != NULL)
-            r = mailimap_space_send(ms);
-    }
-    if (r == MAILIMAP_NO_ERROR && ir != NULL && ir[0] != '\0')
-        r = mailimap_token_send(ms, ir);
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_crlf_send(ms);
-    if (r == MAILIMAP_NO_ERROR && mailstream_flush(ms) == -1)
-        r = MAILIMAP_ERROR_STREAM;
-    mailstream_set_privacy(ms, 1);
-    return r;
-}
-
-/* Read one line; *cont_r tells whether it is a continuation request. */
-static int sasl_read(mailimap *imap, bool *cont_r)
-{
-    struct mailimap_continue_req *cr = NULL;
-    size_t indx = 0;
-    int r;
-
-    *cont_r = false;
-    if (mailimap_read_line(imap) == NULL)
-        return MAILIMAP_ERROR_STREAM;
-    r = mailimap_continue_req_parse(imap->imap_stream, imap->imap_stream_buffer, NULL, &indx,
-                                    &cr, imap->imap_progr_rate, imap->imap_progr_fun);
-    if (cr != NULL)
-        mailimap_continue_req_free(cr);
-    *cont_r = r == MAILIMAP_NO_ERROR;
-    return r == MAILIMAP_NO_ERROR || r == MAILIMAP_ERROR_PARSE ? MAILIMAP_NO_ERROR : r;
-}
-
-/* The rest of the response, its first line already read: OK -> 0,
-   NO -> MAILIMAP_ERROR_LOGIN; BAD, BYE, a wrong tag as libetpan says. */
-static int tagged_result(mailimap *imap)
-{
-    struct mailimap_response *resp = NULL;
-    int r = mailimap_parse_response(imap, &resp);
-    int cond;
-
-    if (r != MAILIMAP_NO_ERROR)
-        return r;
-    cond = resp->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
-    mailimap_response_free(resp);
-    return cond == MAILIMAP_RESP_COND_STATE_OK ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_LOGIN;
-}
-
-static int sasl_result(mailimap *imap)
-{
-    int r = tagged_result(imap);
-
-    if (r == MAILIMAP_NO_ERROR)
-        imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
-    return r;
-}
-
-/* "status" of an RFC 7628 error challenge ("+ <base64 JSON>" in the read
-   buffer), reduced to [A-Za-z0-9._-]; "" when absent. */
-static void sasl_error_status(mailimap *imap, char *dst, size_t dstsize)
-{
-    const MMAPString *b = imap->imap_stream_buffer;
-    size_t len = b->len, n = 0, jlen = 0;
-    unsigned char *json;
-    const char *p;
-
-    dst[0] = '\0';
-    while (len > 2 && (b->str[len - 1] == '\n' || b->str[len - 1] == '\r'))
-        len--;
-    if (len <= 2 || (json = cm_b64_decode(b->str + 2, len - 2, &jlen)) == NULL)
-        return;
-    p = strstr((const char *)json, "\"status\"");
-    if (p != NULL && (p = strchr(p + 8, ':')) != NULL) {
-        p += strspn(p + 1, " \t\"") + 1;
-        while (n + 1 < dstsize && p[n] != '\0' && (isalnum((unsigned char)p[n]) ||
-                                                   strchr("._-", p[n]) != NULL)) {
-            dst[n] = p[n];
-            n++;
-        }
-        dst[n] = '\0';
-    }
-    free(json);
-}
-
-/* After the client's last message: a continuation now is an error
-   challenge (RFC 7628 §3.2.3): answer ack, then read the tagged NO. */
-static int sasl_finish(mailimap *imap, const char *ack, char *status, size_t status_size)
-{
-    bool cont;
-    int r = sasl_read(imap, &cont);
-
-    if (r != MAILIMAP_NO_ERROR)
-        return r;
-    if (cont) {
-        if (status != NULL)
-            sasl_error_status(imap, status, status_size);
-        r = sasl_send(imap, false, NULL, ack);
-        if (r == MAILIMAP_NO_ERROR && mailimap_read_line(imap) == NULL)
-            r = MAILIMAP_ERROR_STREAM;
-        if (r != MAILIMAP_NO_ERROR)
-            return r;
-    }
-    return sasl_result(imap);
-}
-
-/* AUTHENTICATE <mech> with one client message (already base64): SASL-IR
-   when offered, else after the server's empty challenge. */
-static int sasl_exchange(mailimap *imap, const char *mech, const char *b64, const char *ack,
-                         char *status, size_t status_size)
-{
-    bool ir = mailimap_has_extension(imap, "SASL-IR"), cont;
-    int r = sasl_send(imap, true, mech, ir ? b64 : NULL);
-
-    if (r == MAILIMAP_NO_ERROR && !ir) {
-        r = sasl_read(imap, &cont);
-        if (r != MAILIMAP_NO_ERROR)
-            return r;
-        if (!cont) /* refused at once */
-            return sasl_result(imap);
-        r = sasl_send(imap, false, NULL, b64);
-    }
-    if (r != MAILIMAP_NO_ERROR)
-        return r;
-    return sasl_finish(imap, ack, status, status_size);
-}
-
-/* base64 of n bytes at msg, which is then wiped; NULL on OOM. */
-static char *b64_and_wipe(char *msg, size_t n)
-{
-    char *b64 = cm_b64_encode(msg, n);
-
-    cm_cleanse(msg, n);
-    free(msg);
-    return b64;
-}
-
-static void free_secret_text(char *text)
-{
-    if (text != NULL) {
-        cm_cleanse(text, strlen(text));
-        free(text);
-    }
-}
-
-static bool has_ctl(const char *text)
-{
-    for (; *text != '\0'; text++) {
-        if ((unsigned char)*text < 0x20 || *text == 0x7f)
-            return true;
-    }
-    return false;
-}
-
-/* RFC 4616: "\0user\0password" (no authorization identity). */
-static char *plain_message(const char *user, const char *pass)
-{
-    size_t ul = strlen(user), pl = strlen(pass), n = ul + pl + 2;
-    char *msg = malloc(n);
-
-    if (msg == NULL)
-        return NULL;
-    msg[0] = '\0';
-    memcpy(msg + 1, user, ul);
-    msg[ul + 1] = '\0';
-    memcpy(msg + ul + 2, pass, pl);
-    return b64_and_wipe(msg, n);
-}
-
-/* RFC 7628: "n,a=<user>,^Ahost=<h>^Aport=<p>^Aauth=Bearer <token>^A^A",
-   with ',' and '=' in the user name escaped as =2C and =3D (RFC 5801). */
-static char *oauthbearer_message(const char *user, const char *host, unsigned int port,
-                                 const char *token)
-{
-    size_t cap = strlen(user) * 3 + strlen(host) + strlen(token) + 64, n = 0;
-    char *msg = malloc(cap);
-
-    if (msg == NULL)
-        return NULL;
-    memcpy(msg, "n,a=", 4);
-    n = 4;
-    for (const char *p = user; *p != '\0'; p++) {
-        if (*p == ',' || *p == '=') {
-            memcpy(msg + n, *p == ',' ? "=2C" : "=3D", 3);
-            n += 3;
-        } else {
-            msg[n++] = *p;
-        }
-    }
-    n += (size_t)snprintf(msg + n, cap - n, ",\001host=%s\001port=%u\001auth=Bearer %s\001\001",
-                          host, port, token);
-    return b64_and_wipe(msg, n);
-}
+/* ---- login: AUTHENTICATE (SASL messages and exchange in ib_sasl.c) ---- */
 
 static int auth_plain(struct ib_session *s, const struct ib_creds *cr, struct cm_err *err)
 {
@@ -647,30 +435,30 @@ static int auth_plain(struct ib_session *s, const struct ib_creds *cr, struct cm
     if (!mailimap_has_authentication(s->imap, "PLAIN"))
         return cm_err_set(err, CM_EUPSTREAM,
                           "imap: server has LOGINDISABLED and no AUTH=PLAIN (use TLS)");
-    b64 = plain_message(cr->username, cr->secret);
+    b64 = ib_sasl_plain_message(cr->username, cr->secret);
     if (b64 == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    r = sasl_exchange(s->imap, "PLAIN", b64, "", NULL, 0);
-    free_secret_text(b64);
+    r = ib_sasl_exchange(s->imap, "PLAIN", b64, "", NULL, 0);
+    ib_sasl_free_secret(b64);
     return ib_session_check(s, r, "AUTHENTICATE PLAIN", err);
 }
 
 static int auth_oauthbearer(struct ib_session *s, const struct ib_upstream *up,
                             const struct ib_creds *cr, struct cm_err *err)
 {
-    char status[SASL_STATUS_MAX] = "", *b64;
+    char status[IB_SASL_STATUS_MAX] = "", *b64;
     int r, rc;
 
     if (!mailimap_has_authentication(s->imap, "OAUTHBEARER"))
         return cm_err_set(err, CM_EAUTH, "imap: server does not offer AUTH=OAUTHBEARER");
-    if (has_ctl(cr->username) || has_ctl(cr->secret)) /* ^A separates the kvpairs */
+    if (ib_sasl_has_ctl(cr->username) || ib_sasl_has_ctl(cr->secret)) /* ^A separates the kvpairs */
         return cm_err_set(err, CM_EINVAL, "imap: user name or token with control characters");
-    b64 = oauthbearer_message(cr->username, up->host, up->port, cr->secret);
+    b64 = ib_sasl_oauthbearer_message(cr->username, up->host, up->port, cr->secret);
     if (b64 == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    r = sasl_exchange(s->imap, "OAUTHBEARER", b64, "AQ==" /* base64 of ^A */, status,
+    r = ib_sasl_exchange(s->imap, "OAUTHBEARER", b64, "AQ==" /* base64 of ^A */, status,
                       sizeof(status));
-    free_secret_text(b64);
+    ib_sasl_free_secret(b64);
     rc = ib_session_check(s, r, "AUTHENTICATE OAUTHBEARER", err);
     if (rc == CM_EAUTH && status[0] != '\0')
         rc = cm_err_set(err, CM_EAUTH, "imap AUTHENTICATE OAUTHBEARER refused (status %s): %.160s",
@@ -876,12 +664,12 @@ static char *login_line(struct ib_session *s, const struct ib_creds *cr, bool *s
     }
     if (!mailimap_has_authentication(s->imap, "PLAIN") || !mailimap_has_extension(s->imap, "SASL-IR"))
         return NULL;
-    if ((b64 = plain_message(cr->username, cr->secret)) == NULL)
+    if ((b64 = ib_sasl_plain_message(cr->username, cr->secret)) == NULL)
         return NULL;
     cap = strlen(b64) + 32;
     if ((line = malloc(cap)) != NULL)
         snprintf(line, cap, "AUTHENTICATE PLAIN %s", b64);
-    free_secret_text(b64);
+    ib_sasl_free_secret(b64);
     *sasl_r = line != NULL;
     return line;
 }
@@ -919,14 +707,14 @@ static int pipelined_login(struct ib_session *s, const char *line, bool sasl, co
     }
     imap->imap_tag = tlogin;
     if (r == MAILIMAP_NO_ERROR)
-        r = sasl_read(imap, &cont);
+        r = ib_sasl_read(imap, &cont);
     if (r == MAILIMAP_NO_ERROR && cont) {
         /* a challenge after an initial response: our next lines went to it */
         s->broken = true;
         return cm_err_set(err, CM_EUPSTREAM, "imap %s: unexpected continuation", what);
     }
     if (r == MAILIMAP_NO_ERROR)
-        r = sasl_result(imap);
+        r = ib_sasl_result(imap);
     rc = ib_session_check(s, r, what, err);
     if (rc < 0 && !s->broken) {
         /* refused: read (and drop) the answers to the batch, then the
@@ -959,7 +747,7 @@ static int login_and_batch(struct ib_session *s, const struct ib_upstream *up,
         *batched_r = true;
         *id_sent_r = with_id; /* else the batch has it when offered */
         rc = pipelined_login(s, line, sasl, with_id ? id : NULL, b, err);
-        free_secret_text(line);
+        ib_sasl_free_secret(line);
         return rc;
     }
     if (with_id) {

@@ -707,13 +707,6 @@ int ib_stream_start_compress(mailstream_low *low, struct cm_err *err)
     return 0;
 }
 
-bool ib_stream_is_compressed(mailstream_low *low)
-{
-    struct ib_stream *st = stream_of(low);
-
-    return st != NULL && st->compressing;
-}
-
 bool ib_stream_is_tls(mailstream_low *low)
 {
     struct ib_stream *st = stream_of(low);

@@ -94,6 +94,5 @@ enum ib_stream_fail ib_stream_failure(struct _mailstream_low *low, const char **
    buffered in libetpan at that point. 0 or CM_ENOMEM / CM_EINTERNAL. */
 int ib_stream_start_compress(struct _mailstream_low *low, struct cm_err *err)
     __attribute__((warn_unused_result));
-bool ib_stream_is_compressed(struct _mailstream_low *low);
 
 #endif

@@ -64,7 +64,7 @@ struct ib_email_loc gw_jmail_loc(const struct ib_folder *f, uint32_t uid)
     return loc;
 }
 
-char *gw_jmail_state_with_key(const unsigned char key[32], const struct ib_folder_list *l)
+static char *gw_jmail_state_with_key(const unsigned char key[32], const struct ib_folder_list *l)
 {
     struct ib_state_entry *e = calloc(l->count + 1, sizeof(*e));
     size_t n = 0;

@@ -32,7 +32,6 @@ struct ib_email_loc gw_jmail_loc(const struct ib_folder *f, uint32_t uid);
 
 /* The Email state token for the folder list (malloc'd; NULL on OOM). */
 char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l);
-char *gw_jmail_state_with_key(const unsigned char key[32], const struct ib_folder_list *l);
 
 /* rt_states_fn for the realtime hub (ctx: the struct gw_ctx): the
    account's Email, Thread and Mailbox states from its folder list (the
