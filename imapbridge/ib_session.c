@@ -36,8 +36,10 @@ struct ib_session {
     char *pending;          /* wire name of an EXAMINE/SELECT sent, answer not read */
     bool pending_rw;
     uint64_t highestmodseq; /* of the selected folder */
-    bool synced;            /* a NOOP on the selected folder and no other
-                               command since: ib_session_sync has nothing to do */
+    bool synced;            /* the selection is as current as a NOOP or a (re)select
+                               made it since the session was checked out (the pool's
+                               revalidation clears it): a request sees one
+                               snapshot and ib_session_sync has nothing to do */
     bool unconfirmed;       /* revalidation skipped and no answer since (ib_session_reuse_failed) */
     bool noop_unconfirmed;  /* unconfirmed when the pipelined sync NOOP was sent */
     uint64_t heard_ms;      /* when the server last answered a command */
@@ -188,10 +190,8 @@ static int classify(struct ib_session *s, int rc, const char *what, struct cm_er
 
 int ib_session_check(struct ib_session *s, int rc, const char *what, struct cm_err *err)
 {
-    int code;
+    int code = classify(s, rc, what, err);
 
-    s->synced = false;
-    code = classify(s, rc, what, err);
     if (!s->broken && code != CM_EINTERNAL && code != CM_EINVAL) { /* the server answered */
         s->heard_ms = cm_now_ms();
         s->unconfirmed = false;

@@ -112,7 +112,9 @@ bool ib_session_has_input(struct ib_session *s);
 /* When a folder is selected, NOOP so the session's view of it is current:
    STATUS of the selected folder answers from that view (RFC 3501 §6.3.10),
    which would otherwise be as old as the SELECT. Nothing to do when
-   nothing is selected or a NOOP and no other command happened since. An
+   nothing is selected, or when a NOOP or (re)select already happened since
+   the session was checked out (a request works on one snapshot of its
+   folder; the pool's revalidation starts the next request afresh). An
    untagged NO or BAD along with the NOOP drops the selection
    (ib_session_drop_selection): Dovecot answers so when the selected folder
    was deleted and created again by another client, and then goes on

@@ -16,15 +16,15 @@ import roundtrips
 # pooled-session NOOP moved off checkout; issue-19 target in the comment)
 CEILINGS = {
     "login": 1,                # target 1: caps from greeting + LOGIN OK; ID+LOGIN+ENABLE+NAMESPACE in one write
-    "folder_list": 2,          # target 1: LIST-STATUS
+    "folder_list": 2,          # target 1: LIST-STATUS (1; 2 when a selection must be synced first)
     "first_page": 3,           # target 2: EXAMINE+STATUS, UID SEARCH (needs UIDNEXT), UID FETCH
     "message_detail": 3,       # target 2: EXAMINE+STATUS, UID FETCH, UID FETCH of the text
     "rest_changes_none": 1,    # target 1: EXAMINE + STATUS pipelined (nothing moved: no FETCH)
     "rest_changes_flag": 2,    # target 1: EXAMINE+STATUS, UID FETCH CHANGEDSINCE (flags included)
-    "jmap_query_get_50": 6,    # target 2
-    "jmap_email_changes": 4,   # target 2
-    "jmap_set_keywords": 8,    # target 1
-    "move": 6,                 # target 1
+    "jmap_query_get_50": 4,    # target 2: NOOP (one per request), LIST-STATUS, UID SORT, UID FETCH
+    "jmap_email_changes": 3,   # target 2
+    "jmap_set_keywords": 7,    # target 1
+    "move": 5,                 # target 1
 }
 # REST reads address their one folder directly (EXAMINE + STATUS in one
 # round trip, no LIST-STATUS of every folder, no sync NOOP).
