@@ -133,30 +133,6 @@ struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n)
     return set;
 }
 
-bool gw_jmail_set_has(const struct mailimap_set *set, uint32_t uid)
-{
-    for (clistiter *it = set ? clist_begin(set->set_list) : NULL; it; it = clist_next(it)) {
-        struct mailimap_set_item *r = clist_content(it);
-
-        if (uid >= r->set_first && (r->set_last == 0 || uid <= r->set_last))
-            return true;
-    }
-    return false;
-}
-
-void gw_jmail_vanished_each(const struct mailimap_set *van, uint32_t old_uidnext,
-                            void (*fn)(uint32_t uid, void *arg), void *arg)
-{
-    for (clistiter *it = van ? clist_begin(van->set_list) : NULL; it; it = clist_next(it)) {
-        struct mailimap_set_item *r = clist_content(it);
-        uint32_t last = r->set_last == 0 || r->set_last >= old_uidnext ? old_uidnext - 1
-                                                                        : r->set_last;
-
-        for (uint32_t u = r->set_first; u <= last && u != 0; u++)
-            fn(u, arg);
-    }
-}
-
 static const struct {
     const char *flag, *keyword;
 } flag_map[] = {

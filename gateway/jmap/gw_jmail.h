@@ -47,14 +47,6 @@ void gw_jmail_utcdate(int64_t t, char *dst, size_t cap);
 /* A UID set for uids[0..n) (ascending), with ranges. Caller frees. */
 struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n);
 
-/* Is uid in set (a UID set as VANISHED reports it; NULL = empty)? */
-bool gw_jmail_set_has(const struct mailimap_set *set, uint32_t uid);
-
-/* fn(uid, arg) for every UID of a VANISHED set that existed at a state
-   whose UIDNEXT was old_uidnext (higher ones arrived and left since). */
-void gw_jmail_vanished_each(const struct mailimap_set *van, uint32_t old_uidnext,
-                            void (*fn)(uint32_t uid, void *arg), void *arg);
-
 /* The IMAP flag for a JMAP keyword ($seen -> \\Seen, $flagged -> \\Flagged,
    $answered -> \\Answered, $draft -> \\Draft, $forwarded -> $Forwarded, others
    as written) into buf (>= 256 bytes); NULL when keyword is not valid
