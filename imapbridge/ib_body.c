@@ -5,6 +5,7 @@
 #include "imapbridge/ib_header.h"
 #include "imapbridge/ib_text.h"
 
+#include <libetpan/libetpan.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

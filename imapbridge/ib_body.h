@@ -15,9 +15,11 @@
 #include "common/cm_err.h"
 
 #include <jansson.h>
-#include <libetpan/libetpan.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* libetpan types, opaque outside imapbridge/ (its headers stay private) */
+struct mailimap_body;
 
 /* Returns the blobId (new reference, a JSON string) of the leaf part at
    section `part_id`, or NULL to emit JSON null. */

@@ -37,9 +37,13 @@
 #include <stdint.h>
 
 #include <jansson.h>
-#include <libetpan/libetpan.h>
 
 #include "common/cm_err.h"
+
+/* libetpan types, opaque outside imapbridge/ (its headers stay private) */
+struct mailimap_search_key;
+struct mailimap_set;
+struct mailimap_sort_key;
 
 #define IB_SEARCH_MAX_DEPTH 32          /* nesting of FilterOperators */
 #define IB_SEARCH_MAX_CONDITIONS 256    /* operators + conditions in a filter */
