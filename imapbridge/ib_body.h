@@ -56,6 +56,12 @@ int ib_body_parts(json_t *structure, json_t **text, json_t **html, json_t **atta
    false), by the same rule as ib_body_parts. */
 bool ib_body_has_attachment(const struct mailimap_body *body);
 
+/* The transfer encoding ("7bit", "base64", ...; as ib_text_cte_decode
+   reads it) of the leaf part at IMAP section path `part` ("1.2", into
+   message/rfc822 parts too), or NULL when body (may be NULL) has no such
+   leaf. Borrowed from body. Pure. */
+const char *ib_body_part_encoding(const struct mailimap_body *body, const char *part);
+
 /* Which body values Email/get asked for. */
 enum ib_body_want {
     IB_BODY_WANT_TEXT = 1, /* fetchTextBodyValues: text parts of textBody */

@@ -7,8 +7,10 @@
 #include <strings.h>
 
 #include "common/cm_buf.h"
+#include "imapbridge/ib_body.h"
 #include "imapbridge/ib_ext.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_text.h"
 
 static const char *const system_flags[] = {
     [MAILIMAP_FLAG_ANSWERED] = "\\Answered", [MAILIMAP_FLAG_FLAGGED] = "\\Flagged",
@@ -504,6 +506,24 @@ out:
         mailimap_qresync_vanished_free(van);
     if (result != NULL)
         mailimap_fetch_list_free(result);
+    return rc;
+}
+
+int ib_fetch_part(struct ib_session *s, uint32_t uid, const struct mailimap_body *body,
+                  const char *part, char **data_r, size_t *len_r, struct cm_err *err)
+{
+    const char *enc = ib_body_part_encoding(body, part);
+    char *raw = NULL;
+    size_t raw_len = 0;
+    bool problem = false;
+    int rc;
+
+    if (enc == NULL)
+        return cm_err_set(err, CM_ENOENT, "no such part");
+    rc = ib_fetch_section(s, uid, part, 0, 0, &raw, &raw_len, err);
+    if (rc == 0)
+        rc = ib_text_cte_decode(enc, raw, raw_len, data_r, len_r, &problem, err);
+    free(raw);
     return rc;
 }
 

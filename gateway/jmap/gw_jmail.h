@@ -96,19 +96,6 @@ void gw_jmail_delta_fini(struct gw_jmail_delta *d);
    ("" when there is no text). */
 json_t *gw_jmail_preview(struct ib_session *s, const struct ib_msg *m);
 
-struct mailimap_body;
-
-/* The leaf body at an IMAP part path ("1.2") of a BODYSTRUCTURE (into
-   message/rfc822 parts too), or NULL. */
-struct mailimap_body *gw_jmail_part_at(struct mailimap_body *b, const char *path);
-
-/* Fetch part `part` (an IMAP section path) of message uid in the selected
-   folder, whose BODYSTRUCTURE is body, and undo its transfer encoding.
-   *data_r is malloc'd. CM_ENOENT when body has no such leaf part. */
-int gw_jmail_part_fetch(struct ib_session *s, uint32_t uid, struct mailimap_body *body,
-                        const char *part, char **data_r, size_t *len_r, struct cm_err *err)
-    __attribute__((warn_unused_result));
-
 /* A media type we are willing to echo back in Content-Type: type/subtype
    with parameters, printable ASCII, no quotes or backslashes. */
 bool gw_jmail_safe_type(const char *t);

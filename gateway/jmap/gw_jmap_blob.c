@@ -39,7 +39,7 @@ static int fetch_part(struct ib_session *s, struct blob_job *j, struct cm_err *e
     if (rc == 0 && nm != 1)
         rc = cm_err_set(err, CM_ENOENT, "no such blob");
     if (rc == 0)
-        rc = gw_jmail_part_fetch(s, j->loc.uid, m[0].body, j->part, &j->data, &j->len, err);
+        rc = ib_fetch_part(s, j->loc.uid, m[0].body, j->part, &j->data, &j->len, err);
     ib_msgs_free(m, nm);
     return rc;
 }
