@@ -8,7 +8,6 @@
  * path (new folder id). A cursor that is malformed or not sealed by us is
  * a 400. `limit` caps the added summaries; past it the cursor is an
  * intermediate point and hasMore is true. */
-#include <libetpan/libetpan.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +19,7 @@
 #include "imapbridge/ib_delta.h"
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_uidset.h"
 
 #define MAX_KNOWN_RANGES 4096
 #define MAX_REMOVED 100000
@@ -49,7 +49,7 @@ struct delta {
 static int flags_of(struct ib_session *s, const uint32_t *uids, size_t n, struct delta *d,
                     struct cm_err *err)
 {
-    struct mailimap_set *set = n ? gw_jmail_uid_set(uids, n) : NULL;
+    struct mailimap_set *set = n ? ib_uidset_of(uids, n) : NULL;
     struct ib_msg *m = NULL;
     size_t nm = 0;
     int rc;
@@ -63,7 +63,7 @@ static int flags_of(struct ib_session *s, const uint32_t *uids, size_t n, struct
                                                   "flags", gw_rest_flags_json(&m[i])));
     ib_msgs_free(m, nm);
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     return rc;
 }
 
@@ -83,7 +83,7 @@ static int condstore_delta(struct ib_session *s, const struct changes_job *j,
     for (size_t i = 0; rc == 0 && i < take; i++)
         uids[i] = dl->created[i].uid;
     if (rc == 0 && take > 0) {
-        set = gw_jmail_uid_set(uids, take);
+        set = ib_uidset_of(uids, take);
         rc = set ? gw_rest_summaries(s, f, set, d->added, err)
                  : cm_err_set(err, CM_ENOMEM, "out of memory");
     }
@@ -98,7 +98,7 @@ static int condstore_delta(struct ib_session *s, const struct changes_job *j,
                                            dl->created[take - 1].uid + 1,
                                            dl->vanished_known ? 0 : j->old.exists + (uint32_t)take };
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     free(uids);
     return rc;
 }
@@ -230,14 +230,14 @@ static int known_delta(struct ib_session *s, const struct changes_job *j, struct
         d->more = true;
     }
     if (rc == 0 && na > 0) {
-        set = gw_jmail_uid_set(added, na);
+        set = ib_uidset_of(added, na);
         rc = set ? gw_rest_summaries(s, j->box.f, set, d->added, err)
                  : cm_err_set(err, CM_ENOMEM, "out of memory");
     }
     if (rc == 0)
         rc = flags_of(s, kept, nk, d, err);
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     free(cur);
     free(added);
     free(kept);

@@ -5,7 +5,6 @@
  *   GET .../messages/{uid}/raw               the message, message/rfc822
  *   GET .../messages/{uid}/attachments/{part} one part, transfer-decoded
  * Part names are IMAP section paths ("2", "1.2"), as in JMAP partId. */
-#include <libetpan/libetpan.h>
 #include <stdlib.h>
 #include <string.h>
 

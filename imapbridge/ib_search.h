@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -118,6 +119,19 @@ enum ib_search_wire {
    ib_search_key_render() is the PLAIN form. */
 char *ib_search_key_render_wire(const struct mailimap_search_key *key, enum ib_search_wire wire);
 char *ib_search_key_render(const struct mailimap_search_key *key);
+
+/* Keys built piece by piece (a gateway route's own searches). Each returns
+   a new key, or NULL when out of memory; free with ib_search_key_free
+   (NULL is a no-op). */
+/* UID set: takes set, also when it fails (set NULL gives NULL). */
+struct mailimap_search_key *ib_search_key_uids(struct mailimap_set *set);
+/* HEADER fields[0] value OR HEADER fields[1] value OR ... (n >= 1; the
+   strings are copied). */
+struct mailimap_search_key *ib_search_key_header_any(const char *const *fields, size_t n,
+                                                     const char *value);
+/* SINCE (before false) or BEFORE (before true) the UTC day of t. */
+struct mailimap_search_key *ib_search_key_day(bool before, time_t t);
+void ib_search_key_free(struct mailimap_search_key *key);
 
 /* ---- Sort ---------------------------------------------------------- */
 

@@ -3,7 +3,6 @@
 #include "gateway/jmap/gw_jmail.h"
 
 #include <ctype.h>
-#include <libetpan/libetpan.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,24 +112,6 @@ void gw_jmail_utcdate(int64_t t, char *dst, size_t cap)
     gmtime_r(&tt, &tm);
     snprintf(dst, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n)
-{
-    struct mailimap_set *set = mailimap_set_new_empty();
-
-    for (size_t i = 0; set != NULL && i < n;) {
-        size_t j = i;
-
-        while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-            j++;
-        if (mailimap_set_add_interval(set, uids[i], uids[j]) != MAILIMAP_NO_ERROR) {
-            mailimap_set_free(set);
-            return NULL;
-        }
-        i = j + 1;
-    }
-    return set;
 }
 
 static const struct {

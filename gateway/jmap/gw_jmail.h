@@ -44,9 +44,6 @@ int gw_jmail_push_states(void *ctx, const struct ib_folder_list *l, char **json_
 /* UTCDate text of t into dst (>= 21 bytes). */
 void gw_jmail_utcdate(int64_t t, char *dst, size_t cap);
 
-/* A UID set for uids[0..n) (ascending), with ranges. Caller frees. */
-struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n);
-
 /* The IMAP flag for a JMAP keyword ($seen -> \\Seen, $flagged -> \\Flagged,
    $answered -> \\Answered, $draft -> \\Draft, $forwarded -> $Forwarded, others
    as written) into buf (>= 256 bytes); NULL when keyword is not valid
