@@ -1,15 +1,13 @@
 /* gw_api_changes.c - GET /api/v1/mailboxes/{mailbox}/changes?cursor=&limit=
  * The single-folder REST delta (ARCHITECTURE §4): the cursor is the
- * folder's (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, EXISTS), so one
- * UID FETCH 1:* (FLAGS) (CHANGEDSINCE m [VANISHED]) tells what happened, in
- * O(changes): UIDs >= the old UIDNEXT were added, the others changed
- * flags, VANISHED ones (QRESYNC) were removed. With CONDSTORE alone,
- * removals are seen only in the counts: when EXISTS does not add up the
- * answer is `resync: true`, never a guess; so is a UIDVALIDITY change, a
- * folder recreated under the same path (new folder id) or a server without
- * CONDSTORE. A cursor that is malformed or not sealed by us is a 400. `limit` caps the added summaries; past it the
- * cursor is an intermediate point and hasMore is true. */
-#include <libetpan/libetpan.h>
+ * folder's (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, EXISTS), and
+ * ib_delta_since (imapbridge/ib_delta.h) tells what happened since, in
+ * O(changes). What it cannot tell (UIDVALIDITY changed, expunges without
+ * QRESYNC, a server without CONDSTORE and no ?known= UIDs) is
+ * `resync: true`, never a guess; so is a folder recreated under the same
+ * path (new folder id). A cursor that is malformed or not sealed by us is
+ * a 400. `limit` caps the added summaries; past it the cursor is an
+ * intermediate point and hasMore is true. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,8 +16,10 @@
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_req.h"
 #include "gateway/gw_rest.h"
+#include "imapbridge/ib_delta.h"
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_uidset.h"
 
 #define MAX_KNOWN_RANGES 4096
 #define MAX_REMOVED 100000
@@ -46,15 +46,10 @@ struct delta {
     json_t *added, *flags, *removed;
 };
 
-static void add_removed(uint32_t uid, void *arg)
-{
-    json_array_append_new(((struct delta *)arg)->removed, json_integer(uid));
-}
-
 static int flags_of(struct ib_session *s, const uint32_t *uids, size_t n, struct delta *d,
                     struct cm_err *err)
 {
-    struct mailimap_set *set = n ? gw_jmail_uid_set(uids, n) : NULL;
+    struct mailimap_set *set = n ? ib_uidset_of(uids, n) : NULL;
     struct ib_msg *m = NULL;
     size_t nm = 0;
     int rc;
@@ -68,96 +63,53 @@ static int flags_of(struct ib_session *s, const uint32_t *uids, size_t n, struct
                                                   "flags", gw_rest_flags_json(&m[i])));
     ib_msgs_free(m, nm);
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     return rc;
 }
 
-/* The flags of the changed messages (below the old UIDNEXT, not
-   vanished), as the CHANGEDSINCE answer gave them: no second FETCH. */
-static void flags_of_changes(const struct ib_change *ch, size_t n, const struct mailimap_set *van,
-                             uint32_t old_uidnext, struct delta *d)
+/* The flags of the changed messages as the CHANGEDSINCE answer gave them:
+   no second FETCH. */
+static void flags_of_changes(const struct ib_change *ch, size_t n, struct delta *d)
 {
     for (size_t i = 0; i < n; i++) {
         struct ib_msg m = { .uid = ch[i].uid, .flags = ch[i].flags, .nflags = ch[i].nflags };
 
-        if (ch[i].uid < old_uidnext && !gw_jmail_set_has(van, ch[i].uid))
-            json_array_append_new(d->flags, json_pack("{s:I,s:o}", "uid", (json_int_t)m.uid,
-                                                      "flags", gw_rest_flags_json(&m)));
+        json_array_append_new(d->flags, json_pack("{s:I,s:o}", "uid", (json_int_t)m.uid,
+                                                  "flags", gw_rest_flags_json(&m)));
     }
 }
 
-/* Split the changed UIDs into added (>= old UIDNEXT) and flag changes,
-   dropping vanished ones. */
-static int classify(const struct ib_change *ch, size_t n, const struct mailimap_set *van,
-                    uint32_t old_uidnext, uint32_t *added, size_t *na, uint32_t *changed,
-                    size_t *nc)
-{
-    *na = *nc = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (gw_jmail_set_has(van, ch[i].uid))
-            continue;
-        if (ch[i].uid >= old_uidnext)
-            added[(*na)++] = ch[i].uid;
-        else
-            changed[(*nc)++] = ch[i].uid;
-    }
-    return 0;
-}
-
-static int cmp_uid(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-    return x < y ? -1 : x > y;
-}
-
-static int condstore_delta(struct ib_session *s, const struct changes_job *j, struct delta *d,
-                           struct cm_err *err)
+/* The delta of a CONDSTORE cursor: the added summaries up to the limit
+   (past it the next cursor is an intermediate point), flag changes and,
+   with QRESYNC, removals. */
+static int condstore_delta(struct ib_session *s, const struct changes_job *j,
+                           const struct ib_delta *dl, struct delta *d, struct cm_err *err)
 {
     const struct ib_folder *f = j->box.f;
-    struct ib_change *ch = NULL;
-    struct mailimap_set *van = NULL, *set = NULL;
-    bool van_known = false;
-    uint32_t *added = NULL, *changed = NULL;
-    size_t n = 0, na = 0, nc = 0, take;
-    int rc = ib_fetch_changed_since(s, j->old.modseq, &ch, &n, &van, &van_known, err);
+    size_t take = dl->ncreated > j->limit ? j->limit : dl->ncreated;
+    uint32_t *uids = calloc(dl->ncreated + 1, sizeof(*uids));
+    struct mailimap_set *set = NULL;
+    int rc = uids ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
 
-    if (rc == 0) {
-        added = calloc(n + 1, sizeof(*added));
-        changed = calloc(n + 1, sizeof(*changed));
-        rc = added && changed ? classify(ch, n, van, j->old.uidnext, added, &na, changed, &nc)
-                              : cm_err_set(err, CM_ENOMEM, "out of memory");
-    }
-    if (rc == 0 && !van_known && (size_t)f->total != (size_t)j->old.exists + na) {
-        d->resync = true; /* expunged without QRESYNC: cannot tell which */
-        goto out;
-    }
-    if (rc < 0)
-        goto out;
-    qsort(added, na, sizeof(*added), cmp_uid);
-    take = na > j->limit ? j->limit : na;
-    d->more = take < na;
-    if (take > 0) {
-        set = gw_jmail_uid_set(added, take);
+    d->more = take < dl->ncreated;
+    for (size_t i = 0; rc == 0 && i < take; i++)
+        uids[i] = dl->created[i].uid;
+    if (rc == 0 && take > 0) {
+        set = ib_uidset_of(uids, take);
         rc = set ? gw_rest_summaries(s, f, set, d->added, err)
                  : cm_err_set(err, CM_ENOMEM, "out of memory");
     }
     if (rc == 0)
-        flags_of_changes(ch, n, van, j->old.uidnext, d);
-    if (rc == 0)
-        gw_jmail_vanished_each(van, j->old.uidnext, add_removed, d);
-    if (d->more) /* an intermediate point: the rest is still "added" next time */
+        flags_of_changes(dl->updated, dl->nupdated, d);
+    for (size_t i = 0; rc == 0 && i < dl->nvanished; i++)
+        json_array_append_new(d->removed, json_integer(dl->vanished[i]));
+    if (rc == 0 && d->more) /* the rest is still "added" next time */
         d->next = (struct ib_state_entry){ j->old.folder_key, f->uidvalidity, j->old.modseq,
-                                           added[take - 1] + 1,
-                                           van_known ? 0 : j->old.exists + (uint32_t)take };
-out:
+                                           dl->created[take - 1].uid + 1,
+                                           dl->vanished_known ? 0 : j->old.exists + (uint32_t)take };
     if (set != NULL)
-        mailimap_set_free(set);
-    if (van != NULL)
-        mailimap_set_free(van);
-    ib_changes_free(ch, n);
-    free(added);
-    free(changed);
+        ib_uidset_free(set);
+    free(uids);
     return rc;
 }
 
@@ -288,17 +240,39 @@ static int known_delta(struct ib_session *s, const struct changes_job *j, struct
         d->more = true;
     }
     if (rc == 0 && na > 0) {
-        set = gw_jmail_uid_set(added, na);
+        set = ib_uidset_of(added, na);
         rc = set ? gw_rest_summaries(s, j->box.f, set, d->added, err)
                  : cm_err_set(err, CM_ENOMEM, "out of memory");
     }
     if (rc == 0)
         rc = flags_of(s, kept, nk, d, err);
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     free(cur);
     free(added);
     free(kept);
+    return rc;
+}
+
+/* The delta since the cursor's state. Without CONDSTORE the client's
+   known UIDs, when it sent them, stand in; otherwise anything the rule
+   cannot tell (UIDVALIDITY changed, expunges without QRESYNC) is a
+   resync, never a guess. */
+static int cursor_delta(struct ib_session *s, const struct changes_job *j, struct delta *d,
+                        struct cm_err *err)
+{
+    struct ib_delta_state was = ib_delta_state_of_entry(&j->old),
+                          now = ib_delta_state_of_folder(j->box.f);
+    struct ib_delta dl;
+    int rc = ib_delta_since(s, &was, &now, &dl, err);
+
+    if (rc == 0 && dl.kind == IB_DELTA_NO_CONDSTORE && j->known != NULL)
+        rc = known_delta(s, j, d, err);
+    else if (rc == 0 && (dl.kind != IB_DELTA_CHANGES || dl.expunges_unknowable))
+        d->resync = true;
+    else if (rc == 0)
+        rc = condstore_delta(s, j, &dl, d, err);
+    ib_delta_fini(&dl);
     return rc;
 }
 
@@ -328,18 +302,12 @@ static int changes(struct ib_session *s, void *arg, struct cm_err *err)
     /* Another folder key: the folder at this path was deleted and created
        again (new id), or the cursor is another folder's. Either way the
        client's copy does not describe this folder: start over. */
-    if (j->has_cursor && (ib_state_folder_key(f->id) != j->old.folder_key ||
-                          j->old.uidvalidity != f->uidvalidity))
-        d.resync = true; /* also: UIDVALIDITY changed */
-    else if (j->has_cursor && j->old.modseq != 0 && f->highestmodseq != 0)
-        rc = j->old.modseq != f->highestmodseq || j->old.uidnext != f->uidnext ||
-                     j->old.exists != f->total
-                 ? condstore_delta(s, j, &d, err)
-                 : 0;
-    else if (j->known != NULL)
-        rc = known_delta(s, j, &d, err);
+    if (j->has_cursor && ib_state_folder_key(f->id) != j->old.folder_key)
+        d.resync = true;
+    else if (j->has_cursor)
+        rc = cursor_delta(s, j, &d, err);
     else
-        d.resync = true; /* no CONDSTORE and no known UIDs: cannot tell */
+        rc = known_delta(s, j, &d, err); /* known UIDs without a cursor */
     if (rc == 0 && d.resync) {
         json_array_clear(d.added);
         json_array_clear(d.flags);

@@ -5,7 +5,6 @@
  *   GET .../messages/{uid}/raw               the message, message/rfc822
  *   GET .../messages/{uid}/attachments/{part} one part, transfer-decoded
  * Part names are IMAP section paths ("2", "1.2"), as in JMAP partId. */
-#include <libetpan/libetpan.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -205,7 +204,7 @@ static int one_part(struct ib_session *s, struct msg_job *j, const struct ib_msg
 
     free(j->data);
     j->data = NULL;
-    rc = leaf ? gw_jmail_part_fetch(s, m->uid, m->body, part, &j->data, &j->len, err)
+    rc = leaf ? ib_fetch_part(s, m->uid, m->body, part, &j->data, &j->len, err)
               : cm_err_set(err, CM_ENOENT, "no such part");
     snprintf(j->type, sizeof(j->type), "%s", type ? type : "application/octet-stream");
     free(j->name);

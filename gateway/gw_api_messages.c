@@ -5,7 +5,6 @@
  * consistent while new mail arrives (new mail has higher UIDs). The first
  * page and the cursor come from the same STATUS (UIDNEXT): whatever
  * arrives or changes after it is in the next delta. */
-#include <libetpan/libetpan.h>
 #include <stdlib.h>
 
 #include "gateway/gw_authn.h"
@@ -14,7 +13,9 @@
 #include "gateway/gw_req.h"
 #include "gateway/gw_rest.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_search.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_uidset.h"
 
 struct list_job {
     struct gw_req *req;
@@ -28,17 +29,13 @@ struct list_job {
 static int search_range(struct ib_session *s, uint32_t lo, uint32_t hi, uint32_t **uids_r,
                         size_t *n_r, struct cm_err *err)
 {
-    struct mailimap_set *set = mailimap_set_new_interval(lo, hi);
-    struct mailimap_search_key *key = set ? mailimap_search_key_new_uid(set) : NULL;
+    struct mailimap_search_key *key = ib_search_key_uids(ib_uidset_interval(lo, hi));
     int rc;
 
-    if (key == NULL) {
-        if (set != NULL)
-            mailimap_set_free(set);
+    if (key == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    }
     rc = ib_fetch_search(s, key, false, uids_r, n_r, err);
-    mailimap_search_key_free(key);
+    ib_search_key_free(key);
     return rc;
 }
 
@@ -101,7 +98,7 @@ static int list_page(struct ib_session *s, void *arg, struct cm_err *err)
     }
     if (rc == 0 && n > 0) {
         start = n > j->limit ? n - j->limit : 0;
-        set = gw_jmail_uid_set(uids + start, n - start);
+        set = ib_uidset_of(uids + start, n - start);
         rc = set ? gw_rest_summaries(s, j->box.f, set, msgs, err) : CM_ENOMEM;
     }
     if (rc == 0) {
@@ -112,7 +109,7 @@ static int list_page(struct ib_session *s, void *arg, struct cm_err *err)
     if (rc == CM_ENOMEM)
         cm_err_set(err, CM_ENOMEM, "out of memory");
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     json_decref(msgs);
     free(uids);
     free(cursor);

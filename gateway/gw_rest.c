@@ -2,7 +2,6 @@
  * message routes. */
 #include "gateway/gw_rest.h"
 
-#include <libetpan/libetpan.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "imapbridge/ib_ids.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
+#include "imapbridge/ib_uidset.h"
 
 const struct ib_folder *gw_rest_find(const struct ib_folder_list *l, const char *path)
 {
@@ -233,12 +233,12 @@ int gw_rest_summaries(struct ib_session *s, const struct ib_folder *f, struct ma
 int gw_rest_fetch_one(struct ib_session *s, uint32_t uid, unsigned int want, struct ib_msg **m_r,
                       size_t *n_r, struct cm_err *err)
 {
-    struct mailimap_set *set = mailimap_set_new_single(uid);
+    struct mailimap_set *set = ib_uidset_single(uid);
     int rc = set ? ib_fetch_msgs(s, set, want, m_r, n_r, err)
                  : cm_err_set(err, CM_ENOMEM, "out of memory");
 
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     if (rc == 0 && *n_r != 1)
         rc = cm_err_set(err, CM_ENOENT, "no such message");
     return rc;

@@ -5,6 +5,7 @@
 #include "imapbridge/ib_header.h"
 #include "imapbridge/ib_text.h"
 
+#include <libetpan/libetpan.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -821,4 +822,53 @@ bool ib_body_has_attachment(const struct mailimap_body *body)
     json_decref(att);
     json_decref(tree);
     return has;
+}
+
+/* ---- one part by its IMAP section path --------------------------------- */
+
+/* The leaf body at an IMAP part path ("1.2"), into message/rfc822 parts
+   too, or NULL. */
+static const struct mailimap_body *part_at(const struct mailimap_body *b, const char *path)
+{
+    while (b != NULL && *path != '\0') {
+        char *end;
+        unsigned long n = strtoul(path, &end, 10);
+
+        if (n == 0 || (*end != '.' && *end != '\0'))
+            return NULL;
+        if (b->bd_type == MAILIMAP_BODY_MPART) {
+            clistiter *it = clist_begin(b->bd_data.bd_body_mpart->bd_list);
+
+            for (unsigned long i = 1; it != NULL && i < n; i++)
+                it = clist_next(it);
+            b = it ? clist_content(it) : NULL;
+        } else if (n != 1) {
+            return NULL;
+        }
+        path = *end == '.' ? end + 1 : end;
+        if (*path != '\0' && b != NULL && b->bd_type == MAILIMAP_BODY_1PART &&
+            b->bd_data.bd_body_1part->bd_type == MAILIMAP_BODY_TYPE_1PART_MSG)
+            b = b->bd_data.bd_body_1part->bd_data.bd_type_msg->bd_body;
+    }
+    return b != NULL && b->bd_type == MAILIMAP_BODY_1PART ? b : NULL;
+}
+
+static const struct mailimap_body_fields *leaf_fields(const struct mailimap_body *b)
+{
+    const struct mailimap_body_type_1part *p = b->bd_data.bd_body_1part;
+
+    switch (p->bd_type) {
+    case MAILIMAP_BODY_TYPE_1PART_BASIC: return p->bd_data.bd_type_basic->bd_fields;
+    case MAILIMAP_BODY_TYPE_1PART_MSG: return p->bd_data.bd_type_msg->bd_fields;
+    case MAILIMAP_BODY_TYPE_1PART_TEXT: return p->bd_data.bd_type_text->bd_fields;
+    }
+    return NULL;
+}
+
+const char *ib_body_part_encoding(const struct mailimap_body *body, const char *part)
+{
+    const struct mailimap_body *leaf = body ? part_at(body, part) : NULL;
+    const struct mailimap_body_fields *f = leaf ? leaf_fields(leaf) : NULL;
+
+    return f ? encoding_name(f->bd_encoding) : NULL;
 }

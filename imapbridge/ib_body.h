@@ -15,9 +15,11 @@
 #include "common/cm_err.h"
 
 #include <jansson.h>
-#include <libetpan/libetpan.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* libetpan types, opaque outside imapbridge/ (its headers stay private) */
+struct mailimap_body;
 
 /* Returns the blobId (new reference, a JSON string) of the leaf part at
    section `part_id`, or NULL to emit JSON null. */
@@ -53,6 +55,12 @@ int ib_body_parts(json_t *structure, json_t **text, json_t **html, json_t **atta
 /* hasAttachment of a message straight from its BODYSTRUCTURE (NULL:
    false), by the same rule as ib_body_parts. */
 bool ib_body_has_attachment(const struct mailimap_body *body);
+
+/* The transfer encoding ("7bit", "base64", ...; as ib_text_cte_decode
+   reads it) of the leaf part at IMAP section path `part` ("1.2", into
+   message/rfc822 parts too), or NULL when body (may be NULL) has no such
+   leaf. Borrowed from body. Pure. */
+const char *ib_body_part_encoding(const struct mailimap_body *body, const char *part);
 
 /* Which body values Email/get asked for. */
 enum ib_body_want {

@@ -7,8 +7,10 @@
 #include <strings.h>
 
 #include "common/cm_buf.h"
+#include "imapbridge/ib_body.h"
 #include "imapbridge/ib_ext.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_text.h"
 
 static const char *const system_flags[] = {
     [MAILIMAP_FLAG_ANSWERED] = "\\Answered", [MAILIMAP_FLAG_FLAGGED] = "\\Flagged",
@@ -436,13 +438,19 @@ static int cmp_change(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+void ib_changes_free_flags(struct ib_change *ch)
+{
+    for (size_t k = 0; k < ch->nflags; k++)
+        free(ch->flags[k]);
+    free(ch->flags);
+    ch->flags = NULL;
+    ch->nflags = 0;
+}
+
 void ib_changes_free(struct ib_change *ch, size_t n)
 {
-    for (size_t i = 0; ch != NULL && i < n; i++) {
-        for (size_t k = 0; k < ch[i].nflags; k++)
-            free(ch[i].flags[k]);
-        free(ch[i].flags);
-    }
+    for (size_t i = 0; ch != NULL && i < n; i++)
+        ib_changes_free_flags(&ch[i]);
     free(ch);
 }
 
@@ -508,6 +516,24 @@ out:
         mailimap_qresync_vanished_free(van);
     if (result != NULL)
         mailimap_fetch_list_free(result);
+    return rc;
+}
+
+int ib_fetch_part(struct ib_session *s, uint32_t uid, const struct mailimap_body *body,
+                  const char *part, char **data_r, size_t *len_r, struct cm_err *err)
+{
+    const char *enc = ib_body_part_encoding(body, part);
+    char *raw = NULL;
+    size_t raw_len = 0;
+    bool problem = false;
+    int rc;
+
+    if (enc == NULL)
+        return cm_err_set(err, CM_ENOENT, "no such part");
+    rc = ib_fetch_section(s, uid, part, 0, 0, &raw, &raw_len, err);
+    if (rc == 0)
+        rc = ib_text_cte_decode(enc, raw, raw_len, data_r, len_r, &problem, err);
+    free(raw);
     return rc;
 }
 

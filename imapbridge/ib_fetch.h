@@ -69,6 +69,13 @@ int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, ui
                      uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* Part `part` (an IMAP section path) of message uid, whose BODYSTRUCTURE
+   is body, with its transfer encoding undone. *data_r is malloc'd.
+   CM_ENOENT when body has no such leaf part (nothing sent). */
+int ib_fetch_part(struct ib_session *s, uint32_t uid, const struct mailimap_body *body,
+                  const char *part, char **data_r, size_t *len_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* UID SEARCH key (NULL = ALL), with CHARSET UTF-8 when utf8. *uids_r is
    malloc'd ascending. */
 int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool utf8,
@@ -100,5 +107,7 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
     __attribute__((warn_unused_result));
 /* Free what ib_fetch_changed_since returned (ch may be NULL). */
 void ib_changes_free(struct ib_change *ch, size_t n);
+/* Free one entry's flags (the entry itself is not freed). */
+void ib_changes_free_flags(struct ib_change *ch);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "imapbridge/ib_text.h"
 
+#include <libetpan/libetpan.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

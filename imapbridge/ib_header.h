@@ -14,9 +14,11 @@
 #include "common/cm_err.h"
 
 #include <jansson.h>
-#include <libetpan/libetpan.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+/* libetpan types, opaque outside imapbridge/ (its headers stay private) */
+struct mailimap_date_time;
 
 /* One header field as it appears in the message. */
 struct ib_header_field {

@@ -9,6 +9,7 @@
 #include "imapbridge/ib_search.h"
 #include "imapbridge/ib_search_util.h"
 
+#include <libetpan/libetpan.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1071,4 +1072,69 @@ char *ib_search_key_render_wire(const struct mailimap_search_key *key, enum ib_s
 char *ib_search_key_render(const struct mailimap_search_key *key)
 {
     return ib_search_key_render_wire(key, IB_SEARCH_WIRE_PLAIN);
+}
+
+/* ---- keys built piece by piece ----------------------------------------- */
+
+struct mailimap_search_key *ib_search_key_uids(struct mailimap_set *set)
+{
+    struct mailimap_search_key *k = set ? mailimap_search_key_new_uid(set) : NULL;
+
+    if (k == NULL && set != NULL)
+        mailimap_set_free(set);
+    return k;
+}
+
+static struct mailimap_search_key *header_key(const char *field, const char *value)
+{
+    char *f = strdup(field), *v = strdup(value);
+    struct mailimap_search_key *k = f && v ? mailimap_search_key_new_header(f, v) : NULL;
+
+    if (k == NULL) {
+        free(f);
+        free(v);
+    }
+    return k;
+}
+
+struct mailimap_search_key *ib_search_key_header_any(const char *const *fields, size_t n,
+                                                     const char *value)
+{
+    struct mailimap_search_key *k = n ? header_key(fields[n - 1], value) : NULL;
+
+    /* right-nested: OR f0 (OR f1 (... fn-1)) */
+    for (size_t i = n - 1; k != NULL && i-- > 0;) {
+        struct mailimap_search_key *h = header_key(fields[i], value), *or;
+
+        or = h ? mailimap_search_key_new_or(h, k) : NULL;
+        if (or == NULL) {
+            if (h != NULL)
+                mailimap_search_key_free(h);
+            mailimap_search_key_free(k);
+        }
+        k = or;
+    }
+    return k;
+}
+
+struct mailimap_search_key *ib_search_key_day(bool before, time_t t)
+{
+    struct mailimap_search_key *k;
+    struct mailimap_date *d;
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    d = mailimap_date_new(tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
+    if (d == NULL)
+        return NULL;
+    k = before ? mailimap_search_key_new_before(d) : mailimap_search_key_new_since(d);
+    if (k == NULL)
+        mailimap_date_free(d);
+    return k;
+}
+
+void ib_search_key_free(struct mailimap_search_key *key)
+{
+    if (key != NULL)
+        mailimap_search_key_free(key);
 }

@@ -35,11 +35,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <jansson.h>
-#include <libetpan/libetpan.h>
 
 #include "common/cm_err.h"
+
+/* libetpan types, opaque outside imapbridge/ (its headers stay private) */
+struct mailimap_search_key;
+struct mailimap_set;
+struct mailimap_sort_key;
 
 #define IB_SEARCH_MAX_DEPTH 32          /* nesting of FilterOperators */
 #define IB_SEARCH_MAX_CONDITIONS 256    /* operators + conditions in a filter */
@@ -114,6 +119,19 @@ enum ib_search_wire {
    ib_search_key_render() is the PLAIN form. */
 char *ib_search_key_render_wire(const struct mailimap_search_key *key, enum ib_search_wire wire);
 char *ib_search_key_render(const struct mailimap_search_key *key);
+
+/* Keys built piece by piece (a gateway route's own searches). Each returns
+   a new key, or NULL when out of memory; free with ib_search_key_free
+   (NULL is a no-op). */
+/* UID set: takes set, also when it fails (set NULL gives NULL). */
+struct mailimap_search_key *ib_search_key_uids(struct mailimap_set *set);
+/* HEADER fields[0] value OR HEADER fields[1] value OR ... (n >= 1; the
+   strings are copied). */
+struct mailimap_search_key *ib_search_key_header_any(const char *const *fields, size_t n,
+                                                     const char *value);
+/* SINCE (before false) or BEFORE (before true) the UTC day of t. */
+struct mailimap_search_key *ib_search_key_day(bool before, time_t t);
+void ib_search_key_free(struct mailimap_search_key *key);
 
 /* ---- Sort ---------------------------------------------------------- */
 

@@ -4,6 +4,7 @@
 #include "imapbridge/ib_search.h"
 #include "imapbridge/ib_search_util.h"
 
+#include <libetpan/libetpan.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,6 @@
 #include "gateway/jmap/gw_jmail.h"
 
 #include <ctype.h>
-#include <libetpan/libetpan.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,48 +114,6 @@ void gw_jmail_utcdate(int64_t t, char *dst, size_t cap)
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n)
-{
-    struct mailimap_set *set = mailimap_set_new_empty();
-
-    for (size_t i = 0; set != NULL && i < n;) {
-        size_t j = i;
-
-        while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-            j++;
-        if (mailimap_set_add_interval(set, uids[i], uids[j]) != MAILIMAP_NO_ERROR) {
-            mailimap_set_free(set);
-            return NULL;
-        }
-        i = j + 1;
-    }
-    return set;
-}
-
-bool gw_jmail_set_has(const struct mailimap_set *set, uint32_t uid)
-{
-    for (clistiter *it = set ? clist_begin(set->set_list) : NULL; it; it = clist_next(it)) {
-        struct mailimap_set_item *r = clist_content(it);
-
-        if (uid >= r->set_first && (r->set_last == 0 || uid <= r->set_last))
-            return true;
-    }
-    return false;
-}
-
-void gw_jmail_vanished_each(const struct mailimap_set *van, uint32_t old_uidnext,
-                            void (*fn)(uint32_t uid, void *arg), void *arg)
-{
-    for (clistiter *it = van ? clist_begin(van->set_list) : NULL; it; it = clist_next(it)) {
-        struct mailimap_set_item *r = clist_content(it);
-        uint32_t last = r->set_last == 0 || r->set_last >= old_uidnext ? old_uidnext - 1
-                                                                        : r->set_last;
-
-        for (uint32_t u = r->set_first; u <= last && u != 0; u++)
-            fn(u, arg);
-    }
-}
-
 static const struct {
     const char *flag, *keyword;
 } flag_map[] = {
@@ -242,73 +199,6 @@ char *gw_jmail_thread_id(const struct ib_header_list *hl, const char *email_id)
         strcpy(id + 1, email_id);
     }
     return id;
-}
-
-static struct mailimap_body_fields *fields_of(struct mailimap_body *b)
-{
-    struct mailimap_body_type_1part *p = b->bd_data.bd_body_1part;
-
-    switch (p->bd_type) {
-    case MAILIMAP_BODY_TYPE_1PART_BASIC: return p->bd_data.bd_type_basic->bd_fields;
-    case MAILIMAP_BODY_TYPE_1PART_MSG: return p->bd_data.bd_type_msg->bd_fields;
-    case MAILIMAP_BODY_TYPE_1PART_TEXT: return p->bd_data.bd_type_text->bd_fields;
-    }
-    return NULL;
-}
-
-struct mailimap_body *gw_jmail_part_at(struct mailimap_body *b, const char *path)
-{
-    while (b != NULL && *path != '\0') {
-        char *end;
-        unsigned long n = strtoul(path, &end, 10);
-
-        if (n == 0 || (*end != '.' && *end != '\0'))
-            return NULL;
-        if (b->bd_type == MAILIMAP_BODY_MPART) {
-            clist *l = b->bd_data.bd_body_mpart->bd_list;
-            clistiter *it = clist_begin(l);
-
-            for (unsigned long i = 1; it != NULL && i < n; i++)
-                it = clist_next(it);
-            b = it ? clist_content(it) : NULL;
-        } else if (n != 1) {
-            return NULL;
-        }
-        path = *end == '.' ? end + 1 : end;
-        if (*path != '\0' && b != NULL && b->bd_type == MAILIMAP_BODY_1PART &&
-            b->bd_data.bd_body_1part->bd_type == MAILIMAP_BODY_TYPE_1PART_MSG)
-            b = b->bd_data.bd_body_1part->bd_data.bd_type_msg->bd_body;
-    }
-    return b != NULL && b->bd_type == MAILIMAP_BODY_1PART ? b : NULL;
-}
-
-static const char *encoding_name(const struct mailimap_body_fld_enc *e)
-{
-    switch (e ? e->enc_type : MAILIMAP_BODY_FLD_ENC_7BIT) {
-    case MAILIMAP_BODY_FLD_ENC_BASE64: return "base64";
-    case MAILIMAP_BODY_FLD_ENC_QUOTED_PRINTABLE: return "quoted-printable";
-    case MAILIMAP_BODY_FLD_ENC_OTHER: return e->enc_value ? e->enc_value : "binary";
-    default: return "7bit";
-    }
-}
-
-int gw_jmail_part_fetch(struct ib_session *s, uint32_t uid, struct mailimap_body *body,
-                        const char *part, char **data_r, size_t *len_r, struct cm_err *err)
-{
-    struct mailimap_body *leaf = body ? gw_jmail_part_at(body, part) : NULL;
-    char *raw = NULL;
-    size_t raw_len = 0;
-    bool problem = false;
-    int rc;
-
-    if (leaf == NULL || fields_of(leaf) == NULL)
-        return cm_err_set(err, CM_ENOENT, "no such part");
-    rc = ib_fetch_section(s, uid, part, 0, 0, &raw, &raw_len, err);
-    if (rc == 0)
-        rc = ib_text_cte_decode(encoding_name(fields_of(leaf)->bd_encoding), raw, raw_len, data_r,
-                                len_r, &problem, err);
-    free(raw);
-    return rc;
 }
 
 bool gw_jmail_safe_type(const char *t)

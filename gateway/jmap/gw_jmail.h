@@ -43,17 +43,6 @@ int gw_jmail_push_states(void *ctx, const struct ib_folder_list *l, char **json_
 /* UTCDate text of t into dst (>= 21 bytes). */
 void gw_jmail_utcdate(int64_t t, char *dst, size_t cap);
 
-/* A UID set for uids[0..n) (ascending), with ranges. Caller frees. */
-struct mailimap_set *gw_jmail_uid_set(const uint32_t *uids, size_t n);
-
-/* Is uid in set (a UID set as VANISHED reports it; NULL = empty)? */
-bool gw_jmail_set_has(const struct mailimap_set *set, uint32_t uid);
-
-/* fn(uid, arg) for every UID of a VANISHED set that existed at a state
-   whose UIDNEXT was old_uidnext (higher ones arrived and left since). */
-void gw_jmail_vanished_each(const struct mailimap_set *van, uint32_t old_uidnext,
-                            void (*fn)(uint32_t uid, void *arg), void *arg);
-
 /* The IMAP flag for a JMAP keyword ($seen -> \\Seen, $flagged -> \\Flagged,
    $answered -> \\Answered, $draft -> \\Draft, $forwarded -> $Forwarded, others
    as written) into buf (>= 256 bytes); NULL when keyword is not valid
@@ -102,19 +91,6 @@ void gw_jmail_delta_fini(struct gw_jmail_delta *d);
    BODYSTRUCTURE; the folder must be selected. New reference, never NULL
    ("" when there is no text). */
 json_t *gw_jmail_preview(struct ib_session *s, const struct ib_msg *m);
-
-struct mailimap_body;
-
-/* The leaf body at an IMAP part path ("1.2") of a BODYSTRUCTURE (into
-   message/rfc822 parts too), or NULL. */
-struct mailimap_body *gw_jmail_part_at(struct mailimap_body *b, const char *path);
-
-/* Fetch part `part` (an IMAP section path) of message uid in the selected
-   folder, whose BODYSTRUCTURE is body, and undo its transfer encoding.
-   *data_r is malloc'd. CM_ENOENT when body has no such leaf part. */
-int gw_jmail_part_fetch(struct ib_session *s, uint32_t uid, struct mailimap_body *body,
-                        const char *part, char **data_r, size_t *len_r, struct cm_err *err)
-    __attribute__((warn_unused_result));
 
 /* A media type we are willing to echo back in Content-Type: type/subtype
    with parameters, printable ASCII, no quotes or backslashes. */

@@ -2,7 +2,6 @@
  * (RFC 8620 §6.2): /jmap/download/{accountId}/{blobId}/{name}?type=...
  * The blob id says which message and part (ib_ids.h); a part is decoded
  * from its transfer encoding before it is sent. */
-#include <libetpan/libetpan.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_state.h"
 #include "imapbridge/ib_text.h"
+#include "imapbridge/ib_uidset.h"
 
 struct blob_job {
     struct gw_req *req;
@@ -29,17 +29,17 @@ struct blob_job {
 /* Fetch the part and decode it in j->data. */
 static int fetch_part(struct ib_session *s, struct blob_job *j, struct cm_err *err)
 {
-    struct mailimap_set *set = mailimap_set_new_single(j->loc.uid);
+    struct mailimap_set *set = ib_uidset_single(j->loc.uid);
     struct ib_msg *m = NULL;
     size_t nm = 0;
     int rc = set ? ib_fetch_msgs(s, set, IB_FETCH_BODYSTRUCTURE, &m, &nm, err) : CM_ENOMEM;
 
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     if (rc == 0 && nm != 1)
         rc = cm_err_set(err, CM_ENOENT, "no such blob");
     if (rc == 0)
-        rc = gw_jmail_part_fetch(s, j->loc.uid, m[0].body, j->part, &j->data, &j->len, err);
+        rc = ib_fetch_part(s, j->loc.uid, m[0].body, j->part, &j->data, &j->len, err);
     ib_msgs_free(m, nm);
     return rc;
 }

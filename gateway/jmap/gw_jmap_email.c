@@ -1,6 +1,5 @@
 /* gw_jmap_email.c - Email/get (RFC 8621 §4.2): fetches from IMAP only what
  * the requested properties need (a list view never downloads a body). */
-#include <libetpan/libetpan.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +13,7 @@
 #include "imapbridge/ib_header.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
+#include "imapbridge/ib_uidset.h"
 
 
 static const struct gw_jprop email_props[] = {
@@ -321,13 +321,11 @@ static int get_folder(struct eget *e, struct ib_session *s, const struct ib_fold
             uids[n++] = loc.uid;
     }
     rc = ib_session_select(s, f->imap_name, true, NULL, err);
-    set = rc == 0 ? mailimap_set_new_empty() : NULL;
-    for (i = 0; set != NULL && i < n; i++)
-        mailimap_set_add_single(set, uids[i]);
+    set = rc == 0 ? ib_uidset_of(uids, n) : NULL;
     if (rc == 0)
         rc = ib_fetch_msgs(s, set, e->want, &msgs, &nm, err);
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     json_array_foreach(ids, i, v) {
         struct ib_email_loc loc;
         json_t *obj = NULL;

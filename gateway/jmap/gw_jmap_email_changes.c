@@ -1,11 +1,11 @@
 /* gw_jmap_email_changes.c - Email/changes (RFC 8621 §4.3) answered from
  * the state token alone (ARCHITECTURE §4): the token is the per-folder
- * vector (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, EXISTS), so per changed
- * folder one UID FETCH 1:* (FLAGS) (CHANGEDSINCE m VANISHED) tells what
- * happened, in O(changes). Without CONDSTORE, or when the server cannot
- * tell (a folder gone, UIDVALIDITY changed, expunges without QRESYNC),
- * the answer is cannotCalculateChanges, never a guess. */
-#include <libetpan/libetpan.h>
+ * vector (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, EXISTS), and per changed
+ * folder ib_delta_since (imapbridge/ib_delta.h) tells what happened, in
+ * O(changes). Without CONDSTORE, or when the server cannot tell (a folder
+ * gone, UIDVALIDITY changed, expunges without QRESYNC), the answer is
+ * cannotCalculateChanges, never a guess. This file keeps the maxChanges
+ * cut. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +14,7 @@
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/jmap/gw_jmap_std.h"
 #include "gateway/gw_req.h"
+#include "imapbridge/ib_delta.h"
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_state.h"
@@ -42,62 +43,43 @@ static void add_id(json_t *list, const struct ib_folder *f, uint32_t uid)
     json_array_append_new(list, json_string(id));
 }
 
-struct vanished_ctx {
-    struct echanges *ec;
-    const struct ib_folder *f;
+/* One change of a folder, for the maxChanges cut. */
+struct jchange {
+    uint32_t uid;
+    uint64_t modseq;
+    bool created;
 };
 
-static void add_destroyed(uint32_t uid, void *arg)
+static int cmp_modseq(const void *a, const void *b)
 {
-    struct vanished_ctx *v = arg;
+    const struct jchange *x = a, *y = b;
 
-    add_id(v->ec->destroyed, v->f, uid);
+    if (x->modseq != y->modseq)
+        return x->modseq < y->modseq ? -1 : 1;
+    return x->uid < y->uid ? -1 : x->uid > y->uid;
 }
 
-/* Changes of one folder that existed at the old state. Fills *entry with
-   the folder's new (possibly intermediate) state. */
-static int folder_changes(struct echanges *ec, const struct ib_folder *f,
-                          const struct ib_state_entry *old, struct ib_state_entry *entry,
-                          struct cm_err *err)
+/* Report the changes of d that fit in the room left (maxChanges), oldest
+   first and cut at a modseq boundary, so an intermediate state is a valid
+   point. Fills *entry with the folder's new (possibly intermediate) state. */
+static int take_changes(struct echanges *ec, const struct ib_folder *f, const struct ib_delta *d,
+                        const struct ib_state_entry *old, struct ib_state_entry *entry,
+                        struct cm_err *err)
 {
-    struct ib_change *ch = NULL;
-    struct mailimap_set *van = NULL;
-    bool van_known = false;
-    size_t n = 0, take;
-    int rc;
+    size_t n = d->nupdated + d->ncreated, take;
+    struct jchange *ch = calloc(n + 1, sizeof(*ch));
+    int rc = 0;
 
-    *entry = *old;
-    if (f->highestmodseq == old->modseq && f->uidnext == old->uidnext && f->total == old->exists)
-        return 0;
-    if (old->modseq == 0 || f->highestmodseq == 0)
-        return cannot(ec->c, err, "the server has no CONDSTORE: changes cannot be told");
-    rc = ib_session_select(ec->s, f->imap_name, true, NULL, err);
-    if (rc == 0)
-        rc = ib_fetch_changed_since(ec->s, old->modseq, &ch, &n, &van, &van_known, err);
-    if (rc < 0)
-        goto out;
-    if (!van_known) {
-        /* Without VANISHED, expunges are only visible in the counts: every
-           message the old state knew must still be there. */
-        size_t arrived = 0;
-
-        for (size_t i = 0; i < n; i++)
-            arrived += ch[i].uid >= old->uidnext;
-        if ((size_t)f->total != (size_t)old->exists + arrived) {
-            rc = cannot(ec->c, err, "messages were expunged and the server has no QRESYNC");
-            goto out;
-        }
-    }
-    /* Oldest changes first, so an intermediate state is a valid point. */
+    if (ch == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    /* ascending UID: every updated one is below every created one */
+    for (size_t i = 0; i < d->nupdated; i++)
+        ch[i] = (struct jchange){ d->updated[i].uid, d->updated[i].modseq, false };
+    for (size_t i = 0; i < d->ncreated; i++)
+        ch[d->nupdated + i] = (struct jchange){ d->created[i].uid, d->created[i].modseq, true };
     take = ec->room < 0 || (long long)n <= ec->room ? n : (size_t)ec->room;
     if (take < n) {
-        /* sort the taken part by modseq: we cut at a modseq boundary */
-        for (size_t i = 1; i < n; i++)
-            for (size_t j = i; j > 0 && ch[j - 1].modseq > ch[j].modseq; j--) {
-                struct ib_change t = ch[j];
-                ch[j] = ch[j - 1];
-                ch[j - 1] = t;
-            }
+        qsort(ch, n, sizeof(*ch), cmp_modseq);
         while (take > 0 && take < n && ch[take].modseq == ch[take - 1].modseq)
             take--;
         if (take == 0) {
@@ -106,16 +88,13 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
         }
         ec->more = true;
     }
-    for (size_t i = 0; i < take; i++) {
-        if (!gw_jmail_set_has(van, ch[i].uid))
-            add_id(ch[i].uid >= old->uidnext ? ec->created : ec->updated, f, ch[i].uid);
-    }
+    for (size_t i = 0; i < take; i++)
+        add_id(ch[i].created ? ec->created : ec->updated, f, ch[i].uid);
     if (ec->room >= 0)
         ec->room -= (long long)take;
     if (take == n) {
-        struct vanished_ctx v = { ec, f };
-
-        gw_jmail_vanished_each(van, old->uidnext, add_destroyed, &v);
+        for (size_t i = 0; i < d->nvanished; i++)
+            add_id(ec->destroyed, f, d->vanished[i]);
         *entry = (struct ib_state_entry){ old->folder_key, f->uidvalidity, f->highestmodseq,
                                           f->uidnext, f->total };
     } else {
@@ -123,12 +102,40 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
            but was not reported yet is still "created" next time (one
            reported twice as created is harmless; never as updated). */
         entry->modseq = ch[take - 1].modseq;
-        entry->exists = 0; /* unknown here: the shortcut above never matches */
+        entry->exists = 0; /* unknown here: the equal-state shortcut never matches */
     }
 out:
-    ib_changes_free(ch, n);
-    if (van != NULL)
-        mailimap_set_free(van);
+    free(ch);
+    return rc;
+}
+
+/* Changes of one folder that existed at the old state. Fills *entry with
+   the folder's new (possibly intermediate) state. */
+static int folder_changes(struct echanges *ec, const struct ib_folder *f,
+                          const struct ib_state_entry *old, struct ib_state_entry *entry,
+                          struct cm_err *err)
+{
+    struct ib_delta_state was = ib_delta_state_of_entry(old), now = ib_delta_state_of_folder(f);
+    struct ib_delta d = { 0 };
+    int rc = 0;
+
+    *entry = *old;
+    /* the token is the vector: an equal one is an unchanged folder */
+    if (ib_delta_state_equal(&was, &now))
+        return 0;
+    if (ib_delta_needs_server(&was, &now))
+        rc = ib_session_select(ec->s, f->imap_name, true, NULL, err);
+    if (rc == 0)
+        rc = ib_delta_since(ec->s, &was, &now, &d, err);
+    if (rc == 0 && d.kind == IB_DELTA_UIDVALIDITY)
+        rc = cannot(ec->c, err, "a folder's UIDVALIDITY changed");
+    else if (rc == 0 && d.kind == IB_DELTA_NO_CONDSTORE)
+        rc = cannot(ec->c, err, "the server has no CONDSTORE: changes cannot be told");
+    else if (rc == 0 && d.expunges_unknowable)
+        rc = cannot(ec->c, err, "messages were expunged and the server has no QRESYNC");
+    if (rc == 0)
+        rc = take_changes(ec, f, &d, old, entry, err);
+    ib_delta_fini(&d);
     return rc;
 }
 
@@ -178,8 +185,6 @@ static int walk_folders(struct echanges *ec, const struct ib_folder_list *l,
         o = ib_state_find(old, nold, ib_state_folder_key(f->id));
         if (o != NULL) {
             seen++;
-            if (o->uidvalidity != f->uidvalidity)
-                return cannot(ec->c, err, "a folder's UIDVALIDITY changed");
             rc = folder_changes(ec, f, o, &e, err);
         } else {
             rc = new_folder(ec, f, &e, &skipped, err);

@@ -1,7 +1,6 @@
 /* gw_jmap_email_query.c - Email/query (RFC 8621 §4.4): the filter becomes
  * one IMAP SEARCH per folder it can match in (ib_search), results from
  * every folder are merged and sorted here (ib_sort), then windowed. */
-#include <libetpan/libetpan.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -18,6 +17,7 @@
 #include "imapbridge/ib_search.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
+#include "imapbridge/ib_uidset.h"
 
 #define MAX_HITS 200000
 
@@ -79,14 +79,6 @@ static int parse_utcdate(const char *s, time_t *t_r)
     return 0;
 }
 
-static struct mailimap_date *imap_day(time_t t)
-{
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    return mailimap_date_new(tm.tm_mday, tm.tm_mon + 1, tm.tm_year + 1900);
-}
-
 /* UIDs of f whose fetched data passes keep(). A coarse SEARCH key (may be
    NULL = ALL) narrows what is fetched first. */
 static int filter_uids(struct equery *eq, const struct ib_folder *f,
@@ -103,9 +95,9 @@ static int filter_uids(struct equery *eq, const struct ib_folder *f,
     if (rc == 0)
         rc = ib_fetch_search(eq->s, coarse, false, &uids, &n, err);
     if (rc == 0 && n > 0) {
-        set = gw_jmail_uid_set(uids, n);
+        set = ib_uidset_of(uids, n);
         rc = set ? ib_fetch_msgs(eq->s, set, want, &msgs, &nm, err) : CM_ENOMEM;
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     }
     kept = calloc(nm + 1, sizeof(*kept));
     for (size_t i = 0; rc == 0 && kept != NULL && i < nm; i++) {
@@ -113,7 +105,7 @@ static int filter_uids(struct equery *eq, const struct ib_folder *f,
             kept[nk++] = msgs[i].uid;
     }
     if (rc == 0)
-        *set_r = nk > 0 ? gw_jmail_uid_set(kept, nk) : NULL;
+        *set_r = nk > 0 ? ib_uidset_of(kept, nk) : NULL;
     ib_msgs_free(msgs, nm);
     free(uids);
     free(kept);
@@ -151,7 +143,7 @@ static int folder_threads(struct equery *eq, const struct ib_folder *f,
     if (rc == 0)
         rc = ib_fetch_search(eq->s, key, false, &uids, &n, err);
     if (rc == 0 && n > 0) {
-        set = gw_jmail_uid_set(uids, n);
+        set = ib_uidset_of(uids, n);
         rc = set ? ib_fetch_msgs(eq->s, set, IB_FETCH_HEADER_SORT, &msgs, &nm, err) : CM_ENOMEM;
     }
     for (size_t i = 0; rc == 0 && i < nm; i++) {
@@ -173,7 +165,7 @@ static int folder_threads(struct equery *eq, const struct ib_folder *f,
     }
     cm_err_clear(err);
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     ib_msgs_free(msgs, nm);
     free(uids);
     return rc;
@@ -209,7 +201,7 @@ static int keyword_threads(struct equery *eq, const char *keyword, bool with, js
         if (rc == 0 && !never)
             rc = folder_threads(eq, f, key, set, err);
         if (key != NULL)
-            mailimap_search_key_free(key);
+            ib_search_key_free(key);
     }
     json_decref(cond);
     json_object_set_new(eq->thread_sets, name, set);
@@ -249,7 +241,7 @@ static int thread_keyword_uids(struct equery *eq, const struct ib_folder *f, con
         rc = cm_err_set(err, CM_ENOMEM, "out of memory");
     if (rc == 0 && nk > 0) {
         qsort(kept, nk, sizeof(*kept), cmp_u32);
-        *set_r = gw_jmail_uid_set(kept, nk);
+        *set_r = ib_uidset_of(kept, nk);
     }
     free(kept);
     json_decref(mine);
@@ -273,10 +265,9 @@ static int resolve_uids(void *arg, const char *mailbox_id, const char *prop, jso
         if (parse_utcdate(json_string_value(value), &d.t) < 0)
             return cm_err_set(err, CM_EINVAL, "%s must be a UTCDate", prop);
         /* IMAP dates are whole days: widen by a day, then test exactly. */
-        coarse = d.before ? mailimap_search_key_new_before(imap_day(d.t + 86400))
-                          : mailimap_search_key_new_since(imap_day(d.t - 86400));
+        coarse = ib_search_key_day(d.before, d.before ? d.t + 86400 : d.t - 86400);
         rc = filter_uids(eq, f, coarse, IB_FETCH_INTERNALDATE, keep_date, &d, set_r, err);
-        mailimap_search_key_free(coarse);
+        ib_search_key_free(coarse);
         return rc;
     }
     if (strcmp(prop, "hasAttachment") == 0) {
@@ -413,7 +404,7 @@ static int search_all(struct equery *eq, int all_mail, bool *sorted_r, struct cm
     }
     for (uint32_t i = 0; keys != NULL && i < eq->l->count; i++) {
         if (keys[i] != NULL)
-            mailimap_search_key_free(keys[i]);
+            ib_search_key_free(keys[i]);
     }
     free(keys);
     free(skip);
@@ -556,13 +547,13 @@ static int fetch_folder_fields(struct equery *eq, size_t lo, size_t hi, unsigned
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     for (size_t i = lo; i < hi; i++)
         uids[i - lo] = eq->hits[i].uid;
-    set = gw_jmail_uid_set(uids, hi - lo);
+    set = ib_uidset_of(uids, hi - lo);
     free(uids);
     rc = ib_session_select(eq->s, f->imap_name, true, NULL, err);
     if (rc == 0)
         rc = set ? ib_fetch_msgs(eq->s, set, want, &msgs, &nm, err) : CM_ENOMEM;
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     /* merge two ascending UID lists (hits come sorted from SEARCH) */
     if (nm > 1)
         qsort(msgs, nm, sizeof(*msgs), cmp_msg_uid);

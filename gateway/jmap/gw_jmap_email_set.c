@@ -4,7 +4,6 @@
  * a plain EXPUNGE). Creating emails (Email/import, drafts) and changing
  * mailboxIds (a MOVE gives the message a new UID, hence a new id here)
  * are answered per object as not supported. */
-#include <libetpan/libetpan.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +15,7 @@
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_store.h"
+#include "imapbridge/ib_uidset.h"
 
 #define MAX_FLAGS 64
 
@@ -95,13 +95,13 @@ static const struct ib_folder *locate(struct eset *e, const char *id, uint32_t *
     *keywords_r = NULL;
     if (f == NULL || ib_session_select(e->s, f->imap_name, false, NULL, err) < 0)
         return NULL;
-    set = mailimap_set_new_single(loc.uid);
+    set = ib_uidset_single(loc.uid);
     if (set == NULL || ib_fetch_msgs(e->s, set, IB_FETCH_FLAGS, &m, &nm, err) < 0 || nm != 1)
         f = NULL;
     else
         *keywords_r = gw_jmail_keywords(m[0].flags, m[0].nflags);
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     ib_msgs_free(m, nm);
     *uid_r = loc.uid;
     return f;

@@ -1,7 +1,6 @@
 /* gw_jmap_snippet.c - SearchSnippet/get (RFC 8621 §5.1): the subject and
  * the preview of each email with the words of the filter's text, subject
  * and body conditions wrapped in <mark>, everything HTML-escaped. */
-#include <libetpan/libetpan.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -14,6 +13,7 @@
 #include "imapbridge/ib_header.h"
 #include "imapbridge/ib_search.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_uidset.h"
 
 #define MAX_TERMS 32
 
@@ -151,14 +151,14 @@ static int one(struct gw_jcall *c, const struct ib_folder_list *l, const char *i
     rc = gw_jreq_session(c->jr, &s, err);
     if (rc == 0)
         rc = ib_session_select(s, f->imap_name, true, NULL, err);
-    set = rc == 0 ? mailimap_set_new_single(loc.uid) : NULL;
+    set = rc == 0 ? ib_uidset_single(loc.uid) : NULL;
     if (set != NULL)
         rc = ib_fetch_msgs(s, set,
                            IB_FETCH_HEADER_SORT | IB_FETCH_PREVIEW |
                                ((ib_session_caps(s) & IB_CAP_PREVIEW) ? 0 : IB_FETCH_BODYSTRUCTURE),
                            &m, &nm, err);
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     if (rc == 0)
         json_array_append_new(nm == 1 ? list : nf, nm == 1 ? snippet(s, &m[0], id, t)
                                                            : json_string(id));

@@ -2,7 +2,6 @@
  * root Message-ID (ib_ids.h), so the thread is found again by searching
  * every folder for messages whose References, In-Reply-To or Message-ID
  * name that root, keeping those whose own root is it. */
-#include <libetpan/libetpan.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,7 +12,9 @@
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_header.h"
+#include "imapbridge/ib_search.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_uidset.h"
 
 static const struct gw_jprop thread_props[] = { { "id", true }, { "emailIds", true } };
 
@@ -46,17 +47,14 @@ static int add_member(struct members *m, int64_t received, const char *id)
 
 static struct mailimap_search_key *root_key(const char *root)
 {
+    static const char *const fields[] = { "Message-ID", "References", "In-Reply-To" };
     char *quoted = malloc(strlen(root) + 3);
     struct mailimap_search_key *k;
 
     if (quoted == NULL)
         return NULL;
     sprintf(quoted, "<%s>", root);
-    k = mailimap_search_key_new_or(
-        mailimap_search_key_new_header(strdup("Message-ID"), strdup(quoted)),
-        mailimap_search_key_new_or(
-            mailimap_search_key_new_header(strdup("References"), strdup(quoted)),
-            mailimap_search_key_new_header(strdup("In-Reply-To"), strdup(quoted))));
+    k = ib_search_key_header_any(fields, sizeof(fields) / sizeof(fields[0]), quoted);
     free(quoted);
     return k;
 }
@@ -75,7 +73,7 @@ static int folder_members(struct ib_session *s, const struct ib_folder *f, const
     if (rc == 0)
         rc = ib_fetch_search(s, key, false, &uids, &n, err);
     if (rc == 0 && n > 0) {
-        set = gw_jmail_uid_set(uids, n);
+        set = ib_uidset_of(uids, n);
         rc = set ? ib_fetch_msgs(s, set, IB_FETCH_INTERNALDATE | IB_FETCH_HEADER_SORT, &msgs, &nm,
                                  err)
                  : CM_ENOMEM;
@@ -99,9 +97,9 @@ static int folder_members(struct ib_session *s, const struct ib_folder *f, const
         ib_header_list_free(&hl);
     }
     if (key != NULL)
-        mailimap_search_key_free(key);
+        ib_search_key_free(key);
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     ib_msgs_free(msgs, nm);
     free(uids);
     return rc;
@@ -209,7 +207,7 @@ static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const c
     rc = gw_jreq_session(c->jr, &s, err);
     if (rc == 0)
         rc = ib_session_select(s, f->imap_name, true, NULL, err);
-    if (rc == 0 && (set = mailimap_set_new_single(loc.uid)) != NULL)
+    if (rc == 0 && (set = ib_uidset_single(loc.uid)) != NULL)
         rc = ib_fetch_msgs(s, set, IB_FETCH_HEADER_SORT, &m, &nm, err);
     if (rc == 0 && nm == 1 && m[0].header != NULL &&
         ib_header_parse(m[0].header, m[0].header_len, &hl, err) == 0) {
@@ -224,7 +222,7 @@ static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const c
     ib_header_list_free(&hl);
     ib_msgs_free(m, nm);
     if (set != NULL)
-        mailimap_set_free(set);
+        ib_uidset_free(set);
     return rc;
 }
 

@@ -9,6 +9,7 @@
  * "\x01<encoding>\0<charset>\0<section bytes>" through ib_body_value_json,
  * with and without a size limit.
  */
+#include <libetpan/libetpan.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,6 +2,7 @@
  * translation (ib_search, ib_sort): any JSON the client sends must give a
  * search key or a clean error, never a crash or a leak. */
 #include <jansson.h>
+#include <libetpan/libetpan.h>
 #include <stdint.h>
 #include <stdlib.h>
 

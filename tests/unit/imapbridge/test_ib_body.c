@@ -225,6 +225,24 @@ static void test_fetch_list(void)
     ib_body_fetch_free(&f, n);
 }
 
+/* The leaf at a section path (ib_fetch_part's lookup), into message/rfc822. */
+static void test_part_encoding(void)
+{
+    const struct mailimap_body *b64 = shape("08-single-text-latin1-b64.eml");
+    const struct mailimap_body *fwd = shape("04-rfc822-attachment.eml");
+    const char *e;
+
+    th_assert((e = ib_body_part_encoding(b64, "1")) != NULL && strcmp(e, "base64") == 0);
+    th_assert(ib_body_part_encoding(b64, "2") == NULL);
+    th_assert(ib_body_part_encoding(NULL, "1") == NULL);
+    th_assert((e = ib_body_part_encoding(fwd, "2")) != NULL && strcmp(e, "7bit") == 0);
+    th_assert((e = ib_body_part_encoding(fwd, "2.1")) != NULL && strcmp(e, "7bit") == 0);
+    th_assert(ib_body_part_encoding(fwd, "2.2") == NULL);
+    th_assert(ib_body_part_encoding(fwd, "3") == NULL);
+    th_assert(ib_body_part_encoding(fwd, "1.x") == NULL);
+    th_assert(ib_body_part_encoding(fwd, "0") == NULL);
+}
+
 static void test_preview_fetch(void)
 {
     static const struct {
@@ -408,6 +426,7 @@ int main(void)
     th_run("fetch_list", test_fetch_list);
     th_run("values", test_values);
     th_run("preview_fetch", test_preview_fetch);
+    th_run("part_encoding", test_part_encoding);
     th_run("synthetic", test_synthetic);
     th_run("deep", test_deep);
     fx_free(&shapes);

@@ -4,6 +4,7 @@
 
 #include "harness/th.h"
 
+#include <libetpan/libetpan.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -5,6 +5,7 @@
  * its headers) into a capturing stream, and that text must equal
  * ib_search_key_render(): the renderer is checked against the real wire.
  */
+#include <libetpan/libetpan.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

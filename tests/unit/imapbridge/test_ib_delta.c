@@ -1,0 +1,184 @@
+/* test_ib_delta.c - ib_delta_since against the scripted fake IMAP server:
+   the QRESYNC path (VANISHED names the expunges), the CONDSTORE-only path
+   (expunges only from the counts), and the cases told without a round
+   trip (UIDVALIDITY changed, no CONDSTORE, nothing changed; FI_END records
+   any command sent there as unexpected). */
+#include <string.h>
+
+#include "harness/fake_session.h"
+#include "harness/th.h"
+#include "imapbridge/ib_delta.h"
+#include "imapbridge/ib_session.h"
+
+#define GREETING "* OK fake ready\r\n"
+
+/* Login to a server offering `caps` after login that enables `enabled`,
+   then EXAMINE INBOX. */
+#define LOGIN_EXAMINE(caps, enabled)                                                     \
+    FI_SEND(GREETING), FI_EXPECT("CAPABILITY"),                                          \
+    FI_SEND("* CAPABILITY IMAP4rev1 ENABLE\r\n$TAG OK done\r\n"),                        \
+    FI_EXPECT("LOGIN \"alice\" \"s3cret\""), FI_SEND("$TAG OK logged in\r\n"),         \
+    FI_EXPECT("ENABLE CONDSTORE QRESYNC"), FI_SEND("* ENABLED " enabled "\r\n$TAG OK done\r\n"), \
+    FI_EXPECT("NAMESPACE"), FI_SEND("$TAG BAD unknown\r\n"),                            \
+    FI_EXPECT("CAPABILITY"), FI_SEND("* CAPABILITY " caps "\r\n$TAG OK done\r\n"),       \
+    FI_EXPECT("LIST \"\" \"\""), FI_SEND("* LIST (\\Noselect) \"/\" \"\"\r\n$TAG OK done\r\n"), \
+    FI_EXPECT("EXAMINE INBOX"),                                                          \
+    FI_SEND("* 9 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 32] n\r\n"             \
+            "* OK [HIGHESTMODSEQ 15] m\r\n$TAG OK [READ-ONLY] ok\r\n")
+
+#define QRESYNC_SERVER LOGIN_EXAMINE("IMAP4rev1 ENABLE CONDSTORE QRESYNC", "CONDSTORE QRESYNC")
+#define CONDSTORE_SERVER LOGIN_EXAMINE("IMAP4rev1 ENABLE CONDSTORE", "CONDSTORE")
+
+static const struct ib_delta_state old_state = { 7, 10, 30, 9 };
+
+static bool ctx_open(struct fake_session *c, const struct fake_imap_step *script)
+{
+    struct cm_err err = CM_ERR_INIT;
+
+    return fake_session_open(c, script, "s3cret", 1) == 0 &&
+           ib_session_select(c->s, "INBOX", true, NULL, &err) == 0;
+}
+
+static bool uids_are(const struct ib_change *ch, size_t n, const uint32_t *want, size_t nwant)
+{
+    if (n != nwant)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (ch[i].uid != want[i])
+            return false;
+    }
+    return true;
+}
+
+static void test_qresync(void)
+{
+    static const struct fake_imap_step script[] = {
+        QRESYNC_SERVER,
+        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)"),
+        /* 3:4 existed at the old state; 33 arrived and left since */
+        FI_SEND("* VANISHED (EARLIER) 3:4,33\r\n"
+                "* 9 FETCH (UID 31 FLAGS () MODSEQ (15))\r\n"
+                "* 1 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (12))\r\n"
+                "* 5 FETCH (UID 20 FLAGS (\\Flagged) MODSEQ (13))\r\n"
+                "* 8 FETCH (UID 30 FLAGS () MODSEQ (14))\r\n$TAG OK done\r\n"),
+        FI_END,
+    };
+    static const uint32_t created[] = { 30, 31 }, updated[] = { 2, 20 };
+    const struct ib_delta_state now = { 7, 15, 32, 9 };
+    struct fake_session c;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_delta d;
+
+    th_assert(ctx_open(&c, script));
+    th_assert(ib_delta_needs_server(&old_state, &now));
+    th_assert(ib_delta_since(c.s, &old_state, &now, &d, &err) == 0);
+    th_assert(d.kind == IB_DELTA_CHANGES);
+    th_assert(uids_are(d.created, d.ncreated, created, 2));
+    th_assert(d.ncreated == 2 && d.created[0].modseq == 14 && d.created[1].modseq == 15);
+    th_assert(uids_are(d.updated, d.nupdated, updated, 2));
+    th_assert(d.nupdated == 2 && d.updated[0].modseq == 12 && d.updated[1].modseq == 13);
+    th_assert(d.nvanished == 2 && d.vanished[0] == 3 && d.vanished[1] == 4);
+    th_assert(d.vanished_known && !d.expunges_unknowable);
+    ib_delta_fini(&d);
+    ib_delta_fini(&d); /* twice is harmless */
+    fake_session_close(&c);
+}
+
+static void test_condstore_only(void)
+{
+    static const struct fake_imap_step script[] = {
+        CONDSTORE_SERVER,
+        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10)"),
+        FI_SEND("* 1 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (12))\r\n"
+                "* 10 FETCH (UID 30 FLAGS () MODSEQ (14))\r\n$TAG OK done\r\n"),
+        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10)"),
+        FI_SEND("* 1 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (12))\r\n"
+                "* 9 FETCH (UID 30 FLAGS () MODSEQ (14))\r\n$TAG OK done\r\n"),
+        FI_END,
+    };
+    static const uint32_t created[] = { 30 }, updated[] = { 2 };
+    const struct ib_delta_state counts_add_up = { 7, 15, 31, 10 }, one_gone = { 7, 15, 31, 9 };
+    struct fake_session c;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_delta d;
+
+    th_assert(ctx_open(&c, script));
+    /* 9 + 1 arrived = 10: nothing was expunged */
+    th_assert(ib_delta_since(c.s, &old_state, &counts_add_up, &d, &err) == 0);
+    th_assert(d.kind == IB_DELTA_CHANGES);
+    th_assert(uids_are(d.created, d.ncreated, created, 1));
+    th_assert(uids_are(d.updated, d.nupdated, updated, 1));
+    th_assert(d.nvanished == 0 && !d.vanished_known && !d.expunges_unknowable);
+    ib_delta_fini(&d);
+    /* 9 + 1 arrived but 9 now: one went, which one cannot be told */
+    th_assert(ib_delta_since(c.s, &old_state, &one_gone, &d, &err) == 0);
+    th_assert(d.kind == IB_DELTA_CHANGES && d.nvanished == 0);
+    th_assert(!d.vanished_known && d.expunges_unknowable);
+    ib_delta_fini(&d);
+    fake_session_close(&c);
+}
+
+static void test_uidvalidity_changed(void)
+{
+    static const struct fake_imap_step script[] = { QRESYNC_SERVER, FI_END };
+    const struct ib_delta_state now = { 8, 15, 32, 9 };
+    struct fake_session c;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_delta d;
+
+    th_assert(ctx_open(&c, script));
+    th_assert(!ib_delta_needs_server(&old_state, &now));
+    th_assert(ib_delta_since(c.s, &old_state, &now, &d, &err) == 0);
+    th_assert(d.kind == IB_DELTA_UIDVALIDITY);
+    th_assert(d.ncreated == 0 && d.nupdated == 0 && d.nvanished == 0);
+    ib_delta_fini(&d);
+    fake_session_close(&c);
+}
+
+static void test_no_condstore(void)
+{
+    static const struct fake_imap_step script[] = { QRESYNC_SERVER, FI_END };
+    const struct ib_delta_state old0 = { 7, 0, 30, 9 }, now0 = { 7, 0, 30, 9 };
+    const struct ib_delta_state now = { 7, 15, 32, 9 };
+    struct fake_session c;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_delta d;
+
+    th_assert(ctx_open(&c, script));
+    /* equal counts prove nothing without CONDSTORE: flags may have changed */
+    th_assert(ib_delta_state_equal(&old0, &now0) && !ib_delta_needs_server(&old0, &now0));
+    th_assert(ib_delta_since(c.s, &old0, &now0, &d, &err) == 0);
+    th_assert(d.kind == IB_DELTA_NO_CONDSTORE);
+    ib_delta_fini(&d);
+    th_assert(ib_delta_since(c.s, &old0, &now, &d, &err) == 0);
+    th_assert(d.kind == IB_DELTA_NO_CONDSTORE);
+    ib_delta_fini(&d);
+    fake_session_close(&c);
+}
+
+static void test_nothing_changed(void)
+{
+    static const struct fake_imap_step script[] = { QRESYNC_SERVER, FI_END };
+    struct fake_session c;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_delta d;
+
+    th_assert(ctx_open(&c, script));
+    th_assert(ib_delta_state_equal(&old_state, &old_state));
+    th_assert(!ib_delta_needs_server(&old_state, &old_state));
+    th_assert(ib_delta_since(c.s, &old_state, &old_state, &d, &err) == 0);
+    th_assert(d.kind == IB_DELTA_CHANGES && d.vanished_known && !d.expunges_unknowable);
+    th_assert(d.ncreated == 0 && d.nupdated == 0 && d.nvanished == 0);
+    ib_delta_fini(&d);
+    fake_session_close(&c);
+}
+
+int main(void)
+{
+    th_run("delta: QRESYNC -> created, updated, VANISHED below the old UIDNEXT", test_qresync);
+    th_run("delta: CONDSTORE only -> expunges from the counts", test_condstore_only);
+    th_run("delta: UIDVALIDITY changed -> told without a round trip", test_uidvalidity_changed);
+    th_run("delta: a HIGHESTMODSEQ of 0 -> no CONDSTORE, no round trip", test_no_condstore);
+    th_run("delta: equal states -> empty, no round trip", test_nothing_changed);
+    return th_end();
+}
