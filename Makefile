@@ -21,9 +21,10 @@ JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CTEST_ARGS ?=
 ASAN       ?= 1
 CTEST      := ctest --output-on-failure --parallel $(JOBS) $(CTEST_ARGS)
-# Every tests/**/*.supp is a valgrind suppression file (e.g. glibc's own
-# over-reads when iconv dlopen()s gconv modules).
-VG_SUPP    := $(foreach f,$(shell find tests -name '*.supp' 2>/dev/null | sort),--suppressions=$(CURDIR)/$(f))
+# Every tests/unit/**/*.supp is a valgrind suppression file (e.g. glibc's own
+# over-reads when iconv dlopen()s gconv modules); tests/fuzz/*.supp are
+# LeakSanitizer's, read by scripts/fuzz.
+VG_SUPP    := $(foreach f,$(shell find tests/unit -name '*.supp' 2>/dev/null | sort),--suppressions=$(CURDIR)/$(f))
 
 FUZZ_SECS  ?= 60
 
