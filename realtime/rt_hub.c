@@ -528,9 +528,23 @@ static void release_watchers_locked(struct rt_hub *hub, struct rt_sub *s)
     s->nwatchers = 0;
 }
 
+/* s no longer counts in its account; the last one starts the notifier's
+   grace period (rt_loop.c: unused). */
+static void account_drop_sub_locked(struct rt_hub *hub, struct rt_sub *s)
+{
+    struct rt_account *a = s->acct;
+
+    a->nsubs--;
+    a->nstate_subs -= s->want_states;
+    if (a->nsubs == 0 && a->notifier != NULL)
+        a->notifier->grace_until_ms = cm_now_ms() + (uint64_t)hub->set.watch_grace_secs * 1000;
+}
+
 /* The account's NOTIFY watcher, created with its first subscription when
-   push_mode allows NOTIFY and the server has not refused it. Its refcount
-   counts subscriptions, like a folder watcher's. NULL when not used. */
+   push_mode allows NOTIFY and the server has not refused it. It is in use
+   while the account has subscriptions (acct->nsubs; no subscription links
+   to it, so it can end, e.g. when the server has no NOTIFY, while they
+   live). NULL when not used. */
 static struct rt_watcher *notifier_get(struct rt_hub *hub, struct rt_account *a,
                                        struct cm_err *err)
 {
@@ -575,8 +589,6 @@ static int attach_watchers(struct rt_hub *hub, struct rt_sub *s, const struct rt
 
     if (nw == NULL && err != NULL && err->code < 0)
         return err->code;
-    if (nw != NULL)
-        link_watcher(s, nw);
     for (size_t i = 0; i < p->nmailboxes; i++) {
         struct rt_watcher *w = watcher_get(hub, s->acct, p->mailboxes[i], err);
 
@@ -599,9 +611,8 @@ int rt_hub_subscribe(struct rt_hub *hub, const struct rt_sub_params *p, rt_event
     int rc = 0;
 
     *resync_r = false;
-    /* + 1: the account's notifier, when there is one */
-    if (s == NULL || (s->watchers = calloc(p->nmailboxes + 1, sizeof(*s->watchers))) == NULL ||
-        (s->links = calloc(p->nmailboxes + 1, sizeof(*s->links))) == NULL) {
+    if (s == NULL || (s->watchers = calloc(p->nmailboxes, sizeof(*s->watchers))) == NULL ||
+        (s->links = calloc(p->nmailboxes, sizeof(*s->links))) == NULL) {
         if (s != NULL)
             free(s->watchers);
         free(s);
@@ -630,8 +641,7 @@ int rt_hub_subscribe(struct rt_hub *hub, const struct rt_sub_params *p, rt_event
     rc = attach_watchers(hub, s, p, err);
     if (rc < 0) {
         release_watchers_locked(hub, s);
-        s->acct->nsubs--;
-        s->acct->nstate_subs -= s->want_states;
+        account_drop_sub_locked(hub, s);
         account_maybe_free(hub, s->acct); /* its fresh watchers keep it until reaped */
         goto out;
     }
@@ -668,8 +678,7 @@ void rt_hub_unsubscribe(struct rt_hub *hub, struct rt_sub **subp)
     DL_UNLINK(&s->acct->subs, s);
     hub->nsubs--;
     release_watchers_locked(hub, s);
-    s->acct->nsubs--;
-    s->acct->nstate_subs -= s->want_states;
+    account_drop_sub_locked(hub, s);
     account_maybe_free(hub, s->acct);
     rt_loop_wake(hub);
     pthread_mutex_unlock(&hub->mu);

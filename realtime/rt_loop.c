@@ -72,12 +72,19 @@ static void on_readable(struct rt_hub *hub, uint64_t id, uint64_t now_ns)
     dispatch(hub, w);
 }
 
+/* Nobody needs w any more: no subscription holds it (the account's
+   notifier serves every subscription of its account). */
+static bool unused(const struct rt_watcher *w)
+{
+    return w->notifier ? w->acct->nsubs == 0 : w->refcount == 0;
+}
+
 /* The time at which w needs the reactor, or 0. */
 static uint64_t next_due(const struct rt_watcher *w)
 {
     if (w->busy || w->dead)
         return 0;
-    if (w->refcount == 0 && !w->closing) {
+    if (unused(w) && !w->closing) {
         uint64_t g = w->grace_until_ms ? w->grace_until_ms : 1;
 
         return w->due_ms != 0 && w->due_ms < g ? w->due_ms : g;
@@ -99,7 +106,7 @@ static void run_timers(struct rt_hub *hub, uint64_t now)
         }
         if (due == 0 || due > now)
             continue;
-        if (w->refcount == 0 && now >= w->grace_until_ms)
+        if (unused(w) && now >= w->grace_until_ms)
             w->closing = true;
         dispatch(hub, w);
     }

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness/fake_session.h"
 #include "harness/th.h"
 #include "common/cm_time.h"
 #include "common/cm_work.h"
@@ -330,6 +331,59 @@ static void test_backoff(void)
     }
 }
 
+/* A server without NOTIFY: the account's notifier ends (for good) while
+   its subscription lives, the folder goes back to its own connection, and
+   the subscription is given back afterwards without touching the dead
+   notifier (this was an assertion failure and a use after free). */
+#define NN_CAPS "* CAPABILITY IMAP4rev1 IDLE ENABLE NAMESPACE\r\n$TAG OK done\r\n"
+static const struct fake_imap_step no_notify_script[] = {
+    FI_SEND("* OK ready\r\n"), FI_EXPECT("CAPABILITY"), FI_SEND(NN_CAPS), FI_EXPECT("LOGIN"),
+    FI_SEND("$TAG OK in\r\n"), FI_EXPECT("ENABLE"), FI_SEND("* ENABLED\r\n$TAG OK done\r\n"),
+    FI_EXPECT("NAMESPACE"), FI_SEND("* NAMESPACE ((\"\" \"/\")) NIL NIL\r\n$TAG OK done\r\n"),
+    FI_EXPECT("CAPABILITY"), FI_SEND(NN_CAPS),
+    FI_END,
+};
+
+static bool notifier_gone(struct rt_hub *hub)
+{
+    bool gone = false;
+
+    pthread_mutex_lock(&hub->mu);
+    for (struct rt_account *a = hub->accounts; a != NULL; a = a->next)
+        gone = a->no_notify && a->notifier == NULL;
+    pthread_mutex_unlock(&hub->mu);
+    return gone;
+}
+
+static void test_notifier_ends_under_a_subscription(void)
+{
+    struct fake_session x;
+    struct rt_hub_settings hs = { .watch_grace_secs = 0, .backoff_max_secs = 60,
+                                  .max_idle_per_account = RT_IDLE_UNLIMITED,
+                                  .push_mode = RT_PUSH_AUTO };
+    struct ib_pool_settings ps = { 4, 16, 8, 100, 120, 600, 0 };
+    struct ib_pool *fpool = NULL;
+    struct rt_hub *hub = NULL;
+    const char *inbox[] = { "INBOX" };
+    struct rt_sub_params p = { "nn", NULL, inbox, 1, NULL, false, 0, false, NULL };
+    struct rt_sub *s = NULL;
+    struct rec r = { 0 };
+    bool resync, gone = false;
+
+    th_assert(fake_upstream_start(&x, no_notify_script, "pw", IB_AUTH_LOGIN, 2) == 0);
+    p.creds = &x.cr;
+    th_assert(ib_pool_new(&ps, &x.up, &fpool, NULL) == 0);
+    th_assert(rt_hub_new(&hs, &x.up, fpool, work, &hub, NULL) == 0);
+    th_assert(rt_hub_subscribe(hub, &p, on_ev, &r, &s, &resync, NULL, NULL) == 0);
+    for (int i = 0; i < 300 && !(gone = notifier_gone(hub)); i++)
+        usleep(10 * 1000);
+    th_assert(gone);
+    rt_hub_unsubscribe(hub, &s);
+    rt_hub_free(&hub);
+    ib_pool_free(&fpool);
+    fake_upstream_stop(&x);
+}
+
 int main(void)
 {
     struct ib_pool_settings ps = { 4, 16, 8, 100, 120, 600, 0 };
@@ -345,6 +399,7 @@ int main(void)
     th_run("creds_refresh", test_creds_refresh);
     th_run("backoff", test_backoff);
     th_run("index_fanout", test_index_fanout);
+    th_run("notifier_ends_under_a_subscription", test_notifier_ends_under_a_subscription);
     cm_work_free(&work);
     ib_pool_free(&pool);
     ib_creds_fini(&cr);
