@@ -38,12 +38,16 @@ def main():
     ap.add_argument("--messages", type=int, default=5000)
     ap.add_argument("--one-way-ms", type=float, default=25.0)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--extra-folders", type=int, default=0,
+                    help="that many more folders (one message each): the cost per request "
+                         "must not grow with them")
     args = ap.parse_args()
     runs = max(1, min(args.runs, 20))
     out = {"benchmark": "round_trips", "messages": args.messages,
+           "extra_folders": args.extra_folders,
            "rtt_ms": 2 * args.one_way_ms, "runs": runs, "operations": {}}
     with Dovecot(users={}) as dv:
-        roundtrips.seed(dv, args.messages)
+        roundtrips.seed(dv, args.messages, args.extra_folders)
         proxy = LatencyProxy(dv.plain_port, args.one_way_ms / 1000.0)
         try:
             with Gateway("imap://127.0.0.1:%d" % proxy.port) as gw:

@@ -58,12 +58,14 @@ MINIMAL_ROUND_TRIPS = {
 OPERATIONS = tuple(MINIMAL_ROUND_TRIPS)
 
 
-def seed(dovecot, inbox_messages):
+def seed(dovecot, inbox_messages, extra_folders=0):
     """USER's account: an INBOX of inbox_messages corpus messages (written
-    straight into the maildir) and a few small folders. Call before the
-    gateway first looks at the account."""
+    straight into the maildir), a few small folders and extra_folders more
+    of one message each. Call before the gateway first looks at the
+    account."""
     counts = {"INBOX": inbox_messages}
     counts.update({f: 20 for f in FOLDERS})
+    counts.update({"Bulk%03d" % i: 1 for i in range(extra_folders)})
     dovecot.add_user(USER, PASSWORD)
     dovecot.seed_corpus(USER, counts)
 
