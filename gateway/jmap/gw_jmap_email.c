@@ -5,6 +5,7 @@
 
 #include "gateway/gw_ctx.h"
 #include "gateway/jmap/gw_jmail.h"
+#include "gateway/jmap/gw_jmap_bodyprops.h"
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/jmap/gw_jmap_std.h"
 #include "gateway/gw_req.h"
@@ -40,7 +41,8 @@ struct eget {
     struct gw_jcall *c;
     struct gw_jget g;
     json_t *header_forms;   /* "header:..." properties (borrowed strings) */
-    json_t *body_props;     /* bodyProperties or NULL (default) */
+    json_t *body_props;     /* bodyProperties (the default list when not given); owned */
+    bool part_headers;      /* some body property needs the parts' headers */
     unsigned int values;    /* ib_body_want mask */
     size_t max_value_bytes;
     unsigned int want;      /* ib_fetch_want */
@@ -86,11 +88,8 @@ static int parse_body_args(struct eget *e, struct cm_err *err)
 {
     json_t *a = e->c->args, *max = json_object_get(a, "maxBodyValueBytes");
 
-    e->body_props = json_object_get(a, "bodyProperties");
-    if (e->body_props != NULL && !json_is_null(e->body_props) && !json_is_array(e->body_props))
-        return cm_err_set(err, CM_EINVAL, "bodyProperties must be an array");
-    if (json_is_null(e->body_props))
-        e->body_props = NULL;
+    if (gw_jbody_props(a, &e->body_props, &e->part_headers, err) < 0)
+        return -1;
     if (json_is_true(json_object_get(a, "fetchTextBodyValues")))
         e->values |= IB_BODY_WANT_TEXT;
     if (json_is_true(json_object_get(a, "fetchHTMLBodyValues")))
@@ -139,47 +138,6 @@ static json_t *blob_of_part(const char *part_id, void *arg)
     return j;
 }
 
-/* Keep only bodyProperties in a part (and, for bodyStructure, its subParts). */
-static void filter_part(json_t *part, json_t *keep)
-{
-    const char *k;
-    json_t *v, *sub;
-    void *tmp;
-    size_t i;
-
-    if (keep == NULL || !json_is_object(part))
-        return;
-    sub = json_object_get(part, "subParts");
-    json_array_foreach(sub, i, v)
-        filter_part(v, keep);
-    json_object_foreach_safe(part, tmp, k, v) {
-        bool wanted = false;
-        size_t j;
-        json_t *w;
-
-        json_array_foreach(keep, j, w) {
-            if (json_is_string(w) && strcmp(json_string_value(w), k) == 0)
-                wanted = true;
-        }
-        if (!wanted)
-            json_object_del(part, k);
-    }
-}
-
-static json_t *filtered_copies(json_t *parts, json_t *keep)
-{
-    json_t *out = json_array(), *v;
-    size_t i;
-
-    json_array_foreach(parts, i, v) {
-        json_t *copy = json_deep_copy(v);
-
-        filter_part(copy, keep);
-        json_array_append_new(out, copy);
-    }
-    return out;
-}
-
 static int add_body_values(struct eget *e, struct ib_session *s, const struct ib_msg *m,
                            json_t *obj, struct cm_err *err)
 {
@@ -210,7 +168,9 @@ static int add_body_values(struct eget *e, struct ib_session *s, const struct ib
 static int add_body_props(struct eget *e, struct ib_session *s, const struct ib_msg *m,
                           struct blob_ctx *bc, json_t *obj, struct cm_err *err)
 {
-    struct ib_body_opts opts = { blob_of_part, bc, NULL, NULL };
+    struct gw_jbody_headers hd = { .s = s, .uid = m->uid };
+    struct ib_body_opts opts = { blob_of_part, bc, e->part_headers ? gw_jbody_headers_fn : NULL,
+                                 &hd };
     json_t *tree, *text = NULL, *html = NULL, *att = NULL;
     bool has_att = false;
     int rc;
@@ -218,17 +178,18 @@ static int add_body_props(struct eget *e, struct ib_session *s, const struct ib_
     if (m->body == NULL)
         return 0;
     tree = ib_body_structure_json(m->body, &opts);
+    gw_jbody_headers_fini(&hd);
     if (tree == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     rc = ib_body_parts(tree, &text, &html, &att, &has_att, err);
     if (rc == 0) {
         json_object_set_new(obj, "hasAttachment", json_boolean(has_att));
-        json_object_set_new(obj, "textBody", filtered_copies(text, e->body_props));
-        json_object_set_new(obj, "htmlBody", filtered_copies(html, e->body_props));
-        json_object_set_new(obj, "attachments", filtered_copies(att, e->body_props));
+        json_object_set_new(obj, "textBody", gw_jbody_filtered_copies(text, e->body_props));
+        json_object_set_new(obj, "htmlBody", gw_jbody_filtered_copies(html, e->body_props));
+        json_object_set_new(obj, "attachments", gw_jbody_filtered_copies(att, e->body_props));
         if (gw_jget_wants(&e->g, "preview") && m->preview == NULL)
             json_object_set_new(obj, "preview", gw_jmail_preview(s, m));
-        filter_part(tree, e->body_props);
+        gw_jbody_filter(tree, e->body_props, true);
         json_object_set_new(obj, "bodyStructure", json_incref(tree));
     }
     if (rc == 0 && (gw_jget_wants(&e->g, "bodyValues")))
@@ -411,6 +372,7 @@ done:
     json_decref(list);
     json_decref(nf);
     json_decref(e.header_forms);
+    json_decref(e.body_props);
     gw_jget_fini(&e.g);
     free(state);
     return reply;
