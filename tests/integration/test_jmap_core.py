@@ -341,9 +341,10 @@ class JmapCoreTest(StackTestCase):
                           destroy=[ids2["INBOX"], "nope", kid])
             self.assertEqual(r["created"], {})
             types = {k: v["type"] for k, v in r["notCreated"].items()}
+            self.assertEqual(types.pop("dup"), "alreadyExists", r["notCreated"])
+            self.assertEqual(r["notCreated"]["dup"]["existingId"], ids2["Quiet"])
             self.assertEqual(set(types.values()), {"invalidProperties"}, r["notCreated"])
-            self.assertEqual(len(types), 7)
-            self.assertEqual(r["notCreated"]["dup"]["properties"], ["name"])
+            self.assertEqual(len(types), 6)
             self.assertEqual(r["notCreated"]["role"]["properties"], ["role"])
             self.assertEqual(r["notCreated"]["orphan"]["properties"], ["parentId"])
             self.assertEqual({k: v["type"] for k, v in r["notUpdated"].items()},
