@@ -191,3 +191,50 @@ int ib_park_unwrap(char *buf, size_t len, size_t *len_r)
     *len_r = out;
     return 0;
 }
+
+static bool field_line(const char *p, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && p[i] != ':' && (unsigned char)p[i] >= 0x21 && (unsigned char)p[i] <= 0x7e)
+        i++;
+    return i > 0 && i < n && p[i] == ':';
+}
+
+bool ib_park_is_message(const char *data, size_t len)
+{
+    size_t pos = 0, fields = 0;
+
+    if (len == 0 || memchr(data, '\0', len) != NULL)
+        return false;
+    while (pos < len) {
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (data + pos)) : len - pos;
+
+        if (n > 0 && data[pos + n - 1] == '\r')
+            n--;
+        if (n == 0)
+            break; /* end of the header section */
+        if (data[pos] == ' ' || data[pos] == '\t') {
+            if (fields == 0)
+                return false;
+        } else if (field_line(data + pos, n)) {
+            fields++;
+        } else {
+            return false;
+        }
+        pos = nl ? (size_t)(nl - data) + 1 : len;
+    }
+    return fields > 0;
+}
+
+uint64_t ib_park_imap_size(const char *data, size_t len)
+{
+    uint64_t n = len;
+
+    for (size_t i = 0; i < len; i++) {
+        if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+            n++;
+    }
+    return n;
+}

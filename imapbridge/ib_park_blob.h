@@ -80,4 +80,14 @@ size_t ib_park_wrapped_size(size_t n);
    skipped); *len_r becomes the blob's length. CM_EINVAL for bad base64. */
 int ib_park_unwrap(char *buf, size_t len, size_t *len_r) __attribute__((warn_unused_result));
 
+/* Does data[0..len) look like an RFC 5322 message: no NUL byte, and a
+   header section of at least one well-formed field ("name:" with name of
+   %x21-39 / %x3B-7E), every line a field or a continuation, up to the
+   first empty line or the end? (Email/import's invalidEmail.) */
+bool ib_park_is_message(const char *data, size_t len);
+
+/* The size IMAP reports for data once stored (Dovecot stores bare LF as
+   CRLF): len plus the LFs not preceded by CR. */
+uint64_t ib_park_imap_size(const char *data, size_t len);
+
 #endif
