@@ -57,6 +57,9 @@ class JmapUploadTest(StackTestCase):
         cls.gw_b = Gateway(cls.dovecot.url, env=ENV, secret=cls.gw.secret).start()
         cls.gw_ttl = Gateway(cls.dovecot.url, env=dict(ENV, JMAPGATE_UPLOAD_TTL="3"),
                              secret=cls.gw.secret).start()
+        cls.gw_cap = Gateway(cls.dovecot.url, secret=cls.gw.secret,
+                             env=dict(ENV, JMAPGATE_UPLOAD_TTL="3",
+                                      JMAPGATE_UPLOAD_ACCOUNT_MAX="64k")).start()
         cls.token = cls.gw.login("alice", "alice-pw")
         cls.auth = {"Authorization": "Bearer " + cls.token}
         cls.bob = {"Authorization": "Bearer " + cls.gw.login("bob", "bob-pw")}
@@ -68,7 +71,7 @@ class JmapUploadTest(StackTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for g in ("gw_b", "gw_ttl"):
+        for g in ("gw_b", "gw_ttl", "gw_cap"):
             if getattr(cls, g, None) is not None:
                 getattr(cls, g).close()
         super().tearDownClass()
@@ -101,8 +104,8 @@ class JmapUploadTest(StackTestCase):
             "GET", "/jmap/download/%s/%s/%s?type=%s" % (self.acct, blob_id, name, type_),
             headers=auth or self.auth)
 
-    def imap_parked(self):
-        m = self.dovecot.imap("alice", "alice-pw")
+    def imap_parked(self, user="alice", pw="alice-pw"):
+        m = self.dovecot.imap(user, pw)
         try:
             typ, _ = m.select(PARK, readonly=True)
             if typ != "OK":
@@ -333,14 +336,10 @@ class JmapUploadTest(StackTestCase):
         bad = self.call(self.gw, ["Email/import", {"accountId": "aOther", "emails": {}}])
         self.assertEqual(bad["type"], "accountNotFound")
         # bob cannot import alice's blob
-        bacct = self.call(self.gw, ["Mailbox/get", {"accountId": "x"}], auth=self.bob)
-        st, _, s = self.gw.json("GET", "/.well-known/jmap", headers=self.bob)
-        bobacct = s["primaryAccounts"][MAIL]
-        bbox = self.call(self.gw, ["Mailbox/get", {"accountId": bobacct}], auth=self.bob)
-        inbox = [m["id"] for m in bbox["list"] if m["name"] == "INBOX"][0]
+        bobacct, inbox = self.bob_account()
         br = self.call(self.gw, ["Email/import", {"accountId": bobacct, "emails": {
             "x": {"blobId": r["blobId"], "mailboxIds": {inbox: True}}}}], auth=self.bob)
-        self.assertEqual(br["notCreated"]["x"]["type"], "blobNotFound", (bacct, br))
+        self.assertEqual(br["notCreated"]["x"]["type"], "blobNotFound", br)
         # the valid blob is still usable after all that
         ok = self.import_(r["blobId"])
         self.assertIn("k1", ok["created"], ok)
@@ -461,14 +460,55 @@ class JmapUploadTest(StackTestCase):
         self.upload_ok(b"next", gw=self.gw_ttl, type_="text/plain")
         self.assertNotIn(uid, self.imap_parked())
 
+    def bob_account(self):
+        st, _, s = self.gw.json("GET", "/.well-known/jmap", headers=self.bob)
+        acct = s["primaryAccounts"][MAIL]
+        boxes = self.call(self.gw, ["Mailbox/get", {"accountId": acct}], auth=self.bob)
+        return acct, [m["id"] for m in boxes["list"] if m["name"] == "INBOX"][0]
+
+    def test_account_cap_on_parked_bytes(self):
+        acct, _ = self.bob_account()
+        r = self.upload_ok(b"q" * 30000, gw=self.gw_cap, auth=self.bob, acct=acct,
+                           type_="application/octet-stream")
+        st, hd, p = self.upload(b"q" * 30000, gw=self.gw_cap, auth=self.bob, acct=acct,
+                                type_="application/octet-stream")
+        self.assertEqual(st, 413, p)
+        self.assertIn("upload_account_max", p["detail"])
+        # small ones still fit beside the first
+        self.upload_ok(b"small", gw=self.gw_cap, auth=self.bob, acct=acct, type_="text/plain")
+        self.assertEqual(r["size"], 30000)
+
+    def test_import_too_large_and_reserved_name(self):
+        big = (b"Subject: huge zqxbig\r\nFrom: a@example.org\r\n\r\n" +
+               (b"0123456789" * 7 + b"\r\n") * 16000)
+        self.assertGreater(len(big), MAX_UPLOAD)
+        self.dovecot.append("alice", "alice-pw", "INBOX", big)
+        q = self.call(self.gw, ["Email/query", {"accountId": self.acct,
+                                                "filter": {"subject": "zqxbig"}}],
+                      ["Email/get", {"accountId": self.acct, "#ids": {
+                          "resultOf": "0", "name": "Email/query", "path": "/ids"},
+                          "properties": ["blobId"]}])
+        blob = q[1]["list"][0]["blobId"]
+        imp = self.import_(blob, box="Archive")
+        self.assertEqual(imp["notCreated"]["k1"]["type"], "tooLarge", imp)
+        r = self.call(self.gw, ["Mailbox/set", {"accountId": self.acct, "create": {
+            "p": {"name": PARK}}}])
+        self.assertEqual(r["notCreated"]["p"]["type"], "invalidProperties", r)
+
     def test_zz_nothing_left_in_the_parking_folder(self):
         """Runs last: uploads the tests left unused expire (3 s through
-        gw_ttl); one more upload, imported at once, sweeps them all."""
+        gw_ttl and gw_cap); one more upload, imported at once, sweeps them."""
         time.sleep(3.5)
         r = self.upload_ok(MSG, gw=self.gw_ttl)
         imp = self.import_(r["blobId"], gw=self.gw_ttl)
         self.assertIn("k1", imp["created"], imp)
         self.assertEqual(self.imap_parked(), [])
+        acct, inbox = self.bob_account()
+        r = self.upload_ok(MSG, gw=self.gw_cap, auth=self.bob, acct=acct)
+        imp = self.call(self.gw_cap, ["Email/import", {"accountId": acct, "emails": {
+            "x": {"blobId": r["blobId"], "mailboxIds": {inbox: True}}}}], auth=self.bob)
+        self.assertIn("x", imp["created"], imp)
+        self.assertEqual(self.imap_parked("bob", "bob-pw"), [])
 
 
 if __name__ == "__main__":
