@@ -427,6 +427,11 @@ class JmapUploadTest(StackTestCase):
         st, _, rest = self.gw.json("GET", "/api/v1/mailboxes", headers=self.auth)
         self.assertNotIn(PARK, [m.get("name") for m in rest["mailboxes"]])
         self.assertNotIn(PARK, json.dumps(rest))
+        for path in ("/api/v1/mailboxes/%s/messages" % PARK,
+                     "/api/v1/mailboxes/%s/messages/1/raw" % PARK,
+                     "/api/v1/mailboxes/%s/messages/1" % PARK):
+            st, _, _ = self.gw.request("GET", path, headers=self.auth)
+            self.assertEqual(st, 404, path)
         # uploads change neither the Mailbox nor the Email state
         s1 = self.call(self.gw, ["Mailbox/get", {"accountId": self.acct, "ids": []}],
                        ["Email/get", {"accountId": self.acct, "ids": []}])
