@@ -54,7 +54,7 @@ const struct cm_cfg_def gw_settings_defs[] = {
     { "max_body", "JMAPGATE_MAX_BODY", CM_CFG_SIZE, OFF(max_body_bytes), "10m", 1024, U32MAX, 0,
       "largest request body (413 above)" },
     { "max_upload", "JMAPGATE_MAX_UPLOAD", CM_CFG_SIZE, OFF(max_upload_bytes), "10m", 1024,
-      48u * 1024 * 1024, 0,
+      46u * 1024 * 1024, 0,
       "largest uploaded blob (JMAP maxSizeUpload; 413 above; base64 in IMAP must fit 64 MiB)" },
     { "max_concurrent_upload", "JMAPGATE_MAX_CONCURRENT_UPLOAD", CM_CFG_UINT,
       OFF(max_concurrent_upload), "4", 1, 64, 0,

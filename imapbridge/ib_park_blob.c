@@ -80,6 +80,9 @@ int ib_park_blob_parse(const unsigned char key[32], const char *blob_id,
     memcpy(ref_r->account, p + FIXED_BYTES, IB_ACCOUNT_ID_LEN);
     memcpy(ref_r->type, p + FIXED_BYTES + IB_ACCOUNT_ID_LEN, tlen);
     free(p);
+    if (strspn(ref_r->account, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+        IB_ACCOUNT_ID_LEN)
+        return CM_EINVAL;
     return ref_r->uid != 0 && ib_park_type_ok(ref_r->type) ? 0 : CM_EINVAL;
 }
 

@@ -301,6 +301,17 @@ class JmapUploadTest(StackTestCase):
         self.assertIn("k1", again["created"], again)
         self.assertEqual(again["created"]["k1"]["size"], len(MSG))
 
+    def test_import_of_lf_message_reports_the_stored_size(self):
+        """Dovecot stores bare LF as CRLF: created.size is what Email/get says."""
+        msg = b"Subject: lf only\nFrom: a@example.org\n\nline1\nline2\r\nline3\n"
+        r = self.upload_ok(msg)
+        c = self.import_(r["blobId"])["created"]["k1"]
+        self.assertEqual(c["size"], len(msg) + 5)
+        g = self.call(self.gw, ["Email/get", {"accountId": self.acct, "ids": [c["id"]],
+                                              "properties": ["size", "threadId"]}])
+        self.assertEqual(g["list"][0]["size"], c["size"])
+        self.assertEqual(g["list"][0]["threadId"], c["threadId"])
+
     def test_invalid_imports(self):
         r = self.upload_ok(MSG)
         junk = self.upload_ok(b"\x89PNG\r\n\x1a\n\0\0binary", type_="image/png")
