@@ -18,9 +18,9 @@ static struct mailimap_date_time *date_of(int64_t date)
                                   tm.tm_min, tm.tm_sec, 0);
 }
 
-int ib_append(struct ib_session *s, const char *imap_name, const char *const *flags,
-              size_t nflags, int64_t date, const char *data, size_t len,
-              uint32_t *uidvalidity_r, uint32_t *uid_r, struct cm_err *err)
+int ib_append(struct ib_session *s, const char *imap_name, const char *const *flags, size_t nflags,
+              int64_t date, const char *data, size_t len, uint32_t *uidvalidity_r, uint32_t *uid_r,
+              struct cm_err *err)
 {
     struct mailimap_flag_list *fl;
     struct mailimap_date_time *dt = NULL;
@@ -28,8 +28,9 @@ int ib_append(struct ib_session *s, const char *imap_name, const char *const *fl
 
     *uidvalidity_r = *uid_r = 0;
     if (!(ib_session_caps(s) & IB_CAP_UIDPLUS))
-        return cm_err_set(err, CM_EPERM, "the IMAP server has no UIDPLUS: "
-                                         "an appended message could not be named");
+        return cm_err_set(err, CM_EPERM,
+                          "the IMAP server has no UIDPLUS: "
+                          "an appended message could not be named");
     fl = ib_store_flag_list(flags, nflags);
     if (date >= 0)
         dt = date_of(date);

@@ -22,9 +22,8 @@ struct ib_session;
    CM_ELIMIT for [TOOBIG]/[LIMIT]/[OVERQUOTA]; CM_EINVAL for another NO
    (the server refused the bytes, e.g. a NUL); CM_EUPSTREAM and others
    as ib_session_check. */
-int ib_append(struct ib_session *s, const char *imap_name, const char *const *flags,
-              size_t nflags, int64_t date, const char *data, size_t len,
-              uint32_t *uidvalidity_r, uint32_t *uid_r, struct cm_err *err)
-    __attribute__((warn_unused_result));
+int ib_append(struct ib_session *s, const char *imap_name, const char *const *flags, size_t nflags,
+              int64_t date, const char *data, size_t len, uint32_t *uidvalidity_r, uint32_t *uid_r,
+              struct cm_err *err) __attribute__((warn_unused_result));
 
 #endif

@@ -44,8 +44,8 @@ static int select_park(struct ib_session *s, uint32_t uidvalidity, bool read_onl
     return rc;
 }
 
-int ib_park_get(struct ib_session *s, const struct ib_park_ref *ref, char **data_r,
-                size_t *len_r, struct cm_err *err)
+int ib_park_get(struct ib_session *s, const struct ib_park_ref *ref, char **data_r, size_t *len_r,
+                struct cm_err *err)
 {
     char *data = NULL;
     size_t len = 0;

@@ -27,8 +27,8 @@ int ib_park_put(struct ib_session *s, const char *msg, size_t len, uint32_t *uid
 /* The blob's bytes (malloc'd, NUL-terminated, *len_r = ref->size).
    CM_ENOENT when it is no longer there (used, expired and swept, or the
    folder was recreated). */
-int ib_park_get(struct ib_session *s, const struct ib_park_ref *ref, char **data_r,
-                size_t *len_r, struct cm_err *err) __attribute__((warn_unused_result));
+int ib_park_get(struct ib_session *s, const struct ib_park_ref *ref, char **data_r, size_t *len_r,
+                struct cm_err *err) __attribute__((warn_unused_result));
 
 /* Remove the blob (a blob already gone is not an error). */
 int ib_park_drop(struct ib_session *s, const struct ib_park_ref *ref, struct cm_err *err)

@@ -59,8 +59,7 @@ char *ib_park_blob_id(const unsigned char key[32], const struct ib_park_ref *ref
     return cm_token_encode(key, IB_PARK_TOKEN_KIND, buf, FIXED_BYTES + IB_ACCOUNT_ID_LEN + tlen);
 }
 
-int ib_park_blob_parse(const unsigned char key[32], const char *blob_id,
-                       struct ib_park_ref *ref_r)
+int ib_park_blob_parse(const unsigned char key[32], const char *blob_id, struct ib_park_ref *ref_r)
 {
     unsigned char *p = NULL;
     size_t len = 0, tlen;
@@ -80,7 +79,8 @@ int ib_park_blob_parse(const unsigned char key[32], const char *blob_id,
     memcpy(ref_r->account, p + FIXED_BYTES, IB_ACCOUNT_ID_LEN);
     memcpy(ref_r->type, p + FIXED_BYTES + IB_ACCOUNT_ID_LEN, tlen);
     free(p);
-    if (strspn(ref_r->account, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+    if (strspn(ref_r->account,
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
         IB_ACCOUNT_ID_LEN)
         return CM_EINVAL;
     return ref_r->uid != 0 && ib_park_type_ok(ref_r->type) ? 0 : CM_EINVAL;

@@ -37,8 +37,8 @@
 struct ib_park_ref {
     uint32_t uidvalidity;
     uint32_t uid;
-    uint64_t size;                        /* bytes of the blob itself */
-    int64_t created;                      /* unix seconds of the upload */
+    uint64_t size;   /* bytes of the blob itself */
+    int64_t created; /* unix seconds of the upload */
     char account[IB_ACCOUNT_ID_LEN + 1];
     char type[IB_PARK_TYPE_MAX + 1];
 };
@@ -50,8 +50,8 @@ bool ib_park_type_ok(const char *type);
 /* The blobId of ref (malloc'd), or NULL on OOM or an invalid type. */
 char *ib_park_blob_id(const unsigned char key[32], const struct ib_park_ref *ref);
 /* 0, or CM_EINVAL for anything that is not a parked blobId of ours. */
-int ib_park_blob_parse(const unsigned char key[32], const char *blob_id,
-                       struct ib_park_ref *ref_r) __attribute__((warn_unused_result));
+int ib_park_blob_parse(const unsigned char key[32], const char *blob_id, struct ib_park_ref *ref_r)
+    __attribute__((warn_unused_result));
 
 /* Is ref past its lifetime at now (ttl seconds after created)? */
 bool ib_park_expired(const struct ib_park_ref *ref, int64_t now, unsigned int ttl);
@@ -64,8 +64,8 @@ struct ib_park_wrap {
     struct cm_buf *out;    /* borrowed */
     unsigned char pend[3]; /* bytes not yet encoded */
     size_t npend;
-    size_t col;            /* characters on the current line */
-    uint64_t size;         /* blob bytes fed so far */
+    size_t col;    /* characters on the current line */
+    uint64_t size; /* blob bytes fed so far */
 };
 int ib_park_wrap_begin(struct ib_park_wrap *w, struct cm_buf *out, int64_t now)
     __attribute__((warn_unused_result));

@@ -37,8 +37,8 @@ void gw_jblob_fini(struct gw_jblob *b)
     b->part = NULL;
 }
 
-static int read_part(struct ib_session *s, const struct gw_jblob *b, char **data_r,
-                     size_t *len_r, struct cm_err *err)
+static int read_part(struct ib_session *s, const struct gw_jblob *b, char **data_r, size_t *len_r,
+                     struct cm_err *err)
 {
     struct mailimap_set *set = ib_uidset_single(b->loc.uid);
     struct ib_msg *m = NULL;
@@ -95,7 +95,7 @@ bool gw_jblob_download(struct gw_req *req)
     struct cm_err err = CM_ERR_INIT;
     struct gw_principal p;
     struct ib_park_ref ref;
-    struct dl_job j = { .ref = &ref };
+    struct dl_job j = {.ref = &ref};
     const char *type = gw_req_query(req, "type");
     char acct[IB_ACCOUNT_ID_LEN + 1];
     int rc;
@@ -118,8 +118,7 @@ bool gw_jblob_download(struct gw_req *req)
     } else {
         gw_jmail_add_disposition(req, req->params[2]);
         gw_req_reply_owned(req, 200, NULL, j.data, j.len);
-        gw_req_add_header(req, "Content-Type",
-                          type && gw_jmail_safe_type(type) ? type : ref.type);
+        gw_req_add_header(req, "Content-Type", type && gw_jmail_safe_type(type) ? type : ref.type);
         j.data = NULL;
     }
     free(j.data);

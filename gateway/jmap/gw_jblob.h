@@ -22,10 +22,10 @@ struct ib_folder_list;
 
 /* What a blobId names. */
 struct gw_jblob {
-    bool parked;             /* an upload (ref), else a message part (loc, part) */
+    bool parked; /* an upload (ref), else a message part (loc, part) */
     struct ib_park_ref ref;
     struct ib_email_loc loc;
-    char *part;              /* malloc'd; "" = whole message */
+    char *part; /* malloc'd; "" = whole message */
 };
 
 /* Parse blob_id for account (the caller's accountId). CM_ENOENT for a

@@ -46,11 +46,13 @@ struct one {
 /* UTCDate "YYYY-MM-DDTHH:MM:SS[.frac]Z" -> unix seconds, or -1. */
 static int64_t parse_utcdate(const char *t)
 {
-    struct tm tm = { 0 };
+    struct tm tm = {0};
     int n = 0;
 
-    if (t == NULL || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+    if (t == NULL ||
+        sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+        n != 19)
         return -1;
     if (t[n] == '.') {
         n++;
@@ -58,8 +60,7 @@ static int64_t parse_utcdate(const char *t)
             n++;
     }
     if (strcmp(t + n, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-        tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 ||
-        tm.tm_year < 1970)
+        tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
         return -1;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
@@ -85,7 +86,8 @@ static json_t *check_mailbox(struct imp *im, json_t *boxes, struct one *o)
     if (json_object_size(boxes) > 1)
         return invalid("mailboxIds", "an IMAP message is in exactly one mailbox: "
                                      "mailboxIds must name one (maxMailboxesPerEmail is 1)");
-    json_object_foreach(boxes, k, v) {
+    json_object_foreach(boxes, k, v)
+    {
         id = k;
         if (!json_is_true(v))
             return invalid("mailboxIds", "mailboxIds values must be true");
@@ -107,7 +109,8 @@ static json_t *check_keywords(json_t *kw, struct one *o)
         return NULL;
     if (!json_is_object(kw) || json_object_size(kw) > MAX_KEYWORDS)
         return invalid("keywords", "keywords must be an object of at most 64 keywords");
-    json_object_foreach(kw, k, v) {
+    json_object_foreach(kw, k, v)
+    {
         const char *flag = gw_jmail_flag_of(k, o->flagbuf[o->nflags]);
 
         if (!json_is_true(v) || flag == NULL)
@@ -142,8 +145,8 @@ static json_t *check_args(struct imp *im, json_t *args, struct one *o, struct cm
 }
 
 /* {id, blobId, threadId, size} of the new message at (f, uidvalidity, uid). */
-static json_t *created_json(struct imp *im, const struct one *o, uint32_t uidvalidity,
-                            uint32_t uid, const char *data, size_t len)
+static json_t *created_json(struct imp *im, const struct one *o, uint32_t uidvalidity, uint32_t uid,
+                            const char *data, size_t len)
 {
     struct ib_email_loc loc = gw_jmail_loc(o->f, uid);
     struct ib_header_list *hl = NULL;
@@ -217,27 +220,31 @@ static int import_all(struct imp *im, json_t *emails, struct cm_err *err)
     json_t *args;
     uint64_t kept;
 
-    json_object_foreach(emails, cid, args) {
+    json_object_foreach(emails, cid, args)
+    {
         if (import_one(im, cid, args, err) < 0)
             return err->code;
     }
     /* the lazy sweep of expired uploads, once per call */
-    if (ib_park_sweep(im->s, (int64_t)time(NULL), im->c->jr->req->ctx->set->upload_ttl_secs,
-                      &kept, err) < 0 && !ib_session_is_broken(im->s))
+    if (ib_park_sweep(im->s, (int64_t)time(NULL), im->c->jr->req->ctx->set->upload_ttl_secs, &kept,
+                      err) < 0 &&
+        !ib_session_is_broken(im->s))
         cm_err_clear(err);
     return ib_session_is_broken(im->s) ? CM_EUPSTREAM : 0;
 }
 
 json_t *gw_jmap_email_import(struct gw_jcall *c, struct cm_err *err)
 {
-    json_t *emails = json_object_get(c->args, "emails"), *if_in = json_object_get(c->args, "ifInState");
-    struct imp im = { .c = c };
+    json_t *emails = json_object_get(c->args, "emails"),
+           *if_in = json_object_get(c->args, "ifInState");
+    struct imp im = {.c = c};
     char *old = NULL, *now = NULL;
     json_t *reply = NULL;
 
     if (gw_jcall_account(c, err) < 0)
         return NULL;
-    if (!json_is_object(emails) || (if_in != NULL && !json_is_null(if_in) && !json_is_string(if_in))) {
+    if (!json_is_object(emails) ||
+        (if_in != NULL && !json_is_null(if_in) && !json_is_string(if_in))) {
         cm_err_set(err, CM_EINVAL, "emails must be an object, ifInState a string or null");
         return NULL;
     }

@@ -19,12 +19,11 @@
 #include "imapbridge/ib_session.h"
 
 static const char *const default_props[] = {
-    "messageId", "inReplyTo",     "references", "sender",     "from",     "to",
-    "cc",        "bcc",           "replyTo",    "subject",    "sentAt",   "hasAttachment",
-    "preview",   "bodyValues",    "textBody",   "htmlBody",   "attachments",
+    "messageId", "inReplyTo",  "references", "sender",   "from",        "to",
+    "cc",        "bcc",        "replyTo",    "subject",  "sentAt",      "hasAttachment",
+    "preview",   "bodyValues", "textBody",   "htmlBody", "attachments",
 };
-static const char *const null_props[] = { "id", "mailboxIds", "keywords", "receivedAt",
-                                          "threadId" };
+static const char *const null_props[] = {"id", "mailboxIds", "keywords", "receivedAt", "threadId"};
 
 struct parse {
     struct gw_jcall *c;
@@ -42,19 +41,17 @@ static void null_part_blobs(json_t *part)
 
     if (json_object_get(part, "blobId") != NULL)
         json_object_set_new(part, "blobId", json_null());
-    json_array_foreach(sub, i, v)
-        null_part_blobs(v);
+    json_array_foreach(sub, i, v) null_part_blobs(v);
 }
 
 static void null_all_part_blobs(json_t *obj)
 {
-    static const char *const lists[] = { "textBody", "htmlBody", "attachments" };
+    static const char *const lists[] = {"textBody", "htmlBody", "attachments"};
     json_t *v;
     size_t i;
 
     for (size_t k = 0; k < sizeof(lists) / sizeof(lists[0]); k++) {
-        json_array_foreach(json_object_get(obj, lists[k]), i, v)
-            null_part_blobs(v);
+        json_array_foreach(json_object_get(obj, lists[k]), i, v) null_part_blobs(v);
     }
     if (json_object_get(obj, "bodyStructure") != NULL)
         null_part_blobs(json_object_get(obj, "bodyStructure"));
@@ -63,7 +60,7 @@ static void null_all_part_blobs(json_t *obj)
 /* Park data for the call, build, drop it again. */
 static json_t *parse_bytes(struct parse *p, const char *data, size_t len, struct cm_err *err)
 {
-    struct ib_folder park = { 0 };
+    struct ib_folder park = {0};
     uint32_t uv = 0, uid = 0;
     json_t *obj;
 
@@ -74,7 +71,7 @@ static json_t *parse_bytes(struct parse *p, const char *data, size_t len, struct
     park.uidvalidity = uv;
     obj = gw_jmap_email_at(p->o, p->s, &park, uid, err);
     {
-        struct ib_park_ref ref = { .uidvalidity = uv, .uid = uid };
+        struct ib_park_ref ref = {.uidvalidity = uv, .uid = uid};
         struct cm_err e2 = CM_ERR_INIT;
 
         if (ib_park_drop(p->s, &ref, &e2) < 0 && obj != NULL && ib_session_is_broken(p->s)) {
@@ -98,9 +95,8 @@ static int parse_one(struct parse *p, json_t *jid, struct cm_err *err)
     char *data = NULL;
     size_t len = 0;
     int rc = gw_jblob_parse(p->c->jr->req->ctx, p->c->jr->account_id, blob_id, &b, err);
-    const struct ib_folder *f = rc == 0 && !b.parked && b.part[0] == '\0'
-                                    ? gw_jmail_folder_of(p->l, &b.loc)
-                                    : NULL;
+    const struct ib_folder *f =
+        rc == 0 && !b.parked && b.part[0] == '\0' ? gw_jmail_folder_of(p->l, &b.loc) : NULL;
 
     if (f != NULL) {
         obj = gw_jmap_email_at(p->o, p->s, f, b.loc.uid, err);
@@ -159,7 +155,7 @@ json_t *gw_jmap_email_parse(struct gw_jcall *c, struct cm_err *err)
 {
     json_t *ids = json_object_get(c->args, "blobIds"), *args = NULL, *saved = c->args, *v;
     json_t *reply = NULL;
-    struct parse p = { .c = c };
+    struct parse p = {.c = c};
     size_t i;
 
     if (gw_jcall_account(c, err) < 0)
@@ -168,7 +164,8 @@ json_t *gw_jmap_email_parse(struct gw_jcall *c, struct cm_err *err)
         cm_err_set(err, CM_EINVAL, "blobIds must be an array of blob ids");
         return NULL;
     }
-    json_array_foreach(ids, i, v) {
+    json_array_foreach(ids, i, v)
+    {
         if (!json_is_string(v)) {
             cm_err_set(err, CM_EINVAL, "blobIds must be an array of blob ids");
             return NULL;
@@ -189,13 +186,14 @@ json_t *gw_jmap_email_parse(struct gw_jcall *c, struct cm_err *err)
     p.parsed = json_object();
     p.not_parsable = json_array();
     p.not_found = json_array();
-    json_array_foreach(ids, i, v) {
+    json_array_foreach(ids, i, v)
+    {
         if (parse_one(&p, v, err) < 0)
             goto done;
     }
     reply = json_pack("{s:s,s:o,s:o,s:o}", "accountId", c->jr->account_id, "parsed",
-                      empty_null(p.parsed, false), "notParsable",
-                      empty_null(p.not_parsable, true), "notFound", empty_null(p.not_found, true));
+                      empty_null(p.parsed, false), "notParsable", empty_null(p.not_parsable, true),
+                      "notFound", empty_null(p.not_found, true));
 done:
     json_decref(p.parsed);
     json_decref(p.not_parsable);

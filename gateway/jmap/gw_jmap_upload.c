@@ -28,7 +28,7 @@ struct upload {
     bool counted;
     char type[IB_PARK_TYPE_MAX + 1];
     int64_t created;
-    struct cm_buf msg;      /* the wrapped message, built as the body arrives */
+    struct cm_buf msg; /* the wrapped message, built as the body arrives */
     struct ib_park_wrap w;
     uint32_t uidvalidity, uid;
 };
@@ -126,15 +126,16 @@ static int park(struct ib_session *s, void *arg, struct cm_err *err)
     int rc = ib_park_sweep(s, (int64_t)time(NULL), u->ctx->set->upload_ttl_secs, &kept, err);
 
     if (rc == 0 && kept + u->msg.len > u->ctx->set->upload_account_bytes)
-        return cm_err_set(err, CM_ELIMIT, "the account keeps too many uploaded bytes "
-                                          "(upload_account_max); use or wait for them to expire");
+        return cm_err_set(err, CM_ELIMIT,
+                          "the account keeps too many uploaded bytes "
+                          "(upload_account_max); use or wait for them to expire");
     return rc < 0 ? rc : ib_park_put(s, u->msg.data, u->msg.len, &u->uidvalidity, &u->uid, err);
 }
 
 static void answer(struct gw_req *req, struct upload *u)
 {
-    struct ib_park_ref ref = { .uidvalidity = u->uidvalidity, .uid = u->uid,
-                               .size = u->w.size, .created = u->created };
+    struct ib_park_ref ref = {
+        .uidvalidity = u->uidvalidity, .uid = u->uid, .size = u->w.size, .created = u->created};
     char *id;
 
     memcpy(ref.account, u->account, sizeof(ref.account));
@@ -144,9 +145,9 @@ static void answer(struct gw_req *req, struct upload *u)
         gw_req_reply_problem(req, 500, "out of memory");
         return;
     }
-    gw_req_reply_json(req, 201, json_pack("{s:s,s:s,s:s,s:I}", "accountId", u->account,
-                                          "blobId", id, "type", u->type, "size",
-                                          (json_int_t)u->w.size));
+    gw_req_reply_json(req, 201,
+                      json_pack("{s:s,s:s,s:s,s:I}", "accountId", u->account, "blobId", id, "type",
+                                u->type, "size", (json_int_t)u->w.size));
     free(id);
 }
 

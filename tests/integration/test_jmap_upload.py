@@ -460,6 +460,20 @@ class JmapUploadTest(StackTestCase):
         finally:
             m.logout()
 
+    def test_uploads_are_not_pushed_imports_are(self):
+        es = self.gw.sse("/jmap/eventsource?types=*&closeafter=no&ping=0", headers=self.auth)
+        self.addCleanup(es.close)
+        self.assertEqual(es.status, 200)
+        es.events(count=5, timeout=1.5)  # whatever the stream opens with
+        r = self.upload_ok(MSG)
+        self.upload_ok(b"and another", type_="text/plain")
+        quiet = [e for e in es.events(count=1, timeout=2.0) if e.get("event") == "state"]
+        self.assertEqual(quiet, [])
+        self.assertIn("k1", self.import_(r["blobId"])["created"])
+        got = [e for e in es.events(count=1, timeout=8.0) if e.get("event") == "state"]
+        self.assertTrue(got, "no state event after an import into INBOX")
+        self.assertIn("Email", json.loads(got[0]["data"])["changed"][self.acct])
+
     def test_unused_blob_disappears_after_its_lifetime(self):
         r = self.upload_ok(b"short-lived", gw=self.gw_ttl, type_="text/plain")
         st, _, body = self.download(r["blobId"], gw=self.gw_ttl)

@@ -13,8 +13,10 @@ static const unsigned char other[32] = "other-key-other-key-other-key-o";
 
 static struct ib_park_ref sample(void)
 {
-    struct ib_park_ref r = { .uidvalidity = 1700000001u, .uid = 4294967295u,
-                             .size = 5000000000ull, .created = 1765000000 };
+    struct ib_park_ref r = {.uidvalidity = 1700000001u,
+                            .uid = 4294967295u,
+                            .size = 5000000000ull,
+                            .created = 1765000000};
 
     memcpy(r.account, "aABCDEFGHIJKLMNOP", IB_ACCOUNT_ID_LEN + 1);
     snprintf(r.type, sizeof(r.type), "%s", "image/png; name=x.png");
@@ -32,7 +34,7 @@ static void test_token(void)
     th_assert(back.created == r.created && strcmp(back.account, r.account) == 0);
     th_assert(strcmp(back.type, r.type) == 0);
     th_assert(ib_park_blob_parse(other, id, &back) == CM_EINVAL); /* another secret */
-    id[strlen(id) - 3] = id[strlen(id) - 3] == 'A' ? 'B' : 'A';    /* altered */
+    id[strlen(id) - 3] = id[strlen(id) - 3] == 'A' ? 'B' : 'A';   /* altered */
     th_assert(ib_park_blob_parse(key, id, &back) == CM_EINVAL);
     free(id);
     th_assert(ib_park_blob_parse(key, "", &back) == CM_EINVAL);
@@ -96,7 +98,7 @@ static void roundtrip(const unsigned char *data, size_t n, size_t step)
 static void test_wrap(void)
 {
     unsigned char data[1000];
-    size_t steps[] = { 1, 2, 3, 4, 7, 57, 1000 };
+    size_t steps[] = {1, 2, 3, 4, 7, 57, 1000};
 
     for (size_t i = 0; i < sizeof(data); i++)
         data[i] = (unsigned char)(i * 7 + (i >> 3)); /* NULs, CR, LF, 8-bit */
@@ -110,7 +112,7 @@ static void test_wrap_cap(void)
 {
     struct cm_buf out;
     struct ib_park_wrap w;
-    unsigned char big[4096] = { 0 };
+    unsigned char big[4096] = {0};
 
     cm_buf_init(&out, 1024);
     th_assert(ib_park_wrap_begin(&w, &out, 0) == 0);
@@ -136,18 +138,18 @@ static void test_is_message(void)
         size_t len; /* 0: strlen */
         bool ok;
     } cases[] = {
-        { "From: a@b\r\nSubject: x\r\n\r\nbody\r\n", 0, true },
-        { "Subject: x\n\tfolded\n\nbody", 0, true },
-        { "Subject: only a header", 0, true },
-        { "X-Empty:\r\n\r\n", 0, true },
-        { "From a@b Mon Jan 1\nSubject: mbox line first\n\n", 0, false },
-        { "\r\n\r\nbody only", 0, false },
-        { " continuation first: x\r\n\r\n", 0, false },
-        { ": no name\r\n\r\n", 0, false },
-        { "hello world", 0, false },
-        { "Subject: x\r\ngarbage line\r\n\r\n", 0, false },
-        { "Subject: a\0b\r\n\r\n", 16, false },
-        { "", 0, false },
+        {"From: a@b\r\nSubject: x\r\n\r\nbody\r\n", 0, true},
+        {"Subject: x\n\tfolded\n\nbody", 0, true},
+        {"Subject: only a header", 0, true},
+        {"X-Empty:\r\n\r\n", 0, true},
+        {"From a@b Mon Jan 1\nSubject: mbox line first\n\n", 0, false},
+        {"\r\n\r\nbody only", 0, false},
+        {" continuation first: x\r\n\r\n", 0, false},
+        {": no name\r\n\r\n", 0, false},
+        {"hello world", 0, false},
+        {"Subject: x\r\ngarbage line\r\n\r\n", 0, false},
+        {"Subject: a\0b\r\n\r\n", 16, false},
+        {"", 0, false},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
