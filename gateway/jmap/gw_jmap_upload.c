@@ -67,6 +67,7 @@ static void begin(struct gw_req *req)
 {
     const struct gw_settings *set = req->ctx->set;
     const char *type = gw_req_header(req, GW_HDR_CONTENT_TYPE);
+    const char *cl = gw_req_header(req, GW_HDR_CONTENT_LENGTH);
     struct cm_err err = CM_ERR_INIT;
     struct gw_principal p;
     struct upload *u;
@@ -91,7 +92,7 @@ static void begin(struct gw_req *req)
         gw_req_reply_problem(req, 404, "no such account");
         return;
     }
-    if (declared_too_big(req, gw_req_header(req, GW_HDR_CONTENT_LENGTH))) {
+    if (declared_too_big(req, cl)) {
         gw_req_reply_problem(req, 413, "the upload exceeds maxSizeUpload");
         return;
     }
@@ -111,7 +112,11 @@ static void begin(struct gw_req *req)
     u->counted = true;
     u->created = (int64_t)time(NULL);
     cm_buf_init(&u->msg, ib_park_wrapped_size(set->max_upload_bytes));
-    if (ib_park_wrap_begin(&u->w, &u->msg, u->created) < 0) {
+    /* With a Content-Length the whole wrapped message gets its room now, so
+       the body is never moved (held twice) while it grows. */
+    if ((cl != NULL &&
+         cm_buf_reserve(&u->msg, ib_park_wrapped_size(strtoull(cl, NULL, 10))) < 0) ||
+        ib_park_wrap_begin(&u->w, &u->msg, u->created) < 0) {
         gw_req_reply_problem(req, 500, "out of memory");
         return;
     }
