@@ -312,6 +312,18 @@ class JmapUploadTest(StackTestCase):
         self.assertEqual(g["list"][0]["size"], c["size"])
         self.assertEqual(g["list"][0]["threadId"], c["threadId"])
 
+    def test_import_into_a_mailbox_created_in_the_same_request(self):
+        r = self.upload_ok(MSG)
+        res = self.call(self.gw, ["Mailbox/set", {"accountId": self.acct,
+                                                  "create": {"nb": {"name": "Imported here"}}}],
+                        ["Email/import", {"accountId": self.acct, "emails": {
+                            "m": {"blobId": r["blobId"], "mailboxIds": {"#nb": True}}}}])
+        box = res[0]["created"]["nb"]["id"]
+        c = res[1]["created"]["m"]
+        g = self.call(self.gw, ["Email/get", {"accountId": self.acct, "ids": [c["id"]],
+                                              "properties": ["mailboxIds"]}])
+        self.assertEqual(g["list"][0]["mailboxIds"], {box: True})
+
     def test_invalid_imports(self):
         r = self.upload_ok(MSG)
         junk = self.upload_ok(b"\x89PNG\r\n\x1a\n\0\0binary", type_="image/png")
