@@ -37,9 +37,15 @@ int ib_append(struct ib_session *s, const char *imap_name, const char *const *fl
     if (fl == NULL || (date >= 0 && dt == NULL)) {
         rc = cm_err_set(err, CM_ENOMEM, "out of memory");
     } else {
-        rc = mailimap_uidplus_append(ib_session_imap(s), imap_name, fl, dt, data, len,
-                                     uidvalidity_r, uid_r);
-        rc = ib_session_check(s, rc, "APPEND", err);
+        mailimap *imap = ib_session_imap(s);
+        int r = mailimap_uidplus_append(imap, imap_name, fl, dt, data, len, uidvalidity_r, uid_r);
+
+        rc = ib_session_check(s, r, "APPEND", err);
+        if (rc < 0 && !ib_session_is_broken(s) && imap->imap_response_info != NULL &&
+            imap->imap_response_info->rsp_trycreate) {
+            cm_err_clear(err);
+            rc = cm_err_set(err, CM_ENOENT, "imap: APPEND: no such folder [TRYCREATE]");
+        }
     }
     if (fl != NULL)
         mailimap_flag_list_free(fl);

@@ -19,9 +19,9 @@ struct ib_session;
    server's now). *uidvalidity_r / *uid_r from APPENDUID. Errors: CM_EPERM
    without UIDPLUS (nothing sent: the new message could not be named);
    CM_ENOENT when the server answered [TRYCREATE] (no such folder);
-   CM_ELIMIT for [TOOBIG]/[LIMIT]/[OVERQUOTA]; CM_EINVAL for another NO
-   (the server refused the bytes, e.g. a NUL); CM_EUPSTREAM and others
-   as ib_session_check. */
+   CM_EUPSTREAM for an OK without APPENDUID (the message was stored but
+   cannot be named); another NO (quota, bytes refused) as ib_session_check,
+   the session staying usable. */
 int ib_append(struct ib_session *s, const char *imap_name, const char *const *flags, size_t nflags,
               int64_t date, const char *data, size_t len, uint32_t *uidvalidity_r, uint32_t *uid_r,
               struct cm_err *err) __attribute__((warn_unused_result));

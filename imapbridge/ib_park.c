@@ -15,10 +15,10 @@ int ib_park_put(struct ib_session *s, const char *msg, size_t len, uint32_t *uid
 {
     int rc = ib_append(s, IB_PARK_FOLDER, NULL, 0, -1, msg, len, uidvalidity_r, uid_r, err);
 
-    if (rc == 0 || ib_session_is_broken(s) || rc == CM_EPERM)
+    if (rc != CM_ENOENT || ib_session_is_broken(s))
         return rc;
-    /* Most likely [TRYCREATE]: create it (never subscribed) and try once more.
-       A CREATE that fails because another instance just made it is fine. */
+    /* [TRYCREATE]: create it (never subscribed) and try once more. A CREATE
+       that fails because another instance just made it is fine. */
     cm_err_clear(err);
     if (ib_mailbox_create(s, IB_PARK_FOLDER, err) < 0) {
         if (ib_session_is_broken(s))

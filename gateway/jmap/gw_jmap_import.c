@@ -167,6 +167,16 @@ static json_t *created_json(struct imp *im, const struct one *o, uint32_t uidval
     return out;
 }
 
+/* The SetError for an APPEND the server refused (the session is fine). */
+static json_t *append_error(int rc, const char *msg)
+{
+    if (rc == CM_ENOENT) /* [TRYCREATE]: the folder went away meanwhile */
+        return invalid("mailboxIds", "no such mailbox");
+    if (rc == CM_EPERM) /* no UIDPLUS: the new message could not be named */
+        return gw_jset_error("forbidden", msg);
+    return gw_jset_error(rc == CM_ELIMIT ? "tooLarge" : "invalidEmail", msg);
+}
+
 /* Import one; a SetError into *set_err, or a method-level failure. */
 static int import_one(struct imp *im, const char *cid, json_t *args, struct cm_err *err)
 {
@@ -194,7 +204,7 @@ static int import_one(struct imp *im, const char *cid, json_t *args, struct cm_e
         rc = ib_append(im->s, o.f->imap_name, o.flags, o.nflags, o.received, data, len, &uv, &uid,
                        err);
         if (rc < 0 && !ib_session_is_broken(im->s)) {
-            e = gw_jset_error(rc == CM_ELIMIT ? "tooLarge" : "invalidEmail", err->msg);
+            e = append_error(rc, err->msg);
             cm_err_clear(err);
             rc = 0;
         }
