@@ -9,6 +9,7 @@
 #include <strings.h>
 
 
+#include "imapbridge/ib_etpan.h"
 #include "imapbridge/ib_lines.h"
 #include "imapbridge/ib_mailbox_int.h"
 #include "imapbridge/ib_session.h"
@@ -116,6 +117,34 @@ int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,
         /* news of the selected folder came with the listing and went past
            libetpan, whose view of the selection is now stale: reopen it */
         rc = ib_session_drop_selection(s, err);
+    if (rc == 0)
+        rc = build(&u, out, err);
+    ib_untagged_reset(&u);
+    if (rc < 0)
+        ib_folder_list_fini(out);
+    return rc;
+}
+
+int ib_mailbox_list_status_send(struct ib_session *s, int *tag_r, struct cm_err *err)
+{
+    char cmd[256];
+
+    *tag_r = 0;
+    if (!(ib_session_caps(s) & IB_CAP_LIST_STATUS))
+        return cm_err_set(err, CM_ECONFIG, "imap: no LIST-STATUS");
+    list_status_command(ib_session_caps(s), cmd, sizeof(cmd));
+    return ib_session_check(s, ib_etpan_send_line(ib_session_imap(s), cmd, tag_r),
+                            "LIST-STATUS", err);
+}
+
+int ib_mailbox_list_status_recv(struct ib_session *s, int tag, struct ib_folder_list *out,
+                                bool *news_r, struct cm_err *err)
+{
+    struct ib_untagged u = { 0 };
+    int rc = ib_lines_read(s, &u, tag, false, "LIST-STATUS", err);
+
+    memset(out, 0, sizeof(*out));
+    *news_r = u.exists || u.expunge || u.fetch;
     if (rc == 0)
         rc = build(&u, out, err);
     ib_untagged_reset(&u);

@@ -1228,6 +1228,29 @@ int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *s
     return 0;
 }
 
+int ib_session_use_send(struct ib_session *s, const char *imap_name, bool read_only,
+                        struct ib_use *u, struct cm_err *err)
+{
+    u->tag = 0;
+    u->opened = false;
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (s->selected != NULL && s->synced && strcmp(s->selected, imap_name) == 0 &&
+        read_only != s->selected_rw)
+        return 0;
+    /* not the NOOP: Dovecot runs a LIST written behind a NOOP before the
+       NOOP ends (NOOP waits for the commands running beside it), so the
+       listing would not see what the NOOP brings; EXAMINE/SELECT ends
+       before the server starts the next command */
+    u->opened = true;
+    return ib_session_select_send(s, imap_name, read_only, &u->tag, err);
+}
+
+int ib_session_use_recv(struct ib_session *s, const struct ib_use *u, struct cm_err *err)
+{
+    return u->opened ? ib_session_select_recv(s, u->tag, NULL, err) : 0;
+}
+
 int ib_session_drop_selection(struct ib_session *s, struct cm_err *err)
 {
     cm_debug(s->logkv, "imap: warning about the selected folder; unselecting");

@@ -221,6 +221,27 @@ int ib_session_select_send(struct ib_session *s, const char *imap_name, bool rea
 int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *sel_r,
                            struct cm_err *err) __attribute__((warn_unused_result));
 
+/* What makes imap_name the selected folder in that mode, in two halves
+   for pipelining the folder's commands behind it: _send writes nothing
+   when it is already so selected and synced since checkout, else
+   EXAMINE/SELECT afresh (ib_session_select_send), without flushing. Never
+   the sync NOOP: Dovecot answers a LIST written behind a NOOP before the
+   NOOP ends (NOOP waits for the commands running beside it), so a listing
+   behind it would not see what the NOOP brings, while EXAMINE/SELECT ends
+   before the server starts the next command. Once flushed and the answers
+   in front read, _recv reads its answer: 0 when the folder is selected in
+   that mode. Otherwise the commands written behind it ran without it:
+   their answers must be read and thrown away. CM_ENOENT/CM_EUPSTREAM as
+   ib_session_select_recv; the session is then usable unless broken. */
+struct ib_use {
+    int tag;       /* 0: nothing was written */
+    bool opened;   /* EXAMINE/SELECT was written */
+};
+int ib_session_use_send(struct ib_session *s, const char *imap_name, bool read_only,
+                        struct ib_use *u, struct cm_err *err) __attribute__((warn_unused_result));
+int ib_session_use_recv(struct ib_session *s, const struct ib_use *u, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* Translate a libetpan result code into a CM_E* code, fill err with what
    (the command name), and mark the session broken when the code means the
    stream can no longer be trusted. Returns the CM_E* code (0 for success
