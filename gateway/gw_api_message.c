@@ -220,16 +220,18 @@ static int run(struct ib_session *s, void *arg, struct cm_err *err)
                         IB_FETCH_HEADER | IB_FETCH_BODYSTRUCTURE;
     struct ib_msg *m = NULL;
     size_t n = 0;
-    int rc = gw_rest_box_examine(s, j->req->params[0], &j->box, err);
+    int rc;
 
-    if (rc == 0 && j->what == MSG_RAW) {
+    if (j->what == MSG_RAW) {
+        rc = gw_rest_box_examine(s, j->req->params[0], &j->box, err);
         free(j->data);
         j->data = NULL;
-        return ib_fetch_section(s, j->uid, "", 0, 0, &j->data, &j->len, err);
+        return rc < 0 ? rc : ib_fetch_section(s, j->uid, "", 0, 0, &j->data, &j->len, err);
     }
-    if (rc == 0)
-        rc = gw_rest_fetch_one(s, j->uid, j->what == MSG_PART ? IB_FETCH_BODYSTRUCTURE : want, &m, &n,
-                       err);
+    /* EXAMINE + STATUS + UID FETCH in one round trip */
+    rc = gw_rest_box_fetch(s, j->req->params[0], true, j->uid,
+                           j->what == MSG_PART ? IB_FETCH_BODYSTRUCTURE : want, &j->box, &m, &n,
+                           err);
     if (rc == 0)
         rc = j->what == MSG_PART ? one_part(s, j, &m[0], err) : detail(s, j, &m[0], err);
     ib_msgs_free(m, n);

@@ -8,6 +8,7 @@
 
 #include "common/cm_buf.h"
 #include "imapbridge/ib_body.h"
+#include "imapbridge/ib_etpan.h"
 #include "imapbridge/ib_ext.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
@@ -207,21 +208,14 @@ static struct mailimap_fetch_type *build_fetch(struct ib_session *s, unsigned in
     return ft;
 }
 
-int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
-                  struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+/* The messages of a FETCH result (freed here) into *msgs_r. */
+static int take_msgs(clist *result, struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
 {
-    struct mailimap_fetch_type *ft = build_fetch(s, want);
-    clist *result = NULL;
     struct ib_msg *msgs = NULL;
     size_t n = 0;
     clistiter *it;
-    int rc;
+    int rc = 0;
 
-    rc = ib_session_check(s, mailimap_uid_fetch(ib_session_imap(s), uids, ft, &result),
-                          "UID FETCH", err);
-    mailimap_fetch_type_free(ft);
-    if (rc < 0)
-        return rc;
     msgs = calloc(clist_count(result) + 1, sizeof(*msgs));
     if (msgs == NULL)
         rc = cm_err_set(err, CM_ENOMEM, "out of memory");
@@ -240,6 +234,67 @@ int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int 
     *msgs_r = msgs;
     *n_r = n;
     return 0;
+}
+
+int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
+                  struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_fetch_type *ft = build_fetch(s, want);
+    clist *result = NULL;
+    int rc;
+
+    rc = ib_session_check(s, mailimap_uid_fetch(ib_session_imap(s), uids, ft, &result),
+                          "UID FETCH", err);
+    mailimap_fetch_type_free(ft);
+    return rc < 0 ? rc : take_msgs(result, msgs_r, n_r, err);
+}
+
+int ib_fetch_msgs_send(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
+                       int *tag_r, struct cm_err *err)
+{
+    mailimap *imap = ib_session_imap(s);
+    struct mailimap_fetch_type *ft = build_fetch(s, want);
+    int r = ft ? mailimap_send_current_tag(imap) : MAILIMAP_ERROR_MEMORY;
+
+    *tag_r = imap->imap_tag;
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_uid_fetch_send(imap->imap_stream, uids, ft);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_crlf_send(imap->imap_stream);
+    if (ft != NULL)
+        mailimap_fetch_type_free(ft);
+    return ib_session_check(s, r, "UID FETCH", err);
+}
+
+int ib_fetch_msgs_recv(struct ib_session *s, int tag, struct ib_msg **msgs_r, size_t *n_r,
+                       struct cm_err *err)
+{
+    mailimap *imap = ib_session_imap(s);
+    struct mailimap_response *resp = NULL;
+    clist *result;
+    bool ok;
+    int r;
+
+    *msgs_r = NULL;
+    *n_r = 0;
+    imap->imap_tag = tag;
+    r = ib_etpan_read_response(imap, &resp);
+    if (r != MAILIMAP_NO_ERROR)
+        return ib_session_check(s, r, "UID FETCH", err);
+    ok = ib_etpan_tagged_ok(resp);
+    mailimap_response_free(resp);
+    result = imap->imap_response_info ? imap->imap_response_info->rsp_fetch_list : NULL;
+    if (imap->imap_response_info != NULL)
+        imap->imap_response_info->rsp_fetch_list = NULL;
+    if (result == NULL)
+        result = clist_new();
+    r = ib_session_check(s, ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_UID_FETCH, "UID FETCH", err);
+    if (r < 0 || result == NULL) {
+        if (result != NULL)
+            mailimap_fetch_list_free(result);
+        return r < 0 ? r : cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    return take_msgs(result, msgs_r, n_r, err);
 }
 
 void ib_msgs_free(struct ib_msg *msgs, size_t n)

@@ -60,6 +60,16 @@ int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int 
     __attribute__((warn_unused_result));
 void ib_msgs_free(struct ib_msg *msgs, size_t n);
 
+/* ib_fetch_msgs in two halves, for pipelining behind the EXAMINE/SELECT
+   of its folder: _send writes the UID FETCH (not flushed; *tag_r = its
+   tag); once flushed and the answers in front read, _recv reads its
+   answer as ib_fetch_msgs gives it (a tagged NO/BAD: CM_EUPSTREAM, the
+   session usable). */
+int ib_fetch_msgs_send(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
+                       int *tag_r, struct cm_err *err) __attribute__((warn_unused_result));
+int ib_fetch_msgs_recv(struct ib_session *s, int tag, struct ib_msg **msgs_r, size_t *n_r,
+                       struct cm_err *err) __attribute__((warn_unused_result));
+
 #define IB_FETCH_MAX_SECTION (64u * 1024 * 1024)
 
 /* BODY.PEEK[section]<offset.max> of one message ("" = the whole message,
