@@ -10,6 +10,7 @@
 #include <libetpan/libetpan.h>
 
 #include "imapbridge/ib_etpan.h"
+#include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_mailbox_int.h"
 #include "imapbridge/ib_session.h"
 
@@ -86,19 +87,77 @@ static int sort_recv(struct ib_session *s, int tag, struct ib_listsort *out, boo
     return out->uids ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
 }
 
-/* Write the three commands and flush. */
-static int send_all(struct ib_session *s, const char *imap_name,
-                    struct mailimap_sort_key *sort_key, struct mailimap_search_key *key,
-                    struct ib_use *use, int *list_tag, int *sort_tag, struct cm_err *err)
+/* The command behind the listing: SORT or FETCH. */
+struct tail {
+    struct mailimap_sort_key *sort_key; /* SORT when set */
+    struct mailimap_search_key *key;
+    struct mailimap_set *uids;          /* else FETCH */
+    unsigned int want;
+    int tag;
+};
+
+static int tail_send(struct ib_session *s, struct tail *t, struct cm_err *err)
 {
-    int rc = ib_session_use_send(s, imap_name, true, use, err);
+    if (t->sort_key != NULL)
+        return sort_send(s, t->sort_key, t->key, &t->tag, err);
+    return ib_fetch_msgs_send(s, t->uids, t->want, &t->tag, err);
+}
+
+/* The tail's answer into out; *ok_r false when the server refused it. */
+static int tail_recv(struct ib_session *s, struct tail *t, struct ib_listsort *out, bool *ok_r,
+                     struct cm_err *err)
+{
+    int rc;
+
+    if (t->sort_key != NULL)
+        return sort_recv(s, t->tag, out, ok_r, err);
+    rc = ib_fetch_msgs_recv(s, t->tag, &out->msgs, &out->nmsgs, NULL);
+    *ok_r = rc == 0;
+    return ib_session_is_broken(s) ? cm_err_set(err, rc, "imap: UID FETCH failed")
+                                   : rc == CM_ENOMEM ? cm_err_set(err, rc, "out of memory") : 0;
+}
+
+/* Write the three commands and flush. */
+static int send_all(struct ib_session *s, const char *imap_name, bool read_only, struct tail *t,
+                    struct ib_use *use, int *list_tag, struct cm_err *err)
+{
+    int rc = ib_session_use_send(s, imap_name, read_only, use, err);
 
     if (rc == 0)
         rc = ib_mailbox_list_status_send(s, list_tag, err);
     if (rc == 0)
-        rc = sort_send(s, sort_key, key, sort_tag, err);
+        rc = tail_send(s, t, err);
     if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
         rc = ib_session_check(s, MAILIMAP_ERROR_STREAM, "LIST-STATUS", err);
+    return rc;
+}
+
+static int run(struct ib_session *s, const char *imap_name, bool read_only, struct tail *t,
+               struct ib_listsort *out, struct cm_err *err)
+{
+    struct ib_use use = { 0 };
+    int list_tag = 0, rc, rc_use;
+    bool news = false, tail_ok = false;
+
+    if (ib_session_is_broken(s))
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    rc = send_all(s, imap_name, read_only, t, &use, &list_tag, err);
+    if (rc < 0) /* CM_EINVAL before anything was written; else the stream failed */
+        return rc;
+    rc_use = ib_session_use_recv(s, &use, NULL);
+    if (ib_session_is_broken(s))
+        return cm_err_set(err, rc_use < 0 ? rc_use : CM_EUPSTREAM, "imap: EXAMINE failed");
+    rc = ib_mailbox_list_status_recv(s, list_tag, &out->folders, &news, err);
+    if (!ib_session_is_broken(s)) {
+        int rc_tail = tail_recv(s, t, out, &tail_ok, err);
+
+        rc = rc < 0 ? rc : rc_tail;
+    }
+    if (rc == 0 && news && ib_session_selected(s) != NULL)
+        rc = ib_session_drop_selection(s, err); /* libetpan's view is stale */
+    out->ran = rc == 0 && rc_use == 0 && tail_ok;
+    if (rc < 0)
+        ib_listsort_fini(out);
     return rc;
 }
 
@@ -107,33 +166,24 @@ int ib_listsort_run(struct ib_session *s, const char *imap_name,
                     struct ib_listsort *out, struct cm_err *err)
 {
     unsigned int need = IB_CAP_LIST_STATUS | IB_CAP_SORT;
-    struct ib_use use = { 0 };
-    int list_tag = 0, sort_tag = 0, rc, rc_use;
-    bool news = false, sort_ok = false;
+    struct tail t = { sort_key, key, NULL, 0, 0 };
 
     memset(out, 0, sizeof(*out));
     if ((ib_session_caps(s) & need) != need)
         return cm_err_set(err, CM_ECONFIG, "imap: no LIST-STATUS or SORT");
-    if (ib_session_is_broken(s))
-        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
-    rc = send_all(s, imap_name, sort_key, key, &use, &list_tag, &sort_tag, err);
-    if (rc < 0) /* CM_EINVAL before anything was written; else the stream failed */
-        return rc;
-    rc_use = ib_session_use_recv(s, &use, NULL);
-    if (ib_session_is_broken(s))
-        return rc_use < 0 ? cm_err_set(err, rc_use, "imap: EXAMINE failed") : CM_EUPSTREAM;
-    rc = ib_mailbox_list_status_recv(s, list_tag, &out->folders, &news, err);
-    if (!ib_session_is_broken(s)) {
-        int rc_sort = sort_recv(s, sort_tag, out, &sort_ok, err);
+    return run(s, imap_name, true, &t, out, err);
+}
 
-        rc = rc < 0 ? rc : rc_sort;
-    }
-    if (rc == 0 && news && ib_session_selected(s) != NULL)
-        rc = ib_session_drop_selection(s, err); /* libetpan's view is stale */
-    out->sorted = rc == 0 && rc_use == 0 && sort_ok;
-    if (rc < 0)
-        ib_listsort_fini(out);
-    return rc;
+int ib_listsort_fetch(struct ib_session *s, const char *imap_name, bool read_only,
+                      struct mailimap_set *uids, unsigned int want, struct ib_listsort *out,
+                      struct cm_err *err)
+{
+    struct tail t = { NULL, NULL, uids, want, 0 };
+
+    memset(out, 0, sizeof(*out));
+    if (!(ib_session_caps(s) & IB_CAP_LIST_STATUS))
+        return cm_err_set(err, CM_ECONFIG, "imap: no LIST-STATUS");
+    return run(s, imap_name, read_only, &t, out, err);
 }
 
 void ib_listsort_fini(struct ib_listsort *ls)
@@ -142,5 +192,8 @@ void ib_listsort_fini(struct ib_listsort *ls)
     free(ls->uids);
     ls->uids = NULL;
     ls->n = 0;
-    ls->sorted = false;
+    ib_msgs_free(ls->msgs, ls->nmsgs);
+    ls->msgs = NULL;
+    ls->nmsgs = 0;
+    ls->ran = false;
 }

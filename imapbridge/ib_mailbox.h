@@ -58,6 +58,15 @@ int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_
     __attribute__((warn_unused_result));
 void ib_folder_list_fini(struct ib_folder_list *l);
 
+/* Drop the selection and list, in one round trip: UNSELECT + LIST-STATUS
+   written at once when a folder is selected and the server has both (the
+   server ends UNSELECT before it starts the listing, so STATUS of that
+   folder answers from the folder itself, own changes included); else
+   ib_mailbox_list (the selection, if any, stays: ib_session_end_write at
+   checkin drops a read-write one). For the end of a write. */
+int ib_mailbox_list_unselect(struct ib_session *s, struct ib_folder_list *out,
+                             struct cm_err *err) __attribute__((warn_unused_result));
+
 /* One folder by its UTF-8 path, without a listing, in one round trip:
    EXAMINE (read_only) or SELECT of its wire name (ib_session_select_send:
    afresh, never a reused selection, so no sync NOOP) with STATUS (as in a

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libetpan/libetpan.h>
+
 
 #include "imapbridge/ib_etpan.h"
 #include "imapbridge/ib_lines.h"
@@ -151,4 +153,27 @@ int ib_mailbox_list_status_recv(struct ib_session *s, int tag, struct ib_folder_
     if (rc < 0)
         ib_folder_list_fini(out);
     return rc;
+}
+
+int ib_mailbox_list_unselect(struct ib_session *s, struct ib_folder_list *out,
+                             struct cm_err *err)
+{
+    unsigned int need = IB_CAP_LIST_STATUS | IB_CAP_UNSELECT;
+    int un_tag = 0, list_tag = 0, rc, rc_un;
+    bool news = false;
+
+    memset(out, 0, sizeof(*out));
+    if ((ib_session_caps(s) & need) != need || ib_session_selected(s) == NULL)
+        return ib_mailbox_list(s, out, err);
+    rc = ib_session_unselect_send(s, &un_tag, err);
+    if (rc == 0)
+        rc = ib_mailbox_list_status_send(s, &list_tag, err);
+    if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
+        rc = ib_session_check(s, MAILIMAP_ERROR_STREAM, "UNSELECT", err);
+    if (rc < 0)
+        return rc; /* nothing went out, or the stream failed */
+    rc_un = ib_session_unselect_recv(s, un_tag, NULL);
+    if (ib_session_is_broken(s))
+        return cm_err_set(err, rc_un < 0 ? rc_un : CM_EUPSTREAM, "imap: UNSELECT failed");
+    return ib_mailbox_list_status_recv(s, list_tag, out, &news, err);
 }

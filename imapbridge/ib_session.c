@@ -1315,6 +1315,19 @@ int ib_session_sync_recv(struct ib_session *s, int tag, bool *drop_r, struct cm_
     return rc;
 }
 
+/* Nothing is selected any more (UNSELECT answered OK). */
+static void forget_selection(struct ib_session *s)
+{
+    free(s->selected);
+    s->selected = NULL;
+    s->selected_rw = false;
+    s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED; /* as after CLOSE */
+    if (s->imap->imap_selection_info != NULL) {
+        mailimap_selection_info_free(s->imap->imap_selection_info);
+        s->imap->imap_selection_info = NULL;
+    }
+}
+
 int ib_session_unselect(struct ib_session *s, struct cm_err *err)
 {
     int rc;
@@ -1324,16 +1337,34 @@ int ib_session_unselect(struct ib_session *s, struct cm_err *err)
     if (s->selected == NULL || !(s->caps & IB_CAP_UNSELECT))
         return 0;
     rc = ib_session_check(s, simple_command(s->imap, "UNSELECT", NULL), "UNSELECT", err);
-    if (rc == 0) {
-        free(s->selected);
-        s->selected = NULL;
-        s->selected_rw = false;
-        s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED; /* as after CLOSE */
-        if (s->imap->imap_selection_info != NULL) {
-            mailimap_selection_info_free(s->imap->imap_selection_info);
-            s->imap->imap_selection_info = NULL;
-        }
-    }
+    if (rc == 0)
+        forget_selection(s);
+    return rc;
+}
+
+int ib_session_unselect_send(struct ib_session *s, int *tag_r, struct cm_err *err)
+{
+    *tag_r = 0;
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (s->selected == NULL || !(s->caps & IB_CAP_UNSELECT))
+        return 0;
+    return ib_session_check(s, ib_etpan_send_line(s->imap, "UNSELECT", tag_r), "UNSELECT", err);
+}
+
+int ib_session_unselect_recv(struct ib_session *s, int tag, struct cm_err *err)
+{
+    struct mailimap_response *resp = NULL;
+    int r, rc;
+
+    if (tag == 0)
+        return 0;
+    s->imap->imap_tag = tag;
+    r = ib_etpan_read_response(s->imap, &resp);
+    rc = ib_session_check(s, r == MAILIMAP_NO_ERROR ? hand_result(resp, NULL) : r, "UNSELECT",
+                          err);
+    if (rc == 0)
+        forget_selection(s);
     return rc;
 }
 

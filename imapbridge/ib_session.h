@@ -168,6 +168,17 @@ bool ib_session_reuse_failed(const struct ib_session *s);
 int ib_session_unselect(struct ib_session *s, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* ib_session_unselect in two halves, for pipelining the commands that
+   need no selection behind it (the server ends UNSELECT before it starts
+   the next command, as with SELECT): _send writes UNSELECT when a folder
+   is selected and the server has UNSELECT (not flushed; *tag_r = its tag,
+   0 when nothing was written); once flushed, _recv reads its answer
+   (nothing when tag is 0). */
+int ib_session_unselect_send(struct ib_session *s, int *tag_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+int ib_session_unselect_recv(struct ib_session *s, int tag, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* A folder SELECTed read-write takes \Recent (RFC 3501 2.3.2) of every
    message the session learns of: a SELECT at first, then any NOOP, IDLE or
    command that syncs. A session that stays so selected after its write

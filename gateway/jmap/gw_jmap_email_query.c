@@ -522,14 +522,14 @@ static int query_pipelined(struct equery *eq, bool *done_r, struct cm_err *err)
     if (rc == 0 && idx >= 0 && !ib_search_needs_utf8(key)) {
         rc = ib_listsort_run(eq->s, cached.items[idx].imap_name, eq->plan.server_key, key, &ls,
                              &quiet);
-        if (rc < 0 || !ls.sorted)
+        if (rc < 0 || !ls.ran)
             cm_debug("", "Email/query: pipelined listing not used: rc=%d %s", rc, quiet.msg);
         if (rc < 0 && !ib_session_is_broken(eq->s))
             rc = 0; /* nothing usable: the classic way */
         else if (rc < 0)
             cm_err_set(err, quiet.code, "%s", quiet.msg);
     }
-    if (ls.sorted) {
+    if (ls.ran) {
         gw_jmail_adopt_folders(eq->c->jr, &ls.folders);
         eq->l = &eq->c->jr->folders;
         if (fresh_agrees(eq, &cached.items[idx], &fresh, &empty)) {
