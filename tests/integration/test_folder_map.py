@@ -127,6 +127,55 @@ class FolderMapTest(unittest.TestCase):
         self.assertEqual(len(new_ids), 2)
         self.assertFalse(set(new_ids) & set(ids))
 
+    def flagged(self, name, subject):
+        """Is the message with that subject in folder name \\Flagged?"""
+        self.imap.select(name)
+        typ, data = self.imap.search(None, "SUBJECT", subject)
+        self.assertEqual(typ, "OK")
+        typ, data = self.imap.fetch(data[0].split()[0], "(FLAGS)")
+        self.imap.close()
+        return b"\\Flagged" in data[0]
+
+    def flag(self, eid):
+        got = self.warm.api(["Email/set", {"update": {eid: {"keywords/$flagged": True}}}])[0]
+        return got
+
+    def test_email_set_from_the_map_and_after_rename_and_recreate(self):
+        self.seed("Box", 20, 3)
+        self.warm = Client(self.warm_gw)
+        mid = self.warm.mailbox_ids()["Box"]            # fills the map
+        ids, _ = self.warm.query(mid)
+        subject = {e["id"]: e["subject"] for e in self.warm.api(
+            ["Email/get", {"ids": ids, "properties": ["subject"]}])[0]["list"]}
+        self.proxy.reset()
+        got = self.flag(ids[0])
+        counted = self.proxy.totals()
+        self.assertIn(ids[0], got["updated"], got)
+        self.assertNotEqual(got["oldState"], got["newState"])
+        # SELECT + LIST-STATUS + UID FETCH; UID STORE; UNSELECT + LIST-STATUS
+        self.assertEqual(counted["round_trips"], 3, counted)
+        self.assertEqual(counted["by_command"].get("UNSELECT"), 1, counted)
+        self.assertTrue(self.flagged("Box", subject[ids[0]]))
+
+        # renamed behind the gateway's back: the map's name is gone, the
+        # classic way finds the folder by its id
+        self.assertEqual(self.imap.rename("Box", "Box2")[0], "OK")
+        got = self.flag(ids[1])
+        self.assertIn(ids[1], got["updated"], got)
+        self.assertTrue(self.flagged("Box2", subject[ids[1]]))
+        cold = Client(self.cold_gw)
+        self.assertEqual(got["newState"],
+                         cold.api(["Email/get", {"ids": [], "properties": ["id"]}])[0]["state"])
+
+        # deleted and created again under the map's name: the old ids are gone
+        self.assertEqual(self.imap.rename("Box2", "Box")[0], "OK")
+        self.warm.mailbox_ids()                          # the map knows "Box" again
+        self.assertEqual(self.imap.delete("Box")[0], "OK")
+        self.seed("Box", 20, 3)                          # same messages, same UIDs, new folder
+        got = self.flag(ids[2])
+        self.assertEqual(list(got["notUpdated"]), [ids[2]], got)
+        self.assertFalse(self.flagged("Box", subject[ids[2]]))
+
 
 if __name__ == "__main__":
     unittest.main()

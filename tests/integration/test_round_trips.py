@@ -18,19 +18,24 @@ CEILINGS = {
     "login": 1,                # target 1: caps from greeting + LOGIN OK; ID+LOGIN+ENABLE+NAMESPACE in one write
     "folder_list": 2,          # target 1: LIST-STATUS (1; 2 when a selection must be synced first)
     "first_page": 3,           # target 2: EXAMINE+STATUS, UID SEARCH (needs UIDNEXT), UID FETCH
-    "message_detail": 3,       # target 2: EXAMINE+STATUS, UID FETCH, UID FETCH of the text
+    "message_detail": 2,       # target 2: EXAMINE+STATUS+UID FETCH, UID FETCH of the text
     "rest_changes_none": 1,    # target 1: EXAMINE + STATUS pipelined (nothing moved: no FETCH)
     "rest_changes_flag": 2,    # target 1: EXAMINE+STATUS, UID FETCH CHANGEDSINCE (flags included)
-    "jmap_query_get_50": 2,    # target 2: NOOP (one per request), LIST-STATUS, UID SORT, UID FETCH
+    "jmap_query_get_50": 2,    # target 2: EXAMINE+LIST-STATUS+UID SORT (folder map), UID FETCH
     "jmap_email_changes": 3,   # target 2
-    "jmap_set_keywords": 7,    # target 1
-    "move": 5,                 # target 1
+    "jmap_set_keywords": 3,    # target 1: SELECT+LIST-STATUS+UID FETCH, UID STORE, UNSELECT+LIST-STATUS
+    "move": 3,                 # target 1: SELECT+STATUS+UID FETCH, UID MOVE, UNSELECT
 }
 # REST reads address their one folder directly (EXAMINE + STATUS in one
-# round trip, no LIST-STATUS of every folder, no sync NOOP).
-# jmap_set_keywords and move each gained the UNSELECT that ends a write at
-# checkin (issue 17 item 7): a pool session left SELECTed read-write would
-# take \Recent from the user's other clients at its next NOOP.
+# round trip, no LIST-STATUS of every folder, no sync NOOP), and so do REST
+# edits (SELECT) and the move's destination (by path; COPYUID names it).
+# JMAP Email/query of one folder and Email/set address it through the
+# per-instance folder map (ib_foldermap.h), validated by the LIST-STATUS
+# written in the same round trip.
+# jmap_set_keywords and move each end with the UNSELECT that ends a write
+# (issue 17 item 7): a pool session left SELECTed read-write would take
+# \Recent from the user's other clients at its next NOOP. Email/set sends
+# it in front of its last listing; the REST move at checkin.
 
 
 class RoundTripTest(unittest.TestCase):
