@@ -43,6 +43,9 @@ struct ib_session {
     bool unconfirmed;       /* revalidation skipped and no answer since (ib_session_reuse_failed) */
     bool noop_unconfirmed;  /* unconfirmed when the pipelined sync NOOP was sent */
     uint64_t heard_ms;      /* when the server last answered a command */
+    uint64_t rtt_ms;        /* shortest wait seen for a lone answer (the greeting, a
+                               NOOP): the link's round trip, roughly; UINT64_MAX
+                               before the greeting */
     char logkv[160];
 };
 
@@ -346,6 +349,7 @@ static struct ib_session *session_new(const struct ib_upstream *up, const char *
 
     if (s == NULL)
         return NULL;
+    s->rtt_ms = UINT64_MAX;
     s->imap = mailimap_new(0, NULL);
     s->username = strdup(username ? username : "");
     if (s->imap == NULL || s->username == NULL) {
@@ -374,11 +378,22 @@ static int tls_opts_start(struct ib_session *s, const struct ib_upstream *up, st
     return rc;
 }
 
+/* An answer that came alone (nothing else in flight) after waiting since
+   t0_ms: the round trip is at most that. */
+static void note_rtt(struct ib_session *s, uint64_t t0_ms)
+{
+    uint64_t d = cm_now_ms() - t0_ms;
+
+    if (!s->broken && d < s->rtt_ms)
+        s->rtt_ms = d;
+}
+
 /* TCP (+ implicit TLS) + greeting. */
 static int connect_greeting(struct ib_session *s, const struct ib_upstream *up, struct cm_err *err)
 {
     mailstream_low *low = NULL;
     mailstream *stream;
+    uint64_t t0;
     int rc = ib_stream_connect(up->host, up->port, timeout_ms_of(up), 0, &low, err);
 
     if (rc < 0) {
@@ -396,7 +411,9 @@ static int connect_greeting(struct ib_session *s, const struct ib_upstream *up, 
     if (up->tls == IB_TLS_IMPLICIT && tls_opts_start(s, up, err) < 0)
         return err ? err->code : CM_EUNAVAIL;
     s->imap->imap_stream = NULL;   /* mailimap_connect wants a disconnected session */
+    t0 = cm_now_ms();
     rc = ib_session_check(s, mailimap_connect(s->imap, stream), "greeting", err);
+    note_rtt(s, t0);
     if (rc == CM_EUPSTREAM && s->broken)
         rc = cm_err_set(err, CM_EUNAVAIL, "%s", err ? err->msg : "bad greeting");
     if (rc == 0)
@@ -1235,13 +1252,21 @@ int ib_session_use_send(struct ib_session *s, const char *imap_name, bool read_o
     u->opened = false;
     if (s->broken)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (s->selected != NULL && strcmp(s->selected, imap_name) == 0 &&
+        read_only != s->selected_rw && !s->synced && s->rtt_ms < IB_REOPEN_RTT_MS) {
+        /* a near server: its NOOP round trip costs less than reopening */
+        int rc = ib_session_sync(s, err);
+
+        if (rc < 0)
+            return rc;
+    }
     if (s->selected != NULL && s->synced && strcmp(s->selected, imap_name) == 0 &&
         read_only != s->selected_rw)
         return 0;
-    /* not the NOOP: Dovecot runs a LIST written behind a NOOP before the
-       NOOP ends (NOOP waits for the commands running beside it), so the
-       listing would not see what the NOOP brings; EXAMINE/SELECT ends
-       before the server starts the next command */
+    /* not the NOOP in the pipeline: Dovecot runs a LIST written behind a
+       NOOP before the NOOP ends (NOOP waits for the commands running
+       beside it), so the listing would not see what the NOOP brings;
+       EXAMINE/SELECT ends before the server starts the next command */
     u->opened = true;
     return ib_session_select_send(s, imap_name, read_only, &u->tag, err);
 }
@@ -1264,7 +1289,10 @@ int ib_session_drop_selection(struct ib_session *s, struct cm_err *err)
 static int noop_checked(struct ib_session *s, struct cm_err *err)
 {
     bool warned = false;
+    uint64_t t0 = cm_now_ms();
     int rc = ib_session_check(s, simple_command(s->imap, "NOOP", &warned), "NOOP", err);
+
+    note_rtt(s, t0);
 
     if (rc == 0 && warned && s->selected != NULL)
         return ib_session_drop_selection(s, err);

@@ -109,6 +109,15 @@ class FolderMapTest(unittest.TestCase):
         self.assertEqual(counted["round_trips"], 1, counted)
         self.assertEqual(counted["by_command"].get("UID SORT"), 1, counted)
 
+        # the session keeps Box selected; on this near server (no delay)
+        # the next request syncs it with a NOOP rather than reopening it
+        self.proxy.reset()
+        self.assertEqual(self.warm.query(mid)[0], ids)
+        counted = self.proxy.totals()
+        self.assertEqual(counted["by_command"].get("NOOP"), 1, counted)
+        self.assertNotIn("EXAMINE", counted["by_command"], counted)
+        self.assertEqual(counted["round_trips"], 2, counted)
+
         # renamed behind the gateway's back: the map's name is gone
         self.assertEqual(self.imap.rename("Box", "Box2")[0], "OK")
         ids2, _ = self.same_answer(mid)

@@ -1,5 +1,8 @@
 """Upstream round trips per operation (issue 19), counted at a proxy between
-the gateway and Dovecot (no delay: the count, not the time, is asserted).
+the gateway and Dovecot that delays each chunk by 10 ms (the count, not the
+time, is asserted; the delay makes the gateway see a distant server, where
+it reopens a folder in a pipeline rather than syncing it with a NOOP round
+trip of its own, as it does for a near one: ib_session_use_send).
 
 CEILINGS are what the gateway achieves today: a change that adds a round
 trip to an operation fails here. The issue-19 target is 1.2x the minimal
@@ -11,6 +14,8 @@ import unittest
 from fixture import Dovecot, Gateway
 from latencyproxy import LatencyProxy
 import roundtrips
+
+ONE_WAY_SECS = 0.010   # > ib_session.h IB_REOPEN_RTT_MS: a distant server
 
 # operation -> most upstream round trips allowed (measured after the
 # pooled-session NOOP moved off checkout; issue-19 target in the comment)
@@ -46,7 +51,7 @@ class RoundTripTest(unittest.TestCase):
         try:
             cls.dv.start()
             roundtrips.seed(cls.dv, 500)
-            cls.proxy = LatencyProxy(cls.dv.plain_port, 0.0)
+            cls.proxy = LatencyProxy(cls.dv.plain_port, ONE_WAY_SECS)
             cls.gw = Gateway("imap://127.0.0.1:%d" % cls.proxy.port)
             cls.gw.start()
             cls.sc = roundtrips.Scenario(cls.dv, cls.gw, cls.proxy)
