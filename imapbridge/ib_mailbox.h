@@ -61,9 +61,11 @@ void ib_folder_list_fini(struct ib_folder_list *l);
 /* Drop the selection and list, in one round trip: UNSELECT + LIST-STATUS
    written at once when a folder is selected and the server has both (the
    server ends UNSELECT before it starts the listing, so STATUS of that
-   folder answers from the folder itself, own changes included); else
-   ib_mailbox_list (the selection, if any, stays: ib_session_end_write at
-   checkin drops a read-write one). For the end of a write. */
+   folder answers from the folder itself, own changes included); else,
+   and for a near server (ib_session_is_near: the round trip costs less
+   than the server opening that folder again for STATUS), ib_mailbox_list
+   (the selection, if any, stays: ib_session_end_write at checkin drops a
+   read-write one). For the end of a write. */
 int ib_mailbox_list_unselect(struct ib_session *s, struct ib_folder_list *out,
                              struct cm_err *err) __attribute__((warn_unused_result));
 

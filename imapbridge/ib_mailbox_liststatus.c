@@ -163,7 +163,11 @@ int ib_mailbox_list_unselect(struct ib_session *s, struct ib_folder_list *out,
     bool news = false;
 
     memset(out, 0, sizeof(*out));
-    if ((ib_session_caps(s) & need) != need || ib_session_selected(s) == NULL)
+    /* a near server: the listing from the selection's view, and the
+       UNSELECT at checkin (after UNSELECT, STATUS of that folder opens it:
+       a few ms for thousands of messages, more than a round trip) */
+    if ((ib_session_caps(s) & need) != need || ib_session_selected(s) == NULL ||
+        ib_session_is_near(s))
         return ib_mailbox_list(s, out, err);
     rc = ib_session_unselect_send(s, &un_tag, err);
     if (rc == 0)

@@ -43,9 +43,6 @@ struct ib_session {
     bool unconfirmed;       /* revalidation skipped and no answer since (ib_session_reuse_failed) */
     bool noop_unconfirmed;  /* unconfirmed when the pipelined sync NOOP was sent */
     uint64_t heard_ms;      /* when the server last answered a command */
-    uint64_t rtt_ms;        /* shortest wait seen for a lone answer (the greeting, a
-                               NOOP): the link's round trip, roughly; UINT64_MAX
-                               before the greeting */
     char logkv[160];
 };
 
@@ -349,7 +346,6 @@ static struct ib_session *session_new(const struct ib_upstream *up, const char *
 
     if (s == NULL)
         return NULL;
-    s->rtt_ms = UINT64_MAX;
     s->imap = mailimap_new(0, NULL);
     s->username = strdup(username ? username : "");
     if (s->imap == NULL || s->username == NULL) {
@@ -378,22 +374,11 @@ static int tls_opts_start(struct ib_session *s, const struct ib_upstream *up, st
     return rc;
 }
 
-/* An answer that came alone (nothing else in flight) after waiting since
-   t0_ms: the round trip is at most that. */
-static void note_rtt(struct ib_session *s, uint64_t t0_ms)
-{
-    uint64_t d = cm_now_ms() - t0_ms;
-
-    if (!s->broken && d < s->rtt_ms)
-        s->rtt_ms = d;
-}
-
 /* TCP (+ implicit TLS) + greeting. */
 static int connect_greeting(struct ib_session *s, const struct ib_upstream *up, struct cm_err *err)
 {
     mailstream_low *low = NULL;
     mailstream *stream;
-    uint64_t t0;
     int rc = ib_stream_connect(up->host, up->port, timeout_ms_of(up), 0, &low, err);
 
     if (rc < 0) {
@@ -411,9 +396,7 @@ static int connect_greeting(struct ib_session *s, const struct ib_upstream *up, 
     if (up->tls == IB_TLS_IMPLICIT && tls_opts_start(s, up, err) < 0)
         return err ? err->code : CM_EUNAVAIL;
     s->imap->imap_stream = NULL;   /* mailimap_connect wants a disconnected session */
-    t0 = cm_now_ms();
     rc = ib_session_check(s, mailimap_connect(s->imap, stream), "greeting", err);
-    note_rtt(s, t0);
     if (rc == CM_EUPSTREAM && s->broken)
         rc = cm_err_set(err, CM_EUNAVAIL, "%s", err ? err->msg : "bad greeting");
     if (rc == 0)
@@ -1245,6 +1228,13 @@ int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *s
     return 0;
 }
 
+bool ib_session_is_near(const struct ib_session *s)
+{
+    int64_t rtt = s->imap->imap_stream != NULL ? ib_stream_rtt_ms(s->imap->imap_stream->low) : -1;
+
+    return rtt >= 0 && rtt < IB_REOPEN_RTT_MS;
+}
+
 int ib_session_use_send(struct ib_session *s, const char *imap_name, bool read_only,
                         struct ib_use *u, struct cm_err *err)
 {
@@ -1253,7 +1243,7 @@ int ib_session_use_send(struct ib_session *s, const char *imap_name, bool read_o
     if (s->broken)
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
     if (s->selected != NULL && strcmp(s->selected, imap_name) == 0 &&
-        read_only != s->selected_rw && !s->synced && s->rtt_ms < IB_REOPEN_RTT_MS) {
+        read_only != s->selected_rw && !s->synced && ib_session_is_near(s)) {
         /* a near server: its NOOP round trip costs less than reopening */
         int rc = ib_session_sync(s, err);
 
@@ -1289,10 +1279,7 @@ int ib_session_drop_selection(struct ib_session *s, struct cm_err *err)
 static int noop_checked(struct ib_session *s, struct cm_err *err)
 {
     bool warned = false;
-    uint64_t t0 = cm_now_ms();
     int rc = ib_session_check(s, simple_command(s->imap, "NOOP", &warned), "NOOP", err);
-
-    note_rtt(s, t0);
 
     if (rc == 0 && warned && s->selected != NULL)
         return ib_session_drop_selection(s, err);

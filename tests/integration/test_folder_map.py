@@ -55,7 +55,8 @@ class Client:
 class FolderMapTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.dv = Dovecot(users={USER: PASSWORD})
+        # two gateways, each with its pool, and the test's own client
+        cls.dv = Dovecot(users={USER: PASSWORD}, max_userip_connections=40)
         cls.proxy = cls.warm_gw = cls.cold_gw = None
         try:
             cls.dv.start()
@@ -161,8 +162,11 @@ class FolderMapTest(unittest.TestCase):
         counted = self.proxy.totals()
         self.assertIn(ids[0], got["updated"], got)
         self.assertNotEqual(got["oldState"], got["newState"])
-        # SELECT + LIST-STATUS + UID FETCH; UID STORE; UNSELECT + LIST-STATUS
-        self.assertEqual(counted["round_trips"], 3, counted)
+        # SELECT + LIST-STATUS + UID FETCH; UID STORE; LIST-STATUS; UNSELECT
+        # (on this near server: behind a distant one the UNSELECT goes in
+        # front of the listing, test_round_trips)
+        self.assertEqual(counted["round_trips"], 4, counted)
+        self.assertEqual(counted["commands"], 6, counted)
         self.assertEqual(counted["by_command"].get("UNSELECT"), 1, counted)
         self.assertTrue(self.flagged("Box", subject[ids[0]]))
 
