@@ -394,21 +394,56 @@ static bool sink_bytes(int type, struct mailimap_msg_att_body_section *sec, cons
     return true;
 }
 
+/* The section's bytes from the sink (streamed) or the FETCH result
+   (freed here), once the answer is read with rc. */
+static int section_out(int rc, struct sink *sink, clist *result, uint32_t uid, char **data_r,
+                       size_t *len_r, struct cm_err *err)
+{
+    if (rc == 0 && sink->overflow)
+        rc = cm_err_set(err, CM_ELIMIT, "message part larger than %u bytes",
+                        (unsigned)IB_FETCH_MAX_SECTION);
+    if (rc < 0 || sink->used) {
+        *data_r = rc == 0 ? cm_buf_steal(&sink->buf, len_r) : NULL;
+        cm_buf_fini(&sink->buf);
+        if (result != NULL)
+            mailimap_fetch_list_free(result);
+        if (rc == 0 && *data_r == NULL)
+            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+        return rc;
+    }
+    cm_buf_fini(&sink->buf);
+    rc = copy_section(result, data_r, len_r);
+    mailimap_fetch_list_free(result);
+    if (rc == CM_ENOENT)
+        return cm_err_set(err, CM_ENOENT, "no message with UID %u", uid);
+    if (rc < 0)
+        return cm_err_set(err, rc, "out of memory");
+    return 0;
+}
+
+static struct mailimap_fetch_type *section_fetch(const char *section, uint32_t offset,
+                                                 uint32_t max)
+{
+    struct mailimap_section *sec = section_for(section);
+
+    if (sec == NULL)
+        return NULL;
+    return mailimap_fetch_type_new_fetch_att(
+        max > 0 ? mailimap_fetch_att_new_body_peek_section_partial(sec, offset, max)
+                : mailimap_fetch_att_new_body_peek_section(sec));
+}
+
 int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, uint32_t offset,
                      uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)
 {
     struct sink sink = { .used = false };
-    struct mailimap_section *sec = section_for(section);
-    struct mailimap_fetch_type *ft;
+    struct mailimap_fetch_type *ft = section_fetch(section, offset, max);
     struct mailimap_set *set;
     clist *result = NULL;
     int rc;
 
-    if (sec == NULL)
+    if (ft == NULL)
         return cm_err_set(err, CM_EINVAL, "bad part number \"%s\"", section);
-    ft = mailimap_fetch_type_new_fetch_att(
-        max > 0 ? mailimap_fetch_att_new_body_peek_section_partial(sec, offset, max)
-                : mailimap_fetch_att_new_body_peek_section(sec));
     set = mailimap_set_new_single(uid);
     cm_buf_init(&sink.buf, (size_t)IB_FETCH_MAX_SECTION);
     mailimap_set_msg_body_handler(ib_session_imap(s), sink_bytes, &sink);
@@ -417,29 +452,58 @@ int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, ui
     mailimap_set_msg_body_handler(ib_session_imap(s), NULL, NULL);
     mailimap_fetch_type_free(ft);
     mailimap_set_free(set);
-    if (rc == 0 && sink.overflow)
-        rc = cm_err_set(err, CM_ELIMIT, "message part larger than %u bytes",
-                        (unsigned)IB_FETCH_MAX_SECTION);
-    if (rc < 0) {
-        cm_buf_fini(&sink.buf);
-        if (result != NULL)
-            mailimap_fetch_list_free(result);
-        return rc;
+    return section_out(rc, &sink, result, uid, data_r, len_r, err);
+}
+
+int ib_fetch_section_send(struct ib_session *s, uint32_t uid, const char *section, int *tag_r,
+                          struct cm_err *err)
+{
+    mailimap *imap = ib_session_imap(s);
+    struct mailimap_fetch_type *ft = section_fetch(section, 0, 0);
+    struct mailimap_set *set;
+    int r;
+
+    *tag_r = 0;
+    if (ft == NULL)
+        return cm_err_set(err, CM_EINVAL, "bad part number \"%s\"", section);
+    set = mailimap_set_new_single(uid);
+    r = set ? mailimap_send_current_tag(imap) : MAILIMAP_ERROR_MEMORY;
+    *tag_r = imap->imap_tag;
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_uid_fetch_send(imap->imap_stream, set, ft);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_crlf_send(imap->imap_stream);
+    mailimap_fetch_type_free(ft);
+    if (set != NULL)
+        mailimap_set_free(set);
+    return ib_session_check(s, r, "UID FETCH BODY", err);
+}
+
+int ib_fetch_section_recv(struct ib_session *s, int tag, uint32_t uid, char **data_r,
+                          size_t *len_r, struct cm_err *err)
+{
+    mailimap *imap = ib_session_imap(s);
+    struct mailimap_response *resp = NULL;
+    struct sink sink = { .used = false };
+    clist *result = NULL;
+    int r;
+
+    *data_r = NULL;
+    *len_r = 0;
+    cm_buf_init(&sink.buf, (size_t)IB_FETCH_MAX_SECTION);
+    mailimap_set_msg_body_handler(imap, sink_bytes, &sink);
+    imap->imap_tag = tag;
+    r = ib_etpan_read_response(imap, &resp);
+    mailimap_set_msg_body_handler(imap, NULL, NULL);
+    if (r == MAILIMAP_NO_ERROR) {
+        r = ib_etpan_tagged_ok(resp) ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_UID_FETCH;
+        mailimap_response_free(resp);
+        result = imap->imap_response_info ? imap->imap_response_info->rsp_fetch_list : NULL;
+        if (imap->imap_response_info != NULL)
+            imap->imap_response_info->rsp_fetch_list = NULL;
     }
-    if (sink.used) {
-        *data_r = cm_buf_steal(&sink.buf, len_r);
-        if (result != NULL)
-            mailimap_fetch_list_free(result);
-        return *data_r != NULL ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
-    }
-    cm_buf_fini(&sink.buf);
-    rc = copy_section(result, data_r, len_r);
-    mailimap_fetch_list_free(result);
-    if (rc == CM_ENOENT)
-        return cm_err_set(err, CM_ENOENT, "no message with UID %u", uid);
-    if (rc < 0)
-        return cm_err_set(err, rc, "out of memory");
-    return 0;
+    return section_out(ib_session_check(s, r, "UID FETCH BODY", err), &sink, result, uid, data_r,
+                       len_r, err);
 }
 
 static int cmp_u32(const void *a, const void *b)

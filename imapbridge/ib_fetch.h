@@ -79,6 +79,15 @@ int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, ui
                      uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* ib_fetch_section (whole section, no partial) in two halves, for
+   pipelining several: _send writes the UID FETCH (not flushed; *tag_r =
+   its tag); once flushed and the answers in front read, _recv reads its
+   answer. Errors as ib_fetch_section. */
+int ib_fetch_section_send(struct ib_session *s, uint32_t uid, const char *section, int *tag_r,
+                          struct cm_err *err) __attribute__((warn_unused_result));
+int ib_fetch_section_recv(struct ib_session *s, int tag, uint32_t uid, char **data_r,
+                          size_t *len_r, struct cm_err *err) __attribute__((warn_unused_result));
+
 /* Part `part` (an IMAP section path) of message uid, whose BODYSTRUCTURE
    is body, with its transfer encoding undone. *data_r is malloc'd.
    CM_ENOENT when body has no such leaf part (nothing sent). */
