@@ -41,7 +41,6 @@ struct texts {
     size_t n[2];
     char **data[2];
     size_t *len[2];
-    int *tag[2];
 };
 
 static void texts_fini(struct texts *t)
@@ -51,46 +50,50 @@ static void texts_fini(struct texts *t)
             free(t->data[k][i]);
         free(t->data[k]);
         free(t->len[k]);
-        free(t->tag[k]);
         ib_body_fetch_free(&t->list[k], t->n[k]);
     }
 }
 
-/* Every part body_text uses, both kinds, its UID FETCH pipelined with the
-   others: one round trip. */
+/* The parts of kind k body_text shows (plain for 0, HTML for 1). */
+static bool shown(const struct texts *t, int k, size_t i)
+{
+    return t->list[k][i].html == (k == 1);
+}
+
+/* Every part body_text uses, both kinds, in one UID FETCH (one round
+   trip; ib_fetch_sections). */
 static int texts_fetch(struct ib_session *s, const struct ib_msg *m, struct texts *t,
                        struct cm_err *err)
 {
     static const unsigned int want[2] = { IB_BODY_WANT_TEXT, IB_BODY_WANT_HTML };
-    size_t sent = 0;
+    const char *parts[2 * 64];
+    char *data[2 * 64];
+    size_t len[2 * 64], n = 0, at = 0;
     int rc = 0;
 
     for (int k = 0; rc == 0 && k < 2; k++) {
         rc = ib_body_fetch_list(m->body, want[k], &t->list[k], &t->n[k], err);
         t->data[k] = calloc(t->n[k] + 1, sizeof(char *));
         t->len[k] = calloc(t->n[k] + 1, sizeof(size_t));
-        t->tag[k] = calloc(t->n[k] + 1, sizeof(int));
-        if (rc == 0 && (!t->data[k] || !t->len[k] || !t->tag[k]))
+        if (rc == 0 && (!t->data[k] || !t->len[k]))
             rc = cm_err_set(err, CM_ENOMEM, "out of memory");
         for (size_t i = 0; rc == 0 && i < t->n[k]; i++) {
-            if (t->list[k][i].html == (k == 1))
-                rc = ib_fetch_section_send(s, m->uid, t->list[k][i].part_id, &t->tag[k][i], err);
-            sent += rc == 0 && t->tag[k][i] != 0;
+            if (shown(t, k, i) && n < sizeof(parts) / sizeof(parts[0]))
+                parts[n++] = t->list[k][i].part_id;
         }
     }
-    if (sent == 0 || ib_session_is_broken(s))
+    if (rc < 0 || n == 0)
         return rc;
-    rc = ib_session_flush(s, err) < 0 ? err->code : rc;
-    for (int k = 0; !ib_session_is_broken(s) && k < 2; k++) { /* every answer, in order */
-        for (size_t i = 0; i < t->n[k] && !ib_session_is_broken(s); i++) {
-            int r = t->tag[k][i] == 0 ? 0
-                        : ib_fetch_section_recv(s, t->tag[k][i], m->uid, &t->data[k][i],
-                                                &t->len[k][i], rc == 0 ? err : NULL);
-
-            rc = rc < 0 ? rc : r;
+    rc = ib_fetch_sections(s, m->uid, parts, n, data, len, err);
+    for (int k = 0; rc == 0 && k < 2; k++) { /* hand each answer to its slot */
+        for (size_t i = 0; i < t->n[k]; i++) {
+            if (shown(t, k, i) && at < n) {
+                t->data[k][i] = data[at];
+                t->len[k][i] = len[at++];
+            }
         }
     }
-    return ib_session_is_broken(s) && rc == 0 ? CM_EUPSTREAM : rc;
+    return rc;
 }
 
 /* The decoded text of the fetched parts of kind k (0 plain, 1 HTML),
@@ -106,7 +109,7 @@ static int body_text(const struct texts *t, int k, json_t **out, struct cm_err *
         json_t *val = NULL;
         const char *v;
 
-        if (t->tag[k][i] == 0 || t->data[k][i] == NULL)
+        if (!shown(t, k, i) || t->data[k][i] == NULL)
             continue;
         rc = ib_body_value_json(t->data[k][i], t->len[k][i], p->encoding, p->charset, 0, false,
                                 &val, err);

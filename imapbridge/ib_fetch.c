@@ -2,6 +2,7 @@
 #include "imapbridge/ib_fetch.h"
 
 #include <libetpan/libetpan.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -455,55 +456,103 @@ int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, ui
     return section_out(rc, &sink, result, uid, data_r, len_r, err);
 }
 
-int ib_fetch_section_send(struct ib_session *s, uint32_t uid, const char *section, int *tag_r,
-                          struct cm_err *err)
+/* "1.2" for the part section of a BODY[...] answer; "" otherwise. */
+static void section_name(const struct mailimap_section *sec, char *dst, size_t cap)
 {
-    mailimap *imap = ib_session_imap(s);
-    struct mailimap_fetch_type *ft = section_fetch(section, 0, 0);
-    struct mailimap_set *set;
-    int r;
+    const struct mailimap_section_spec *sp = sec ? sec->sec_spec : NULL;
+    size_t n = 0;
 
-    *tag_r = 0;
-    if (ft == NULL)
-        return cm_err_set(err, CM_EINVAL, "bad part number \"%s\"", section);
-    set = mailimap_set_new_single(uid);
-    r = set ? mailimap_send_current_tag(imap) : MAILIMAP_ERROR_MEMORY;
-    *tag_r = imap->imap_tag;
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_uid_fetch_send(imap->imap_stream, set, ft);
-    if (r == MAILIMAP_NO_ERROR)
-        r = mailimap_crlf_send(imap->imap_stream);
-    mailimap_fetch_type_free(ft);
-    if (set != NULL)
-        mailimap_set_free(set);
-    return ib_session_check(s, r, "UID FETCH BODY", err);
+    dst[0] = '\0';
+    if (sp == NULL || sp->sec_type != MAILIMAP_SECTION_SPEC_SECTION_PART ||
+        sp->sec_text != NULL || sp->sec_data.sec_part == NULL)
+        return;
+    for (clistiter *it = clist_begin(sp->sec_data.sec_part->sec_id); it; it = clist_next(it)) {
+        int w = snprintf(dst + n, cap - n, "%s%u", n ? "." : "", *(uint32_t *)clist_content(it));
+
+        if (w < 0 || (size_t)w >= cap - n) {
+            dst[0] = '\0';
+            return;
+        }
+        n += (size_t)w;
+    }
 }
 
-int ib_fetch_section_recv(struct ib_session *s, int tag, uint32_t uid, char **data_r,
-                          size_t *len_r, struct cm_err *err)
+/* The BODY[part] answers of result into the slots of parts. */
+static int take_sections(clist *result, const char *const *parts, size_t n, char **data_r,
+                         size_t *len_r, bool *found_r)
 {
-    mailimap *imap = ib_session_imap(s);
-    struct mailimap_response *resp = NULL;
-    struct sink sink = { .used = false };
-    clist *result = NULL;
-    int r;
+    *found_r = false;
+    for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
+        struct mailimap_msg_att *att = clist_content(it);
 
-    *data_r = NULL;
-    *len_r = 0;
-    cm_buf_init(&sink.buf, (size_t)IB_FETCH_MAX_SECTION);
-    mailimap_set_msg_body_handler(imap, sink_bytes, &sink);
-    imap->imap_tag = tag;
-    r = ib_etpan_read_response(imap, &resp);
-    mailimap_set_msg_body_handler(imap, NULL, NULL);
-    if (r == MAILIMAP_NO_ERROR) {
-        r = ib_etpan_tagged_ok(resp) ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_UID_FETCH;
-        mailimap_response_free(resp);
-        result = imap->imap_response_info ? imap->imap_response_info->rsp_fetch_list : NULL;
-        if (imap->imap_response_info != NULL)
-            imap->imap_response_info->rsp_fetch_list = NULL;
+        for (clistiter *jt = clist_begin(att->att_list); jt != NULL; jt = clist_next(jt)) {
+            struct mailimap_msg_att_item *item = clist_content(jt);
+            struct mailimap_msg_att_body_section *sec;
+            char name[64];
+
+            if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC ||
+                item->att_data.att_static->att_type != MAILIMAP_MSG_ATT_BODY_SECTION)
+                continue;
+            sec = item->att_data.att_static->att_data.att_body_section;
+            section_name(sec->sec_section, name, sizeof(name));
+            *found_r = true;
+            for (size_t i = 0; i < n; i++) {
+                size_t len = sec->sec_body_part ? sec->sec_length : 0;
+
+                if (data_r[i] != NULL || strcmp(parts[i], name) != 0)
+                    continue;
+                data_r[i] = malloc(len + 1);
+                if (data_r[i] == NULL)
+                    return CM_ENOMEM;
+                if (len > 0)
+                    memcpy(data_r[i], sec->sec_body_part, len);
+                data_r[i][len] = '\0';
+                len_r[i] = len;
+            }
+        }
     }
-    return section_out(ib_session_check(s, r, "UID FETCH BODY", err), &sink, result, uid, data_r,
-                       len_r, err);
+    return 0;
+}
+
+int ib_fetch_sections(struct ib_session *s, uint32_t uid, const char *const *parts, size_t n,
+                      char **data_r, size_t *len_r, struct cm_err *err)
+{
+    struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+    struct mailimap_set *set = mailimap_set_new_single(uid);
+    clist *result = NULL;
+    bool found = false;
+    int rc = ft && set ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    for (size_t i = 0; i < n; i++) {
+        data_r[i] = NULL;
+        len_r[i] = 0;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct mailimap_section *sec = section_for(parts[i]);
+
+        if (sec == NULL)
+            rc = cm_err_set(err, CM_EINVAL, "bad part number \"%s\"", parts[i]);
+        else
+            add_att(ft, mailimap_fetch_att_new_body_peek_section(sec));
+    }
+    if (rc == 0)
+        rc = ib_session_check(s, mailimap_uid_fetch(ib_session_imap(s), set, ft, &result),
+                              "UID FETCH BODY", err);
+    if (rc == 0 && take_sections(result, parts, n, data_r, len_r, &found) < 0)
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    else if (rc == 0 && !found)
+        rc = cm_err_set(err, CM_ENOENT, "no message with UID %u", uid);
+    for (size_t i = 0; rc < 0 && i < n; i++) {
+        free(data_r[i]);
+        data_r[i] = NULL;
+    }
+    if (result != NULL)
+        mailimap_fetch_list_free(result);
+    if (ft != NULL)
+        mailimap_fetch_type_free(ft);
+    if (set != NULL)
+        mailimap_set_free(set);
+    return rc;
 }
 
 static int cmp_u32(const void *a, const void *b)

@@ -79,14 +79,17 @@ int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, ui
                      uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
-/* ib_fetch_section (whole section, no partial) in two halves, for
-   pipelining several: _send writes the UID FETCH (not flushed; *tag_r =
-   its tag); once flushed and the answers in front read, _recv reads its
-   answer. Errors as ib_fetch_section. */
-int ib_fetch_section_send(struct ib_session *s, uint32_t uid, const char *section, int *tag_r,
-                          struct cm_err *err) __attribute__((warn_unused_result));
-int ib_fetch_section_recv(struct ib_session *s, int tag, uint32_t uid, char **data_r,
-                          size_t *len_r, struct cm_err *err) __attribute__((warn_unused_result));
+/* BODY.PEEK[part] of several parts ("1", "1.2"; "" the whole message) of
+   message uid in one UID FETCH (one command: Dovecot may answer the untagged data of a
+   FETCH pipelined behind another before the first one's tagged OK, so
+   several FETCHes in flight cannot be read one by one). data_r[i] and
+   len_r[i] get each part's raw bytes, malloc'd and NUL-terminated (NULL
+   for a part the server did not send); the caller frees them. Parts are held
+   in memory as libetpan read them (no streaming): for text parts.
+   CM_ENOENT when the UID does not exist, CM_EINVAL for a bad part. */
+int ib_fetch_sections(struct ib_session *s, uint32_t uid, const char *const *parts, size_t n,
+                      char **data_r, size_t *len_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
 
 /* Part `part` (an IMAP section path) of message uid, whose BODYSTRUCTURE
    is body, with its transfer encoding undone. *data_r is malloc'd.

@@ -1228,15 +1228,6 @@ int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *s
     return 0;
 }
 
-int ib_session_flush(struct ib_session *s, struct cm_err *err)
-{
-    if (s->broken)
-        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
-    if (mailstream_flush(s->imap->imap_stream) == -1)
-        return ib_session_check(s, MAILIMAP_ERROR_STREAM, "flush", err);
-    return 0;
-}
-
 bool ib_session_is_near(const struct ib_session *s)
 {
     int64_t rtt = s->imap->imap_stream != NULL ? ib_stream_rtt_ms(s->imap->imap_stream->low) : -1;

@@ -249,10 +249,6 @@ int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *s
    that mode. Otherwise the commands written behind it ran without it:
    their answers must be read and thrown away. CM_ENOENT/CM_EUPSTREAM as
    ib_session_select_recv; the session is then usable unless broken. */
-/* Send what the _send halves of pipelined commands wrote (one write to
-   the server). A failure marks the session broken. */
-int ib_session_flush(struct ib_session *s, struct cm_err *err) __attribute__((warn_unused_result));
-
 #define IB_REOPEN_RTT_MS 4
 /* Has the server answered within IB_REOPEN_RTT_MS of a write
    (ib_stream_rtt_ms: the shortest such wait on this connection)? Then a
