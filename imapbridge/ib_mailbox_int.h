@@ -27,8 +27,9 @@ int ib_folder_list_finish(struct ib_folder_list *out, struct cm_err *err);
 
 /* The whole listing in one command when the server offers LIST-STATUS
    (RFC 5819): LIST "" "*" RETURN (SUBSCRIBED [SPECIAL-USE] STATUS (MESSAGES
-   UNSEEN UIDVALIDITY UIDNEXT [HIGHESTMODSEQ] [MAILBOXID | X-GUID])), after
-   syncing a selected folder (ib_session_sync). CM_ECONFIG when the
+   UNSEEN UIDVALIDITY UIDNEXT [HIGHESTMODSEQ] [MAILBOXID | X-GUID])), with
+   a selected folder made current first (ib_session_use_send: a NOOP round
+   trip for a near server, else EXAMINE/SELECT of it in the same write). CM_ECONFIG when the
    server lacks LIST-STATUS, CM_EUPSTREAM when it refused the command (the
    session is usable: list the classic way). */
 int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,

@@ -90,20 +90,50 @@ static int build(const struct ib_untagged *u, struct ib_folder_list *out, struct
     return ib_folder_list_finish(out, err);
 }
 
-/* LIST-STATUS; the untagged lines into u. A selected folder is synced
-   first (its own NOOP round trip): STATUS of the selected folder answers
-   from the session's view, and a NOOP written behind the listing would
-   bring that view up to date only after the listing was answered. */
+/* The selected folder made current in front of the listing: STATUS of
+   it answers from the session's view. ib_session_use_send keeps its mode
+   and, for a near server, syncs it with a NOOP round trip of its own (a
+   NOOP written in front of the listing would end after it on Dovecot);
+   behind a distant one it writes EXAMINE/SELECT of it afresh, in the
+   listing's round trip. *use_r: what was written (use->tag 0: nothing). */
+static int current_send(struct ib_session *s, struct ib_use *use, struct cm_err *err)
+{
+    char *name = ib_session_selected(s) ? strdup(ib_session_selected(s)) : NULL;
+    int rc;
+
+    use->tag = 0;
+    use->opened = false;
+    if (ib_session_selected(s) == NULL)
+        return 0;
+    if (name == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = ib_session_use_send(s, name, !ib_session_selected_rw(s), use, err);
+    free(name);
+    if (rc == CM_EINVAL) { /* a name not sendable in a pipeline: sync it */
+        cm_err_clear(err);
+        rc = ib_session_sync(s, err);
+    }
+    return rc;
+}
+
+/* LIST-STATUS, the untagged lines into u, with the selected folder made
+   current in front of it (current_send). */
 static int exchange(struct ib_session *s, struct ib_untagged *u, struct cm_err *err)
 {
-    char cmd[256];
-    int tag = 0, rc = ib_session_sync(s, err);
+    struct ib_use use = { 0 };
+    int tag = 0, rc = current_send(s, &use, err);
 
+    if (rc == 0)
+        rc = ib_mailbox_list_status_send(s, &tag, err);
+    if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
+        rc = ib_session_check(s, MAILIMAP_ERROR_STREAM, "LIST-STATUS", err);
     if (rc < 0)
         return rc;
-    list_status_command(ib_session_caps(s), cmd, sizeof(cmd));
-    rc = ib_lines_send(s, cmd, &tag, "LIST-STATUS", err);
-    return rc < 0 ? rc : ib_lines_read(s, u, tag, false, "LIST-STATUS", err);
+    /* a folder that could not be reopened is no longer selected: the
+       listing does not depend on it */
+    if (ib_session_use_recv(s, &use, NULL) < 0 && ib_session_is_broken(s))
+        return cm_err_set(err, CM_EUPSTREAM, "imap: EXAMINE failed");
+    return ib_lines_read(s, u, tag, false, "LIST-STATUS", err);
 }
 
 int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,

@@ -1228,6 +1228,11 @@ int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *s
     return 0;
 }
 
+bool ib_session_selected_rw(const struct ib_session *s)
+{
+    return s->selected != NULL && s->selected_rw;
+}
+
 bool ib_session_is_near(const struct ib_session *s)
 {
     int64_t rtt = s->imap->imap_stream != NULL ? ib_stream_rtt_ms(s->imap->imap_stream->low) : -1;

@@ -102,6 +102,7 @@ unsigned int ib_session_caps(const struct ib_session *s);
 const char *ib_session_username(const struct ib_session *s); /* borrowed */
 char ib_session_delimiter(const struct ib_session *s);       /* from NAMESPACE/LIST; 0 if flat */
 const char *ib_session_selected(const struct ib_session *s);  /* wire name, or NULL; borrowed */
+bool ib_session_selected_rw(const struct ib_session *s);      /* selected read-write (SELECT) */
 
 /* True when the server has sent something not read yet (buffered in
    libetpan or OpenSSL, or the socket is readable / hung up). On an idle
