@@ -36,6 +36,7 @@ const struct gw_route gw_routes[] = {
       "jmap_upload" },
     /* the web client; last, so every API path above wins */
     { "GET", "/", gw_static_index, 0, "web" },
+    { "GET", "/vendor/{}", gw_static_vendor, 0, "web" },
     { "GET", "/{}", gw_static_file, 0, "web" },
 };
 
