@@ -6,6 +6,8 @@ changed behind the page's back with it.
 One stack and one browser for the class; each test gets a fresh browser
 context (its own cookies and IndexedDB). Screenshots of the main views go
 to build/test-output/screenshots/ (next to the gateway binary)."""
+import email
+import email.header
 import email.utils
 import json
 import os
@@ -162,6 +164,214 @@ class WebmailTest(StackTestCase):
             const h = document.querySelector('#reader article:last-of-type .subject');
             return h && h.textContent === s; }, args.s, { timeout: 10000 })""", s=second)
         self.assertEqual(self.run_js("return ctx.errors"), [])
+
+    def test_02_security_headers_and_static_files(self):
+        for path in ('/', '/app.js', '/vendor/purify.es.js'):
+            st, hd, body = self.gw.request('GET', path)
+            self.assertEqual(st, 200, path)
+            csp = hd['content-security-policy']
+            directives = dict((d.strip().split(' ', 1) + [''])[:2] for d in csp.split(';'))
+            self.assertEqual(directives['script-src'], "'self'")
+            self.assertNotIn('unsafe', directives['script-src'])
+            self.assertEqual(directives['frame-ancestors'], "'none'")
+            self.assertEqual(directives['object-src'], "'none'")
+            self.assertEqual(hd['x-content-type-options'], 'nosniff')
+            self.assertEqual(hd['referrer-policy'], 'no-referrer')
+            self.assertEqual(hd['x-frame-options'], 'DENY')
+        st, hd, body = self.gw.request('GET', '/vendor/purify.es.js')
+        self.assertTrue(hd['content-type'].startswith('text/javascript'))
+        self.assertTrue(body.startswith(b'/*! @license DOMPurify'))
+        st, hd, _ = self.gw.request('GET', '/app.js')
+        self.assertEqual(self.gw.request('GET', '/app.js', headers={'If-None-Match': hd['etag']})[0], 304)
+        self.assertEqual(self.gw.request('GET', '/nope.js')[0], 404)
+        self.assertEqual(self.gw.request('GET', '/vendor/nope.js')[0], 404)
+        # Only web/ and web/vendor/ are served: no way up or sideways.
+        self.assertEqual(self.gw.request('GET', '/vendor/..%2Fapp.js')[0], 404)
+
+    def test_03_new_mail_appears_within_2s(self):
+        self.open_app()
+        subject = 'Pushed %s' % uuid.uuid4().hex[:8]
+        time.sleep(1.0)          # the watcher is IDLEing (push needs no page action)
+        t0 = time.monotonic()
+        self.dovecot.append('alice', 'alice-pw', 'INBOX', message(subject))
+        self.wait_row(subject, timeout=2000)
+        took = time.monotonic() - t0
+        self.assertLess(took, 2.0)
+        # The new row is at the top, unread, and the counts went up live.
+        out = self.run_js("""
+            const row = await ctx.page.$('#list .row[aria-posinset="1"]');
+            return { subj: await row.$eval('.subject', (e) => e.textContent),
+                     unread: await row.evaluate((r) => r.classList.contains('unread')),
+                     apiCalls: ctx.api.length };
+        """)
+        self.assertEqual(out['subj'], subject)
+        self.assertTrue(out['unread'])
+        print('new mail shown %.2f s after APPEND returned' % took)
+
+    def test_04_flag_and_read_reach_imap(self):
+        subject = 'Flag me %s' % uuid.uuid4().hex[:8]
+        self.dovecot.append('alice', 'alice-pw', 'INBOX', message(subject))
+        self.open_app()
+        self.wait_row(subject)
+        self.click_row(subject)        # opening marks it read
+        imap = self.imap()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not self.search(imap, 'INBOX', ['SEEN', 'SUBJECT', '"%s"' % subject]):
+            time.sleep(0.1)
+        self.assertEqual(len(self.search(imap, 'INBOX', ['SEEN', 'SUBJECT', '"%s"' % subject])), 1)
+        self.run_js("await ctx.page.focus('#list'); await ctx.page.keyboard.press('s')")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not self.search(imap, 'INBOX', ['FLAGGED', 'SUBJECT', '"%s"' % subject]):
+            time.sleep(0.1)
+        self.assertEqual(len(self.search(imap, 'INBOX', ['FLAGGED', 'SUBJECT', '"%s"' % subject])), 1)
+        flagged = self.run_js("""return await ctx.page.locator('#list .row', { hasText: args.s })
+                                 .first().locator('.flag').count()""", s=subject)
+        self.assertEqual(flagged, 1)
+        # Another client unflags it: the page follows without a reload.
+        uid = self.search(imap, 'INBOX', ['SUBJECT', '"%s"' % subject])[0]
+        imap.uid('STORE', uid, '-FLAGS', '(\\Flagged)')
+        self.run_js("""await ctx.page.waitForFunction((s) => {
+            const r = [...document.querySelectorAll('#list .row')].find((x) => x.textContent.includes(s));
+            return r && !r.querySelector('.flag'); }, args.s, { timeout: 5000 })""", s=subject)
+
+    def test_05_hostile_html_runs_nothing_loads_nothing(self):
+        subject = 'Hostile %s' % uuid.uuid4().hex[:8]
+        self.dovecot.append('alice', 'alice-pw', 'INBOX', message(subject, html=HOSTILE))
+        self.open_app()
+        # Anything sent to evil.example is answered here (a 1x1 PNG) and recorded.
+        self.run_js("""
+            ctx.evil = [];
+            const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+            await ctx.context.route('http://evil.example/**', (route) => {
+                ctx.evil.push(route.request().url());
+                return route.fulfill({ status: 200, contentType: 'image/png', body: png });
+            });
+        """)
+        self.wait_row(subject)
+        self.click_row(subject)
+        out = self.run_js("""
+            const p = ctx.page;
+            await p.waitForSelector('#reader iframe.body-frame');
+            await p.waitForTimeout(800);     // give any refresh, import or onerror its chance
+            const frame = await (await p.$('#reader iframe.body-frame')).contentFrame();
+            // Try what a user might do: click the javascript: link and the form's button.
+            const clicks = [];
+            for (const sel of ['#jslink', '#go', 'div[onclick]']) {
+                try { await frame.click(sel, { timeout: 500 }); clicks.push(sel); } catch (e) { /* gone */ }
+            }
+            await p.waitForTimeout(300);
+            const sandbox = await p.$eval('#reader iframe.body-frame', (f) => f.getAttribute('sandbox'));
+            const inFrame = await frame.evaluate(() => ({
+                scripts: document.querySelectorAll('script').length,
+                handlers: [...document.querySelectorAll('*')].filter((e) =>
+                    [...e.attributes].some((a) => a.name.startsWith('on'))).length,
+                jsLinks: [...document.querySelectorAll('[href]')].filter((a) =>
+                    /^\\s*javascript:/i.test(a.getAttribute('href'))).length,
+                forms: document.querySelectorAll('form, input, button').length,
+                frames: document.querySelectorAll('iframe, object, embed, svg').length,
+                meta: [...document.querySelectorAll('meta[http-equiv]')].map((m) => m.getAttribute('content')),
+                hello: (document.getElementById('hello') || {}).textContent,
+                bodyRect: document.body.getBoundingClientRect().width,
+            }));
+            const frameRect = await p.$eval('#reader iframe.body-frame', (f) => f.getBoundingClientRect().toJSON());
+            const banner = await p.isVisible('#reader .banner');
+            return { sandbox, inFrame, pwned: await p.evaluate(() => window.__pwned === undefined ? null : window.__pwned),
+                     evil: [...ctx.evil], clicks, frameRect, banner, url: p.url(),
+                     readerTop: await p.$eval('#reader', (r) => r.getBoundingClientRect().toJSON()) };
+        """)
+        self.assertIsNone(out['pwned'], out)
+        self.assertEqual(out['evil'], [], 'remote loads before the user allowed them')
+        self.assertNotIn('allow-scripts', out['sandbox'].split())
+        self.assertNotIn('allow-forms', out['sandbox'].split())
+        self.assertNotIn('allow-top-navigation', out['sandbox'].split())
+        f = out['inFrame']
+        self.assertEqual(f['hello'], 'Quarterly report')
+        self.assertEqual((f['scripts'], f['handlers'], f['jsLinks'], f['forms'], f['frames']), (0, 0, 0, 0, 0))
+        self.assertEqual(len(f['meta']), 1)                 # only our own CSP
+        self.assertIn("script-src 'none'", f['meta'][0])
+        self.assertTrue(out['banner'])                       # "remote images blocked"
+        self.assertTrue(out['url'].startswith(self.gw.base_url))   # no navigation
+        # The frame stays inside the reading pane whatever the CSS says.
+        self.assertGreaterEqual(out['frameRect']['x'], out['readerTop']['x'] - 1)
+        self.assertGreaterEqual(out['frameRect']['y'], out['readerTop']['y'] - 1)
+        self.shot('hostile-blocked')
+        # The user allows images for this message: now (and only now) they load,
+        # and still no script runs.
+        out = self.run_js("""
+            const p = ctx.page;
+            await p.click('#reader .allow-images');
+            await p.waitForFunction(() => true);
+            const t0 = Date.now();
+            while (!ctx.evil.some((u) => u.endsWith('/pixel.png')) && Date.now() - t0 < 5000) await p.waitForTimeout(50);
+            await p.waitForTimeout(300);
+            return { evil: [...ctx.evil], pwned: await p.evaluate(() => window.__pwned === undefined ? null : window.__pwned),
+                     errors: ctx.errors };
+        """)
+        self.assertIn('http://evil.example/pixel.png', out['evil'])
+        for u in out['evil']:
+            self.assertTrue(u.endswith('.png'), 'only images may load once allowed: %s' % u)
+        self.assertIsNone(out['pwned'])
+        self.assertEqual(out['errors'], [])
+        self.shot('hostile-allowed')
+
+    def test_06_big_folder_is_virtualised(self):
+        self.open_app('big', 'big-pw')
+        out = self.run_js("""
+            const p = ctx.page;
+            const apiBefore = ctx.api.length;
+            await p.evaluate(() => {
+                window.__maxRows = 0;
+                const count = () => { window.__maxRows = Math.max(window.__maxRows,
+                    document.querySelectorAll('#list .row').length); };
+                new MutationObserver(count).observe(document.getElementById('list'), { childList: true });
+                count();
+            });
+            const total = await p.$eval('#list', (l) => l.querySelector('.spacer').getBoundingClientRect().height);
+            // Scroll like a user dragging the scrollbar: 40 steps to the bottom,
+            // a frame or two apart, then wait for the last rows.
+            const t0 = Date.now();
+            for (let i = 1; i <= 40; i++) {
+                await p.$eval('#list', (l, f) => { l.scrollTop = f * (l.scrollHeight - l.clientHeight); }, i / 40);
+                await p.waitForTimeout(30);
+            }
+            await p.waitForSelector('#list .row[aria-posinset="' + args.big + '"]:not(.placeholder)', { timeout: 20000 });
+            const took = Date.now() - t0;
+            const last = await p.$eval('#list .row[aria-posinset="' + args.big + '"] .subject', (e) => e.textContent);
+            const inDom = await p.$$eval('#list .row', (r) => r.length);
+            // Frame budget while scrolling: time 20 programmatic scrolls + paints.
+            const jank = await p.evaluate(async () => {
+                const l = document.getElementById('list');
+                let worst = 0, prev = performance.now();
+                for (let i = 0; i < 20; i++) {
+                    l.scrollTop = Math.random() * (l.scrollHeight - l.clientHeight);
+                    await new Promise((r) => requestAnimationFrame(r));
+                    const now = performance.now(); worst = Math.max(worst, now - prev); prev = now;
+                }
+                return worst;
+            });
+            const apiCalls = ctx.api.slice(apiBefore);
+            return { maxRows: await p.evaluate(() => window.__maxRows), inDom, last, took, total, jank,
+                     apiCalls: apiCalls.length, count: await p.textContent('#list-count'),
+                     queries: apiCalls.filter((b) => b.includes('Email/query')).map((b) => JSON.parse(b).methodCalls[0][1].limit) };
+        """, timeout=90, big=BIG)
+        print('20k folder: bottom reached in %d ms, %d API calls, max %d rows in DOM, worst frame %.0f ms'
+              % (out['took'], out['apiCalls'], out['maxRows'], out['jank']))
+        self.assertLess(out['maxRows'], 300)
+        self.assertLess(out['inDom'], 300)
+        self.assertIn('%d in all' % BIG, out['count'])
+        self.assertGreater(out['total'], BIG * 40)          # the spacer is the whole folder's height
+        # Only what was on screen was fetched: a few pages, each at most 100.
+        self.assertLess(out['apiCalls'], 40)
+        self.assertTrue(all(q <= 100 for q in out['queries']), out['queries'])
+        # The bottom row is the oldest message: check it against IMAP.
+        imap = self.imap('big', 'big-pw')
+        imap.select('INBOX', readonly=True)
+        typ, data = imap.uid('FETCH', '1', '(BODY.PEEK[HEADER.FIELDS (SUBJECT)])')
+        self.assertEqual(typ, 'OK')
+        raw = email.message_from_bytes(data[0][1])['Subject'] or ''
+        oldest = str(email.header.make_header(email.header.decode_header(raw)))
+        self.assertEqual(' '.join(out['last'].split()), ' '.join(oldest.split()) or '(no subject)')
+        self.shot('big-folder-bottom')
 
 
 if __name__ == '__main__':
