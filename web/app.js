@@ -298,17 +298,22 @@ function renderRow(row, i) {
   row.setAttribute('aria-selected', String(sel));
   row.dataset.id = m.id;
   row.draggable = true;
-  const box = el('input', 'sel');
-  box.type = 'checkbox';
-  box.checked = sel;
-  box.tabIndex = -1;
-  box.setAttribute('aria-label', 'Select');
+  // A drawn check box, not an <input>: an option may hold nothing
+  // interactive; selection is the option's aria-selected.
+  const box = el('span', 'sel', sel ? '\u2611' : '\u2610');
+  box.setAttribute('aria-hidden', 'true');
   const from = (m.from && m.from[0]) ? (m.from[0].name || m.from[0].email) : '(unknown)';
   const n = S.threads ? S.threadSize.get(m.threadId) : 0;
   const flags = el('span', 'flags');
-  if (flagged) flags.append(el('span', 'flag', '\u2605'));
-  if (m.hasAttachment) flags.append(el('span', 'clip', '\u{1F4CE}'));
-  if (m.keywords.$answered) flags.append(el('span', 'answered', '\u21a9'));
+  const mark = (cls, glyph, name) => {
+    const s = el('span', cls, glyph);
+    s.setAttribute('aria-hidden', 'true');
+    flags.append(s, el('span', 'sr', name));
+  };
+  if (unread) flags.append(el('span', 'sr', 'unread'));
+  if (flagged) mark('flag', '\u2605', 'flagged');
+  if (m.hasAttachment) mark('clip', '\u{1F4CE}', 'has attachment');
+  if (m.keywords.$answered) mark('answered', '\u21a9', 'answered');
   const subj = el('span', 'subject', m.subject || '(no subject)');
   const top = el('div', 'line1');
   top.append(el('span', 'from', from), n > 1 ? el('span', 'count', String(n)) : '', flags,
@@ -318,7 +323,6 @@ function renderRow(row, i) {
   const text = el('div', 'text');
   text.append(top, bottom);
   row.append(box, text);
-  row.setAttribute('aria-label', `${unread ? 'Unread, ' : ''}${flagged ? 'flagged, ' : ''}${from}: ${m.subject || '(no subject)'}, ${fmtDate(m.receivedAt)}`);
 }
 
 // Fetch the pages covering [from, to] that are not loaded yet.

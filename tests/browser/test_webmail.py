@@ -373,6 +373,127 @@ class WebmailTest(StackTestCase):
         self.assertEqual(' '.join(out['last'].split()), ' '.join(oldest.split()) or '(no subject)')
         self.shot('big-folder-bottom')
 
+    def test_07_offline_then_delta(self):
+        a = 'Flag while offline %s' % uuid.uuid4().hex[:8]
+        b = 'Expunged while offline %s' % uuid.uuid4().hex[:8]
+        for subj in (a, b):
+            self.dovecot.append('alice', 'alice-pw', 'INBOX', message(subj))
+        self.open_app()
+        self.wait_row(a)
+        self.wait_row(b)
+        self.run_js("""
+            await ctx.context.setOffline(true);
+            await ctx.page.waitForSelector('#conn[data-state=offline]', { timeout: 5000 });
+            ctx.apiMark = ctx.api.length;
+        """)
+        self.shot('offline')
+        imap = self.imap()
+        imap.select('INBOX')
+        ua = self.search(imap, 'INBOX', ['SUBJECT', '"%s"' % a])[0]
+        ub = self.search(imap, 'INBOX', ['SUBJECT', '"%s"' % b])[0]
+        imap.uid('STORE', ua, '+FLAGS', '(\\Flagged)')
+        imap.uid('STORE', ub, '+FLAGS', '(\\Deleted)')
+        imap.expunge()
+        c = 'Arrived while offline %s' % uuid.uuid4().hex[:8]
+        self.dovecot.append('alice', 'alice-pw', 'INBOX', message(c))
+        time.sleep(1.5)        # the gateway has heard of all three by now
+        still = self.run_js("""return await ctx.page.locator('#list .row', { hasText: args.a })
+                               .first().locator('.flag').count()""", a=a)
+        self.assertEqual(still, 0, 'the page cannot know while offline')
+        t0 = time.monotonic()
+        self.run_js("""
+            await ctx.context.setOffline(false);
+            const p = ctx.page;
+            await p.waitForFunction((s) => {
+                const rows = [...document.querySelectorAll('#list .row')];
+                const ra = rows.find((r) => r.textContent.includes(s.a));
+                return ra && ra.querySelector('.flag') &&
+                       !rows.some((r) => r.textContent.includes(s.b)) &&
+                       rows.some((r) => r.textContent.includes(s.c));
+            }, args, { timeout: 15000, polling: 100 });
+            await p.waitForSelector('#conn[data-state=live]', { timeout: 10000 });
+        """, a=a, b=b, c=c)
+        took = time.monotonic() - t0
+        calls = self.run_js("return ctx.api.slice(ctx.apiMark).map((b) => JSON.parse(b).methodCalls.map((c) => [c[0], c[1].limit || null]))")
+        names = [n for call in calls for n, _ in call]
+        print('offline -> online: caught up in %.2f s with %s' % (took, names))
+        self.assertIn('Email/changes', names)
+        # A delta, not a reload: no query bigger than the visible window.
+        for call in calls:
+            for name, limit in call:
+                if name == 'Email/query':
+                    self.assertLessEqual(limit or 0, 100)
+        self.shot('back-online')
+
+    def test_08_cached_view_shown_at_once_then_delta(self):
+        self.open_app()
+        first = self.run_js("return await ctx.page.$eval('#list .row[aria-posinset=\"1\"] .subject', (e) => e.textContent)")
+        time.sleep(0.5)            # the page cached its first page in IndexedDB
+        new = 'While away %s' % uuid.uuid4().hex[:8]
+        self.dovecot.append('alice', 'alice-pw', 'INBOX', message(new))
+        out = self.run_js("""
+            const p = ctx.page;
+            // Hold every API answer for 1.5 s: what shows before is from the cache.
+            ctx.api.length = 0;
+            await ctx.context.route('**/jmap/**', async (route) => {
+                await new Promise((r) => setTimeout(r, 1500)); return route.continue(); });
+            await p.goto(args.url);
+            const t0 = Date.now();
+            await p.waitForSelector('#list .row:not(.placeholder)', { timeout: 1400 });
+            const cachedAfter = Date.now() - t0;
+            const cachedFirst = await p.$eval('#list .row[aria-posinset="1"] .subject', (e) => e.textContent);
+            const folders = await p.$$eval('#folder-tree a.folder .name', (n) => n.length);
+            await p.waitForFunction((s) => [...document.querySelectorAll('#list .row .subject')]
+                .some((e) => e.textContent === s), args.new, { timeout: 15000 });
+            await ctx.context.unroute('**/jmap/**');
+            return { cachedAfter, cachedFirst, folders,
+                     calls: ctx.api.map((b) => JSON.parse(b).methodCalls.map((c) => c[0])) };
+        """, url=self.gw.base_url + '/', new=new)
+        print('cached view painted %d ms after load; then %s' % (out['cachedAfter'], out['calls']))
+        self.assertEqual(out['cachedFirst'], first)
+        self.assertGreater(out['folders'], 3)
+        names = [n for call in out['calls'] for n in call]
+        self.assertIn('Email/changes', names)
+        self.assertIn('Mailbox/changes', names)
+
+    def test_09_axe_no_serious_violations(self):
+        axe = os.path.join(NODE_DIR, 'node_modules', 'axe-core', 'axe.min.js')
+        # axe is injected as an inline script: the test context bypasses the CSP for it.
+        self.open_app(context_opts={'bypassCSP': True})
+        self.click_row(self.run_js("return await ctx.page.$eval('#list .row .subject', (e) => e.textContent)"))
+        results = {}
+        for view, prep in (('mail', ''),
+                           ('compose', "await ctx.page.keyboard.press('Escape'); await ctx.page.click('#compose-btn'); await ctx.page.waitForSelector('#compose:not([hidden])');"),
+                           ('phone', "await ctx.page.keyboard.press('Escape'); await ctx.page.setViewportSize({ width: 375, height: 700 });")):
+            results[view] = self.run_js(prep + """
+                await ctx.page.addScriptTag({ path: args.axe });
+                const r = await ctx.page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
+                return r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length,
+                                                  target: v.nodes[0].target }));
+            """, axe=axe)
+            self.shot('axe-' + view)
+        serious = {k: [v for v in vs if v['impact'] in ('serious', 'critical')] for k, vs in results.items()}
+        self.assertEqual(serious, {'mail': [], 'compose': [], 'phone': []}, json.dumps(results, indent=1))
+        # Keyboard: Tab from the start reaches the search box, then the list; no trap.
+        order = self.run_js("""
+            const p = ctx.page;
+            await p.setViewportSize({ width: 1280, height: 800 });
+            await p.evaluate(() => document.activeElement && document.activeElement.blur());
+            const seen = [];
+            for (let i = 0; i < 40; i++) {
+                await p.keyboard.press('Tab');
+                seen.push(await p.evaluate(() => { const a = document.activeElement;
+                    return a ? (a.id || a.className || a.tagName) : null; }));
+            }
+            return seen;
+        """)
+        # Skip link first, then search, folders, toolbar, the list, the
+        # reader's buttons; and Tab comes round to the start again (no trap).
+        self.assertEqual(order[order.index('skip') + 1], 'q', order)
+        self.assertLess(order.index('compose-btn'), order.index('list'), order)
+        self.assertIn('move-to', order)
+        self.assertGreaterEqual(order.count('skip'), 2, order)
+
 
 if __name__ == '__main__':
     unittest.main()
