@@ -21,6 +21,11 @@ struct gw_ready;
 struct gw_limit;
 struct rt_hub;
 struct cm_counter;
+struct ib_loccache;
+
+/* Entries of the email location cache (ib_loccache.h): ~150 bytes each,
+   so ~10 MB; enough for the recently listed mail of many accounts. */
+#define GW_LOCCACHE_ENTRIES 65536
 
 struct gw_ctx {
     const struct gw_settings *set;
@@ -35,6 +40,7 @@ struct gw_ctx {
     struct cm_counter *jmap_inflight; /* concurrent JMAP API requests per account */
     struct gw_ready *ready;     /* /readyz probe and its cache */
     struct gw_limit *limit;     /* failed-login limiter, trusted proxies */
+    struct ib_loccache *loccache; /* where GUID email ids were seen (thread-safe) */
     atomic_bool stopping;       /* SIGTERM seen: new work is refused */
 };
 

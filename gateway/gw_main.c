@@ -23,6 +23,7 @@
 #include "gateway/gw_server.h"
 #include "gateway/gw_sse.h"
 #include "gateway/gw_static.h"
+#include "imapbridge/ib_loccache.h"
 #include "imapbridge/ib_pool.h"
 #include "realtime/rt_hub.h"
 
@@ -168,7 +169,8 @@ static int start_services(struct gw_ctx *ctx, const char *const **names_r, struc
     *names_r = names;
     ctx->metrics = gw_metrics_new(gw_routes_count, names);
     ctx->jmap_inflight = cm_counter_new();
-    if (ctx->metrics == NULL || ctx->jmap_inflight == NULL)
+    ctx->loccache = ib_loccache_new(GW_LOCCACHE_ENTRIES);
+    if (ctx->metrics == NULL || ctx->jmap_inflight == NULL || ctx->loccache == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     rc = gw_static_load(set->web_root, err);
     if (rc == 0)
@@ -218,6 +220,7 @@ static void shut_down(struct gw_ctx *ctx)
     cm_counter_free(&ctx->jmap_inflight);
     gw_ready_free(&ctx->ready);
     gw_limit_free(&ctx->limit);
+    ib_loccache_free(&ctx->loccache);
     gw_static_free();
 }
 

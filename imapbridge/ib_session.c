@@ -217,6 +217,7 @@ static const struct cap_name cap_names[] = {
     { "X-GM-EXT-1", IB_CAP_XGMEXT },   { "NOTIFY", IB_CAP_NOTIFY },
     { "ID", IB_CAP_ID },               { "LITERAL+", IB_CAP_LITERALPLUS },
     { "PREVIEW", IB_CAP_PREVIEW },     { "UNSELECT", IB_CAP_UNSELECT },
+    { "SEARCHRES", IB_CAP_SEARCHRES },
 };
 
 static unsigned int caps_from_cache(mailimap *imap)
@@ -1226,6 +1227,25 @@ int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *s
     s->synced = true; /* as current as after a NOOP */
     fill_selection(s, sel_r);
     return 0;
+}
+
+bool ib_session_examine_command(const char *imap_name, char *cmd, size_t cap)
+{
+    return imap_name[0] != '\0' && select_command("EXAMINE", imap_name, false, cmd, cap);
+}
+
+void ib_session_note_unselected(struct ib_session *s)
+{
+    free(s->selected);
+    s->selected = NULL;
+    s->selected_rw = false;
+    s->synced = false;
+    if (s->imap->imap_selection_info != NULL) {
+        mailimap_selection_info_free(s->imap->imap_selection_info);
+        s->imap->imap_selection_info = NULL;
+    }
+    if (!s->broken)
+        s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
 }
 
 int ib_session_drop_selection(struct ib_session *s, struct cm_err *err)

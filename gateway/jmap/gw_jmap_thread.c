@@ -20,7 +20,7 @@ static const struct gw_jprop thread_props[] = { { "id", true }, { "emailIds", tr
 
 struct member {
     int64_t received;
-    char id[IB_IDS_EMAIL_LEN + 1];
+    char id[IB_IDS_EMAIL_MAX + 1];
 };
 
 struct members {
@@ -60,8 +60,8 @@ static struct mailimap_search_key *root_key(const char *root)
 }
 
 /* The members of root's thread in folder f. */
-static int folder_members(struct ib_session *s, const struct ib_folder *f, const char *root,
-                          struct members *out, struct cm_err *err)
+static int folder_members(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder *f,
+                          const char *root, struct members *out, struct cm_err *err)
 {
     struct mailimap_search_key *key = root_key(root);
     uint32_t *uids = NULL;
@@ -74,8 +74,8 @@ static int folder_members(struct ib_session *s, const struct ib_folder *f, const
         rc = ib_fetch_search(s, key, false, &uids, &n, err);
     if (rc == 0 && n > 0) {
         set = ib_uidset_of(uids, n);
-        rc = set ? ib_fetch_msgs(s, set, IB_FETCH_INTERNALDATE | IB_FETCH_HEADER_SORT, &msgs, &nm,
-                                 err)
+        rc = set ? ib_fetch_msgs(s, set, IB_FETCH_INTERNALDATE | IB_FETCH_HEADER_SORT | IB_FETCH_GUID,
+                                 &msgs, &nm, err)
                  : CM_ENOMEM;
     }
     for (size_t i = 0; rc == 0 && i < nm; i++) {
@@ -86,10 +86,9 @@ static int folder_members(struct ib_session *s, const struct ib_folder *f, const
             ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) == 0)
             mine = gw_jmail_thread_root(hl);
         if (mine != NULL && strcmp(mine, root) == 0) {
-            struct ib_email_loc loc = gw_jmail_loc(f, msgs[i].uid);
-            char id[IB_IDS_EMAIL_LEN + 1];
+            char id[IB_IDS_EMAIL_MAX + 1];
 
-            ib_ids_email(&loc, id);
+            gw_jmail_id(jr, f, msgs[i].uid, msgs[i].guid, id);
             rc = add_member(out, msgs[i].internaldate, id) == 0 ? 0
                                                                 : cm_err_set(err, CM_ENOMEM, "oom");
         }
@@ -125,11 +124,13 @@ static int thread_json(struct gw_jcall *c, const struct ib_folder_list *l, const
 
     *obj_r = NULL;
     if (id[0] == 'x') { /* a message without Message-ID: a thread of one */
-        struct ib_email_loc loc;
+        const char *email_id = id + 1;
+        struct gw_jmail_where w;
 
-        if (ib_ids_email_parse(id + 1, &loc) == 0 && gw_jmail_folder_of(l, &loc) != NULL)
-            *obj_r = json_pack("{s:s,s:[s]}", "id", id, "emailIds", id + 1);
-        return 0;
+        rc = gw_jmail_locate(c->jr, l, &email_id, 1, true, &w, err);
+        if (rc == 0 && w.f != NULL)
+            *obj_r = json_pack("{s:s,s:[s]}", "id", id, "emailIds", email_id);
+        return rc;
     }
     root = ib_ids_thread_root(id);
     if (root == NULL)
@@ -137,7 +138,7 @@ static int thread_json(struct gw_jcall *c, const struct ib_folder_list *l, const
     rc = gw_jreq_session(c->jr, &s, err);
     for (size_t i = 0; rc == 0 && i < l->count; i++) {
         if (l->items[i].selectable && l->items[i].has_status && l->items[i].total > 0)
-            rc = folder_members(s, &l->items[i], root, &m, err);
+            rc = folder_members(c->jr, s, &l->items[i], root, &m, err);
     }
     free(root);
     if (rc == 0 && m.n > 0) {
@@ -190,10 +191,7 @@ done:
 static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const char *email_id,
                      char **tid_r, bool *starts_r, struct cm_err *err)
 {
-    struct ib_email_loc loc;
-    const struct ib_folder *f = ib_ids_email_parse(email_id, &loc) == 0
-                                    ? gw_jmail_folder_of(l, &loc)
-                                    : NULL;
+    struct gw_jmail_where w = { 0 };
     struct mailimap_set *set = NULL;
     struct ib_msg *m = NULL;
     struct ib_header_list *hl = NULL;
@@ -202,12 +200,13 @@ static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const c
     int rc;
 
     *tid_r = NULL;
-    if (f == NULL)
-        return 0; /* gone again meanwhile */
+    rc = gw_jmail_locate(c->jr, l, &email_id, 1, true, &w, err);
+    if (rc < 0 || w.f == NULL)
+        return rc; /* gone again meanwhile */
     rc = gw_jreq_session(c->jr, &s, err);
     if (rc == 0)
-        rc = ib_session_select(s, f->imap_name, true, NULL, err);
-    if (rc == 0 && (set = ib_uidset_single(loc.uid)) != NULL)
+        rc = ib_session_select(s, w.f->imap_name, true, NULL, err);
+    if (rc == 0 && (set = ib_uidset_single(w.uid)) != NULL)
         rc = ib_fetch_msgs(s, set, IB_FETCH_HEADER_SORT, &m, &nm, err);
     if (rc == 0 && nm == 1 && m[0].header != NULL &&
         ib_header_parse(m[0].header, m[0].header_len, &hl, err) == 0) {
