@@ -13,6 +13,8 @@
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_req.h"
 #include "gateway/gw_rest.h"
+#include "gateway/jmap/gw_jmail.h"
+#include "imapbridge/ib_ids.h"
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_store.h"
@@ -30,6 +32,7 @@ struct edit_job {
     const char *to;       /* EDIT_MOVE: destination path (borrowed from body) */
     bool permanent;       /* EDIT_DELETE */
     struct gw_rest_box box;
+    char guid[IB_IDS_MAX_GUID + 1]; /* the message's GUID, "" when none */
     json_t *out;
 };
 
@@ -89,11 +92,17 @@ static int move_to(struct ib_session *s, struct edit_job *j, const struct ib_fol
 {
     uint32_t uidvalidity = 0, uid = 0;
     int rc = ib_store_move(s, j->uid, dest->imap_name, &uidvalidity, &uid, err);
+    char id[IB_IDS_EMAIL_MAX + 1] = "";
 
+    /* the id: the same GUID id as before the move; on a server without
+       GUIDs the location id of the new place (when COPYUID named it) */
+    if (j->guid[0] != '\0' || (uid != 0 && (uidvalidity == 0 || uidvalidity == dest->uidvalidity)))
+        gw_jmail_email_id(dest, uid, j->guid[0] ? j->guid : NULL, id);
     if (rc == 0)
-        j->out = json_pack("{s:s,s:o,s:I}", "mailbox", dest->path,
+        j->out = json_pack("{s:s,s:o,s:I,s:o}", "mailbox", dest->path,
                            "uid", uid ? json_integer(uid) : json_null(), "uidvalidity",
-                           (json_int_t)(uidvalidity ? uidvalidity : dest->uidvalidity));
+                           (json_int_t)(uidvalidity ? uidvalidity : dest->uidvalidity), "id",
+                           id[0] ? json_string(id) : json_null());
     return rc;
 }
 
@@ -117,7 +126,9 @@ static int edit(struct ib_session *s, void *arg, struct cm_err *err)
     json_decref(j->out);
     j->out = NULL;
     if (rc == 0)
-        rc = gw_rest_fetch_one(s, j->uid, IB_FETCH_FLAGS, &m, &n, err);
+        rc = gw_rest_fetch_one(s, j->uid, IB_FETCH_FLAGS | IB_FETCH_GUID, &m, &n, err);
+    if (rc == 0 && n == 1 && m[0].guid != NULL && ib_ids_guid_valid(m[0].guid))
+        strcpy(j->guid, m[0].guid);
     ib_msgs_free(m, n);
     if (rc < 0)
         return rc;

@@ -21,7 +21,8 @@ CEILINGS = {
     "message_detail": 3,       # target 2: EXAMINE+STATUS, UID FETCH, UID FETCH of the text
     "rest_changes_none": 1,    # target 1: EXAMINE + STATUS pipelined (nothing moved: no FETCH)
     "rest_changes_flag": 2,    # target 1: EXAMINE+STATUS, UID FETCH CHANGEDSINCE (flags included)
-    "jmap_query_get_50": 4,    # target 2: NOOP (one per request), LIST-STATUS, UID SORT, UID FETCH
+    "jmap_query_get_50": 5,    # target 2: NOOP (one per request), LIST-STATUS, UID SORT, UID FETCH
+                               # (X-GUID of the 50: issue 12's stable ids, when not cached), UID FETCH
     "jmap_email_changes": 3,   # target 2
     "jmap_set_keywords": 7,    # target 1
     "move": 5,                 # target 1
