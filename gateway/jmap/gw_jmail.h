@@ -114,6 +114,22 @@ char *gw_jmail_thread_id(const struct ib_header_list *hl, const char *email_id);
 struct ib_session;
 struct ib_msg;
 
+/* Thread ids that hold together (gw_jthread.c, ib_thread.h). */
+
+/* Learn the thread roots of msgs[0..n) of folder f (headers fetched with
+   IB_FETCH_HEADER or IB_FETCH_HEADER_SORT; f selected read-only on s):
+   parents named only by In-Reply-To that neither the batch nor the
+   instance's root cache knows are searched for (UID SEARCH HEADER
+   Message-ID) in f, then in the Sent folder, up to 3 generations; f is
+   selected again afterwards. Results go to the root cache. */
+int gw_jthread_learn(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder_list *l,
+                     const struct ib_folder *f, const struct ib_msg *msgs, size_t n,
+                     struct cm_err *err) __attribute__((warn_unused_result));
+/* As gw_jmail_thread_root / gw_jmail_thread_id, with an In-Reply-To-only
+   message taking its parent's root from the cache (gw_jthread_learn). */
+char *gw_jthread_root(struct gw_jreq *jr, const struct ib_header_list *hl);
+char *gw_jthread_id(struct gw_jreq *jr, const struct ib_header_list *hl, const char *email_id);
+
 /* What changed in the account's mail since a state (Email/changes, and
    under Thread/changes). */
 struct gw_jmail_delta {

@@ -264,7 +264,7 @@ static int add_header_props(struct eget *e, const struct ib_msg *m, json_t *obj,
             json_object_set_new(obj, json_string_value(v), val);
     }
     {
-        char *t = gw_jmail_thread_id(hl, json_string_value(json_object_get(obj, "id")));
+        char *t = gw_jthread_id(e->c->jr, hl, json_string_value(json_object_get(obj, "id")));
 
         json_object_set_new(obj, "threadId", t ? json_string(t) : json_null());
         free(t);
@@ -332,6 +332,13 @@ static int get_folder(struct eget *e, struct ib_session *s, const struct ib_fold
         rc = ib_fetch_msgs(s, set, e->want, &msgs, &nm, err);
     if (set != NULL)
         ib_uidset_free(set);
+    if (rc == 0 && (e->want & IB_FETCH_HEADER) && gw_jget_wants(&e->g, "threadId")) {
+        const struct ib_folder_list *l;
+
+        rc = gw_jmail_folders(e->c->jr, &l, err);
+        if (rc == 0)
+            rc = gw_jthread_learn(e->c->jr, s, l, f, msgs, nm, err);
+    }
     for (size_t i = 0; rc == 0 && i < loc->n; i++) {
         json_t *obj = NULL;
 

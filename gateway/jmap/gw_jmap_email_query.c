@@ -149,6 +149,8 @@ static int folder_threads(struct equery *eq, const struct ib_folder *f,
         rc = set ? ib_fetch_msgs(eq->s, set, IB_FETCH_HEADER_SORT | IB_FETCH_GUID, &msgs, &nm, err)
                  : CM_ENOMEM;
     }
+    if (rc == 0)
+        rc = gw_jthread_learn(eq->c->jr, eq->s, eq->l, f, msgs, nm, err);
     for (size_t i = 0; rc == 0 && i < nm; i++) {
         struct ib_header_list *hl = NULL;
         char id[IB_IDS_EMAIL_MAX + 1], *tid;
@@ -157,7 +159,7 @@ static int folder_threads(struct equery *eq, const struct ib_folder *f,
         if (msgs[i].header != NULL &&
             ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) < 0)
             hl = NULL;
-        tid = gw_jmail_thread_id(hl, id);
+        tid = gw_jthread_id(eq->c->jr, hl, id);
         if (tid != NULL && json_object_get(out, tid) == NULL)
             json_object_set_new(out, tid, json_array());
         if (tid != NULL)
@@ -441,7 +443,7 @@ static char *first_address(const struct ib_header_list *hl, const char *name)
     return out;
 }
 
-static void fill_from_header(struct hit *h, const struct ib_msg *m)
+static void fill_from_header(struct equery *eq, struct hit *h, const struct ib_msg *m)
 {
     struct ib_header_list *hl = NULL;
     struct cm_err err = CM_ERR_INIT;
@@ -472,7 +474,7 @@ static void fill_from_header(struct hit *h, const struct ib_msg *m)
         }
     }
     json_decref(date);
-    h->thread = gw_jmail_thread_root(hl);
+    h->thread = gw_jthread_root(eq->c->jr, hl);
     ib_header_list_free(&hl);
 }
 
@@ -500,7 +502,7 @@ static unsigned int fetch_for_sort(const struct equery *eq)
     return want;
 }
 
-static void fill_hit(struct hit *h, const struct ib_msg *m)
+static void fill_hit(struct equery *eq, struct hit *h, const struct ib_msg *m)
 {
     h->item.uid = h->uid;
     h->item.mailbox_index = h->folder;
@@ -509,7 +511,7 @@ static void fill_hit(struct hit *h, const struct ib_msg *m)
     h->item.size = m->size;
     if (m->guid != NULL && h->guid == NULL)
         h->guid = strdup(m->guid);
-    fill_from_header(h, m);
+    fill_from_header(eq, h, m);
     if (m->nflags > 0) {
         json_t *kw = gw_jmail_keywords(m->flags, m->nflags);
         const char *k;
@@ -558,6 +560,8 @@ static int fetch_folder_fields(struct equery *eq, size_t lo, size_t hi, unsigned
         rc = set ? ib_fetch_msgs(eq->s, set, want, &msgs, &nm, err) : CM_ENOMEM;
     if (set != NULL)
         ib_uidset_free(set);
+    if (rc == 0 && eq->collapse)
+        rc = gw_jthread_learn(eq->c->jr, eq->s, eq->l, f, msgs, nm, err);
     /* merge two ascending UID lists (hits come sorted from SEARCH) */
     if (nm > 1)
         qsort(msgs, nm, sizeof(*msgs), cmp_msg_uid);
@@ -565,7 +569,7 @@ static int fetch_folder_fields(struct equery *eq, size_t lo, size_t hi, unsigned
         while (k < nm && msgs[k].uid < eq->hits[i].uid)
             k++;
         if (k < nm && msgs[k].uid == eq->hits[i].uid)
-            fill_hit(&eq->hits[i], &msgs[k]);
+            fill_hit(eq, &eq->hits[i], &msgs[k]);
         else
             eq->hits[i].item.uid = eq->hits[i].uid; /* expunged meanwhile */
     }
