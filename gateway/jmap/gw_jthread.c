@@ -128,6 +128,15 @@ static const struct ib_thread_node *lookup(const char *msgid, void *ctx)
     return NULL;
 }
 
+static bool was_searched(const struct known *k, const char *anchor)
+{
+    for (size_t i = 0; i < k->nsearched; i++) {
+        if (strcmp(k->searched[i], anchor) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Anchors (first References id, else In-Reply-To) that nobody knows; the
    cache answers some (added as nodes whose first_ref is the root). */
 static size_t missing_parents(struct known *k, const char **out)
@@ -139,7 +148,7 @@ static size_t missing_parents(struct known *k, const char **out)
         char *root;
         bool dup = false;
 
-        if (!ib_thread_needs_parent(&k->v[i]) || lookup(p, k) != NULL)
+        if (!ib_thread_needs_parent(&k->v[i]) || lookup(p, k) != NULL || was_searched(k, p))
             continue;
         root = ib_thread_cache_get(k->jr->req->ctx->threads, k->jr->account_id, p);
         if (root != NULL) {
