@@ -151,10 +151,17 @@ static int read_cmd(struct run *r, const struct cmd *c, struct cm_err *err)
     r->imap->imap_tag = c->tag;
     e = ib_etpan_read_response(r->imap, &resp);
     rc = ib_session_check(r->s, e, "locate", err);
-    if (rc < 0)
+    if (rc < 0 && ib_session_is_broken(r->s)) {
+        if (resp != NULL)
+            mailimap_response_free(resp);
         return rc;
-    rc = take_answer(r, c, ib_etpan_tagged_ok(resp));
-    mailimap_response_free(resp);
+    }
+    /* a tagged BAD (a SEARCH behind an EXAMINE that failed: "no mailbox
+       selected") leaves the stream in step: that command found nothing */
+    cm_err_clear(err);
+    rc = take_answer(r, c, rc == 0 && resp != NULL && ib_etpan_tagged_ok(resp));
+    if (resp != NULL)
+        mailimap_response_free(resp);
     return rc < 0 ? cm_err_set(err, rc, "out of memory") : 0;
 }
 
