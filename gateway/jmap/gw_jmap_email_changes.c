@@ -191,17 +191,16 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
     return rc;
 }
 
-/* Every UID of the selected folder f, with its GUID where the server has
+/* Every UID of the selected folder, with its GUID where the server has
    them (one UID FETCH 1:* (X-GUID) instead of UID SEARCH ALL). */
-static int folder_ids(struct echanges *ec, const struct ib_folder *f, uint32_t **uids_r,
-                      char ***guids_r, size_t *n_r, struct cm_err *err)
+static int folder_ids(struct echanges *ec, uint32_t **uids_r, char ***guids_r, size_t *n_r,
+                      struct cm_err *err)
 {
     struct mailimap_set *all;
     struct ib_msg *m = NULL;
     size_t nm = 0;
     int rc;
 
-    (void)f;
     *guids_r = NULL;
     if (!(ib_session_caps(ec->s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)))
         return ib_fetch_search(ec->s, NULL, false, uids_r, n_r, err);
@@ -248,7 +247,7 @@ static int new_folder(struct echanges *ec, const struct ib_folder *f, struct ib_
         }
         rc = ib_session_select(ec->s, f->imap_name, true, NULL, err);
         if (rc == 0)
-            rc = folder_ids(ec, f, &uids, &guids, &n, err);
+            rc = folder_ids(ec, &uids, &guids, &n, err);
         for (size_t i = 0; rc == 0 && i < n; i++)
             add_id(ec, ec->created, f, uids[i], guids ? guids[i] : NULL);
         if (ec->room >= 0)

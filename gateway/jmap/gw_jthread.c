@@ -217,7 +217,7 @@ static const struct ib_folder *sent_of(const struct ib_folder_list *l)
 
 /* Look the missing parents up in f (selected), then in Sent. */
 static int find_parents(struct known *k, struct ib_session *s, const struct ib_folder_list *l,
-                        const struct ib_folder *f, bool *moved_r, struct cm_err *err)
+                        const struct ib_folder *f, struct cm_err *err)
 {
     const struct ib_folder *sent = sent_of(l);
     const char *parents[MAX_PARENTS];
@@ -232,7 +232,6 @@ static int find_parents(struct known *k, struct ib_session *s, const struct ib_f
         if (rc == 0 && (sent == NULL || sent == f))
             note_searched(k, parents, n);
         if (rc == 0 && sent != NULL && sent != f && (n = missing_parents(k, parents)) > 0) {
-            *moved_r = true;
             rc = ib_session_select(s, sent->imap_name, true, NULL, err);
             if (rc == 0)
                 rc = search_parents(k, s, parents, n, err);
@@ -250,11 +249,10 @@ int gw_jthread_learn(struct gw_jreq *jr, struct ib_session *s, const struct ib_f
                      struct cm_err *err)
 {
     struct known k = { .jr = jr };
-    bool moved = false;
     int rc = add_msgs(&k, msgs, n);
 
     if (rc == 0)
-        rc = find_parents(&k, s, l, f, &moved, err);
+        rc = find_parents(&k, s, l, f, err);
     /* anchors searched for in vain are roots as far as anyone can tell:
        remembered, so the next batch does not search again */
     for (size_t i = 0; rc == 0 && i < k.nsearched; i++) {
