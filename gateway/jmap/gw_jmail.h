@@ -76,6 +76,14 @@ int gw_jmail_locate(struct gw_jreq *jr, const struct ib_folder_list *l, const ch
                     size_t n, bool use_cache, struct gw_jmail_where *out, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* gw_jmail_locate_with for one id, and a place the cache named checked
+   (one UID FETCH on the selected folder): when the UID is gone the id is
+   searched for. Changes the selection. */
+int gw_jmail_locate_checked(struct gw_ctx *ctx, const char *account, struct ib_session *s,
+                            const struct ib_folder_list *l, const char *id,
+                            struct gw_jmail_where *w, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* The Email state token for the folder list (malloc'd; NULL on OOM). */
 char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l);
 

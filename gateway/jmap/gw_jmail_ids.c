@@ -9,10 +9,12 @@
 #include "gateway/gw_ctx.h"
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_req.h"
+#include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_locate.h"
 #include "imapbridge/ib_loccache.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_state.h"
+#include "imapbridge/ib_uidset.h"
 
 void gw_jmail_email_id(const struct ib_folder *f, uint32_t uid, const char *guid, char *dst)
 {
@@ -186,4 +188,31 @@ int gw_jmail_locate(struct gw_jreq *jr, const struct ib_folder_list *l, const ch
     if (guid && gw_jreq_session(jr, &s, err) < 0)
         return err->code;
     return gw_jmail_locate_with(jr->req->ctx, jr->account_id, s, l, ids, n, use_cache, out, err);
+}
+
+int gw_jmail_locate_checked(struct gw_ctx *ctx, const char *account, struct ib_session *s,
+                            const struct ib_folder_list *l, const char *id,
+                            struct gw_jmail_where *w, struct cm_err *err)
+{
+    int rc = gw_jmail_locate_with(ctx, account, s, l, &id, 1, true, w, err);
+    struct mailimap_set *one;
+    struct ib_msg *m = NULL;
+    size_t n = 0;
+
+    if (rc < 0 || w->f == NULL || !w->cached)
+        return rc;
+    /* a cached place is checked: a message moved meanwhile is searched for */
+    one = ib_uidset_single(w->uid);
+    rc = one ? ib_session_select(s, w->f->imap_name, true, NULL, err)
+             : cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = ib_fetch_msgs(s, one, 0, &m, &n, err);
+    if (rc == 0 && n == 0) {
+        gw_jmail_forget(ctx, account, id);
+        rc = gw_jmail_locate_with(ctx, account, s, l, &id, 1, false, w, err);
+    }
+    if (one != NULL)
+        ib_uidset_free(one);
+    ib_msgs_free(m, n);
+    return rc;
 }

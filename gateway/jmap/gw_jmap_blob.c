@@ -11,6 +11,7 @@
 #include "gateway/gw_authn.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_handlers.h"
+#include "gateway/jmap/gw_jblob.h"
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_fetch.h"
@@ -57,24 +58,7 @@ static int fetch_blob(struct ib_session *s, void *arg, struct cm_err *err)
     int rc = ib_mailbox_list(s, &l, err);
 
     if (rc == 0)
-        rc = gw_jmail_locate_with(j->req->ctx, j->account, s, &l, &id, 1, true, &w, err);
-    if (rc == 0 && w.f != NULL && w.cached) {
-        /* a cached location is checked: a moved message is searched for */
-        struct ib_msg *u = NULL;
-        size_t n = 0;
-        struct mailimap_set *one = ib_uidset_single(w.uid);
-
-        rc = ib_session_select(s, w.f->imap_name, true, NULL, err);
-        if (rc == 0 && one != NULL)
-            rc = ib_fetch_msgs(s, one, 0, &u, &n, err);
-        if (rc == 0 && n == 0) {
-            gw_jmail_forget(j->req->ctx, j->account, id);
-            rc = gw_jmail_locate_with(j->req->ctx, j->account, s, &l, &id, 1, false, &w, err);
-        }
-        if (one != NULL)
-            ib_uidset_free(one);
-        ib_msgs_free(u, n);
-    }
+        rc = gw_jmail_locate_checked(j->req->ctx, j->account, s, &l, id, &w, err);
     if (rc == 0 && w.f == NULL)
         rc = cm_err_set(err, CM_ENOENT, "no such blob");
     j->uid = w.uid;
@@ -95,8 +79,11 @@ void gw_jmap_download(struct gw_req *req)
     struct blob_job j = { .req = req };
     const char *type = gw_req_query(req, "type");
     char acct[IB_ACCOUNT_ID_LEN + 1];
-    int rc = gw_authn_principal(req, false, &p, &err);
+    int rc;
 
+    if (gw_jblob_download(req)) /* an uploaded blob (gw_jblob.c) */
+        return;
+    rc = gw_authn_principal(req, false, &p, &err);
     if (rc == 0) {
         ib_account_id(&req->ctx->upstream, p.creds.username, acct);
         strcpy(j.account, acct);
@@ -119,21 +106,4 @@ void gw_jmap_download(struct gw_req *req)
     gw_principal_fini(&p);
     free(j.data);
     free(j.part);
-}
-
-/* POST uploadUrl. Nothing here would use an uploaded blob yet (no
-   Email/import, no Email/set create), so after authentication the answer
-   is a plain 501 rather than a 404 for a URL the session advertises. */
-void gw_jmap_upload(struct gw_req *req)
-{
-    struct gw_principal p;
-    struct cm_err err = CM_ERR_INIT;
-
-    if (gw_authn_principal(req, false, &p, &err) < 0) {
-        gw_req_reply_error(req, &err);
-        return;
-    }
-    gw_principal_fini(&p);
-    gw_req_reply_problem(req, 501, "uploads are not supported by this gateway yet "
-                                   "(it has no Email/import or Email/set create to use them)");
 }
