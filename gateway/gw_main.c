@@ -24,6 +24,8 @@
 #include "gateway/gw_sse.h"
 #include "gateway/gw_static.h"
 #include "imapbridge/ib_foldermap.h"
+#include "imapbridge/ib_loccache.h"
+#include "imapbridge/ib_thread.h"
 #include "imapbridge/ib_pool.h"
 #include "realtime/rt_hub.h"
 
@@ -176,7 +178,10 @@ static int start_services(struct gw_ctx *ctx, const char *const **names_r, struc
     *names_r = names;
     ctx->metrics = gw_metrics_new(gw_routes_count, names);
     ctx->jmap_inflight = cm_counter_new();
-    if (ctx->metrics == NULL || ctx->jmap_inflight == NULL)
+    ctx->loccache = ib_loccache_new(GW_LOCCACHE_ENTRIES);
+    ctx->threads = ib_thread_cache_new(GW_THREADCACHE_ENTRIES);
+    if (ctx->metrics == NULL || ctx->jmap_inflight == NULL || ctx->loccache == NULL ||
+        ctx->threads == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     rc = gw_static_load(set->web_root, err);
     if (rc == 0)
@@ -233,6 +238,8 @@ static void shut_down(struct gw_ctx *ctx)
     cm_counter_free(&ctx->jmap_inflight);
     gw_ready_free(&ctx->ready);
     gw_limit_free(&ctx->limit);
+    ib_loccache_free(&ctx->loccache);
+    ib_thread_cache_free(&ctx->threads);
     gw_static_free();
 }
 
