@@ -112,7 +112,8 @@ jmap.setAuthHandler(() => new Promise((resolve) => {
   const box = $('reauth');
   box.hidden = false;
   if (S.live) S.live.stop();
-  box.querySelector('input').focus();
+  $('reauth-user').value = S.username;
+  box.querySelector('input[type=password]').focus();
   $('reauth-form').onsubmit = async (ev) => {
     ev.preventDefault();
     try {

@@ -28,8 +28,9 @@ export function canSubmit() {
 
 // Same-origin path of an absolute session URL: the cookie is sent only to
 // the origin the page came from, whatever public_url says.
+// (A string operation: URL() would percent-encode the {template} braces.)
 function local(url) {
-  try { const u = new URL(url, location.href); return u.pathname + u.search; } catch { return url; }
+  return url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]+/i, '');
 }
 
 async function reauth() {

@@ -494,6 +494,130 @@ class WebmailTest(StackTestCase):
         self.assertIn('move-to', order)
         self.assertGreaterEqual(order.count('skip'), 2, order)
 
+    def test_10_move_drag_delete_undo(self):
+        m1 = 'Move me %s' % uuid.uuid4().hex[:8]
+        m2 = 'Drag me %s' % uuid.uuid4().hex[:8]
+        m3 = 'Delete me %s' % uuid.uuid4().hex[:8]
+        for subj in (m1, m2, m3):
+            self.dovecot.append('alice', 'alice-pw', 'INBOX', message(subj))
+        self.open_app()
+        imap = self.imap()
+
+        def where(subj):
+            return [box for box in ('INBOX', 'Archive', 'Trash')
+                    if self.search(imap, box, ['SUBJECT', '"%s"' % subj])]
+
+        def wait_in(subj, box, timeout=5):
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline and where(subj) != [box]:
+                time.sleep(0.1)
+            self.assertEqual(where(subj), [box], subj)
+
+        # Move with the toolbar's menu.
+        self.wait_row(m1)
+        self.click_row(m1)
+        self.run_js("""
+            const p = ctx.page;
+            const archive = await p.$eval('#move-to', (s) => [...s.options].find((o) => o.textContent.trim() === 'Archive').value);
+            await p.selectOption('#move-to', archive);
+            // Immediate feedback: the row leaves the list before the server answers.
+            await p.waitForFunction((s) => ![...document.querySelectorAll('#list .row')]
+                .some((r) => r.textContent.includes(s)), args.s, { timeout: 1000 });
+            await p.waitForSelector('#toast:not([hidden])');
+        """, s=m1)
+        wait_in(m1, 'Archive')
+        # Move by drag and drop onto the folder.
+        self.run_js("""
+            const p = ctx.page;
+            await p.locator('#list .row', { hasText: args.s }).first()
+                   .dragTo(p.locator('#folder-tree a.folder', { hasText: 'Archive' }));
+        """, s=m2)
+        wait_in(m2, 'Archive')
+        # Delete goes to the Trash, and Undo brings it back.
+        self.wait_row(m3)
+        self.click_row(m3)
+        self.run_js("""
+            const p = ctx.page;
+            await p.focus('#list');
+            await p.keyboard.press('#');
+            await p.waitForSelector('#toast:not([hidden]) button:not([hidden])');
+        """)
+        wait_in(m3, 'Trash')
+        self.shot('undo-toast')
+        self.run_js("await ctx.page.click('#toast button')")
+        wait_in(m3, 'INBOX')
+        self.wait_row(m3)
+        # Multi-select: ctrl-click two rows, mark both unread in one go.
+        self.run_js("""
+            const p = ctx.page;
+            await p.locator('#list .row', { hasText: args.s }).first().click({ modifiers: ['Control'] });
+            await p.locator('#list .row[aria-posinset="5"]').click({ modifiers: ['Control'] });
+            await p.waitForSelector('#sel-count:has-text("2 selected")');
+            await p.click('.toolbar button[data-act=flag]');
+        """, s=m3)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not self.search(imap, 'INBOX', ['FLAGGED', 'SUBJECT', '"%s"' % m3]):
+            time.sleep(0.1)
+        self.assertTrue(self.search(imap, 'INBOX', ['FLAGGED', 'SUBJECT', '"%s"' % m3]))
+
+    def test_11_draft_with_attachment_survives_expired_login(self):
+        subject = 'Draft %s' % uuid.uuid4().hex[:8]
+        self.open_app()
+        self.run_js("""
+            const p = ctx.page;
+            await p.focus('#list');
+            await p.keyboard.press('c');
+            await p.waitForSelector('#compose:not([hidden])');
+            await p.fill('#c-to', 'bob@example.org');
+            await p.fill('#c-subject', args.subject);
+            await p.fill('#c-text', 'First line.');
+            await p.setInputFiles('#c-files', { name: 'report.csv', mimeType: 'text/csv',
+                                               buffer: Buffer.from('a,b\\n1,2\\n') });
+            await p.waitForSelector('#c-attachments li');
+            try {
+                await p.waitForFunction(() => /Draft saved/.test(document.getElementById('draft-status').textContent),
+                                        null, { timeout: 15000 });
+            } catch (e) {
+                throw new Error('no draft: ' + await p.textContent('#draft-status') + ' / ' +
+                                await p.textContent('#c-error') + ' / ' + ctx.console.join('; '));
+            }
+        """, subject=subject)
+        imap = self.imap()
+        found = self.search(imap, 'Drafts', ['DRAFT', 'SUBJECT', '"%s"' % subject])
+        self.assertEqual(len(found), 1)
+        typ, data = imap.uid('FETCH', found[0], '(BODY.PEEK[])')
+        raw = data[0][1]
+        msg = email.message_from_bytes(raw)
+        atts = [(p.get_filename(), p.get_payload(decode=True)) for p in msg.walk() if p.get_filename()]
+        self.assertEqual(atts, [('report.csv', b'a,b\n1,2\n')])
+        self.shot('compose')
+        # The login expires (cookie gone): the next save asks for the password
+        # in an overlay, and the draft being written is all there afterwards.
+        self.run_js("""
+            const p = ctx.page;
+            await ctx.context.clearCookies();
+            await p.type('#c-text', ' Second line.');
+            await p.waitForSelector('#reauth:not([hidden])', { timeout: 10000 });
+            await p.fill('#reauth input[name=password]', 'alice-pw');
+            await p.click('#reauth button[type=submit]');
+            await p.waitForSelector('#reauth', { state: 'hidden' });
+            await p.waitForFunction(() => /Draft saved/.test(document.getElementById('draft-status').textContent),
+                                    null, { timeout: 15000 });
+        """)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            found = self.search(imap, 'Drafts', ['SUBJECT', '"%s"' % subject])
+            if len(found) == 1:
+                typ, data = imap.uid('FETCH', found[0], '(BODY.PEEK[])')
+                text = [p.get_payload(decode=True) for p in email.message_from_bytes(data[0][1]).walk()
+                        if p.get_content_type() == 'text/plain'][0]
+                if b'Second line.' in text:
+                    break
+            time.sleep(0.2)
+        self.assertEqual(len(found), 1, 'the old draft is replaced, not kept beside')
+        self.assertIn(b'First line. Second line.', text)
+        self.assertEqual(self.run_js("return await ctx.page.inputValue('#c-text')"), 'First line. Second line.')
+
 
 if __name__ == '__main__':
     unittest.main()
