@@ -6,6 +6,7 @@ changed behind the page's back with it.
 One stack and one browser for the class; each test gets a fresh browser
 context (its own cookies and IndexedDB). Screenshots of the main views go
 to build/test-output/screenshots/ (next to the gateway binary)."""
+import base64
 import email
 import email.header
 import email.utils
@@ -617,6 +618,129 @@ class WebmailTest(StackTestCase):
         self.assertEqual(len(found), 1, 'the old draft is replaced, not kept beside')
         self.assertIn(b'First line. Second line.', text)
         self.assertEqual(self.run_js("return await ctx.page.inputValue('#c-text')"), 'First line. Second line.')
+
+    def test_12_inline_image_attachment_and_conversation(self):
+        png = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==')
+        subject = 'Inline %s' % uuid.uuid4().hex[:8]
+        raw = ('From: Dan <dan@example.org>\r\nTo: alice@example.org\r\nSubject: %s\r\n'
+               'Date: %s\r\nMessage-ID: <%s@test.example>\r\nMIME-Version: 1.0\r\n'
+               'Content-Type: multipart/mixed; boundary="mix"\r\n\r\n'
+               '--mix\r\nContent-Type: multipart/related; boundary="rel"\r\n\r\n'
+               '--rel\r\nContent-Type: text/html; charset=utf-8\r\n\r\n'
+               '<p>Logo: <img id="logo" src="cid:logo@x" alt="logo"></p>\r\n'
+               '--rel\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n'
+               'Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--rel--\r\n'
+               '--mix\r\nContent-Type: application/pdf; name="minutes.pdf"\r\n'
+               'Content-Disposition: attachment; filename="minutes.pdf"\r\n'
+               'Content-Transfer-Encoding: base64\r\n\r\n%s\r\n--mix--\r\n'
+               % (subject, email.utils.formatdate(), uuid.uuid4().hex,
+                  base64.b64encode(png).decode(), base64.b64encode(b'%PDF-1.4 minutes').decode()))
+        self.dovecot.append('alice', 'alice-pw', 'INBOX', raw.encode())
+        self.open_app()
+        self.wait_row(subject)
+        out = self.run_js("""
+            const p = ctx.page;
+            const row = p.locator('#list .row', { hasText: args.s }).first();
+            const clip = await row.locator('.clip').count();
+            await row.click({ position: { x: 200, y: 20 } });
+            await p.waitForSelector('#reader iframe.body-frame');
+            const frame = await (await p.$('#reader iframe.body-frame')).contentFrame();
+            await frame.waitForFunction(() => { const i = document.getElementById('logo');
+                                                return i && i.complete && i.naturalWidth === 2; }, null, { timeout: 5000 });
+            const links = await p.$$eval('#reader .attachments a', (as) => as.map((a) => [a.textContent, a.getAttribute('href')]));
+            const pdf = links.find((l) => l[0].startsWith('minutes.pdf'));
+            const body = pdf && await p.evaluate(async (h) => { const r = await fetch(h); return [r.status, await r.text()]; }, pdf[1]);
+            return { clip, links, body, src: await frame.$eval('#logo', (i) => i.getAttribute('src')) };
+        """, s=subject)
+        self.assertEqual(out['clip'], 1)
+        self.assertTrue(out['src'].startswith('/jmap/download/'), out['src'])
+        self.assertEqual(out['body'], [200, '%PDF-1.4 minutes'])
+        self.assertEqual([l[0].split(' ')[0] for l in out['links']], ['minutes.pdf'])
+        # Conversations: a reply to it joins its thread, which shows both.
+        re_subj = 'Re: ' + subject
+        reply = message(re_subj, body='Thanks!', extra='In-Reply-To: <%s>\r\n' % re.search(
+            r'Message-ID: <([^>]+)>', raw).group(1))
+        self.dovecot.append('alice', 'alice-pw', 'INBOX', reply)
+        self.wait_row(re_subj)
+        out = self.run_js("""
+            const p = ctx.page;
+            await p.check('#threads-toggle');
+            await p.waitForSelector('#list .row .count');
+            const row = p.locator('#list .row', { hasText: args.s }).first();
+            const count = await row.locator('.count').textContent();
+            await row.click({ position: { x: 200, y: 20 } });
+            await p.waitForFunction(() => document.querySelectorAll('#reader article').length === 2, null, { timeout: 10000 });
+            return { count, subjects: await p.$$eval('#reader article .subject', (s) => s.map((e) => e.textContent)) };
+        """, s=re_subj)
+        self.assertEqual(out['count'], '2')
+        self.assertEqual(out['subjects'], [subject, re_subj])
+        self.shot('conversation')
+
+    def test_13_search_and_folder_admin(self):
+        self.open_app()
+        subject = 'Needle %s' % uuid.uuid4().hex[:8]
+        self.dovecot.append('alice', 'alice-pw', 'INBOX', message(subject, body='a haystack'))
+        self.wait_row(subject)
+        out = self.run_js("""
+            const p = ctx.page;
+            await p.focus('#list');
+            await p.keyboard.press('/');
+            const focused = await p.evaluate(() => document.activeElement.id);
+            await p.keyboard.type(args.word);
+            await p.waitForFunction((s) => { const rows = document.querySelectorAll('#list .row:not(.placeholder)');
+                return rows.length === 1 && rows[0].textContent.includes(s); }, args.s, { timeout: 10000 });
+            return { focused };
+        """, s=subject, word=subject.split()[1])
+        self.assertEqual(out['focused'], 'q')
+        # Create, rename and delete a folder; IMAP sees each step.
+        imap = self.imap()
+
+        def folders():
+            return [re.match(r'\(.*?\) (?:"."|NIL) "?(.*?)"?$', l.decode()).group(1) for l in imap.list()[1]]
+
+        self.run_js("""
+            const p = ctx.page;
+            p.once('dialog', (d) => d.accept('Projects'));
+            await p.click('#folder-new');
+            await p.waitForSelector('#folder-tree a.folder[aria-current] >> text=Projects');
+        """)
+        self.assertIn('Projects', folders())
+        self.run_js("""
+            const p = ctx.page;
+            p.once('dialog', (d) => d.accept('Projects 2027'));
+            await p.click('#folder-rename');
+            await p.waitForSelector('#folder-tree a.folder >> text=Projects 2027');
+        """)
+        self.assertIn('Projects 2027', folders())
+        self.assertNotIn('Projects', folders())
+        self.run_js("""
+            const p = ctx.page;
+            p.once('dialog', (d) => d.accept());
+            await p.click('#folder-delete');
+            await p.waitForFunction(() => ![...document.querySelectorAll('#folder-tree .name')]
+                .some((n) => n.textContent.startsWith('Projects')), null, { timeout: 10000 });
+        """)
+        self.assertFalse([f for f in folders() if f.startswith('Projects')])
+
+    def test_14_phone_width(self):
+        self.open_app(context_opts={'viewport': {'width': 375, 'height': 740}, 'isMobile': True, 'hasTouch': True})
+        out = self.run_js("""
+            const p = ctx.page;
+            const navHidden = !(await p.isVisible('#folders'));
+            const overflow = await p.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+            await p.screenshot({ path: args.shot1 });
+            await p.click('#nav-toggle');
+            const navShown = await p.isVisible('#folder-tree');
+            await p.click('#folder-tree a.folder >> nth=0');
+            await p.locator('#list .row:not(.placeholder)').first().click({ position: { x: 150, y: 20 } });
+            await p.waitForSelector('#reader article');
+            const listHidden = !(await p.isVisible('#list'));
+            await p.screenshot({ path: args.shot2 });
+            await p.click('#reader .reader-bar button >> text=Back');
+            return { navHidden, overflow, navShown, listHidden, listBack: await p.isVisible('#list') };
+        """, shot1=os.path.join(SHOTS, 'phone-list.png'), shot2=os.path.join(SHOTS, 'phone-message.png'))
+        self.assertEqual(out, {'navHidden': True, 'overflow': False, 'navShown': True,
+                               'listHidden': True, 'listBack': True})
 
 
 if __name__ == '__main__':
