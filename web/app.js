@@ -327,9 +327,32 @@ function renderRow(row, i) {
 }
 
 // Fetch the pages covering [from, to] that are not loaded yet.
+// Pages are fetched at most two at a time, newest wish first, and a page
+// that has scrolled out of view by the time its turn comes is dropped: a
+// fast scroll through 20,000 rows fetches what it stops on, not what it
+// flew past.
+const MAX_PAGE_FETCHES = 2;
+let wanted = [];
+let retryTimer = 0;
 function need(from, to) {
-  for (let p = Math.floor(from / PAGE); p <= Math.floor(to / PAGE); p++) {
-    if (!S.loaded.has(p) && !S.inflight.has(p)) fetchPage(p).catch(fail);
+  const pages = [];
+  for (let p = Math.floor(from / PAGE); p <= Math.floor(to / PAGE); p++) pages.push(p);
+  wanted = pages;
+  pump();
+}
+
+function pump() {
+  while (S.inflight.size < MAX_PAGE_FETCHES && wanted.length) {
+    const p = wanted.shift();
+    if (S.loaded.has(p) || S.inflight.has(p)) continue;
+    const gen = S.gen;
+    fetchPage(p).catch((e) => {
+      // A busy gateway (503) or a network blip: ask again for what is
+      // still on screen in a moment, rather than leave "Loading..." rows.
+      console.warn('page', p, e.message);
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(() => list.update(), 2000);
+    }).finally(() => { if (gen === S.gen) pump(); });
   }
 }
 

@@ -350,7 +350,7 @@ class WebmailTest(StackTestCase):
                 await p.$eval('#list', (l, f) => { l.scrollTop = f * (l.scrollHeight - l.clientHeight); }, i / 40);
                 await p.waitForTimeout(30);
             }
-            await p.waitForSelector('#list .row[aria-posinset="' + args.big + '"]:not(.placeholder)', { timeout: 20000 });
+            await p.waitForSelector('#list .row[aria-posinset="' + args.big + '"]:not(.placeholder)', { timeout: 45000 });
             const took = Date.now() - t0;
             const last = await p.$eval('#list .row[aria-posinset="' + args.big + '"] .subject', (e) => e.textContent);
             const inDom = await p.$$eval('#list .row', (r) => r.length);
@@ -612,7 +612,7 @@ class WebmailTest(StackTestCase):
         self.run_js("""
             const p = ctx.page;
             await ctx.context.clearCookies();
-            await p.type('#c-text', ' Second line.');
+            await p.fill('#c-text', 'First line. Second line.');
             await p.waitForSelector('#reauth:not([hidden])', { timeout: 10000 });
             await p.fill('#reauth input[name=password]', 'alice-pw');
             await p.click('#reauth button[type=submit]');
