@@ -115,14 +115,16 @@ function renderOne(email, { onAllow, collapsed = false }) {
   return art;
 }
 
+const key = (k) => el('span', { class: 'key' }, ` (${k})`);
+
 // Show emails (one, or a conversation oldest first) in the pane.
 export function render(pane, emails, actions) {
   pane.replaceChildren();
   const bar = el('div', { class: 'reader-bar', role: 'toolbar', 'aria-label': 'Reply' },
     el('button', { type: 'button', class: 'only-narrow', onclick: actions.back }, '\u2190 Back'),
-    el('button', { type: 'button', onclick: () => actions.reply(last, false) }, 'Reply (r)'),
-    el('button', { type: 'button', onclick: () => actions.reply(last, true) }, 'Reply all (a)'),
-    el('button', { type: 'button', onclick: () => actions.forward(last) }, 'Forward (f)'));
+    el('button', { type: 'button', onclick: () => actions.reply(last, false) }, 'Reply', key('r')),
+    el('button', { type: 'button', onclick: () => actions.reply(last, true) }, 'Reply all', key('a')),
+    el('button', { type: 'button', onclick: () => actions.forward(last) }, 'Forward', key('f')));
   const last = emails[emails.length - 1];
   pane.append(bar);
   emails.forEach((e, i) => {
