@@ -13,6 +13,7 @@
 #include "imapbridge/ib_upstream.h"
 
 struct ib_pool;
+struct ib_foldermap;
 struct cm_work;
 struct gw_metrics;
 struct gw_server;
@@ -27,6 +28,7 @@ struct gw_ctx {
     struct ib_upstream upstream;
     struct gw_token_keys keys;
     struct ib_pool *pool;
+    struct ib_foldermap *folders; /* per-account folder map cache (may be NULL: no cache) */
     struct cm_work *work;
     struct gw_metrics *metrics;
     struct gw_server *server;

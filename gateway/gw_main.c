@@ -23,8 +23,16 @@
 #include "gateway/gw_server.h"
 #include "gateway/gw_sse.h"
 #include "gateway/gw_static.h"
+#include "imapbridge/ib_foldermap.h"
 #include "imapbridge/ib_pool.h"
 #include "realtime/rt_hub.h"
+
+/* The folder map cache (ib_foldermap.h): accounts kept, and how old a
+   listing may be before the map forgets it. Every use is confirmed by the
+   server in the same request, so the TTL only bounds memory held for
+   accounts that went quiet. */
+#define FOLDERMAP_ACCOUNTS 4096
+#define FOLDERMAP_TTL_MS (10u * 60 * 1000)
 
 struct options {
     const char *config_path;
@@ -178,6 +186,12 @@ static int start_services(struct gw_ctx *ctx, const char *const **names_r, struc
                           set->trusted_proxies, &ctx->limit, err);
     if (rc == 0)
         rc = ib_pool_new(&ps, &ctx->upstream, &ctx->pool, err);
+    if (rc == 0) {
+        /* a few KB per account; a listing older than the TTL is not used */
+        ctx->folders = ib_foldermap_new(FOLDERMAP_ACCOUNTS, FOLDERMAP_TTL_MS);
+        if (ctx->folders == NULL)
+            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
     if (rc == 0)
         rc = cm_work_new(set->workers, set->job_queue, &ctx->work, err);
     if (rc == 0)
@@ -214,6 +228,7 @@ static void shut_down(struct gw_ctx *ctx)
     gw_sse_free(&ctx->sse);
     if (ctx->pool != NULL)
         ib_pool_free(&ctx->pool);
+    ib_foldermap_free(&ctx->folders);
     gw_metrics_free(&ctx->metrics);
     cm_counter_free(&ctx->jmap_inflight);
     gw_ready_free(&ctx->ready);

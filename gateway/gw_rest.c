@@ -66,6 +66,33 @@ int gw_rest_box_examine(struct ib_session *s, const char *path, struct gw_rest_b
     return gw_rest_box_open(s, path, true, b, err);
 }
 
+int gw_rest_box_fetch(struct ib_session *s, const char *path, bool read_only, uint32_t uid,
+                      unsigned int want, struct gw_rest_box *b, struct ib_msg **m_r, size_t *n_r,
+                      struct cm_err *err)
+{
+    struct mailimap_set *set = ib_uidset_single(uid);
+    int rc;
+
+    *m_r = NULL;
+    *n_r = 0;
+    gw_rest_box_fini(b);
+    if (set == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = ib_mailbox_open_fetch(s, path, read_only, set, want, &b->list, m_r, n_r, err);
+    ib_uidset_free(set);
+    if (rc == 0) {
+        b->f = &b->list.items[0];
+        return *n_r == 1 ? 0 : cm_err_set(err, CM_ENOENT, "no such message");
+    }
+    if (ib_session_is_broken(s) || rc == CM_ENOMEM)
+        return rc;
+    /* refused, or not addressable directly: the listing tells (as
+       gw_rest_box_examine), then the FETCH on its own */
+    cm_err_clear(err);
+    rc = gw_rest_box_open(s, path, read_only, b, err);
+    return rc < 0 ? rc : gw_rest_fetch_one(s, uid, want, m_r, n_r, err);
+}
+
 void gw_rest_box_fini(struct gw_rest_box *b)
 {
     ib_folder_list_fini(&b->list);

@@ -18,6 +18,20 @@
 int gw_jmail_folders(struct gw_jreq *jr, const struct ib_folder_list **l_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* The folder map (ib_foldermap.h, ctx->folders): remember the account's
+   folders from a listing made now (Mailbox/get, gw_jmail_folders); a copy
+   of them into *out as the map has them (no counts), CM_ENOENT on a miss
+   or without a map; forget them after a change to the folders. */
+void gw_jmail_map_store(struct gw_jreq *jr, const struct ib_folder_list *l);
+int gw_jmail_map_get(struct gw_jreq *jr, struct ib_folder_list *out)
+    __attribute__((warn_unused_result));
+void gw_jmail_map_forget(struct gw_jreq *jr);
+
+/* Make l (a listing just made, stolen: *l is emptied) the request's
+   folder list, as gw_jmail_folders would have, and remember it in the
+   folder map. */
+void gw_jmail_adopt_folders(struct gw_jreq *jr, struct ib_folder_list *l);
+
 /* The folder an email id points into (matching key prefix and
    UIDVALIDITY), or NULL. */
 /* Drop the request's folder list after a change to the folders, so the

@@ -377,3 +377,68 @@ done:
     free(state);
     return reply;
 }
+
+/* ---- the same builder for Email/parse (gw_jmap_methods.h) ---- */
+
+struct gw_email_opts {
+    struct eget e;
+};
+
+struct gw_email_opts *gw_jmap_email_opts_new(struct gw_jcall *c, struct cm_err *err)
+{
+    struct gw_email_opts *o = calloc(1, sizeof(*o));
+
+    if (o == NULL) {
+        cm_err_set(err, CM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    o->e.c = c;
+    if (split_header_props(c, &o->e.header_forms, err) < 0 ||
+        gw_jget_parse(c, email_props, NPROPS, &o->e.g, err) < 0 ||
+        parse_body_args(&o->e, err) < 0) {
+        gw_jmap_email_opts_free(&o);
+        return NULL;
+    }
+    for (size_t i = 0; i < json_array_size(o->e.header_forms); i++)
+        json_array_append(o->e.g.props, json_array_get(o->e.header_forms, i));
+    return o;
+}
+
+json_t *gw_jmap_email_at(struct gw_email_opts *o, struct ib_session *s, const struct ib_folder *f,
+                         uint32_t uid, struct cm_err *err)
+{
+    struct mailimap_set *set = ib_uidset_single(uid);
+    struct ib_email_loc loc = gw_jmail_loc(f, uid);
+    char id[IB_IDS_EMAIL_LEN + 1];
+    struct ib_msg *m = NULL;
+    size_t nm = 0;
+    json_t *obj = NULL;
+    int rc = set ? ib_session_select(s, f->imap_name, true, NULL, err)
+                 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    choose_fetch(&o->e, ib_session_caps(s));
+    if (rc == 0)
+        rc = ib_fetch_msgs(s, set, o->e.want, &m, &nm, err);
+    if (rc == 0 && nm != 1)
+        cm_err_set(err, CM_ENOENT, "no such message");
+    if (rc == 0 && nm == 1) {
+        ib_ids_email(&loc, id);
+        obj = email_json(&o->e, s, f, &m[0], id, err);
+    }
+    if (set != NULL)
+        ib_uidset_free(set);
+    ib_msgs_free(m, nm);
+    return obj;
+}
+
+void gw_jmap_email_opts_free(struct gw_email_opts **op)
+{
+    struct gw_email_opts *o = *op;
+
+    if (o == NULL)
+        return;
+    *op = NULL;
+    json_decref(o->e.header_forms);
+    gw_jget_fini(&o->e.g);
+    free(o);
+}

@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/cm_log.h"
 #include "common/cm_time.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/jmap/gw_jmail.h"
@@ -14,7 +15,9 @@
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_body.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_foldermap.h"
 #include "imapbridge/ib_header.h"
+#include "imapbridge/ib_listsort.h"
 #include "imapbridge/ib_search.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
@@ -37,6 +40,7 @@ struct equery {
     struct ib_sort_plan plan;
     bool collapse;
     bool unsupported;      /* set by the resolver */
+    bool cached;           /* l is the folder map's copy: no counts, no resolver */
     json_t *thread_sets;   /* cache: "+kw" / "-kw" -> {threadId: true} */
     const struct ib_folder_list *l;
     struct ib_session *s;
@@ -344,9 +348,11 @@ static int folder_key(struct equery *eq, uint32_t idx, struct mailimap_search_ke
 
     *key_r = NULL;
     *skip_r = true;
-    if (!f->selectable || !f->has_status || f->total == 0)
+    if (!f->selectable || (!eq->cached && (!f->has_status || f->total == 0)))
         return 0;
-    rc = ib_search_key_for_mailbox(eq->q.filter, f->id, &res, key_r, skip_r, &unsupported, err);
+    /* the resolver does I/O on listed folders: not on the map's copy */
+    rc = ib_search_key_for_mailbox(eq->q.filter, f->id, eq->cached ? NULL : &res, key_r, skip_r,
+                                   &unsupported, err);
     if (unsupported)
         eq->unsupported = true;
     return rc;
@@ -372,6 +378,33 @@ static int search_folder(struct equery *eq, uint32_t idx, struct mailimap_search
     return rc;
 }
 
+/* Every folder's key (keys[i], skip[i]) over eq->l as the classic search
+   takes them; *active_r: how many folders can match. keys, skip: arrays
+   of eq->l->count entries; free the keys with free_keys. */
+static int pick_folders(struct equery *eq, int all_mail, struct mailimap_search_key **keys,
+                        bool *skip, size_t *active_r, struct cm_err *err)
+{
+    int rc = 0;
+
+    *active_r = 0;
+    for (uint32_t i = 0; rc == 0 && i < eq->l->count; i++) {
+        skip[i] = true;
+        if (all_mail < 0 || i == (uint32_t)all_mail)
+            rc = folder_key(eq, i, &keys[i], &skip[i], err);
+        *active_r += rc == 0 && !skip[i];
+    }
+    return rc;
+}
+
+static void free_keys(struct mailimap_search_key **keys, size_t n)
+{
+    for (size_t i = 0; keys != NULL && i < n; i++) {
+        if (keys[i] != NULL)
+            ib_search_key_free(keys[i]);
+    }
+    free(keys);
+}
+
 /* Every folder's key first, so a query that can match in one folder only
    is answered by the server's SORT there (no fetch, no sort here). */
 static int search_all(struct equery *eq, int all_mail, bool *sorted_r, struct cm_err *err)
@@ -381,23 +414,124 @@ static int search_all(struct equery *eq, int all_mail, bool *sorted_r, struct cm
     size_t active = 0;
     int rc = keys && skip ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
 
-    for (uint32_t i = 0; rc == 0 && i < eq->l->count; i++) {
-        skip[i] = true;
-        if (all_mail < 0 || i == (uint32_t)all_mail)
-            rc = folder_key(eq, i, &keys[i], &skip[i], err);
-        active += rc == 0 && !skip[i];
-    }
+    if (rc == 0)
+        rc = pick_folders(eq, all_mail, keys, skip, &active, err);
     *sorted_r = rc == 0 && active == 1 && eq->plan.server_key != NULL && !eq->collapse;
     for (uint32_t i = 0; rc == 0 && i < eq->l->count; i++) {
         if (!skip[i])
             rc = search_folder(eq, i, keys[i], *sorted_r, err);
     }
-    for (uint32_t i = 0; keys != NULL && i < eq->l->count; i++) {
-        if (keys[i] != NULL)
-            ib_search_key_free(keys[i]);
-    }
-    free(keys);
+    free_keys(keys, eq->l->count);
     free(skip);
+    return rc;
+}
+
+/* ---- one round trip with the folder map ---- */
+
+/* The one folder of eq->l the query can match in, with its key (new, or
+   NULL for ALL): *idx_r, or -1 when none or several can. total == 0
+   skips a folder only when counts say so (the cached map has none). */
+static int single_folder(struct equery *eq, long *idx_r, struct mailimap_search_key **key_r,
+                         struct cm_err *err)
+{
+    size_t n = eq->l->count, active = 0;
+    struct mailimap_search_key **keys = calloc(n + 1, sizeof(*keys));
+    bool *skip = calloc(n + 1, sizeof(*skip));
+    int rc = keys && skip ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    *idx_r = -1;
+    *key_r = NULL;
+    if (rc == 0)
+        rc = pick_folders(eq, all_mail_folder(eq), keys, skip, &active, err);
+    for (size_t i = 0; rc == 0 && active == 1 && i < n; i++) {
+        if (!skip[i]) {
+            *idx_r = (long)i;
+            *key_r = keys[i];
+            keys[i] = NULL;
+        }
+    }
+    free_keys(keys, n);
+    free(skip);
+    return rc;
+}
+
+/* Does the fresh listing (eq->l) lead the classic search to the same one
+   folder as the cached map did (same id, same wire name)? *empty_r: the
+   classic search would find that folder empty and search nothing. */
+static bool fresh_agrees(struct equery *eq, const struct ib_folder *cached, long *idx_r,
+                         bool *empty_r)
+{
+    struct mailimap_search_key *key = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    const struct ib_folder *f;
+    long idx = -1;
+
+    *empty_r = false;
+    if (!ib_foldermap_confirms(cached, eq->l) || single_folder(eq, &idx, &key, &err) < 0)
+        return false;
+    if (key != NULL)
+        ib_search_key_free(key);
+    f = ib_folder_find(eq->l, cached->id);
+    *idx_r = f != NULL ? (long)(f - eq->l->items) : -1;
+    if (idx >= 0)
+        return idx == *idx_r;
+    /* no active folder: fine only when ours is skipped for being empty */
+    *empty_r = f != NULL && f->has_status && f->total == 0;
+    return *empty_r;
+}
+
+/* With the folder map: when the cached folders say the filter can match
+   in one folder only and the server sorts, list every folder and sort
+   that one in a single round trip (ib_listsort). The listing answers in
+   the same write and must confirm the cache, else the SORT answer is
+   thrown away. *done_r false: go the classic way (the listing, when one
+   came, is the request's already). */
+static int query_pipelined(struct equery *eq, bool *done_r, struct cm_err *err)
+{
+    struct ib_folder_list cached = { 0 };
+    struct ib_listsort ls = { 0 };
+    struct mailimap_search_key *key = NULL;
+    struct cm_err quiet = CM_ERR_INIT;
+    long idx = -1, fresh = -1;
+    bool empty = false;
+    int rc = 0;
+
+    *done_r = false;
+    if (eq->c->jr->folders_loaded || eq->plan.server_key == NULL || eq->collapse ||
+        gw_jmail_map_get(eq->c->jr, &cached) < 0)
+        return 0;
+    eq->l = &cached;
+    eq->cached = true;
+    rc = single_folder(eq, &idx, &key, &quiet);
+    eq->cached = false;
+    eq->unsupported = false; /* the classic way decides that */
+    if (rc < 0) { /* e.g. a condition only the resolver answers */
+        rc = 0;
+        idx = -1;
+    }
+    if (rc == 0 && idx >= 0 && !ib_search_needs_utf8(key)) {
+        rc = ib_listsort_run(eq->s, cached.items[idx].imap_name, eq->plan.server_key, key, &ls,
+                             &quiet);
+        if (rc < 0 || !ls.ran)
+            cm_debug("", "Email/query: pipelined listing not used: rc=%d %s", rc, quiet.msg);
+        if (rc < 0 && !ib_session_is_broken(eq->s))
+            rc = 0; /* nothing usable: the classic way */
+        else if (rc < 0)
+            cm_err_set(err, quiet.code, "%s", quiet.msg);
+    }
+    if (ls.ran) {
+        gw_jmail_adopt_folders(eq->c->jr, &ls.folders);
+        eq->l = &eq->c->jr->folders;
+        if (fresh_agrees(eq, &cached.items[idx], &fresh, &empty)) {
+            *done_r = true;
+            rc = empty ? 0 : add_hits(eq, (uint32_t)fresh, ls.uids, ls.n, err);
+        }
+    }
+    eq->l = NULL;
+    if (key != NULL)
+        ib_search_key_free(key);
+    ib_listsort_fini(&ls);
+    ib_folder_list_fini(&cached);
     return rc;
 }
 
@@ -641,15 +775,20 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
             c->error_type = "unsupportedFilter";
         goto done;
     }
-    if (gw_jmail_folders(c->jr, &eq.l, err) < 0 || gw_jreq_session(c->jr, &eq.s, err) < 0 ||
-        build_plan(&eq, err) < 0)
+    if (gw_jreq_session(c->jr, &eq.s, err) < 0 || build_plan(&eq, err) < 0 ||
+        query_pipelined(&eq, &server_sorted, err) < 0)
         goto done;
-    all_mail = all_mail_folder(&eq);
-    if (search_all(&eq, all_mail, &server_sorted, err) < 0) {
-        if (eq.unsupported)
-            c->error_type = "unsupportedFilter";
-        goto done;
+    if (!server_sorted) {
+        if (gw_jmail_folders(c->jr, &eq.l, err) < 0)
+            goto done;
+        all_mail = all_mail_folder(&eq);
+        if (search_all(&eq, all_mail, &server_sorted, err) < 0) {
+            if (eq.unsupported)
+                c->error_type = "unsupportedFilter";
+            goto done;
+        }
     }
+    eq.l = &c->jr->folders;
     if (!server_sorted && sort_hits(&eq, err) < 0)
         goto done;
     state = gw_jmail_state(c->jr, eq.l);

@@ -13,7 +13,10 @@
 #include "gateway/jmap/gw_jmap_std.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_foldermap.h"
+#include "imapbridge/ib_listsort.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_state.h"
 #include "imapbridge/ib_store.h"
 #include "imapbridge/ib_uidset.h"
 
@@ -24,6 +27,9 @@ struct eset {
     const struct ib_folder_list *l;
     struct ib_session *s;
     json_t *updated, *not_updated, *destroyed, *not_destroyed;
+    const struct ib_folder *pre_f; /* the folder whose FLAGS came with the listing */
+    struct ib_msg *pre;            /* ... and those FLAGS (set_pipelined) */
+    size_t npre;
 };
 
 
@@ -81,6 +87,17 @@ static int plan_flags(json_t *patch, json_t *current, struct flag_lists *fl, con
     return 0;
 }
 
+/* The prefetched message uid of folder f (set_pipelined), or NULL. */
+static const struct ib_msg *prefetched(const struct eset *e, const struct ib_folder *f,
+                                       uint32_t uid)
+{
+    for (size_t i = 0; f == e->pre_f && i < e->npre; i++) {
+        if (e->pre[i].uid == uid)
+            return &e->pre[i];
+    }
+    return NULL;
+}
+
 /* Select id's folder read-write and fetch its current flags. */
 static const struct ib_folder *locate(struct eset *e, const char *id, uint32_t *uid_r,
                                       json_t **keywords_r, struct cm_err *err)
@@ -88,13 +105,22 @@ static const struct ib_folder *locate(struct eset *e, const char *id, uint32_t *
     struct ib_email_loc loc;
     const struct ib_folder *f = ib_ids_email_parse(id, &loc) == 0 ? gw_jmail_folder_of(e->l, &loc)
                                                                   : NULL;
+    const struct ib_msg *pm;
     struct mailimap_set *set;
     struct ib_msg *m = NULL;
     size_t nm = 0;
 
     *keywords_r = NULL;
+    /* still selected read-write and synced after set_pipelined: no I/O */
     if (f == NULL || ib_session_select(e->s, f->imap_name, false, NULL, err) < 0)
         return NULL;
+    *uid_r = loc.uid;
+    if (f == e->pre_f) { /* its FLAGS came with the listing */
+        pm = prefetched(e, f, loc.uid);
+        if (pm != NULL)
+            *keywords_r = gw_jmail_keywords(pm->flags, pm->nflags);
+        return pm != NULL ? f : NULL;
+    }
     set = ib_uidset_single(loc.uid);
     if (set == NULL || ib_fetch_msgs(e->s, set, IB_FETCH_FLAGS, &m, &nm, err) < 0 || nm != 1)
         f = NULL;
@@ -163,6 +189,108 @@ static int destroy_one(struct eset *e, const char *id, struct cm_err *err)
 }
 
 
+/* The one folder every id of the call points into (same folder key
+   prefix and UIDVALIDITY), and their UIDs; false when none or several. */
+static bool one_folder(json_t *update, json_t *destroy, struct ib_email_loc *loc_r,
+                       uint32_t *uids, size_t cap, size_t *n_r)
+{
+    const char *id;
+    json_t *v;
+    size_t i, n = 0;
+    bool ok = true;
+
+    json_object_foreach(update, id, v) {
+        struct ib_email_loc loc;
+
+        ok = ok && n < cap && ib_ids_email_parse(id, &loc) == 0 &&
+             (n == 0 || (ib_ids_folder_prefix(loc.folder_key) ==
+                             ib_ids_folder_prefix(loc_r->folder_key) &&
+                         loc.uidvalidity == loc_r->uidvalidity));
+        if (ok && n == 0)
+            *loc_r = loc;
+        if (ok)
+            uids[n++] = loc.uid;
+    }
+    json_array_foreach(destroy, i, v) {
+        struct ib_email_loc loc;
+
+        ok = ok && n < cap && json_is_string(v) &&
+             ib_ids_email_parse(json_string_value(v), &loc) == 0 &&
+             (n == 0 || (ib_ids_folder_prefix(loc.folder_key) ==
+                             ib_ids_folder_prefix(loc_r->folder_key) &&
+                         loc.uidvalidity == loc_r->uidvalidity));
+        if (ok && n == 0)
+            *loc_r = loc;
+        if (ok)
+            uids[n++] = loc.uid;
+    }
+    *n_r = n;
+    return ok && n > 0;
+}
+
+/* The cached folder (folder map) with the key prefix of loc, or NULL. */
+static const struct ib_folder *cached_folder(const struct ib_folder_list *l,
+                                             const struct ib_email_loc *loc)
+{
+    for (size_t i = 0; i < l->count; i++) {
+        if (l->items[i].selectable &&
+            ib_ids_folder_prefix(ib_state_folder_key(l->items[i].id)) ==
+                ib_ids_folder_prefix(loc->folder_key))
+            return &l->items[i];
+    }
+    return NULL;
+}
+
+#define PIPELINED_MAX_IDS 256
+
+/* With the folder map: when every id of the call points into one folder
+   the map knows, SELECT it + LIST-STATUS + UID FETCH (FLAGS) of those
+   UIDs in one round trip (ib_listsort_fetch). The listing becomes the
+   request's; the FLAGS are used only when it confirms the folder (its id
+   at that name, the ids' UIDVALIDITY). Otherwise nothing is lost: locate
+   selects and fetches the classic way. */
+static int set_pipelined(struct eset *e, json_t *update, json_t *destroy, struct cm_err *err)
+{
+    struct ib_folder_list cached = { 0 };
+    struct ib_listsort ls = { 0 };
+    struct ib_email_loc loc;
+    uint32_t uids[PIPELINED_MAX_IDS];
+    struct mailimap_set *set = NULL;
+    struct cm_err quiet = CM_ERR_INIT;
+    const struct ib_folder *cf, *fresh;
+    size_t n = 0;
+    int rc = 0;
+
+    if (e->c->jr->folders_loaded || !one_folder(update, destroy, &loc, uids, PIPELINED_MAX_IDS, &n) ||
+        gw_jmail_map_get(e->c->jr, &cached) < 0)
+        return 0;
+    cf = cached_folder(&cached, &loc);
+    set = cf != NULL ? ib_uidset_of(uids, n) : NULL;
+    if (set != NULL)
+        rc = ib_listsort_fetch(e->s, cf->imap_name, false, set, IB_FETCH_FLAGS, &ls, &quiet);
+    if (rc < 0 && ib_session_is_broken(e->s))
+        cm_err_set(err, quiet.code, "%s", quiet.msg);
+    else
+        rc = 0; /* nothing usable: the classic way */
+    if (ls.ran) {
+        gw_jmail_adopt_folders(e->c->jr, &ls.folders);
+        fresh = gw_jmail_folder_of(&e->c->jr->folders, &loc);
+        if (fresh != NULL && strcmp(fresh->id, cf->id) == 0 &&
+            ib_foldermap_confirms(cf, &e->c->jr->folders)) {
+            e->pre_f = fresh;
+            e->pre = ls.msgs;
+            e->npre = ls.nmsgs;
+            ls.msgs = NULL;
+            ls.nmsgs = 0;
+        }
+    }
+    if (set != NULL)
+        ib_uidset_free(set);
+    ib_listsort_fini(&ls);
+    ib_folder_list_fini(&cached);
+    return rc;
+}
+
 static json_t *not_created(json_t *create)
 {
     json_t *out = json_object(), *v;
@@ -194,6 +322,26 @@ static int apply(struct eset *e, json_t *update, json_t *destroy, struct cm_err 
     return 0;
 }
 
+/* The listing after the changes (the new state). The prefetched FLAGS
+   point into the old listing: dropped first. */
+static int relist(struct eset *e, struct cm_err *err)
+{
+    struct ib_folder_list l = { 0 };
+    int rc;
+
+    ib_msgs_free(e->pre, e->npre);
+    e->pre = NULL;
+    e->npre = 0;
+    e->pre_f = NULL;
+    gw_jmail_forget_folders(e->c->jr);
+    rc = ib_mailbox_list_unselect(e->s, &l, err);
+    if (rc < 0)
+        return rc;
+    gw_jmail_adopt_folders(e->c->jr, &l);
+    e->l = &e->c->jr->folders;
+    return 0;
+}
+
 json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
 {
     json_t *a = c->args, *create = json_object_get(a, "create"), *update = json_object_get(a, "update");
@@ -207,7 +355,8 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
     e.destroyed = json_array();
     e.not_destroyed = json_object();
     if (gw_jcall_account(c, err) < 0 || gw_jset_check_counts(create, update, destroy, err) < 0 ||
-        gw_jmail_folders(c->jr, &e.l, err) < 0 || gw_jreq_session(c->jr, &e.s, err) < 0)
+        gw_jreq_session(c->jr, &e.s, err) < 0 || set_pipelined(&e, update, destroy, err) < 0 ||
+        gw_jmail_folders(c->jr, &e.l, err) < 0)
         goto done;
     old = gw_jmail_state(c->jr, e.l);
     if (json_is_string(if_in) && (old == NULL || strcmp(json_string_value(if_in), old) != 0)) {
@@ -217,9 +366,9 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
     }
     if (apply(&e, update, destroy, err) < 0)
         goto done;
-    /* the folders changed: list them again for the new state */
-    gw_jmail_forget_folders(c->jr);
-    if (gw_jmail_folders(c->jr, &e.l, err) < 0)
+    /* the folders changed: list them again for the new state, with the
+       UNSELECT that ends the write in the same round trip */
+    if (relist(&e, err) < 0)
         goto done;
     now = gw_jmail_state(c->jr, e.l);
     reply = json_pack("{s:s,s:s,s:s,s:n,s:O,s:O,s:o,s:O,s:O}", "accountId",
@@ -228,6 +377,7 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
                       create ? not_created(create) : json_object(), "notUpdated", e.not_updated,
                       "notDestroyed", e.not_destroyed);
 done:
+    ib_msgs_free(e.pre, e.npre);
     json_decref(e.updated);
     json_decref(e.not_updated);
     json_decref(e.destroyed);

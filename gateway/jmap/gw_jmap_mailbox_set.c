@@ -28,6 +28,7 @@
 #include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_mailbox_edit.h"
 #include "imapbridge/ib_mutf7.h"
+#include "imapbridge/ib_park_blob.h"
 #include "imapbridge/ib_session.h"
 
 struct mset {
@@ -138,6 +139,11 @@ static char *wire_name(const struct mset *m, const char *parent, const char *nam
     else if (out != NULL)
         snprintf(out, n, "%s", leaf);
     free(leaf);
+    if (out != NULL && strcmp(out, IB_PARK_FOLDER) == 0) { /* uploads live there (ib_park.h) */
+        free(out);
+        *why = "the name is reserved by the gateway";
+        return NULL;
+    }
     return out;
 }
 
@@ -481,6 +487,7 @@ static int refresh(struct mset *m, bool changed, struct cm_err *err)
     if (!changed)
         return 0;
     gw_jmail_forget_folders(m->c->jr);
+    gw_jmail_map_forget(m->c->jr); /* the listing below fills it again */
     return gw_jmail_folders(m->c->jr, &m->l, err);
 }
 

@@ -5,6 +5,8 @@
 #ifndef GW_JMAP_METHODS_H
 #define GW_JMAP_METHODS_H
 
+#include <stdint.h>
+
 #include "gateway/jmap/gw_jmap.h"
 
 /* The method named name, or NULL. */
@@ -52,5 +54,22 @@ json_t *gw_jmap_mailbox_set(struct gw_jcall *c, struct cm_err *err);
 
 /* gw_jmap_mailbox_query.c */
 json_t *gw_jmap_mailbox_query(struct gw_jcall *c, struct cm_err *err);
+
+/* gw_jmap_import.c, gw_jmap_parse.c (RFC 8621 §4.8, §4.9) */
+json_t *gw_jmap_email_import(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_email_parse(struct gw_jcall *c, struct cm_err *err);
+
+/* gw_jmap_email.c: Email/get's object builder, for Email/parse. _opts_new
+   parses c->args as Email/get would (properties, bodyProperties,
+   fetch*BodyValues, maxBodyValueBytes; "header:" forms are taken out of
+   c->args' properties, so call it once per call); NULL with err set.
+   _at builds the Email object of message uid in folder f (selects f;
+   CM_ENOENT when it is not there), new reference or NULL with err set. */
+struct gw_email_opts;
+struct ib_session;
+struct gw_email_opts *gw_jmap_email_opts_new(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_email_at(struct gw_email_opts *o, struct ib_session *s, const struct ib_folder *f,
+                         uint32_t uid, struct cm_err *err);
+void gw_jmap_email_opts_free(struct gw_email_opts **op);
 
 #endif

@@ -497,19 +497,18 @@ class JmapCoreTest(StackTestCase):
                                       {"Content-Type": "application/json"})
         self.assertEqual(st, 401)
 
-    def test_upload_is_refused_clearly(self):
+    def test_upload_url_works(self):
+        """The advertised uploadUrl (behind public_url) takes an upload
+        (the rest is in test_jmap_upload.py)."""
         url = self.session["uploadUrl"].replace("https://mail.example.test/gw", "")
         url = url.replace("{accountId}", self.account)
         st, h, body = self.gw.request("POST", url, b"hello", {"Content-Type": "text/plain"})
         self.assertEqual(st, 401)
         st, h, body = self.gw.request("POST", url, b"hello",
                                       dict(self.auth, **{"Content-Type": "text/plain"}))
-        self.assertEqual(st, 501)
-        self.assertEqual(h.get("content-type"), "application/problem+json")
+        self.assertEqual(st, 201, body)
         p = json.loads(body)
-        self.assertEqual(p["status"], 501)
-        self.assertIn("upload", p["detail"])
-
+        self.assertEqual((p["accountId"], p["type"], p["size"]), (self.account, "text/plain", 5))
 
 if __name__ == "__main__":
     unittest.main()
