@@ -11,6 +11,7 @@
 #include "common/cm_log.h"
 #include "gateway/gw_authn.h"
 #include "gateway/gw_ctx.h"
+#include "gateway/gw_counters.h"
 #include "gateway/gw_error.h"
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/gw_req.h"
@@ -152,6 +153,7 @@ static void run_call(struct gw_jreq *jr, json_t *call)
     }
     if (c.error_type == NULL && err.code != CM_EINVAL && err.code != CM_ENOENT)
         cm_warn("", "%s failed: %s", c.name, err.msg);
+    gw_counters_error(err.code);
     append_error(jr, c.error_type ? c.error_type : gw_error_jmap_type(err.code), err.msg,
                  c.call_id);
 }
