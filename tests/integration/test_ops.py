@@ -5,6 +5,7 @@ import os
 import re
 import resource
 import select
+import shutil
 import signal
 import socket
 import tempfile
@@ -261,8 +262,15 @@ class ReloadTest(unittest.TestCase):
         self.conf = os.path.join(d, 'jmapgate.conf')
         port = free_port()
         secret = os.urandom(32).hex()
+        webs = []
+        for name in ('a', 'b'):
+            w = os.path.join(d, 'web-' + name)
+            os.mkdir(w)
+            with open(os.path.join(w, 'index.html'), 'w') as f:
+                f.write('<p>web %s</p>\n' % name)
+            webs.append(w)
         base = dict(listen='127.0.0.1:%d' % port, secret=secret, log_level='info',
-                    max_body='64k')
+                    max_body='64k', web_root=webs[0])
         self.write_conf(**base)
         gw = Gateway(self.dovecot.url, args=['--config', self.conf],
                      env={'JMAPGATE_LOG_LEVEL': None, 'JMAPGATE_LISTEN': None,
@@ -286,10 +294,11 @@ class ReloadTest(unittest.TestCase):
             except socket.timeout:
                 pass
             self.assertNotIn('level=debug', gw.log_text().split('jmapgate')[-1])
+            self.assertIn(b'web a', gw.request('GET', '/')[2])
 
             new_secret = os.urandom(32).hex()
             self.write_conf(listen='127.0.0.1:%d' % free_port(), secret=new_secret,
-                            log_level='debug', max_body='1m')
+                            log_level='debug', max_body='1m', web_root=webs[1])
             t0 = time.monotonic()
             self.hup_and_wait(gw, 'configuration reloaded')
             print('\n  reload applied in %.0f ms' % ((time.monotonic() - t0) * 1000))
@@ -304,6 +313,7 @@ class ReloadTest(unittest.TestCase):
             self.dovecot.add_user('bob', 'bobpass')
             gw.login('bob', 'bobpass')    # a new IMAP session logs at debug
             self.assertIn('level=debug', gw.log_text().split('configuration reloaded')[-1])
+            self.assertIn(b'web b', gw.request('GET', '/')[2], 'web_root re-read')
             # Kept: the old token (old secret) still works, the old port serves.
             st, _, _ = gw.request('GET', '/api/v1/mailboxes',
                                   headers={'Authorization': 'Bearer ' + tok})
@@ -327,9 +337,7 @@ class ReloadTest(unittest.TestCase):
             self.assertEqual(gw.request('GET', '/healthz')[0], 200)
         finally:
             gw.close()
-            for f in os.listdir(d):
-                os.unlink(os.path.join(d, f))
-            os.rmdir(d)
+            shutil.rmtree(d, ignore_errors=True)
 
 
 class MetricsTest(StackTestCase):
