@@ -508,7 +508,10 @@ int gw_server_bind(const char *listen_addr, int *fd_r, struct cm_err *err)
     fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return cm_err_set(err, CM_ECONFIG, "listen: cannot create a socket");
+    /* As libmicrohttpd sets its own listen sockets up (no MHD_USE_DUAL_STACK). */
     (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss.ss_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
         close(fd);
         return cm_err_set(err, CM_ECONFIG, "cannot listen on %s (in use or not permitted)",

@@ -340,6 +340,38 @@ class ReloadTest(unittest.TestCase):
             shutil.rmtree(d, ignore_errors=True)
 
 
+class ReloadCaFileTest(unittest.TestCase):
+    """tls_ca_file is live: new IMAP connections use the new file."""
+
+    def test_sighup_tls_ca_file(self):
+        dv = Dovecot(users={'alice': 'alicepass'}, tls=True)
+        dv.start()
+        self.addCleanup(dv.close)
+        d = tempfile.mkdtemp(prefix='jmapgate-reload-')
+        self.addCleanup(shutil.rmtree, d, True)
+        conf = os.path.join(d, 'jmapgate.conf')
+        other = '/etc/ssl/certs/ca-certificates.crt'   # does not hold the test cert
+        if not os.path.exists(other):
+            self.skipTest('no system CA bundle')
+        with open(conf, 'w') as f:
+            f.write('tls_ca_file = %s\n' % other)
+        gw = Gateway(dv.url, args=['--config', conf], env={'JMAPGATE_TLS_CA_FILE': None})
+        self.addCleanup(gw.close)
+        gw.start()
+        st, _, _ = gw.request('POST', '/api/v1/auth/login',
+                              body={'username': 'alice', 'password': 'alicepass'})
+        self.assertNotEqual(st, 200, 'the upstream certificate must not verify yet')
+        with open(conf, 'w') as f:
+            f.write('tls_ca_file = %s\n' % dv.cert_file)
+        n = gw.log_text().count('configuration reloaded')
+        gw.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while gw.log_text().count('configuration reloaded') == n:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.05)
+        self.assertEqual(gw.login('alice', 'alicepass')[:2], 'ey')
+
+
 class MetricsTest(StackTestCase):
     USERS = {'alice': 'alicepass'}
 
