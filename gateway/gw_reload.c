@@ -25,6 +25,14 @@ struct retired {
 };
 static struct retired *owned;
 
+/* Upstream CA file names replaced by reloads (a connecting session may
+   still read one); freed by gw_reload_fini. */
+struct old_string {
+    struct old_string *next;
+    char *text;
+};
+static struct old_string *old_ca_files;
+
 bool gw_reload_is_live(const char *name)
 {
     for (size_t i = 0; i < sizeof(live_names) / sizeof(live_names[0]); i++) {
@@ -98,28 +106,39 @@ static int merge(struct gw_settings *next, const struct gw_settings *cur)
     return live;
 }
 
+/* Everything that can fail comes first, so a refused reload changes nothing. */
 static int apply_side_effects(struct gw_ctx *ctx, const struct gw_settings *next,
                               const struct gw_settings *cur, struct cm_err *err)
 {
+    bool ca_changed = !str_eq(next->tls_ca_file, cur->tls_ca_file);
+    struct old_string *o = NULL;
+    char *fresh = NULL;
     enum cm_log_level lvl;
-    int rc;
+    int rc = 0;
 
-    if (!str_eq(next->tls_ca_file, cur->tls_ca_file) && next->tls_ca_file != NULL &&
-        access(next->tls_ca_file, R_OK) != 0)
+    if (ca_changed && next->tls_ca_file != NULL && access(next->tls_ca_file, R_OK) != 0)
         return cm_err_set(err, CM_ECONFIG, "tls_ca_file: cannot read \"%s\"", next->tls_ca_file);
-    if (!str_eq(next->web_root, cur->web_root)) {
+    if (ca_changed) {
+        fresh = next->tls_ca_file ? strdup(next->tls_ca_file) : NULL;
+        o = calloc(1, sizeof(*o));
+        if ((next->tls_ca_file != NULL && fresh == NULL) || o == NULL)
+            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    if (rc == 0 && !str_eq(next->web_root, cur->web_root))
         rc = gw_static_load(next->web_root, err);
-        if (rc < 0)
-            return rc;
+    if (rc < 0) {
+        free(fresh);
+        free(o);
+        return rc;
     }
     if (cm_log_level_parse(next->log_level, &lvl) == 0)
         cm_log_set_level(lvl);
     ctx->upstream.timeout_secs = next->imap_timeout_secs;
-    if (!str_eq(next->tls_ca_file, cur->tls_ca_file)) {
+    if (ca_changed) {
         /* The old string may be in use by a connecting session: keep it. */
-        char *fresh = next->tls_ca_file ? strdup(next->tls_ca_file) : NULL;
-
-        (void)atomic_exchange(&ctx->upstream.ca_file, fresh);
+        o->text = atomic_exchange(&ctx->upstream.ca_file, fresh);
+        o->next = old_ca_files;
+        old_ca_files = o;
     }
     return 0;
 }
@@ -163,6 +182,13 @@ int gw_reload(struct gw_ctx *ctx, const char *config_path, const char *keep_pid_
 
 void gw_reload_fini(void)
 {
+    while (old_ca_files != NULL) {
+        struct old_string *o = old_ca_files;
+
+        old_ca_files = o->next;
+        free(o->text);
+        free(o);
+    }
     while (owned != NULL) {
         struct retired *r = owned;
 
