@@ -162,14 +162,15 @@ static json_t *headers_json(const struct ib_msg *m)
 /* Attachment entries {part, name, type, size, disposition, cid, url, blobId}. */
 static json_t *attachments_json(const struct msg_job *j, const struct ib_msg *m, json_t *att)
 {
-    struct ib_email_loc loc = gw_jmail_loc(j->box.f, m->uid);
+    char id[IB_IDS_EMAIL_MAX + 1];
     json_t *out = json_array(), *a;
     size_t i;
 
+    gw_jmail_email_id(j->box.f, m->uid, m->guid, id);
     json_array_foreach(att, i, a) {
         const char *part = json_string_value(json_object_get(a, "partId"));
         char *suffix = part ? malloc(strlen(part) + 16) : NULL;
-        char *url = NULL, *blob = part ? ib_ids_blob(j->req->ctx->keys.state_key, &loc, part)
+        char *url = NULL, *blob = part ? ib_ids_blob(j->req->ctx->keys.state_key, id, part)
                                        : NULL;
 
         if (suffix != NULL) {
@@ -197,8 +198,7 @@ static int detail(struct ib_session *s, struct msg_job *j, const struct ib_msg *
     json_t *tree = ib_body_structure_json(m->body, NULL), *text = NULL, *html = NULL, *att = NULL;
     json_t *tbody = NULL, *hbody = NULL, *o;
     struct texts texts = { 0 };
-    struct ib_email_loc loc = gw_jmail_loc(j->box.f, m->uid);
-    char id[IB_IDS_EMAIL_LEN + 1], date[32];
+    char id[IB_IDS_EMAIL_MAX + 1], date[32];
     bool has_att = false;
     int rc = tree ? ib_body_parts(tree, &text, &html, &att, &has_att, err)
                   : cm_err_set(err, CM_ENOENT, "the message has no body structure");
@@ -210,7 +210,7 @@ static int detail(struct ib_session *s, struct msg_job *j, const struct ib_msg *
     if (rc == 0)
         rc = body_text(&texts, 1, &hbody, err);
     if (rc == 0) {
-        ib_ids_email(&loc, id);
+        gw_jmail_email_id(j->box.f, m->uid, m->guid, id);
         gw_jmail_utcdate(m->internaldate, date, sizeof(date));
         o = json_pack("{s:I,s:s,s:I,s:o,s:I,s:s,s:o,s:O,s:O,s:o,s:b}", "uid",
                       (json_int_t)m->uid, "id", id, "uidvalidity",
@@ -275,7 +275,7 @@ static int run(struct ib_session *s, void *arg, struct cm_err *err)
 {
     struct msg_job *j = arg;
     unsigned int want = IB_FETCH_FLAGS | IB_FETCH_SIZE | IB_FETCH_INTERNALDATE |
-                        IB_FETCH_HEADER | IB_FETCH_BODYSTRUCTURE;
+                        IB_FETCH_HEADER | IB_FETCH_BODYSTRUCTURE | IB_FETCH_GUID;
     struct ib_msg *m = NULL;
     size_t n = 0;
     int rc;

@@ -14,6 +14,8 @@
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_req.h"
 #include "gateway/gw_rest.h"
+#include "gateway/jmap/gw_jmail.h"
+#include "imapbridge/ib_ids.h"
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_session.h"
@@ -32,6 +34,7 @@ struct edit_job {
     const char *to;       /* EDIT_MOVE: destination path (borrowed from body) */
     bool permanent;       /* EDIT_DELETE */
     struct gw_rest_box box;
+    char guid[IB_IDS_MAX_GUID + 1]; /* the message's GUID, "" when none */
     json_t *out;
 };
 
@@ -86,11 +89,23 @@ static json_t *flags_reply(struct ib_session *s, uint32_t uid, struct cm_err *er
     return o;
 }
 
-static int move_reply(struct edit_job *j, const char *path, uint32_t uidvalidity, uint32_t uid)
+/* The move's answer: the new place and the id, which is the same GUID id
+   as before the move; on a server without GUIDs the location id of the
+   new place when it is known (dest listed, COPYUID named the UID), else
+   null. */
+static int move_reply(struct edit_job *j, const char *path, const struct ib_folder *dest,
+                      uint32_t uidvalidity, uint32_t uid)
 {
-    j->out = json_pack("{s:s,s:o,s:I}", "mailbox", path, "uid",
+    char id[IB_IDS_EMAIL_MAX + 1] = "";
+
+    if (j->guid[0] != '\0' && ib_ids_email_guid(j->guid, id) < 0)
+        id[0] = '\0';
+    if (id[0] == '\0' && dest != NULL && uid != 0 &&
+        (uidvalidity == 0 || uidvalidity == dest->uidvalidity))
+        gw_jmail_email_id(dest, uid, NULL, id);
+    j->out = json_pack("{s:s,s:o,s:I,s:o}", "mailbox", path, "uid",
                        uid ? json_integer(uid) : json_null(), "uidvalidity",
-                       (json_int_t)uidvalidity);
+                       (json_int_t)uidvalidity, "id", id[0] ? json_string(id) : json_null());
     return j->out ? 0 : CM_ENOMEM;
 }
 
@@ -101,7 +116,7 @@ static int move_to(struct ib_session *s, struct edit_job *j, const struct ib_fol
     int rc = ib_store_move(s, j->uid, dest->imap_name, &uidvalidity, &uid, err);
 
     if (rc == 0)
-        rc = move_reply(j, dest->path, uidvalidity ? uidvalidity : dest->uidvalidity, uid);
+        rc = move_reply(j, dest->path, dest, uidvalidity ? uidvalidity : dest->uidvalidity, uid);
     return rc;
 }
 
@@ -136,7 +151,7 @@ static int moved_listed(struct ib_session *s, struct edit_job *j, struct cm_err 
 
     dest = rc == 0 ? gw_rest_find(&l, j->to) : NULL;
     if (rc == 0)
-        rc = move_reply(j, dest ? dest->path : j->to, dest ? dest->uidvalidity : 0, 0);
+        rc = move_reply(j, dest ? dest->path : j->to, dest, dest ? dest->uidvalidity : 0, 0);
     ib_folder_list_fini(&l);
     return rc;
 }
@@ -156,8 +171,8 @@ static int move_direct(struct ib_session *s, struct edit_job *j, struct cm_err *
     rc = ib_store_move(s, j->uid, wire, &uidvalidity, &uid, err);
     free(wire);
     if (rc == 0 && uidvalidity != 0)
-        return move_reply(j, strcasecmp(j->to, "INBOX") == 0 ? "INBOX" : j->to, uidvalidity,
-                          uid);
+        return move_reply(j, strcasecmp(j->to, "INBOX") == 0 ? "INBOX" : j->to, NULL,
+                          uidvalidity, uid);
     if (rc == 0) /* moved, but no COPYUID: the listing names the UIDVALIDITY */
         return moved_listed(s, j, err);
     if (ib_session_is_broken(s) || rc == CM_EPERM || rc == CM_ENOMEM)
@@ -204,11 +219,13 @@ static int edit(struct ib_session *s, void *arg, struct cm_err *err)
     if (j->what == EDIT_DELETE) {
         rc = gw_rest_box_open(s, j->req->params[0], false, &j->box, err);
         if (rc == 0)
-            rc = gw_rest_fetch_one(s, j->uid, IB_FETCH_FLAGS, &m, &n, err);
+            rc = gw_rest_fetch_one(s, j->uid, IB_FETCH_FLAGS | IB_FETCH_GUID, &m, &n, err);
     } else { /* SELECT + STATUS + UID FETCH (is it there?) in one round trip */
-        rc = gw_rest_box_fetch(s, j->req->params[0], false, j->uid, IB_FETCH_FLAGS, &j->box, &m,
-                               &n, err);
+        rc = gw_rest_box_fetch(s, j->req->params[0], false, j->uid,
+                               IB_FETCH_FLAGS | IB_FETCH_GUID, &j->box, &m, &n, err);
     }
+    if (rc == 0 && n == 1 && m[0].guid != NULL && ib_ids_guid_valid(m[0].guid))
+        strcpy(j->guid, m[0].guid);
     ib_msgs_free(m, n);
     if (rc < 0)
         return rc;

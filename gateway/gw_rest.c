@@ -235,11 +235,10 @@ static void add_headers(json_t *o, const struct ib_msg *m, const char *id)
 static json_t *summary_json(struct ib_session *s, const struct ib_folder *f,
                             const struct ib_msg *m)
 {
-    struct ib_email_loc loc = gw_jmail_loc(f, m->uid);
-    char id[IB_IDS_EMAIL_LEN + 1];
+    char id[IB_IDS_EMAIL_MAX + 1];
     json_t *o;
 
-    ib_ids_email(&loc, id);
+    gw_jmail_email_id(f, m->uid, m->guid, id);
     o = json_pack("{s:I,s:s}", "uid", (json_int_t)m->uid, "id", id);
     if (o == NULL)
         return NULL;
@@ -263,7 +262,7 @@ int gw_rest_summaries(struct ib_session *s, const struct ib_folder *f, struct ma
                       json_t *out, struct cm_err *err)
 {
     unsigned int want = IB_FETCH_FLAGS | IB_FETCH_SIZE | IB_FETCH_INTERNALDATE |
-                        IB_FETCH_HEADER_SORT | IB_FETCH_BODYSTRUCTURE;
+                        IB_FETCH_HEADER_SORT | IB_FETCH_BODYSTRUCTURE | IB_FETCH_GUID;
     struct ib_msg *msgs = NULL;
     size_t n = 0;
     int rc;

@@ -621,6 +621,8 @@ void ib_changes_free_flags(struct ib_change *ch)
     free(ch->flags);
     ch->flags = NULL;
     ch->nflags = 0;
+    free(ch->guid);
+    ch->guid = NULL;
 }
 
 void ib_changes_free(struct ib_change *ch, size_t n)
@@ -648,6 +650,10 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
     add_att(ft, mailimap_fetch_att_new_uid());
     add_att(ft, mailimap_fetch_att_new_flags());
     add_att(ft, mailimap_fetch_att_new_modseq());
+    if (ib_session_caps(s) & IB_CAP_OBJECTID)
+        add_att(ft, mailimap_fetch_att_new_extension(strdup("EMAILID")));
+    else if (ib_session_caps(s) & IB_CAP_XGUID)
+        add_att(ft, mailimap_fetch_att_new_extension(strdup("X-GUID")));
     /* UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE m [VANISHED]);
        mailimap_select_qresync is broken in 1.9.4 (LIBS.md §0.7), this is not */
     if (qresync)
@@ -668,9 +674,10 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
         struct ib_msg m = { 0 };
 
         if (copy_msg(&m, clist_content(it)) == 0 && m.uid != 0) {
-            changes[n++] = (struct ib_change){ m.uid, m.modseq, m.flags, m.nflags };
+            changes[n++] = (struct ib_change){ m.uid, m.modseq, m.flags, m.nflags, m.guid };
             m.flags = NULL; /* moved into the change */
             m.nflags = 0;
+            m.guid = NULL;
         }
         msg_fini(&m);
     }

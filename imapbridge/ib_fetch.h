@@ -116,12 +116,14 @@ int ib_fetch_sort(struct ib_session *s, struct mailimap_sort_key *sort_key,
    UID), and, with QRESYNC, the UIDs expunged meanwhile (VANISHED). Without
    QRESYNC *vanished_r stays NULL and *vanished_known_r false. Each change
    carries the message's current flags (the same answer has them, so no
-   second FETCH is needed); free the array with ib_changes_free. */
+   second FETCH is needed), and its GUID where the server has one (same
+   FETCH); free the array with ib_changes_free. */
 struct ib_change {
     uint32_t uid;
     uint64_t modseq;
     char **flags;   /* IMAP spelling, as ib_msg.flags; owned */
     size_t nflags;
+    char *guid;     /* X-GUID / EMAILID when the server has one, else NULL; owned */
 };
 int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
                            size_t *n_r, struct mailimap_set **vanished_r,
@@ -129,7 +131,7 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
     __attribute__((warn_unused_result));
 /* Free what ib_fetch_changed_since returned (ch may be NULL). */
 void ib_changes_free(struct ib_change *ch, size_t n);
-/* Free one entry's flags (the entry itself is not freed). */
+/* Free one entry's flags and guid (the entry itself is not freed). */
 void ib_changes_free_flags(struct ib_change *ch);
 
 #endif

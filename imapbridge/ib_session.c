@@ -65,8 +65,7 @@ static void log_data(const struct ib_session *s, const char *dir, const char *bu
 }
 
 /* libetpan -> cm_log at debug level. Only the data types are logged (the
-   INFO types carry libetpan's "<<<<<<< read" markers); DATA_SENT_PRIVATE
-   (LOGIN, AUTHENTICATE) is dropped, and as a second guard nothing we send
+   INFO types carry libetpan's "   (LOGIN, AUTHENTICATE) is dropped, and as a second guard nothing we send
    is logged while credentials are on the wire. What we send is logged a
    line a record (pipelined commands leave in one write); what we receive
    a read a record. Buffers can be whole message literals, so each record
@@ -217,6 +216,7 @@ static const struct cap_name cap_names[] = {
     { "X-GM-EXT-1", IB_CAP_XGMEXT },   { "NOTIFY", IB_CAP_NOTIFY },
     { "ID", IB_CAP_ID },               { "LITERAL+", IB_CAP_LITERALPLUS },
     { "PREVIEW", IB_CAP_PREVIEW },     { "UNSELECT", IB_CAP_UNSELECT },
+    { "SEARCHRES", IB_CAP_SEARCHRES },
 };
 
 static unsigned int caps_from_cache(mailimap *imap)
@@ -1269,6 +1269,25 @@ int ib_session_use_send(struct ib_session *s, const char *imap_name, bool read_o
 int ib_session_use_recv(struct ib_session *s, const struct ib_use *u, struct cm_err *err)
 {
     return u->opened ? ib_session_select_recv(s, u->tag, NULL, err) : 0;
+}
+
+bool ib_session_examine_command(const char *imap_name, char *cmd, size_t cap)
+{
+    return imap_name[0] != '\0' && select_command("EXAMINE", imap_name, false, cmd, cap);
+}
+
+void ib_session_note_unselected(struct ib_session *s)
+{
+    free(s->selected);
+    s->selected = NULL;
+    s->selected_rw = false;
+    s->synced = false;
+    if (s->imap->imap_selection_info != NULL) {
+        mailimap_selection_info_free(s->imap->imap_selection_info);
+        s->imap->imap_selection_info = NULL;
+    }
+    if (!s->broken)
+        s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
 }
 
 int ib_session_drop_selection(struct ib_session *s, struct cm_err *err)

@@ -54,7 +54,8 @@ enum ib_cap {
     IB_CAP_LITERALPLUS = 1 << 17,
     IB_CAP_XGUID = 1 << 18,     /* Dovecot: FETCH/STATUS/SEARCH X-GUID (from ID or greeting) */
     IB_CAP_PREVIEW = 1 << 19,   /* RFC 8970 FETCH PREVIEW */
-    IB_CAP_UNSELECT = 1 << 20   /* RFC 3691 */
+    IB_CAP_UNSELECT = 1 << 20,  /* RFC 3691 */
+    IB_CAP_SEARCHRES = 1 << 21  /* RFC 5182: SEARCH RETURN (SAVE), "$" */
 };
 
 /* Connect and log in. On success *s_r is a new session. Auth:
@@ -264,6 +265,12 @@ int ib_session_use_send(struct ib_session *s, const char *imap_name, bool read_o
                         struct ib_use *u, struct cm_err *err) __attribute__((warn_unused_result));
 int ib_session_use_recv(struct ib_session *s, const struct ib_use *u, struct cm_err *err)
     __attribute__((warn_unused_result));
+/* For a pipeline that EXAMINEs many folders by hand (ib_locate.c):
+   "EXAMINE <quoted name>" into cmd (false: not sendable plainly), and,
+   once the pipeline ended with UNSELECT, the session's record that no
+   folder is selected. */
+bool ib_session_examine_command(const char *imap_name, char *cmd, size_t cap);
+void ib_session_note_unselected(struct ib_session *s);
 
 /* Translate a libetpan result code into a CM_E* code, fill err with what
    (the command name), and mark the session broken when the code means the

@@ -30,6 +30,7 @@ struct hit {
     uint32_t uid;
     struct ib_sort_item item;
     char *from, *to, *subject, *thread;
+    char *guid;            /* the message's GUID, when fetched */
     char **keywords;
     size_t nkeywords;
 };
@@ -57,6 +58,7 @@ static void hits_free(struct equery *eq)
         free(h->to);
         free(h->subject);
         free(h->thread);
+        free(h->guid);
         for (size_t k = 0; k < h->nkeywords; k++)
             free(h->keywords[k]);
         free(h->keywords);
@@ -138,18 +140,20 @@ static int folder_threads(struct equery *eq, const struct ib_folder *f,
         rc = ib_fetch_search(eq->s, key, false, &uids, &n, err);
     if (rc == 0 && n > 0) {
         set = ib_uidset_of(uids, n);
-        rc = set ? ib_fetch_msgs(eq->s, set, IB_FETCH_HEADER_SORT, &msgs, &nm, err) : CM_ENOMEM;
+        rc = set ? ib_fetch_msgs(eq->s, set, IB_FETCH_HEADER_SORT | IB_FETCH_GUID, &msgs, &nm, err)
+                 : CM_ENOMEM;
     }
+    if (rc == 0)
+        rc = gw_jthread_learn(eq->c->jr, eq->s, eq->l, f, msgs, nm, err);
     for (size_t i = 0; rc == 0 && i < nm; i++) {
-        struct ib_email_loc loc = gw_jmail_loc(f, msgs[i].uid);
         struct ib_header_list *hl = NULL;
-        char id[IB_IDS_EMAIL_LEN + 1], *tid;
+        char id[IB_IDS_EMAIL_MAX + 1], *tid;
 
-        ib_ids_email(&loc, id);
+        gw_jmail_id(eq->c->jr, f, msgs[i].uid, msgs[i].guid, id);
         if (msgs[i].header != NULL &&
             ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) < 0)
             hl = NULL;
-        tid = gw_jmail_thread_id(hl, id);
+        tid = gw_jthread_id(eq->c->jr, hl, id);
         if (tid != NULL && json_object_get(out, tid) == NULL)
             json_object_set_new(out, tid, json_array());
         if (tid != NULL)
@@ -563,7 +567,7 @@ static char *first_address(const struct ib_header_list *hl, const char *name)
     return out;
 }
 
-static void fill_from_header(struct hit *h, const struct ib_msg *m)
+static void fill_from_header(struct equery *eq, struct hit *h, const struct ib_msg *m)
 {
     struct ib_header_list *hl = NULL;
     struct cm_err err = CM_ERR_INIT;
@@ -594,7 +598,7 @@ static void fill_from_header(struct hit *h, const struct ib_msg *m)
         }
     }
     json_decref(date);
-    h->thread = gw_jmail_thread_root(hl);
+    h->thread = gw_jthread_root(eq->c->jr, hl);
     ib_header_list_free(&hl);
 }
 
@@ -610,7 +614,7 @@ static bool plan_needs(const struct ib_sort_plan *plan, enum ib_sort_field f)
 static unsigned int fetch_for_sort(const struct equery *eq)
 {
     const struct ib_sort_plan *p = &eq->plan;
-    unsigned int want = IB_FETCH_INTERNALDATE;
+    unsigned int want = IB_FETCH_INTERNALDATE | IB_FETCH_GUID;
 
     if (plan_needs(p, IB_SORT_SIZE))
         want |= IB_FETCH_SIZE;
@@ -622,14 +626,16 @@ static unsigned int fetch_for_sort(const struct equery *eq)
     return want;
 }
 
-static void fill_hit(struct hit *h, const struct ib_msg *m)
+static void fill_hit(struct equery *eq, struct hit *h, const struct ib_msg *m)
 {
     h->item.uid = h->uid;
     h->item.mailbox_index = h->folder;
     h->item.received_at = m->internaldate;
     h->item.sent_at = m->internaldate;
     h->item.size = m->size;
-    fill_from_header(h, m);
+    if (m->guid != NULL && h->guid == NULL)
+        h->guid = strdup(m->guid);
+    fill_from_header(eq, h, m);
     if (m->nflags > 0) {
         json_t *kw = gw_jmail_keywords(m->flags, m->nflags);
         const char *k;
@@ -678,6 +684,8 @@ static int fetch_folder_fields(struct equery *eq, size_t lo, size_t hi, unsigned
         rc = set ? ib_fetch_msgs(eq->s, set, want, &msgs, &nm, err) : CM_ENOMEM;
     if (set != NULL)
         ib_uidset_free(set);
+    if (rc == 0 && eq->collapse)
+        rc = gw_jthread_learn(eq->c->jr, eq->s, eq->l, f, msgs, nm, err);
     /* merge two ascending UID lists (hits come sorted from SEARCH) */
     if (nm > 1)
         qsort(msgs, nm, sizeof(*msgs), cmp_msg_uid);
@@ -685,7 +693,7 @@ static int fetch_folder_fields(struct equery *eq, size_t lo, size_t hi, unsigned
         while (k < nm && msgs[k].uid < eq->hits[i].uid)
             k++;
         if (k < nm && msgs[k].uid == eq->hits[i].uid)
-            fill_hit(&eq->hits[i], &msgs[k]);
+            fill_hit(eq, &eq->hits[i], &msgs[k]);
         else
             eq->hits[i].item.uid = eq->hits[i].uid; /* expunged meanwhile */
     }
@@ -719,21 +727,68 @@ static int sort_hits(struct equery *eq, struct cm_err *err)
     return rc;
 }
 
+/* After a server-side SORT nothing was fetched: the GUIDs of the hits the
+   answer shows (all of them for an anchor), from the location cache or
+   one UID FETCH on the folder the SORT left selected. */
+static int window_guids(struct equery *eq, struct cm_err *err)
+{
+    long long total = (long long)eq->nhits, lo = eq->q.position, hi;
+    uint32_t *uids = calloc(eq->nhits + 1, sizeof(*uids));
+    struct mailimap_set *set = NULL;
+    struct ib_msg *msgs = NULL;
+    size_t n = 0, nm = 0;
+    int rc = uids ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    if (lo < 0)
+        lo = total + lo < 0 ? 0 : total + lo;
+    hi = eq->q.limit < 0 || eq->q.limit > GW_JQUERY_MAX_LIMIT ? lo + GW_JQUERY_MAX_LIMIT
+                                                              : lo + eq->q.limit;
+    if (eq->q.anchor != NULL)
+        lo = 0, hi = total;
+    for (long long i = lo; rc == 0 && i < hi && i < total; i++) {
+        struct hit *h = &eq->hits[i];
+        char id[IB_IDS_EMAIL_MAX + 1];
+
+        if (gw_jmail_id_at(eq->c->jr, &eq->l->items[h->folder], h->uid, id) &&
+            ib_ids_email_guid_parse(id, &h->guid) == 0)
+            continue;
+        uids[n++] = h->uid;
+    }
+    if (rc == 0 && n > 0) {
+        set = ib_uidset_of(uids, n);
+        rc = set ? ib_fetch_msgs(eq->s, set, IB_FETCH_GUID, &msgs, &nm, err) : CM_ENOMEM;
+    }
+    if (nm > 1)
+        qsort(msgs, nm, sizeof(*msgs), cmp_msg_uid);
+    for (long long i = lo; rc == 0 && nm > 0 && i < hi && i < total; i++) {
+        struct ib_msg key = { .uid = eq->hits[i].uid };
+        const struct ib_msg *m = eq->hits[i].guid ? NULL
+                                                  : bsearch(&key, msgs, nm, sizeof(*msgs), cmp_msg_uid);
+
+        if (m != NULL && m->guid != NULL)
+            eq->hits[i].guid = strdup(m->guid);
+    }
+    if (set != NULL)
+        ib_uidset_free(set);
+    ib_msgs_free(msgs, nm);
+    free(uids);
+    return rc;
+}
+
 static json_t *result_ids(struct equery *eq)
 {
     json_t *ids = json_array(), *seen = eq->collapse ? json_object() : NULL;
 
     for (size_t i = 0; i < eq->nhits; i++) {
         const struct hit *h = &eq->hits[i];
-        struct ib_email_loc loc = gw_jmail_loc(&eq->l->items[h->folder], h->uid);
-        char id[IB_IDS_EMAIL_LEN + 1];
+        char id[IB_IDS_EMAIL_MAX + 1];
 
         if (seen != NULL && h->thread != NULL) {
             if (json_object_get(seen, h->thread) != NULL)
                 continue;
             json_object_set_new(seen, h->thread, json_true());
         }
-        ib_ids_email(&loc, id);
+        gw_jmail_id(eq->c->jr, &eq->l->items[h->folder], h->uid, h->guid, id);
         json_array_append_new(ids, json_string(id));
     }
     json_decref(seen);
@@ -790,6 +845,9 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
     }
     eq.l = &c->jr->folders;
     if (!server_sorted && sort_hits(&eq, err) < 0)
+        goto done;
+    if (server_sorted && (ib_session_caps(eq.s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) &&
+        window_guids(&eq, err) < 0)
         goto done;
     state = gw_jmail_state(c->jr, eq.l);
     reply = gw_jquery_reply(c, &eq.q, result_ids(&eq), state ? state : "", false, err);
