@@ -14,9 +14,7 @@ EMAILID, THREADID) with conversations, METADATA, PREVIEW; and lacks NOTIFY
 and X-GUID. The API follows fixture.Dovecot (url, start, stop, close, imap,
 append, add_user), so tests can take either.
 """
-import imaplib
 import os
-import re
 import subprocess
 import time
 
@@ -197,42 +195,11 @@ class Cyrus:
             self._create_account(name)
 
     def imap(self, user, password, timeout=30):
-        m = imaplib.IMAP4(self.host, self.port, timeout=timeout)
-        try:
-            m.login(user, password)
-        except Exception:
-            try:
-                m.shutdown()
-            except OSError:
-                pass
-            raise
-        return m
+        return fixture.imap_login(self.host, self.port, user, password, timeout)
 
     def append(self, user, password, mailbox, raw, flags=''):
         """APPEND raw to mailbox (created if needed); returns the new UID."""
-        if isinstance(raw, str):
-            raw = raw.encode('utf-8')
-        if b'\r\n' not in raw:
-            raw = raw.replace(b'\n', b'\r\n')
-        m = self.imap(user, password)
-        try:
-            box = fixture._imap_quote(mailbox)
-            fl = (flags if flags.startswith('(') else '(%s)' % flags) if flags else None
-            typ, data = m.append(box, fl, None, raw)
-            if typ != 'OK':
-                m.create(box)
-                typ, data = m.append(box, fl, None, raw)
-            if typ != 'OK':
-                raise FixtureError('APPEND to %s failed: %r' % (mailbox, data))
-            mm = re.search(rb'\[APPENDUID (\d+) (\d+)\]', b' '.join(d for d in data if d))
-            if not mm:
-                raise FixtureError('no APPENDUID in %r' % data)
-            return int(mm.group(2))
-        finally:
-            try:
-                m.logout()
-            except Exception:
-                pass
+        return fixture.imap_append(self.imap(user, password), mailbox, raw, flags)
 
     def seed_corpus(self, user, counts, flagged_every=7, seen_every=3):
         """APPEND real corpus messages (Cyrus has no Maildir to write into):
