@@ -42,6 +42,7 @@ static bool digits(const char *s, int n, int *v)
 
 static bool utcdate_fields(const char *s, struct tm *tm)
 {
+    static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
     int y, mo, d, h, mi, sec;
 
     if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
@@ -50,7 +51,9 @@ static bool utcdate_fields(const char *s, struct tm *tm)
     if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
         !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
         return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
+        return false;
+    if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
         return false;
     *tm = (struct tm){ .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
                        .tm_hour = h, .tm_min = mi, .tm_sec = sec };
@@ -71,7 +74,7 @@ int cm_time_parse_utcdate(const char *s, time_t *t_r)
 
         while (isdigit((unsigned char)*p))
             fraction |= *p++ != '0';
-        if (p == start)
+        if (p == start || p - start > 9)
             return -1;
     }
     if (p[0] != 'Z' || p[1] != '\0')

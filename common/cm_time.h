@@ -23,7 +23,8 @@ void cm_time_rfc3339(time_t t, char *dst, size_t cap);
    *t_r is the instant rounded UP to a whole second, so that for whole-second
    times t (IMAP INTERNALDATE): t < instant  <=>  t < *t_r, and
    t >= instant  <=>  t >= *t_r. 0, or -1 for anything else (no other
-   characters, fields in range). */
+   characters; fields in range, days per month and leap years checked; at
+   most 9 fraction digits). */
 int cm_time_parse_utcdate(const char *s, time_t *t_r)
     __attribute__((warn_unused_result));
 

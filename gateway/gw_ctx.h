@@ -1,7 +1,7 @@
 /* gw_ctx.h - the process wiring every handler can reach through req->ctx.
  *
  * Built once by gw_main.c, read-only afterwards except for the objects
- * that are themselves thread-safe (pool, work, metrics).
+ * that are themselves thread-safe (pool, work, metrics) and `set`.
  */
 #ifndef GW_CTX_H
 #define GW_CTX_H
@@ -32,7 +32,11 @@ struct ib_thread_cache;
 #define GW_THREADCACHE_ENTRIES 65536
 
 struct gw_ctx {
-    const struct gw_settings *set;
+    /* The current settings snapshot: immutable; swapped atomically by a
+       SIGHUP reload (gw_reload.h). Take it once per use
+       (`const struct gw_settings *set = ctx->set;`): fields that cannot
+       change live are equal in every snapshot. */
+    const struct gw_settings *_Atomic set;
     struct ib_upstream upstream;
     struct gw_token_keys keys;
     struct ib_pool *pool;

@@ -113,6 +113,17 @@ const struct cm_cfg_def gw_settings_defs[] = {
       "60", 1, 86400, 0, "seconds over which the failed-login count drains to zero" },
     { "web_root", "JMAPGATE_WEB_ROOT", CM_CFG_STR, OFF(web_root), NULL, 0, 0, 0,
       "folder with the web client served at / (optional)" },
+    { "max_connections_per_ip", "JMAPGATE_MAX_CONNECTIONS_PER_IP", CM_CFG_UINT,
+      OFF(max_connections_per_ip), "0", 0, 1000000, 0,
+      "HTTP connections per client address (0: no limit); trusted proxies are exempt" },
+    { "pid_file", "JMAPGATE_PID_FILE", CM_CFG_STR, OFF(pid_file), NULL, 0, 0, 0,
+      "write the process id here once serving (also --pid-file)" },
+    { "user", "JMAPGATE_USER", CM_CFG_STR, OFF(user), NULL, 0, 0, 0,
+      "when started as root: switch to this user after binding the listen socket" },
+    { "group", "JMAPGATE_GROUP", CM_CFG_STR, OFF(group), NULL, 0, 0, 0,
+      "with user: switch to this group (default: the user's primary group)" },
+    { "allow_root", "JMAPGATE_ALLOW_ROOT", CM_CFG_BOOL, OFF(allow_root), "false", 0, 0, 0,
+      "allow running as root without user (not recommended)" },
 };
 
 const size_t gw_settings_count = sizeof(gw_settings_defs) / sizeof(gw_settings_defs[0]);

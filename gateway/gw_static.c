@@ -3,6 +3,7 @@
 #include "gateway/gw_static.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 /* The web client's policy. Scripts only from this origin (no inline, no
    eval). Styles allow 'unsafe-inline' and images any http(s) source because
    a message is shown in a sandboxed srcdoc iframe, which inherits this
-   policy: its own, stricter <meta> policy (web/reader.js) blocks remote
+   policy: its own, stricter <meta> policy (web/sanitize.js) blocks remote
    images until the user allows them, and needs the message's inline styles. */
 static const char csp[] =
     "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -35,8 +36,26 @@ struct file {
     char etag[24];
 };
 
-static struct file files[MAX_FILES];
-static size_t nfiles;
+/* One loaded web_root, immutable once published. A reload publishes a new
+   table atomically; replaced tables stay allocated until gw_static_free
+   (a request may still be reading one; reloads are rare). */
+struct table {
+    struct table *retired_next;
+    size_t nfiles;
+    struct file files[MAX_FILES];
+};
+
+static struct table *_Atomic current;
+static struct table *retired; /* main thread only */
+
+static void table_free(struct table *t)
+{
+    for (size_t i = 0; t != NULL && i < t->nfiles; i++) {
+        free(t->files[i].name);
+        free(t->files[i].data);
+    }
+    free(t);
+}
 
 static const struct {
     const char *ext;
@@ -94,10 +113,11 @@ static int read_file(const char *path, struct file *f, size_t *total, struct cm_
     return 0;
 }
 
-/* Load the regular files of dir; prefix (NULL or "vendor") is put in front
-   of their names. Sub-folders are loaded only for prefix NULL and only the
-   one named VENDOR_DIR. */
-static int load_dir(const char *dir, const char *prefix, size_t *total, struct cm_err *err)
+/* Load the regular files of dir into t; prefix (NULL or VENDOR_DIR) is put
+   in front of their names. The one sub-folder loaded is VENDOR_DIR of
+   web_root itself. */
+static int load_dir(const char *dir, const char *prefix, struct table *t, size_t *total,
+                    struct cm_err *err)
 {
     struct dirent *de;
     DIR *d = opendir(dir);
@@ -115,53 +135,73 @@ static int load_dir(const char *dir, const char *prefix, size_t *total, struct c
         if (stat(path, &st) != 0)
             continue;
         if (S_ISDIR(st.st_mode) && prefix == NULL && strcmp(de->d_name, VENDOR_DIR) == 0) {
-            rc = load_dir(path, VENDOR_DIR, total, err);
+            rc = load_dir(path, VENDOR_DIR, t, total, err);
             continue;
         }
         if (!S_ISREG(st.st_mode))
             continue;
-        if (nfiles == MAX_FILES) {
+        if (t->nfiles == MAX_FILES) {
             rc = cm_err_set(err, CM_ECONFIG, "web_root: more than %d files", MAX_FILES);
             break;
         }
         snprintf(name, sizeof(name), "%s%s%s", prefix ? prefix : "", prefix ? "/" : "",
                  de->d_name);
-        files[nfiles].name = strdup(name);
-        files[nfiles].type = type_of(de->d_name);
-        rc = read_file(path, &files[nfiles], total, err);
-        nfiles++;
+        t->files[t->nfiles].name = strdup(name);
+        t->files[t->nfiles].type = type_of(de->d_name);
+        rc = read_file(path, &t->files[t->nfiles], total, err);
+        t->nfiles++;
     }
     closedir(d);
     return rc;
 }
 
-int gw_static_load(const char *web_root, struct cm_err *err)
+static int load_table(const char *web_root, struct table *t, struct cm_err *err)
 {
     size_t total = 0;
-    int rc;
 
-    if (web_root == NULL)
-        return 0;
-    rc = load_dir(web_root, NULL, &total, err);
-    if (rc < 0)
-        gw_static_free();
-    return rc;
+    return load_dir(web_root, NULL, t, &total, err);
+}
+
+int gw_static_load(const char *web_root, struct cm_err *err)
+{
+    struct table *t = NULL, *old;
+    int rc = 0;
+
+    if (web_root != NULL) {
+        t = calloc(1, sizeof(*t));
+        if (t == NULL)
+            return cm_err_set(err, CM_ENOMEM, "out of memory");
+        rc = load_table(web_root, t, err);
+        if (rc < 0) {
+            table_free(t);
+            return rc;
+        }
+    }
+    old = atomic_exchange(&current, t);
+    if (old != NULL) {
+        old->retired_next = retired;
+        retired = old;
+    }
+    return 0;
 }
 
 void gw_static_free(void)
 {
-    for (size_t i = 0; i < nfiles; i++) {
-        free(files[i].name);
-        free(files[i].data);
+    table_free(atomic_exchange(&current, NULL));
+    while (retired != NULL) {
+        struct table *t = retired;
+
+        retired = t->retired_next;
+        table_free(t);
     }
-    memset(files, 0, sizeof(files));
-    nfiles = 0;
 }
 
 static void serve(struct gw_req *req, const char *name)
 {
-    for (size_t i = 0; i < nfiles; i++) {
-        struct file *f = &files[i];
+    const struct table *t = atomic_load(&current);
+
+    for (size_t i = 0; t != NULL && i < t->nfiles; i++) {
+        const struct file *f = &t->files[i];
         const char *inm = gw_req_header(req, GW_HDR_IF_NONE_MATCH);
         char *copy;
 

@@ -7,6 +7,8 @@
  * never asked about a branch that cannot matter.
  */
 #include "imapbridge/ib_search.h"
+
+#include "common/cm_time.h"
 #include "imapbridge/ib_search_util.h"
 
 #include <libetpan/libetpan.h>
@@ -102,42 +104,12 @@ static bool is_header_name(const char *s)
     return true;
 }
 
-static bool digits(const char *s, int n, int *v)
-{
-    *v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!ib_search_is_digit((unsigned char)s[i]))
-            return false;
-        *v = *v * 10 + (s[i] - '0');
-    }
-    return true;
-}
-
 /* RFC 8620 UTCDate: YYYY-MM-DDTHH:MM:SS[.fraction]Z, upper-case T and Z */
 static bool is_utcdate(const char *s)
 {
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d, h, mi, sec;
-    size_t i = 19;
+    time_t t;
 
-    if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
-        s[16] != ':')
-        return false;
-    if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) || !digits(s + 17, 2, &sec))
-        return false;
-    if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || h > 23 || mi > 59 || sec > 60)
-        return false;
-    if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        return false;
-    if (s[i] == '.') {
-        size_t n = strspn(s + i + 1, "0123456789");
-
-        if (n < 1 || n > 9)
-            return false;
-        i += 1 + n;
-    }
-    return s[i] == 'Z' && s[i + 1] == '\0';
+    return cm_time_parse_utcdate(s, &t) == 0;
 }
 
 /* The string value of v, or NULL if v is not a string or holds a NUL. */

@@ -152,6 +152,36 @@ class JmapIdsTest(StackTestCase):
         self.assertEqual(imap_view(self.imap(), FOLDERS)[guid_of(eid)][0], "Old")
         self.assertEqual(self.get([eid])[0][eid]["mailboxIds"], {self.box["Old"]: True})
 
+    def test_expunge_never_listed(self):
+        """An instance names an expunged message from what it listed; one
+        it never listed (it cannot learn a gone message's GUID) makes
+        Email/changes answer cannotCalculateChanges, never a wrong list."""
+        uid = self.dovecot.append("alice", "alice-pw", "Expunged", b"Subject: gone\r\n\r\nx\r\n")
+        fresh = Gateway(self.dovecot.url, secret=self.gw.secret)   # cold: never saw it
+        fresh.start()
+        self.addCleanup(fresh.close)
+        s0 = self.call(["Email/get", {"accountId": self.acct, "ids": []}], gw=fresh)["state"]
+        m = self.imap()
+        m.select("Expunged")
+        m.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)")
+        m.uid("EXPUNGE", str(uid))
+        res = jmap_call(fresh, self.auth, ["Email/changes", {"accountId": self.acct,
+                                                             "sinceState": s0}])
+        self.assertEqual(res[0], "error", res)
+        self.assertEqual(res[1]["type"], "cannotCalculateChanges", res)
+        # the warm instance listed it first: it names it as destroyed
+        uid = self.dovecot.append("alice", "alice-pw", "Expunged", b"Subject: gone2\r\n\r\nx\r\n")
+        box = self.call(["Mailbox/get", {"accountId": self.acct}])["list"]
+        mid = [b["id"] for b in box if b["name"] == "Expunged"][0]
+        ids = self.call(["Email/query", {"accountId": self.acct,
+                                         "filter": {"inMailbox": mid}}])["ids"]
+        s1 = self.state()
+        m.select("Expunged")
+        m.uid("STORE", str(uid), "+FLAGS", "(\\Deleted)")
+        m.uid("EXPUNGE", str(uid))
+        ch = self.call(["Email/changes", {"accountId": self.acct, "sinceState": s1}])
+        self.assertEqual(ch["destroyed"], ids)
+
     def test_two_mailboxes_are_refused(self):
         eid = self.ids_in("Old")[1]
         r = self.call(["Email/set", {"accountId": self.acct, "update": {eid: {

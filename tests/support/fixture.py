@@ -373,6 +373,58 @@ def _message_time(raw, fallback):
 # ---------------------------------------------------------------------------
 # Dovecot.
 
+def imap_login(host, port, user, password, timeout=30):
+    """An imaplib.IMAP4 on host:port logged in as user."""
+    m = imaplib.IMAP4(host, port, timeout=timeout)
+    try:
+        m.login(user, password)
+    except Exception:
+        try:
+            m.shutdown()
+        except OSError:
+            pass
+        raise
+    return m
+
+
+def imap_append(m, mailbox, raw, flags=''):
+    """APPEND raw (bytes) to mailbox over the logged-in m (the mailbox is
+    created when the server says TRYCREATE), log out; returns the new UID
+    (from APPENDUID)."""
+    if isinstance(raw, str):
+        raw = raw.encode('utf-8')
+    if b'\r\n' not in raw:
+        raw = raw.replace(b'\n', b'\r\n')
+    try:
+        box = _imap_quote(mailbox)
+        fl = None
+        if flags:
+            fl = flags if flags.startswith('(') else '(%s)' % flags
+        try:
+            typ, data = m.append(box, fl, None, raw)
+        except imaplib.IMAP4.error as e:
+            if 'TRYCREATE' not in str(e):
+                raise
+            m.create(box)
+            typ, data = m.append(box, fl, None, raw)
+        if typ != 'OK':
+            if data and b'TRYCREATE' in data[0]:
+                m.create(box)
+                typ, data = m.append(box, fl, None, raw)
+        if typ != 'OK':
+            raise FixtureError('APPEND to %s failed: %r' % (mailbox, data))
+        text = b' '.join(d for d in data if isinstance(d, bytes))
+        mm = re.search(rb'\[APPENDUID (\d+) (\d+)\]', text)
+        if not mm:
+            raise FixtureError('no APPENDUID in %r' % text)
+        return int(mm.group(2))
+    finally:
+        try:
+            m.logout()
+        except Exception:
+            pass
+
+
 class Dovecot:
     """A throwaway Dovecot 2.3 on loopback, in its own temp dir.
 
@@ -737,52 +789,11 @@ service imap-login {{
 
     def imap(self, user, password, timeout=30):
         """An imaplib.IMAP4 logged in as user on the plain listener."""
-        m = imaplib.IMAP4(self.host, self.plain_port, timeout=timeout)
-        try:
-            m.login(user, password)
-        except Exception:
-            try:
-                m.shutdown()
-            except OSError:
-                pass
-            raise
-        return m
+        return imap_login(self.host, self.plain_port, user, password, timeout)
 
     def append(self, user, password, mailbox, raw, flags=''):
         """APPEND raw (bytes) to mailbox (created if needed); returns the new UID."""
-        if isinstance(raw, str):
-            raw = raw.encode('utf-8')
-        if b'\r\n' not in raw:
-            raw = raw.replace(b'\n', b'\r\n')
-        m = self.imap(user, password)
-        try:
-            box = _imap_quote(mailbox)
-            fl = None
-            if flags:
-                fl = flags if flags.startswith('(') else '(%s)' % flags
-            try:
-                typ, data = m.append(box, fl, None, raw)
-            except imaplib.IMAP4.error as e:
-                if 'TRYCREATE' not in str(e):
-                    raise
-                m.create(box)
-                typ, data = m.append(box, fl, None, raw)
-            if typ != 'OK':
-                if data and b'TRYCREATE' in data[0]:
-                    m.create(box)
-                    typ, data = m.append(box, fl, None, raw)
-            if typ != 'OK':
-                raise FixtureError('APPEND to %s failed: %r' % (mailbox, data))
-            text = b' '.join(d for d in data if isinstance(d, bytes))
-            mm = re.search(rb'\[APPENDUID (\d+) (\d+)\]', text)
-            if not mm:
-                raise FixtureError('no APPENDUID in %r' % text)
-            return int(mm.group(2))
-        finally:
-            try:
-                m.logout()
-            except Exception:
-                pass
+        return imap_append(self.imap(user, password), mailbox, raw, flags)
 
     def connection_count(self, user):
         """How many IMAP connections user has right now (doveadm who)."""
@@ -944,6 +955,9 @@ class Gateway:
             'JMAPGATE_IMAP_URL': self.imap_url,
             'JMAPGATE_SECRET': self.secret,
             'JMAPGATE_LOG_LEVEL': 'debug',
+            # Started as root (this sandbox), the gateway refuses to run without
+            # user= unless told to (issue 16).
+            'JMAPGATE_ALLOW_ROOT': 'true' if os.geteuid() == 0 else 'false',
         })
         for k, v in self.extra_env.items():
             if v is None:
