@@ -547,6 +547,7 @@ function startLive() {
   if (S.live) S.live.stop();
   S.live = new Live(jmap.eventSourceUrl(), {
     onStatus: setConn,
+    onDown: () => { jmap.request([['Core/echo', {}]]).catch(() => {}); },
     onChange: (ev) => {
       if (ev.reason === 'state' && ev.data && ev.data.changed) {
         const ch = ev.data.changed[S.account] || {};

@@ -239,6 +239,7 @@ async function send() {
     return;
   }
   const drafts = hooks.roleId('drafts'), sent = hooks.roleId('sent');
+  if (!drafts) { $('c-error').textContent = 'No Drafts folder to send from.'; return; }
   $('c-send').disabled = true;
   clearTimeout(saveTimer);
   try {

@@ -8,10 +8,11 @@
 // (re)open triggers a catch-up, which is what brings a tab back from offline.
 
 export class Live {
-  constructor(url, { onChange, onStatus }) {
+  constructor(url, { onChange, onStatus, onDown }) {
     this.url = url;
     this.onChange = onChange;
     this.onStatus = onStatus;
+    this.onDown = onDown || (() => {});
     this.es = null;
     this.lastId = null;
     this.timer = 0;
@@ -73,8 +74,11 @@ export class Live {
     es.onerror = () => {
       if (es.readyState === 2) {
         // The browser gave up (HTTP error or offline): retry ourselves, with backoff.
+        // The stream also ends when the login expires: onDown lets the app
+        // find out (a 401 on its next call asks for the password).
         this.es = null;
         this.status();
+        if (navigator.onLine) this.onDown();
         this.timer = setTimeout(() => this.connect(), navigator.onLine ? this.backoff : 30000);
         this.backoff = Math.min(this.backoff * 2, 30000);
       } else {
