@@ -19,6 +19,7 @@ struct gw_server;
 struct gw_sse;
 struct gw_ready;
 struct gw_limit;
+struct gw_send;
 struct rt_hub;
 struct cm_counter;
 
@@ -35,6 +36,7 @@ struct gw_ctx {
     struct cm_counter *jmap_inflight; /* concurrent JMAP API requests per account */
     struct gw_ready *ready;     /* /readyz probe and its cache */
     struct gw_limit *limit;     /* failed-login limiter, trusted proxies */
+    struct gw_send *send;       /* SMTP and the send limiter; NULL: no smtp_url */
     atomic_bool stopping;       /* SIGTERM seen: new work is refused */
 };
 

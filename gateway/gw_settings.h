@@ -63,6 +63,14 @@ struct gw_settings {
     unsigned int login_fail_limit;
     unsigned int login_fail_window_secs;
     char *web_root;           /* folder served at / (NULL: none) */
+    /* sending mail (issue 14; gw_send.h) */
+    char *smtp_url;           /* smtp+starttls:// smtps:// smtp:// (NULL: no sending) */
+    char *smtp_tls_ca_file;   /* NULL: tls_ca_file */
+    unsigned int smtp_timeout_secs;
+    bool smtp_saves_sent;     /* the SMTP server files the Sent copy itself */
+    unsigned int smtp_max_recipients;
+    unsigned int send_rate_limit;      /* messages per account per minute */
+    char *mail_domain;        /* identity domain for logins that are not addresses */
 };
 
 extern const struct cm_cfg_def gw_settings_defs[];
