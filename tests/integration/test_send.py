@@ -1,0 +1,261 @@
+"""Sending mail (issue 14) against real components: Dovecot (with LMTP), a
+real SMTP submission server (aiosmtpd: STARTTLS + AUTH, delivering through
+Dovecot's LMTP) and the gateway. JMAP Identity + EmailSubmission, REST
+send, the recipient's push stream, the rate limit."""
+import email
+import email.policy
+import json
+import re
+import time
+import unittest
+import uuid
+
+from smtp_fixture import DOMAIN, SendStackTestCase
+
+USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail',
+         'urn:ietf:params:jmap:submission']
+
+
+def wait_for(pred, timeout=10.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    return pred()
+
+
+class SendCase(SendStackTestCase):
+    USERS = {'alice': 'alicepass', 'bob': 'bobpass', 'carol': 'carolpass', 'dan': 'danpass'}
+    GATEWAY_ENV = {'JMAPGATE_SEND_RATE_LIMIT': '1000'}
+    _tokens = {}
+
+    def token(self, user):
+        if user not in self._tokens:
+            self._tokens[user] = self.gw.login(user, self.USERS[user])
+        return self._tokens[user]
+
+    def auth(self, user):
+        return {'Authorization': 'Bearer ' + self.token(user)}
+
+    def jmap(self, user, *calls, using=USING):
+        body = {'using': using, 'methodCalls': [[c[0], c[1], 'c%d' % i] for i, c in enumerate(calls)]}
+        st, _, out = self.gw.json('POST', '/jmap/api', body, headers=self.auth(user))
+        self.assertEqual(st, 200, out)
+        return out['methodResponses']
+
+    def account(self, user):
+        st, _, sess = self.gw.json('GET', '/jmap/session', headers=self.auth(user))
+        self.assertEqual(st, 200)
+        return sess['primaryAccounts']['urn:ietf:params:jmap:mail']
+
+    def mailbox_ids(self, user):
+        r = self.jmap(user, ['Mailbox/get', {'accountId': self.account(user)}])
+        return {m['role'] or m['name']: m['id'] for m in r[0][1]['list']}
+
+    def fetch_all(self, user, box):
+        """[(flags, bytes)] of every message in box, via plain IMAP."""
+        m = self.dovecot.imap(user, self.USERS[user])
+        try:
+            typ, _ = m.select(box, readonly=True)
+            self.assertEqual(typ, 'OK')
+            typ, data = m.uid('SEARCH', 'ALL')
+            out = []
+            for uid in data[0].split():
+                typ, d = m.uid('FETCH', uid, '(FLAGS BODY.PEEK[])')
+                flags = re.search(rb'FLAGS \(([^)]*)\)', d[0][0]).group(1).decode()
+                out.append((flags, d[0][1]))
+            return out
+        finally:
+            m.logout()
+
+    def find(self, user, box, needle, timeout=10.0):
+        return wait_for(lambda: [raw for _, raw in self.fetch_all(user, box) if needle in raw],
+                        timeout)
+
+    def draft(self, user, to, subject, extra_headers='', body='Hello there.\r\n'):
+        mid = '<%s@%s>' % (uuid.uuid4().hex, DOMAIN)
+        raw = ('From: Alice Example <%s@%s>\r\nTo: %s\r\nSubject: %s\r\n'
+               'Message-ID: %s\r\nDate: Mon, 1 Dec 2026 10:00:00 +0000\r\n%s'
+               'MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n%s'
+               % (user, DOMAIN, to, subject, mid, extra_headers, body))
+        self.dovecot.append(user, self.USERS[user], 'Drafts', raw.encode(), flags='\\Draft')
+        acct = self.account(user)
+        r = self.jmap(user, ['Email/query', {'accountId': acct,
+                                             'filter': {'inMailbox': self.mailbox_ids(user)['drafts'],
+                                                        'header': ['Message-ID', mid]}}])
+        ids = r[0][1]['ids']
+        self.assertEqual(len(ids), 1, r)
+        return ids[0], mid
+
+
+class TestJmapSubmission(SendCase):
+
+    def test_session_and_identity(self):
+        st, _, sess = self.gw.json('GET', '/jmap/session', headers=self.auth('alice'))
+        self.assertIn('urn:ietf:params:jmap:submission', sess['capabilities'])
+        acct = sess['primaryAccounts']['urn:ietf:params:jmap:submission']
+        caps = sess['accounts'][acct]['accountCapabilities']['urn:ietf:params:jmap:submission']
+        self.assertEqual(caps['maxDelayedSend'], 0)
+        r = self.jmap('alice', ['Identity/get', {'accountId': acct}],
+                      ['Identity/changes', {'accountId': acct, 'sinceState': '1'}],
+                      ['Identity/set', {'accountId': acct, 'destroy': ['i0'],
+                                        'create': {'x': {'email': 'x@%s' % DOMAIN}}}])
+        ident = r[0][1]['list']
+        self.assertEqual(len(ident), 1)
+        self.assertEqual(ident[0]['email'], 'alice@' + DOMAIN)
+        self.assertFalse(ident[0]['mayDelete'])
+        self.assertEqual(r[1][1]['created'], [])
+        self.assertEqual(r[2][1]['notDestroyed']['i0']['type'], 'forbidden')
+        self.assertEqual(r[2][1]['notCreated']['x']['type'], 'forbidden')
+        r = self.jmap('alice', ['EmailSubmission/get', {'accountId': acct, 'ids': None}],
+                      ['EmailSubmission/query', {'accountId': acct}],
+                      ['EmailSubmission/changes', {'accountId': acct, 'sinceState': '0'}])
+        self.assertEqual(r[0][1]['list'], [])
+        self.assertEqual(r[1][1]['ids'], [])
+        self.assertEqual(r[2][1]['created'], [])
+
+    def test_draft_sent_moved_to_sent_without_bcc(self):
+        acct = self.account('alice')
+        boxes = self.mailbox_ids('alice')
+        subject = 'Draft to send %s' % uuid.uuid4().hex[:8]
+        eid, mid = self.draft('alice', 'Bob <bob@%s>' % DOMAIN, subject,
+                              extra_headers='Cc: dan@%s\r\nBcc: Carol <carol@%s>\r\n' % (DOMAIN, DOMAIN))
+        r = self.jmap('alice', ['EmailSubmission/set', {
+            'accountId': acct,
+            'create': {'s1': {'identityId': 'i0', 'emailId': eid}},
+            'onSuccessUpdateEmail': {'#s1': {'keywords/$draft': None,
+                                             'mailboxIds/' + boxes['drafts']: None,
+                                             'mailboxIds/' + boxes['sent']: True}}}])
+        self.assertEqual(r[0][0], 'EmailSubmission/set', r)
+        self.assertIn('s1', r[0][1]['created'], r)
+        created = r[0][1]['created']['s1']
+        self.assertEqual(created['undoStatus'], 'final')
+        self.assertEqual(sorted(a['email'] for a in created['envelope']['rcptTo']),
+                         ['bob@' + DOMAIN, 'carol@' + DOMAIN, 'dan@' + DOMAIN])
+        self.assertEqual(r[1][0], 'Email/set', r)
+        self.assertIn(eid, r[1][1]['updated'])
+        # every recipient got it, Bcc recipient included, none sees the Bcc
+        for user in ('bob', 'carol', 'dan'):
+            got = self.find(user, 'INBOX', mid.encode())
+            self.assertTrue(got, '%s did not receive the message' % user)
+            msg = email.message_from_bytes(got[0], policy=email.policy.default)
+            self.assertEqual(msg['Subject'], subject)
+            self.assertEqual(msg['Message-ID'], mid)
+            self.assertEqual(msg['From'], 'Alice Example <alice@%s>' % DOMAIN)
+            self.assertEqual(msg['Cc'], 'dan@' + DOMAIN)
+            self.assertIsNone(msg['Bcc'])
+            self.assertNotIn(b'carol@example.test>', got[0].split(b'\r\n\r\n')[0])
+            self.assertIn('Hello there.', msg.get_content())
+        # the draft left Drafts, is in Sent without \Draft (and keeps its Bcc there)
+        self.assertFalse([raw for _, raw in self.fetch_all('alice', 'Drafts') if mid.encode() in raw])
+        sent = [(f, raw) for f, raw in self.fetch_all('alice', 'Sent') if mid.encode() in raw]
+        self.assertEqual(len(sent), 1)
+        self.assertNotIn('\\Draft', sent[0][0])
+        self.assertIn(b'Bcc: Carol', sent[0][1])
+
+    def test_reply_threads_with_original(self):
+        # bob writes to alice; alice replies through the gateway
+        orig_mid = '<%s@%s>' % (uuid.uuid4().hex, DOMAIN)
+        self.dovecot.append('alice', 'alicepass', 'INBOX',
+                            ('From: bob@%s\r\nTo: alice@%s\r\nSubject: Lunch?\r\nMessage-ID: %s\r\n'
+                             'Date: Mon, 1 Dec 2026 09:00:00 +0000\r\n\r\nLunch at noon?\r\n'
+                             % (DOMAIN, DOMAIN, orig_mid)).encode())
+        eid, mid = self.draft('alice', 'bob@' + DOMAIN, 'Re: Lunch?',
+                              extra_headers='In-Reply-To: %s\r\nReferences: %s\r\n' % (orig_mid, orig_mid),
+                              body='Yes!\r\n')
+        acct = self.account('alice')
+        r = self.jmap('alice', ['EmailSubmission/set', {
+            'accountId': acct, 'create': {'s': {'identityId': 'i0', 'emailId': eid}}}])
+        self.assertIn('s', r[0][1]['created'], r)
+        got = self.find('bob', 'INBOX', mid.encode())
+        self.assertTrue(got)
+        msg = email.message_from_bytes(got[0], policy=email.policy.default)
+        self.assertEqual(msg['In-Reply-To'], orig_mid)
+        self.assertEqual(msg['References'], orig_mid)
+        # the gateway threads the reply with the original in bob's mailbox too
+        self.dovecot.append('bob', 'bobpass', 'INBOX',
+                            ('From: bob@%s\r\nTo: alice@%s\r\nSubject: Lunch?\r\nMessage-ID: %s\r\n'
+                             'Date: Mon, 1 Dec 2026 09:00:00 +0000\r\n\r\nLunch at noon?\r\n'
+                             % (DOMAIN, DOMAIN, orig_mid)).encode())
+        bacct = self.account('bob')
+        r = self.jmap('bob', ['Email/query', {'accountId': bacct,
+                                              'filter': {'header': ['Message-ID', mid]}}],
+                      ['Email/query', {'accountId': bacct,
+                                       'filter': {'header': ['Message-ID', orig_mid]}}],
+                      ['Email/get', {'accountId': bacct, '#ids': {'resultOf': 'c0', 'name': 'Email/query',
+                                                                  'path': '/ids'},
+                                     'properties': ['threadId']}],
+                      ['Email/get', {'accountId': bacct, '#ids': {'resultOf': 'c1', 'name': 'Email/query',
+                                                                  'path': '/ids'},
+                                     'properties': ['threadId']}])
+        self.assertEqual(r[2][1]['list'][0]['threadId'], r[3][1]['list'][0]['threadId'])
+
+    def test_creation_id_reference_and_errors(self):
+        acct = self.account('alice')
+        eid, mid = self.draft('alice', 'bob@' + DOMAIN, 'ref test')
+        # "#x" resolves through the request's createdIds
+        body = {'using': USING, 'createdIds': {'draft1': eid},
+                'methodCalls': [['EmailSubmission/set', {
+                    'accountId': acct,
+                    'create': {'s': {'identityId': 'i0', 'emailId': '#draft1'},
+                               'bad1': {'identityId': 'nope', 'emailId': eid},
+                               'bad2': {'identityId': 'i0', 'emailId': '#unknown'},
+                               'bad3': {'identityId': 'i0', 'emailId': eid,
+                                        'envelope': {'mailFrom': {'email': 'alice@' + DOMAIN},
+                                                     'rcptTo': [{'email': 'bob@%s\r\nRSET' % DOMAIN}]}},
+                               'bad4': {'identityId': 'i0', 'emailId': eid,
+                                        'envelope': {'mailFrom': {'email': 'mallory@' + DOMAIN},
+                                                     'rcptTo': [{'email': 'bob@' + DOMAIN}]}},
+                               'bad5': {'identityId': 'i0', 'emailId': eid,
+                                        'envelope': {'mailFrom': {'email': 'alice@' + DOMAIN},
+                                                     'rcptTo': []}}}}, 'c0']]}
+        st, _, out = self.gw.json('POST', '/jmap/api', body, headers=self.auth('alice'))
+        self.assertEqual(st, 200, out)
+        res = out['methodResponses'][0][1]
+        self.assertIn('s', res['created'], res)
+        self.assertEqual(out['createdIds']['s'], res['created']['s']['id'])
+        nc = res['notCreated']
+        self.assertEqual(nc['bad1']['type'], 'invalidProperties')
+        self.assertEqual(nc['bad2']['type'], 'invalidProperties')
+        self.assertEqual(nc['bad3']['type'], 'invalidRecipients')
+        self.assertEqual(nc['bad3']['invalidRecipients'], ['bob@%s\r\nRSET' % DOMAIN])
+        self.assertEqual(nc['bad4']['type'], 'forbiddenMailFrom')
+        self.assertEqual(nc['bad5']['type'], 'noRecipients')
+        # exactly one copy arrived
+        self.assertEqual(len(self.find('bob', 'INBOX', mid.encode())), 1)
+
+    def test_forbidden_from(self):
+        acct = self.account('alice')
+        mid = '<%s@%s>' % (uuid.uuid4().hex, DOMAIN)
+        self.dovecot.append('alice', 'alicepass', 'Drafts',
+                            ('From: bob@%s\r\nTo: carol@%s\r\nSubject: spoof\r\nMessage-ID: %s\r\n\r\nx\r\n'
+                             % (DOMAIN, DOMAIN, mid)).encode(), flags='\\Draft')
+        r = self.jmap('alice', ['Email/query', {'accountId': acct, 'filter': {'header': ['Message-ID', mid]}}])
+        eid = r[0][1]['ids'][0]
+        r = self.jmap('alice', ['EmailSubmission/set', {
+            'accountId': acct, 'create': {'s': {'identityId': 'i0', 'emailId': eid}}}])
+        self.assertEqual(r[0][1]['notCreated']['s']['type'], 'forbiddenFrom')
+
+    def test_recipient_push_sees_new_mail(self):
+        bacct = self.account('bob')
+        with self.gw.sse('/jmap/eventsource?types=*&closeafter=no&ping=0',
+                         headers=self.auth('bob')) as stream:
+            self.assertEqual(stream.status, 200)
+            stream.events(5, 1.0)     # the initial state
+            time.sleep(0.5)
+            eid, mid = self.draft('alice', 'bob@' + DOMAIN, 'push me')
+            r = self.jmap('alice', ['EmailSubmission/set', {
+                'accountId': self.account('alice'),
+                'create': {'s': {'identityId': 'i0', 'emailId': eid}}}])
+            self.assertIn('s', r[0][1]['created'], r)
+            evs = [e for e in stream.events(10, 8.0) if e.get('event') == 'state']
+            self.assertTrue(evs, 'no state event for bob')
+            changed = json.loads(evs[-1]['data'])['changed'][bacct]
+            self.assertIn('Email', changed)
+        self.assertTrue(self.find('bob', 'INBOX', mid.encode()))
+
+
+if __name__ == '__main__':
+    unittest.main()
