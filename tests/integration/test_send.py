@@ -32,9 +32,10 @@ class SendCase(SendStackTestCase):
     _tokens = {}
 
     def token(self, user):
-        if user not in self._tokens:
-            self._tokens[user] = self.gw.login(user, self.USERS[user])
-        return self._tokens[user]
+        key = (id(self.gw), user)     # each gateway has its own secret
+        if key not in self._tokens:
+            self._tokens[key] = self.gw.login(user, self.USERS[user])
+        return self._tokens[key]
 
     def auth(self, user):
         return {'Authorization': 'Bearer ' + self.token(user)}
@@ -255,6 +256,104 @@ class TestJmapSubmission(SendCase):
             changed = json.loads(evs[-1]['data'])['changed'][bacct]
             self.assertIn('Email', changed)
         self.assertTrue(self.find('bob', 'INBOX', mid.encode()))
+
+
+class TestRestSend(SendCase):
+
+    def send(self, user, obj, headers=None):
+        h = self.auth(user)
+        h.update(headers or {})
+        return self.gw.json('POST', '/api/v1/messages/send', obj, headers=h)
+
+    def test_send_with_attachment_and_sent_copy(self):
+        subject = 'REST send %s \u00e9t\u00e9' % uuid.uuid4().hex[:8]
+        payload = bytes(range(256)) * 40
+        st, hdrs, out = self.send('alice', {
+            'to': [{'name': 'Bob B\u00f6', 'email': 'bob@' + DOMAIN}], 'bcc': ['carol@' + DOMAIN],
+            'subject': subject, 'text': 'Plain body\n\u00fcml\u00e4ut\n.\n..leading dots\n',
+            'html': '<p>HTML body</p>',
+            'attachments': [{'filename': 'data.bin', 'type': 'application/octet-stream',
+                             'content': __import__('base64').b64encode(payload).decode()}]})
+        self.assertEqual(st, 202, out)
+        mid = out['messageId']
+        self.assertEqual(out['stored']['mailbox'], 'Sent')
+        loc = {k.lower(): v for k, v in hdrs.items()}['location']
+        self.assertEqual(loc, out['stored']['location'])
+        for user in ('bob', 'carol'):
+            got = self.find(user, 'INBOX', mid.encode())
+            self.assertTrue(got, user)
+            msg = email.message_from_bytes(got[0], policy=email.policy.default)
+            self.assertEqual(msg['Subject'], subject)
+            self.assertIsNone(msg['Bcc'])
+            self.assertEqual(msg['To'].addresses[0].display_name, 'Bob B\u00f6')
+            body = msg.get_body(('plain',))
+            self.assertEqual(body.get_content(), 'Plain body\n\u00fcml\u00e4ut\n.\n..leading dots\n')
+            self.assertIn('HTML body', msg.get_body(('html',)).get_content())
+            atts = list(msg.iter_attachments())
+            self.assertEqual(len(atts), 1)
+            self.assertEqual(atts[0].get_filename(), 'data.bin')
+            self.assertEqual(atts[0].get_content(), payload)
+        sent = [(f, raw) for f, raw in self.fetch_all('alice', 'Sent') if mid.encode() in raw]
+        self.assertEqual(len(sent), 1)
+        self.assertIn('\\Seen', sent[0][0])
+        self.assertIn(b'Bcc: <carol@example.test>', sent[0][1])
+        st, _, one = self.gw.json('GET', loc, headers=self.auth('alice'))
+        self.assertEqual(st, 200, one)
+
+    def test_reply_fields(self):
+        orig = '<%s@%s>' % (uuid.uuid4().hex, DOMAIN)
+        st, _, out = self.send('alice', {'to': ['bob@' + DOMAIN], 'subject': 'Re: x', 'text': 'ok',
+                                         'inReplyTo': orig, 'references': ['<root@x.test>', orig]})
+        self.assertEqual(st, 202, out)
+        got = self.find('bob', 'INBOX', out['messageId'].encode())
+        msg = email.message_from_bytes(got[0], policy=email.policy.default)
+        self.assertEqual(msg['In-Reply-To'], orig)
+        self.assertEqual(msg['References'], '<root@x.test> ' + orig)
+
+    def test_bad_input(self):
+        cases = [
+            ({'to': ['bob@' + DOMAIN], 'subject': 'a\r\nBcc: x@evil.test', 'text': 'x'}, 400, None),
+            ({'to': ['bob@%s>\r\nRCPT TO:<x@evil.test' % DOMAIN], 'text': 'x'}, 400, None),
+            ({'to': [], 'text': 'x'}, 400, 'noRecipients'),
+            ({'to': ['bob@' + DOMAIN]}, 400, None),
+            ({'to': ['bob@' + DOMAIN], 'text': 'x', 'from': 'mallory@' + DOMAIN}, 403, 'forbiddenFrom'),
+            ({'to': ['nobody@elsewhere.test'], 'text': 'x'}, 400, 'invalidRecipients'),
+            ({'to': ['bob@' + DOMAIN], 'text': 'x', 'inReplyTo': 'not-an-id'}, 400, None),
+            ({'to': ['bob@' + DOMAIN], 'text': 'x', 'attachments': [{'content': '!!'}]}, 400, None),
+        ]
+        for body, status, error in cases:
+            st, hdrs, out = self.send('alice', body)
+            self.assertEqual(st, status, (body, out))
+            self.assertIn('problem+json', {k.lower(): v for k, v in hdrs.items()}['content-type'])
+            if error:
+                self.assertEqual(out['error'], error, out)
+        st, _, out = self.gw.json('POST', '/api/v1/messages/send', {'to': ['bob@' + DOMAIN], 'text': 'x'})
+        self.assertEqual(st, 401)
+
+
+class TestRateLimit(SendCase):
+    GATEWAY_ENV = {'JMAPGATE_SEND_RATE_LIMIT': '2'}
+
+    def test_rate_limit(self):
+        h = self.auth('dan')
+        for i in range(2):
+            st, _, out = self.gw.json('POST', '/api/v1/messages/send',
+                                      {'to': ['bob@' + DOMAIN], 'text': 'n%d' % i}, headers=h)
+            self.assertEqual(st, 202, out)
+        st, hdrs, out = self.gw.json('POST', '/api/v1/messages/send',
+                                     {'to': ['bob@' + DOMAIN], 'text': 'n3'}, headers=h)
+        self.assertEqual(st, 429, out)
+        self.assertEqual(out['error'], 'rateLimit')
+        self.assertGreaterEqual(int({k.lower(): v for k, v in hdrs.items()}['retry-after']), 1)
+        # JMAP shares the budget
+        eid, _ = self.draft('dan', 'bob@' + DOMAIN, 'limited')
+        r = self.jmap('dan', ['EmailSubmission/set', {'accountId': self.account('dan'),
+                                                      'create': {'s': {'identityId': 'i0', 'emailId': eid}}}])
+        self.assertEqual(r[0][1]['notCreated']['s']['type'], 'rateLimit')
+        # another account is not affected
+        st, _, out = self.gw.json('POST', '/api/v1/messages/send',
+                                  {'to': ['bob@' + DOMAIN], 'text': 'other'}, headers=self.auth('alice'))
+        self.assertEqual(st, 202, out)
 
 
 if __name__ == '__main__':
