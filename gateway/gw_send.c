@@ -132,8 +132,13 @@ unsigned int gw_send_rate_take(struct gw_send *s, const char *account, uint64_t 
     b = bucket_of(s, account, now_ms);
     if (b->tokens >= 1.0)
         b->tokens -= 1.0;
-    else
-        wait = (unsigned int)((1.0 - b->tokens) / s->rate_per_ms / 1000.0) + 1;
+    else {
+        uint64_t ms = (uint64_t)((1.0 - b->tokens) / s->rate_per_ms + 0.5);
+
+        wait = (unsigned int)((ms + 999) / 1000);
+        if (wait == 0)
+            wait = 1;
+    }
     pthread_mutex_unlock(&s->lock);
     return wait;
 }

@@ -409,8 +409,8 @@ static bool has_8bit(const char *data, size_t len)
 static int envelope(struct smtp *sm, const char *from, const char *const *rcpt, size_t nrcpt,
                     const char *data, size_t len, struct cm_err *err)
 {
-    char line[400];
-    int code = 0, rc;
+    char line[400], first_text[IB_SMTP_TEXT_MAX] = "";
+    int code = 0, rc, first_code = 0;
     bool eight = has_8bit(data, len);
 
     snprintf(line, sizeof(line), "MAIL FROM:<%s>", from);
@@ -430,6 +430,10 @@ static int envelope(struct smtp *sm, const char *from, const char *const *rcpt, 
         if ((rc = command(sm, line, IB_SMTP_RCPT, false, &code, err)) < 0)
             return rc;
         if (code != 250 && code != 251) {
+            if (first_code == 0) { /* the first refusal is the one to report */
+                first_code = code;
+                memcpy(first_text, sm->res->text, sizeof(first_text));
+            }
             if (sm->res->rejected != NULL)
                 sm->res->rejected[i] = true;
             sm->res->nrejected++;
@@ -438,13 +442,14 @@ static int envelope(struct smtp *sm, const char *from, const char *const *rcpt, 
         }
     }
     if (sm->res->nrejected > 0) {
-        int c2 = code;
+        int c2 = 0;
 
         if (command(sm, "RSET", IB_SMTP_RCPT, false, &c2, err) < 0)
             cm_err_clear(err);
-        sm->res->code = code;
-        return fail(sm, IB_SMTP_RCPT, CM_EUPSTREAM, err, "smtp: %zu recipient(s) refused: %d",
-                    sm->res->nrejected, code);
+        sm->res->code = first_code;
+        memcpy(sm->res->text, first_text, sizeof(first_text));
+        return fail(sm, IB_SMTP_RCPT, CM_EUPSTREAM, err, "smtp: %zu recipient(s) refused: %d %s",
+                    sm->res->nrejected, first_code, first_text);
     }
     return 0;
 }
