@@ -29,6 +29,7 @@ def wait_for(pred, timeout=10.0, interval=0.1):
 class SendCase(SendStackTestCase):
     USERS = {'alice': 'alicepass', 'bob': 'bobpass', 'carol': 'carolpass', 'dan': 'danpass'}
     GATEWAY_ENV = {'JMAPGATE_SEND_RATE_LIMIT': '1000'}
+    DOVECOT_KW = {'metadata': True}     # identity settings live in IMAP METADATA
     _tokens = {}
 
     def token(self, user):
@@ -110,6 +111,36 @@ class TestJmapSubmission(SendCase):
         self.assertEqual(r[1][1]['created'], [])
         self.assertEqual(r[2][1]['notDestroyed']['i0']['type'], 'forbidden')
         self.assertEqual(r[2][1]['notCreated']['x']['type'], 'forbidden')
+        # update: stored in the server's METADATA, seen by the next Identity/get
+        r = self.jmap('carol', ['Identity/set', {'accountId': self.account('carol'), 'update': {'i0': {
+            'name': 'Carol C\u00e4', 'textSignature': '-- \nCarol', 'htmlSignature': '<b>C</b>',
+            'replyTo': [{'name': 'Desk', 'email': 'desk@' + DOMAIN}], 'bcc': None}}}],
+                      ['Identity/get', {'accountId': self.account('carol')}],
+                      ['Identity/changes', {'accountId': self.account('carol'), 'sinceState': '1'}],
+                      ['Identity/set', {'accountId': self.account('carol'), 'update': {
+                          'i0': {'email': 'other@' + DOMAIN}, 'i9': {'name': 'x'}}}],
+                      ['Identity/set', {'accountId': self.account('carol'), 'update': {
+                          'i0': {'replyTo': [{'email': 'bad\r\naddress'}]}}}])
+        self.assertEqual(r[0][1]['updated'], {'i0': None}, r[0])
+        self.assertNotEqual(r[0][1]['newState'], r[0][1]['oldState'])
+        ident = r[1][1]['list'][0]
+        self.assertEqual((ident['name'], ident['textSignature'], ident['htmlSignature']),
+                         ('Carol C\u00e4', '-- \nCarol', '<b>C</b>'))
+        self.assertEqual(ident['replyTo'], [{'name': 'Desk', 'email': 'desk@' + DOMAIN}])
+        self.assertEqual(ident['email'], 'carol@' + DOMAIN)
+        self.assertEqual(r[1][1]['state'], r[0][1]['newState'])
+        self.assertEqual(r[2][1]['updated'], ['i0'])
+        self.assertEqual(r[3][1]['notUpdated']['i0']['type'], 'invalidProperties')
+        self.assertEqual(r[3][1]['notUpdated']['i9']['type'], 'notFound')
+        self.assertEqual(r[4][1]['notUpdated']['i0']['type'], 'invalidProperties')
+        # it really is in the server: a plain IMAP client sees the annotation
+        m = self.dovecot.imap('carol', 'carolpass')
+        try:
+            typ, data = m.xatom('GETMETADATA', '""', '(/private/vendor/jmapgate/identity)')
+            self.assertEqual(typ, 'OK')
+            self.assertTrue(m.untagged_responses.get('METADATA'))
+        finally:
+            m.logout()
         r = self.jmap('alice', ['EmailSubmission/get', {'accountId': acct, 'ids': None}],
                       ['EmailSubmission/query', {'accountId': acct}],
                       ['EmailSubmission/changes', {'accountId': acct, 'sinceState': '0'}])

@@ -184,6 +184,14 @@ class TestSmtpFailures(unittest.TestCase):
         finally:
             fixture._remove_tmpdir(other_dir)
 
+    def test_identity_update_without_metadata(self):
+        r = self.jmap(['Identity/set', {'accountId': self.account(), 'update': {'i0': {'name': 'A'}}}],
+                      ['Identity/get', {'accountId': self.account()}])
+        self.assertEqual(r[0][1]['notUpdated']['i0']['type'], 'forbidden')
+        self.assertIn('METADATA', r[0][1]['notUpdated']['i0']['description'])
+        self.assertEqual(r[1][1]['list'][0]['name'], '')
+        self.assertEqual(r[1][1]['state'], '1')
+
     def test_without_smtp_url(self):
         gw = Gateway(self.dovecot.url, env={'JMAPGATE_MAIL_DOMAIN': DOMAIN}).start()
         try:
