@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/cm_log.h"
 #include "common/cm_time.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_send.h"
@@ -297,8 +298,12 @@ int gw_submit_send(const struct gw_submit *sub, const char *raw, size_t len, jso
         failf(f, "rateLimit", 429, "too many messages sent; retry in %u s", wait);
         goto done;
     }
-    if (smtp_send(sub, mail_from, rcpts, data, dlen, f) < 0)
+    if (smtp_send(sub, mail_from, rcpts, data, dlen, f) < 0) {
+        cm_info("", "send refused: account=%s error=%s", sub->account_id, f->type);
         goto done;
+    }
+    cm_info("", "sent: account=%s recipients=%zu bytes=%zu", sub->account_id,
+            json_array_size(rcpts), dlen);
     *envelope_r = json_pack("{s:{s:s,s:n},s:[]}", "mailFrom", "email", mail_from, "parameters",
                             "rcptTo");
     for (size_t i = 0; *envelope_r != NULL && i < json_array_size(rcpts); i++)

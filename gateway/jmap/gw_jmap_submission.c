@@ -29,6 +29,7 @@
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/jmap/gw_jmap_std.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_header.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_store.h"
 
@@ -111,14 +112,28 @@ static int fetch_email(struct subset *ss, const char *id, char **data_r, size_t 
     return ib_fetch_section(ss->s, loc.uid, "", 0, 0, data_r, len_r, err);
 }
 
-static json_t *submission_json(const char *id, const char *email_id, json_t *envelope)
+/* The threadId of the sent message, as Email/get gives it (NULL on OOM). */
+static char *thread_of(const char *data, size_t len, const char *email_id)
+{
+    struct ib_header_list *hl = NULL;
+    char *t = NULL;
+
+    if (ib_header_parse(data, len, &hl, NULL) == 0)
+        t = gw_jmail_thread_id(hl, email_id);
+    ib_header_list_free(&hl);
+    return t;
+}
+
+static json_t *submission_json(const char *id, const char *email_id, const char *thread_id,
+                               json_t *envelope)
 {
     char now[32];
 
     gw_jmail_utcdate((int64_t)time(NULL), now, sizeof(now));
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:n,s:[],s:[]}", "id", id, "identityId",
-                     GW_SEND_IDENTITY_ID, "emailId", email_id, "undoStatus", "final", "sendAt",
-                     now, "envelope", envelope, "deliveryStatus", "dsnBlobIds", "mdnBlobIds");
+    return json_pack("{s:s,s:s,s:s,s:s*,s:s,s:s,s:o,s:n,s:[],s:[]}", "id", id, "identityId",
+                     GW_SEND_IDENTITY_ID, "emailId", email_id, "threadId", thread_id,
+                     "undoStatus", "final", "sendAt", now, "envelope", envelope,
+                     "deliveryStatus", "dsnBlobIds", "mdnBlobIds");
 }
 
 static void new_submission_id(char id[24])
@@ -155,11 +170,13 @@ static int send_one(struct subset *ss, const char *cid, const char *email_id, js
         gw_submit_fail_fini(&f);
     } else {
         struct sent *se = &ss->sent[ss->nsent++];
+        char *thread = thread_of(data, len, email_id);
 
         new_submission_id(se->id);
         se->creation_id = (char *)cid;
         se->email_id = strdup(email_id);
-        json_object_set_new(ss->created, cid, submission_json(se->id, email_id, used));
+        json_object_set_new(ss->created, cid, submission_json(se->id, email_id, thread, used));
+        free(thread);
         json_object_set_new(jr->created_ids, cid, json_string(se->id));
     }
     free(data);

@@ -201,6 +201,9 @@ class TestJmapSubmission(SendCase):
         r = self.jmap('alice', ['EmailSubmission/set', {
             'accountId': acct, 'create': {'s': {'identityId': 'i0', 'emailId': eid}}}])
         self.assertIn('s', r[0][1]['created'], r)
+        # the submission's threadId is the draft's, which is the original's
+        tid = self.jmap('alice', ['Email/get', {'accountId': acct, 'ids': [eid], 'properties': ['threadId']}])
+        self.assertEqual(r[0][1]['created']['s']['threadId'], tid[0][1]['list'][0]['threadId'])
         got = self.find('bob', 'INBOX', mid.encode())
         self.assertTrue(got)
         msg = email.message_from_bytes(got[0], policy=email.policy.default)
@@ -257,6 +260,18 @@ class TestJmapSubmission(SendCase):
         self.assertEqual(nc['bad5']['type'], 'noRecipients')
         # exactly one copy arrived
         self.assertEqual(len(self.find('bob', 'INBOX', mid.encode())), 1)
+
+    def test_on_success_destroy(self):
+        acct = self.account('alice')
+        eid, mid = self.draft('alice', 'bob@' + DOMAIN, 'send and forget')
+        r = self.jmap('alice', ['EmailSubmission/set', {
+            'accountId': acct, 'create': {'k': {'identityId': 'i0', 'emailId': eid}},
+            'onSuccessDestroyEmail': ['#k'], 'onSuccessUpdateEmail': {'#other': {'keywords/$seen': True}}}])
+        self.assertIn('k', r[0][1]['created'], r)
+        self.assertEqual(r[1][0], 'Email/set')
+        self.assertEqual(r[1][1]['destroyed'], [eid])
+        self.assertTrue(self.find('bob', 'INBOX', mid.encode()))
+        self.assertFalse([raw for _, raw in self.fetch_all('alice', 'Drafts') if mid.encode() in raw])
 
     def test_forbidden_from(self):
         acct = self.account('alice')
