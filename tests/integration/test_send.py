@@ -273,6 +273,38 @@ class TestJmapSubmission(SendCase):
         self.assertTrue(self.find('bob', 'INBOX', mid.encode()))
         self.assertFalse([raw for _, raw in self.fetch_all('alice', 'Drafts') if mid.encode() in raw])
 
+    def test_wrong_smtp_password_leaves_the_draft(self):
+        # the real server stops accepting alice's password (a changed
+        # submission password): a clear error, the draft untouched, nothing sent
+        acct = self.account('alice')
+        boxes = self.mailbox_ids('alice')
+        eid, mid = self.draft('alice', 'bob@' + DOMAIN, 'wrong password')
+        self.smtp.set_users(dict(self.USERS, alice='not-alicepass'))
+        try:
+            r = self.jmap('alice', ['EmailSubmission/set', {
+                'accountId': acct, 'create': {'s': {'identityId': 'i0', 'emailId': eid}},
+                'onSuccessUpdateEmail': {'#s': {'keywords/$draft': None,
+                                                'mailboxIds/' + boxes['drafts']: None,
+                                                'mailboxIds/' + boxes['sent']: True}}}])
+            st, _, out = self.gw.json('POST', '/api/v1/messages/send',
+                                      {'to': ['bob@' + DOMAIN], 'text': 'x', 'subject': mid},
+                                      headers=self.auth('alice'))
+        finally:
+            self.smtp.set_users(self.USERS)
+        self.assertEqual(len(r), 1, r)               # no implicit Email/set
+        e = r[0][1]['notCreated']['s']
+        self.assertEqual(e['type'], 'forbidden')
+        self.assertIn('refused the login', e['description'])
+        self.assertEqual(st, 502, out)
+        self.assertIn('refused the login', out['detail'])
+        drafts = [(f, raw) for f, raw in self.fetch_all('alice', 'Drafts') if mid.encode() in raw]
+        self.assertEqual(len(drafts), 1)
+        self.assertIn('\\Draft', drafts[0][0])
+        self.assertFalse([raw for _, raw in self.fetch_all('alice', 'Sent') if mid.encode() in raw])
+        time.sleep(1)
+        self.assertFalse([raw for _, raw in self.fetch_all('bob', 'INBOX') if mid.encode() in raw])
+        self.assertNotIn('alicepass', self.gw.log_text())
+
     def test_forbidden_from(self):
         acct = self.account('alice')
         mid = '<%s@%s>' % (uuid.uuid4().hex, DOMAIN)
