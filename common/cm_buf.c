@@ -52,6 +52,26 @@ static int ensure(struct cm_buf *b, size_t extra)
     return 0;
 }
 
+int cm_buf_reserve(struct cm_buf *b, size_t extra)
+{
+    size_t need;
+    char *p;
+
+    if (extra > b->max_bytes || b->len > b->max_bytes - extra)
+        return CM_ELIMIT;
+    need = b->len + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    p = realloc(b->data, need);
+    if (p == NULL)
+        return CM_ENOMEM;
+    if (b->data == NULL)
+        p[0] = '\0';
+    b->data = p;
+    b->cap = need;
+    return 0;
+}
+
 int cm_buf_append(struct cm_buf *b, const void *data, size_t len)
 {
     int rc = ensure(b, len);

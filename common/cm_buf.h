@@ -26,6 +26,11 @@ void cm_buf_fini(struct cm_buf *b);
 void cm_buf_reset(struct cm_buf *b); /* len = 0, keeps memory */
 
 /* Returns 0, CM_ELIMIT past max_bytes, or CM_ENOMEM. */
+/* Allocate room for extra more bytes now, exactly (no doubling), so that
+   appends up to that size never move the data (a large body is then never
+   held twice during a realloc). 0, CM_ELIMIT past max_bytes, CM_ENOMEM. */
+int cm_buf_reserve(struct cm_buf *b, size_t extra) __attribute__((warn_unused_result));
+
 int cm_buf_append(struct cm_buf *b, const void *data, size_t len)
     __attribute__((warn_unused_result));
 int cm_buf_append_str(struct cm_buf *b, const char *s) __attribute__((warn_unused_result));

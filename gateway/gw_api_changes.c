@@ -6,8 +6,10 @@
  * QRESYNC, a server without CONDSTORE and no ?known= UIDs) is
  * `resync: true`, never a guess; so is a folder recreated under the same
  * path (new folder id). A cursor that is malformed or not sealed by us is
- * a 400. `limit` caps the added summaries; past it the cursor is an
- * intermediate point and hasMore is true. */
+ * a 400. `limit` caps the items of one answer, removed + flags + added
+ * together (struct gw_rest_page in gw_rest.h says how a page continues);
+ * past it the cursor is an intermediate point and hasMore is true. (The
+ * ?known= diff without CONDSTORE caps only the added summaries.) */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +32,9 @@ struct range {
 
 struct changes_job {
     struct gw_req *req;
-    bool has_cursor;
+    bool has_cursor, has_pos;
     struct ib_state_entry old;
+    struct gw_rest_page pos;  /* where the previous page stopped (has_pos) */
     struct range *known;  /* ?known=, ascending, merged; NULL when absent */
     size_t nknown;
     size_t limit;
@@ -43,6 +46,8 @@ struct changes_job {
 struct delta {
     bool resync, more;
     struct ib_state_entry next;
+    bool next_paged;              /* next carries next_pos */
+    struct gw_rest_page next_pos;
     json_t *added, *flags, *removed;
 };
 
@@ -67,49 +72,109 @@ static int flags_of(struct ib_session *s, const uint32_t *uids, size_t n, struct
     return rc;
 }
 
-/* The flags of the changed messages as the CHANGEDSINCE answer gave them:
-   no second FETCH. */
-static void flags_of_changes(const struct ib_change *ch, size_t n, struct delta *d)
-{
-    for (size_t i = 0; i < n; i++) {
-        struct ib_msg m = { .uid = ch[i].uid, .flags = ch[i].flags, .nflags = ch[i].nflags };
+/* One page of a CONDSTORE delta: at most j->limit items in the order
+   removed, flag changes, added (each by UID), after where the previous
+   page stopped. */
+struct pager {
+    const struct changes_job *j;
+    size_t budget;
+    bool cut;
+    struct gw_rest_page last;
+};
 
-        json_array_append_new(d->flags, json_pack("{s:I,s:o}", "uid", (json_int_t)m.uid,
-                                                  "flags", gw_rest_flags_json(&m)));
+/* Should the item (phase, uid) go into this page? Sets cut when the page
+   is full and the item is still to come. */
+static bool page_takes(struct pager *pg, enum gw_rest_phase phase, uint32_t uid)
+{
+    const struct gw_rest_page *p = &pg->j->pos;
+
+    if (pg->j->has_pos && (phase < p->phase || (phase == p->phase && uid <= p->after)))
+        return false;
+    if (pg->cut || pg->budget == 0) {
+        pg->cut = true;
+        return false;
+    }
+    pg->budget--;
+    pg->last.phase = phase;
+    pg->last.after = uid;
+    return true;
+}
+
+static int cmp_uid(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void page_removed(struct pager *pg, const struct ib_delta *dl, struct delta *d)
+{
+    qsort(dl->vanished, dl->nvanished, sizeof(*dl->vanished), cmp_uid);
+    for (size_t i = 0; i < dl->nvanished; i++) {
+        if (page_takes(pg, GW_REST_REMOVED, dl->vanished[i]))
+            json_array_append_new(d->removed, json_integer(dl->vanished[i]));
     }
 }
 
-/* The delta of a CONDSTORE cursor: the added summaries up to the limit
-   (past it the next cursor is an intermediate point), flag changes and,
-   with QRESYNC, removals. */
-static int condstore_delta(struct ib_session *s, const struct changes_job *j,
-                           const struct ib_delta *dl, struct delta *d, struct cm_err *err)
+/* The flags of the changed messages as the CHANGEDSINCE answer gave them:
+   no second FETCH. */
+static void page_flags(struct pager *pg, const struct ib_delta *dl, struct delta *d)
 {
-    const struct ib_folder *f = j->box.f;
-    size_t take = dl->ncreated > j->limit ? j->limit : dl->ncreated;
+    for (size_t i = 0; i < dl->nupdated; i++) {
+        const struct ib_change *ch = &dl->updated[i];
+        struct ib_msg m = { .uid = ch->uid, .flags = ch->flags, .nflags = ch->nflags };
+
+        if (page_takes(pg, GW_REST_FLAGS, ch->uid))
+            json_array_append_new(d->flags, json_pack("{s:I,s:o}", "uid", (json_int_t)m.uid,
+                                                      "flags", gw_rest_flags_json(&m)));
+    }
+}
+
+static int page_added(struct pager *pg, struct ib_session *s, const struct ib_delta *dl,
+                      struct delta *d, struct cm_err *err)
+{
     uint32_t *uids = calloc(dl->ncreated + 1, sizeof(*uids));
     struct mailimap_set *set = NULL;
+    size_t take = 0;
     int rc = uids ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
 
-    d->more = take < dl->ncreated;
-    for (size_t i = 0; rc == 0 && i < take; i++)
-        uids[i] = dl->created[i].uid;
+    for (size_t i = 0; rc == 0 && i < dl->ncreated; i++) {
+        if (page_takes(pg, GW_REST_ADDED, dl->created[i].uid))
+            uids[take++] = dl->created[i].uid;
+    }
     if (rc == 0 && take > 0) {
         set = ib_uidset_of(uids, take);
-        rc = set ? gw_rest_summaries(s, f, set, d->added, err)
+        rc = set ? gw_rest_summaries(s, pg->j->box.f, set, d->added, err)
                  : cm_err_set(err, CM_ENOMEM, "out of memory");
     }
-    if (rc == 0)
-        flags_of_changes(dl->updated, dl->nupdated, d);
-    for (size_t i = 0; rc == 0 && i < dl->nvanished; i++)
-        json_array_append_new(d->removed, json_integer(dl->vanished[i]));
-    if (rc == 0 && d->more) /* the rest is still "added" next time */
-        d->next = (struct ib_state_entry){ j->old.folder_key, f->uidvalidity, j->old.modseq,
-                                           dl->created[take - 1].uid + 1,
-                                           dl->vanished_known ? 0 : j->old.exists + (uint32_t)take };
     if (set != NULL)
         ib_uidset_free(set);
     free(uids);
+    return rc;
+}
+
+/* The delta of a CONDSTORE cursor, one page of it. A cut page's cursor is
+   the same base with the position reached; the last page's cursor is the
+   folder now, but with the HIGHESTMODSEQ the first page saw (what changed
+   while the client paged comes again next time). */
+static int condstore_delta(struct ib_session *s, const struct changes_job *j,
+                           const struct ib_delta *dl, struct delta *d, struct cm_err *err)
+{
+    struct pager pg = { .j = j, .budget = j->limit };
+    uint64_t target = j->has_pos ? j->pos.target : j->box.f->highestmodseq;
+    int rc;
+
+    page_removed(&pg, dl, d);
+    page_flags(&pg, dl, d);
+    rc = page_added(&pg, s, dl, d, err);
+    d->more = pg.cut;
+    if (rc == 0 && pg.cut) {
+        d->next = j->old;
+        d->next_paged = true;
+        d->next_pos = (struct gw_rest_page){ pg.last.phase, pg.last.after, target };
+    } else if (rc == 0 && j->has_pos && target < d->next.modseq) {
+        d->next.modseq = target;
+    }
     return rc;
 }
 
@@ -313,9 +378,11 @@ static int changes(struct ib_session *s, void *arg, struct cm_err *err)
         json_array_clear(d.flags);
         json_array_clear(d.removed);
         d.more = false;
+        d.next_paged = false;
         d.next = gw_rest_entry(f);
     }
-    cursor = rc == 0 ? gw_rest_cursor(j->req, &d.next) : NULL;
+    cursor = rc == 0 ? gw_rest_cursor_paged(j->req, &d.next, d.next_paged ? &d.next_pos : NULL)
+                     : NULL;
     if (rc == 0 && cursor == NULL)
         rc = cm_err_set(err, CM_ENOMEM, "out of memory");
     if (rc == 0) {
@@ -342,7 +409,7 @@ void gw_api_changes(struct gw_req *req)
         rc = parse_known(known, &j.known, &j.nknown, &err);
     j.has_cursor = cursor != NULL || known == NULL;
     if (rc == 0 && j.has_cursor)
-        rc = gw_rest_cursor_parse(req, cursor, &j.old, &err);
+        rc = gw_rest_cursor_parse_paged(req, cursor, &j.old, &j.pos, &j.has_pos, &err);
     if (rc == 0)
         rc = gw_authn_run(req, &p, changes, &j, &err);
     if (rc < 0) {

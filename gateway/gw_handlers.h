@@ -47,7 +47,9 @@ void gw_api_changes(struct gw_req *req);   /* worker */
 
 /* gw_jmap_blob.c */
 void gw_jmap_download(struct gw_req *req); /* worker */
-void gw_jmap_upload(struct gw_req *req);   /* any thread: 401 or 501 */
+
+/* gw_jmap_upload.c */
+void gw_jmap_upload(struct gw_req *req);   /* MHD thread at headers, then worker */
 
 /* gw_routes.c */
 extern const struct gw_route gw_routes[];

@@ -72,6 +72,8 @@ void gw_req_free(struct gw_req **reqp)
     if (req == NULL)
         return;
     *reqp = NULL;
+    if (req->sink_free != NULL)
+        req->sink_free(req->sink_arg);
     gw_req_shed_inputs(req);
     free(req->method);
     free(req->path);

@@ -42,6 +42,7 @@ enum gw_req_header {
     GW_HDR_ACCEPT_ENCODING,
     GW_HDR_LAST_EVENT_ID,
     GW_HDR_IF_NONE_MATCH,
+    GW_HDR_CONTENT_LENGTH,
     GW_HDR_COUNT
 };
 
@@ -68,6 +69,15 @@ struct gw_req {
     const struct gw_route *route;    /* matched route, NULL for 404/405 */
     const char *params[4];           /* route captures: borrowed from segments */
     struct cm_buf body;              /* request body, capped by max_body */
+    bool at_headers;                 /* GW_ROUTE_BODY_SINK: the handler's call on
+                                        the MHD thread before the body (gw_route.h) */
+    /* A body sink installed by that call: gw_server hands it each body chunk
+       (MHD thread) instead of appending to body. A negative return ends the
+       request with the answer the sink set (or 413). sink_free(sink_arg) runs
+       in gw_req_free. */
+    int (*body_sink)(struct gw_req *req, const char *data, size_t len);
+    void *sink_arg;
+    void (*sink_free)(void *arg);
     bool body_too_big;
     bool bad_request;                /* malformed path or query */
     struct ib_origin origin;         /* the client's address (gw_limit_client) */

@@ -82,24 +82,54 @@ struct ib_state_entry gw_rest_entry(const struct ib_folder *f)
 
 char *gw_rest_cursor(const struct gw_req *req, const struct ib_state_entry *e)
 {
-    return ib_state_encode(req->ctx->keys.state_key, IB_STATE_CURSOR, e, 1);
+    return gw_rest_cursor_paged(req, e, NULL);
+}
+
+/* A page position travels as a second state entry whose folder key is 0
+   (no folder has it: keys are SHA-256 prefixes of ids, and a base entry
+   with key 0 is refused below). */
+char *gw_rest_cursor_paged(const struct gw_req *req, const struct ib_state_entry *e,
+                           const struct gw_rest_page *pos)
+{
+    struct ib_state_entry v[2] = { *e };
+
+    if (pos != NULL)
+        v[1] = (struct ib_state_entry){ 0, (uint32_t)pos->phase, pos->target, pos->after, 0 };
+    return ib_state_encode(req->ctx->keys.state_key, IB_STATE_CURSOR, v, pos != NULL ? 2 : 1);
+}
+
+int gw_rest_cursor_parse_paged(const struct gw_req *req, const char *text,
+                               struct ib_state_entry *e_r, struct gw_rest_page *pos_r,
+                               bool *has_pos_r, struct cm_err *err)
+{
+    struct ib_state_entry *v = NULL;
+    size_t n = 0;
+    bool ok;
+
+    if (text == NULL || text[0] == '\0')
+        return cm_err_set(err, CM_EINVAL, "cursor is required");
+    /* entries come sorted by folder key: a page position (key 0) first */
+    ok = ib_state_decode(req->ctx->keys.state_key, IB_STATE_CURSOR, text, &v, &n) == 0 &&
+         (n == 1 || (n == 2 && pos_r != NULL && v[0].folder_key == 0 &&
+                     v[0].uidvalidity <= GW_REST_ADDED)) && v[n - 1].folder_key != 0;
+    if (!ok) {
+        free(v);
+        return cm_err_set(err, CM_EINVAL, "cursor is malformed or was not issued by this server");
+    }
+    *e_r = v[n - 1];
+    if (has_pos_r != NULL)
+        *has_pos_r = n == 2;
+    if (n == 2)
+        *pos_r = (struct gw_rest_page){ (enum gw_rest_phase)v[0].uidvalidity, v[0].uidnext,
+                                        v[0].modseq };
+    free(v);
+    return 0;
 }
 
 int gw_rest_cursor_parse(const struct gw_req *req, const char *text, struct ib_state_entry *e_r,
                          struct cm_err *err)
 {
-    struct ib_state_entry *v = NULL;
-    size_t n = 0;
-
-    if (text == NULL || text[0] == '\0')
-        return cm_err_set(err, CM_EINVAL, "cursor is required");
-    if (ib_state_decode(req->ctx->keys.state_key, IB_STATE_CURSOR, text, &v, &n) < 0 || n != 1) {
-        free(v);
-        return cm_err_set(err, CM_EINVAL, "cursor is malformed or was not issued by this server");
-    }
-    *e_r = v[0];
-    free(v);
-    return 0;
+    return gw_rest_cursor_parse_paged(req, text, e_r, NULL, NULL, err);
 }
 
 int gw_rest_uid(const char *text, const char *what, uint32_t *uid_r, struct cm_err *err)

@@ -63,6 +63,28 @@ char *gw_rest_cursor(const struct gw_req *req, const struct ib_state_entry *e);
 int gw_rest_cursor_parse(const struct gw_req *req, const char *text, struct ib_state_entry *e_r,
                          struct cm_err *err) __attribute__((warn_unused_result));
 
+/* Where a paged `changes` answer stopped (GET .../changes?limit=): the
+   delta since the cursor's entry is reported in the order removed (by
+   UID), flag changes (by UID), added (by UID); a page ends after `after`
+   of list `phase`. target is the HIGHESTMODSEQ the first page saw: the
+   last page's cursor carries it, so whatever changed while the client
+   paged comes again next time (repeated, never lost). */
+enum gw_rest_phase { GW_REST_REMOVED, GW_REST_FLAGS, GW_REST_ADDED };
+struct gw_rest_page {
+    enum gw_rest_phase phase;
+    uint32_t after;
+    uint64_t target;
+};
+/* A cursor with a page position (pos NULL: as gw_rest_cursor). */
+char *gw_rest_cursor_paged(const struct gw_req *req, const struct ib_state_entry *e,
+                           const struct gw_rest_page *pos);
+/* As gw_rest_cursor_parse; *has_pos_r tells whether the cursor carries a
+   page position (then in *pos_r). */
+int gw_rest_cursor_parse_paged(const struct gw_req *req, const char *text,
+                               struct ib_state_entry *e_r, struct gw_rest_page *pos_r,
+                               bool *has_pos_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* Strict decimal 1..UINT32_MAX (no sign, no blanks, no leading '+'):
    CM_EINVAL naming `what` otherwise. */
 int gw_rest_uid(const char *text, const char *what, uint32_t *uid_r, struct cm_err *err)

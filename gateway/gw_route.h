@@ -20,7 +20,10 @@ typedef void gw_handler_fn(struct gw_req *req);
 
 enum gw_route_flags {
     GW_ROUTE_WORKER = 1 << 0, /* run on the worker pool */
-    GW_ROUTE_STREAM = 1 << 1  /* the handler queues its own streaming response */
+    GW_ROUTE_STREAM = 1 << 1, /* the handler queues its own streaming response */
+    GW_ROUTE_BODY_SINK = 1 << 2 /* the handler is also called on the MHD thread when
+                                   the headers are in (req->at_headers): it may answer
+                                   at once or install req->body_sink (gw_req.h) */
 };
 
 struct gw_route {

@@ -33,7 +33,8 @@ const struct gw_route gw_routes[] = {
     { "GET", "/jmap/eventsource", gw_jmap_eventsource, GW_ROUTE_WORKER | GW_ROUTE_STREAM,
       "jmap_eventsource" },
     { "GET", "/jmap/download/{}/{}/{}", gw_jmap_download, GW_ROUTE_WORKER, "jmap_download" },
-    { "POST", "/jmap/upload/{}", gw_jmap_upload, 0, "jmap_upload" },
+    { "POST", "/jmap/upload/{}", gw_jmap_upload, GW_ROUTE_WORKER | GW_ROUTE_BODY_SINK,
+      "jmap_upload" },
     /* the web client; last, so every API path above wins */
     { "GET", "/", gw_static_index, 0, "web" },
     { "GET", "/{}", gw_static_file, 0, "web" },

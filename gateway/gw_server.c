@@ -43,6 +43,7 @@ static const struct {
     { GW_HDR_ACCEPT_ENCODING, MHD_HTTP_HEADER_ACCEPT_ENCODING },
     { GW_HDR_LAST_EVENT_ID, "Last-Event-ID" },
     { GW_HDR_IF_NONE_MATCH, MHD_HTTP_HEADER_IF_NONE_MATCH },
+    { GW_HDR_CONTENT_LENGTH, MHD_HTTP_HEADER_CONTENT_LENGTH },
 };
 
 /* Keep the URL raw: we decode path segments and query values ourselves,
@@ -195,7 +196,6 @@ static enum MHD_Result dispatch(struct gw_server *srv, struct gw_req *req)
     char allow[64];
     enum gw_route_result rr;
 
-    copy_inputs(req, req->conn);
     req->route_index = srv->nroutes;
     if (req->bad_request) {
         gw_req_reply_problem(req, 400, "malformed URL (bad escape or too many parts)");
@@ -268,11 +268,25 @@ static void find_origin(struct gw_server *srv, struct gw_req *req)
 static enum MHD_Result early_answer(struct gw_server *srv, struct gw_req *req)
 {
     const char *bad = gw_conn_framing_error(req->conn);
+    char allow[64];
 
     if (bad != NULL) {
         req->bad_request = true;
         gw_req_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
         gw_req_reply_problem(req, 400, bad);
+        return queue_answer(req);
+    }
+    copy_inputs(req, req->conn);
+    if (!req->bad_request &&
+        gw_route_match(srv->routes, srv->nroutes, req, allow, sizeof(allow)) == GW_ROUTE_FOUND &&
+        (req->route->flags & GW_ROUTE_BODY_SINK)) {
+        /* the handler sets its own limits and may stream the body */
+        req->at_headers = true;
+        req->route->handler(req);
+        req->at_headers = false;
+        if (req->status == 0)
+            return MHD_YES;
+        gw_req_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
         return queue_answer(req);
     }
     if (content_length_too_big(req->conn, srv->ctx->set->max_body_bytes)) {
@@ -291,6 +305,17 @@ static enum MHD_Result cut_off_body(struct gw_req *req)
 {
     req->body_too_big = true;
     gw_req_reply_problem(req, 413, "request body exceeds max_body");
+    gw_conn_answer_and_close(req->conn, req);
+    return MHD_NO;
+}
+
+/* A body sink refused a chunk: its answer (413 by default) now, then drop
+   the connection, as cut_off_body. */
+static enum MHD_Result cut_off_sink(struct gw_req *req)
+{
+    req->body_too_big = true;
+    if (req->status == 0)
+        gw_req_reply_problem(req, 413, "request body too large");
     gw_conn_answer_and_close(req->conn, req);
     return MHD_NO;
 }
@@ -323,8 +348,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             *upload_size = 0;
             return MHD_YES;
         }
-        if (cm_buf_append(&req->body, upload_data, *upload_size) < 0)
+        if (req->body_sink != NULL) {
+            if (req->body_sink(req, upload_data, *upload_size) < 0)
+                return cut_off_sink(req);
+        } else if (cm_buf_append(&req->body, upload_data, *upload_size) < 0) {
             return cut_off_body(req);
+        }
         *upload_size = 0;
         return MHD_YES;
     }

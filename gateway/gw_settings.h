@@ -39,6 +39,10 @@ struct gw_settings {
     size_t http_conn_memory;           /* MHD's per-connection pool: request line and
                                           headers (431 past it), response headers */
     size_t max_body_bytes;
+    size_t max_upload_bytes;           /* maxSizeUpload: one uploaded blob */
+    unsigned int max_concurrent_upload; /* maxConcurrentUpload, per account and instance */
+    unsigned int upload_ttl_secs;      /* lifetime of an unused uploaded blob */
+    size_t upload_account_bytes;       /* uploaded bytes parked per account at once */
     unsigned int request_timeout_secs;
     unsigned int shutdown_grace_secs;
     unsigned int pool_per_account;

@@ -328,8 +328,10 @@ static json_t *headers_of(const char *part_id, const struct ib_body_opts *o)
     return j;
 }
 
-/* Properties every part has, in the RFC's order. */
-static json_t *part_common(const char *part_id, const struct ib_body_opts *o)
+/* Properties every part has, in the RFC's order. section: the IMAP
+   section whose MIME header is the part's header (NULL: the message's). */
+static json_t *part_common(const char *part_id, const char *section,
+                           const struct ib_body_opts *o)
 {
     json_t *p = json_object();
     bool ok = p != NULL;
@@ -343,19 +345,20 @@ static json_t *part_common(const char *part_id, const struct ib_body_opts *o)
         ok = ok && put(p, "blobId", json_null());
     }
     ok = ok && put(p, "size", json_integer(0));
-    if (ok && o && o->headers && part_id)
-        ok = put(p, "headers", headers_of(part_id, o));
+    if (ok && o && o->headers)
+        ok = put(p, "headers", headers_of(section, o));
     if (!ok)
         json_decref(p);
     return ok ? p : NULL;
 }
 
-static json_t *leaf_json(const struct leaf *l, const char *part_id, const struct ib_body_opts *o)
+static json_t *leaf_json(const struct leaf *l, const char *part_id, const char *section,
+                         const struct ib_body_opts *o)
 {
     const struct mailimap_body_fields *f = l->fields;
     const struct mailimap_body_fld_dsp *dsp = l->ext ? l->ext->bd_disposition : NULL;
     const char *enc = encoding_name(f->bd_encoding), *cs = param_get(f->bd_parameter, "charset");
-    json_t *p = part_common(part_id, o);
+    json_t *p = part_common(part_id, section, o);
     char *type = lower_dup(l->type, l->subtype);
     bool ok = p != NULL && type != NULL;
 
@@ -384,7 +387,7 @@ static json_t *mpart_json(const struct mailimap_body_type_mpart *m, const char *
 {
     const struct mailimap_body_ext_mpart *ext = m->bd_ext_mpart;
     const struct mailimap_body_fld_dsp *dsp = ext ? ext->bd_disposition : NULL;
-    json_t *p = part_common(NULL, o), *subs = json_array();
+    json_t *p = part_common(NULL, part_id, o), *subs = json_array();
     char *type = lower_dup("multipart", m->bd_media_subtype ? m->bd_media_subtype : "mixed");
     char child[64];
     clistiter *it;
@@ -427,14 +430,14 @@ static json_t *part_json(const struct mailimap_body *b, const char *section,
             return mpart_json(b->bd_data.bd_body_mpart, section, o, depth);
         if (b->bd_type == MAILIMAP_BODY_1PART && b->bd_data.bd_body_1part != NULL &&
             leaf_get(b->bd_data.bd_body_1part, &l))
-            return leaf_json(&l, section ? section : "1", o);
+            return leaf_json(&l, section ? section : "1", section, o);
     }
     /* malformed or too deep: an opaque leaf, so the tree stays complete */
     memset(&l, 0, sizeof(l));
     l.type = "application";
     l.subtype = "octet-stream";
     l.fields = &no_fields;
-    return leaf_json(&l, section ? section : "1", o);
+    return leaf_json(&l, section ? section : "1", section, o);
 }
 
 json_t *ib_body_structure_json(const struct mailimap_body *body, const struct ib_body_opts *opts)

@@ -25,10 +25,12 @@ struct mailimap_body;
    section `part_id`, or NULL to emit JSON null. */
 typedef json_t *(*ib_body_blob_fn)(const char *part_id, void *ctx);
 
-/* Returns the raw MIME header block of part `part_id` (borrowed until the
-   call that made the request returns), or NULL when not available; *len
-   gets its length. */
-typedef const char *(*ib_body_headers_fn)(const char *part_id, size_t *len, void *ctx);
+/* Returns the raw header block of the part at IMAP section `section`
+   (its "<section>.MIME"; NULL = the message's own header, which is also
+   the header of a root part, multipart or not), borrowed until the call
+   that made the request returns, or NULL when not available; *len gets its
+   length. */
+typedef const char *(*ib_body_headers_fn)(const char *section, size_t *len, void *ctx);
 
 struct ib_body_opts {
     ib_body_blob_fn blob; /* may be NULL: blobId null */
@@ -38,7 +40,8 @@ struct ib_body_opts {
 };
 
 /* The bodyStructure EmailBodyPart tree: partId, blobId, size (decoded-size
-   estimate; 0 for multiparts), headers (only with opts->headers), name,
+   estimate; 0 for multiparts), headers (every part, only with
+   opts->headers), name,
    type (lower case), charset (text parts default "us-ascii"), disposition,
    cid, language, location, subParts (null on leaves). opts may be NULL.
    NULL only when out of memory. */

@@ -251,36 +251,44 @@ void ib_msgs_free(struct ib_msg *msgs, size_t n)
     free(msgs);
 }
 
-/* "1.2.3" -> a libetpan section for that part; "" -> the whole message;
-   "HEADER" -> the header. NULL when malformed. */
+/* "1.2.3" -> a libetpan section for that part; "1.2.MIME" -> that part's
+   MIME header; "" -> the whole message; "HEADER" -> the header. NULL when
+   malformed. */
 static struct mailimap_section *section_for(const char *spec)
 {
     clist *parts;
-    const char *p = spec;
+    const char *p = spec, *stop;
+    size_t n = strlen(spec);
+    bool mime = n > 5 && strcmp(spec + n - 5, ".MIME") == 0;
 
     if (spec[0] == '\0')
         return mailimap_section_new(NULL);
     if (strcmp(spec, "HEADER") == 0)
         return mailimap_section_new_header();
+    stop = mime ? spec + n - 5 : spec + n;
     parts = clist_new();
-    while (parts != NULL && *p != '\0') {
+    while (parts != NULL && p < stop) {
         char *end;
         unsigned long v = strtoul(p, &end, 10);
         uint32_t *num;
 
-        if (end == p || v == 0 || v > 100000 || (*end != '.' && *end != '\0'))
+        if (end == p || end > stop || v == 0 || v > 100000 || (*end != '.' && *end != '\0'))
             goto bad;
         num = malloc(sizeof(*num));
         if (num == NULL)
             goto bad;
         *num = (uint32_t)v;
         clist_append(parts, num);
-        p = *end == '.' ? end + 1 : end;
+        p = *end == '.' && end != stop ? end + 1 : end;
         if (*end == '.' && *p == '\0')
             goto bad;
+        if (end == stop)
+            break;
     }
     if (parts == NULL || clist_count(parts) == 0 || clist_count(parts) > 32)
         goto bad;
+    if (mime)
+        return mailimap_section_new_part_mime(mailimap_section_part_new(parts));
     return mailimap_section_new_part(mailimap_section_part_new(parts));
 bad:
     if (parts != NULL) {

@@ -63,7 +63,7 @@ void ib_msgs_free(struct ib_msg *msgs, size_t n);
 #define IB_FETCH_MAX_SECTION (64u * 1024 * 1024)
 
 /* BODY.PEEK[section]<offset.max> of one message ("" = the whole message,
-   "1.2" a part, "HEADER"). max 0 = no partial. *data_r is malloc'd and
+   "1.2" a part, "1.2.MIME" its MIME header, "HEADER"). max 0 = no partial. *data_r is malloc'd and
    NUL-terminated (not counted). CM_ENOENT when the UID does not exist. */
 int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, uint32_t offset,
                      uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)

@@ -545,29 +545,77 @@ static json_t *flatten(json_t *groups)
 
 /* ---- message ids, URLs -------------------------------------------------- */
 
+/* The msg-id starting at s[i] == '<' up to its '>' (a '>' inside a quoted
+   local part does not count). Unfolding removes only line breaks (RFC 5322
+   2.2.3), so blanks inside quotes stay; blanks outside quotes are CFWS of
+   the obsolete syntax and go. *end gets the index after '>'. NULL when
+   unterminated or out of memory; JSON null for an empty "<>". */
+static json_t *one_msg_id(const char *s, size_t len, size_t i, size_t *end)
+{
+    char *id = malloc(len - i);
+    size_t o = 0;
+    bool quoted = false;
+    json_t *j = NULL;
+
+    for (i++; id != NULL && i < len && (quoted || s[i] != '>'); i++) {
+        char c = s[i];
+
+        if (c == '\r' || c == '\n' || (!quoted && is_wsp(c)))
+            continue;
+        if (c == '"')
+            quoted = !quoted;
+        else if (quoted && c == '\\' && i + 1 < len)
+            id[o++] = s[i++];
+        id[o++] = s[i];
+    }
+    if (id != NULL && i < len) {
+        *end = i + 1;
+        j = o > 0 ? guess_json(id, o) : json_null();
+    }
+    free(id);
+    return j;
+}
+
+/* A word of an obsolete phrase between ids (RFC 5322 4.5.4): a quoted
+   string, a comment or a run of other characters. */
+static size_t skip_word(const char *s, size_t len, size_t i)
+{
+    if (s[i] == '"' || s[i] == '(')
+        return skip_nested(s, len, i);
+    while (i < len && s[i] != '<' && s[i] != '"' && s[i] != '(' && !is_wsp(s[i]) &&
+           s[i] != '\r' && s[i] != '\n')
+        i++;
+    return i;
+}
+
+/* Message ids in angle brackets, obsolete phrases between them skipped;
+   JSON null when there is none or one is unterminated. */
 static json_t *message_ids_json(const char *s, size_t len)
 {
-    clist *ids = NULL;
-    clistiter *it;
-    size_t idx = 0;
-    json_t *arr = NULL;
+    json_t *arr = json_array(), *id;
+    size_t i = 0;
 
-    if (mailimf_msg_id_list_parse(s, len, &idx, &ids) != MAILIMF_NO_ERROR)
-        return json_null();
-    skip_cfws(s, len, &idx);
-    if (idx == len)
-        arr = json_array();
-    for (it = clist_begin(ids); it != NULL; it = clist_next(it)) {
-        char *id = clist_content(it);
-
-        if (arr != NULL && json_array_append_new(arr, guess_json(id, strlen(id))) < 0) {
-            json_decref(arr);
-            arr = NULL;
+    while (arr != NULL) {
+        skip_cfws(s, len, &i);
+        if (i >= len)
+            break;
+        if (s[i] != '<') {
+            i = skip_word(s, len, i);
+            continue;
         }
-        free(id);
+        id = one_msg_id(s, len, i, &i);
+        if (id == NULL) {
+            json_decref(arr);
+            return json_null();
+        }
+        if (json_is_null(id) || json_array_append_new(arr, id) < 0)
+            json_decref(id);
     }
-    clist_free(ids);
-    return idx == len ? arr : json_null();
+    if (arr != NULL && json_array_size(arr) == 0) {
+        json_decref(arr);
+        return json_null();
+    }
+    return arr;
 }
 
 /* The URL in s[i] == '<' .. the next '>', blanks and folds removed;

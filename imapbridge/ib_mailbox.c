@@ -14,6 +14,7 @@
 #include "imapbridge/ib_mailbox_int.h"
 #include "imapbridge/ib_mailbox_status.h"
 #include "imapbridge/ib_mutf7.h"
+#include "imapbridge/ib_park_blob.h"
 #include "imapbridge/ib_session.h"
 
 /* ---- pure helpers ----------------------------------------------------- */
@@ -302,8 +303,22 @@ static int folder_cmp(const void *a, const void *b)
     return strcmp(x->path, y->path);
 }
 
+/* The parking folder of uploads (ib_park.h) is no mailbox of the user's. */
+static void hide_parking(struct ib_folder_list *out)
+{
+    for (size_t i = 0; i < out->count; i++) {
+        if (strcmp(out->items[i].imap_name, IB_PARK_FOLDER) == 0) {
+            folder_fini(&out->items[i]);
+            out->items[i] = out->items[--out->count];
+            memset(&out->items[out->count], 0, sizeof(out->items[out->count]));
+            i--;
+        }
+    }
+}
+
 int ib_folder_list_finish(struct ib_folder_list *out, struct cm_err *err)
 {
+    hide_parking(out);
     if (set_ids(out) < 0)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     qsort(out->items, out->count, sizeof(*out->items), folder_cmp);

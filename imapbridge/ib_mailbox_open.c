@@ -11,6 +11,7 @@
 #include "imapbridge/ib_mailbox_int.h"
 #include "imapbridge/ib_mailbox_status.h"
 #include "imapbridge/ib_mutf7.h"
+#include "imapbridge/ib_park_blob.h"
 #include "imapbridge/ib_session.h"
 
 /* The wire name of a UTF-8 path, when it decodes back to exactly that
@@ -74,6 +75,10 @@ int ib_mailbox_open(struct ib_session *s, const char *path, bool read_only,
     int rc;
 
     memset(out, 0, sizeof(*out));
+    if (wire != NULL && strcmp(wire, IB_PARK_FOLDER) == 0) { /* hidden (ib_park.h) */
+        free(wire);
+        wire = NULL;
+    }
     if (wire == NULL)
         return cm_err_set(err, CM_EINVAL, "imap: folder path not addressable directly");
     out->items = calloc(2, sizeof(*out->items));
@@ -91,6 +96,8 @@ int ib_mailbox_open(struct ib_session *s, const char *path, bool read_only,
     }
     if (rc == 0)
         rc = ib_folder_list_finish(out, err);
+    if (rc == 0 && out->count != 1)
+        rc = cm_err_set(err, CM_ENOENT, "no such mailbox");
     if (rc < 0)
         ib_folder_list_fini(out);
     return rc;

@@ -55,7 +55,7 @@ static struct mailimap_flag *flag_new(const char *flag)
     return f;
 }
 
-static struct mailimap_flag_list *flag_list(const char *const *flags, size_t n)
+struct mailimap_flag_list *ib_store_flag_list(const char *const *flags, size_t n)
 {
     struct mailimap_flag_list *l = mailimap_flag_list_new_empty();
 
@@ -76,7 +76,7 @@ static struct mailimap_flag_list *flag_list(const char *const *flags, size_t n)
 static int store(struct ib_session *s, uint32_t uid, bool add, const char *const *flags,
                  size_t n, struct cm_err *err)
 {
-    struct mailimap_flag_list *l = flag_list(flags, n);
+    struct mailimap_flag_list *l = ib_store_flag_list(flags, n);
     struct mailimap_store_att_flags *att = NULL;
     struct mailimap_set *set = mailimap_set_new_single(uid);
     int rc;

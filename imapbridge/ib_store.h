@@ -27,6 +27,11 @@ struct ib_session;
    not. Pure. */
 bool ib_store_flag_valid(const char *flag);
 
+struct mailimap_flag_list;
+/* libetpan's flag list for flags[0..n) (each ib_store_flag_valid), for
+   commands that carry flags (STORE, APPEND). New list, or NULL on OOM. */
+struct mailimap_flag_list *ib_store_flag_list(const char *const *flags, size_t n);
+
 /* UID STORE +FLAGS.SILENT add then -FLAGS.SILENT remove (each only when
    non-empty). CM_EINVAL for an invalid flag (nothing is sent). */
 int ib_store_flags(struct ib_session *s, uint32_t uid, const char *const *add, size_t nadd,

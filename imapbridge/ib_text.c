@@ -3,6 +3,7 @@
 
 #include "common/cm_b64.h"
 #include "common/cm_buf.h"
+#include "common/cm_nfc.h"
 
 #include <libetpan/charconv.h>
 #include <stdint.h>
@@ -703,7 +704,18 @@ static int header_decode(const char *in, size_t len, bool loose, char **out, str
 
 int ib_text_header_decode(const char *in, size_t len, char **out, struct cm_err *err)
 {
-    return header_decode(in, len, false, out, err);
+    char *raw = NULL, *nfc;
+    size_t n;
+    int rc = header_decode(in, len, false, &raw, err);
+
+    if (rc < 0)
+        return rc;
+    nfc = cm_nfc(raw, strlen(raw), &n);
+    free(raw);
+    if (nfc == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    *out = nfc;
+    return 0;
 }
 
 int ib_text_param_decode(const char *in, size_t len, char **out, struct cm_err *err)

@@ -66,8 +66,8 @@ size_t ib_text_cte_decoded_size(const char *cte, size_t size);
    (B and Q) of known charsets, drop whitespace between adjacent encoded words, drop control
    characters and NULs produced by encoded words. Raw 8-bit text is kept when valid UTF-8, else read
    as Windows-1252. Encoded words with an unknown charset or bad syntax are left as they are (RFC
-   8621 4.1.2.2). Raw NUL bytes are dropped, so the result is a plain C string. No NFC
-   normalisation. */
+   8621 4.1.2.2). Raw NUL bytes are dropped, so the result is a plain C string. The result
+   is in Unicode NFC (RFC 8621 4.1.2.2). */
 int ib_text_header_decode(const char *in, size_t len, char **out, struct cm_err *err)
     __attribute__((warn_unused_result));
 

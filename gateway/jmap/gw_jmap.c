@@ -316,7 +316,8 @@ done:
 static json_t *core_capability(const struct gw_settings *set)
 {
     return json_pack("{s:I,s:i,s:I,s:i,s:i,s:i,s:i,s:[sss]}", "maxSizeUpload",
-                     (json_int_t)set->max_body_bytes, "maxConcurrentUpload", 4, "maxSizeRequest",
+                     (json_int_t)set->max_upload_bytes, "maxConcurrentUpload",
+                     (int)set->max_concurrent_upload, "maxSizeRequest",
                      (json_int_t)set->max_body_bytes, "maxConcurrentRequests",
                      GW_JMAP_MAX_CONCURRENT, "maxCallsInRequest", GW_JMAP_MAX_CALLS,
                      "maxObjectsInGet", GW_JMAP_MAX_OBJECTS_GET, "maxObjectsInSet",

@@ -9,6 +9,7 @@
 #include "gateway/gw_authn.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_handlers.h"
+#include "gateway/jmap/gw_jblob.h"
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_fetch.h"
@@ -71,8 +72,11 @@ void gw_jmap_download(struct gw_req *req)
     struct blob_job j = { .req = req };
     const char *type = gw_req_query(req, "type");
     char acct[IB_ACCOUNT_ID_LEN + 1];
-    int rc = gw_authn_principal(req, false, &p, &err);
+    int rc;
 
+    if (gw_jblob_download(req)) /* an uploaded blob (gw_jblob.c) */
+        return;
+    rc = gw_authn_principal(req, false, &p, &err);
     if (rc == 0) {
         ib_account_id(&req->ctx->upstream, p.creds.username, acct);
         if (strcmp(acct, req->params[0]) != 0 ||
@@ -94,21 +98,4 @@ void gw_jmap_download(struct gw_req *req)
     gw_principal_fini(&p);
     free(j.data);
     free(j.part);
-}
-
-/* POST uploadUrl. Nothing here would use an uploaded blob yet (no
-   Email/import, no Email/set create), so after authentication the answer
-   is a plain 501 rather than a 404 for a URL the session advertises. */
-void gw_jmap_upload(struct gw_req *req)
-{
-    struct gw_principal p;
-    struct cm_err err = CM_ERR_INIT;
-
-    if (gw_authn_principal(req, false, &p, &err) < 0) {
-        gw_req_reply_error(req, &err);
-        return;
-    }
-    gw_principal_fini(&p);
-    gw_req_reply_problem(req, 501, "uploads are not supported by this gateway yet "
-                                   "(it has no Email/import or Email/set create to use them)");
 }

@@ -5,6 +5,7 @@
 
 #include "gateway/gw_ctx.h"
 #include "gateway/jmap/gw_jmail.h"
+#include "gateway/jmap/gw_jmap_bodyprops.h"
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/jmap/gw_jmap_std.h"
 #include "gateway/gw_req.h"
@@ -40,7 +41,8 @@ struct eget {
     struct gw_jcall *c;
     struct gw_jget g;
     json_t *header_forms;   /* "header:..." properties (borrowed strings) */
-    json_t *body_props;     /* bodyProperties or NULL (default) */
+    json_t *body_props;     /* bodyProperties (the default list when not given); owned */
+    bool part_headers;      /* some body property needs the parts' headers */
     unsigned int values;    /* ib_body_want mask */
     size_t max_value_bytes;
     unsigned int want;      /* ib_fetch_want */
@@ -86,11 +88,8 @@ static int parse_body_args(struct eget *e, struct cm_err *err)
 {
     json_t *a = e->c->args, *max = json_object_get(a, "maxBodyValueBytes");
 
-    e->body_props = json_object_get(a, "bodyProperties");
-    if (e->body_props != NULL && !json_is_null(e->body_props) && !json_is_array(e->body_props))
-        return cm_err_set(err, CM_EINVAL, "bodyProperties must be an array");
-    if (json_is_null(e->body_props))
-        e->body_props = NULL;
+    if (gw_jbody_props(a, &e->body_props, &e->part_headers, err) < 0)
+        return -1;
     if (json_is_true(json_object_get(a, "fetchTextBodyValues")))
         e->values |= IB_BODY_WANT_TEXT;
     if (json_is_true(json_object_get(a, "fetchHTMLBodyValues")))
@@ -139,47 +138,6 @@ static json_t *blob_of_part(const char *part_id, void *arg)
     return j;
 }
 
-/* Keep only bodyProperties in a part (and, for bodyStructure, its subParts). */
-static void filter_part(json_t *part, json_t *keep)
-{
-    const char *k;
-    json_t *v, *sub;
-    void *tmp;
-    size_t i;
-
-    if (keep == NULL || !json_is_object(part))
-        return;
-    sub = json_object_get(part, "subParts");
-    json_array_foreach(sub, i, v)
-        filter_part(v, keep);
-    json_object_foreach_safe(part, tmp, k, v) {
-        bool wanted = false;
-        size_t j;
-        json_t *w;
-
-        json_array_foreach(keep, j, w) {
-            if (json_is_string(w) && strcmp(json_string_value(w), k) == 0)
-                wanted = true;
-        }
-        if (!wanted)
-            json_object_del(part, k);
-    }
-}
-
-static json_t *filtered_copies(json_t *parts, json_t *keep)
-{
-    json_t *out = json_array(), *v;
-    size_t i;
-
-    json_array_foreach(parts, i, v) {
-        json_t *copy = json_deep_copy(v);
-
-        filter_part(copy, keep);
-        json_array_append_new(out, copy);
-    }
-    return out;
-}
-
 static int add_body_values(struct eget *e, struct ib_session *s, const struct ib_msg *m,
                            json_t *obj, struct cm_err *err)
 {
@@ -210,7 +168,9 @@ static int add_body_values(struct eget *e, struct ib_session *s, const struct ib
 static int add_body_props(struct eget *e, struct ib_session *s, const struct ib_msg *m,
                           struct blob_ctx *bc, json_t *obj, struct cm_err *err)
 {
-    struct ib_body_opts opts = { blob_of_part, bc, NULL, NULL };
+    struct gw_jbody_headers hd = { .s = s, .uid = m->uid };
+    struct ib_body_opts opts = { blob_of_part, bc, e->part_headers ? gw_jbody_headers_fn : NULL,
+                                 &hd };
     json_t *tree, *text = NULL, *html = NULL, *att = NULL;
     bool has_att = false;
     int rc;
@@ -218,17 +178,18 @@ static int add_body_props(struct eget *e, struct ib_session *s, const struct ib_
     if (m->body == NULL)
         return 0;
     tree = ib_body_structure_json(m->body, &opts);
+    gw_jbody_headers_fini(&hd);
     if (tree == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     rc = ib_body_parts(tree, &text, &html, &att, &has_att, err);
     if (rc == 0) {
         json_object_set_new(obj, "hasAttachment", json_boolean(has_att));
-        json_object_set_new(obj, "textBody", filtered_copies(text, e->body_props));
-        json_object_set_new(obj, "htmlBody", filtered_copies(html, e->body_props));
-        json_object_set_new(obj, "attachments", filtered_copies(att, e->body_props));
+        json_object_set_new(obj, "textBody", gw_jbody_filtered_copies(text, e->body_props));
+        json_object_set_new(obj, "htmlBody", gw_jbody_filtered_copies(html, e->body_props));
+        json_object_set_new(obj, "attachments", gw_jbody_filtered_copies(att, e->body_props));
         if (gw_jget_wants(&e->g, "preview") && m->preview == NULL)
             json_object_set_new(obj, "preview", gw_jmail_preview(s, m));
-        filter_part(tree, e->body_props);
+        gw_jbody_filter(tree, e->body_props, true);
         json_object_set_new(obj, "bodyStructure", json_incref(tree));
     }
     if (rc == 0 && (gw_jget_wants(&e->g, "bodyValues")))
@@ -411,7 +372,73 @@ done:
     json_decref(list);
     json_decref(nf);
     json_decref(e.header_forms);
+    json_decref(e.body_props);
     gw_jget_fini(&e.g);
     free(state);
     return reply;
+}
+
+/* ---- the same builder for Email/parse (gw_jmap_methods.h) ---- */
+
+struct gw_email_opts {
+    struct eget e;
+};
+
+struct gw_email_opts *gw_jmap_email_opts_new(struct gw_jcall *c, struct cm_err *err)
+{
+    struct gw_email_opts *o = calloc(1, sizeof(*o));
+
+    if (o == NULL) {
+        cm_err_set(err, CM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    o->e.c = c;
+    if (split_header_props(c, &o->e.header_forms, err) < 0 ||
+        gw_jget_parse(c, email_props, NPROPS, &o->e.g, err) < 0 ||
+        parse_body_args(&o->e, err) < 0) {
+        gw_jmap_email_opts_free(&o);
+        return NULL;
+    }
+    for (size_t i = 0; i < json_array_size(o->e.header_forms); i++)
+        json_array_append(o->e.g.props, json_array_get(o->e.header_forms, i));
+    return o;
+}
+
+json_t *gw_jmap_email_at(struct gw_email_opts *o, struct ib_session *s, const struct ib_folder *f,
+                         uint32_t uid, struct cm_err *err)
+{
+    struct mailimap_set *set = ib_uidset_single(uid);
+    struct ib_email_loc loc = gw_jmail_loc(f, uid);
+    char id[IB_IDS_EMAIL_LEN + 1];
+    struct ib_msg *m = NULL;
+    size_t nm = 0;
+    json_t *obj = NULL;
+    int rc = set ? ib_session_select(s, f->imap_name, true, NULL, err)
+                 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    choose_fetch(&o->e, ib_session_caps(s));
+    if (rc == 0)
+        rc = ib_fetch_msgs(s, set, o->e.want, &m, &nm, err);
+    if (rc == 0 && nm != 1)
+        cm_err_set(err, CM_ENOENT, "no such message");
+    if (rc == 0 && nm == 1) {
+        ib_ids_email(&loc, id);
+        obj = email_json(&o->e, s, f, &m[0], id, err);
+    }
+    if (set != NULL)
+        ib_uidset_free(set);
+    ib_msgs_free(m, nm);
+    return obj;
+}
+
+void gw_jmap_email_opts_free(struct gw_email_opts **op)
+{
+    struct gw_email_opts *o = *op;
+
+    if (o == NULL)
+        return;
+    *op = NULL;
+    json_decref(o->e.header_forms);
+    gw_jget_fini(&o->e.g);
+    free(o);
 }

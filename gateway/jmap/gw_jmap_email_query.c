@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/cm_time.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/jmap/gw_jmap_methods.h"
@@ -66,17 +67,6 @@ static int cmp_u32(const void *a, const void *b)
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
 
     return x < y ? -1 : x > y;
-}
-
-static int parse_utcdate(const char *s, time_t *t_r)
-{
-    struct tm tm = { 0 };
-    char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-
-    if (end == NULL || *end != '\0')
-        return CM_EINVAL;
-    *t_r = timegm(&tm);
-    return 0;
 }
 
 /* UIDs of f whose fetched data passes keep(). A coarse SEARCH key (may be
@@ -262,7 +252,7 @@ static int resolve_uids(void *arg, const char *mailbox_id, const char *prop, jso
         struct mailimap_search_key *coarse;
         int rc;
 
-        if (parse_utcdate(json_string_value(value), &d.t) < 0)
+        if (cm_time_parse_utcdate(json_string_value(value), &d.t) < 0)
             return cm_err_set(err, CM_EINVAL, "%s must be a UTCDate", prop);
         /* IMAP dates are whole days: widen by a day, then test exactly. */
         coarse = ib_search_key_day(d.before, d.before ? d.t + 86400 : d.t - 86400);

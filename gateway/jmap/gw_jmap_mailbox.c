@@ -24,7 +24,7 @@ static const struct gw_jprop mailbox_props[] = {
 static const char *const role_order[] = { "inbox", "drafts", "sent", "archive",
                                           "junk",  "trash",  "all",  "flagged" };
 
-int gw_jmap_mailbox_sort_order(const char *role)
+int gw_jmap_mailbox_role_rank(const char *role)
 {
     for (size_t i = 0; role != NULL && i < sizeof(role_order) / sizeof(role_order[0]); i++) {
         if (strcmp(role, role_order[i]) == 0)
@@ -54,7 +54,7 @@ json_t *gw_jmap_mailbox_json(const struct ib_folder *f)
 
     return json_pack("{s:s,s:s,s:o,s:o,s:i,s:I,s:I,s:I,s:I,s:o,s:b}", "id", f->id, "name",
                      f->name, "parentId", nullable(f->parent_id), "role", nullable(f->role),
-                     "sortOrder", gw_jmap_mailbox_sort_order(f->role), "totalEmails", total, "unreadEmails",
+                     "sortOrder", GW_JMAP_SORT_ORDER, "totalEmails", total, "unreadEmails",
                      unread, "totalThreads", total, "unreadThreads", unread, "myRights",
                      rights(f->selectable), "isSubscribed", f->subscribed);
 }

@@ -142,8 +142,8 @@ static int compare_folders(const void *pa, const void *pb, void *arg)
     for (size_t i = 0; i < mq->nrules; i++) {
         const struct sort_rule *r = &mq->rules[i];
         int d = r->by_name ? strcasecmp(a->name, b->name)
-                           : gw_jmap_mailbox_sort_order(a->role) -
-                                 gw_jmap_mailbox_sort_order(b->role);
+                           : gw_jmap_mailbox_role_rank(a->role) -
+                                 gw_jmap_mailbox_role_rank(b->role);
 
         if (d != 0)
             return r->ascending ? d : -d;

@@ -2,9 +2,12 @@
  * RENAME, DELETE and (UN)SUBSCRIBE.
  *
  * Settable: name, parentId (creation references "#cid" included) and
- * isSubscribed (default true for a new folder). role and sortOrder come
- * from the server (SPECIAL-USE, our role order) and may only be sent with
- * the values they already have. A folder keeps its id through a rename
+ * isSubscribed (default true for a new folder). role (SPECIAL-USE) and
+ * sortOrder (always 0: IMAP has no standard place for it) may only be sent
+ * with the values they already have, server-set properties (id, counts,
+ * myRights) likewise in an update. A duplicate sibling name is
+ * alreadyExists (with existingId); a name the server refuses to CREATE or
+ * RENAME is invalidProperties on name. A folder keeps its id through a rename
  * because ids come from the server's folder id (ib_mailbox.h).
  * destroy refuses a folder with children (mailboxHasChild) and, unless
  * onDestroyRemoveEmails, one with messages (mailboxHasEmail); INBOX can be
@@ -25,6 +28,7 @@
 #include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_mailbox_edit.h"
 #include "imapbridge/ib_mutf7.h"
+#include "imapbridge/ib_park_blob.h"
 #include "imapbridge/ib_session.h"
 
 struct mset {
@@ -135,6 +139,11 @@ static char *wire_name(const struct mset *m, const char *parent, const char *nam
     else if (out != NULL)
         snprintf(out, n, "%s", leaf);
     free(leaf);
+    if (out != NULL && strcmp(out, IB_PARK_FOLDER) == 0) { /* uploads live there (ib_park.h) */
+        free(out);
+        *why = "the name is reserved by the gateway";
+        return NULL;
+    }
     return out;
 }
 
@@ -146,7 +155,19 @@ static json_t *invalid(const char *prop, const char *why)
     return e;
 }
 
-/* role and sortOrder are the server's: only their current values pass. */
+/* A server-set property (RFC 8620 5.3) may be sent back in an update
+   with the value it has: mailbox f as Mailbox/get shows it. */
+static bool unchanged(const char *prop, json_t *value, const struct ib_folder *f)
+{
+    json_t *cur = f != NULL ? gw_jmap_mailbox_json(f) : NULL;
+    bool same = cur != NULL && json_equal(json_object_get(cur, prop), value);
+
+    json_decref(cur);
+    return same;
+}
+
+/* role and sortOrder are the server's: only their current values pass;
+   other server-set properties only unchanged in an update. */
 static json_t *check_fixed(json_t *obj, const struct ib_folder *f)
 {
     static const char *const server_set[] = { "id", "totalEmails", "unreadEmails",
@@ -155,26 +176,47 @@ static json_t *check_fixed(json_t *obj, const struct ib_folder *f)
     json_t *r = json_object_get(obj, "role"), *so = json_object_get(obj, "sortOrder");
 
     for (size_t i = 0; i < sizeof(server_set) / sizeof(server_set[0]); i++) {
-        if (json_object_get(obj, server_set[i]) != NULL)
+        json_t *v = json_object_get(obj, server_set[i]);
+
+        if (v != NULL && !unchanged(server_set[i], v, f))
             return invalid(server_set[i], "this property is set by the server");
     }
     if (r != NULL && !(json_is_null(r) ? role == NULL
                                        : role != NULL && json_is_string(r) &&
                                              strcmp(json_string_value(r), role) == 0))
         return invalid("role", "roles come from the IMAP server (SPECIAL-USE) and cannot be set");
-    if (so != NULL && !(json_is_integer(so) &&
-                        json_integer_value(so) == gw_jmap_mailbox_sort_order(role)))
-        return invalid("sortOrder", "sortOrder follows the role and cannot be stored in IMAP");
+    if (so != NULL && !(json_is_integer(so) && json_integer_value(so) == GW_JMAP_SORT_ORDER))
+        return invalid("sortOrder", "this server cannot store a sortOrder: only 0 is accepted");
     return NULL;
 }
 
+/* RFC 8620 5.3 alreadyExists, naming the sibling that has the name. */
+static json_t *already_exists(const struct ib_folder *sibling)
+{
+    json_t *e = gw_jset_error("alreadyExists", "a sibling mailbox already has this name");
+
+    json_object_set_new(e, "existingId", json_string(sibling->id));
+    return e;
+}
+
 /* A failed IMAP command becomes a per-object error; only a broken session
-   fails the whole call. */
+   fails the whole call. The server refusing a CREATE or RENAME is refusing
+   the name (characters its storage cannot hold, e.g. "." on Maildir++):
+   invalidProperties on name. */
 static int imap_failed(struct mset *m, json_t *not, const char *key, struct cm_err *err)
 {
     if (ib_session_is_broken(m->s))
         return err->code;
-    json_object_set_new(not, key, gw_jset_error("forbidden", err->msg));
+    json_object_set_new(not, key, gw_jset_error("forbidden", "the IMAP server refused this"));
+    cm_err_clear(err);
+    return 0;
+}
+
+static int name_refused(struct mset *m, json_t *not, const char *key, struct cm_err *err)
+{
+    if (ib_session_is_broken(m->s))
+        return err->code;
+    json_object_set_new(not, key, invalid("name", "the IMAP server does not accept this name"));
     cm_err_clear(err);
     return 0;
 }
@@ -215,6 +257,21 @@ static json_t *check_props(json_t *obj, const struct ib_folder *f)
     return NULL;
 }
 
+/* alreadyExists when a folder (a created one included) has the wire name
+   `wire` (INBOX in any case at the top level), else NULL. */
+static json_t *sibling_named(const struct mset *m, const char *parent, const char *wire)
+{
+    const struct ib_folder *f = by_wire_name(m->l, wire);
+
+    if (f == NULL && parent[0] == '\0' && strcasecmp(wire, "INBOX") == 0)
+        f = by_wire_name(m->l, "INBOX");
+    if (f != NULL)
+        return already_exists(f);
+    if (parent[0] == '\0' && strcasecmp(wire, "INBOX") == 0)
+        return gw_jset_error("alreadyExists", "INBOX exists");
+    return NULL;
+}
+
 /* Validate one create; on success *wire_r is the new folder's wire name.
    Returns a SetError or NULL. */
 static json_t *plan_create(struct mset *m, json_t *obj, char **wire_r)
@@ -235,13 +292,11 @@ static json_t *plan_create(struct mset *m, json_t *obj, char **wire_r)
     *wire_r = wire_name(m, parent, json_string_value(name), &why);
     if (*wire_r == NULL)
         return invalid("name", why ? why : "out of memory");
-    if (by_wire_name(m->l, *wire_r) != NULL ||
-        (parent[0] == '\0' && strcasecmp(*wire_r, "INBOX") == 0)) {
+    if ((e = sibling_named(m, parent, *wire_r)) != NULL) {
         free(*wire_r);
         *wire_r = NULL;
-        return invalid("name", "a sibling mailbox already has this name");
     }
-    return NULL;
+    return e;
 }
 
 static int create_one(struct mset *m, const char *cid, json_t *obj, struct cm_err *err)
@@ -255,7 +310,7 @@ static int create_one(struct mset *m, const char *cid, json_t *obj, struct cm_er
         return 0;
     }
     if (ib_mailbox_create(m->s, wire, err) < 0) {
-        rc = imap_failed(m, m->not_created, cid, err);
+        rc = name_refused(m, m->not_created, cid, err);
     } else {
         if (!json_is_false(json_object_get(obj, "isSubscribed")) &&
             ib_mailbox_subscribe(m->s, wire, true, err) < 0 && ib_session_is_broken(m->s))
@@ -313,7 +368,7 @@ static json_t *plan_update(struct mset *m, const struct ib_folder *f, json_t *pa
     if (strcmp(*to_r, f->imap_name) != 0 && is_inbox(f))
         e = gw_jset_error("forbidden", "INBOX cannot be renamed");
     else if (strcmp(*to_r, f->imap_name) != 0 && by_wire_name(m->l, *to_r) != NULL)
-        e = invalid("name", "a sibling mailbox already has this name");
+        e = already_exists(by_wire_name(m->l, *to_r));
     if (e != NULL) {
         free(*to_r);
         *to_r = NULL;
@@ -354,7 +409,7 @@ static int update_one(struct mset *m, const char *id, json_t *patch, struct cm_e
     want = sub != NULL ? json_is_true(sub) : f->subscribed;
     moved = strcmp(to, f->imap_name) != 0;
     if (moved && ib_mailbox_rename(m->s, f->imap_name, to, err) < 0)
-        rc = imap_failed(m, m->not_updated, id, err);
+        rc = name_refused(m, m->not_updated, id, err);
     else if (moved && (rc = follow_subscription(m, f, to, want, err)) < 0)
         ;
     else if (!moved && want != f->subscribed && ib_mailbox_subscribe(m->s, to, want, err) < 0)

@@ -5,6 +5,8 @@
 #ifndef GW_JMAP_METHODS_H
 #define GW_JMAP_METHODS_H
 
+#include <stdint.h>
+
 #include "gateway/jmap/gw_jmap.h"
 
 /* The method named name, or NULL. */
@@ -22,8 +24,12 @@ json_t *gw_jmap_query_changes(struct gw_jcall *c, struct cm_err *err);
 struct ib_folder_list;
 json_t *gw_jmap_mailbox_get(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_mailbox_changes(struct gw_jcall *c, struct cm_err *err);
-/* sortOrder for a role (inbox first, custom folders last). */
-int gw_jmap_mailbox_sort_order(const char *role);
+/* Every mailbox's sortOrder: RFC 8621 2's default. IMAP has nowhere
+   standard to keep another value, so Mailbox/set accepts only this one. */
+#define GW_JMAP_SORT_ORDER 0
+/* Rank of a role (inbox first, custom folders last): how Mailbox/query
+   orders mailboxes whose sortOrder ties (all of them). */
+int gw_jmap_mailbox_role_rank(const char *role);
 /* The Mailbox object of a folder (new reference). */
 struct ib_folder;
 json_t *gw_jmap_mailbox_json(const struct ib_folder *f);
@@ -48,6 +54,23 @@ json_t *gw_jmap_mailbox_set(struct gw_jcall *c, struct cm_err *err);
 
 /* gw_jmap_mailbox_query.c */
 json_t *gw_jmap_mailbox_query(struct gw_jcall *c, struct cm_err *err);
+
+/* gw_jmap_import.c, gw_jmap_parse.c (RFC 8621 §4.8, §4.9) */
+json_t *gw_jmap_email_import(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_email_parse(struct gw_jcall *c, struct cm_err *err);
+
+/* gw_jmap_email.c: Email/get's object builder, for Email/parse. _opts_new
+   parses c->args as Email/get would (properties, bodyProperties,
+   fetch*BodyValues, maxBodyValueBytes; "header:" forms are taken out of
+   c->args' properties, so call it once per call); NULL with err set.
+   _at builds the Email object of message uid in folder f (selects f;
+   CM_ENOENT when it is not there), new reference or NULL with err set. */
+struct gw_email_opts;
+struct ib_session;
+struct gw_email_opts *gw_jmap_email_opts_new(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_email_at(struct gw_email_opts *o, struct ib_session *s, const struct ib_folder *f,
+                         uint32_t uid, struct cm_err *err);
+void gw_jmap_email_opts_free(struct gw_email_opts **op);
 
 /* gw_jmap_identity.c (issue 14) */
 json_t *gw_jmap_identity_get(struct gw_jcall *c, struct cm_err *err);

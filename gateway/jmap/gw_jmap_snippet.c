@@ -203,8 +203,11 @@ json_t *gw_jmap_snippet_get(struct gw_jcall *c, struct cm_err *err)
         if (one(c, l, json_string_value(v), &t, list, nf, err) < 0)
             goto done;
     }
+    /* RFC 8621 5.1: notFound is null when every id was found */
     reply = json_pack("{s:s,s:o,s:o}", "accountId", c->jr->account_id, "list", list, "notFound",
-                      nf);
+                      json_array_size(nf) > 0 ? nf : json_null());
+    if (json_array_size(nf) == 0)
+        json_decref(nf);
     list = nf = NULL;
 done:
     json_decref(list);

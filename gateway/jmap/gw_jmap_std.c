@@ -27,8 +27,16 @@ static int parse_ids(struct gw_jcall *c, struct gw_jget *g, struct cm_err *err)
                              "more than maxObjectsInGet (%d) ids", GW_JMAP_MAX_OBJECTS_GET);
     }
     json_array_foreach(ids, i, v) {
-        if (!json_is_string(v))
+        const char *id = json_string_value(v), *real;
+
+        if (id == NULL)
             return cm_err_set(err, CM_EINVAL, "ids must be strings");
+        /* RFC 8620 5.3: "#creationId" names a record created earlier in
+           this request; an unknown one stays as it is (notFound) */
+        real = id[0] == '#' ? json_string_value(json_object_get(c->jr->created_ids, id + 1))
+                            : NULL;
+        if (real != NULL)
+            json_array_set_new(ids, i, json_string(real));
     }
     g->ids = ids;
     return 0;

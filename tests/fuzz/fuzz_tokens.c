@@ -17,12 +17,14 @@
 #include "common/cm_crypto.h"
 #include "common/cm_token.h"
 #include "imapbridge/ib_ids.h"
+#include "imapbridge/ib_park_blob.h"
 #include "imapbridge/ib_state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const unsigned char key[32] = "fuzz_tokens key, 32 bytes long!";
-static const unsigned char kinds[] = { 1, 2, 3, 6 }; /* ib_state kinds, ib_ids BLOB_KIND */
+static const unsigned char kinds[] = { 1, 2, 3, 6, 7 }; /* ib_state kinds, ib_ids BLOB_KIND,
+                                                          IB_PARK_TOKEN_KIND */
 
 /* Decode text as each state kind; re-encode what decodes and check the
    round trip gives the same entries. */
@@ -47,6 +49,21 @@ static void states(const char *text)
     }
 }
 
+/* A parked blob id that parses re-encodes to one that parses the same. */
+static void parked(const char *text)
+{
+    struct ib_park_ref ref, again;
+    char *id;
+
+    if (ib_park_blob_parse(key, text, &ref) != 0)
+        return;
+    id = ib_park_blob_id(key, &ref);
+    if (id == NULL || ib_park_blob_parse(key, id, &again) != 0 ||
+        memcmp(&ref, &again, sizeof(ref)) != 0)
+        abort();
+    free(id);
+}
+
 static void ids(const char *text)
 {
     struct ib_email_loc loc;
@@ -63,6 +80,7 @@ static void ids(const char *text)
     }
     if (ib_ids_blob_parse(key, text, &loc, &part) == 0)
         free(part);
+    parked(text);
     if ((root = ib_ids_thread_root(text)) != NULL)
         free(root);
     for (unsigned char k = 0; k < 8; k++) {
@@ -83,8 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (size == 0 || size > 70000)
         return 0;
-    /* odd mode: a sealed payload of state kind 1-3 or 6 (blob ids) */
-    text = data[0] % 2 == 1 ? cm_token_encode(key, kinds[data[0] / 2 % 4], data + 1, size - 1)
+    /* odd mode: a sealed payload of state kind 1-3, 6 (blob ids) or 7 (parked blobs) */
+    text = data[0] % 2 == 1 ? cm_token_encode(key, kinds[data[0] / 2 % 5], data + 1, size - 1)
                             : fuzz_text_after_mode(data, size);
     if (text == NULL)
         return 0;

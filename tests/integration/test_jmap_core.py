@@ -341,9 +341,10 @@ class JmapCoreTest(StackTestCase):
                           destroy=[ids2["INBOX"], "nope", kid])
             self.assertEqual(r["created"], {})
             types = {k: v["type"] for k, v in r["notCreated"].items()}
+            self.assertEqual(types.pop("dup"), "alreadyExists", r["notCreated"])
+            self.assertEqual(r["notCreated"]["dup"]["existingId"], ids2["Quiet"])
             self.assertEqual(set(types.values()), {"invalidProperties"}, r["notCreated"])
-            self.assertEqual(len(types), 7)
-            self.assertEqual(r["notCreated"]["dup"]["properties"], ["name"])
+            self.assertEqual(len(types), 6)
             self.assertEqual(r["notCreated"]["role"]["properties"], ["role"])
             self.assertEqual(r["notCreated"]["orphan"]["properties"], ["parentId"])
             self.assertEqual({k: v["type"] for k, v in r["notUpdated"].items()},
@@ -496,19 +497,18 @@ class JmapCoreTest(StackTestCase):
                                       {"Content-Type": "application/json"})
         self.assertEqual(st, 401)
 
-    def test_upload_is_refused_clearly(self):
+    def test_upload_url_works(self):
+        """The advertised uploadUrl (behind public_url) takes an upload
+        (the rest is in test_jmap_upload.py)."""
         url = self.session["uploadUrl"].replace("https://mail.example.test/gw", "")
         url = url.replace("{accountId}", self.account)
         st, h, body = self.gw.request("POST", url, b"hello", {"Content-Type": "text/plain"})
         self.assertEqual(st, 401)
         st, h, body = self.gw.request("POST", url, b"hello",
                                       dict(self.auth, **{"Content-Type": "text/plain"}))
-        self.assertEqual(st, 501)
-        self.assertEqual(h.get("content-type"), "application/problem+json")
+        self.assertEqual(st, 201, body)
         p = json.loads(body)
-        self.assertEqual(p["status"], 501)
-        self.assertIn("upload", p["detail"])
-
+        self.assertEqual((p["accountId"], p["type"], p["size"]), (self.account, "text/plain", 5))
 
 if __name__ == "__main__":
     unittest.main()

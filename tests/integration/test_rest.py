@@ -450,6 +450,45 @@ class RestTest(StackTestCase):
         self.assertEqual(sorted(got), new)
         self.assertEqual(self.changes("Many", c)["added"], [])
 
+    def test_changes_limit_pages_flags_and_removals_too(self):
+        """limit caps removed + flags + added together; paging loses nothing,
+        also what changes while the client pages."""
+        uids = [self.dovecot.append("alice", "alice-pw", "Pager", msg(700 + i)) for i in range(12)]
+        c = self.mailbox("Pager")["cursor"]
+        gone, flagged = uids[:4], uids[4:9]
+        m = self.imap()
+        try:
+            m.select("Pager")
+            m.uid("STORE", ",".join(map(str, flagged)), "+FLAGS", "(\\Flagged)")
+            m.uid("STORE", ",".join(map(str, gone)), "+FLAGS", "(\\Deleted)")
+            m.uid("EXPUNGE", ",".join(map(str, gone)))
+            new = [self.dovecot.append("alice", "alice-pw", "Pager", msg(720 + i))
+                   for i in range(3)]
+            removed, flags, added, pages = [], {}, [], 0
+            while True:
+                d = self.changes("Pager", c, limit=2)
+                self.assertFalse(d["resync"], d)
+                self.assertLessEqual(len(d["removed"]) + len(d["flags"]) + len(d["added"]), 2)
+                removed += d["removed"]
+                flags.update({f["uid"]: f["flags"] for f in d["flags"]})
+                added += [a["uid"] for a in d["added"]]
+                c = d["cursor"]
+                pages += 1
+                if pages == 1:   # a change while the client pages
+                    m.uid("STORE", str(flagged[0]), "+FLAGS", "(\\Answered)")
+                if not d["hasMore"] or pages > 20:
+                    break
+        finally:
+            m.logout()
+        self.assertEqual(pages, 6)     # 4 removed + 5 flags + 3 added, two per page
+        self.assertEqual(sorted(removed), gone)
+        self.assertEqual(sorted(flags), flagged)
+        self.assertEqual(sorted(added), new)
+        # the change made while paging is not lost: it comes with the next call
+        d = self.changes("Pager", c)
+        self.assertIn(flagged[0], [f["uid"] for f in d["flags"]], d)
+        self.assertIn("\\Answered", [f for f in d["flags"] if f["uid"] == flagged[0]][0]["flags"])
+
     def test_changes_bad_cursor(self):
         c = self.mailbox("INBOX")["cursor"]
         for bad in ("", "abc", "!!!", c[:-3], c[:10] + ("A" if c[10] != "A" else "B") + c[11:]):

@@ -94,11 +94,30 @@ static void test_steal(void)
     cm_buf_fini(&b);
 }
 
+static void test_reserve(void)
+{
+    struct cm_buf b;
+    char *before;
+
+    cm_buf_init(&b, 1000);
+    th_assert(cm_buf_reserve(&b, 1001) == CM_ELIMIT);
+    th_assert(cm_buf_reserve(&b, 600) == 0);
+    th_assert(b.cap == 601 && b.len == 0 && b.data[0] == '\0');
+    before = b.data;
+    for (int i = 0; i < 60; i++)
+        th_assert(cm_buf_append(&b, "0123456789", 10) == 0);
+    th_assert(b.data == before && b.len == 600); /* never moved */
+    th_assert(cm_buf_reserve(&b, 401) == CM_ELIMIT);
+    th_assert(cm_buf_reserve(&b, 10) == 0 && b.cap == 611);
+    cm_buf_fini(&b);
+}
+
 int main(void)
 {
     th_run("cap enforced, refusal leaves buffer unchanged", test_cap);
     th_run("binary data, reset, growth", test_binary_and_reset);
     th_run("printf", test_printf);
+    th_run("reserve", test_reserve);
     th_run("steal", test_steal);
     return th_end();
 }

@@ -62,6 +62,8 @@ static void test_defaults(void)
     th_assert(s.token_ttl_secs == 3600);
     th_assert(s.watch_grace_secs == 30);
     th_assert(s.max_body_bytes == 10u * 1024 * 1024);
+    th_assert(s.max_upload_bytes == 10u * 1024 * 1024 && s.max_concurrent_upload == 4);
+    th_assert(s.upload_ttl_secs == 3600 && s.upload_account_bytes == 50u * 1024 * 1024);
     th_assert(s.tls_verify == true && s.cookie_secure == false);
     th_assert(s.web_root == NULL);
     gw_settings_fini(&s);
@@ -88,7 +90,9 @@ static void test_env_overrides(void)
     setenv("JMAPGATE_LISTEN", "0.0.0.0:9090", 1);
     setenv("JMAPGATE_TLS_VERIFY", "off", 1);
     setenv("JMAPGATE_MAX_BODY", "2m", 1);
+    setenv("JMAPGATE_UPLOAD_TTL", "5", 1);
     th_assert(load(&s, path, &err) == 0);
+    th_assert(s.upload_ttl_secs == 5);
     th_assert(s.workers == 4);             /* env beats file */
     th_assert(s.token_ttl_secs == 600);    /* file beats default */
     th_assert(s.listen && strcmp(s.listen, "0.0.0.0:9090") == 0);

@@ -109,12 +109,19 @@ static json_t *blob_cb(const char *part_id, void *ctx)
     return json_sprintf("%s-%s", (const char *)ctx, part_id);
 }
 
-static const char *headers_cb(const char *part_id, size_t *len, void *ctx)
+/* The message's own header (section NULL) and part 1.1's MIME header. */
+static const char *headers_cb(const char *section, size_t *len, void *ctx)
 {
     static const char h[] = "Content-Type: text/plain\r\nX-Y: z\r\n\r\n";
+    static const char top[] = "Subject: s\r\n\r\n";
 
+    (void)ctx;
+    if (section == NULL) {
+        *len = sizeof(top) - 1;
+        return top;
+    }
     *len = sizeof(h) - 1;
-    return strcmp(part_id, "1.1") == 0 ? h : NULL;
+    return strcmp(section, "1.1") == 0 ? h : NULL;
 }
 
 static void test_properties(void)
@@ -127,6 +134,9 @@ static void test_properties(void)
     th_assert(json_is_null(json_object_get(st, "blobId")));
     th_assert(strcmp(str(st, "type"), "multipart/mixed") == 0);
     th_assert(json_array_size(json_object_get(st, "subParts")) == 2);
+    /* a multipart has headers too: the root's are the message's */
+    th_assert(json_array_size(json_object_get(st, "headers")) == 1);
+    th_assert(strcmp(str(json_array_get(json_object_get(st, "headers"), 0), "name"), "Subject") == 0);
     p = find_part(st, "2");
     th_assert(p != NULL && strcmp(str(p, "blobId"), "B-2") == 0);
     th_assert(strcmp(str(p, "type"), "application/pdf") == 0);

@@ -236,6 +236,12 @@ static void test_other_forms(void)
         {IB_HF_MESSAGE_IDS, " <a@b> trailing", "[\"a@b\"]"},
         {IB_HF_MESSAGE_IDS, " Your message of Tue <a@b>", "[\"a@b\"]"},
         {IB_HF_MESSAGE_IDS, " <a@b", "null"},
+        /* a fold inside a quoted local part: unfolding removes only the
+           CRLF (RFC 5322 2.2.3), so the blank stays */
+        {IB_HF_MESSAGE_IDS, " <\"020828081752Z.WT24519.\r\n 6*/PN=x\"@MHS>",
+         "[\"\\\"020828081752Z.WT24519. 6*/PN=x\\\"@MHS\"]"},
+        {IB_HF_TEXT, " =?UTF-8?Q?A=CC=8A?=", "\"\xc3\x85\""},
+        {IB_HF_TEXT, " A\xcc\x8a ok", "\"\xc3\x85 ok\""},
         {IB_HF_DATE, " Tue, 1 Jul 2003 10:52:37 +0200", "\"2003-07-01T10:52:37+02:00\""},
         {IB_HF_DATE, " Thu, 22 Aug 2002 18:26:25 -0700 (PDT)\r\n", "\"2002-08-22T18:26:25-07:00\""},
         {IB_HF_DATE, " 1 Jul 03 10:52 GMT", "\"2003-07-01T10:52:00+00:00\""},

@@ -1,0 +1,292 @@
+/* gw_jmap_import.c - Email/import (RFC 8621 §4.8): APPEND a blob's exact
+ * bytes to the one mailbox of mailboxIds, with keywords as flags and
+ * receivedAt as INTERNALDATE; APPENDUID names the new message, so its id
+ * is the one Email/get and Email/query give. An uploaded (parked) blob is
+ * deleted from the parking folder once imported.
+ *
+ * More than one mailbox in mailboxIds is invalidProperties: IMAP holds a
+ * message in one folder (maxMailboxesPerEmail is 1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gateway/gw_ctx.h"
+#include "gateway/gw_req.h"
+#include "gateway/jmap/gw_jblob.h"
+#include "gateway/jmap/gw_jmail.h"
+#include "gateway/jmap/gw_jmap_methods.h"
+#include "gateway/jmap/gw_jmap_std.h"
+#include "imapbridge/ib_append.h"
+#include "imapbridge/ib_header.h"
+#include "imapbridge/ib_park.h"
+#include "imapbridge/ib_session.h"
+
+#define MAX_KEYWORDS 64
+
+struct imp {
+    struct gw_jcall *c;
+    const struct ib_folder_list *l;
+    struct ib_session *s;
+    json_t *created, *not_created;
+    bool swept;
+};
+
+/* One import's checked arguments. */
+struct one {
+    const struct ib_folder *f;
+    const char *flags[MAX_KEYWORDS];
+    char flagbuf[MAX_KEYWORDS][256];
+    size_t nflags;
+    int64_t received; /* -1: now */
+    struct gw_jblob b;
+};
+
+/* UTCDate "YYYY-MM-DDTHH:MM:SS[.frac]Z" -> unix seconds, or -1. */
+static int64_t parse_utcdate(const char *t)
+{
+    struct tm tm = {0};
+    int n = 0;
+
+    if (t == NULL ||
+        sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+        n != 19)
+        return -1;
+    if (t[n] == '.') {
+        n++;
+        while (t[n] >= '0' && t[n] <= '9')
+            n++;
+    }
+    if (strcmp(t + n, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+        tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm);
+}
+
+static json_t *invalid(const char *prop, const char *why)
+{
+    json_t *e = gw_jset_error("invalidProperties", why);
+
+    json_object_set_new(e, "properties", json_pack("[s]", prop));
+    return e;
+}
+
+/* The single mailbox of mailboxIds ("#creationId" allowed). */
+static json_t *check_mailbox(struct imp *im, json_t *boxes, struct one *o)
+{
+    const char *id = NULL, *k;
+    json_t *v;
+
+    if (!json_is_object(boxes) || json_object_size(boxes) == 0)
+        return invalid("mailboxIds", "mailboxIds must name one mailbox");
+    if (json_object_size(boxes) > 1)
+        return invalid("mailboxIds", "an IMAP message is in exactly one mailbox: "
+                                     "mailboxIds must name one (maxMailboxesPerEmail is 1)");
+    json_object_foreach(boxes, k, v)
+    {
+        id = k;
+        if (!json_is_true(v))
+            return invalid("mailboxIds", "mailboxIds values must be true");
+    }
+    if (id[0] == '#' && im->c->jr->created_ids != NULL)
+        id = json_string_value(json_object_get(im->c->jr->created_ids, id + 1));
+    o->f = id ? ib_folder_find(im->l, id) : NULL;
+    if (o->f == NULL || !o->f->selectable)
+        return invalid("mailboxIds", "no such mailbox");
+    return NULL;
+}
+
+static json_t *check_keywords(json_t *kw, struct one *o)
+{
+    const char *k;
+    json_t *v;
+
+    if (kw == NULL || json_is_null(kw))
+        return NULL;
+    if (!json_is_object(kw) || json_object_size(kw) > MAX_KEYWORDS)
+        return invalid("keywords", "keywords must be an object of at most 64 keywords");
+    json_object_foreach(kw, k, v)
+    {
+        const char *flag = gw_jmail_flag_of(k, o->flagbuf[o->nflags]);
+
+        if (!json_is_true(v) || flag == NULL)
+            return invalid("keywords", "bad keyword");
+        o->flags[o->nflags++] = flag;
+    }
+    return NULL;
+}
+
+static json_t *check_args(struct imp *im, json_t *args, struct one *o, struct cm_err *err)
+{
+    json_t *e, *at = json_object_get(args, "receivedAt");
+    const char *blob = json_string_value(json_object_get(args, "blobId"));
+
+    o->received = -1;
+    if (!json_is_object(args))
+        return gw_jset_error("invalidProperties", "an EmailImport must be an object");
+    if (blob == NULL)
+        return invalid("blobId", "blobId must be a string");
+    if ((e = check_mailbox(im, json_object_get(args, "mailboxIds"), o)) != NULL ||
+        (e = check_keywords(json_object_get(args, "keywords"), o)) != NULL)
+        return e;
+    if (at != NULL && !json_is_null(at) && (o->received = parse_utcdate(json_string_value(at))) < 0)
+        return invalid("receivedAt", "receivedAt must be a UTCDate");
+    if (gw_jblob_parse(im->c->jr->req->ctx, im->c->jr->account_id, blob, &o->b, err) < 0) {
+        cm_err_clear(err);
+        e = gw_jset_error("blobNotFound", "no such blob");
+        json_object_set_new(e, "notFound", json_pack("[s]", blob));
+        return e;
+    }
+    return NULL;
+}
+
+/* {id, blobId, threadId, size} of the new message at (f, uidvalidity, uid). */
+static json_t *created_json(struct imp *im, const struct one *o, uint32_t uidvalidity, uint32_t uid,
+                            const char *data, size_t len)
+{
+    struct ib_email_loc loc = gw_jmail_loc(o->f, uid);
+    struct ib_header_list *hl = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char id[IB_IDS_EMAIL_LEN + 1], *blob, *thread = NULL;
+    json_t *out;
+
+    loc.uidvalidity = uidvalidity;
+    ib_ids_email(&loc, id);
+    blob = ib_ids_blob(im->c->jr->req->ctx->keys.state_key, &loc, "");
+    if (ib_header_parse(data, len, &hl, &err) == 0)
+        thread = gw_jmail_thread_id(hl, id);
+    ib_header_list_free(&hl);
+    out = json_pack("{s:s,s:s?,s:s?,s:I}", "id", id, "blobId", blob, "threadId", thread, "size",
+                    (json_int_t)ib_park_imap_size(data, len));
+    free(blob);
+    free(thread);
+    return out;
+}
+
+/* The SetError for an APPEND the server refused (the session is fine). */
+static json_t *append_error(int rc, const char *msg)
+{
+    if (rc == CM_ENOENT) /* [TRYCREATE]: the folder went away meanwhile */
+        return invalid("mailboxIds", "no such mailbox");
+    if (rc == CM_EPERM) /* no UIDPLUS: the new message could not be named */
+        return gw_jset_error("forbidden", msg);
+    return gw_jset_error(rc == CM_ELIMIT ? "tooLarge" : "invalidEmail", msg);
+}
+
+/* Import one; a SetError into *set_err, or a method-level failure. */
+static int import_one(struct imp *im, const char *cid, json_t *args, struct cm_err *err)
+{
+    struct one o;
+    json_t *e;
+    char *data = NULL;
+    size_t len = 0;
+    uint32_t uv = 0, uid = 0;
+    int rc = 0;
+
+    memset(&o, 0, sizeof(o));
+    e = check_args(im, args, &o, err);
+    if (e == NULL && (rc = gw_jblob_read(im->s, im->l, &o.b, &data, &len, err)) < 0 &&
+        !ib_session_is_broken(im->s)) {
+        rc = 0;
+        cm_err_clear(err);
+        e = gw_jset_error("blobNotFound", "no such blob");
+        json_object_set_new(e, "notFound", json_pack("[O]", json_object_get(args, "blobId")));
+    }
+    if (rc == 0 && e == NULL && len > im->c->jr->req->ctx->set->max_upload_bytes)
+        e = gw_jset_error("tooLarge", "the message exceeds maxSizeUpload");
+    else if (rc == 0 && e == NULL && !ib_park_is_message(data, len))
+        e = gw_jset_error("invalidEmail", "the blob is not an RFC 5322 message");
+    if (rc == 0 && e == NULL) {
+        rc = ib_append(im->s, o.f->imap_name, o.flags, o.nflags, o.received, data, len, &uv, &uid,
+                       err);
+        if (rc < 0 && !ib_session_is_broken(im->s)) {
+            e = append_error(rc, err->msg);
+            cm_err_clear(err);
+            rc = 0;
+        }
+    }
+    if (rc == 0 && e == NULL) {
+        json_t *cj = created_json(im, &o, uv, uid, data, len);
+
+        json_object_set_new(im->created, cid, cj);
+        json_object_set(im->c->jr->created_ids, cid, json_object_get(cj, "id"));
+        if (o.b.parked && ib_park_drop(im->s, &o.b.ref, err) < 0) /* used: not kept */
+            rc = ib_session_is_broken(im->s) ? err->code : (cm_err_clear(err), 0);
+    } else if (e != NULL) {
+        json_object_set_new(im->not_created, cid, e);
+    }
+    free(data);
+    gw_jblob_fini(&o.b);
+    return rc;
+}
+
+static int import_all(struct imp *im, json_t *emails, struct cm_err *err)
+{
+    const char *cid;
+    json_t *args;
+    uint64_t kept;
+
+    json_object_foreach(emails, cid, args)
+    {
+        if (import_one(im, cid, args, err) < 0)
+            return err->code;
+    }
+    /* the lazy sweep of expired uploads, once per call */
+    if (ib_park_sweep(im->s, (int64_t)time(NULL), im->c->jr->req->ctx->set->upload_ttl_secs, &kept,
+                      err) < 0 &&
+        !ib_session_is_broken(im->s))
+        cm_err_clear(err);
+    return ib_session_is_broken(im->s) ? CM_EUPSTREAM : 0;
+}
+
+json_t *gw_jmap_email_import(struct gw_jcall *c, struct cm_err *err)
+{
+    json_t *emails = json_object_get(c->args, "emails"),
+           *if_in = json_object_get(c->args, "ifInState");
+    struct imp im = {.c = c};
+    char *old = NULL, *now = NULL;
+    json_t *reply = NULL;
+
+    if (gw_jcall_account(c, err) < 0)
+        return NULL;
+    if (!json_is_object(emails) ||
+        (if_in != NULL && !json_is_null(if_in) && !json_is_string(if_in))) {
+        cm_err_set(err, CM_EINVAL, "emails must be an object, ifInState a string or null");
+        return NULL;
+    }
+    if (json_object_size(emails) > GW_JMAP_MAX_OBJECTS_SET) {
+        gw_jcall_fail(c, err, "requestTooLarge", CM_ELIMIT, "more than %d emails",
+                      GW_JMAP_MAX_OBJECTS_SET);
+        return NULL;
+    }
+    if (gw_jmail_folders(c->jr, &im.l, err) < 0 || gw_jreq_session(c->jr, &im.s, err) < 0)
+        return NULL;
+    old = gw_jmail_state(c->jr, im.l);
+    if (json_is_string(if_in) && (old == NULL || strcmp(json_string_value(if_in), old) != 0)) {
+        gw_jcall_fail(c, err, "stateMismatch", CM_EINVAL,
+                      "ifInState does not match the current state");
+        goto done;
+    }
+    im.created = json_object();
+    im.not_created = json_object();
+    if (import_all(&im, emails, err) < 0)
+        goto done;
+    gw_jmail_forget_folders(c->jr); /* new messages: list again for the new state */
+    if (gw_jmail_folders(c->jr, &im.l, err) < 0)
+        goto done;
+    now = gw_jmail_state(c->jr, im.l);
+    reply = json_pack("{s:s,s:s,s:s,s:O,s:O}", "accountId", c->jr->account_id, "oldState",
+                      old ? old : "", "newState", now ? now : "", "created",
+                      json_object_size(im.created) ? im.created : json_null(), "notCreated",
+                      json_object_size(im.not_created) ? im.not_created : json_null());
+done:
+    json_decref(im.created);
+    json_decref(im.not_created);
+    free(old);
+    free(now);
+    return reply;
+}
