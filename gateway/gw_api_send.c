@@ -4,18 +4,20 @@
  *    "from": optional, the identity address (string or {"name","email"}),
  *    "subject", "text" and/or "html", "inReplyTo": "<id>",
  *    "references": "<a> <b>" or ["<a>", "<b>"],
- *    "attachments": [{"filename", "type", "content": base64}]}
+ *    "attachments": [{"filename", "type", "content": base64 | "blobId": id}]}
  *
  * -> 202 {"messageId", "envelope", "stored": {"mailbox","uid","uidvalidity",
  *    "location"} | null} with Location of the Sent copy.
  *
- * Order, so that a failure leaves nothing half-done: build the message
- * (400 on bad input), find the Sent folder (409 without one, unless the
- * SMTP server files sent mail itself: smtp_saves_sent), send (gw_submit.h
- * errors as problem JSON with the SetError type as "error"), then APPEND
- * the copy with \Seen. A failing APPEND after a successful send still
- * answers 202, with "stored": null and a "warning". Without smtp_url: 501.
- * Attachments by blobId need the upload branch's blob store: not yet. */
+ * Order, so that a failure leaves nothing half-done: parse (400), one IMAP
+ * step that lists the folders, finds Sent (409 without one, unless the
+ * SMTP server files sent mail itself: smtp_saves_sent) and reads the
+ * attachments given by blobId (an upload, or a part of a message; 400 when
+ * unknown), build the message (400), send (gw_submit.h errors as problem
+ * JSON with the SetError type as "error"), then APPEND the copy with \Seen
+ * (ib_append: needs UIDPLUS). A failing APPEND after a successful send
+ * still answers 202, with "stored": null and a "warning". Without
+ * smtp_url: 501. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -32,13 +34,18 @@
 #include "gateway/gw_send.h"
 #include "gateway/gw_submit.h"
 #include "imapbridge/ib_mailbox.h"
-#include "imapbridge/ib_sent.h"
+#include "gateway/jmap/gw_jblob.h"
+#include "imapbridge/ib_append.h"
 
 #define MAX_ATTACHMENTS 100
 #define MAX_LIST 1000
 
+struct parsed;
+
 struct send_job {
     struct gw_req *req;
+    struct parsed *ps;
+    char account[IB_ACCOUNT_ID_LEN + 1];
     struct ib_folder_list list;
     const struct ib_folder *sent;     /* borrowed from list */
     const char *data;
@@ -50,7 +57,8 @@ struct parsed {
     struct gw_mime_msg m;
     struct gw_mime_addr *to, *cc, *bcc;
     struct gw_mime_att *att;
-    unsigned char **att_data;
+    unsigned char **att_data;      /* owned, per attachment */
+    const char **att_blob;         /* borrowed blobId, or NULL (content given) */
     char *references;
     char msgid[320];
     char identity[256];
@@ -144,24 +152,29 @@ static int attachments(json_t *body, struct parsed *p, struct cm_err *err)
                           MAX_ATTACHMENTS);
     p->att = calloc(json_array_size(a) + 1, sizeof(*p->att));
     p->att_data = calloc(json_array_size(a) + 1, sizeof(*p->att_data));
-    if (p->att == NULL || p->att_data == NULL)
+    p->att_blob = calloc(json_array_size(a) + 1, sizeof(*p->att_blob));
+    if (p->att == NULL || p->att_data == NULL || p->att_blob == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     json_array_foreach(a, i, v) {
         json_t *c = json_object_get(v, "content");
         struct gw_mime_att *at = &p->att[i];
 
-        if (json_object_get(v, "blobId") != NULL)
-            return cm_err_set(err, CM_EINVAL, "attachments by blobId are not supported yet: "
-                                              "send the content (base64)");
-        if (!json_is_string(c))
-            return cm_err_set(err, CM_EINVAL, "attachments[%zu].content must be base64", i);
+        json_t *blob = json_object_get(v, "blobId");
+
         at->filename = json_string_value(json_object_get(v, "filename"));
         at->type = json_string_value(json_object_get(v, "type"));
+        p->m.natt++;
+        if (json_is_string(blob) && c == NULL) {
+            p->att_blob[i] = json_string_value(blob); /* read in the IMAP step */
+            continue;
+        }
+        if (!json_is_string(c))
+            return cm_err_set(err, CM_EINVAL,
+                              "attachments[%zu] needs content (base64) or a blobId", i);
         p->att_data[i] = cm_b64_decode(json_string_value(c), json_string_length(c), &at->len);
         if (p->att_data[i] == NULL)
             return cm_err_set(err, CM_EINVAL, "attachments[%zu].content is not base64", i);
         at->data = p->att_data[i];
-        p->m.natt++;
     }
     return 0;
 }
@@ -198,9 +211,10 @@ static int parse(struct gw_req *req, json_t *body, struct parsed *p, struct cm_e
 
 static void parsed_fini(struct parsed *p)
 {
-    for (size_t i = 0; p->att_data != NULL && p->att_data[i] != NULL; i++)
+    for (size_t i = 0; p->att_data != NULL && i < p->m.natt; i++)
         free(p->att_data[i]);
     free(p->att_data);
+    free(p->att_blob);
     free(p->att);
     free(p->to);
     free(p->cc);
@@ -210,7 +224,39 @@ static void parsed_fini(struct parsed *p)
 
 /* ---- IMAP steps ------------------------------------------------------- */
 
-static int find_sent(struct ib_session *s, void *arg, struct cm_err *err)
+/* Attachments given by blobId: an upload of this account, or a part of
+   one of its messages. */
+static int read_blobs(struct ib_session *s, struct send_job *j, struct cm_err *err)
+{
+    struct parsed *p = j->ps;
+
+    for (size_t i = 0; i < p->m.natt; i++) {
+        struct gw_jblob b;
+        char *data = NULL;
+        size_t len = 0;
+        int rc;
+
+        if (p->att_blob[i] == NULL)
+            continue;
+        free(p->att_data[i]);
+        p->att_data[i] = NULL;
+        rc = gw_jblob_parse(j->req->ctx, j->account, p->att_blob[i], &b, err);
+        if (rc == 0)
+            rc = gw_jblob_read(s, &j->list, &b, &data, &len, err);
+        gw_jblob_fini(&b);
+        if (rc == CM_ENOENT)
+            return cm_err_set(err, CM_EINVAL, "attachments[%zu].blobId: no such blob", i);
+        if (rc < 0)
+            return rc;
+        p->att_data[i] = (unsigned char *)data;
+        p->att[i].data = p->att_data[i];
+        p->att[i].len = len;
+    }
+    return 0;
+}
+
+/* Before anything is sent: the folders, Sent, the blobs. */
+static int prepare(struct ib_session *s, void *arg, struct cm_err *err)
 {
     struct send_job *j = arg;
     int rc;
@@ -224,17 +270,22 @@ static int find_sent(struct ib_session *s, void *arg, struct cm_err *err)
         if (f->role != NULL && strcmp(f->role, "sent") == 0 && f->selectable)
             j->sent = f;
     }
-    if (rc == 0 && j->sent == NULL)
+    if (rc == 0 && j->req->ctx->set->smtp_saves_sent)
+        j->sent = NULL;
+    else if (rc == 0 && j->sent == NULL)
         rc = cm_err_set(err, CM_EPERM, "there is no Sent folder to keep a copy in "
                                        "(set smtp_saves_sent if the SMTP server files one)");
-    return rc;
+    return rc == 0 ? read_blobs(s, j, err) : rc;
 }
 
 static int store_sent(struct ib_session *s, void *arg, struct cm_err *err)
 {
     struct send_job *j = arg;
 
-    return ib_sent_append(s, j->sent->imap_name, j->data, j->len, &j->uidvalidity, &j->uid, err);
+    static const char *const seen[] = { "\\Seen" };
+
+    return ib_append(s, j->sent->imap_name, seen, 1, -1, j->data, j->len, &j->uidvalidity, &j->uid,
+                     err);
 }
 
 /* ---- replies ---------------------------------------------------------- */
@@ -286,20 +337,11 @@ static void reply_sent(struct gw_req *req, struct send_job *j, const char *msgid
 static void send_built(struct gw_req *req, struct gw_principal *p, struct send_job *j,
                        const char *msgid)
 {
-    char account[IB_ACCOUNT_ID_LEN + 1];
-    struct gw_submit sub = { req->ctx, &p->creds, account, NULL };
+    struct gw_submit sub = { req->ctx, &p->creds, j->account, NULL };
     struct gw_submit_fail f;
     struct cm_err err = CM_ERR_INIT;
     json_t *env = NULL;
 
-    ib_account_id(&req->ctx->upstream, p->creds.username, account);
-    if (!req->ctx->set->smtp_saves_sent && gw_authn_run_as(req, p, find_sent, j, &err) < 0) {
-        if (err.code == CM_EPERM)
-            gw_req_reply_problem(req, 409, err.msg);
-        else
-            gw_req_reply_error(req, &err);
-        return;
-    }
     if (gw_submit_send(&sub, j->data, j->len, &env, &f) < 0) {
         reply_fail(req, &f);
         gw_submit_fail_fini(&f);
@@ -335,10 +377,16 @@ void gw_api_send(struct gw_req *req)
         gw_req_reply_problem(req, 403, "this login has no sender address (set mail_domain)");
         goto done;
     }
+    ib_account_id(&req->ctx->upstream, p.creds.username, j.account);
+    j.ps = &ps;
     body = gw_req_body_json(req, &err);
     if (body == NULL || parse(req, body, &ps, &err) < 0 ||
+        gw_authn_run_as(req, &p, prepare, &j, &err) < 0 ||
         gw_mime_build(&ps.m, &data, &j.len, &err) < 0) {
-        gw_req_reply_error(req, &err);
+        if (err.code == CM_EPERM)
+            gw_req_reply_problem(req, 409, err.msg);
+        else
+            gw_req_reply_error(req, &err);
         goto done;
     }
     j.data = data;

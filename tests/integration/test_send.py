@@ -33,7 +33,7 @@ class SendCase(SendStackTestCase):
     _tokens = {}
 
     def token(self, user):
-        key = (id(self.gw), user)     # each gateway has its own secret
+        key = (self.gw.log_file, user)   # each gateway has its own secret
         if key not in self._tokens:
             self._tokens[key] = self.gw.login(user, self.USERS[user])
         return self._tokens[key]
@@ -377,6 +377,25 @@ class TestRestSend(SendCase):
         self.assertIn(b'Bcc: <carol@example.test>', sent[0][1])
         st, _, one = self.gw.json('GET', loc, headers=self.auth('alice'))
         self.assertEqual(st, 200, one)
+
+    def test_attachment_by_uploaded_blob(self):
+        payload = b'%PDF-1.4 fake\x00\xff' * 100
+        st, _, up = self.gw.request('POST', '/jmap/upload/' + self.account('alice'), body=payload,
+                                    headers=dict(self.auth('alice'), **{'Content-Type': 'application/pdf'}))
+        self.assertEqual(st, 201, up)
+        blob = json.loads(up)['blobId']
+        st, _, out = self.send('alice', {'to': ['bob@' + DOMAIN], 'subject': 'blob', 'text': 'see pdf',
+                                         'attachments': [{'blobId': blob, 'type': 'application/pdf',
+                                                          'filename': 'a.pdf'}]})
+        self.assertEqual(st, 202, out)
+        got = self.find('bob', 'INBOX', out['messageId'].encode())
+        msg = email.message_from_bytes(got[0], policy=email.policy.default)
+        att = list(msg.iter_attachments())
+        self.assertEqual((att[0].get_filename(), att[0].get_content_type()), ('a.pdf', 'application/pdf'))
+        self.assertEqual(att[0].get_content(), payload)
+        st, _, out = self.send('alice', {'to': ['bob@' + DOMAIN], 'text': 'x',
+                                         'attachments': [{'blobId': 'Bnope'}]})
+        self.assertEqual(st, 400, out)
 
     def test_reply_fields(self):
         orig = '<%s@%s>' % (uuid.uuid4().hex, DOMAIN)
