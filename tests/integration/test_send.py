@@ -305,6 +305,36 @@ class TestJmapSubmission(SendCase):
         self.assertFalse([raw for _, raw in self.fetch_all('bob', 'INBOX') if mid.encode() in raw])
         self.assertNotIn('alicepass', self.gw.log_text())
 
+    def test_import_then_submit_in_one_request(self):
+        # the client's usual flow: upload the draft's bytes, Email/import it into
+        # Drafts and submit it by its creation id, all in one request
+        acct = self.account('alice')
+        boxes = self.mailbox_ids('alice')
+        mid = '<%s@%s>' % (uuid.uuid4().hex, DOMAIN)
+        raw = ('From: alice@%s\r\nTo: bob@%s\r\nSubject: imported\r\nMessage-ID: %s\r\n\r\nhi\r\n'
+               % (DOMAIN, DOMAIN, mid)).encode()
+        st, _, up = self.gw.request('POST', '/jmap/upload/' + acct, body=raw,
+                                    headers=dict(self.auth('alice'), **{'Content-Type': 'message/rfc822'}))
+        self.assertEqual(st, 201, up)
+        r = self.jmap('alice',
+                      ['Email/import', {'accountId': acct, 'emails': {'d1': {
+                          'blobId': json.loads(up)['blobId'], 'mailboxIds': {boxes['drafts']: True},
+                          'keywords': {'$draft': True, '$seen': True}}}}],
+                      ['EmailSubmission/set', {'accountId': acct,
+                                               'create': {'s': {'identityId': 'i0', 'emailId': '#d1'}},
+                                               'onSuccessUpdateEmail': {'#s': {
+                                                   'keywords/$draft': None,
+                                                   'mailboxIds/' + boxes['drafts']: None,
+                                                   'mailboxIds/' + boxes['sent']: True}}}])
+        self.assertIn('d1', r[0][1]['created'], r)
+        self.assertIn('s', r[1][1]['created'], r)
+        self.assertEqual(r[1][1]['created']['s']['emailId'], r[0][1]['created']['d1']['id'])
+        self.assertEqual(r[2][0], 'Email/set')
+        self.assertTrue(self.find('bob', 'INBOX', mid.encode()))
+        sent = [f for f, raw in self.fetch_all('alice', 'Sent') if mid.encode() in raw]
+        self.assertEqual(len(sent), 1)
+        self.assertNotIn('\\Draft', sent[0])
+
     def test_forbidden_from(self):
         acct = self.account('alice')
         mid = '<%s@%s>' % (uuid.uuid4().hex, DOMAIN)
