@@ -80,6 +80,17 @@ static const char *resolve_id(struct gw_jreq *jr, const char *id)
     return id;
 }
 
+/* An Address with an email and no SMTP parameters (we announce no
+   submissionExtensions, so none can be honoured). */
+static bool address_ok(json_t *a)
+{
+    json_t *params = json_object_get(a, "parameters");
+
+    return json_is_string(json_object_get(a, "email")) &&
+           (params == NULL || json_is_null(params) ||
+            (json_is_object(params) && json_object_size(params) == 0));
+}
+
 static bool envelope_ok(json_t *env)
 {
     json_t *rcpt = json_object_get(env, "rcptTo"), *v;
@@ -87,11 +98,11 @@ static bool envelope_ok(json_t *env)
 
     if (env == NULL || json_is_null(env))
         return true;
-    if (!json_is_object(env) || !json_is_object(json_object_get(env, "mailFrom")) ||
+    if (!json_is_object(env) || !address_ok(json_object_get(env, "mailFrom")) ||
         !json_is_array(rcpt))
         return false;
     json_array_foreach(rcpt, i, v) {
-        if (!json_is_string(json_object_get(v, "email")))
+        if (!address_ok(v))
             return false;
     }
     return true;
@@ -199,7 +210,8 @@ static int create_one(struct subset *ss, const char *cid, json_t *o, struct cm_e
                             invalid("emailId", raw_id ? "unknown creation id" : "emailId is required"));
     else if (!envelope_ok(env))
         json_object_set_new(ss->not_created, cid,
-                            invalid("envelope", "envelope needs mailFrom and rcptTo with emails"));
+                            invalid("envelope", "envelope needs mailFrom and rcptTo with emails and no "
+                                                        "parameters (no submissionExtensions)"));
     else if (undo != NULL && !(json_is_string(undo) && strcmp(json_string_value(undo), "final") == 0))
         json_object_set_new(ss->not_created, cid,
                             invalid("undoStatus", "messages are sent at once: only \"final\""));

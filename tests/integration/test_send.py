@@ -245,7 +245,11 @@ class TestJmapSubmission(SendCase):
                                                      'rcptTo': [{'email': 'bob@' + DOMAIN}]}},
                                'bad5': {'identityId': 'i0', 'emailId': eid,
                                         'envelope': {'mailFrom': {'email': 'alice@' + DOMAIN},
-                                                     'rcptTo': []}}}}, 'c0']]}
+                                                     'rcptTo': []}},
+                               'bad6': {'identityId': 'i0', 'emailId': eid,
+                                        'envelope': {'mailFrom': {'email': 'alice@' + DOMAIN,
+                                                                  'parameters': {'RET': 'HDRS'}},
+                                                     'rcptTo': [{'email': 'bob@' + DOMAIN}]}}}}, 'c0']]}
         st, _, out = self.gw.json('POST', '/jmap/api', body, headers=self.auth('alice'))
         self.assertEqual(st, 200, out)
         res = out['methodResponses'][0][1]
@@ -258,6 +262,8 @@ class TestJmapSubmission(SendCase):
         self.assertEqual(nc['bad3']['invalidRecipients'], ['bob@%s\r\nRSET' % DOMAIN])
         self.assertEqual(nc['bad4']['type'], 'forbiddenMailFrom')
         self.assertEqual(nc['bad5']['type'], 'noRecipients')
+        self.assertEqual(nc['bad6']['type'], 'invalidProperties')
+        self.assertEqual(nc['bad6']['properties'], ['envelope'])
         # exactly one copy arrived
         self.assertEqual(len(self.find('bob', 'INBOX', mid.encode())), 1)
 
