@@ -33,9 +33,9 @@
 #include "gateway/gw_rest.h"
 #include "gateway/gw_send.h"
 #include "gateway/gw_submit.h"
-#include "imapbridge/ib_mailbox.h"
 #include "gateway/jmap/gw_jblob.h"
 #include "imapbridge/ib_append.h"
+#include "imapbridge/ib_mailbox.h"
 
 #define MAX_ATTACHMENTS 100
 #define MAX_LIST 1000
@@ -47,7 +47,7 @@ struct send_job {
     struct parsed *ps;
     char account[IB_ACCOUNT_ID_LEN + 1];
     struct ib_folder_list list;
-    const struct ib_folder *sent;     /* borrowed from list */
+    const struct ib_folder *sent; /* borrowed from list */
     const char *data;
     size_t len;
     uint32_t uidvalidity, uid;
@@ -57,8 +57,8 @@ struct parsed {
     struct gw_mime_msg m;
     struct gw_mime_addr *to, *cc, *bcc;
     struct gw_mime_att *att;
-    unsigned char **att_data;      /* owned, per attachment */
-    const char **att_blob;         /* borrowed blobId, or NULL (content given) */
+    unsigned char **att_data; /* owned, per attachment */
+    const char **att_blob;    /* borrowed blobId, or NULL (content given) */
     char *references;
     char msgid[320];
     char identity[256];
@@ -92,7 +92,8 @@ static int addr_list(json_t *body, const char *field, struct gw_mime_addr **out,
     *out = calloc(json_array_size(a) + 1, sizeof(**out));
     if (*out == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         if (addr_of(v, &(*out)[i], field, err) < 0)
             return CM_EINVAL;
     }
@@ -124,14 +125,16 @@ static int references(json_t *body, struct parsed *p, struct cm_err *err)
         return opt_string(body, "references", &p->m.references, err);
     if (!json_is_array(r) || json_array_size(r) == 0 || json_array_size(r) > MAX_LIST)
         return cm_err_set(err, CM_EINVAL, "references must be a string or an array of ids");
-    json_array_foreach(r, i, v) {
+    json_array_foreach(r, i, v)
+    {
         if (!json_is_string(v))
             return cm_err_set(err, CM_EINVAL, "references must hold strings");
         n += json_string_length(v) + 1;
     }
     if ((p->references = calloc(1, n)) == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    json_array_foreach(r, i, v) {
+    json_array_foreach(r, i, v)
+    {
         if (i > 0)
             strcat(p->references, " ");
         strcat(p->references, json_string_value(v));
@@ -155,7 +158,8 @@ static int attachments(json_t *body, struct parsed *p, struct cm_err *err)
     p->att_blob = calloc(json_array_size(a) + 1, sizeof(*p->att_blob));
     if (p->att == NULL || p->att_data == NULL || p->att_blob == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    json_array_foreach(a, i, v) {
+    json_array_foreach(a, i, v)
+    {
         json_t *c = json_object_get(v, "content");
         struct gw_mime_att *at = &p->att[i];
 
@@ -169,8 +173,8 @@ static int attachments(json_t *body, struct parsed *p, struct cm_err *err)
             continue;
         }
         if (!json_is_string(c))
-            return cm_err_set(err, CM_EINVAL,
-                              "attachments[%zu] needs content (base64) or a blobId", i);
+            return cm_err_set(err, CM_EINVAL, "attachments[%zu] needs content (base64) or a blobId",
+                              i);
         p->att_data[i] = cm_b64_decode(json_string_value(c), json_string_length(c), &at->len);
         if (p->att_data[i] == NULL)
             return cm_err_set(err, CM_EINVAL, "attachments[%zu].content is not base64", i);
@@ -273,8 +277,9 @@ static int prepare(struct ib_session *s, void *arg, struct cm_err *err)
     if (rc == 0 && j->req->ctx->set->smtp_saves_sent)
         j->sent = NULL;
     else if (rc == 0 && j->sent == NULL)
-        rc = cm_err_set(err, CM_EPERM, "there is no Sent folder to keep a copy in "
-                                       "(set smtp_saves_sent if the SMTP server files one)");
+        rc = cm_err_set(err, CM_EPERM,
+                        "there is no Sent folder to keep a copy in "
+                        "(set smtp_saves_sent if the SMTP server files one)");
     return rc == 0 ? read_blobs(s, j, err) : rc;
 }
 
@@ -282,7 +287,7 @@ static int store_sent(struct ib_session *s, void *arg, struct cm_err *err)
 {
     struct send_job *j = arg;
 
-    static const char *const seen[] = { "\\Seen" };
+    static const char *const seen[] = {"\\Seen"};
 
     return ib_append(s, j->sent->imap_name, seen, 1, -1, j->data, j->len, &j->uidvalidity, &j->uid,
                      err);
@@ -319,12 +324,12 @@ static void reply_sent(struct gw_req *req, struct send_job *j, const char *msgid
     if (j->sent != NULL && warning == NULL) {
         char *loc = gw_rest_message_url(j->sent, j->uid, "");
 
-        json_object_set_new(out, "stored",
-                            json_pack("{s:s,s:o,s:I,s:o}", "mailbox", j->sent->path, "uid",
-                                      j->uid ? json_integer(j->uid) : json_null(), "uidvalidity",
-                                      (json_int_t)(j->uidvalidity ? j->uidvalidity
-                                                                  : j->sent->uidvalidity),
-                                      "location", loc && j->uid ? json_string(loc) : json_null()));
+        json_object_set_new(
+            out, "stored",
+            json_pack("{s:s,s:o,s:I,s:o}", "mailbox", j->sent->path, "uid",
+                      j->uid ? json_integer(j->uid) : json_null(), "uidvalidity",
+                      (json_int_t)(j->uidvalidity ? j->uidvalidity : j->sent->uidvalidity),
+                      "location", loc && j->uid ? json_string(loc) : json_null()));
         if (loc != NULL && j->uid)
             gw_req_add_header(req, "Location", loc);
         free(loc);
@@ -337,7 +342,7 @@ static void reply_sent(struct gw_req *req, struct send_job *j, const char *msgid
 static void send_built(struct gw_req *req, struct gw_principal *p, struct send_job *j,
                        const char *msgid)
 {
-    struct gw_submit sub = { req->ctx, &p->creds, j->account, NULL };
+    struct gw_submit sub = {req->ctx, &p->creds, j->account, NULL};
     struct gw_submit_fail f;
     struct cm_err err = CM_ERR_INIT;
     json_t *env = NULL;
@@ -357,8 +362,8 @@ static void send_built(struct gw_req *req, struct gw_principal *p, struct send_j
 void gw_api_send(struct gw_req *req)
 {
     struct cm_err err = CM_ERR_INIT;
-    struct gw_principal p = { 0 };
-    struct send_job j = { .req = req };
+    struct gw_principal p = {0};
+    struct send_job j = {.req = req};
     struct parsed ps;
     json_t *body = NULL;
     char *data = NULL;
@@ -372,8 +377,8 @@ void gw_api_send(struct gw_req *req)
         gw_req_reply_error(req, &err);
         goto done;
     }
-    if (gw_send_identity_email(req->ctx->set, p.creds.username, ps.identity,
-                               sizeof(ps.identity)) < 0) {
+    if (gw_send_identity_email(req->ctx->set, p.creds.username, ps.identity, sizeof(ps.identity)) <
+        0) {
         gw_req_reply_problem(req, 403, "this login has no sender address (set mail_domain)");
         goto done;
     }

@@ -11,11 +11,11 @@
 #include "common/cm_crypto.h"
 #include "imapbridge/ib_smtp.h"
 
-#define ENCODED_CHUNK 42   /* input bytes per encoded word (56 base64 chars) */
+#define ENCODED_CHUNK 42 /* input bytes per encoded word (56 base64 chars) */
 
 struct mb {
     struct cm_buf b;
-    int rc;             /* first failure */
+    int rc; /* first failure */
     struct cm_err *err;
 };
 
@@ -345,7 +345,7 @@ static int headers(struct mb *m, const struct gw_mime_msg *msg)
 
 int gw_mime_build(const struct gw_mime_msg *msg, char **out_r, size_t *len_r, struct cm_err *err)
 {
-    struct mb m = { .err = err };
+    struct mb m = {.err = err};
     char b[64];
     int rc;
 
@@ -377,7 +377,8 @@ int gw_mime_build(const struct gw_mime_msg *msg, char **out_r, size_t *len_r, st
         puts_(&m, "--\r\n");
     }
     if (rc == 0 && m.rc != 0)
-        rc = cm_err_set(err, m.rc, m.rc == CM_ELIMIT ? "the message is too large" : "out of memory");
+        rc =
+            cm_err_set(err, m.rc, m.rc == CM_ELIMIT ? "the message is too large" : "out of memory");
     if (rc == 0 && (*out_r = cm_buf_steal(&m.b, len_r)) == NULL)
         rc = cm_err_set(err, CM_ENOMEM, "out of memory");
     cm_buf_fini(&m.b);

@@ -20,13 +20,13 @@
 #include "common/cm_err.h"
 
 struct gw_mime_addr {
-    const char *name;   /* display name (UTF-8) or NULL */
+    const char *name; /* display name (UTF-8) or NULL */
     const char *email;
 };
 
 struct gw_mime_att {
-    const char *filename;  /* UTF-8, or NULL */
-    const char *type;      /* "type/subtype", or NULL: application/octet-stream */
+    const char *filename; /* UTF-8, or NULL */
+    const char *type;     /* "type/subtype", or NULL: application/octet-stream */
     const unsigned char *data;
     size_t len;
 };
@@ -35,15 +35,15 @@ struct gw_mime_msg {
     struct gw_mime_addr from;
     const struct gw_mime_addr *to, *cc, *bcc;
     size_t nto, ncc, nbcc;
-    const char *subject;      /* UTF-8 or NULL */
-    const char *text, *html;  /* UTF-8 bodies; at least one (may be "") */
-    const char *in_reply_to;  /* "<id@host>" or NULL */
-    const char *references;   /* "<a@h> <b@h>" or NULL */
+    const char *subject;     /* UTF-8 or NULL */
+    const char *text, *html; /* UTF-8 bodies; at least one (may be "") */
+    const char *in_reply_to; /* "<id@host>" or NULL */
+    const char *references;  /* "<a@h> <b@h>" or NULL */
     const struct gw_mime_att *att;
     size_t natt;
-    const char *message_id;   /* "<id@host>" to use */
+    const char *message_id; /* "<id@host>" to use */
     time_t date;
-    size_t max_bytes;         /* cap of the result (CM_ELIMIT above) */
+    size_t max_bytes; /* cap of the result (CM_ELIMIT above) */
 };
 
 /* The message into *out_r (malloc'd, NUL-terminated; *len_r bytes).

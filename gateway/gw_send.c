@@ -15,7 +15,7 @@
 #define KEY_MAX 48
 
 struct bucket {
-    char key[KEY_MAX];   /* "" = free */
+    char key[KEY_MAX]; /* "" = free */
     double tokens;
     uint64_t at_ms;
 };

@@ -17,11 +17,11 @@
 
 #define ADDR_MAX 256
 
-static int failf(struct gw_submit_fail *f, const char *type, unsigned int status,
-                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int failf(struct gw_submit_fail *f, const char *type, unsigned int status, const char *fmt,
+                 ...) __attribute__((format(printf, 4, 5)));
 
-static int failf(struct gw_submit_fail *f, const char *type, unsigned int status,
-                 const char *fmt, ...)
+static int failf(struct gw_submit_fail *f, const char *type, unsigned int status, const char *fmt,
+                 ...)
 {
     va_list ap;
 
@@ -52,8 +52,8 @@ static bool is_name(const char *line, size_t n, const char *name)
 {
     size_t k = strlen(name);
 
-    return n > k && strncasecmp(line, name, k) == 0 && (line[k] == ':' || line[k] == ' ' ||
-                                                        line[k] == '\t');
+    return n > k && strncasecmp(line, name, k) == 0 &&
+           (line[k] == ':' || line[k] == ' ' || line[k] == '\t');
 }
 
 int gw_submit_strip_bcc(const char *raw, size_t len, char **out_r, size_t *out_len_r)
@@ -101,7 +101,8 @@ static void add_unique(json_t *list, const char *email)
     size_t i;
     json_t *v;
 
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         if (strcasecmp(json_string_value(v), email) == 0)
             return;
     }
@@ -111,12 +112,13 @@ static void add_unique(json_t *list, const char *email)
 /* Recipients: To, Cc and Bcc of the headers, or the given envelope's. */
 static json_t *recipients(const struct gw_submit *sub, const struct ib_header_list *hl)
 {
-    static const char *const fields[] = { "to", "cc", "bcc" };
+    static const char *const fields[] = {"to", "cc", "bcc"};
     json_t *out = json_array(), *v, *rcpt = json_object_get(sub->envelope, "rcptTo");
     size_t i;
 
     if (sub->envelope != NULL) {
-        json_array_foreach(rcpt, i, v) {
+        json_array_foreach(rcpt, i, v)
+        {
             const char *e = email_of(v);
 
             json_array_append_new(out, json_string(e ? e : ""));
@@ -127,7 +129,8 @@ static json_t *recipients(const struct gw_submit *sub, const struct ib_header_li
         bool known;
         json_t *a = ib_header_email_prop(hl, fields[k], &known);
 
-        json_array_foreach(a, i, v) {
+        json_array_foreach(a, i, v)
+        {
             if (email_of(v) != NULL)
                 add_unique(out, email_of(v));
         }
@@ -149,7 +152,8 @@ static int check_sender(const struct gw_submit *sub, const struct ib_header_list
         json_decref(from);
         return failf(f, "invalidEmail", 400, "the message has no From address");
     }
-    json_array_foreach(from, i, v) {
+    json_array_foreach(from, i, v)
+    {
         if (email_of(v) != NULL && strcasecmp(email_of(v), identity) == 0)
             ok = true;
     }
@@ -184,7 +188,8 @@ static int check_rcpts(const struct gw_submit *sub, json_t *rcpts, struct gw_sub
         f->extra = json_pack("{s:i}", "maxRecipients", (int)max);
         return failf(f, "tooManyRecipients", 400, "at most %u recipients", max);
     }
-    json_array_foreach(rcpts, i, v) {
+    json_array_foreach(rcpts, i, v)
+    {
         if (!ib_smtp_addr_valid(json_string_value(v)))
             json_array_append(bad, v);
     }
@@ -198,8 +203,8 @@ static int check_rcpts(const struct gw_submit *sub, json_t *rcpts, struct gw_sub
 
 /* ---- SMTP errors ------------------------------------------------------ */
 
-static int smtp_failed(int rc, const struct ib_smtp_result *res, json_t *rcpts,
-                       const char *errmsg, struct gw_submit_fail *f)
+static int smtp_failed(int rc, const struct ib_smtp_result *res, json_t *rcpts, const char *errmsg,
+                       struct gw_submit_fail *f)
 {
     if (rc == CM_EAUTH)
         return failf(f, "forbidden", 502, "the SMTP server refused the login: %s", errmsg);
@@ -222,7 +227,8 @@ static int smtp_failed(int rc, const struct ib_smtp_result *res, json_t *rcpts,
             json_decref(bad);
             return failf(f, "tooManyRecipients", 400, "%s", errmsg);
         }
-        json_array_foreach(rcpts, i, v) {
+        json_array_foreach(rcpts, i, v)
+        {
             if (res->rejected[i])
                 json_array_append(bad, v);
         }
@@ -240,7 +246,7 @@ static int smtp_send(const struct gw_submit *sub, const char *mail_from, json_t 
     size_t n = json_array_size(rcpts);
     const char **list = calloc(n, sizeof(*list));
     bool *rejected = calloc(n, sizeof(*rejected));
-    struct ib_smtp_result res = { .rejected = rejected };
+    struct ib_smtp_result res = {.rejected = rejected};
     struct cm_err err = CM_ERR_INIT;
     int rc;
 
@@ -304,12 +310,12 @@ int gw_submit_send(const struct gw_submit *sub, const char *raw, size_t len, jso
     }
     cm_info("", "sent: account=%s recipients=%zu bytes=%zu", sub->account_id,
             json_array_size(rcpts), dlen);
-    *envelope_r = json_pack("{s:{s:s,s:n},s:[]}", "mailFrom", "email", mail_from, "parameters",
-                            "rcptTo");
+    *envelope_r =
+        json_pack("{s:{s:s,s:n},s:[]}", "mailFrom", "email", mail_from, "parameters", "rcptTo");
     for (size_t i = 0; *envelope_r != NULL && i < json_array_size(rcpts); i++)
-        json_array_append_new(json_object_get(*envelope_r, "rcptTo"),
-                              json_pack("{s:O,s:n}", "email", json_array_get(rcpts, i),
-                                        "parameters"));
+        json_array_append_new(
+            json_object_get(*envelope_r, "rcptTo"),
+            json_pack("{s:O,s:n}", "email", json_array_get(rcpts, i), "parameters"));
     rc = 0;
 done:
     ib_header_list_free(&hl);

@@ -32,18 +32,18 @@ struct gw_ctx;
 struct ib_creds;
 
 struct gw_submit_fail {
-    const char *type;          /* SetError type (static) */
-    unsigned int status;       /* for REST */
-    unsigned int retry_after;  /* seconds (rateLimit) */
+    const char *type;         /* SetError type (static) */
+    unsigned int status;      /* for REST */
+    unsigned int retry_after; /* seconds (rateLimit) */
     char desc[256];
-    json_t *extra;             /* more SetError properties (owned), or NULL */
+    json_t *extra; /* more SetError properties (owned), or NULL */
 };
 
 struct gw_submit {
     struct gw_ctx *ctx;
     const struct ib_creds *cr;
     const char *account_id;
-    json_t *envelope;          /* borrowed JMAP Envelope, or NULL: from the headers */
+    json_t *envelope; /* borrowed JMAP Envelope, or NULL: from the headers */
 };
 
 /* Send raw (len bytes). 0 on success with *envelope_r the envelope used

@@ -16,16 +16,16 @@
 int mailimap_space_parse(mailstream *fd, MMAPString *buffer, size_t *indx);
 int mailimap_token_case_insensitive_parse(mailstream *fd, MMAPString *buffer, size_t *indx,
                                           const char *token);
-int mailimap_astring_parse(mailstream *fd, MMAPString *buffer,
-                           struct mailimap_parser_context *ctx, size_t *indx, char **result,
-                           size_t progr_rate, progress_function *progr_fun);
-int mailimap_oparenth_parse(mailstream *fd, MMAPString *buffer,
-                            struct mailimap_parser_context *ctx, size_t *indx);
-int mailimap_cparenth_parse(mailstream *fd, MMAPString *buffer,
-                            struct mailimap_parser_context *ctx, size_t *indx);
-int mailimap_nstring_parse(mailstream *fd, MMAPString *buffer,
-                           struct mailimap_parser_context *ctx, size_t *indx, char **result,
-                           size_t *result_len, size_t progr_rate, progress_function *progr_fun);
+int mailimap_astring_parse(mailstream *fd, MMAPString *buffer, struct mailimap_parser_context *ctx,
+                           size_t *indx, char **result, size_t progr_rate,
+                           progress_function *progr_fun);
+int mailimap_oparenth_parse(mailstream *fd, MMAPString *buffer, struct mailimap_parser_context *ctx,
+                            size_t *indx);
+int mailimap_cparenth_parse(mailstream *fd, MMAPString *buffer, struct mailimap_parser_context *ctx,
+                            size_t *indx);
+int mailimap_nstring_parse(mailstream *fd, MMAPString *buffer, struct mailimap_parser_context *ctx,
+                           size_t *indx, char **result, size_t *result_len, size_t progr_rate,
+                           progress_function *progr_fun);
 
 #define MAX_ENTRY 200
 
@@ -111,8 +111,8 @@ static int md_parse(int calling_parser, mailstream *fd, MMAPString *buffer,
 
     (void)progr_rate;
     (void)progr_fun;
-    if (calling_parser != MAILIMAP_EXTENDED_PARSER_RESPONSE_DATA ||
-        pos + 9 > buffer->len || strncasecmp(buffer->str + pos, "METADATA ", 9) != 0)
+    if (calling_parser != MAILIMAP_EXTENDED_PARSER_RESPONSE_DATA || pos + 9 > buffer->len ||
+        strncasecmp(buffer->str + pos, "METADATA ", 9) != 0)
         return MAILIMAP_ERROR_PARSE;
     m = calloc(1, sizeof(*m));
     if (m == NULL)
@@ -139,7 +139,10 @@ static void md_ext_free(struct mailimap_extension_data *d)
 }
 
 static struct mailimap_extension_api md_api = {
-    "jmapgate-metadata", -1, md_parse, md_ext_free,
+    "jmapgate-metadata",
+    -1,
+    md_parse,
+    md_ext_free,
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -216,8 +219,7 @@ int ib_metadata_get(struct ib_session *s, const char *entry, char **value_r, str
     return run(s, cmd, entry, value_r, err);
 }
 
-int ib_metadata_set(struct ib_session *s, const char *entry, const char *value,
-                    struct cm_err *err)
+int ib_metadata_set(struct ib_session *s, const char *entry, const char *value, struct cm_err *err)
 {
     size_t n = (value ? strlen(value) : 0) + MAX_ENTRY + 32;
     char *cmd;

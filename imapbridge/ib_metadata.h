@@ -35,7 +35,7 @@ int ib_metadata_get(struct ib_session *s, const char *entry, char **value_r, str
     __attribute__((warn_unused_result));
 
 /* Set entry to value (NULL: remove it). CM_EPERM / CM_EINVAL / others. */
-int ib_metadata_set(struct ib_session *s, const char *entry, const char *value,
-                    struct cm_err *err) __attribute__((warn_unused_result));
+int ib_metadata_set(struct ib_session *s, const char *entry, const char *value, struct cm_err *err)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -14,7 +14,7 @@
 #include "imapbridge/ib_sasl.h"
 #include "imapbridge/ib_stream.h"
 
-#define LINE_MAX_BYTES 1000   /* RFC 5321 4.5.3.1.5: reply line incl. CRLF is 512; be lenient */
+#define LINE_MAX_BYTES 1000 /* RFC 5321 4.5.3.1.5: reply line incl. CRLF is 512; be lenient */
 #define REPLY_MAX_LINES 64
 #define QUIT_TIMEOUT_MS 2000
 
@@ -47,9 +47,9 @@ struct scheme {
 };
 
 static const struct scheme schemes[] = {
-    { "smtp://", IB_TLS_NONE, 25 },
-    { "smtp+starttls://", IB_TLS_STARTTLS, 587 },
-    { "smtps://", IB_TLS_IMPLICIT, 465 },
+    {"smtp://", IB_TLS_NONE, 25},
+    {"smtp+starttls://", IB_TLS_STARTTLS, 587},
+    {"smtps://", IB_TLS_IMPLICIT, 465},
 };
 
 int ib_smtp_parse_url(const char *url, struct ib_smtp_server *srv, struct cm_err *err)
@@ -57,7 +57,7 @@ int ib_smtp_parse_url(const char *url, struct ib_smtp_server *srv, struct cm_err
     for (size_t i = 0; url != NULL && i < sizeof(schemes) / sizeof(schemes[0]); i++) {
         size_t plen = strlen(schemes[i].prefix);
         /* reuse the IMAP URL's authority parser through an imap:// URL */
-        struct ib_upstream up = { 0 };
+        struct ib_upstream up = {0};
         char *tmp;
         int rc;
 
@@ -198,9 +198,13 @@ static void note_ehlo_line(struct smtp *sm, const char *kw)
     } else if (strncasecmp(kw, "SMTPUTF8", 8) == 0) {
         sm->ext |= EXT_SMTPUTF8;
     } else if (strncasecmp(kw, "AUTH", 4) == 0 && (kw[4] == ' ' || kw[4] == '=')) {
-        static const struct { const char *name; unsigned int bit; } mechs[] = {
-            { "PLAIN", M_PLAIN }, { "LOGIN", M_LOGIN }, { "XOAUTH2", M_XOAUTH2 },
-            { "OAUTHBEARER", M_OAUTHBEARER } };
+        static const struct {
+            const char *name;
+            unsigned int bit;
+        } mechs[] = {{"PLAIN", M_PLAIN},
+                     {"LOGIN", M_LOGIN},
+                     {"XOAUTH2", M_XOAUTH2},
+                     {"OAUTHBEARER", M_OAUTHBEARER}};
         char copy[LINE_MAX_BYTES], *save = NULL;
 
         sm->ext |= EXT_AUTH;
@@ -226,9 +230,8 @@ static int read_reply(struct smtp *sm, enum ib_smtp_stage stage, bool ehlo, int 
 
         if (rc < 0)
             return rc;
-        if (strlen(line) < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' ||
-            line[1] > '9' || line[2] < '0' || line[2] > '9' ||
-            (line[3] != '\0' && line[3] != ' ' && line[3] != '-'))
+        if (strlen(line) < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
+            line[2] < '0' || line[2] > '9' || (line[3] != '\0' && line[3] != ' ' && line[3] != '-'))
             return fail(sm, stage, CM_EUPSTREAM, err, "smtp: malformed reply");
         *code_r = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
         sm->res->code = *code_r;
@@ -280,8 +283,7 @@ static int ehlo(struct smtp *sm, struct cm_err *err)
 
     sm->ext = sm->mechs = 0;
     sm->size_limit = 0;
-    snprintf(line, sizeof(line), "EHLO %s",
-             sm->srv->helo_name ? sm->srv->helo_name : "jmapgate");
+    snprintf(line, sizeof(line), "EHLO %s", sm->srv->helo_name ? sm->srv->helo_name : "jmapgate");
     rc = command(sm, line, IB_SMTP_CONNECT, true, &code, err);
     if (rc == 0 && code != 250)
         rc = fail(sm, IB_SMTP_CONNECT, CM_EUPSTREAM, err, "smtp: EHLO refused: %d %s", code,
@@ -293,7 +295,7 @@ static int ehlo(struct smtp *sm, struct cm_err *err)
 static int open_session(struct smtp *sm, struct cm_err *err)
 {
     const struct ib_smtp_server *srv = sm->srv;
-    struct ib_stream_tls tls = { srv->host, srv->tls_verify, srv->ca_file };
+    struct ib_stream_tls tls = {srv->host, srv->tls_verify, srv->ca_file};
     unsigned int ms = srv->timeout_secs * 1000u;
     int code = 0, rc;
 
@@ -497,11 +499,11 @@ static int body(struct smtp *sm, const char *data, size_t len, struct cm_err *er
     return rc;
 }
 
-int ib_smtp_send(const struct ib_smtp_server *srv, const struct ib_creds *cr,
-                 const char *mail_from, const char *const *rcpt, size_t nrcpt, const char *data,
-                 size_t len, struct ib_smtp_result *res, struct cm_err *err)
+int ib_smtp_send(const struct ib_smtp_server *srv, const struct ib_creds *cr, const char *mail_from,
+                 const char *const *rcpt, size_t nrcpt, const char *data, size_t len,
+                 struct ib_smtp_result *res, struct cm_err *err)
 {
-    struct smtp sm = { .srv = srv, .res = res };
+    struct smtp sm = {.srv = srv, .res = res};
     int rc, code = 0;
 
     res->stage = IB_SMTP_CONNECT;

@@ -30,10 +30,10 @@
 #include "imapbridge/ib_upstream.h"
 
 struct ib_smtp_server {
-    char *url;                 /* as configured */
+    char *url; /* as configured */
     char *host;
     unsigned int port;
-    enum ib_tls_mode tls;      /* smtp:// NONE, smtp+starttls:// STARTTLS, smtps:// IMPLICIT */
+    enum ib_tls_mode tls; /* smtp:// NONE, smtp+starttls:// STARTTLS, smtps:// IMPLICIT */
     bool tls_verify;
     char *ca_file;             /* NULL: the system trust store */
     unsigned int timeout_secs; /* each connect/read/write wait */
@@ -58,9 +58,9 @@ enum ib_smtp_stage {
     IB_SMTP_CONNECT = 0, /* connect, greeting, EHLO */
     IB_SMTP_TLS,         /* STARTTLS or the TLS handshake */
     IB_SMTP_AUTH,
-    IB_SMTP_MAIL,        /* MAIL FROM, or the SIZE check before it */
+    IB_SMTP_MAIL, /* MAIL FROM, or the SIZE check before it */
     IB_SMTP_RCPT,
-    IB_SMTP_DATA,        /* DATA or the reply after the final dot */
+    IB_SMTP_DATA, /* DATA or the reply after the final dot */
     IB_SMTP_DONE
 };
 
@@ -72,7 +72,7 @@ struct ib_smtp_result {
     char text[IB_SMTP_TEXT_MAX]; /* its text, printable ASCII only */
     bool *rejected;              /* caller's array of nrcpt: true = RCPT refused */
     size_t nrejected;
-    uint64_t size_limit;         /* the server's SIZE (0: not announced) */
+    uint64_t size_limit; /* the server's SIZE (0: not announced) */
 };
 
 /* Send data (a complete RFC 5322 message; LF or CRLF line ends, any Bcc
@@ -87,9 +87,9 @@ struct ib_smtp_result {
      CM_ELIMIT   the message is larger than the server's SIZE (nothing sent)
      CM_EUPSTREAM the server refused MAIL, RCPT (see res->rejected) or DATA
    with res->stage, res->code and res->text telling where and why. */
-int ib_smtp_send(const struct ib_smtp_server *srv, const struct ib_creds *cr,
-                 const char *mail_from, const char *const *rcpt, size_t nrcpt, const char *data,
-                 size_t len, struct ib_smtp_result *res, struct cm_err *err)
+int ib_smtp_send(const struct ib_smtp_server *srv, const struct ib_creds *cr, const char *mail_from,
+                 const char *const *rcpt, size_t nrcpt, const char *data, size_t len,
+                 struct ib_smtp_result *res, struct cm_err *err)
     __attribute__((warn_unused_result));
 
 /* XOAUTH2 initial client response, base64 of "user=U^Aauth=Bearer T^A^A";

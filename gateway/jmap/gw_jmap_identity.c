@@ -32,15 +32,14 @@
 #define MAX_ADDRS 20
 
 static const struct gw_jprop identity_props[] = {
-    { "id", true },           { "name", true },          { "email", true },
-    { "replyTo", true },      { "bcc", true },           { "textSignature", true },
-    { "htmlSignature", true }, { "mayDelete", true },
+    {"id", true},  {"name", true},          {"email", true},         {"replyTo", true},
+    {"bcc", true}, {"textSignature", true}, {"htmlSignature", true}, {"mayDelete", true},
 };
 
 /* What the server keeps for the identity. */
 struct stored {
-    bool supported;     /* the server has METADATA */
-    json_t *fields;     /* object (new reference; {} when nothing stored) */
+    bool supported; /* the server has METADATA */
+    json_t *fields; /* object (new reference; {} when nothing stored) */
     char state[24];
 };
 
@@ -107,7 +106,7 @@ static int load(struct gw_jreq *jr, struct stored *st, struct cm_err *err)
 /* The account's identity (new reference), or NULL when it has none. */
 static json_t *identity_json(struct gw_jreq *jr, const struct stored *st)
 {
-    static const char *const keys[] = { "name", "textSignature", "htmlSignature", "replyTo", "bcc" };
+    static const char *const keys[] = {"name", "textSignature", "htmlSignature", "replyTo", "bcc"};
     char email[256];
     json_t *o;
 
@@ -129,12 +128,13 @@ static json_t *identity_json(struct gw_jreq *jr, const struct stored *st)
 json_t *gw_jmap_identity_get(struct gw_jcall *c, struct cm_err *err)
 {
     struct gw_jget g = GW_JGET_INIT;
-    struct stored st = { 0 };
+    struct stored st = {0};
     json_t *list = json_array(), *not_found = json_array(), *ident = NULL, *v, *reply = NULL;
     size_t i;
 
     if (gw_jget_parse(c, identity_props, sizeof(identity_props) / sizeof(identity_props[0]), &g,
-                      err) < 0 || load(c->jr, &st, err) < 0)
+                      err) < 0 ||
+        load(c->jr, &st, err) < 0)
         goto done;
     ident = identity_json(c->jr, &st);
     if (ident != NULL)
@@ -143,7 +143,8 @@ json_t *gw_jmap_identity_get(struct gw_jcall *c, struct cm_err *err)
         if (ident != NULL)
             json_array_append(list, ident);
     } else {
-        json_array_foreach(g.ids, i, v) {
+        json_array_foreach(g.ids, i, v)
+        {
             if (ident != NULL && strcmp(json_string_value(v), GW_SEND_IDENTITY_ID) == 0)
                 json_array_append(list, ident);
             else
@@ -164,7 +165,7 @@ done:
 json_t *gw_jmap_identity_changes(struct gw_jcall *c, struct cm_err *err)
 {
     struct gw_jchanges ch;
-    struct stored st = { 0 };
+    struct stored st = {0};
     json_t *reply = NULL;
     const char *since;
 
@@ -176,9 +177,8 @@ json_t *gw_jmap_identity_changes(struct gw_jcall *c, struct cm_err *err)
         goto done;
     }
     reply = gw_jchanges_reply(c, since, st.state, false, json_array(),
-                              strcmp(since, st.state) == 0
-                                  ? json_array()
-                                  : json_pack("[s]", GW_SEND_IDENTITY_ID),
+                              strcmp(since, st.state) == 0 ? json_array()
+                                                           : json_pack("[s]", GW_SEND_IDENTITY_ID),
                               json_array());
 done:
     stored_fini(&st);
@@ -202,7 +202,8 @@ static bool addrs_valid(json_t *v)
         return true;
     if (!json_is_array(v) || json_array_size(v) > MAX_ADDRS)
         return false;
-    json_array_foreach(v, i, a) {
+    json_array_foreach(v, i, a)
+    {
         json_t *name = json_object_get(a, "name");
 
         if (!ib_smtp_addr_valid(json_string_value(json_object_get(a, "email"))) ||
@@ -221,7 +222,8 @@ static json_t *apply_patch(json_t *patch, json_t *fields)
 
     if (!json_is_object(patch))
         return gw_jset_error("invalidPatch", "not an object");
-    json_object_foreach(patch, k, v) {
+    json_object_foreach(patch, k, v)
+    {
         size_t max = strcmp(k, "name") == 0 ? MAX_NAME : MAX_SIGNATURE;
 
         if (strcmp(k, "name") == 0 || strcmp(k, "textSignature") == 0 ||
@@ -294,11 +296,12 @@ static void update_one(struct gw_jreq *jr, const struct stored *st, const char *
 
 json_t *gw_jmap_identity_set(struct gw_jcall *c, struct cm_err *err)
 {
-    json_t *a = c->args, *create = json_object_get(a, "create"), *update = json_object_get(a, "update");
+    json_t *a = c->args, *create = json_object_get(a, "create"),
+           *update = json_object_get(a, "update");
     json_t *destroy = json_object_get(a, "destroy"), *if_in = json_object_get(a, "ifInState");
     json_t *updated = json_object(), *not_updated = json_object(), *not_created = json_object();
     json_t *not_destroyed = json_object(), *v, *reply = NULL;
-    struct stored st = { 0 };
+    struct stored st = {0};
     char old_state[24];
     const char *k;
     size_t i;
@@ -312,17 +315,19 @@ json_t *gw_jmap_identity_set(struct gw_jcall *c, struct cm_err *err)
     }
     memcpy(old_state, st.state, sizeof(old_state));
     json_object_foreach(create, k, v)
-        json_object_set_new(not_created, k, gw_jset_error("forbidden", "the only identity is "
-                                                                       "the login's own address"));
-    json_object_foreach(update, k, v)
-        update_one(c->jr, &st, k, v, updated, not_updated, err);
-    json_array_foreach(destroy, i, v) {
+        json_object_set_new(not_created, k,
+                            gw_jset_error("forbidden", "the only identity is "
+                                                       "the login's own address"));
+    json_object_foreach(update, k, v) update_one(c->jr, &st, k, v, updated, not_updated, err);
+    json_array_foreach(destroy, i, v)
+    {
         const char *id = json_string_value(v);
 
         if (id != NULL)
-            json_object_set_new(not_destroyed, id,
-                                gw_jset_error(strcmp(id, GW_SEND_IDENTITY_ID) ? "notFound" : "forbidden",
-                                              "the identity cannot be deleted"));
+            json_object_set_new(
+                not_destroyed, id,
+                gw_jset_error(strcmp(id, GW_SEND_IDENTITY_ID) ? "notFound" : "forbidden",
+                              "the identity cannot be deleted"));
     }
     if (json_object_size(updated) > 0) {
         stored_fini(&st);

@@ -36,9 +36,9 @@
 #define SUBMISSION_STATE "0"
 
 struct sent {
-    char id[24];          /* the submission id */
-    char *creation_id;    /* borrowed from args */
-    char *email_id;       /* malloc'd, resolved */
+    char id[24];       /* the submission id */
+    char *creation_id; /* borrowed from args */
+    char *email_id;    /* malloc'd, resolved */
 };
 
 struct subset {
@@ -101,7 +101,8 @@ static bool envelope_ok(json_t *env)
     if (!json_is_object(env) || !address_ok(json_object_get(env, "mailFrom")) ||
         !json_is_array(rcpt))
         return false;
-    json_array_foreach(rcpt, i, v) {
+    json_array_foreach(rcpt, i, v)
+    {
         if (!address_ok(v))
             return false;
     }
@@ -113,8 +114,8 @@ static int fetch_email(struct subset *ss, const char *id, char **data_r, size_t 
                        struct cm_err *err)
 {
     struct ib_email_loc loc;
-    const struct ib_folder *f = ib_ids_email_parse(id, &loc) == 0 ? gw_jmail_folder_of(ss->l, &loc)
-                                                                  : NULL;
+    const struct ib_folder *f =
+        ib_ids_email_parse(id, &loc) == 0 ? gw_jmail_folder_of(ss->l, &loc) : NULL;
 
     if (f == NULL)
         return cm_err_set(err, CM_ENOENT, "no such email");
@@ -142,9 +143,9 @@ static json_t *submission_json(const char *id, const char *email_id, const char 
 
     gw_jmail_utcdate((int64_t)time(NULL), now, sizeof(now));
     return json_pack("{s:s,s:s,s:s,s:s*,s:s,s:s,s:o,s:n,s:[],s:[]}", "id", id, "identityId",
-                     GW_SEND_IDENTITY_ID, "emailId", email_id, "threadId", thread_id,
-                     "undoStatus", "final", "sendAt", now, "envelope", envelope,
-                     "deliveryStatus", "dsnBlobIds", "mdnBlobIds");
+                     GW_SEND_IDENTITY_ID, "emailId", email_id, "threadId", thread_id, "undoStatus",
+                     "final", "sendAt", now, "envelope", envelope, "deliveryStatus", "dsnBlobIds",
+                     "mdnBlobIds");
 }
 
 static void new_submission_id(char id[24])
@@ -161,8 +162,8 @@ static int send_one(struct subset *ss, const char *cid, const char *email_id, js
                     struct cm_err *err)
 {
     struct gw_jreq *jr = ss->c->jr;
-    struct gw_submit sub = { jr->req->ctx, &jr->principal.creds, jr->account_id,
-                             json_is_object(env) ? env : NULL };
+    struct gw_submit sub = {jr->req->ctx, &jr->principal.creds, jr->account_id,
+                            json_is_object(env) ? env : NULL};
     struct gw_submit_fail f;
     json_t *used = NULL;
     char *data = NULL;
@@ -202,17 +203,21 @@ static int create_one(struct subset *ss, const char *cid, json_t *o, struct cm_e
     json_t *env = json_object_get(o, "envelope"), *undo = json_object_get(o, "undoStatus");
 
     if (!json_is_object(o))
-        json_object_set_new(ss->not_created, cid, gw_jset_error("invalidProperties", "not an object"));
+        json_object_set_new(ss->not_created, cid,
+                            gw_jset_error("invalidProperties", "not an object"));
     else if (identity == NULL || strcmp(identity, GW_SEND_IDENTITY_ID) != 0)
         json_object_set_new(ss->not_created, cid, invalid("identityId", "no such identity"));
     else if (email_id == NULL)
-        json_object_set_new(ss->not_created, cid,
-                            invalid("emailId", raw_id ? "unknown creation id" : "emailId is required"));
+        json_object_set_new(
+            ss->not_created, cid,
+            invalid("emailId", raw_id ? "unknown creation id" : "emailId is required"));
     else if (!envelope_ok(env))
         json_object_set_new(ss->not_created, cid,
-                            invalid("envelope", "envelope needs mailFrom and rcptTo with emails and no "
-                                                        "parameters (no submissionExtensions)"));
-    else if (undo != NULL && !(json_is_string(undo) && strcmp(json_string_value(undo), "final") == 0))
+                            invalid("envelope",
+                                    "envelope needs mailFrom and rcptTo with emails and no "
+                                    "parameters (no submissionExtensions)"));
+    else if (undo != NULL &&
+             !(json_is_string(undo) && strcmp(json_string_value(undo), "final") == 0))
         json_object_set_new(ss->not_created, cid,
                             invalid("undoStatus", "messages are sent at once: only \"final\""));
     else if (json_object_get(o, "sendAt") != NULL)
@@ -246,11 +251,13 @@ static int split_patch(json_t *patch, json_t *kw, const char **dest_r)
     int n = 0;
 
     *dest_r = NULL;
-    json_object_foreach(patch, k, v) {
+    json_object_foreach(patch, k, v)
+    {
         if (strcmp(k, "mailboxIds") == 0) {
             const char *id;
 
-            json_object_foreach(v, id, t) {
+            json_object_foreach(v, id, t)
+            {
                 if (json_is_true(t) && n++ == 0)
                     *dest_r = id;
             }
@@ -306,13 +313,15 @@ static json_t *move_email(struct subset *ss, const char *email_id, const char *d
 static void on_success(struct subset *ss, json_t *update, json_t *destroy, struct cm_err *err)
 {
     json_t *args = json_pack("{s:s,s:{},s:[]}", "accountId", ss->c->jr->account_id, "update",
-                             "destroy"), *moves = json_object(), *reply, *v;
-    struct gw_jcall ec = { ss->c->jr, "Email/set", args, ss->c->call_id, NULL, NULL };
+                             "destroy"),
+           *moves = json_object(), *reply, *v;
+    struct gw_jcall ec = {ss->c->jr, "Email/set", args, ss->c->call_id, NULL, NULL};
     struct cm_err eerr = CM_ERR_INIT;
     const char *key, *email, *dest;
     size_t i;
 
-    json_object_foreach(update, key, v) {
+    json_object_foreach(update, key, v)
+    {
         json_t *kw = json_object();
 
         if ((email = sent_email(ss, key)) == NULL || !json_is_object(v)) {
@@ -325,18 +334,20 @@ static void on_success(struct subset *ss, json_t *update, json_t *destroy, struc
             json_object_set_new(moves, email, json_string(dest));
         json_object_set_new(json_object_get(args, "update"), email, kw);
     }
-    json_array_foreach(destroy, i, v) {
+    json_array_foreach(destroy, i, v)
+    {
         if (json_is_string(v) && (email = sent_email(ss, json_string_value(v))) != NULL)
             json_array_append_new(json_object_get(args, "destroy"), json_string(email));
     }
     reply = gw_jmap_email_set(&ec, &eerr);
     if (reply == NULL) {
-        ss->c->followup = json_pack("[s,{s:s,s:s}]", "error", "type",
-                                    ec.error_type ? ec.error_type : "serverFail", "description",
-                                    eerr.msg);
+        ss->c->followup =
+            json_pack("[s,{s:s,s:s}]", "error", "type",
+                      ec.error_type ? ec.error_type : "serverFail", "description", eerr.msg);
         goto done;
     }
-    json_object_foreach(moves, email, v) {
+    json_object_foreach(moves, email, v)
+    {
         json_t *upd = json_object_get(reply, "updated"), *e;
 
         if (json_object_get(upd, email) == NULL)
@@ -379,7 +390,8 @@ static json_t *not_found_all(json_t *in, bool keys)
         json_object_foreach(in, k, v)
             json_object_set_new(out, k, gw_jset_error("notFound", "submissions are not kept"));
     } else {
-        json_array_foreach(in, i, v) {
+        json_array_foreach(in, i, v)
+        {
             if (json_is_string(v))
                 json_object_set_new(out, json_string_value(v),
                                     gw_jset_error("notFound", "submissions are not kept"));
@@ -400,7 +412,8 @@ static int create_all(struct subset *ss, json_t *create, struct cm_err *err)
         return 0;
     if (gw_jmail_folders(ss->c->jr, &ss->l, err) < 0 || gw_jreq_session(ss->c->jr, &ss->s, err) < 0)
         return err->code;
-    json_object_foreach(create, cid, o) {
+    json_object_foreach(create, cid, o)
+    {
         int rc = create_one(ss, cid, o, err);
 
         if (rc < 0)
@@ -411,11 +424,12 @@ static int create_all(struct subset *ss, json_t *create, struct cm_err *err)
 
 json_t *gw_jmap_submission_set(struct gw_jcall *c, struct cm_err *err)
 {
-    json_t *a = c->args, *create = json_object_get(a, "create"), *update = json_object_get(a, "update");
+    json_t *a = c->args, *create = json_object_get(a, "create"),
+           *update = json_object_get(a, "update");
     json_t *destroy = json_object_get(a, "destroy"), *if_in = json_object_get(a, "ifInState");
     json_t *on_update = json_object_get(a, "onSuccessUpdateEmail");
     json_t *on_destroy = json_object_get(a, "onSuccessDestroyEmail");
-    struct subset ss = { .c = c };
+    struct subset ss = {.c = c};
     json_t *reply = NULL;
 
     ss.created = json_object();
@@ -436,11 +450,11 @@ json_t *gw_jmap_submission_set(struct gw_jcall *c, struct cm_err *err)
         goto done;
     if (ss.nsent > 0 && (json_object_size(on_update) > 0 || json_array_size(on_destroy) > 0))
         on_success(&ss, on_update, on_destroy, err);
-    reply = json_pack("{s:s,s:s,s:s,s:O,s:n,s:n,s:O,s:o,s:o}", "accountId", c->jr->account_id,
-                      "oldState", SUBMISSION_STATE, "newState", SUBMISSION_STATE, "created",
-                      ss.created, "updated", "destroyed", "notCreated", ss.not_created,
-                      "notUpdated", not_found_all(update, true), "notDestroyed",
-                      not_found_all(destroy, false));
+    reply =
+        json_pack("{s:s,s:s,s:s,s:O,s:n,s:n,s:O,s:o,s:o}", "accountId", c->jr->account_id,
+                  "oldState", SUBMISSION_STATE, "newState", SUBMISSION_STATE, "created", ss.created,
+                  "updated", "destroyed", "notCreated", ss.not_created, "notUpdated",
+                  not_found_all(update, true), "notDestroyed", not_found_all(destroy, false));
 done:
     for (size_t i = 0; i < ss.nsent; i++)
         free(ss.sent[i].email_id);
@@ -453,10 +467,9 @@ done:
 json_t *gw_jmap_submission_get(struct gw_jcall *c, struct cm_err *err)
 {
     static const struct gw_jprop props[] = {
-        { "id", true },         { "identityId", true },     { "emailId", true },
-        { "threadId", true },   { "envelope", true },       { "sendAt", true },
-        { "undoStatus", true }, { "deliveryStatus", true }, { "dsnBlobIds", true },
-        { "mdnBlobIds", true },
+        {"id", true},         {"identityId", true}, {"emailId", true},    {"threadId", true},
+        {"envelope", true},   {"sendAt", true},     {"undoStatus", true}, {"deliveryStatus", true},
+        {"dsnBlobIds", true}, {"mdnBlobIds", true},
     };
     struct gw_jget g = GW_JGET_INIT;
     json_t *reply = NULL;

@@ -13,13 +13,15 @@
 
 static void test_strip_bcc(void)
 {
-    static const struct { const char *in, *out; } t[] = {
-        { "From: a@b\r\nBcc: x@y\r\nTo: c@d\r\n\r\nBcc: body stays\r\n",
-          "From: a@b\r\nTo: c@d\r\n\r\nBcc: body stays\r\n" },
-        { "BCC: x@y,\r\n  z@w\r\nSubject: s\n\nb", "Subject: s\n\nb" },
-        { "Subject: s\r\nResent-Bcc: q@r\r\nBccx: keep\r\n\r\n", "Subject: s\r\nBccx: keep\r\n\r\n" },
-        { "To: a@b\nBcc:\n\tfolded@x\n", "To: a@b\n" },
-        { "", "" },
+    static const struct {
+        const char *in, *out;
+    } t[] = {
+        {"From: a@b\r\nBcc: x@y\r\nTo: c@d\r\n\r\nBcc: body stays\r\n",
+         "From: a@b\r\nTo: c@d\r\n\r\nBcc: body stays\r\n"},
+        {"BCC: x@y,\r\n  z@w\r\nSubject: s\n\nb", "Subject: s\n\nb"},
+        {"Subject: s\r\nResent-Bcc: q@r\r\nBccx: keep\r\n\r\n", "Subject: s\r\nBccx: keep\r\n\r\n"},
+        {"To: a@b\nBcc:\n\tfolded@x\n", "To: a@b\n"},
+        {"", ""},
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -34,8 +36,8 @@ static void test_strip_bcc(void)
 
 static struct gw_mime_msg base_msg(void)
 {
-    static const struct gw_mime_addr to[] = { { "Bob \"B\" Jones", "bob@example.org" },
-                                              { NULL, "carol@example.org" } };
+    static const struct gw_mime_addr to[] = {{"Bob \"B\" Jones", "bob@example.org"},
+                                             {NULL, "carol@example.org"}};
     struct gw_mime_msg m;
 
     memset(&m, 0, sizeof(m));
@@ -61,25 +63,29 @@ static void test_mime_simple(void)
     th_assert(strlen(out) == n);
     th_assert(strstr(out, "Date: Thu, 01 Jan 1970 00:00:00 +0000\r\n") == out);
     th_assert(strstr(out, "From: \"Alice\" <alice@example.org>\r\n") != NULL);
-    th_assert(strstr(out, "To: \"Bob \\\"B\\\" Jones\" <bob@example.org>,\r\n <carol@example.org>\r\n"));
+    th_assert(
+        strstr(out, "To: \"Bob \\\"B\\\" Jones\" <bob@example.org>,\r\n <carol@example.org>\r\n"));
     th_assert(strstr(out, "Subject: Hello\r\nMessage-ID: <id1@example.org>\r\n") != NULL);
-    th_assert(strstr(out, "Content-Type: text/plain; charset=utf-8\r\n"
-                          "Content-Transfer-Encoding: 7bit\r\n\r\nline one\r\nline two\r\n") != NULL);
+    th_assert(strstr(out,
+                     "Content-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Transfer-Encoding: 7bit\r\n\r\nline one\r\nline two\r\n") != NULL);
     th_assert(strstr(out, "Bcc") == NULL);
     free(out);
 }
 
 static void test_mime_encoded_and_multipart(void)
 {
-    static const unsigned char bin[] = { 0, 1, 2, 255 };
-    static const struct gw_mime_att att[] = { { "r\xc3\xa9sum\xc3\xa9.pdf", "application/pdf", bin, 4 } };
-    static const struct gw_mime_addr bcc[] = { { NULL, "dan@example.org" } };
+    static const unsigned char bin[] = {0, 1, 2, 255};
+    static const struct gw_mime_att att[] = {
+        {"r\xc3\xa9sum\xc3\xa9.pdf", "application/pdf", bin, 4}};
+    static const struct gw_mime_addr bcc[] = {{NULL, "dan@example.org"}};
     struct gw_mime_msg m = base_msg();
     struct cm_err err = CM_ERR_INIT;
     char *out = NULL;
     size_t n = 0;
 
-    m.subject = "Gr\xc3\xbc\xc3\x9f""e";
+    m.subject = "Gr\xc3\xbc\xc3\x9f"
+                "e";
     m.html = "<p>hi</p>";
     m.att = att;
     m.natt = 1;
@@ -100,9 +106,10 @@ static void test_mime_encoded_and_multipart(void)
 
 static void test_mime_refusals(void)
 {
-    static const struct gw_mime_addr bad_to[] = { { NULL, "bob@example.org>\r\nRCPT TO:<x@y.z" } };
-    static const struct gw_mime_addr bad_name[] = { { "B\r\nBcc: x@y.z", "bob@example.org" } };
-    static const struct gw_mime_att bad_type[] = { { "a", "text/plain\r\nX: y", (const unsigned char *)"", 0 } };
+    static const struct gw_mime_addr bad_to[] = {{NULL, "bob@example.org>\r\nRCPT TO:<x@y.z"}};
+    static const struct gw_mime_addr bad_name[] = {{"B\r\nBcc: x@y.z", "bob@example.org"}};
+    static const struct gw_mime_att bad_type[] = {
+        {"a", "text/plain\r\nX: y", (const unsigned char *)"", 0}};
     struct cm_err err = CM_ERR_INIT;
     char *out = NULL;
     size_t n = 0;
@@ -112,12 +119,21 @@ static void test_mime_refusals(void)
 
         switch (i) {
         case 0: m.subject = "a\r\nBcc: x@y.z"; break;
-        case 1: m.to = bad_to; m.nto = 1; break;
-        case 2: m.to = bad_name; m.nto = 1; break;
+        case 1:
+            m.to = bad_to;
+            m.nto = 1;
+            break;
+        case 2:
+            m.to = bad_name;
+            m.nto = 1;
+            break;
         case 3: m.in_reply_to = "no-brackets@x"; break;
         case 4: m.references = "<a@b> junk"; break;
         case 5: m.text = NULL; break;
-        case 6: m.att = bad_type; m.natt = 1; break;
+        case 6:
+            m.att = bad_type;
+            m.natt = 1;
+            break;
         case 7: m.max_bytes = 100; break;
         }
         th_assert_idx(gw_mime_build(&m, &out, &n, &err) == (i == 7 ? CM_ELIMIT : CM_EINVAL), i);
@@ -140,13 +156,13 @@ static void test_rate_and_identity(void)
     th_assert(gw_send_new(&set, &s, NULL) == 0 && s != NULL);
     for (int i = 0; i < 3; i++)
         th_assert_idx(gw_send_rate_take(s, "a1", t) == 0, i);
-    th_assert(gw_send_rate_take(s, "a1", t) == 20);          /* one token per 20 s */
-    th_assert(gw_send_rate_take(s, "a2", t) == 0);           /* another account */
+    th_assert(gw_send_rate_take(s, "a1", t) == 20); /* one token per 20 s */
+    th_assert(gw_send_rate_take(s, "a2", t) == 0);  /* another account */
     gw_send_rate_refund(s, "a1");
     th_assert(gw_send_rate_take(s, "a1", t) == 0);
     th_assert(gw_send_rate_take(s, "a1", t + 19000) > 0);
     th_assert(gw_send_rate_take(s, "a1", t + 20001) == 0);
-    for (int i = 0; i < 100000; i++) {                         /* bounded table */
+    for (int i = 0; i < 100000; i++) { /* bounded table */
         char key[32];
 
         snprintf(key, sizeof(key), "k%d", i);

@@ -13,14 +13,24 @@
 
 static void test_addr_valid(void)
 {
-    static const struct { const char *a; bool ok; } t[] = {
-        { "alice@example.org", true },       { "a@b", true },
-        { "p\xc3\xa9r@example.org", true },  { "", false },
-        { "alice", false },                  { "@example.org", false },
-        { "alice@", false },                 { "a@b@c", false },
-        { "alice@example.org\r\nRSET", false }, { "a b@c", false },
-        { "<a@b>", false },                  { "a@b>", false },
-        { "a\"b@c", false },                 { "a@b\x7f", false },
+    static const struct {
+        const char *a;
+        bool ok;
+    } t[] = {
+        {"alice@example.org", true},
+        {"a@b", true},
+        {"p\xc3\xa9r@example.org", true},
+        {"", false},
+        {"alice", false},
+        {"@example.org", false},
+        {"alice@", false},
+        {"a@b@c", false},
+        {"alice@example.org\r\nRSET", false},
+        {"a b@c", false},
+        {"<a@b>", false},
+        {"a@b>", false},
+        {"a\"b@c", false},
+        {"a@b\x7f", false},
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -30,20 +40,25 @@ static void test_addr_valid(void)
 
 static void test_parse_url(void)
 {
-    static const struct { const char *url; int rc; const char *host; unsigned int port;
-                          enum ib_tls_mode tls; } t[] = {
-        { "smtp+starttls://mail.example.org", 0, "mail.example.org", 587, IB_TLS_STARTTLS },
-        { "smtps://mail.example.org:2465", 0, "mail.example.org", 2465, IB_TLS_IMPLICIT },
-        { "SMTPS://h", 0, "h", 465, IB_TLS_IMPLICIT },
-        { "smtp://[::1]", 0, "::1", 25, IB_TLS_NONE },
-        { "smtp://[::1]:2525/", 0, "::1", 2525, IB_TLS_NONE },
-        { "imap://h", CM_ECONFIG, NULL, 0, IB_TLS_NONE },
-        { "smtp://h:0", CM_ECONFIG, NULL, 0, IB_TLS_NONE },
-        { "smtp://user@h", CM_ECONFIG, NULL, 0, IB_TLS_NONE },
+    static const struct {
+        const char *url;
+        int rc;
+        const char *host;
+        unsigned int port;
+        enum ib_tls_mode tls;
+    } t[] = {
+        {"smtp+starttls://mail.example.org", 0, "mail.example.org", 587, IB_TLS_STARTTLS},
+        {"smtps://mail.example.org:2465", 0, "mail.example.org", 2465, IB_TLS_IMPLICIT},
+        {"SMTPS://h", 0, "h", 465, IB_TLS_IMPLICIT},
+        {"smtp://[::1]", 0, "::1", 25, IB_TLS_NONE},
+        {"smtp://[::1]:2525/", 0, "::1", 2525, IB_TLS_NONE},
+        {"imap://h", CM_ECONFIG, NULL, 0, IB_TLS_NONE},
+        {"smtp://h:0", CM_ECONFIG, NULL, 0, IB_TLS_NONE},
+        {"smtp://user@h", CM_ECONFIG, NULL, 0, IB_TLS_NONE},
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-        struct ib_smtp_server s = { 0 };
+        struct ib_smtp_server s = {0};
         int rc = ib_smtp_parse_url(t[i].url, &s, NULL);
 
         th_assert_idx(rc == t[i].rc, i);
@@ -66,7 +81,7 @@ static void test_xoauth2_message(void)
 
 static struct ib_smtp_server server_for(struct fake_imap *f, enum ib_tls_mode tls)
 {
-    struct ib_smtp_server s = { 0 };
+    struct ib_smtp_server s = {0};
 
     s.host = (char *)"127.0.0.1";
     s.port = fake_imap_port(f);
@@ -77,7 +92,7 @@ static struct ib_smtp_server server_for(struct fake_imap *f, enum ib_tls_mode tl
 
 static struct ib_creds creds(void)
 {
-    struct ib_creds cr = { (char *)"alice", (char *)"secret", IB_AUTH_LOGIN, { "", 0, "" } };
+    struct ib_creds cr = {(char *)"alice", (char *)"secret", IB_AUTH_LOGIN, {"", 0, ""}};
 
     return cr;
 }
@@ -109,15 +124,16 @@ static void test_send_dot_stuffing(void)
         FI_SEND("221 bye\r\n"),
         FI_CLOSE,
     };
-    static const char msg[] = "Subject: x\n\n.one\r\ntwo\n.\r\nthree";  /* no final line end */
-    const char *rcpt[] = { "bob@example.org" };
+    static const char msg[] = "Subject: x\n\n.one\r\ntwo\n.\r\nthree"; /* no final line end */
+    const char *rcpt[] = {"bob@example.org"};
     struct fake_imap *f = fake_imap_start(script);
     struct ib_smtp_server s = server_for(f, IB_TLS_NONE);
     struct ib_creds cr = creds();
-    struct ib_smtp_result res = { 0 };
+    struct ib_smtp_result res = {0};
     struct cm_err err = CM_ERR_INIT;
 
-    th_assert(ib_smtp_send(&s, &cr, "alice@example.org", rcpt, 1, msg, strlen(msg), &res, &err) == 0);
+    th_assert(ib_smtp_send(&s, &cr, "alice@example.org", rcpt, 1, msg, strlen(msg), &res, &err) ==
+              0);
     th_assert(res.stage == IB_SMTP_DONE && res.code == 250 && res.size_limit == 100000);
     th_assert(fake_imap_failures(f) == 0);
     if (fake_imap_failures(f))
@@ -129,7 +145,7 @@ static void test_refused_recipient(void)
 {
     static const struct fake_imap_step script[] = {
         GREETING,
-        FI_SEND("250 fake\r\n"),           /* no AUTH offered: none sent */
+        FI_SEND("250 fake\r\n"), /* no AUTH offered: none sent */
         FI_EXPECT("^MAIL FROM:<alice@example.org>"),
         FI_SEND("250 ok\r\n"),
         FI_EXPECT("^RCPT TO:<bob@example.org>"),
@@ -144,16 +160,16 @@ static void test_refused_recipient(void)
         FI_SEND("221 bye\r\n"),
         FI_CLOSE,
     };
-    const char *rcpt[] = { "bob@example.org", "carol@example.org", "dan@example.org" };
-    bool rejected[3] = { false, false, false };
+    const char *rcpt[] = {"bob@example.org", "carol@example.org", "dan@example.org"};
+    bool rejected[3] = {false, false, false};
     struct fake_imap *f = fake_imap_start(script);
     struct ib_smtp_server s = server_for(f, IB_TLS_NONE);
     struct ib_creds cr = creds();
-    struct ib_smtp_result res = { .rejected = rejected };
+    struct ib_smtp_result res = {.rejected = rejected};
     struct cm_err err = CM_ERR_INIT;
 
-    th_assert(ib_smtp_send(&s, &cr, "alice@example.org", rcpt, 3, "S: x\r\n\r\nb", 9, &res,
-                           &err) == CM_EUPSTREAM);
+    th_assert(ib_smtp_send(&s, &cr, "alice@example.org", rcpt, 3, "S: x\r\n\r\nb", 9, &res, &err) ==
+              CM_EUPSTREAM);
     th_assert(res.stage == IB_SMTP_RCPT && res.code == 550 && res.nrejected == 1);
     th_assert(!rejected[0] && rejected[1] && !rejected[2]);
     th_assert(fake_imap_failures(f) == 0);
@@ -163,19 +179,25 @@ static void test_refused_recipient(void)
 static void test_size_and_auth_refusals(void)
 {
     static const struct fake_imap_step big[] = {
-        GREETING, FI_SEND("250-fake\r\n250 SIZE 5\r\n"),
-        FI_EXPECT("^QUIT"), FI_SEND("221 bye\r\n"), FI_CLOSE,
+        GREETING, FI_SEND("250-fake\r\n250 SIZE 5\r\n"), FI_EXPECT("^QUIT"), FI_SEND("221 bye\r\n"),
+        FI_CLOSE,
     };
     static const struct fake_imap_step refused[] = {
-        GREETING, FI_SEND("250-fake\r\n250 AUTH=LOGIN\r\n"),
-        FI_EXPECT("^AUTH LOGIN"), FI_SEND("334 VXNlcm5hbWU6\r\n"),
-        FI_EXPECT("^YWxpY2U="), FI_SEND("334 UGFzc3dvcmQ6\r\n"),
-        FI_EXPECT("^c2VjcmV0"), FI_SEND("535 5.7.8 bad\r\n"),
-        FI_EXPECT("^QUIT"), FI_SEND("221 bye\r\n"), FI_CLOSE,
+        GREETING,
+        FI_SEND("250-fake\r\n250 AUTH=LOGIN\r\n"),
+        FI_EXPECT("^AUTH LOGIN"),
+        FI_SEND("334 VXNlcm5hbWU6\r\n"),
+        FI_EXPECT("^YWxpY2U="),
+        FI_SEND("334 UGFzc3dvcmQ6\r\n"),
+        FI_EXPECT("^c2VjcmV0"),
+        FI_SEND("535 5.7.8 bad\r\n"),
+        FI_EXPECT("^QUIT"),
+        FI_SEND("221 bye\r\n"),
+        FI_CLOSE,
     };
-    const char *rcpt[] = { "bob@example.org" };
+    const char *rcpt[] = {"bob@example.org"};
     struct ib_creds cr = creds();
-    struct ib_smtp_result res = { 0 };
+    struct ib_smtp_result res = {0};
     struct cm_err err = CM_ERR_INIT;
     struct fake_imap *f = fake_imap_start(big);
     struct ib_smtp_server s = server_for(f, IB_TLS_NONE);
@@ -195,13 +217,14 @@ static void test_size_and_auth_refusals(void)
 static void test_starttls_required_and_bad_input(void)
 {
     static const struct fake_imap_step script[] = {
-        GREETING, FI_SEND("250-fake\r\n250 AUTH PLAIN\r\n"),
-        FI_EXPECT("^QUIT"), FI_SEND("221 bye\r\n"), FI_CLOSE,
+        GREETING,           FI_SEND("250-fake\r\n250 AUTH PLAIN\r\n"),
+        FI_EXPECT("^QUIT"), FI_SEND("221 bye\r\n"),
+        FI_CLOSE,
     };
-    const char *rcpt[] = { "bob@example.org" };
-    const char *bad[] = { "bob@example.org\r\nRCPT TO:<x@y.z>" };
+    const char *rcpt[] = {"bob@example.org"};
+    const char *bad[] = {"bob@example.org\r\nRCPT TO:<x@y.z>"};
     struct ib_creds cr = creds();
-    struct ib_smtp_result res = { 0 };
+    struct ib_smtp_result res = {0};
     struct cm_err err = CM_ERR_INIT;
     struct fake_imap *f = fake_imap_start(script);
     struct ib_smtp_server s = server_for(f, IB_TLS_STARTTLS);
