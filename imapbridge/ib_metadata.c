@@ -29,18 +29,23 @@ int mailimap_nstring_parse(mailstream *fd, MMAPString *buffer, struct mailimap_p
 
 #define MAX_ENTRY 200
 
-/* "* METADATA" data: the first entry and its value (NULL for NIL). */
+/* "* METADATA" data: its entries and values (NULL for NIL), the first
+   MAX_PAIRS of them. */
+#define MAX_PAIRS 16
 struct md_resp {
-    char *entry;
-    char *value;
+    size_t n;
+    char *entry[MAX_PAIRS];
+    char *value[MAX_PAIRS];
 };
 
 static void md_free(struct md_resp *m)
 {
     if (m == NULL)
         return;
-    free(m->entry);
-    free(m->value);
+    for (size_t i = 0; i < m->n; i++) {
+        free(m->entry[i]);
+        free(m->value[i]);
+    }
     free(m);
 }
 
@@ -74,7 +79,7 @@ static int parse_metadata(mailstream *fd, MMAPString *buf, struct mailimap_parse
         r = mailimap_space_parse(fd, buf, pos);
     if (r == MAILIMAP_NO_ERROR)
         r = mailimap_oparenth_parse(fd, buf, ctx, pos);
-    for (bool first = true; r == MAILIMAP_NO_ERROR; first = false) {
+    while (r == MAILIMAP_NO_ERROR) {
         char *entry = NULL, *value = NULL;
         size_t len = 0;
 
@@ -83,11 +88,13 @@ static int parse_metadata(mailstream *fd, MMAPString *buf, struct mailimap_parse
             r = mailimap_space_parse(fd, buf, pos);
         if (r == MAILIMAP_NO_ERROR)
             r = mailimap_nstring_parse(fd, buf, ctx, pos, &value, &len, 0, NULL);
-        if (r == MAILIMAP_NO_ERROR && first) {
-            m->entry = entry;
+        if (r == MAILIMAP_NO_ERROR && m->n < MAX_PAIRS) {
+            m->entry[m->n] = entry;
+            m->value[m->n] = value ? strndup(value, len) : NULL;
             entry = NULL;
-            if (value != NULL && (m->value = strndup(value, len)) == NULL)
+            if (value != NULL && m->value[m->n] == NULL)
                 r = MAILIMAP_ERROR_MEMORY;
+            m->n++;
         }
         free(entry);
         if (value != NULL)
@@ -196,13 +203,14 @@ static int run(struct ib_session *s, const char *cmd, const char *entry, char **
         struct mailimap_extension_data *d = clist_content(it);
         struct md_resp *m = d ? d->ext_data : NULL;
 
-        if (d != NULL && d->ext_extension == &md_api && m->entry != NULL &&
-            strcasecmp(m->entry, entry) == 0 && m->value != NULL) {
-            if ((*value_r = strdup(m->value)) == NULL)
+        if (d == NULL || d->ext_extension != &md_api)
+            continue;
+        for (size_t i = 0; i < m->n; i++) {
+            if (*value_r == NULL && strcasecmp(m->entry[i], entry) == 0 && m->value[i] != NULL &&
+                (*value_r = strdup(m->value[i])) == NULL)
                 return cm_err_set(err, CM_ENOMEM, "out of memory");
         }
     }
-    ib_session_note_synced(s);
     return 0;
 }
 

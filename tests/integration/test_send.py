@@ -465,7 +465,14 @@ class TestRestSend(SendCase):
 
 
 class TestRateLimit(SendCase):
-    GATEWAY_ENV = {'JMAPGATE_SEND_RATE_LIMIT': '2'}
+    GATEWAY_ENV = {'JMAPGATE_SEND_RATE_LIMIT': '2', 'JMAPGATE_SMTP_MAX_RECIPIENTS': '2'}
+
+    def test_recipient_limit(self):
+        st, _, out = self.gw.json('POST', '/api/v1/messages/send',
+                                  {'to': ['bob@' + DOMAIN, 'carol@' + DOMAIN], 'cc': ['dan@' + DOMAIN],
+                                   'text': 'x'}, headers=self.auth('carol'))
+        self.assertEqual(st, 400, out)
+        self.assertEqual((out['error'], out['maxRecipients']), ('tooManyRecipients', 2))
 
     def test_rate_limit(self):
         h = self.auth('dan')
