@@ -89,6 +89,7 @@ bench: build
 	python3 bench/bench_rest_changes.py
 	python3 bench/bench_folder_list.py
 	python3 bench/bench_round_trips.py
+	python3 bench/bench_locate.py
 	python3 bench/bench_streams.py
 
 # The integration tier against the ASan+UBSan gateway (not part of `make

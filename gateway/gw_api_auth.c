@@ -105,6 +105,18 @@ static void set_cookie(struct gw_req *req, const char *token, unsigned int max_a
     gw_req_add_header(req, "Set-Cookie", cookie);
 }
 
+/* The routing hint for a load balancer (README "Running several
+   instances"): not a credential, only the account id, so a proxy can hash
+   SSE streams by account and one instance owns the account's watchers. */
+static void set_route_cookie(struct gw_req *req, const char *acct, unsigned int max_age)
+{
+    char cookie[IB_ACCOUNT_ID_LEN + 160];
+
+    snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; Max-Age=%u; HttpOnly; SameSite=Strict%s",
+             GW_ROUTE_COOKIE_NAME, acct, max_age, req->ctx->set->cookie_secure ? "; Secure" : "");
+    gw_req_add_header(req, "Set-Cookie", cookie);
+}
+
 /* Log in to IMAP (which proves the password), keep the warm session in the
    pool, and answer with a token. */
 static int login(struct gw_req *req, const struct login_req *lr, struct cm_err *err)
@@ -135,6 +147,7 @@ static int login(struct gw_req *req, const struct login_req *lr, struct cm_err *
         goto done;
     cm_time_rfc3339(exp, expires, sizeof(expires));
     set_cookie(req, token, ctx->set->token_ttl_secs);
+    set_route_cookie(req, acct, ctx->set->token_ttl_secs);
     gw_req_reply_json(req, 200,
                       json_pack("{s:s,s:s,s:I,s:s,s:s}", "token", token, "expiresAt", expires,
                                 "expiresIn", (json_int_t)ctx->set->token_ttl_secs, "accountId",
@@ -169,6 +182,9 @@ void gw_api_logout(struct gw_req *req)
 
     snprintf(cookie, sizeof(cookie), "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
              GW_COOKIE_NAME, req->ctx->set->cookie_secure ? "; Secure" : "");
+    gw_req_add_header(req, "Set-Cookie", cookie);
+    snprintf(cookie, sizeof(cookie), "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+             GW_ROUTE_COOKIE_NAME, req->ctx->set->cookie_secure ? "; Secure" : "");
     gw_req_add_header(req, "Set-Cookie", cookie);
     gw_req_reply_owned(req, 204, NULL, NULL, 0);
 }

@@ -109,7 +109,8 @@ static int cmp_uid(const void *a, const void *b)
 
 static void page_removed(struct pager *pg, const struct ib_delta *dl, struct delta *d)
 {
-    qsort(dl->vanished, dl->nvanished, sizeof(*dl->vanished), cmp_uid);
+    if (dl->nvanished > 1) /* vanished is NULL when empty: qsort(NULL, 0) is UB */
+        qsort(dl->vanished, dl->nvanished, sizeof(*dl->vanished), cmp_uid);
     for (size_t i = 0; i < dl->nvanished; i++) {
         if (page_takes(pg, GW_REST_REMOVED, dl->vanished[i]))
             json_array_append_new(d->removed, json_integer(dl->vanished[i]));

@@ -2,7 +2,10 @@
 #include <stdlib.h>
 
 #include "common/cm_work.h"
+#include "gateway/gw_connlimit.h"
+#include "gateway/gw_counters.h"
 #include "gateway/gw_ctx.h"
+#include "gateway/gw_server.h"
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_ready.h"
@@ -123,6 +126,48 @@ static int render_push(struct gw_ctx *ctx, struct cm_buf *out)
     return rc == 0 ? render_latency(&hs, out) : rc;
 }
 
+/* Operator families (issue 16): upstream connections by kind, connection
+   limits. */
+static int render_ops(struct gw_ctx *ctx, struct cm_buf *out)
+{
+    static const char *const reasons[] = { "per_ip", "global" };
+    struct ib_pool_stats ps;
+    struct rt_hub_stats hs = { 0 };
+    struct gw_connlimit_stats cs = { 0 };
+    int rc;
+
+    ib_pool_stats(ctx->pool, &ps);
+    if (ctx->hub != NULL)
+        rt_hub_stats(ctx->hub, &hs);
+    if (ctx->server != NULL)
+        gw_server_connlimit_stats(ctx->server, &cs);
+    rc = cm_buf_printf(out,
+                       "# HELP jmapgate_upstream_open_connections Open upstream IMAP "
+                       "connections by kind (pool: requests; watcher: IDLE/NOTIFY).\n"
+                       "# TYPE jmapgate_upstream_open_connections gauge\n"
+                       "jmapgate_upstream_open_connections{kind=\"pool\"} %llu\n"
+                       "jmapgate_upstream_open_connections{kind=\"watcher\"} %llu\n"
+                       "# HELP jmapgate_http_connections Open HTTP connections counted by "
+                       "the connection limits.\n"
+                       "# TYPE jmapgate_http_connections gauge\n"
+                       "jmapgate_http_connections %llu\n"
+                       "# HELP jmapgate_http_connections_refused_total Connections over "
+                       "max_connections_per_ip (per_ip) or max_connections (global), by "
+                       "action (503 answered, or closed at accept).\n"
+                       "# TYPE jmapgate_http_connections_refused_total counter\n",
+                       (unsigned long long)ps.open, (unsigned long long)hs.idle_conns,
+                       (unsigned long long)cs.open);
+    for (int i = 0; rc == 0 && i < 2; i++)
+        rc = cm_buf_printf(out,
+                           "jmapgate_http_connections_refused_total{reason=\"%s\","
+                           "action=\"503\"} %llu\n"
+                           "jmapgate_http_connections_refused_total{reason=\"%s\","
+                           "action=\"closed\"} %llu\n",
+                           reasons[i], (unsigned long long)cs.refused_503[i], reasons[i],
+                           (unsigned long long)cs.refused_closed[i]);
+    return rc == 0 ? gw_counters_render(out) : rc;
+}
+
 void gw_api_metrics(struct gw_req *req)
 {
     struct cm_buf out;
@@ -131,7 +176,7 @@ void gw_api_metrics(struct gw_req *req)
 
     cm_buf_init(&out, 4 * 1024 * 1024);
     if (gw_metrics_render(req->ctx->metrics, &out) < 0 || render_pool(req->ctx, &out) < 0 ||
-        render_push(req->ctx, &out) < 0) {
+        render_push(req->ctx, &out) < 0 || render_ops(req->ctx, &out) < 0) {
         cm_buf_fini(&out);
         gw_req_reply_problem(req, 500, "metrics too large");
         return;

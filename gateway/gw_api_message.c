@@ -34,29 +34,85 @@ struct msg_job {
     char *name;            /* MSG_PART: file name or NULL */
 };
 
-/* The decoded text of the sections of `want` whose html flag is `html`,
-   joined by a blank line; JSON null when there are none. */
-static int body_text(struct ib_session *s, const struct ib_msg *m, unsigned int want, bool html,
-                     json_t **out, struct cm_err *err)
+/* The text parts of a message: [0] the plain ones (IB_BODY_WANT_TEXT),
+   [1] the HTML ones, each with its bytes once fetched. */
+struct texts {
+    struct ib_body_fetch *list[2];
+    size_t n[2];
+    char **data[2];
+    size_t *len[2];
+};
+
+static void texts_fini(struct texts *t)
 {
-    struct ib_body_fetch *list = NULL;
-    size_t n = 0;
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; t->data[k] != NULL && i < t->n[k]; i++)
+            free(t->data[k][i]);
+        free(t->data[k]);
+        free(t->len[k]);
+        ib_body_fetch_free(&t->list[k], t->n[k]);
+    }
+}
+
+/* The parts of kind k body_text shows (plain for 0, HTML for 1). */
+static bool shown(const struct texts *t, int k, size_t i)
+{
+    return t->list[k][i].html == (k == 1);
+}
+
+/* Every part body_text uses, both kinds, in one UID FETCH (one round
+   trip; ib_fetch_sections). */
+static int texts_fetch(struct ib_session *s, const struct ib_msg *m, struct texts *t,
+                       struct cm_err *err)
+{
+    static const unsigned int want[2] = { IB_BODY_WANT_TEXT, IB_BODY_WANT_HTML };
+    const char *parts[2 * 64];
+    char *data[2 * 64];
+    size_t len[2 * 64], n = 0, at = 0;
+    int rc = 0;
+
+    for (int k = 0; rc == 0 && k < 2; k++) {
+        rc = ib_body_fetch_list(m->body, want[k], &t->list[k], &t->n[k], err);
+        t->data[k] = calloc(t->n[k] + 1, sizeof(char *));
+        t->len[k] = calloc(t->n[k] + 1, sizeof(size_t));
+        if (rc == 0 && (!t->data[k] || !t->len[k]))
+            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+        for (size_t i = 0; rc == 0 && i < t->n[k]; i++) {
+            if (shown(t, k, i) && n < sizeof(parts) / sizeof(parts[0]))
+                parts[n++] = t->list[k][i].part_id;
+        }
+    }
+    if (rc < 0 || n == 0)
+        return rc;
+    rc = ib_fetch_sections(s, m->uid, parts, n, data, len, err);
+    for (int k = 0; rc == 0 && k < 2; k++) { /* hand each answer to its slot */
+        for (size_t i = 0; i < t->n[k]; i++) {
+            if (shown(t, k, i) && at < n) {
+                t->data[k][i] = data[at];
+                t->len[k][i] = len[at++];
+            }
+        }
+    }
+    return rc;
+}
+
+/* The decoded text of the fetched parts of kind k (0 plain, 1 HTML),
+   joined by a blank line; JSON null when there are none. */
+static int body_text(const struct texts *t, int k, json_t **out, struct cm_err *err)
+{
     char *text = NULL;
     size_t tlen = 0;
-    int rc = ib_body_fetch_list(m->body, want, &list, &n, err);
+    int rc = 0;
 
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        char *data = NULL;
-        size_t len = 0;
+    for (size_t i = 0; rc == 0 && i < t->n[k]; i++) {
+        const struct ib_body_fetch *p = &t->list[k][i];
         json_t *val = NULL;
         const char *v;
 
-        if (list[i].html != html)
+        if (!shown(t, k, i) || t->data[k][i] == NULL)
             continue;
-        rc = ib_fetch_section(s, m->uid, list[i].part_id, 0, 0, &data, &len, err);
-        if (rc == 0)
-            rc = ib_body_value_json(data, len, list[i].encoding, list[i].charset, 0, false, &val,
-                                    err);
+        rc = ib_body_value_json(t->data[k][i], t->len[k][i], p->encoding, p->charset, 0, false,
+                                &val, err);
         v = rc == 0 ? json_string_value(json_object_get(val, "value")) : NULL;
         if (v != NULL) {
             size_t vl = strlen(v);
@@ -75,9 +131,7 @@ static int body_text(struct ib_session *s, const struct ib_msg *m, unsigned int 
             }
         }
         json_decref(val);
-        free(data);
     }
-    ib_body_fetch_free(&list, n);
     *out = rc == 0 && text != NULL ? json_stringn(text, tlen) : json_null();
     free(text);
     return rc;
@@ -108,14 +162,15 @@ static json_t *headers_json(const struct ib_msg *m)
 /* Attachment entries {part, name, type, size, disposition, cid, url, blobId}. */
 static json_t *attachments_json(const struct msg_job *j, const struct ib_msg *m, json_t *att)
 {
-    struct ib_email_loc loc = gw_jmail_loc(j->box.f, m->uid);
+    char id[IB_IDS_EMAIL_MAX + 1];
     json_t *out = json_array(), *a;
     size_t i;
 
+    gw_jmail_email_id(j->box.f, m->uid, m->guid, id);
     json_array_foreach(att, i, a) {
         const char *part = json_string_value(json_object_get(a, "partId"));
         char *suffix = part ? malloc(strlen(part) + 16) : NULL;
-        char *url = NULL, *blob = part ? ib_ids_blob(j->req->ctx->keys.state_key, &loc, part)
+        char *url = NULL, *blob = part ? ib_ids_blob(j->req->ctx->keys.state_key, id, part)
                                        : NULL;
 
         if (suffix != NULL) {
@@ -142,18 +197,20 @@ static int detail(struct ib_session *s, struct msg_job *j, const struct ib_msg *
 {
     json_t *tree = ib_body_structure_json(m->body, NULL), *text = NULL, *html = NULL, *att = NULL;
     json_t *tbody = NULL, *hbody = NULL, *o;
-    struct ib_email_loc loc = gw_jmail_loc(j->box.f, m->uid);
-    char id[IB_IDS_EMAIL_LEN + 1], date[32];
+    struct texts texts = { 0 };
+    char id[IB_IDS_EMAIL_MAX + 1], date[32];
     bool has_att = false;
     int rc = tree ? ib_body_parts(tree, &text, &html, &att, &has_att, err)
                   : cm_err_set(err, CM_ENOENT, "the message has no body structure");
 
     if (rc == 0)
-        rc = body_text(s, m, IB_BODY_WANT_TEXT, false, &tbody, err);
+        rc = texts_fetch(s, m, &texts, err);
     if (rc == 0)
-        rc = body_text(s, m, IB_BODY_WANT_HTML, true, &hbody, err);
+        rc = body_text(&texts, 0, &tbody, err);
+    if (rc == 0)
+        rc = body_text(&texts, 1, &hbody, err);
     if (rc == 0) {
-        ib_ids_email(&loc, id);
+        gw_jmail_email_id(j->box.f, m->uid, m->guid, id);
         gw_jmail_utcdate(m->internaldate, date, sizeof(date));
         o = json_pack("{s:I,s:s,s:I,s:o,s:I,s:s,s:o,s:O,s:O,s:o,s:b}", "uid",
                       (json_int_t)m->uid, "id", id, "uidvalidity",
@@ -165,6 +222,7 @@ static int detail(struct ib_session *s, struct msg_job *j, const struct ib_msg *
         j->out = o;
         rc = o ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
     }
+    texts_fini(&texts);
     json_decref(tbody);
     json_decref(hbody);
     json_decref(text);
@@ -217,19 +275,21 @@ static int run(struct ib_session *s, void *arg, struct cm_err *err)
 {
     struct msg_job *j = arg;
     unsigned int want = IB_FETCH_FLAGS | IB_FETCH_SIZE | IB_FETCH_INTERNALDATE |
-                        IB_FETCH_HEADER | IB_FETCH_BODYSTRUCTURE;
+                        IB_FETCH_HEADER | IB_FETCH_BODYSTRUCTURE | IB_FETCH_GUID;
     struct ib_msg *m = NULL;
     size_t n = 0;
-    int rc = gw_rest_box_examine(s, j->req->params[0], &j->box, err);
+    int rc;
 
-    if (rc == 0 && j->what == MSG_RAW) {
+    if (j->what == MSG_RAW) {
+        rc = gw_rest_box_examine(s, j->req->params[0], &j->box, err);
         free(j->data);
         j->data = NULL;
-        return ib_fetch_section(s, j->uid, "", 0, 0, &j->data, &j->len, err);
+        return rc < 0 ? rc : ib_fetch_section(s, j->uid, "", 0, 0, &j->data, &j->len, err);
     }
-    if (rc == 0)
-        rc = gw_rest_fetch_one(s, j->uid, j->what == MSG_PART ? IB_FETCH_BODYSTRUCTURE : want, &m, &n,
-                       err);
+    /* EXAMINE + STATUS + UID FETCH in one round trip */
+    rc = gw_rest_box_fetch(s, j->req->params[0], true, j->uid,
+                           j->what == MSG_PART ? IB_FETCH_BODYSTRUCTURE : want, &j->box, &m, &n,
+                           err);
     if (rc == 0)
         rc = j->what == MSG_PART ? one_part(s, j, &m[0], err) : detail(s, j, &m[0], err);
     ib_msgs_free(m, n);

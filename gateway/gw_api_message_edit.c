@@ -8,12 +8,16 @@
  * gets a 409 problem and nothing changes. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gateway/gw_authn.h"
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_req.h"
 #include "gateway/gw_rest.h"
+#include "gateway/jmap/gw_jmail.h"
+#include "imapbridge/ib_ids.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_store.h"
 
@@ -30,6 +34,7 @@ struct edit_job {
     const char *to;       /* EDIT_MOVE: destination path (borrowed from body) */
     bool permanent;       /* EDIT_DELETE */
     struct gw_rest_box box;
+    char guid[IB_IDS_MAX_GUID + 1]; /* the message's GUID, "" when none */
     json_t *out;
 };
 
@@ -84,6 +89,26 @@ static json_t *flags_reply(struct ib_session *s, uint32_t uid, struct cm_err *er
     return o;
 }
 
+/* The move's answer: the new place and the id, which is the same GUID id
+   as before the move; on a server without GUIDs the location id of the
+   new place when it is known (dest listed, COPYUID named the UID), else
+   null. */
+static int move_reply(struct edit_job *j, const char *path, const struct ib_folder *dest,
+                      uint32_t uidvalidity, uint32_t uid)
+{
+    char id[IB_IDS_EMAIL_MAX + 1] = "";
+
+    if (j->guid[0] != '\0' && ib_ids_email_guid(j->guid, id) < 0)
+        id[0] = '\0';
+    if (id[0] == '\0' && dest != NULL && uid != 0 &&
+        (uidvalidity == 0 || uidvalidity == dest->uidvalidity))
+        gw_jmail_email_id(dest, uid, NULL, id);
+    j->out = json_pack("{s:s,s:o,s:I,s:o}", "mailbox", path, "uid",
+                       uid ? json_integer(uid) : json_null(), "uidvalidity",
+                       (json_int_t)uidvalidity, "id", id[0] ? json_string(id) : json_null());
+    return j->out ? 0 : CM_ENOMEM;
+}
+
 static int move_to(struct ib_session *s, struct edit_job *j, const struct ib_folder *dest,
                    struct cm_err *err)
 {
@@ -91,10 +116,69 @@ static int move_to(struct ib_session *s, struct edit_job *j, const struct ib_fol
     int rc = ib_store_move(s, j->uid, dest->imap_name, &uidvalidity, &uid, err);
 
     if (rc == 0)
-        j->out = json_pack("{s:s,s:o,s:I}", "mailbox", dest->path,
-                           "uid", uid ? json_integer(uid) : json_null(), "uidvalidity",
-                           (json_int_t)(uidvalidity ? uidvalidity : dest->uidvalidity));
+        rc = move_reply(j, dest->path, dest, uidvalidity ? uidvalidity : dest->uidvalidity, uid);
     return rc;
+}
+
+static bool same_path(const char *a, const char *b)
+{
+    return strcmp(a, b) == 0 || (strcasecmp(a, "INBOX") == 0 && strcasecmp(b, "INBOX") == 0);
+}
+
+/* The destination from a listing (classic): CM_ENOENT when not there. */
+static int move_listed(struct ib_session *s, struct edit_job *j, struct cm_err *err)
+{
+    struct ib_folder_list l = { 0 };
+    const struct ib_folder *dest;
+    int rc = ib_mailbox_list(s, &l, err);
+
+    dest = rc == 0 ? gw_rest_find(&l, j->to) : NULL;
+    if (rc == 0 && (dest == NULL || !dest->selectable))
+        rc = cm_err_set(err, CM_ENOENT, "no such destination mailbox");
+    else if (rc == 0)
+        rc = move_to(s, j, dest, err);
+    ib_folder_list_fini(&l);
+    return rc;
+}
+
+/* After a move without COPYUID: the destination's UIDVALIDITY from a
+   listing (the new UID stays unknown). */
+static int moved_listed(struct ib_session *s, struct edit_job *j, struct cm_err *err)
+{
+    struct ib_folder_list l = { 0 };
+    const struct ib_folder *dest;
+    int rc = ib_mailbox_list(s, &l, err);
+
+    dest = rc == 0 ? gw_rest_find(&l, j->to) : NULL;
+    if (rc == 0)
+        rc = move_reply(j, dest ? dest->path : j->to, dest, dest ? dest->uidvalidity : 0, 0);
+    ib_folder_list_fini(&l);
+    return rc;
+}
+
+/* UID MOVE to the destination addressed by its path, without listing
+   every folder; COPYUID names the new place. A refusal (no such folder,
+   \Noselect, ...) or a server that did not say COPYUID goes the classic
+   way: the listing tells, and nothing moved yet in the first case. */
+static int move_direct(struct ib_session *s, struct edit_job *j, struct cm_err *err)
+{
+    char *wire = ib_mailbox_wire_name(j->to);
+    uint32_t uidvalidity = 0, uid = 0;
+    int rc;
+
+    if (wire == NULL)
+        return move_listed(s, j, err);
+    rc = ib_store_move(s, j->uid, wire, &uidvalidity, &uid, err);
+    free(wire);
+    if (rc == 0 && uidvalidity != 0)
+        return move_reply(j, strcasecmp(j->to, "INBOX") == 0 ? "INBOX" : j->to, NULL,
+                          uidvalidity, uid);
+    if (rc == 0) /* moved, but no COPYUID: the listing names the UIDVALIDITY */
+        return moved_listed(s, j, err);
+    if (ib_session_is_broken(s) || rc == CM_EPERM || rc == CM_ENOMEM)
+        return rc;
+    cm_err_clear(err);
+    return move_listed(s, j, err);
 }
 
 static const struct ib_folder *trash_of(const struct ib_folder_list *l)
@@ -106,18 +190,42 @@ static const struct ib_folder *trash_of(const struct ib_folder_list *l)
     return NULL;
 }
 
+/* Delete: the Trash is found by its role, so this one lists. */
+static int remove_one(struct ib_session *s, struct edit_job *j, struct cm_err *err)
+{
+    const struct ib_folder *dest = trash_of(&j->box.list);
+    int rc;
+
+    if (j->permanent || dest == j->box.f) {
+        rc = ib_store_expunge(s, j->uid, err);
+        if (rc == 0)
+            j->out = json_pack("{s:b}", "permanent", 1);
+        return rc;
+    }
+    if (dest == NULL)
+        return cm_err_set(err, CM_EPERM, "there is no Trash folder: use ?permanent=true");
+    return move_to(s, j, dest, err);
+}
+
 static int edit(struct ib_session *s, void *arg, struct cm_err *err)
 {
     struct edit_job *j = arg;
-    const struct ib_folder *dest = NULL;
     struct ib_msg *m = NULL;
     size_t n = 0;
-    int rc = gw_rest_box_open(s, j->req->params[0], false, &j->box, err);
+    int rc;
 
     json_decref(j->out);
     j->out = NULL;
-    if (rc == 0)
-        rc = gw_rest_fetch_one(s, j->uid, IB_FETCH_FLAGS, &m, &n, err);
+    if (j->what == EDIT_DELETE) {
+        rc = gw_rest_box_open(s, j->req->params[0], false, &j->box, err);
+        if (rc == 0)
+            rc = gw_rest_fetch_one(s, j->uid, IB_FETCH_FLAGS | IB_FETCH_GUID, &m, &n, err);
+    } else { /* SELECT + STATUS + UID FETCH (is it there?) in one round trip */
+        rc = gw_rest_box_fetch(s, j->req->params[0], false, j->uid,
+                               IB_FETCH_FLAGS | IB_FETCH_GUID, &j->box, &m, &n, err);
+    }
+    if (rc == 0 && n == 1 && m[0].guid != NULL && ib_ids_guid_valid(m[0].guid))
+        strcpy(j->guid, m[0].guid);
     ib_msgs_free(m, n);
     if (rc < 0)
         return rc;
@@ -128,23 +236,11 @@ static int edit(struct ib_session *s, void *arg, struct cm_err *err)
         return rc;
     }
     if (j->what == EDIT_MOVE) {
-        dest = gw_rest_find(&j->box.list, j->to);
-        if (dest == NULL || !dest->selectable)
-            return cm_err_set(err, CM_ENOENT, "no such destination mailbox");
-        if (dest == j->box.f)
+        if (same_path(j->to, j->box.f->path))
             return cm_err_set(err, CM_EINVAL, "the message is already in that mailbox");
-        return move_to(s, j, dest, err);
+        return move_direct(s, j, err);
     }
-    dest = trash_of(&j->box.list);
-    if (j->permanent || dest == j->box.f) {
-        rc = ib_store_expunge(s, j->uid, err);
-        if (rc == 0)
-            j->out = json_pack("{s:b}", "permanent", 1);
-        return rc;
-    }
-    if (dest == NULL)
-        return cm_err_set(err, CM_EPERM, "there is no Trash folder: use ?permanent=true");
-    return move_to(s, j, dest, err);
+    return remove_one(s, j, err);
 }
 
 static int parse_request(struct gw_req *req, struct edit_job *j, json_t **body_r,

@@ -8,17 +8,20 @@
 #include <stdlib.h>
 
 #include "gateway/gw_authn.h"
+#include "gateway/gw_ctx.h"
 #include "gateway/gw_handlers.h"
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_req.h"
 #include "gateway/gw_rest.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_upstream.h"
 #include "imapbridge/ib_search.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_uidset.h"
 
 struct list_job {
     struct gw_req *req;
+    const struct gw_principal *p; /* filled by gw_authn_run before list_page runs */
     uint32_t before;      /* 0 = from the newest */
     size_t limit;
     struct gw_rest_box box;
@@ -80,6 +83,24 @@ static json_t *page_json(const struct list_job *j, json_t *msgs, const uint32_t 
                      start > 0 ? json_integer(uids[start]) : json_null(), "cursor", cursor);
 }
 
+/* A page lists messages: the instance's location cache learns where their
+   GUID ids are (ARCHITECTURE §4), as JMAP listings teach it. */
+static void remember_page(const struct list_job *j, json_t *msgs)
+{
+    char acct[IB_ACCOUNT_ID_LEN + 1];
+    size_t i;
+    json_t *m;
+
+    ib_account_id(&j->req->ctx->upstream, j->p->creds.username, acct);
+    json_array_foreach(msgs, i, m) {
+        const char *id = json_string_value(json_object_get(m, "id"));
+        json_int_t uid = json_integer_value(json_object_get(m, "uid"));
+
+        if (id != NULL && uid > 0)
+            gw_jmail_remember(j->req->ctx, acct, j->box.f, (uint32_t)uid, id);
+    }
+}
+
 static int list_page(struct ib_session *s, void *arg, struct cm_err *err)
 {
     struct list_job *j = arg;
@@ -101,6 +122,8 @@ static int list_page(struct ib_session *s, void *arg, struct cm_err *err)
         set = ib_uidset_of(uids + start, n - start);
         rc = set ? gw_rest_summaries(s, j->box.f, set, msgs, err) : CM_ENOMEM;
     }
+    if (rc == 0)
+        remember_page(j, msgs);
     if (rc == 0) {
         json_decref(j->out);
         j->out = page_json(j, msgs, uids, start, cursor);
@@ -120,7 +143,7 @@ void gw_api_messages(struct gw_req *req)
 {
     struct cm_err err = CM_ERR_INIT;
     struct gw_principal p = { 0 };
-    struct list_job j = { .req = req };
+    struct list_job j = { .req = req, .p = &p };
     const char *before = gw_req_query(req, "before");
     int rc = gw_rest_limit(req, &j.limit, &err);
 

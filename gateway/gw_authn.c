@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "common/cm_time.h"
+#include "gateway/gw_counters.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_limit.h"
 #include "gateway/gw_req.h"
@@ -15,7 +16,11 @@
 static int verify_token(struct gw_req *req, const char *token, struct gw_principal *p,
                         struct cm_err *err)
 {
-    return gw_token_verify(&req->ctx->keys, token, time(NULL), p, err);
+    int rc = gw_token_verify(&req->ctx->keys, token, time(NULL), p, err);
+
+    if (rc < 0)
+        gw_counters_token_rejected(err ? err->msg : NULL);
+    return rc;
 }
 
 int gw_authn_limit_check(struct gw_req *req, const char *user, struct cm_err *err)

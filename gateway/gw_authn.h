@@ -20,6 +20,8 @@ struct gw_req;
 struct ib_session;
 
 #define GW_COOKIE_NAME "jmapgate_token"
+/* Set beside it at login: the account id, a routing hint for proxies. */
+#define GW_ROUTE_COOKIE_NAME "jmapgate_account"
 
 /* Fill p from the request's credentials (caller: gw_principal_fini).
    CM_EAUTH when none are given or they are invalid. */

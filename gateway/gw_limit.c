@@ -117,6 +117,11 @@ static bool text_is_proxy(const struct gw_limit *l, const char *ip)
     return false;
 }
 
+bool gw_limit_is_trusted(const struct gw_limit *l, const char *ip)
+{
+    return l != NULL && l->nproxies > 0 && text_is_proxy(l, ip);
+}
+
 /* Rightmost X-Forwarded-For entry that is a valid address and not a trusted
    proxy, normalised through inet_pton/inet_ntop. False when none. */
 static bool from_xff(const struct gw_limit *l, const char *xff, char *ip)

@@ -45,4 +45,7 @@ void gw_limit_fail(struct gw_limit *l, const char *user, const char *ip, uint64_
 void gw_limit_client(const struct gw_limit *l, const struct sockaddr *peer, const char *xff,
                      char *ip, unsigned int *port_r);
 
+/* True when ip (numeric text) is inside trusted_proxies. */
+bool gw_limit_is_trusted(const struct gw_limit *l, const char *ip);
+
 #endif

@@ -19,31 +19,47 @@
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_metrics.h"
 #include "gateway/gw_limit.h"
+#include "gateway/gw_ops.h"
+#include "gateway/gw_reload.h"
 #include "gateway/gw_send.h"
 #include "gateway/gw_ready.h"
 #include "gateway/gw_server.h"
 #include "gateway/gw_sse.h"
 #include "gateway/gw_static.h"
+#include "imapbridge/ib_foldermap.h"
+#include "imapbridge/ib_loccache.h"
+#include "imapbridge/ib_thread.h"
 #include "imapbridge/ib_pool.h"
 #include "realtime/rt_hub.h"
 
+/* The folder map cache (ib_foldermap.h): accounts kept, and how old a
+   listing may be before the map forgets it. Every use is confirmed by the
+   server in the same request, so the TTL only bounds memory held for
+   accounts that went quiet. */
+#define FOLDERMAP_ACCOUNTS 4096
+#define FOLDERMAP_TTL_MS (10u * 60 * 1000)
+
 struct options {
     const char *config_path;
+    const char *pid_file;
     bool check_only;
 };
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: jmapgate [--config FILE] [--check-config] [--help] [--version]\n"
+            "usage: jmapgate [--config FILE] [--pid-file PATH] [--check-config] [--help] [--version]\n"
             "\n"
             "An HTTP gateway that serves JMAP, a delta-sync REST API and realtime push\n"
             "(Server-Sent Events) in front of an IMAP server.\n"
             "\n"
             "  --config FILE   read settings from FILE (`name = value` lines)\n"
+            "  --pid-file PATH write the process id to PATH (overrides pid_file)\n"
             "  --check-config  validate the settings, print the result, exit 0 or 1\n"
             "  --help          this text\n"
             "  --version       print the version\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT stop gracefully; SIGHUP reloads the configuration.\n"
             "\n"
             "Settings (environment variables override the file):\n");
     cm_cfg_print_help(gw_settings_defs, gw_settings_count, out);
@@ -54,15 +70,17 @@ static int parse_args(int argc, char **argv, struct options *opt)
 {
     static const struct option longopts[] = {
         { "config", required_argument, NULL, 'c' }, { "check-config", no_argument, NULL, 'k' },
+        { "pid-file", required_argument, NULL, 'p' },
         { "help", no_argument, NULL, 'h' },         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
     int c;
 
-    while ((c = getopt_long(argc, argv, "c:khV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:p:khV", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': opt->config_path = optarg; break;
         case 'k': opt->check_only = true; break;
+        case 'p': opt->pid_file = optarg; break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("jmapgate %s\n", JMAPGATE_VERSION); return 0;
         default: usage(stderr); return 2;
@@ -150,7 +168,8 @@ static int start_realtime(struct gw_ctx *ctx, struct cm_err *err)
     return rc;
 }
 
-static int start_services(struct gw_ctx *ctx, const char *const **names_r, struct cm_err *err)
+static int start_services(struct gw_ctx *ctx, int listen_fd, const char *const **names_r,
+                          struct cm_err *err)
 {
     const struct gw_settings *set = ctx->set;
     struct ib_pool_settings ps = {
@@ -172,7 +191,10 @@ static int start_services(struct gw_ctx *ctx, const char *const **names_r, struc
     *names_r = names;
     ctx->metrics = gw_metrics_new(gw_routes_count, names);
     ctx->jmap_inflight = cm_counter_new();
-    if (ctx->metrics == NULL || ctx->jmap_inflight == NULL)
+    ctx->loccache = ib_loccache_new(GW_LOCCACHE_ENTRIES);
+    ctx->threads = ib_thread_cache_new(GW_THREADCACHE_ENTRIES);
+    if (ctx->metrics == NULL || ctx->jmap_inflight == NULL || ctx->loccache == NULL ||
+        ctx->threads == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     rc = gw_static_load(set->web_root, err);
     if (rc == 0)
@@ -182,12 +204,18 @@ static int start_services(struct gw_ctx *ctx, const char *const **names_r, struc
                           set->trusted_proxies, &ctx->limit, err);
     if (rc == 0)
         rc = ib_pool_new(&ps, &ctx->upstream, &ctx->pool, err);
+    if (rc == 0) {
+        /* a few KB per account; a listing older than the TTL is not used */
+        ctx->folders = ib_foldermap_new(FOLDERMAP_ACCOUNTS, FOLDERMAP_TTL_MS);
+        if (ctx->folders == NULL)
+            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
     if (rc == 0)
         rc = cm_work_new(set->workers, set->job_queue, &ctx->work, err);
     if (rc == 0)
         rc = start_realtime(ctx, err);
     if (rc == 0)
-        rc = gw_server_start(ctx, gw_routes, gw_routes_count, &ctx->server, err);
+        rc = gw_server_start(ctx, gw_routes, gw_routes_count, listen_fd, &ctx->server, err);
     return rc;
 }
 
@@ -218,10 +246,13 @@ static void shut_down(struct gw_ctx *ctx)
     gw_sse_free(&ctx->sse);
     if (ctx->pool != NULL)
         ib_pool_free(&ctx->pool);
+    ib_foldermap_free(&ctx->folders);
     gw_metrics_free(&ctx->metrics);
     cm_counter_free(&ctx->jmap_inflight);
     gw_ready_free(&ctx->ready);
     gw_limit_free(&ctx->limit);
+    ib_loccache_free(&ctx->loccache);
+    ib_thread_cache_free(&ctx->threads);
     gw_static_free();
 }
 
@@ -249,6 +280,47 @@ static void log_start(const struct gw_ctx *ctx)
                     "use this only for tests");
 }
 
+/* Bind (may need root), write the pid file, then drop root: before any
+   thread starts (gw_ops.h). */
+static int become_daemon(const struct gw_settings *set, int *listen_fd_r, struct cm_err *err)
+{
+    int rc = gw_server_bind(set->listen, listen_fd_r, err);
+
+    if (rc == 0 && set->pid_file != NULL)
+        rc = gw_ops_write_pid_file(set->pid_file, err);
+    if (rc == 0)
+        rc = gw_ops_drop_privileges(set->user, set->group, set->allow_root, err);
+    return rc;
+}
+
+static void serve_until_stopped(struct gw_ctx *ctx, const struct options *opt,
+                                const sigset_t *sigs)
+{
+    struct cm_err err = CM_ERR_INIT;
+    int sig;
+
+    for (;;) {
+        sig = wait_for_signal(sigs);
+        if (sig != SIGHUP)
+            break;
+        cm_info("", "SIGHUP: reloading the configuration");
+        if (gw_reload(ctx, opt->config_path, opt->pid_file, &err) < 0)
+            cm_error("", "reload refused, settings unchanged: %s", err.msg);
+        err = (struct cm_err)CM_ERR_INIT;
+    }
+    cm_info("", "signal %d: shutting down", sig);
+}
+
+static int apply_pid_option(struct gw_settings *set, const struct options *opt,
+                            struct cm_err *err)
+{
+    if (opt->pid_file == NULL)
+        return 0;
+    free(set->pid_file);
+    set->pid_file = strdup(opt->pid_file);
+    return set->pid_file ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+}
+
 int main(int argc, char **argv)
 {
     struct options opt = { 0 };
@@ -257,7 +329,8 @@ int main(int argc, char **argv)
     struct cm_err err = CM_ERR_INIT;
     const char *const *names = NULL;
     sigset_t sigs;
-    int rc = parse_args(argc, argv, &opt), sig;
+    int rc = parse_args(argc, argv, &opt), listen_fd = -1;
+    bool pid_written = false;
 
     if (rc >= 0)
         return rc;
@@ -265,9 +338,12 @@ int main(int argc, char **argv)
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* threads inherit: only main takes them */
     json_object_seed(0);
     rc = gw_settings_load(&set, opt.config_path, &err);
+    if (rc == 0)
+        rc = apply_pid_option(&set, &opt, &err);
     if (rc == 0)
         rc = prepare(&ctx, &set, &err);
     if (opt.check_only || rc < 0) {
@@ -279,21 +355,28 @@ int main(int argc, char **argv)
         goto out;
     }
     raise_fd_limit();
-    rc = start_services(&ctx, &names, &err);
+    rc = become_daemon(&set, &listen_fd, &err);
+    pid_written = set.pid_file != NULL && (rc == 0 || listen_fd >= 0);
+    if (rc == 0)
+        rc = start_services(&ctx, listen_fd, &names, &err);
+    else if (listen_fd >= 0)
+        close(listen_fd);
     if (rc < 0) {
         cm_error("", "cannot start: %s", err.msg);
         goto stop;
     }
     log_start(&ctx);
-    sig = wait_for_signal(&sigs);
-    cm_info("", "signal %d: shutting down", sig);
+    serve_until_stopped(&ctx, &opt, &sigs);
 stop:
     shut_down(&ctx);
+    if (pid_written)
+        gw_ops_remove_pid_file(ctx.set->pid_file);
     cm_info("", "stopped");
 out:
     free((void *)names);
     gw_token_keys_fini(&ctx.keys);
     ib_upstream_fini(&ctx.upstream);
+    gw_reload_fini();
     gw_send_free(&ctx.send);
     gw_settings_fini(&set);
     return rc < 0 ? 1 : 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/cm_b64.h"
+#include "gateway/gw_counters.h"
 #include "gateway/gw_error.h"
 
 struct gw_req *gw_req_new(struct gw_ctx *ctx, const char *method, const char *raw_url,
@@ -198,6 +199,7 @@ void gw_req_reply_error(struct gw_req *req, const struct cm_err *err)
 {
     struct gw_error_map m = gw_error_map(err->code);
 
+    gw_counters_error(err->code);
     if (m.retry_after > 0) {
         char secs[16];
 

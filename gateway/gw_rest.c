@@ -66,6 +66,33 @@ int gw_rest_box_examine(struct ib_session *s, const char *path, struct gw_rest_b
     return gw_rest_box_open(s, path, true, b, err);
 }
 
+int gw_rest_box_fetch(struct ib_session *s, const char *path, bool read_only, uint32_t uid,
+                      unsigned int want, struct gw_rest_box *b, struct ib_msg **m_r, size_t *n_r,
+                      struct cm_err *err)
+{
+    struct mailimap_set *set = ib_uidset_single(uid);
+    int rc;
+
+    *m_r = NULL;
+    *n_r = 0;
+    gw_rest_box_fini(b);
+    if (set == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = ib_mailbox_open_fetch(s, path, read_only, set, want, &b->list, m_r, n_r, err);
+    ib_uidset_free(set);
+    if (rc == 0) {
+        b->f = &b->list.items[0];
+        return *n_r == 1 ? 0 : cm_err_set(err, CM_ENOENT, "no such message");
+    }
+    if (ib_session_is_broken(s) || rc == CM_ENOMEM)
+        return rc;
+    /* refused, or not addressable directly: the listing tells (as
+       gw_rest_box_examine), then the FETCH on its own */
+    cm_err_clear(err);
+    rc = gw_rest_box_open(s, path, read_only, b, err);
+    return rc < 0 ? rc : gw_rest_fetch_one(s, uid, want, m_r, n_r, err);
+}
+
 void gw_rest_box_fini(struct gw_rest_box *b)
 {
     ib_folder_list_fini(&b->list);
@@ -208,11 +235,10 @@ static void add_headers(json_t *o, const struct ib_msg *m, const char *id)
 static json_t *summary_json(struct ib_session *s, const struct ib_folder *f,
                             const struct ib_msg *m)
 {
-    struct ib_email_loc loc = gw_jmail_loc(f, m->uid);
-    char id[IB_IDS_EMAIL_LEN + 1];
+    char id[IB_IDS_EMAIL_MAX + 1];
     json_t *o;
 
-    ib_ids_email(&loc, id);
+    gw_jmail_email_id(f, m->uid, m->guid, id);
     o = json_pack("{s:I,s:s}", "uid", (json_int_t)m->uid, "id", id);
     if (o == NULL)
         return NULL;
@@ -236,7 +262,7 @@ int gw_rest_summaries(struct ib_session *s, const struct ib_folder *f, struct ma
                       json_t *out, struct cm_err *err)
 {
     unsigned int want = IB_FETCH_FLAGS | IB_FETCH_SIZE | IB_FETCH_INTERNALDATE |
-                        IB_FETCH_HEADER_SORT | IB_FETCH_BODYSTRUCTURE;
+                        IB_FETCH_HEADER_SORT | IB_FETCH_BODYSTRUCTURE | IB_FETCH_GUID;
     struct ib_msg *msgs = NULL;
     size_t n = 0;
     int rc;

@@ -49,6 +49,15 @@ int gw_rest_box_open(struct ib_session *s, const char *path, bool read_only,
    falls back to gw_rest_box_open, which tells CM_ENOENT apart. */
 int gw_rest_box_examine(struct ib_session *s, const char *path, struct gw_rest_box *b,
                         struct cm_err *err) __attribute__((warn_unused_result));
+/* The folder at path opened (EXAMINE when read_only, else SELECT) with
+   STATUS and a UID FETCH of uid (want as ib_fetch_msgs) pipelined: one
+   round trip, no listing (ib_mailbox_open_fetch). *m_r, *n_r: the message
+   (ib_msgs_free in every case); CM_ENOENT when the folder or the message
+   is not there. A refused folder falls back to gw_rest_box_open and a
+   FETCH of its own. */
+int gw_rest_box_fetch(struct ib_session *s, const char *path, bool read_only, uint32_t uid,
+                      unsigned int want, struct gw_rest_box *b, struct ib_msg **m_r, size_t *n_r,
+                      struct cm_err *err) __attribute__((warn_unused_result));
 void gw_rest_box_fini(struct gw_rest_box *b);
 
 /* The folder whose path is `path` in l (selectable or not), or NULL. */

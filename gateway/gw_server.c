@@ -15,6 +15,7 @@
 #include "common/cm_time.h"
 #include "common/cm_work.h"
 #include "gateway/gw_conn.h"
+#include "gateway/gw_connlimit.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_gzip.h"
 #include "gateway/gw_limit.h"
@@ -30,6 +31,14 @@ struct gw_server {
     unsigned int port;
     atomic_ullong next_id;
     unsigned int boot_tag;
+    struct gw_connlimit *connlimit; /* max_connections(_per_ip) */
+};
+
+/* One TCP connection's socket context: its counted address and verdict. */
+struct conn_info {
+    char ip[46];
+    bool exempt;
+    enum gw_conn_verdict verdict;
 };
 
 static const struct {
@@ -320,6 +329,83 @@ static enum MHD_Result cut_off_sink(struct gw_req *req)
     return MHD_NO;
 }
 
+/* ---- connection limits (gw_connlimit.h) ---------------------------------- */
+
+static void peer_ip(struct gw_server *srv, const struct sockaddr *addr, char *ip, bool *exempt)
+{
+    unsigned int port;
+
+    gw_limit_client(srv->ctx->limit, addr, NULL, ip, &port);
+    *exempt = gw_limit_is_trusted(srv->ctx->limit, ip);
+}
+
+/* MHD_AcceptPolicyCallback: close a flood before MHD allocates anything. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    struct gw_server *srv = cls;
+    const struct gw_settings *set = srv->ctx->set;
+    enum gw_conn_reason why;
+    char ip[46];
+    bool exempt;
+
+    (void)len;
+    peer_ip(srv, addr, ip, &exempt);
+    if (gw_connlimit_peek(srv->connlimit, ip, exempt, set->max_connections_per_ip,
+                          set->max_connections, &why) != GW_CONN_DROP)
+        return MHD_YES;
+    gw_connlimit_dropped(srv->connlimit, why);
+    return MHD_NO;
+}
+
+/* MHD_NotifyConnectionCallback: count connections, note the over-limit ones. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct gw_server *srv = cls;
+    const struct gw_settings *set = srv->ctx->set;
+    struct conn_info *ci = *socket_context;
+    const union MHD_ConnectionInfo *peer;
+
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        if (ci != NULL)
+            gw_connlimit_close(srv->connlimit, ci->ip, ci->exempt);
+        free(ci);
+        *socket_context = NULL;
+        return;
+    }
+    ci = calloc(1, sizeof(*ci));
+    if (ci == NULL)
+        return; /* not counted; served */
+    peer = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    peer_ip(srv, peer ? peer->client_addr : NULL, ci->ip, &ci->exempt);
+    ci->verdict = gw_connlimit_open(srv->connlimit, ci->ip, ci->exempt,
+                                    set->max_connections_per_ip, set->max_connections);
+    *socket_context = ci;
+}
+
+static bool over_limit(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const struct conn_info *ci = info ? info->socket_context : NULL;
+
+    return ci != NULL && ci->verdict != GW_CONN_OK;
+}
+
+/* 503 before any work: no routing, no auth, no body read. */
+static enum MHD_Result answer_over_limit(struct gw_req *req)
+{
+    gw_req_add_header(req, "Retry-After", "1");
+    gw_req_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+    gw_req_reply_problem(req, 503, "too many connections; try again");
+    return queue_answer(req);
+}
+
+void gw_server_connlimit_stats(struct gw_server *srv, struct gw_connlimit_stats *out)
+{
+    gw_connlimit_stats(srv->connlimit, out);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls)
@@ -341,6 +427,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         gw_metrics_request_start(srv->ctx->metrics);
         *con_cls = req;
         find_origin(srv, req);
+        if (over_limit(c))
+            return answer_over_limit(req);
         return early_answer(srv, req);
     }
     if (*upload_size > 0) {
@@ -437,19 +525,86 @@ static unsigned int daemon_flags(const struct sockaddr_storage *ss)
     return f;
 }
 
+int gw_server_bind(const char *listen_addr, int *fd_r, struct cm_err *err)
+{
+    struct sockaddr_storage ss = { 0 };
+    socklen_t len;
+    int fd, one = 1, rc = resolve_listen(listen_addr, &ss, err);
+
+    if (rc < 0)
+        return rc;
+    len = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return cm_err_set(err, CM_ECONFIG, "listen: cannot create a socket");
+    /* As libmicrohttpd sets its own listen sockets up (no MHD_USE_DUAL_STACK). */
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss.ss_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, SOMAXCONN) != 0) {
+        close(fd);
+        return cm_err_set(err, CM_ECONFIG, "cannot listen on %s (in use or not permitted)",
+                          listen_addr);
+    }
+    *fd_r = fd;
+    return 0;
+}
+
+static unsigned int socket_port(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return 0;
+    if (ss.ss_family == AF_INET6)
+        return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* MHD's own hard cap sits above the gateway's (gw_connlimit.h closes at
+   2 x max_connections), so the gateway decides and MHD never logs a refusal. */
+static unsigned int mhd_connection_cap(unsigned int max_connections)
+{
+    return max_connections * 2 + 16;
+}
+
+static struct MHD_Daemon *start_daemon(struct gw_server *srv, const struct sockaddr_storage *ss,
+                                       int listen_fd)
+{
+    const struct gw_settings *set = srv->ctx->set;
+    unsigned int threads = set->http_threads;
+
+    /* MHD ignores a pool of 1 with a warning: ask for no pool instead. */
+    return MHD_start_daemon(
+        daemon_flags(ss), 0, on_accept, srv, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, threads >= 2 ? threads : 0u, MHD_OPTION_CONNECTION_LIMIT,
+        mhd_connection_cap(set->max_connections), MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)set->http_conn_memory,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, srv, MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL,
+        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_END);
+}
+
 int gw_server_start(struct gw_ctx *ctx, const struct gw_route *routes, size_t nroutes,
-                    struct gw_server **srv_r, struct cm_err *err)
+                    int listen_fd, struct gw_server **srv_r, struct cm_err *err)
 {
     struct gw_server *srv = calloc(1, sizeof(*srv));
     struct sockaddr_storage ss = { 0 };
-    unsigned int threads = ctx->set->http_threads;
     const union MHD_DaemonInfo *info;
-    int rc;
+    int rc = 0;
 
-    if (srv == NULL)
+    if (srv == NULL || (srv->connlimit = gw_connlimit_new()) == NULL) {
+        free(srv);
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    rc = resolve_listen(ctx->set->listen, &ss, err);
+    }
+    if (listen_fd < 0)
+        rc = gw_server_bind(ctx->set->listen, &listen_fd, err);
+    if (rc == 0)
+        rc = resolve_listen(ctx->set->listen, &ss, err);
     if (rc < 0) {
+        gw_connlimit_free(&srv->connlimit);
         free(srv);
         return rc;
     }
@@ -459,22 +614,18 @@ int gw_server_start(struct gw_ctx *ctx, const struct gw_route *routes, size_t nr
     srv->next_id = 1;
     if (cm_random(&srv->boot_tag, sizeof(srv->boot_tag)) < 0)
         srv->boot_tag = (unsigned int)getpid();
-    /* MHD ignores a pool of 1 with a warning: ask for no pool instead. */
-    srv->daemon = MHD_start_daemon(
-        daemon_flags(&ss), 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-        threads >= 2 ? threads : 0u, MHD_OPTION_CONNECTION_LIMIT, ctx->set->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)ctx->set->http_conn_memory, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_UNESCAPE_CALLBACK, keep_raw, NULL, MHD_OPTION_STRICT_FOR_CLIENT, 1,
-        MHD_OPTION_END);
+    srv->daemon = start_daemon(srv, &ss, listen_fd);
     if (srv->daemon == NULL) {
+        close(listen_fd);
+        gw_connlimit_free(&srv->connlimit);
         free(srv);
-        return cm_err_set(err, CM_ECONFIG, "cannot listen on %s (in use or not permitted)",
+        return cm_err_set(err, CM_ECONFIG, "cannot start the HTTP server on %s",
                           ctx->set->listen);
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : 0;
+    if (srv->port == 0)
+        srv->port = socket_port(listen_fd);
     *srv_r = srv;
     return 0;
 }
@@ -500,5 +651,6 @@ void gw_server_stop(struct gw_server **srvp)
         return;
     *srvp = NULL;
     MHD_stop_daemon(srv->daemon);
+    gw_connlimit_free(&srv->connlimit);
     free(srv);
 }

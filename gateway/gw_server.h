@@ -22,10 +22,25 @@ struct gw_ctx;
 struct gw_route;
 struct gw_server;
 
-/* Bind ctx->set->listen and start serving routes (borrowed, constant). */
-int gw_server_start(struct gw_ctx *ctx, const struct gw_route *routes, size_t nroutes,
-                    struct gw_server **srv_r, struct cm_err *err)
+struct gw_connlimit_stats;
+
+/* Bind and listen on listen_addr (host:port): the one step that may need
+   root (a port below 1024), done before privileges are dropped. The
+   socket is the caller's until passed to gw_server_start. */
+int gw_server_bind(const char *listen_addr, int *fd_r, struct cm_err *err)
     __attribute__((warn_unused_result));
+
+/* Start serving routes (borrowed, constant) on listen_fd (from
+   gw_server_bind; the server owns it from now on, also on error), or on a
+   socket bound to ctx->set->listen when listen_fd < 0. Connection limits
+   (gw_connlimit.h) read ctx->set on every connection, so a reload applies
+   to the next connection. */
+int gw_server_start(struct gw_ctx *ctx, const struct gw_route *routes, size_t nroutes,
+                    int listen_fd, struct gw_server **srv_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* Connection-limit counters for /metrics. */
+void gw_server_connlimit_stats(struct gw_server *srv, struct gw_connlimit_stats *out);
 
 /* The port actually bound (useful with port 0). */
 unsigned int gw_server_port(const struct gw_server *srv);

@@ -6,7 +6,9 @@
  * across fields. The README's configuration table mirrors gw_settings_defs.
  *
  * Ownership: strings are owned by the struct (gw_settings_fini).
- * Threads: loaded once in main(); read-only afterwards.
+ * Threads: a loaded struct is immutable. SIGHUP loads a new one and
+ * publishes it through gw_ctx.set (gw_reload.h); readers take the pointer
+ * once per use and never see a half-updated struct.
  */
 #ifndef GW_SETTINGS_H
 #define GW_SETTINGS_H
@@ -67,6 +69,12 @@ struct gw_settings {
     unsigned int login_fail_limit;
     unsigned int login_fail_window_secs;
     char *web_root;           /* folder served at / (NULL: none) */
+    /* operations (gw_ops.h, gw_connlimit.h, gw_reload.h) */
+    unsigned int max_connections_per_ip; /* 0 = no per-address limit */
+    char *pid_file;           /* written after start-up, removed at exit */
+    char *user;               /* drop to this user after binding (when root) */
+    char *group;              /* and this group (default: the user's) */
+    bool allow_root;          /* run as root without user (not recommended) */
     /* sending mail (issue 14; gw_send.h) */
     char *smtp_url;           /* smtp+starttls:// smtps:// smtp:// (NULL: no sending) */
     char *smtp_tls_ca_file;   /* NULL: tls_ca_file */

@@ -2,6 +2,7 @@
 #include "gateway/gw_static.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +23,26 @@ struct file {
     char etag[24];
 };
 
-static struct file files[MAX_FILES];
-static size_t nfiles;
+/* One loaded web_root, immutable once published. A reload publishes a new
+   table atomically; replaced tables stay allocated until gw_static_free
+   (a request may still be reading one; reloads are rare). */
+struct table {
+    struct table *retired_next;
+    size_t nfiles;
+    struct file files[MAX_FILES];
+};
+
+static struct table *_Atomic current;
+static struct table *retired; /* main thread only */
+
+static void table_free(struct table *t)
+{
+    for (size_t i = 0; t != NULL && i < t->nfiles; i++) {
+        free(t->files[i].name);
+        free(t->files[i].data);
+    }
+    free(t);
+}
 
 static const struct {
     const char *ext;
@@ -80,16 +99,13 @@ static int read_file(const char *path, struct file *f, size_t *total, struct cm_
     return 0;
 }
 
-int gw_static_load(const char *web_root, struct cm_err *err)
+static int load_table(const char *web_root, struct table *t, struct cm_err *err)
 {
     struct dirent *de;
     size_t total = 0;
-    DIR *d;
+    DIR *d = opendir(web_root);
     int rc = 0;
 
-    if (web_root == NULL)
-        return 0;
-    d = opendir(web_root);
     if (d == NULL)
         return cm_err_set(err, CM_ECONFIG, "web_root: cannot open folder %s", web_root);
     while (rc == 0 && (de = readdir(d)) != NULL) {
@@ -101,35 +117,59 @@ int gw_static_load(const char *web_root, struct cm_err *err)
         snprintf(path, sizeof(path), "%s/%s", web_root, de->d_name);
         if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
             continue;
-        if (nfiles == MAX_FILES) {
+        if (t->nfiles == MAX_FILES) {
             rc = cm_err_set(err, CM_ECONFIG, "web_root: more than %d files", MAX_FILES);
             break;
         }
-        files[nfiles].name = strdup(de->d_name);
-        files[nfiles].type = type_of(de->d_name);
-        rc = read_file(path, &files[nfiles], &total, err);
-        nfiles++;
+        t->files[t->nfiles].name = strdup(de->d_name);
+        t->files[t->nfiles].type = type_of(de->d_name);
+        rc = read_file(path, &t->files[t->nfiles], &total, err);
+        t->nfiles++;
     }
     closedir(d);
-    if (rc < 0)
-        gw_static_free();
     return rc;
+}
+
+int gw_static_load(const char *web_root, struct cm_err *err)
+{
+    struct table *t = NULL, *old;
+    int rc = 0;
+
+    if (web_root != NULL) {
+        t = calloc(1, sizeof(*t));
+        if (t == NULL)
+            return cm_err_set(err, CM_ENOMEM, "out of memory");
+        rc = load_table(web_root, t, err);
+        if (rc < 0) {
+            table_free(t);
+            return rc;
+        }
+    }
+    old = atomic_exchange(&current, t);
+    if (old != NULL) {
+        old->retired_next = retired;
+        retired = old;
+    }
+    return 0;
 }
 
 void gw_static_free(void)
 {
-    for (size_t i = 0; i < nfiles; i++) {
-        free(files[i].name);
-        free(files[i].data);
+    table_free(atomic_exchange(&current, NULL));
+    while (retired != NULL) {
+        struct table *t = retired;
+
+        retired = t->retired_next;
+        table_free(t);
     }
-    memset(files, 0, sizeof(files));
-    nfiles = 0;
 }
 
 static void serve(struct gw_req *req, const char *name)
 {
-    for (size_t i = 0; i < nfiles; i++) {
-        struct file *f = &files[i];
+    const struct table *t = atomic_load(&current);
+
+    for (size_t i = 0; t != NULL && i < t->nfiles; i++) {
+        const struct file *f = &t->files[i];
         const char *inm = gw_req_header(req, GW_HDR_IF_NONE_MATCH);
         char *copy;
 

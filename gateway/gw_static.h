@@ -5,8 +5,10 @@
  * content type and an ETag; requests are then answered on the MHD thread
  * without file I/O. "/" serves index.html.
  *
- * Ownership: the table is process-wide, loaded once before the server
- * starts and freed after it stops. Threads: read-only while serving.
+ * Ownership: the table is process-wide, loaded before the server starts
+ * and freed after it stops. Threads: gw_static_load/free on the main thread
+ * only; a load while serving (SIGHUP) publishes a new table atomically and
+ * keeps the old one until gw_static_free, so handlers never see a torn one.
  */
 #ifndef GW_STATIC_H
 #define GW_STATIC_H
@@ -15,7 +17,8 @@
 
 struct gw_req;
 
-/* Load web_root (NULL: serve nothing). */
+/* Load web_root (NULL: serve nothing), replacing what was loaded; on error
+   the previous table stays. */
 int gw_static_load(const char *web_root, struct cm_err *err) __attribute__((warn_unused_result));
 void gw_static_free(void);
 

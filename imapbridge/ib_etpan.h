@@ -22,6 +22,12 @@ int mailimap_space_send(mailstream *fd);
 int mailimap_crlf_send(mailstream *fd);
 /* A mailbox name as IMAP astring (atom, quoted or literal; "INBOX" as is). */
 int mailimap_mailbox_send(mailstream *fd, const char *mb);
+/* "UID SORT (key) charset searchkey" without tag or CRLF (mailimap_sort.c). */
+int mailimap_uid_sort_send(mailstream *fd, const char *charset, struct mailimap_sort_key *key,
+                           struct mailimap_search_key *searchkey);
+/* "UID FETCH set fetch_type" without tag or CRLF (mailimap_sender.c). */
+int mailimap_uid_fetch_send(mailstream *fd, struct mailimap_set *set,
+                            struct mailimap_fetch_type *fetch_type);
 int mailimap_continue_req_parse(mailstream *fd, MMAPString *buffer,
                                 struct mailimap_parser_context *parser_ctx, size_t *indx,
                                 struct mailimap_continue_req **result, size_t progr_rate,

@@ -2,12 +2,14 @@
 #include "imapbridge/ib_fetch.h"
 
 #include <libetpan/libetpan.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/cm_buf.h"
 #include "imapbridge/ib_body.h"
+#include "imapbridge/ib_etpan.h"
 #include "imapbridge/ib_ext.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
@@ -207,21 +209,14 @@ static struct mailimap_fetch_type *build_fetch(struct ib_session *s, unsigned in
     return ft;
 }
 
-int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
-                  struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+/* The messages of a FETCH result (freed here) into *msgs_r. */
+static int take_msgs(clist *result, struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
 {
-    struct mailimap_fetch_type *ft = build_fetch(s, want);
-    clist *result = NULL;
     struct ib_msg *msgs = NULL;
     size_t n = 0;
     clistiter *it;
-    int rc;
+    int rc = 0;
 
-    rc = ib_session_check(s, mailimap_uid_fetch(ib_session_imap(s), uids, ft, &result),
-                          "UID FETCH", err);
-    mailimap_fetch_type_free(ft);
-    if (rc < 0)
-        return rc;
     msgs = calloc(clist_count(result) + 1, sizeof(*msgs));
     if (msgs == NULL)
         rc = cm_err_set(err, CM_ENOMEM, "out of memory");
@@ -240,6 +235,67 @@ int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int 
     *msgs_r = msgs;
     *n_r = n;
     return 0;
+}
+
+int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
+                  struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_fetch_type *ft = build_fetch(s, want);
+    clist *result = NULL;
+    int rc;
+
+    rc = ib_session_check(s, mailimap_uid_fetch(ib_session_imap(s), uids, ft, &result),
+                          "UID FETCH", err);
+    mailimap_fetch_type_free(ft);
+    return rc < 0 ? rc : take_msgs(result, msgs_r, n_r, err);
+}
+
+int ib_fetch_msgs_send(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
+                       int *tag_r, struct cm_err *err)
+{
+    mailimap *imap = ib_session_imap(s);
+    struct mailimap_fetch_type *ft = build_fetch(s, want);
+    int r = ft ? mailimap_send_current_tag(imap) : MAILIMAP_ERROR_MEMORY;
+
+    *tag_r = imap->imap_tag;
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_uid_fetch_send(imap->imap_stream, uids, ft);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_crlf_send(imap->imap_stream);
+    if (ft != NULL)
+        mailimap_fetch_type_free(ft);
+    return ib_session_check(s, r, "UID FETCH", err);
+}
+
+int ib_fetch_msgs_recv(struct ib_session *s, int tag, struct ib_msg **msgs_r, size_t *n_r,
+                       struct cm_err *err)
+{
+    mailimap *imap = ib_session_imap(s);
+    struct mailimap_response *resp = NULL;
+    clist *result;
+    bool ok;
+    int r;
+
+    *msgs_r = NULL;
+    *n_r = 0;
+    imap->imap_tag = tag;
+    r = ib_etpan_read_response(imap, &resp);
+    if (r != MAILIMAP_NO_ERROR)
+        return ib_session_check(s, r, "UID FETCH", err);
+    ok = ib_etpan_tagged_ok(resp);
+    mailimap_response_free(resp);
+    result = imap->imap_response_info ? imap->imap_response_info->rsp_fetch_list : NULL;
+    if (imap->imap_response_info != NULL)
+        imap->imap_response_info->rsp_fetch_list = NULL;
+    if (result == NULL)
+        result = clist_new();
+    r = ib_session_check(s, ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_UID_FETCH, "UID FETCH", err);
+    if (r < 0 || result == NULL) {
+        if (result != NULL)
+            mailimap_fetch_list_free(result);
+        return r < 0 ? r : cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    return take_msgs(result, msgs_r, n_r, err);
 }
 
 void ib_msgs_free(struct ib_msg *msgs, size_t n)
@@ -347,21 +403,56 @@ static bool sink_bytes(int type, struct mailimap_msg_att_body_section *sec, cons
     return true;
 }
 
+/* The section's bytes from the sink (streamed) or the FETCH result
+   (freed here), once the answer is read with rc. */
+static int section_out(int rc, struct sink *sink, clist *result, uint32_t uid, char **data_r,
+                       size_t *len_r, struct cm_err *err)
+{
+    if (rc == 0 && sink->overflow)
+        rc = cm_err_set(err, CM_ELIMIT, "message part larger than %u bytes",
+                        (unsigned)IB_FETCH_MAX_SECTION);
+    if (rc < 0 || sink->used) {
+        *data_r = rc == 0 ? cm_buf_steal(&sink->buf, len_r) : NULL;
+        cm_buf_fini(&sink->buf);
+        if (result != NULL)
+            mailimap_fetch_list_free(result);
+        if (rc == 0 && *data_r == NULL)
+            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+        return rc;
+    }
+    cm_buf_fini(&sink->buf);
+    rc = copy_section(result, data_r, len_r);
+    mailimap_fetch_list_free(result);
+    if (rc == CM_ENOENT)
+        return cm_err_set(err, CM_ENOENT, "no message with UID %u", uid);
+    if (rc < 0)
+        return cm_err_set(err, rc, "out of memory");
+    return 0;
+}
+
+static struct mailimap_fetch_type *section_fetch(const char *section, uint32_t offset,
+                                                 uint32_t max)
+{
+    struct mailimap_section *sec = section_for(section);
+
+    if (sec == NULL)
+        return NULL;
+    return mailimap_fetch_type_new_fetch_att(
+        max > 0 ? mailimap_fetch_att_new_body_peek_section_partial(sec, offset, max)
+                : mailimap_fetch_att_new_body_peek_section(sec));
+}
+
 int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, uint32_t offset,
                      uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)
 {
     struct sink sink = { .used = false };
-    struct mailimap_section *sec = section_for(section);
-    struct mailimap_fetch_type *ft;
+    struct mailimap_fetch_type *ft = section_fetch(section, offset, max);
     struct mailimap_set *set;
     clist *result = NULL;
     int rc;
 
-    if (sec == NULL)
+    if (ft == NULL)
         return cm_err_set(err, CM_EINVAL, "bad part number \"%s\"", section);
-    ft = mailimap_fetch_type_new_fetch_att(
-        max > 0 ? mailimap_fetch_att_new_body_peek_section_partial(sec, offset, max)
-                : mailimap_fetch_att_new_body_peek_section(sec));
     set = mailimap_set_new_single(uid);
     cm_buf_init(&sink.buf, (size_t)IB_FETCH_MAX_SECTION);
     mailimap_set_msg_body_handler(ib_session_imap(s), sink_bytes, &sink);
@@ -370,29 +461,106 @@ int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, ui
     mailimap_set_msg_body_handler(ib_session_imap(s), NULL, NULL);
     mailimap_fetch_type_free(ft);
     mailimap_set_free(set);
-    if (rc == 0 && sink.overflow)
-        rc = cm_err_set(err, CM_ELIMIT, "message part larger than %u bytes",
-                        (unsigned)IB_FETCH_MAX_SECTION);
-    if (rc < 0) {
-        cm_buf_fini(&sink.buf);
-        if (result != NULL)
-            mailimap_fetch_list_free(result);
-        return rc;
+    return section_out(rc, &sink, result, uid, data_r, len_r, err);
+}
+
+/* "1.2" for the part section of a BODY[...] answer; "" otherwise. */
+static void section_name(const struct mailimap_section *sec, char *dst, size_t cap)
+{
+    const struct mailimap_section_spec *sp = sec ? sec->sec_spec : NULL;
+    size_t n = 0;
+
+    dst[0] = '\0';
+    if (sp == NULL || sp->sec_type != MAILIMAP_SECTION_SPEC_SECTION_PART ||
+        sp->sec_text != NULL || sp->sec_data.sec_part == NULL)
+        return;
+    for (clistiter *it = clist_begin(sp->sec_data.sec_part->sec_id); it; it = clist_next(it)) {
+        int w = snprintf(dst + n, cap - n, "%s%u", n ? "." : "", *(uint32_t *)clist_content(it));
+
+        if (w < 0 || (size_t)w >= cap - n) {
+            dst[0] = '\0';
+            return;
+        }
+        n += (size_t)w;
     }
-    if (sink.used) {
-        *data_r = cm_buf_steal(&sink.buf, len_r);
-        if (result != NULL)
-            mailimap_fetch_list_free(result);
-        return *data_r != NULL ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+}
+
+/* The BODY[part] answers of result into the slots of parts. */
+static int take_sections(clist *result, const char *const *parts, size_t n, char **data_r,
+                         size_t *len_r, bool *found_r)
+{
+    *found_r = false;
+    for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
+        struct mailimap_msg_att *att = clist_content(it);
+
+        for (clistiter *jt = clist_begin(att->att_list); jt != NULL; jt = clist_next(jt)) {
+            struct mailimap_msg_att_item *item = clist_content(jt);
+            struct mailimap_msg_att_body_section *sec;
+            char name[64];
+
+            if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC ||
+                item->att_data.att_static->att_type != MAILIMAP_MSG_ATT_BODY_SECTION)
+                continue;
+            sec = item->att_data.att_static->att_data.att_body_section;
+            section_name(sec->sec_section, name, sizeof(name));
+            *found_r = true;
+            for (size_t i = 0; i < n; i++) {
+                size_t len = sec->sec_body_part ? sec->sec_length : 0;
+
+                if (data_r[i] != NULL || strcmp(parts[i], name) != 0)
+                    continue;
+                data_r[i] = malloc(len + 1);
+                if (data_r[i] == NULL)
+                    return CM_ENOMEM;
+                if (len > 0)
+                    memcpy(data_r[i], sec->sec_body_part, len);
+                data_r[i][len] = '\0';
+                len_r[i] = len;
+            }
+        }
     }
-    cm_buf_fini(&sink.buf);
-    rc = copy_section(result, data_r, len_r);
-    mailimap_fetch_list_free(result);
-    if (rc == CM_ENOENT)
-        return cm_err_set(err, CM_ENOENT, "no message with UID %u", uid);
-    if (rc < 0)
-        return cm_err_set(err, rc, "out of memory");
     return 0;
+}
+
+int ib_fetch_sections(struct ib_session *s, uint32_t uid, const char *const *parts, size_t n,
+                      char **data_r, size_t *len_r, struct cm_err *err)
+{
+    struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+    struct mailimap_set *set = mailimap_set_new_single(uid);
+    clist *result = NULL;
+    bool found = false;
+    int rc = ft && set ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    for (size_t i = 0; i < n; i++) {
+        data_r[i] = NULL;
+        len_r[i] = 0;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct mailimap_section *sec = section_for(parts[i]);
+
+        if (sec == NULL)
+            rc = cm_err_set(err, CM_EINVAL, "bad part number \"%s\"", parts[i]);
+        else
+            add_att(ft, mailimap_fetch_att_new_body_peek_section(sec));
+    }
+    if (rc == 0)
+        rc = ib_session_check(s, mailimap_uid_fetch(ib_session_imap(s), set, ft, &result),
+                              "UID FETCH BODY", err);
+    if (rc == 0 && take_sections(result, parts, n, data_r, len_r, &found) < 0)
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    else if (rc == 0 && !found)
+        rc = cm_err_set(err, CM_ENOENT, "no message with UID %u", uid);
+    for (size_t i = 0; rc < 0 && i < n; i++) {
+        free(data_r[i]);
+        data_r[i] = NULL;
+    }
+    if (result != NULL)
+        mailimap_fetch_list_free(result);
+    if (ft != NULL)
+        mailimap_fetch_type_free(ft);
+    if (set != NULL)
+        mailimap_set_free(set);
+    return rc;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -453,6 +621,8 @@ void ib_changes_free_flags(struct ib_change *ch)
     free(ch->flags);
     ch->flags = NULL;
     ch->nflags = 0;
+    free(ch->guid);
+    ch->guid = NULL;
 }
 
 void ib_changes_free(struct ib_change *ch, size_t n)
@@ -480,6 +650,10 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
     add_att(ft, mailimap_fetch_att_new_uid());
     add_att(ft, mailimap_fetch_att_new_flags());
     add_att(ft, mailimap_fetch_att_new_modseq());
+    if (ib_session_caps(s) & IB_CAP_OBJECTID)
+        add_att(ft, mailimap_fetch_att_new_extension(strdup("EMAILID")));
+    else if (ib_session_caps(s) & IB_CAP_XGUID)
+        add_att(ft, mailimap_fetch_att_new_extension(strdup("X-GUID")));
     /* UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE m [VANISHED]);
        mailimap_select_qresync is broken in 1.9.4 (LIBS.md §0.7), this is not */
     if (qresync)
@@ -500,9 +674,10 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
         struct ib_msg m = { 0 };
 
         if (copy_msg(&m, clist_content(it)) == 0 && m.uid != 0) {
-            changes[n++] = (struct ib_change){ m.uid, m.modseq, m.flags, m.nflags };
+            changes[n++] = (struct ib_change){ m.uid, m.modseq, m.flags, m.nflags, m.guid };
             m.flags = NULL; /* moved into the change */
             m.nflags = 0;
+            m.guid = NULL;
         }
         msg_fini(&m);
     }

@@ -60,6 +60,16 @@ int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int 
     __attribute__((warn_unused_result));
 void ib_msgs_free(struct ib_msg *msgs, size_t n);
 
+/* ib_fetch_msgs in two halves, for pipelining behind the EXAMINE/SELECT
+   of its folder: _send writes the UID FETCH (not flushed; *tag_r = its
+   tag); once flushed and the answers in front read, _recv reads its
+   answer as ib_fetch_msgs gives it (a tagged NO/BAD: CM_EUPSTREAM, the
+   session usable). */
+int ib_fetch_msgs_send(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
+                       int *tag_r, struct cm_err *err) __attribute__((warn_unused_result));
+int ib_fetch_msgs_recv(struct ib_session *s, int tag, struct ib_msg **msgs_r, size_t *n_r,
+                       struct cm_err *err) __attribute__((warn_unused_result));
+
 #define IB_FETCH_MAX_SECTION (64u * 1024 * 1024)
 
 /* BODY.PEEK[section]<offset.max> of one message ("" = the whole message,
@@ -67,6 +77,18 @@ void ib_msgs_free(struct ib_msg *msgs, size_t n);
    NUL-terminated (not counted). CM_ENOENT when the UID does not exist. */
 int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, uint32_t offset,
                      uint32_t max, char **data_r, size_t *len_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* BODY.PEEK[part] of several parts ("1", "1.2"; "" the whole message) of
+   message uid in one UID FETCH (one command: Dovecot may answer the untagged data of a
+   FETCH pipelined behind another before the first one's tagged OK, so
+   several FETCHes in flight cannot be read one by one). data_r[i] and
+   len_r[i] get each part's raw bytes, malloc'd and NUL-terminated (NULL
+   for a part the server did not send); the caller frees them. Parts are held
+   in memory as libetpan read them (no streaming): for text parts.
+   CM_ENOENT when the UID does not exist, CM_EINVAL for a bad part. */
+int ib_fetch_sections(struct ib_session *s, uint32_t uid, const char *const *parts, size_t n,
+                      char **data_r, size_t *len_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
 /* Part `part` (an IMAP section path) of message uid, whose BODYSTRUCTURE
@@ -94,12 +116,14 @@ int ib_fetch_sort(struct ib_session *s, struct mailimap_sort_key *sort_key,
    UID), and, with QRESYNC, the UIDs expunged meanwhile (VANISHED). Without
    QRESYNC *vanished_r stays NULL and *vanished_known_r false. Each change
    carries the message's current flags (the same answer has them, so no
-   second FETCH is needed); free the array with ib_changes_free. */
+   second FETCH is needed), and its GUID where the server has one (same
+   FETCH); free the array with ib_changes_free. */
 struct ib_change {
     uint32_t uid;
     uint64_t modseq;
     char **flags;   /* IMAP spelling, as ib_msg.flags; owned */
     size_t nflags;
+    char *guid;     /* X-GUID / EMAILID when the server has one, else NULL; owned */
 };
 int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
                            size_t *n_r, struct mailimap_set **vanished_r,
@@ -107,7 +131,7 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
     __attribute__((warn_unused_result));
 /* Free what ib_fetch_changed_since returned (ch may be NULL). */
 void ib_changes_free(struct ib_change *ch, size_t n);
-/* Free one entry's flags (the entry itself is not freed). */
+/* Free one entry's flags and guid (the entry itself is not freed). */
 void ib_changes_free_flags(struct ib_change *ch);
 
 #endif

@@ -8,7 +8,8 @@
 #include "common/cm_crypto.h"
 #include "common/cm_token.h"
 
-#define BLOB_KIND 6
+#define BLOB_KIND 6     /* older blob ids: location + part */
+#define BLOB_ID_KIND 12 /* blob ids: email id + part */
 #define LOC_BYTES 14
 
 uint64_t ib_ids_folder_prefix(uint64_t folder_key)
@@ -76,17 +77,107 @@ int ib_ids_email_parse(const char *id, struct ib_email_loc *loc_r)
     return loc_r->uid != 0 ? 0 : CM_EINVAL;
 }
 
-char *ib_ids_blob(const unsigned char key[32], const struct ib_email_loc *loc, const char *part)
+enum ib_ids_kind ib_ids_email_kind(const char *id)
 {
-    size_t plen = strlen(part);
-    unsigned char *buf = malloc(LOC_BYTES + plen);
+    switch (id[0]) {
+    case 'e': return IB_IDS_LOCATION;
+    case 'h':
+    case 'g': return IB_IDS_GUID;
+    default: return IB_IDS_NOT_OURS;
+    }
+}
+
+bool ib_ids_guid_valid(const char *guid)
+{
+    size_t n = strlen(guid);
+
+    if (n == 0 || n > IB_IDS_MAX_GUID)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)guid[i];
+
+        if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+            return false;
+    }
+    return true;
+}
+
+static bool lower_hex32(const char *guid)
+{
+    size_t i;
+
+    for (i = 0; guid[i] != '\0'; i++) {
+        if (!((guid[i] >= '0' && guid[i] <= '9') || (guid[i] >= 'a' && guid[i] <= 'f')))
+            return false;
+    }
+    return i == 32;
+}
+
+int ib_ids_email_guid(const char *guid, char *dst)
+{
+    if (!ib_ids_guid_valid(guid))
+        return CM_EINVAL;
+    if (lower_hex32(guid)) {
+        unsigned char raw[16];
+
+        for (int i = 0; i < 16; i++)
+            raw[i] = (unsigned char)(cm_hex_digit(guid[2 * i]) << 4 | cm_hex_digit(guid[2 * i + 1]));
+        dst[0] = 'h';
+        cm_b64url_encode(raw, sizeof(raw), dst + 1);
+        return 0;
+    }
+    dst[0] = 'g';
+    cm_b64url_encode(guid, strlen(guid), dst + 1);
+    return 0;
+}
+
+int ib_ids_email_guid_parse(const char *id, char **guid_r)
+{
+    size_t n = strlen(id), len = 0;
+    unsigned char *raw;
+    char *guid;
+
+    *guid_r = NULL;
+    if ((id[0] != 'h' && id[0] != 'g') || n < 2 || n > IB_IDS_EMAIL_MAX)
+        return CM_EINVAL;
+    raw = cm_b64url_decode(id + 1, n - 1, &len);
+    if (raw == NULL)
+        return CM_EINVAL;
+    if (id[0] == 'h') {
+        guid = len == 16 ? malloc(33) : NULL;
+        if (guid != NULL)
+            cm_hex_encode(raw, 16, guid);
+        free(raw);
+    } else {
+        guid = (char *)raw; /* NUL-terminated by cm_b64url_decode */
+        if (strlen(guid) != len || lower_hex32(guid)) {
+            free(guid); /* embedded NUL, or not the one spelling of this GUID */
+            guid = NULL;
+        }
+    }
+    if (guid == NULL || !ib_ids_guid_valid(guid)) {
+        free(guid);
+        return CM_EINVAL;
+    }
+    *guid_r = guid;
+    return 0;
+}
+
+char *ib_ids_blob(const unsigned char key[32], const char *email_id, const char *part)
+{
+    size_t ilen = strlen(email_id), plen = strlen(part);
+    unsigned char *buf;
     char *token;
 
+    if (ilen == 0 || ilen > IB_IDS_EMAIL_MAX)
+        return NULL;
+    buf = malloc(1 + ilen + plen);
     if (buf == NULL)
         return NULL;
-    pack_loc(loc, buf);
-    memcpy(buf + LOC_BYTES, part, plen);
-    token = cm_token_encode(key, BLOB_KIND, buf, LOC_BYTES + plen);
+    buf[0] = (unsigned char)ilen;
+    memcpy(buf + 1, email_id, ilen);
+    memcpy(buf + 1 + ilen, part, plen);
+    token = cm_token_encode(key, BLOB_ID_KIND, buf, 1 + ilen + plen);
     free(buf);
     return token;
 }
@@ -100,10 +191,12 @@ static bool valid_part(const char *p, size_t n)
     return true;
 }
 
-int ib_ids_blob_parse(const unsigned char key[32], const char *blob_id,
-                      struct ib_email_loc *loc_r, char **part_r)
+/* A blob id of the older form: location + part. */
+static int blob_parse_loc(const unsigned char key[32], const char *blob_id, char *email_id_r,
+                          char **part_r)
 {
     unsigned char *payload = NULL;
+    struct ib_email_loc loc;
     size_t len = 0;
 
     if (cm_token_decode(key, BLOB_KIND, blob_id, &payload, &len) < 0 || len < LOC_BYTES ||
@@ -111,8 +204,31 @@ int ib_ids_blob_parse(const unsigned char key[32], const char *blob_id,
         free(payload);
         return CM_EINVAL;
     }
-    unpack_loc(payload, loc_r);
+    unpack_loc(payload, &loc);
+    ib_ids_email(&loc, email_id_r);
     *part_r = strndup((char *)payload + LOC_BYTES, len - LOC_BYTES);
+    free(payload);
+    return *part_r != NULL ? 0 : CM_ENOMEM;
+}
+
+int ib_ids_blob_parse(const unsigned char key[32], const char *blob_id, char *email_id_r,
+                      char **part_r)
+{
+    unsigned char *payload = NULL;
+    size_t len = 0, ilen;
+
+    *part_r = NULL;
+    if (cm_token_decode(key, BLOB_ID_KIND, blob_id, &payload, &len) < 0)
+        return blob_parse_loc(key, blob_id, email_id_r, part_r);
+    ilen = len > 0 ? payload[0] : 0;
+    if (ilen == 0 || 1 + ilen > len || memchr(payload + 1, '\0', ilen) != NULL ||
+        !valid_part((char *)payload + 1 + ilen, len - 1 - ilen)) {
+        free(payload);
+        return CM_EINVAL;
+    }
+    memcpy(email_id_r, payload + 1, ilen);
+    email_id_r[ilen] = '\0';
+    *part_r = strndup((char *)payload + 1 + ilen, len - 1 - ilen);
     free(payload);
     return *part_r != NULL ? 0 : CM_ENOMEM;
 }

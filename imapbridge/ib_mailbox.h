@@ -58,6 +58,17 @@ int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_
     __attribute__((warn_unused_result));
 void ib_folder_list_fini(struct ib_folder_list *l);
 
+/* Drop the selection and list, in one round trip: UNSELECT + LIST-STATUS
+   written at once when a folder is selected and the server has both (the
+   server ends UNSELECT before it starts the listing, so STATUS of that
+   folder answers from the folder itself, own changes included); else,
+   and for a near server (ib_session_is_near: the round trip costs less
+   than the server opening that folder again for STATUS), ib_mailbox_list
+   (the selection, if any, stays: ib_session_end_write at checkin drops a
+   read-write one). For the end of a write. */
+int ib_mailbox_list_unselect(struct ib_session *s, struct ib_folder_list *out,
+                             struct cm_err *err) __attribute__((warn_unused_result));
+
 /* One folder by its UTF-8 path, without a listing, in one round trip:
    EXAMINE (read_only) or SELECT of its wire name (ib_session_select_send:
    afresh, never a reused selection, so no sync NOOP) with STATUS (as in a
@@ -76,6 +87,23 @@ int ib_mailbox_open(struct ib_session *s, const char *path, bool read_only,
                     struct ib_folder_list *out, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* ib_mailbox_open with a UID FETCH of uids (want as ib_fetch_msgs)
+   written behind the EXAMINE/SELECT + STATUS: still one round trip. On
+   success *msgs_r and *n_r are its answer (ib_msgs_free), as ib_fetch_msgs
+   gives it. When the folder is refused, the FETCH answer (which ran
+   without it) is read and thrown away, and the error is ib_mailbox_open's;
+   then *msgs_r is NULL. */
+struct ib_msg;
+struct mailimap_set;
+int ib_mailbox_open_fetch(struct ib_session *s, const char *path, bool read_only,
+                          struct mailimap_set *uids, unsigned int want,
+                          struct ib_folder_list *out, struct ib_msg **msgs_r, size_t *n_r,
+                          struct cm_err *err) __attribute__((warn_unused_result));
+
+/* The wire name (modified UTF-7) of a UTF-8 path, when it decodes back
+   to exactly that path ("INBOX" for any case of inbox); NULL when a
+   listing must find it (or on OOM). malloc'd. */
+char *ib_mailbox_wire_name(const char *path);
 
 /* The folder with this mailbox id (id may be NULL), or NULL. */
 const struct ib_folder *ib_folder_find(const struct ib_folder_list *l, const char *id);

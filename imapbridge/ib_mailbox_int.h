@@ -27,11 +27,27 @@ int ib_folder_list_finish(struct ib_folder_list *out, struct cm_err *err);
 
 /* The whole listing in one command when the server offers LIST-STATUS
    (RFC 5819): LIST "" "*" RETURN (SUBSCRIBED [SPECIAL-USE] STATUS (MESSAGES
-   UNSEEN UIDVALIDITY UIDNEXT [HIGHESTMODSEQ] [MAILBOXID | X-GUID])), after
-   syncing a selected folder (ib_session_sync). CM_ECONFIG when the
+   UNSEEN UIDVALIDITY UIDNEXT [HIGHESTMODSEQ] [MAILBOXID | X-GUID])), with
+   a selected folder made current first (ib_session_use_send: a NOOP round
+   trip for a near server, else EXAMINE/SELECT of it in the same write). CM_ECONFIG when the
    server lacks LIST-STATUS, CM_EUPSTREAM when it refused the command (the
    session is usable: list the classic way). */
 int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,
                            struct cm_err *err) __attribute__((warn_unused_result));
+
+/* LIST-STATUS in two halves, for pipelining: _send writes the command
+   (not flushed; CM_ECONFIG without LIST-STATUS, nothing written). The
+   caller has made a selected folder current in front of it (the sync
+   NOOP, or a fresh EXAMINE/SELECT): STATUS of the selected folder answers
+   from the session's view. Once flushed and the answers in front read,
+   _recv reads its answer into out (as ib_mailbox_list_status); *news_r
+   tells that news of the selected folder came with it, which went past
+   libetpan: the caller drops the selection once the answers behind are
+   read. */
+int ib_mailbox_list_status_send(struct ib_session *s, int *tag_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+int ib_mailbox_list_status_recv(struct ib_session *s, int tag, struct ib_folder_list *out,
+                                bool *news_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
 
 #endif

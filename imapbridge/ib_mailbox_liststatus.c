@@ -8,7 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <libetpan/libetpan.h>
 
+
+#include "imapbridge/ib_etpan.h"
 #include "imapbridge/ib_lines.h"
 #include "imapbridge/ib_mailbox_int.h"
 #include "imapbridge/ib_session.h"
@@ -87,20 +90,50 @@ static int build(const struct ib_untagged *u, struct ib_folder_list *out, struct
     return ib_folder_list_finish(out, err);
 }
 
-/* LIST-STATUS; the untagged lines into u. A selected folder is synced
-   first (its own NOOP round trip): STATUS of the selected folder answers
-   from the session's view, and a NOOP written behind the listing would
-   bring that view up to date only after the listing was answered. */
+/* The selected folder made current in front of the listing: STATUS of
+   it answers from the session's view. ib_session_use_send keeps its mode
+   and, for a near server, syncs it with a NOOP round trip of its own (a
+   NOOP written in front of the listing would end after it on Dovecot);
+   behind a distant one it writes EXAMINE/SELECT of it afresh, in the
+   listing's round trip. *use_r: what was written (use->tag 0: nothing). */
+static int current_send(struct ib_session *s, struct ib_use *use, struct cm_err *err)
+{
+    char *name = ib_session_selected(s) ? strdup(ib_session_selected(s)) : NULL;
+    int rc;
+
+    use->tag = 0;
+    use->opened = false;
+    if (ib_session_selected(s) == NULL)
+        return 0;
+    if (name == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = ib_session_use_send(s, name, !ib_session_selected_rw(s), use, err);
+    free(name);
+    if (rc == CM_EINVAL) { /* a name not sendable in a pipeline: sync it */
+        cm_err_clear(err);
+        rc = ib_session_sync(s, err);
+    }
+    return rc;
+}
+
+/* LIST-STATUS, the untagged lines into u, with the selected folder made
+   current in front of it (current_send). */
 static int exchange(struct ib_session *s, struct ib_untagged *u, struct cm_err *err)
 {
-    char cmd[256];
-    int tag = 0, rc = ib_session_sync(s, err);
+    struct ib_use use = { 0 };
+    int tag = 0, rc = current_send(s, &use, err);
 
+    if (rc == 0)
+        rc = ib_mailbox_list_status_send(s, &tag, err);
+    if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
+        rc = ib_session_check(s, MAILIMAP_ERROR_STREAM, "LIST-STATUS", err);
     if (rc < 0)
         return rc;
-    list_status_command(ib_session_caps(s), cmd, sizeof(cmd));
-    rc = ib_lines_send(s, cmd, &tag, "LIST-STATUS", err);
-    return rc < 0 ? rc : ib_lines_read(s, u, tag, false, "LIST-STATUS", err);
+    /* a folder that could not be reopened is no longer selected: the
+       listing does not depend on it */
+    if (ib_session_use_recv(s, &use, NULL) < 0 && ib_session_is_broken(s))
+        return cm_err_set(err, CM_EUPSTREAM, "imap: EXAMINE failed");
+    return ib_lines_read(s, u, tag, false, "LIST-STATUS", err);
 }
 
 int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,
@@ -122,4 +155,59 @@ int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,
     if (rc < 0)
         ib_folder_list_fini(out);
     return rc;
+}
+
+int ib_mailbox_list_status_send(struct ib_session *s, int *tag_r, struct cm_err *err)
+{
+    char cmd[256];
+
+    *tag_r = 0;
+    if (!(ib_session_caps(s) & IB_CAP_LIST_STATUS))
+        return cm_err_set(err, CM_ECONFIG, "imap: no LIST-STATUS");
+    list_status_command(ib_session_caps(s), cmd, sizeof(cmd));
+    return ib_session_check(s, ib_etpan_send_line(ib_session_imap(s), cmd, tag_r),
+                            "LIST-STATUS", err);
+}
+
+int ib_mailbox_list_status_recv(struct ib_session *s, int tag, struct ib_folder_list *out,
+                                bool *news_r, struct cm_err *err)
+{
+    struct ib_untagged u = { 0 };
+    int rc = ib_lines_read(s, &u, tag, false, "LIST-STATUS", err);
+
+    memset(out, 0, sizeof(*out));
+    *news_r = u.exists || u.expunge || u.fetch;
+    if (rc == 0)
+        rc = build(&u, out, err);
+    ib_untagged_reset(&u);
+    if (rc < 0)
+        ib_folder_list_fini(out);
+    return rc;
+}
+
+int ib_mailbox_list_unselect(struct ib_session *s, struct ib_folder_list *out,
+                             struct cm_err *err)
+{
+    unsigned int need = IB_CAP_LIST_STATUS | IB_CAP_UNSELECT;
+    int un_tag = 0, list_tag = 0, rc, rc_un;
+    bool news = false;
+
+    memset(out, 0, sizeof(*out));
+    /* a near server: the listing from the selection's view, and the
+       UNSELECT at checkin (after UNSELECT, STATUS of that folder opens it:
+       a few ms for thousands of messages, more than a round trip) */
+    if ((ib_session_caps(s) & need) != need || ib_session_selected(s) == NULL ||
+        ib_session_is_near(s))
+        return ib_mailbox_list(s, out, err);
+    rc = ib_session_unselect_send(s, &un_tag, err);
+    if (rc == 0)
+        rc = ib_mailbox_list_status_send(s, &list_tag, err);
+    if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
+        rc = ib_session_check(s, MAILIMAP_ERROR_STREAM, "UNSELECT", err);
+    if (rc < 0)
+        return rc; /* nothing went out, or the stream failed */
+    rc_un = ib_session_unselect_recv(s, un_tag, NULL);
+    if (ib_session_is_broken(s))
+        return cm_err_set(err, rc_un < 0 ? rc_un : CM_EUPSTREAM, "imap: UNSELECT failed");
+    return ib_mailbox_list_status_recv(s, list_tag, out, &news, err);
 }

@@ -7,6 +7,7 @@
 #include <libetpan/libetpan.h>
 
 #include "imapbridge/ib_etpan.h"
+#include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_mailbox_int.h"
 #include "imapbridge/ib_mailbox_status.h"
@@ -14,9 +15,7 @@
 #include "imapbridge/ib_park_blob.h"
 #include "imapbridge/ib_session.h"
 
-/* The wire name of a UTF-8 path, when it decodes back to exactly that
-   path (else a listing must find it). malloc'd or NULL. */
-static char *wire_of(const char *path)
+char *ib_mailbox_wire_name(const char *path)
 {
     char *wire, *back;
 
@@ -32,16 +31,55 @@ static char *wire_of(const char *path)
     return wire;
 }
 
-/* Write EXAMINE/SELECT + STATUS, flush, read both answers into f. */
+/* A UID FETCH pipelined behind the EXAMINE/SELECT + STATUS (optional). */
+struct open_fetch {
+    struct mailimap_set *uids;
+    unsigned int want;
+    int tag;
+    struct ib_msg *msgs;
+    size_t n;
+};
+
+/* Write EXAMINE/SELECT + STATUS [+ UID FETCH]. *sel_tag stays 0 when
+   nothing went out. */
+static int send_all(struct ib_session *s, const char *imap_name, bool read_only, int *sel_tag,
+                    int *st_tag, struct open_fetch *fx, struct cm_err *err)
+{
+    int rc = ib_session_select_send(s, imap_name, read_only, sel_tag, err);
+
+    if (rc == 0)
+        rc = ib_mailbox_status_send(s, imap_name, st_tag, err);
+    if (rc == 0 && fx != NULL)
+        rc = ib_fetch_msgs_send(s, fx->uids, fx->want, &fx->tag, err);
+    return rc;
+}
+
+/* The FETCH answer behind a folder that opened (kept) or not (read and
+   thrown away: it ran without the folder). */
+static int fetch_recv(struct ib_session *s, struct open_fetch *fx, bool keep, struct cm_err *err)
+{
+    int rc;
+
+    if (fx == NULL || fx->tag == 0 || ib_session_is_broken(s))
+        return 0;
+    rc = ib_fetch_msgs_recv(s, fx->tag, &fx->msgs, &fx->n, keep ? err : NULL);
+    if (!keep || rc < 0) {
+        ib_msgs_free(fx->msgs, fx->n);
+        fx->msgs = NULL;
+        fx->n = 0;
+    }
+    return keep || ib_session_is_broken(s) ? rc : 0;
+}
+
+/* Write EXAMINE/SELECT + STATUS [+ UID FETCH], flush, read the answers
+   into f (and fx). */
 static int exchange(struct ib_session *s, struct ib_folder *f, bool read_only,
-                    struct cm_err *err)
+                    struct open_fetch *fx, struct cm_err *err)
 {
     struct ib_selection sel;
     int sel_tag = 0, st_tag = 0, rc, rc2;
 
-    rc = ib_session_select_send(s, f->imap_name, read_only, &sel_tag, err);
-    if (rc == 0)
-        rc = ib_mailbox_status_send(s, f->imap_name, &st_tag, err);
+    rc = send_all(s, f->imap_name, read_only, &sel_tag, &st_tag, fx, err);
     if (rc < 0 && sel_tag == 0)
         return rc;
     if (mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
@@ -55,6 +93,10 @@ static int exchange(struct ib_session *s, struct ib_folder *f, bool read_only,
     if (ib_session_is_broken(s))
         return rc;
     rc2 = ib_mailbox_status_recv(s, st_tag, f, rc < 0 ? NULL : err);
+    if (ib_session_is_broken(s))
+        return rc2;
+    if (fetch_recv(s, fx, rc == 0 && rc2 == 0, err) < 0 && (rc == 0 && rc2 == 0))
+        return err != NULL && err->code != CM_OK ? err->code : CM_EUPSTREAM;
     if (rc < 0)
         return rc;
     if (rc2 < 0)
@@ -67,10 +109,10 @@ static int exchange(struct ib_session *s, struct ib_folder *f, bool read_only,
     return 0;
 }
 
-int ib_mailbox_open(struct ib_session *s, const char *path, bool read_only,
-                    struct ib_folder_list *out, struct cm_err *err)
+static int open_folder(struct ib_session *s, const char *path, bool read_only,
+                       struct open_fetch *fx, struct ib_folder_list *out, struct cm_err *err)
 {
-    char *wire = path != NULL ? wire_of(path) : NULL;
+    char *wire = path != NULL ? ib_mailbox_wire_name(path) : NULL;
     struct ib_folder *f;
     int rc;
 
@@ -92,7 +134,7 @@ int ib_mailbox_open(struct ib_session *s, const char *path, bool read_only,
     free(wire);
     if (rc == 0) {
         ib_folder_default_role(f);
-        rc = exchange(s, f, read_only, err);
+        rc = exchange(s, f, read_only, fx, err);
     }
     if (rc == 0)
         rc = ib_folder_list_finish(out, err);
@@ -100,5 +142,29 @@ int ib_mailbox_open(struct ib_session *s, const char *path, bool read_only,
         rc = cm_err_set(err, CM_ENOENT, "no such mailbox");
     if (rc < 0)
         ib_folder_list_fini(out);
+    return rc;
+}
+
+int ib_mailbox_open(struct ib_session *s, const char *path, bool read_only,
+                    struct ib_folder_list *out, struct cm_err *err)
+{
+    return open_folder(s, path, read_only, NULL, out, err);
+}
+
+int ib_mailbox_open_fetch(struct ib_session *s, const char *path, bool read_only,
+                          struct mailimap_set *uids, unsigned int want,
+                          struct ib_folder_list *out, struct ib_msg **msgs_r, size_t *n_r,
+                          struct cm_err *err)
+{
+    struct open_fetch fx = { uids, want, 0, NULL, 0 };
+    int rc = open_folder(s, path, read_only, &fx, out, err);
+
+    if (rc < 0) {
+        ib_msgs_free(fx.msgs, fx.n);
+        fx.msgs = NULL;
+        fx.n = 0;
+    }
+    *msgs_r = fx.msgs;
+    *n_r = fx.n;
     return rc;
 }

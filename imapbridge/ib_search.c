@@ -1117,6 +1117,39 @@ struct mailimap_search_key *ib_search_key_header_any(const char *const *fields, 
     return k;
 }
 
+struct mailimap_search_key *ib_search_key_header_values(const char *field,
+                                                        const char *const *values, size_t n)
+{
+    struct mailimap_search_key *k = n ? header_key(field, values[n - 1]) : NULL;
+
+    for (size_t i = n - 1; k != NULL && i-- > 0;) {
+        struct mailimap_search_key *h = header_key(field, values[i]), *or;
+
+        or = h ? mailimap_search_key_new_or(h, k) : NULL;
+        if (or == NULL) {
+            if (h != NULL)
+                mailimap_search_key_free(h);
+            mailimap_search_key_free(k);
+        }
+        k = or;
+    }
+    return k;
+}
+
+struct mailimap_search_key *ib_search_key_or(struct mailimap_search_key *a,
+                                             struct mailimap_search_key *b)
+{
+    struct mailimap_search_key *k = a && b ? mailimap_search_key_new_or(a, b) : NULL;
+
+    if (k == NULL) {
+        if (a != NULL)
+            mailimap_search_key_free(a);
+        if (b != NULL)
+            mailimap_search_key_free(b);
+    }
+    return k;
+}
+
 struct mailimap_search_key *ib_search_key_day(bool before, time_t t)
 {
     struct mailimap_search_key *k;

@@ -129,6 +129,12 @@ struct mailimap_search_key *ib_search_key_uids(struct mailimap_set *set);
    strings are copied). */
 struct mailimap_search_key *ib_search_key_header_any(const char *const *fields, size_t n,
                                                      const char *value);
+/* HEADER field v0 OR HEADER field v1 ... (n >= 1), or NULL. */
+struct mailimap_search_key *ib_search_key_header_values(const char *field,
+                                                        const char *const *values, size_t n);
+/* OR a b; steals both (freed on failure too), NULL on failure. */
+struct mailimap_search_key *ib_search_key_or(struct mailimap_search_key *a,
+                                             struct mailimap_search_key *b);
 /* SINCE (before false) or BEFORE (before true) the UTC day of t. */
 struct mailimap_search_key *ib_search_key_day(bool before, time_t t);
 void ib_search_key_free(struct mailimap_search_key *key);

@@ -65,8 +65,7 @@ static void log_data(const struct ib_session *s, const char *dir, const char *bu
 }
 
 /* libetpan -> cm_log at debug level. Only the data types are logged (the
-   INFO types carry libetpan's "<<<<<<< read" markers); DATA_SENT_PRIVATE
-   (LOGIN, AUTHENTICATE) is dropped, and as a second guard nothing we send
+   INFO types carry libetpan's "   (LOGIN, AUTHENTICATE) is dropped, and as a second guard nothing we send
    is logged while credentials are on the wire. What we send is logged a
    line a record (pipelined commands leave in one write); what we receive
    a read a record. Buffers can be whole message literals, so each record
@@ -217,6 +216,7 @@ static const struct cap_name cap_names[] = {
     { "X-GM-EXT-1", IB_CAP_XGMEXT },   { "NOTIFY", IB_CAP_NOTIFY },
     { "ID", IB_CAP_ID },               { "LITERAL+", IB_CAP_LITERALPLUS },
     { "PREVIEW", IB_CAP_PREVIEW },     { "UNSELECT", IB_CAP_UNSELECT },
+    { "SEARCHRES", IB_CAP_SEARCHRES },
 };
 
 static unsigned int caps_from_cache(mailimap *imap)
@@ -1228,6 +1228,68 @@ int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *s
     return 0;
 }
 
+bool ib_session_selected_rw(const struct ib_session *s)
+{
+    return s->selected != NULL && s->selected_rw;
+}
+
+bool ib_session_is_near(const struct ib_session *s)
+{
+    int64_t rtt = s->imap->imap_stream != NULL ? ib_stream_rtt_ms(s->imap->imap_stream->low) : -1;
+
+    return rtt >= 0 && rtt < IB_REOPEN_RTT_MS;
+}
+
+int ib_session_use_send(struct ib_session *s, const char *imap_name, bool read_only,
+                        struct ib_use *u, struct cm_err *err)
+{
+    u->tag = 0;
+    u->opened = false;
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (s->selected != NULL && strcmp(s->selected, imap_name) == 0 &&
+        read_only != s->selected_rw && !s->synced && ib_session_is_near(s)) {
+        /* a near server: its NOOP round trip costs less than reopening */
+        int rc = ib_session_sync(s, err);
+
+        if (rc < 0)
+            return rc;
+    }
+    if (s->selected != NULL && s->synced && strcmp(s->selected, imap_name) == 0 &&
+        read_only != s->selected_rw)
+        return 0;
+    /* not the NOOP in the pipeline: Dovecot runs a LIST written behind a
+       NOOP before the NOOP ends (NOOP waits for the commands running
+       beside it), so the listing would not see what the NOOP brings;
+       EXAMINE/SELECT ends before the server starts the next command */
+    u->opened = true;
+    return ib_session_select_send(s, imap_name, read_only, &u->tag, err);
+}
+
+int ib_session_use_recv(struct ib_session *s, const struct ib_use *u, struct cm_err *err)
+{
+    return u->opened ? ib_session_select_recv(s, u->tag, NULL, err) : 0;
+}
+
+bool ib_session_examine_command(const char *imap_name, char *cmd, size_t cap)
+{
+    return imap_name[0] != '\0' && select_command("EXAMINE", imap_name, false, cmd, cap);
+}
+
+void ib_session_note_unselected(struct ib_session *s)
+{
+    free(s->selected);
+    s->selected = NULL;
+    s->selected_rw = false;
+    s->synced = false;
+    if (s->imap->imap_selection_info != NULL) {
+        mailimap_selection_info_free(s->imap->imap_selection_info);
+        s->imap->imap_selection_info = NULL;
+    }
+    if (!s->broken)
+        s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+}
+
 int ib_session_drop_selection(struct ib_session *s, struct cm_err *err)
 {
     cm_debug(s->logkv, "imap: warning about the selected folder; unselecting");
@@ -1292,6 +1354,19 @@ int ib_session_sync_recv(struct ib_session *s, int tag, bool *drop_r, struct cm_
     return rc;
 }
 
+/* Nothing is selected any more (UNSELECT answered OK). */
+static void forget_selection(struct ib_session *s)
+{
+    free(s->selected);
+    s->selected = NULL;
+    s->selected_rw = false;
+    s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED; /* as after CLOSE */
+    if (s->imap->imap_selection_info != NULL) {
+        mailimap_selection_info_free(s->imap->imap_selection_info);
+        s->imap->imap_selection_info = NULL;
+    }
+}
+
 int ib_session_unselect(struct ib_session *s, struct cm_err *err)
 {
     int rc;
@@ -1301,16 +1376,34 @@ int ib_session_unselect(struct ib_session *s, struct cm_err *err)
     if (s->selected == NULL || !(s->caps & IB_CAP_UNSELECT))
         return 0;
     rc = ib_session_check(s, simple_command(s->imap, "UNSELECT", NULL), "UNSELECT", err);
-    if (rc == 0) {
-        free(s->selected);
-        s->selected = NULL;
-        s->selected_rw = false;
-        s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED; /* as after CLOSE */
-        if (s->imap->imap_selection_info != NULL) {
-            mailimap_selection_info_free(s->imap->imap_selection_info);
-            s->imap->imap_selection_info = NULL;
-        }
-    }
+    if (rc == 0)
+        forget_selection(s);
+    return rc;
+}
+
+int ib_session_unselect_send(struct ib_session *s, int *tag_r, struct cm_err *err)
+{
+    *tag_r = 0;
+    if (s->broken)
+        return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
+    if (s->selected == NULL || !(s->caps & IB_CAP_UNSELECT))
+        return 0;
+    return ib_session_check(s, ib_etpan_send_line(s->imap, "UNSELECT", tag_r), "UNSELECT", err);
+}
+
+int ib_session_unselect_recv(struct ib_session *s, int tag, struct cm_err *err)
+{
+    struct mailimap_response *resp = NULL;
+    int r, rc;
+
+    if (tag == 0)
+        return 0;
+    s->imap->imap_tag = tag;
+    r = ib_etpan_read_response(s->imap, &resp);
+    rc = ib_session_check(s, r == MAILIMAP_NO_ERROR ? hand_result(resp, NULL) : r, "UNSELECT",
+                          err);
+    if (rc == 0)
+        forget_selection(s);
     return rc;
 }
 

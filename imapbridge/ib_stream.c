@@ -44,6 +44,12 @@ struct ib_stream {
     size_t greeting_len;
     enum ib_stream_fail fail;
     char fail_msg[160];
+    /* round trips: a write waits for an answer; the first bytes read
+       after it give a sample (answer time + server time), the minimum
+       of which is close to the link's round trip */
+    bool awaiting;
+    int64_t sent_ms;
+    int64_t rtt_ms;          /* -1: no sample yet */
 };
 
 static int64_t now_ms(void)
@@ -328,6 +334,13 @@ static ssize_t drv_read(mailstream_low *s, void *buf, size_t n)
 
         if (r < 0)
             return -1;
+        if (r > 0 && st->awaiting) {
+            int64_t sample = now_ms() - st->sent_ms;
+
+            if (st->rtt_ms < 0 || sample < st->rtt_ms)
+                st->rtt_ms = sample;
+            st->awaiting = false;
+        }
         if (r > 0)
             return literal_guard(st, buf, (size_t)r) < 0 ? -1 : r;
         if (wait_fd(st, events, deadline) < 0)
@@ -367,9 +380,18 @@ static ssize_t drv_write(mailstream_low *s, const void *buf, size_t n)
 
     if (st->fail != IB_STREAM_FAIL_NONE || st->fd < 0)
         return -1;
+    st->awaiting = true;
+    st->sent_ms = now_ms();
     if (st->compressing)
         return write_deflated(st, buf, n);
     return write_all(st, buf, n) < 0 ? -1 : (ssize_t)n;
+}
+
+int64_t ib_stream_rtt_ms(struct _mailstream_low *low)
+{
+    const struct ib_stream *st = low != NULL ? low->data : NULL;
+
+    return st != NULL ? st->rtt_ms : -1;
 }
 
 static int write_all(struct ib_stream *st, const void *buf, size_t n)
@@ -558,6 +580,7 @@ int ib_stream_connect(const char *host, unsigned int port, unsigned int timeout_
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     }
     st->fd = fd;
+    st->rtt_ms = -1;
     st->timeout_ms = timeout_ms;
     st->max_literal = max_literal_bytes ? max_literal_bytes : IB_STREAM_DEFAULT_MAX_LITERAL;
     *low_r = low;

@@ -29,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/cm_err.h"
 
@@ -84,6 +85,11 @@ int ib_stream_fd(struct _mailstream_low *low);
 bool ib_stream_has_pending(struct _mailstream_low *low);
 
 bool ib_stream_is_tls(struct _mailstream_low *low);
+
+/* The shortest time seen from a write to the first bytes read after it:
+   the link's round trip plus the server's quickest answer; -1 before the
+   first answer. */
+int64_t ib_stream_rtt_ms(struct _mailstream_low *low);
 
 /* Why the stream failed (IB_STREAM_FAIL_NONE while healthy); msg_r (may be
    NULL) gets a borrowed description valid until the stream is freed. */

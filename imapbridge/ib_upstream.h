@@ -6,7 +6,8 @@
  *
  * Ownership: both structs own their strings (malloc'd copies);
  * ib_upstream_fini() / ib_creds_fini() free them (ib_creds_fini also
- * cleanses the secret). Threads: read-only after set-up.
+ * cleanses the secret). Threads: read-only after set-up, except ca_file
+ * and timeout_secs, which a configuration reload replaces atomically.
  */
 #ifndef IB_UPSTREAM_H
 #define IB_UPSTREAM_H
@@ -28,9 +29,11 @@ struct ib_upstream {
     unsigned int port;
     enum ib_tls_mode tls;
     bool tls_verify;        /* false only for tests; warned about at start-up */
-    char *ca_file;          /* NULL = system trust store */
+    char *_Atomic ca_file;  /* NULL = system trust store; replaced live by a
+                               reload (the old string is kept until exit) */
     bool compress;          /* use COMPRESS=DEFLATE when offered */
-    unsigned int timeout_secs; /* deadline of each connect/read/write wait */
+    _Atomic unsigned int timeout_secs; /* deadline of each connect/read/write wait;
+                                          may change live (reload) */
 };
 
 enum ib_auth_mech {

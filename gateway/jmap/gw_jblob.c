@@ -1,6 +1,7 @@
 /* gw_jblob.c - blobIds of either kind -> bytes; download of parked blobs. */
 #include "gateway/jmap/gw_jblob.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -14,7 +15,7 @@
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_uidset.h"
 
-int gw_jblob_parse(const struct gw_ctx *ctx, const char *account, const char *blob_id,
+int gw_jblob_parse(struct gw_ctx *ctx, const char *account, const char *blob_id,
                    struct gw_jblob *b, struct cm_err *err)
 {
     const unsigned char *key = ctx->keys.state_key;
@@ -22,7 +23,9 @@ int gw_jblob_parse(const struct gw_ctx *ctx, const char *account, const char *bl
     memset(b, 0, sizeof(*b));
     if (blob_id == NULL)
         return cm_err_set(err, CM_ENOENT, "no such blob");
-    if (ib_ids_blob_parse(key, blob_id, &b->loc, &b->part) == 0)
+    b->ctx = ctx;
+    snprintf(b->account, sizeof(b->account), "%s", account);
+    if (ib_ids_blob_parse(key, blob_id, b->email_id, &b->part) == 0)
         return 0;
     if (ib_park_blob_parse(key, blob_id, &b->ref) < 0 || strcmp(b->ref.account, account) != 0 ||
         ib_park_expired(&b->ref, (int64_t)time(NULL), ctx->set->upload_ttl_secs))
@@ -37,10 +40,19 @@ void gw_jblob_fini(struct gw_jblob *b)
     b->part = NULL;
 }
 
-static int read_part(struct ib_session *s, const struct gw_jblob *b, char **data_r, size_t *len_r,
-                     struct cm_err *err)
+int gw_jblob_locate(struct ib_session *s, const struct ib_folder_list *l, const struct gw_jblob *b,
+                    struct gw_jmail_where *w, struct cm_err *err)
 {
-    struct mailimap_set *set = ib_uidset_single(b->loc.uid);
+    *w = (struct gw_jmail_where){ NULL, 0, false };
+    if (b->parked)
+        return 0;
+    return gw_jmail_locate_checked(b->ctx, b->account, s, l, b->email_id, w, err);
+}
+
+static int read_part(struct ib_session *s, const struct gw_jblob *b, uint32_t uid, char **data_r,
+                     size_t *len_r, struct cm_err *err)
+{
+    struct mailimap_set *set = ib_uidset_single(uid);
     struct ib_msg *m = NULL;
     size_t nm = 0;
     int rc = set ? ib_fetch_msgs(s, set, IB_FETCH_BODYSTRUCTURE, &m, &nm, err)
@@ -51,7 +63,7 @@ static int read_part(struct ib_session *s, const struct gw_jblob *b, char **data
     if (rc == 0 && nm != 1)
         rc = cm_err_set(err, CM_ENOENT, "no such blob");
     if (rc == 0)
-        rc = ib_fetch_part(s, b->loc.uid, m[0].body, b->part, data_r, len_r, err);
+        rc = ib_fetch_part(s, uid, m[0].body, b->part, data_r, len_r, err);
     ib_msgs_free(m, nm);
     return rc;
 }
@@ -59,21 +71,22 @@ static int read_part(struct ib_session *s, const struct gw_jblob *b, char **data
 int gw_jblob_read(struct ib_session *s, const struct ib_folder_list *l, const struct gw_jblob *b,
                   char **data_r, size_t *len_r, struct cm_err *err)
 {
-    const struct ib_folder *f;
+    struct gw_jmail_where w;
     int rc;
 
     *data_r = NULL;
     *len_r = 0;
     if (b->parked)
         return ib_park_get(s, &b->ref, data_r, len_r, err);
-    f = gw_jmail_folder_of(l, &b->loc);
-    if (f == NULL)
+    rc = gw_jblob_locate(s, l, b, &w, err);
+    if (rc == 0 && w.f == NULL)
         return cm_err_set(err, CM_ENOENT, "no such blob");
-    rc = ib_session_select(s, f->imap_name, true, NULL, err);
+    if (rc == 0)
+        rc = ib_session_select(s, w.f->imap_name, true, NULL, err);
     if (rc == 0 && b->part[0] == '\0')
-        rc = ib_fetch_section(s, b->loc.uid, "", 0, 0, data_r, len_r, err);
+        rc = ib_fetch_section(s, w.uid, "", 0, 0, data_r, len_r, err);
     else if (rc == 0)
-        rc = read_part(s, b, data_r, len_r, err);
+        rc = read_part(s, b, w.uid, data_r, len_r, err);
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include "common/cm_err.h"
 #include "imapbridge/ib_ids.h"
 #include "imapbridge/ib_park_blob.h"
+#include "imapbridge/ib_upstream.h"
 
 struct gw_ctx;
 struct gw_req;
@@ -22,16 +23,27 @@ struct ib_folder_list;
 
 /* What a blobId names. */
 struct gw_jblob {
-    bool parked; /* an upload (ref), else a message part (loc, part) */
+    bool parked; /* an upload (ref), else a message part (email_id, part) */
     struct ib_park_ref ref;
-    struct ib_email_loc loc;
+    char email_id[IB_IDS_EMAIL_MAX + 1]; /* located with gw_jblob_locate */
     char *part; /* malloc'd; "" = whole message */
+    struct gw_ctx *ctx;                  /* borrowed: the instance's location cache */
+    char account[IB_ACCOUNT_ID_LEN + 1];
 };
+
+struct gw_jmail_where;
+
+/* Where the email of a message blob is now (w->f NULL: gone), as Email/get
+   would find it (location cache, checked; else a search by GUID).
+   Changes the selection. < 0 only for a broken session or OOM. */
+int gw_jblob_locate(struct ib_session *s, const struct ib_folder_list *l, const struct gw_jblob *b,
+                    struct gw_jmail_where *w, struct cm_err *err)
+    __attribute__((warn_unused_result));
 
 /* Parse blob_id for account (the caller's accountId). CM_ENOENT for a
    malformed, forged, foreign or expired (upload_ttl) id. Call
    gw_jblob_fini in every case. */
-int gw_jblob_parse(const struct gw_ctx *ctx, const char *account, const char *blob_id,
+int gw_jblob_parse(struct gw_ctx *ctx, const char *account, const char *blob_id,
                    struct gw_jblob *b, struct cm_err *err) __attribute__((warn_unused_result));
 void gw_jblob_fini(struct gw_jblob *b);
 

@@ -9,11 +9,14 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/cm_log.h"
+#include "common/cm_time.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_body.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_foldermap.h"
 #include "imapbridge/ib_header.h"
 #include "imapbridge/ib_text.h"
 #include "imapbridge/ib_state.h"
@@ -30,9 +33,42 @@ int gw_jmail_folders(struct gw_jreq *jr, const struct ib_folder_list **l_r, stru
         if (rc < 0)
             return rc;
         jr->folders_loaded = true;
+        gw_jmail_map_store(jr, &jr->folders);
     }
     *l_r = &jr->folders;
     return 0;
+}
+
+void gw_jmail_map_store(struct gw_jreq *jr, const struct ib_folder_list *l)
+{
+    struct ib_foldermap *m = jr->req->ctx->folders;
+
+    /* on OOM the map drops the entry: the next request lists */
+    if (m != NULL && ib_foldermap_store(m, jr->account_id, l, cm_now_ms()) < 0)
+        cm_debug("", "folder map: out of memory");
+}
+
+int gw_jmail_map_get(struct gw_jreq *jr, struct ib_folder_list *out)
+{
+    struct ib_foldermap *m = jr->req->ctx->folders;
+
+    memset(out, 0, sizeof(*out));
+    return m != NULL ? ib_foldermap_get(m, jr->account_id, cm_now_ms(), out) : CM_ENOENT;
+}
+
+void gw_jmail_map_forget(struct gw_jreq *jr)
+{
+    if (jr->req->ctx->folders != NULL)
+        ib_foldermap_forget(jr->req->ctx->folders, jr->account_id);
+}
+
+void gw_jmail_adopt_folders(struct gw_jreq *jr, struct ib_folder_list *l)
+{
+    ib_folder_list_fini(&jr->folders);
+    jr->folders = *l;
+    memset(l, 0, sizeof(*l));
+    jr->folders_loaded = true;
+    gw_jmail_map_store(jr, &jr->folders);
 }
 
 void gw_jmail_forget_folders(struct gw_jreq *jr)

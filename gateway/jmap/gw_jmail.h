@@ -18,6 +18,20 @@
 int gw_jmail_folders(struct gw_jreq *jr, const struct ib_folder_list **l_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* The folder map (ib_foldermap.h, ctx->folders): remember the account's
+   folders from a listing made now (Mailbox/get, gw_jmail_folders); a copy
+   of them into *out as the map has them (no counts), CM_ENOENT on a miss
+   or without a map; forget them after a change to the folders. */
+void gw_jmail_map_store(struct gw_jreq *jr, const struct ib_folder_list *l);
+int gw_jmail_map_get(struct gw_jreq *jr, struct ib_folder_list *out)
+    __attribute__((warn_unused_result));
+void gw_jmail_map_forget(struct gw_jreq *jr);
+
+/* Make l (a listing just made, stolen: *l is emptied) the request's
+   folder list, as gw_jmail_folders would have, and remember it in the
+   folder map. */
+void gw_jmail_adopt_folders(struct gw_jreq *jr, struct ib_folder_list *l);
+
 /* The folder an email id points into (matching key prefix and
    UIDVALIDITY), or NULL. */
 /* Drop the request's folder list after a change to the folders, so the
@@ -29,6 +43,60 @@ const struct ib_folder *gw_jmail_folder_of(const struct ib_folder_list *l,
 
 /* Location of a message in folder f. */
 struct ib_email_loc gw_jmail_loc(const struct ib_folder *f, uint32_t uid);
+
+/* Email ids (gw_jmail_ids.c). */
+struct ib_session;
+
+/* The id of message uid of f whose GUID is guid (NULL: none): the GUID id
+   when the GUID is one ib_ids carries, else the location id. dst holds
+   IB_IDS_EMAIL_MAX + 1 bytes. Pure. */
+void gw_jmail_email_id(const struct ib_folder *f, uint32_t uid, const char *guid, char *dst);
+struct gw_ctx;
+/* Record in the instance's location cache that GUID id `id` is message
+   uid of f (nothing for a location id). Thread-safe. */
+void gw_jmail_remember(struct gw_ctx *ctx, const char *account, const struct ib_folder *f,
+                       uint32_t uid, const char *id);
+/* gw_jmail_email_id + gw_jmail_remember for the request's account. */
+void gw_jmail_id(struct gw_jreq *jr, const struct ib_folder *f, uint32_t uid, const char *guid,
+                 char *dst);
+/* The id the message at (f, uid) had when this instance last saw it
+   (reverse cache; a UID is never reused, so this stays true after the
+   message left). dst: IB_IDS_EMAIL_MAX + 1 bytes. */
+bool gw_jmail_id_at(struct gw_jreq *jr, const struct ib_folder *f, uint32_t uid, char *dst);
+/* The cache's word on id proved stale (the UID is gone). */
+void gw_jmail_forget(struct gw_ctx *ctx, const char *account, const char *id);
+
+/* Where an email is: f NULL when not found. cached: the answer came from
+   the location cache without asking the server, so a missing UID means
+   "search again with use_cache false", not "gone". */
+struct gw_jmail_where {
+    const struct ib_folder *f; /* borrowed from the folder list */
+    uint32_t uid;
+    bool cached;
+};
+
+/* Where ids[0..n) are, into out[0..n): location ids by what they say,
+   GUID ids from the cache (use_cache) and, for every miss, one pipelined
+   round of UID SEARCH by GUID over the listed folders (ib_locate.h;
+   leaves s with no folder selected). When a GUID is in several folders
+   (an IMAP COPY keeps it) the first listed folder wins. s may be NULL
+   (no search). Errors only for a broken session or OOM. */
+int gw_jmail_locate_with(struct gw_ctx *ctx, const char *account, struct ib_session *s,
+                         const struct ib_folder_list *l, const char *const *ids, size_t n,
+                         bool use_cache, struct gw_jmail_where *out, struct cm_err *err)
+    __attribute__((warn_unused_result));
+/* The same for a JMAP request (its account and session). */
+int gw_jmail_locate(struct gw_jreq *jr, const struct ib_folder_list *l, const char *const *ids,
+                    size_t n, bool use_cache, struct gw_jmail_where *out, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
+/* gw_jmail_locate_with for one id, and a place the cache named checked
+   (one UID FETCH on the selected folder): when the UID is gone the id is
+   searched for. Changes the selection. */
+int gw_jmail_locate_checked(struct gw_ctx *ctx, const char *account, struct ib_session *s,
+                            const struct ib_folder_list *l, const char *id,
+                            struct gw_jmail_where *w, struct cm_err *err)
+    __attribute__((warn_unused_result));
 
 /* The Email state token for the folder list (malloc'd; NULL on OOM). */
 char *gw_jmail_state(struct gw_jreq *jr, const struct ib_folder_list *l);
@@ -67,6 +135,22 @@ char *gw_jmail_thread_id(const struct ib_header_list *hl, const char *email_id);
 
 struct ib_session;
 struct ib_msg;
+
+/* Thread ids that hold together (gw_jthread.c, ib_thread.h). */
+
+/* Learn the thread roots of msgs[0..n) of folder f (headers fetched with
+   IB_FETCH_HEADER or IB_FETCH_HEADER_SORT; f selected read-only on s):
+   parents named only by In-Reply-To that neither the batch nor the
+   instance's root cache knows are searched for (UID SEARCH HEADER
+   Message-ID) in f, then in the Sent folder, up to 3 generations; f is
+   selected again afterwards. Results go to the root cache. */
+int gw_jthread_learn(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder_list *l,
+                     const struct ib_folder *f, const struct ib_msg *msgs, size_t n,
+                     struct cm_err *err) __attribute__((warn_unused_result));
+/* As gw_jmail_thread_root / gw_jmail_thread_id, with an In-Reply-To-only
+   message taking its parent's root from the cache (gw_jthread_learn). */
+char *gw_jthread_root(struct gw_jreq *jr, const struct ib_header_list *hl);
+char *gw_jthread_id(struct gw_jreq *jr, const struct ib_header_list *hl, const char *email_id);
 
 /* What changed in the account's mail since a state (Email/changes, and
    under Thread/changes). */

@@ -11,6 +11,7 @@
 #include "common/cm_log.h"
 #include "gateway/gw_authn.h"
 #include "gateway/gw_ctx.h"
+#include "gateway/gw_counters.h"
 #include "gateway/gw_error.h"
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/gw_req.h"
@@ -157,6 +158,7 @@ static void run_call(struct gw_jreq *jr, json_t *call)
     json_decref(c.followup);
     if (c.error_type == NULL && err.code != CM_EINVAL && err.code != CM_ENOENT)
         cm_warn("", "%s failed: %s", c.name, err.msg);
+    gw_counters_error(err.code);
     append_error(jr, c.error_type ? c.error_type : gw_error_jmap_type(err.code), err.msg,
                  c.call_id);
 }
@@ -334,7 +336,10 @@ static json_t *mail_account_capability(const struct gw_settings *set)
                      "mayCreateTopLevelMailbox", 1);
 }
 
-static json_t *session_urls(const char *base, json_t *o)
+/* eventSourceUrl carries account=<accountId>: ignored by the gateway, it
+   lets a load balancer hash the stream by account (README "Running several
+   instances"). */
+static json_t *session_urls(const char *base, const char *account_id, json_t *o)
 {
     char url[1024];
 
@@ -345,7 +350,8 @@ static json_t *session_urls(const char *base, json_t *o)
     snprintf(url, sizeof(url), "%s/jmap/upload/{accountId}", base);
     json_object_set_new(o, "uploadUrl", json_string(url));
     snprintf(url, sizeof(url),
-             "%s/jmap/eventsource?types={types}&closeafter={closeafter}&ping={ping}", base);
+             "%s/jmap/eventsource?types={types}&closeafter={closeafter}&ping={ping}&account=%s",
+             base, account_id);
     json_object_set_new(o, "eventSourceUrl", json_string(url));
     return o;
 }
@@ -374,6 +380,6 @@ void gw_jmap_session(struct gw_req *req)
                   GW_JMAP_MAIL, jr.account_id, "username", user, "state", state);
     if (s != NULL && req->ctx->send != NULL)
         gw_jmap_submission_session(s, jr.account_id);
-    gw_req_reply_json(req, s ? 200 : 500, s ? session_urls(set->public_url, s) : NULL);
+    gw_req_reply_json(req, s ? 200 : 500, s ? session_urls(set->public_url, jr.account_id, s) : NULL);
     jreq_fini(&jr);
 }

@@ -1,7 +1,9 @@
 /* gw_jmap_blob.c - blob download at the session's downloadUrl
  * (RFC 8620 §6.2): /jmap/download/{accountId}/{blobId}/{name}?type=...
- * The blob id says which message and part (ib_ids.h); a part is decoded
- * from its transfer encoding before it is sent. */
+ * The blob id says which email and part (ib_ids.h); the email is located
+ * as Email/get locates it (so the blob of a moved message still
+ * downloads); a part is decoded from its transfer encoding before it is
+ * sent. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,9 @@
 
 struct blob_job {
     struct gw_req *req;
-    struct ib_email_loc loc;
+    char account[IB_ACCOUNT_ID_LEN + 1];
+    char email_id[IB_IDS_EMAIL_MAX + 1];
+    uint32_t uid;
     char *part;
     char *data;        /* the answer */
     size_t len;
@@ -30,7 +34,7 @@ struct blob_job {
 /* Fetch the part and decode it in j->data. */
 static int fetch_part(struct ib_session *s, struct blob_job *j, struct cm_err *err)
 {
-    struct mailimap_set *set = ib_uidset_single(j->loc.uid);
+    struct mailimap_set *set = ib_uidset_single(j->uid);
     struct ib_msg *m = NULL;
     size_t nm = 0;
     int rc = set ? ib_fetch_msgs(s, set, IB_FETCH_BODYSTRUCTURE, &m, &nm, err) : CM_ENOMEM;
@@ -40,7 +44,7 @@ static int fetch_part(struct ib_session *s, struct blob_job *j, struct cm_err *e
     if (rc == 0 && nm != 1)
         rc = cm_err_set(err, CM_ENOENT, "no such blob");
     if (rc == 0)
-        rc = ib_fetch_part(s, j->loc.uid, m[0].body, j->part, &j->data, &j->len, err);
+        rc = ib_fetch_part(s, j->uid, m[0].body, j->part, &j->data, &j->len, err);
     ib_msgs_free(m, nm);
     return rc;
 }
@@ -49,16 +53,19 @@ static int fetch_blob(struct ib_session *s, void *arg, struct cm_err *err)
 {
     struct blob_job *j = arg;
     struct ib_folder_list l = { 0 };
-    const struct ib_folder *f;
+    struct gw_jmail_where w = { 0 };
+    const char *id = j->email_id;
     int rc = ib_mailbox_list(s, &l, err);
 
-    f = rc == 0 ? gw_jmail_folder_of(&l, &j->loc) : NULL;
-    if (rc == 0 && f == NULL)
-        rc = cm_err_set(err, CM_ENOENT, "no such blob");
     if (rc == 0)
-        rc = ib_session_select(s, f->imap_name, true, NULL, err);
+        rc = gw_jmail_locate_checked(j->req->ctx, j->account, s, &l, id, &w, err);
+    if (rc == 0 && w.f == NULL)
+        rc = cm_err_set(err, CM_ENOENT, "no such blob");
+    j->uid = w.uid;
+    if (rc == 0)
+        rc = ib_session_select(s, w.f->imap_name, true, NULL, err);
     if (rc == 0 && j->part[0] == '\0')
-        rc = ib_fetch_section(s, j->loc.uid, "", 0, 0, &j->data, &j->len, err);
+        rc = ib_fetch_section(s, j->uid, "", 0, 0, &j->data, &j->len, err);
     else if (rc == 0)
         rc = fetch_part(s, j, err);
     ib_folder_list_fini(&l);
@@ -79,8 +86,9 @@ void gw_jmap_download(struct gw_req *req)
     rc = gw_authn_principal(req, false, &p, &err);
     if (rc == 0) {
         ib_account_id(&req->ctx->upstream, p.creds.username, acct);
+        strcpy(j.account, acct);
         if (strcmp(acct, req->params[0]) != 0 ||
-            ib_ids_blob_parse(req->ctx->keys.state_key, req->params[1], &j.loc, &j.part) < 0)
+            ib_ids_blob_parse(req->ctx->keys.state_key, req->params[1], j.email_id, &j.part) < 0)
             rc = cm_err_set(&err, CM_ENOENT, "no such blob");
     }
     gw_principal_fini(&p);

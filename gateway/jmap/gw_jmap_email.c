@@ -125,13 +125,13 @@ static void choose_fetch(struct eget *e, unsigned int caps)
 
 struct blob_ctx {
     const unsigned char *key;
-    struct ib_email_loc loc;
+    const char *email_id;
 };
 
 static json_t *blob_of_part(const char *part_id, void *arg)
 {
     struct blob_ctx *b = arg;
-    char *id = ib_ids_blob(b->key, &b->loc, part_id ? part_id : "");
+    char *id = ib_ids_blob(b->key, b->email_id, part_id ? part_id : "");
     json_t *j = id ? json_string(id) : json_null();
 
     free(id);
@@ -225,7 +225,7 @@ static int add_header_props(struct eget *e, const struct ib_msg *m, json_t *obj,
             json_object_set_new(obj, json_string_value(v), val);
     }
     {
-        char *t = gw_jmail_thread_id(hl, json_string_value(json_object_get(obj, "id")));
+        char *t = gw_jthread_id(e->c->jr, hl, json_string_value(json_object_get(obj, "id")));
 
         json_object_set_new(obj, "threadId", t ? json_string(t) : json_null());
         free(t);
@@ -237,8 +237,8 @@ static int add_header_props(struct eget *e, const struct ib_msg *m, json_t *obj,
 static json_t *email_json(struct eget *e, struct ib_session *s, const struct ib_folder *f,
                           const struct ib_msg *m, const char *id, struct cm_err *err)
 {
-    struct blob_ctx bc = { e->c->jr->req->ctx->keys.state_key, gw_jmail_loc(f, m->uid) };
-    char *blob = ib_ids_blob(bc.key, &bc.loc, "");
+    struct blob_ctx bc = { e->c->jr->req->ctx->keys.state_key, id };
+    char *blob = ib_ids_blob(bc.key, id, "");
     char date[32];
     json_t *obj = json_pack("{s:s,s:o,s:{s:b}}", "id", id, "blobId",
                             blob ? json_string(blob) : json_null(), "mailboxIds", f->id, 1);
@@ -261,25 +261,31 @@ static json_t *email_json(struct eget *e, struct ib_session *s, const struct ib_
     return obj;
 }
 
-/* Fetch the messages of one folder named by ids[] (email ids whose
-   location is in f) and append their objects to list. */
+/* The ids of one call and where they are. */
+struct located {
+    const char **ids;              /* borrowed from the call's arguments */
+    struct gw_jmail_where *where;
+    bool *retry;                   /* cached location proved stale */
+    size_t n;
+};
+
+/* Fetch the messages of folder f that loc names and append their objects
+   to list. Ids not found go to not_found, or, when their location came
+   from the cache, are marked for a retry. */
 static int get_folder(struct eget *e, struct ib_session *s, const struct ib_folder *f,
-                      json_t *ids, json_t *list, json_t *not_found, struct cm_err *err)
+                      struct located *loc, json_t *list, json_t *not_found, struct cm_err *err)
 {
-    uint32_t *uids = calloc(json_array_size(ids) + 1, sizeof(*uids));
+    uint32_t *uids = calloc(loc->n + 1, sizeof(*uids));
     struct ib_msg *msgs = NULL;
-    size_t n = 0, nm = 0, i;
+    size_t n = 0, nm = 0;
     struct mailimap_set *set;
-    json_t *v;
     int rc;
 
     if (uids == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    json_array_foreach(ids, i, v) {
-        struct ib_email_loc loc;
-
-        if (ib_ids_email_parse(json_string_value(v), &loc) == 0)
-            uids[n++] = loc.uid;
+    for (size_t i = 0; i < loc->n; i++) {
+        if (loc->where[i].f == f)
+            uids[n++] = loc->where[i].uid;
     }
     rc = ib_session_select(s, f->imap_name, true, NULL, err);
     set = rc == 0 ? ib_uidset_of(uids, n) : NULL;
@@ -287,62 +293,93 @@ static int get_folder(struct eget *e, struct ib_session *s, const struct ib_fold
         rc = ib_fetch_msgs(s, set, e->want, &msgs, &nm, err);
     if (set != NULL)
         ib_uidset_free(set);
-    json_array_foreach(ids, i, v) {
-        struct ib_email_loc loc;
+    if (rc == 0 && (e->want & IB_FETCH_HEADER) && gw_jget_wants(&e->g, "threadId")) {
+        const struct ib_folder_list *l;
+
+        rc = gw_jmail_folders(e->c->jr, &l, err);
+        if (rc == 0)
+            rc = gw_jthread_learn(e->c->jr, s, l, f, msgs, nm, err);
+    }
+    for (size_t i = 0; rc == 0 && i < loc->n; i++) {
         json_t *obj = NULL;
 
-        if (rc < 0)
-            break;
-        if (ib_ids_email_parse(json_string_value(v), &loc) == 0) {
-            for (size_t k = 0; k < nm && obj == NULL; k++) {
-                if (msgs[k].uid == loc.uid)
-                    obj = email_json(e, s, f, &msgs[k], json_string_value(v), err);
-            }
+        if (loc->where[i].f != f)
+            continue;
+        for (size_t k = 0; k < nm && obj == NULL; k++) {
+            if (msgs[k].uid == loc->where[i].uid)
+                obj = email_json(e, s, f, &msgs[k], loc->ids[i], err);
         }
         if (obj == NULL && err->code != CM_OK)
             rc = err->code;
+        else if (obj != NULL)
+            json_array_append_new(list, obj);
+        else if (loc->where[i].cached)
+            loc->retry[i] = true;
         else
-            json_array_append_new(obj ? list : not_found, obj ? obj : json_incref(v));
+            json_array_append_new(not_found, json_string(loc->ids[i]));
     }
     ib_msgs_free(msgs, nm);
     free(uids);
     return rc;
 }
 
-/* Group the requested ids by folder; ids of no folder are not found. */
+/* Fetch every located id, folder by folder; unlocated ones are not found. */
+static int get_located(struct eget *e, const struct ib_folder_list *l, struct located *loc,
+                       json_t *list, json_t *not_found, struct cm_err *err)
+{
+    struct ib_session *s = NULL;
+    int rc = 0;
+
+    for (size_t i = 0; i < loc->n; i++) {
+        if (loc->where[i].f == NULL)
+            json_array_append_new(not_found, json_string(loc->ids[i]));
+        else if (s == NULL && (rc = gw_jreq_session(e->c->jr, &s, err)) < 0)
+            return rc;
+    }
+    for (size_t k = 0; rc == 0 && s != NULL && k < l->count; k++) {
+        for (size_t i = 0; i < loc->n; i++) {
+            if (loc->where[i].f == &l->items[k]) {
+                rc = get_folder(e, s, &l->items[k], loc, list, not_found, err);
+                break;
+            }
+        }
+    }
+    return rc;
+}
+
+/* Where the ids are (cache, else one search round), then fetch; a cached
+   location that proved stale is searched for once more. */
 static int get_all(struct eget *e, const struct ib_folder_list *l, json_t *list,
                    json_t *not_found, struct cm_err *err)
 {
-    json_t *groups = json_object(), *v, *ids;
-    const char *fid;
-    size_t i;
-    int rc = 0;
-    struct ib_session *s;
+    size_t n = json_array_size(e->g.ids), nretry = 0;
+    struct located loc = { calloc(n + 1, sizeof(char *)), calloc(n + 1, sizeof(*loc.where)),
+                           calloc(n + 1, sizeof(bool)), n };
+    struct gw_jreq *jr = e->c->jr;
+    int rc = loc.ids && loc.where && loc.retry ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
 
-    json_array_foreach(e->g.ids, i, v) {
-        struct ib_email_loc loc;
-        const struct ib_folder *f = ib_ids_email_parse(json_string_value(v), &loc) == 0
-                                        ? gw_jmail_folder_of(l, &loc)
-                                        : NULL;
-
-        if (f == NULL) {
-            json_array_append(not_found, v);
-            continue;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        loc.ids[i] = json_string_value(json_array_get(e->g.ids, i));
+    if (rc == 0)
+        rc = gw_jmail_locate(jr, l, loc.ids, n, true, loc.where, err);
+    if (rc == 0)
+        rc = get_located(e, l, &loc, list, not_found, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (loc.retry[i]) {
+            gw_jmail_forget(jr->req->ctx, jr->account_id, loc.ids[i]);
+            loc.ids[nretry++] = loc.ids[i];
         }
-        if (json_object_get(groups, f->id) == NULL)
-            json_object_set_new(groups, f->id, json_array());
-        json_array_append(json_object_get(groups, f->id), v);
     }
-    rc = json_object_size(groups) > 0 ? gw_jreq_session(e->c->jr, &s, err) : 0;
-    json_object_foreach(groups, fid, ids) {
-        for (size_t k = 0; rc == 0 && k < l->count; k++) {
-            if (strcmp(l->items[k].id, fid) == 0)
-                rc = get_folder(e, s, &l->items[k], ids, list, not_found, err);
-        }
-        if (rc < 0)
-            break;
+    if (rc == 0 && nretry > 0) {
+        loc.n = nretry;
+        memset(loc.retry, 0, nretry * sizeof(bool));
+        rc = gw_jmail_locate(jr, l, loc.ids, nretry, false, loc.where, err);
+        if (rc == 0)
+            rc = get_located(e, l, &loc, list, not_found, err);
     }
-    json_decref(groups);
+    free(loc.ids);
+    free(loc.where);
+    free(loc.retry);
     return rc;
 }
 

@@ -18,6 +18,7 @@
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_state.h"
+#include "imapbridge/ib_uidset.h"
 
 struct echanges {
     struct gw_jcall *c;
@@ -34,13 +35,61 @@ static int cannot(struct gw_jcall *c, struct cm_err *err, const char *why)
     return gw_jcall_fail(c, err, "cannotCalculateChanges", CM_EINVAL, "%s", why);
 }
 
-static void add_id(json_t *list, const struct ib_folder *f, uint32_t uid)
+static void add_id(struct echanges *ec, json_t *list, const struct ib_folder *f, uint32_t uid,
+                   const char *guid)
 {
-    struct ib_email_loc loc = gw_jmail_loc(f, uid);
-    char id[IB_IDS_EMAIL_LEN + 1];
+    char id[IB_IDS_EMAIL_MAX + 1];
 
-    ib_ids_email(&loc, id);
+    gw_jmail_id(ec->c->jr, f, uid, guid, id);
     json_array_append_new(list, json_string(id));
+}
+
+/* The id of an expunged message: its location id, or on a server with
+   GUIDs the id this instance saw there (a UID is never reused, so the
+   reverse cache stays true). An instance that never saw it cannot name
+   it: cannotCalculateChanges, and the client resyncs. */
+static int add_vanished(struct echanges *ec, const struct ib_folder *f, uint32_t uid,
+                        struct cm_err *err)
+{
+    char id[IB_IDS_EMAIL_MAX + 1];
+
+    if (!(ib_session_caps(ec->s) & (IB_CAP_XGUID | IB_CAP_OBJECTID))) {
+        add_id(ec, ec->destroyed, f, uid, NULL);
+        return 0;
+    }
+    if (!gw_jmail_id_at(ec->c->jr, f, uid, id))
+        return cannot(ec->c, err, "a message this instance never saw was expunged: its id "
+                                  "cannot be told");
+    json_array_append_new(ec->destroyed, json_string(id));
+    return 0;
+}
+
+/* A message that left one folder and arrived in another with the same
+   GUID moved: one update, not destroy + create. Also drops an id reported
+   both created and updated (a move into a folder whose other changes are
+   updates). */
+static void pair_moves(struct echanges *ec)
+{
+    size_t i = 0;
+
+    while (i < json_array_size(ec->destroyed)) {
+        const char *id = json_string_value(json_array_get(ec->destroyed, i));
+        bool moved = false;
+
+        for (size_t k = 0; k < json_array_size(ec->created); k++) {
+            if (strcmp(json_string_value(json_array_get(ec->created, k)), id) == 0) {
+                json_array_remove(ec->created, k);
+                moved = true;
+                break;
+            }
+        }
+        if (!moved) {
+            i++;
+            continue;
+        }
+        json_array_append_new(ec->updated, json_string(id));
+        json_array_remove(ec->destroyed, i);
+    }
 }
 
 /* One change of a folder, for the maxChanges cut. */
@@ -48,6 +97,7 @@ struct jchange {
     uint32_t uid;
     uint64_t modseq;
     bool created;
+    const char *guid;  /* borrowed from the delta */
 };
 
 static int cmp_modseq(const void *a, const void *b)
@@ -74,9 +124,11 @@ static int take_changes(struct echanges *ec, const struct ib_folder *f, const st
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     /* ascending UID: every updated one is below every created one */
     for (size_t i = 0; i < d->nupdated; i++)
-        ch[i] = (struct jchange){ d->updated[i].uid, d->updated[i].modseq, false };
+        ch[i] = (struct jchange){ d->updated[i].uid, d->updated[i].modseq, false,
+                                  d->updated[i].guid };
     for (size_t i = 0; i < d->ncreated; i++)
-        ch[d->nupdated + i] = (struct jchange){ d->created[i].uid, d->created[i].modseq, true };
+        ch[d->nupdated + i] = (struct jchange){ d->created[i].uid, d->created[i].modseq, true,
+                                                d->created[i].guid };
     take = ec->room < 0 || (long long)n <= ec->room ? n : (size_t)ec->room;
     if (take < n) {
         qsort(ch, n, sizeof(*ch), cmp_modseq);
@@ -89,12 +141,12 @@ static int take_changes(struct echanges *ec, const struct ib_folder *f, const st
         ec->more = true;
     }
     for (size_t i = 0; i < take; i++)
-        add_id(ch[i].created ? ec->created : ec->updated, f, ch[i].uid);
+        add_id(ec, ch[i].created ? ec->created : ec->updated, f, ch[i].uid, ch[i].guid);
     if (ec->room >= 0)
         ec->room -= (long long)take;
     if (take == n) {
-        for (size_t i = 0; i < d->nvanished; i++)
-            add_id(ec->destroyed, f, d->vanished[i]);
+        for (size_t i = 0; rc == 0 && i < d->nvanished; i++)
+            rc = add_vanished(ec, f, d->vanished[i], err);
         *entry = (struct ib_state_entry){ old->folder_key, f->uidvalidity, f->highestmodseq,
                                           f->uidnext, f->total };
     } else {
@@ -139,11 +191,50 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
     return rc;
 }
 
+/* Every UID of the selected folder, with its GUID where the server has
+   them (one UID FETCH 1:* (X-GUID) instead of UID SEARCH ALL). */
+static int folder_ids(struct echanges *ec, uint32_t **uids_r, char ***guids_r, size_t *n_r,
+                      struct cm_err *err)
+{
+    struct mailimap_set *all;
+    struct ib_msg *m = NULL;
+    size_t nm = 0;
+    int rc;
+
+    *guids_r = NULL;
+    if (!(ib_session_caps(ec->s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)))
+        return ib_fetch_search(ec->s, NULL, false, uids_r, n_r, err);
+    all = ib_uidset_interval(1, 0);
+    rc = all ? ib_fetch_msgs(ec->s, all, IB_FETCH_GUID, &m, &nm, err)
+             : cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (all != NULL)
+        ib_uidset_free(all);
+    *uids_r = rc == 0 ? calloc(nm + 1, sizeof(**uids_r)) : NULL;
+    *guids_r = rc == 0 ? calloc(nm + 1, sizeof(**guids_r)) : NULL;
+    if (rc == 0 && (*uids_r == NULL || *guids_r == NULL))
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        (*uids_r)[i] = m[i].uid;
+        (*guids_r)[i] = m[i].guid; /* moved */
+        m[i].guid = NULL;
+    }
+    *n_r = rc == 0 ? nm : 0;
+    if (rc < 0) {
+        free(*uids_r);
+        free(*guids_r);
+        *uids_r = NULL;
+        *guids_r = NULL;
+    }
+    ib_msgs_free(m, nm);
+    return rc;
+}
+
 /* A folder that did not exist at the old state: all of it is new. */
 static int new_folder(struct echanges *ec, const struct ib_folder *f, struct ib_state_entry *e,
                       bool *skipped, struct cm_err *err)
 {
     uint32_t *uids = NULL;
+    char **guids = NULL;
     size_t n = 0;
     int rc = 0;
 
@@ -156,12 +247,15 @@ static int new_folder(struct echanges *ec, const struct ib_folder *f, struct ib_
         }
         rc = ib_session_select(ec->s, f->imap_name, true, NULL, err);
         if (rc == 0)
-            rc = ib_fetch_search(ec->s, NULL, false, &uids, &n, err);
+            rc = folder_ids(ec, &uids, &guids, &n, err);
         for (size_t i = 0; rc == 0 && i < n; i++)
-            add_id(ec->created, f, uids[i]);
+            add_id(ec, ec->created, f, uids[i], guids ? guids[i] : NULL);
         if (ec->room >= 0)
             ec->room -= (long long)n;
         free(uids);
+        for (size_t i = 0; guids != NULL && i < n; i++)
+            free(guids[i]);
+        free(guids);
     }
     *e = (struct ib_state_entry){ ib_state_folder_key(f->id), f->uidvalidity, f->highestmodseq,
                                   f->uidnext, f->total };
@@ -230,6 +324,8 @@ int gw_jmail_changes(struct gw_jcall *c, struct gw_jmail_delta *d, struct cm_err
         ec.next = calloc(l->count + 1, sizeof(*ec.next));
         rc = ec.next ? walk_folders(&ec, l, old, nold, err) : CM_ENOMEM;
     }
+    if (rc == 0)
+        pair_moves(&ec);
     if (rc == 0) {
         d->new_state = ib_state_encode(key, IB_STATE_EMAIL, ec.next, ec.nnext);
         rc = d->new_state ? 0 : cm_err_set(err, CM_ENOMEM, "cannot encode the state");

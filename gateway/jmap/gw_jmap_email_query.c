@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/cm_log.h"
 #include "common/cm_time.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/jmap/gw_jmail.h"
@@ -14,7 +15,9 @@
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_body.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_foldermap.h"
 #include "imapbridge/ib_header.h"
+#include "imapbridge/ib_listsort.h"
 #include "imapbridge/ib_search.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
@@ -27,6 +30,7 @@ struct hit {
     uint32_t uid;
     struct ib_sort_item item;
     char *from, *to, *subject, *thread;
+    char *guid;            /* the message's GUID, when fetched */
     char **keywords;
     size_t nkeywords;
 };
@@ -37,6 +41,7 @@ struct equery {
     struct ib_sort_plan plan;
     bool collapse;
     bool unsupported;      /* set by the resolver */
+    bool cached;           /* l is the folder map's copy: no counts, no resolver */
     json_t *thread_sets;   /* cache: "+kw" / "-kw" -> {threadId: true} */
     const struct ib_folder_list *l;
     struct ib_session *s;
@@ -53,6 +58,7 @@ static void hits_free(struct equery *eq)
         free(h->to);
         free(h->subject);
         free(h->thread);
+        free(h->guid);
         for (size_t k = 0; k < h->nkeywords; k++)
             free(h->keywords[k]);
         free(h->keywords);
@@ -134,18 +140,20 @@ static int folder_threads(struct equery *eq, const struct ib_folder *f,
         rc = ib_fetch_search(eq->s, key, false, &uids, &n, err);
     if (rc == 0 && n > 0) {
         set = ib_uidset_of(uids, n);
-        rc = set ? ib_fetch_msgs(eq->s, set, IB_FETCH_HEADER_SORT, &msgs, &nm, err) : CM_ENOMEM;
+        rc = set ? ib_fetch_msgs(eq->s, set, IB_FETCH_HEADER_SORT | IB_FETCH_GUID, &msgs, &nm, err)
+                 : CM_ENOMEM;
     }
+    if (rc == 0)
+        rc = gw_jthread_learn(eq->c->jr, eq->s, eq->l, f, msgs, nm, err);
     for (size_t i = 0; rc == 0 && i < nm; i++) {
-        struct ib_email_loc loc = gw_jmail_loc(f, msgs[i].uid);
         struct ib_header_list *hl = NULL;
-        char id[IB_IDS_EMAIL_LEN + 1], *tid;
+        char id[IB_IDS_EMAIL_MAX + 1], *tid;
 
-        ib_ids_email(&loc, id);
+        gw_jmail_id(eq->c->jr, f, msgs[i].uid, msgs[i].guid, id);
         if (msgs[i].header != NULL &&
             ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) < 0)
             hl = NULL;
-        tid = gw_jmail_thread_id(hl, id);
+        tid = gw_jthread_id(eq->c->jr, hl, id);
         if (tid != NULL && json_object_get(out, tid) == NULL)
             json_object_set_new(out, tid, json_array());
         if (tid != NULL)
@@ -344,9 +352,11 @@ static int folder_key(struct equery *eq, uint32_t idx, struct mailimap_search_ke
 
     *key_r = NULL;
     *skip_r = true;
-    if (!f->selectable || !f->has_status || f->total == 0)
+    if (!f->selectable || (!eq->cached && (!f->has_status || f->total == 0)))
         return 0;
-    rc = ib_search_key_for_mailbox(eq->q.filter, f->id, &res, key_r, skip_r, &unsupported, err);
+    /* the resolver does I/O on listed folders: not on the map's copy */
+    rc = ib_search_key_for_mailbox(eq->q.filter, f->id, eq->cached ? NULL : &res, key_r, skip_r,
+                                   &unsupported, err);
     if (unsupported)
         eq->unsupported = true;
     return rc;
@@ -372,6 +382,33 @@ static int search_folder(struct equery *eq, uint32_t idx, struct mailimap_search
     return rc;
 }
 
+/* Every folder's key (keys[i], skip[i]) over eq->l as the classic search
+   takes them; *active_r: how many folders can match. keys, skip: arrays
+   of eq->l->count entries; free the keys with free_keys. */
+static int pick_folders(struct equery *eq, int all_mail, struct mailimap_search_key **keys,
+                        bool *skip, size_t *active_r, struct cm_err *err)
+{
+    int rc = 0;
+
+    *active_r = 0;
+    for (uint32_t i = 0; rc == 0 && i < eq->l->count; i++) {
+        skip[i] = true;
+        if (all_mail < 0 || i == (uint32_t)all_mail)
+            rc = folder_key(eq, i, &keys[i], &skip[i], err);
+        *active_r += rc == 0 && !skip[i];
+    }
+    return rc;
+}
+
+static void free_keys(struct mailimap_search_key **keys, size_t n)
+{
+    for (size_t i = 0; keys != NULL && i < n; i++) {
+        if (keys[i] != NULL)
+            ib_search_key_free(keys[i]);
+    }
+    free(keys);
+}
+
 /* Every folder's key first, so a query that can match in one folder only
    is answered by the server's SORT there (no fetch, no sort here). */
 static int search_all(struct equery *eq, int all_mail, bool *sorted_r, struct cm_err *err)
@@ -381,23 +418,124 @@ static int search_all(struct equery *eq, int all_mail, bool *sorted_r, struct cm
     size_t active = 0;
     int rc = keys && skip ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
 
-    for (uint32_t i = 0; rc == 0 && i < eq->l->count; i++) {
-        skip[i] = true;
-        if (all_mail < 0 || i == (uint32_t)all_mail)
-            rc = folder_key(eq, i, &keys[i], &skip[i], err);
-        active += rc == 0 && !skip[i];
-    }
+    if (rc == 0)
+        rc = pick_folders(eq, all_mail, keys, skip, &active, err);
     *sorted_r = rc == 0 && active == 1 && eq->plan.server_key != NULL && !eq->collapse;
     for (uint32_t i = 0; rc == 0 && i < eq->l->count; i++) {
         if (!skip[i])
             rc = search_folder(eq, i, keys[i], *sorted_r, err);
     }
-    for (uint32_t i = 0; keys != NULL && i < eq->l->count; i++) {
-        if (keys[i] != NULL)
-            ib_search_key_free(keys[i]);
-    }
-    free(keys);
+    free_keys(keys, eq->l->count);
     free(skip);
+    return rc;
+}
+
+/* ---- one round trip with the folder map ---- */
+
+/* The one folder of eq->l the query can match in, with its key (new, or
+   NULL for ALL): *idx_r, or -1 when none or several can. total == 0
+   skips a folder only when counts say so (the cached map has none). */
+static int single_folder(struct equery *eq, long *idx_r, struct mailimap_search_key **key_r,
+                         struct cm_err *err)
+{
+    size_t n = eq->l->count, active = 0;
+    struct mailimap_search_key **keys = calloc(n + 1, sizeof(*keys));
+    bool *skip = calloc(n + 1, sizeof(*skip));
+    int rc = keys && skip ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    *idx_r = -1;
+    *key_r = NULL;
+    if (rc == 0)
+        rc = pick_folders(eq, all_mail_folder(eq), keys, skip, &active, err);
+    for (size_t i = 0; rc == 0 && active == 1 && i < n; i++) {
+        if (!skip[i]) {
+            *idx_r = (long)i;
+            *key_r = keys[i];
+            keys[i] = NULL;
+        }
+    }
+    free_keys(keys, n);
+    free(skip);
+    return rc;
+}
+
+/* Does the fresh listing (eq->l) lead the classic search to the same one
+   folder as the cached map did (same id, same wire name)? *empty_r: the
+   classic search would find that folder empty and search nothing. */
+static bool fresh_agrees(struct equery *eq, const struct ib_folder *cached, long *idx_r,
+                         bool *empty_r)
+{
+    struct mailimap_search_key *key = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    const struct ib_folder *f;
+    long idx = -1;
+
+    *empty_r = false;
+    if (!ib_foldermap_confirms(cached, eq->l) || single_folder(eq, &idx, &key, &err) < 0)
+        return false;
+    if (key != NULL)
+        ib_search_key_free(key);
+    f = ib_folder_find(eq->l, cached->id);
+    *idx_r = f != NULL ? (long)(f - eq->l->items) : -1;
+    if (idx >= 0)
+        return idx == *idx_r;
+    /* no active folder: fine only when ours is skipped for being empty */
+    *empty_r = f != NULL && f->has_status && f->total == 0;
+    return *empty_r;
+}
+
+/* With the folder map: when the cached folders say the filter can match
+   in one folder only and the server sorts, list every folder and sort
+   that one in a single round trip (ib_listsort). The listing answers in
+   the same write and must confirm the cache, else the SORT answer is
+   thrown away. *done_r false: go the classic way (the listing, when one
+   came, is the request's already). */
+static int query_pipelined(struct equery *eq, bool *done_r, struct cm_err *err)
+{
+    struct ib_folder_list cached = { 0 };
+    struct ib_listsort ls = { 0 };
+    struct mailimap_search_key *key = NULL;
+    struct cm_err quiet = CM_ERR_INIT;
+    long idx = -1, fresh = -1;
+    bool empty = false;
+    int rc = 0;
+
+    *done_r = false;
+    if (eq->c->jr->folders_loaded || eq->plan.server_key == NULL || eq->collapse ||
+        gw_jmail_map_get(eq->c->jr, &cached) < 0)
+        return 0;
+    eq->l = &cached;
+    eq->cached = true;
+    rc = single_folder(eq, &idx, &key, &quiet);
+    eq->cached = false;
+    eq->unsupported = false; /* the classic way decides that */
+    if (rc < 0) { /* e.g. a condition only the resolver answers */
+        rc = 0;
+        idx = -1;
+    }
+    if (rc == 0 && idx >= 0 && !ib_search_needs_utf8(key)) {
+        rc = ib_listsort_run(eq->s, cached.items[idx].imap_name, eq->plan.server_key, key, &ls,
+                             &quiet);
+        if (rc < 0 || !ls.ran)
+            cm_debug("", "Email/query: pipelined listing not used: rc=%d %s", rc, quiet.msg);
+        if (rc < 0 && !ib_session_is_broken(eq->s))
+            rc = 0; /* nothing usable: the classic way */
+        else if (rc < 0)
+            cm_err_set(err, quiet.code, "%s", quiet.msg);
+    }
+    if (ls.ran) {
+        gw_jmail_adopt_folders(eq->c->jr, &ls.folders);
+        eq->l = &eq->c->jr->folders;
+        if (fresh_agrees(eq, &cached.items[idx], &fresh, &empty)) {
+            *done_r = true;
+            rc = empty ? 0 : add_hits(eq, (uint32_t)fresh, ls.uids, ls.n, err);
+        }
+    }
+    eq->l = NULL;
+    if (key != NULL)
+        ib_search_key_free(key);
+    ib_listsort_fini(&ls);
+    ib_folder_list_fini(&cached);
     return rc;
 }
 
@@ -429,7 +567,7 @@ static char *first_address(const struct ib_header_list *hl, const char *name)
     return out;
 }
 
-static void fill_from_header(struct hit *h, const struct ib_msg *m)
+static void fill_from_header(struct equery *eq, struct hit *h, const struct ib_msg *m)
 {
     struct ib_header_list *hl = NULL;
     struct cm_err err = CM_ERR_INIT;
@@ -460,7 +598,7 @@ static void fill_from_header(struct hit *h, const struct ib_msg *m)
         }
     }
     json_decref(date);
-    h->thread = gw_jmail_thread_root(hl);
+    h->thread = gw_jthread_root(eq->c->jr, hl);
     ib_header_list_free(&hl);
 }
 
@@ -476,7 +614,7 @@ static bool plan_needs(const struct ib_sort_plan *plan, enum ib_sort_field f)
 static unsigned int fetch_for_sort(const struct equery *eq)
 {
     const struct ib_sort_plan *p = &eq->plan;
-    unsigned int want = IB_FETCH_INTERNALDATE;
+    unsigned int want = IB_FETCH_INTERNALDATE | IB_FETCH_GUID;
 
     if (plan_needs(p, IB_SORT_SIZE))
         want |= IB_FETCH_SIZE;
@@ -488,14 +626,16 @@ static unsigned int fetch_for_sort(const struct equery *eq)
     return want;
 }
 
-static void fill_hit(struct hit *h, const struct ib_msg *m)
+static void fill_hit(struct equery *eq, struct hit *h, const struct ib_msg *m)
 {
     h->item.uid = h->uid;
     h->item.mailbox_index = h->folder;
     h->item.received_at = m->internaldate;
     h->item.sent_at = m->internaldate;
     h->item.size = m->size;
-    fill_from_header(h, m);
+    if (m->guid != NULL && h->guid == NULL)
+        h->guid = strdup(m->guid);
+    fill_from_header(eq, h, m);
     if (m->nflags > 0) {
         json_t *kw = gw_jmail_keywords(m->flags, m->nflags);
         const char *k;
@@ -544,6 +684,8 @@ static int fetch_folder_fields(struct equery *eq, size_t lo, size_t hi, unsigned
         rc = set ? ib_fetch_msgs(eq->s, set, want, &msgs, &nm, err) : CM_ENOMEM;
     if (set != NULL)
         ib_uidset_free(set);
+    if (rc == 0 && eq->collapse)
+        rc = gw_jthread_learn(eq->c->jr, eq->s, eq->l, f, msgs, nm, err);
     /* merge two ascending UID lists (hits come sorted from SEARCH) */
     if (nm > 1)
         qsort(msgs, nm, sizeof(*msgs), cmp_msg_uid);
@@ -551,7 +693,7 @@ static int fetch_folder_fields(struct equery *eq, size_t lo, size_t hi, unsigned
         while (k < nm && msgs[k].uid < eq->hits[i].uid)
             k++;
         if (k < nm && msgs[k].uid == eq->hits[i].uid)
-            fill_hit(&eq->hits[i], &msgs[k]);
+            fill_hit(eq, &eq->hits[i], &msgs[k]);
         else
             eq->hits[i].item.uid = eq->hits[i].uid; /* expunged meanwhile */
     }
@@ -585,21 +727,68 @@ static int sort_hits(struct equery *eq, struct cm_err *err)
     return rc;
 }
 
+/* After a server-side SORT nothing was fetched: the GUIDs of the hits the
+   answer shows (all of them for an anchor), from the location cache or
+   one UID FETCH on the folder the SORT left selected. */
+static int window_guids(struct equery *eq, struct cm_err *err)
+{
+    long long total = (long long)eq->nhits, lo = eq->q.position, hi;
+    uint32_t *uids = calloc(eq->nhits + 1, sizeof(*uids));
+    struct mailimap_set *set = NULL;
+    struct ib_msg *msgs = NULL;
+    size_t n = 0, nm = 0;
+    int rc = uids ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    if (lo < 0)
+        lo = total + lo < 0 ? 0 : total + lo;
+    hi = eq->q.limit < 0 || eq->q.limit > GW_JQUERY_MAX_LIMIT ? lo + GW_JQUERY_MAX_LIMIT
+                                                              : lo + eq->q.limit;
+    if (eq->q.anchor != NULL)
+        lo = 0, hi = total;
+    for (long long i = lo; rc == 0 && i < hi && i < total; i++) {
+        struct hit *h = &eq->hits[i];
+        char id[IB_IDS_EMAIL_MAX + 1];
+
+        if (gw_jmail_id_at(eq->c->jr, &eq->l->items[h->folder], h->uid, id) &&
+            ib_ids_email_guid_parse(id, &h->guid) == 0)
+            continue;
+        uids[n++] = h->uid;
+    }
+    if (rc == 0 && n > 0) {
+        set = ib_uidset_of(uids, n);
+        rc = set ? ib_fetch_msgs(eq->s, set, IB_FETCH_GUID, &msgs, &nm, err) : CM_ENOMEM;
+    }
+    if (nm > 1)
+        qsort(msgs, nm, sizeof(*msgs), cmp_msg_uid);
+    for (long long i = lo; rc == 0 && nm > 0 && i < hi && i < total; i++) {
+        struct ib_msg key = { .uid = eq->hits[i].uid };
+        const struct ib_msg *m = eq->hits[i].guid ? NULL
+                                                  : bsearch(&key, msgs, nm, sizeof(*msgs), cmp_msg_uid);
+
+        if (m != NULL && m->guid != NULL)
+            eq->hits[i].guid = strdup(m->guid);
+    }
+    if (set != NULL)
+        ib_uidset_free(set);
+    ib_msgs_free(msgs, nm);
+    free(uids);
+    return rc;
+}
+
 static json_t *result_ids(struct equery *eq)
 {
     json_t *ids = json_array(), *seen = eq->collapse ? json_object() : NULL;
 
     for (size_t i = 0; i < eq->nhits; i++) {
         const struct hit *h = &eq->hits[i];
-        struct ib_email_loc loc = gw_jmail_loc(&eq->l->items[h->folder], h->uid);
-        char id[IB_IDS_EMAIL_LEN + 1];
+        char id[IB_IDS_EMAIL_MAX + 1];
 
         if (seen != NULL && h->thread != NULL) {
             if (json_object_get(seen, h->thread) != NULL)
                 continue;
             json_object_set_new(seen, h->thread, json_true());
         }
-        ib_ids_email(&loc, id);
+        gw_jmail_id(eq->c->jr, &eq->l->items[h->folder], h->uid, h->guid, id);
         json_array_append_new(ids, json_string(id));
     }
     json_decref(seen);
@@ -641,16 +830,24 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
             c->error_type = "unsupportedFilter";
         goto done;
     }
-    if (gw_jmail_folders(c->jr, &eq.l, err) < 0 || gw_jreq_session(c->jr, &eq.s, err) < 0 ||
-        build_plan(&eq, err) < 0)
+    if (gw_jreq_session(c->jr, &eq.s, err) < 0 || build_plan(&eq, err) < 0 ||
+        query_pipelined(&eq, &server_sorted, err) < 0)
         goto done;
-    all_mail = all_mail_folder(&eq);
-    if (search_all(&eq, all_mail, &server_sorted, err) < 0) {
-        if (eq.unsupported)
-            c->error_type = "unsupportedFilter";
-        goto done;
+    if (!server_sorted) {
+        if (gw_jmail_folders(c->jr, &eq.l, err) < 0)
+            goto done;
+        all_mail = all_mail_folder(&eq);
+        if (search_all(&eq, all_mail, &server_sorted, err) < 0) {
+            if (eq.unsupported)
+                c->error_type = "unsupportedFilter";
+            goto done;
+        }
     }
+    eq.l = &c->jr->folders;
     if (!server_sorted && sort_hits(&eq, err) < 0)
+        goto done;
+    if (server_sorted && (ib_session_caps(eq.s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) &&
+        window_guids(&eq, err) < 0)
         goto done;
     state = gw_jmail_state(c->jr, eq.l);
     reply = gw_jquery_reply(c, &eq.q, result_ids(&eq), state ? state : "", false, err);

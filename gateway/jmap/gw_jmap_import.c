@@ -19,9 +19,11 @@
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/jmap/gw_jmap_std.h"
 #include "imapbridge/ib_append.h"
+#include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_header.h"
 #include "imapbridge/ib_park.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_uidset.h"
 
 #define MAX_KEYWORDS 64
 
@@ -144,21 +146,43 @@ static json_t *check_args(struct imp *im, json_t *args, struct one *o, struct cm
     return NULL;
 }
 
+/* The id Email/get gives the new message: on a server with GUIDs its
+   GUID id (EXAMINE + UID FETCH (X-GUID); the location cache learns it),
+   else (or when that fails) its location id. */
+static void new_id(struct imp *im, const struct ib_folder *f, uint32_t uidvalidity, uint32_t uid,
+                   char *id)
+{
+    struct ib_email_loc loc = gw_jmail_loc(f, uid);
+    struct cm_err err = CM_ERR_INIT;
+    struct mailimap_set *one;
+    struct ib_msg *m = NULL;
+    size_t n = 0;
+
+    loc.uidvalidity = uidvalidity;
+    ib_ids_email(&loc, id);
+    if (!(ib_session_caps(im->s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) ||
+        uidvalidity != f->uidvalidity || (one = ib_uidset_single(uid)) == NULL)
+        return;
+    if (ib_session_select(im->s, f->imap_name, true, NULL, &err) == 0 &&
+        ib_fetch_msgs(im->s, one, IB_FETCH_GUID, &m, &n, &err) == 0 && n == 1 && m[0].guid)
+        gw_jmail_id(im->c->jr, f, uid, m[0].guid, id);
+    ib_msgs_free(m, n);
+    ib_uidset_free(one);
+}
+
 /* {id, blobId, threadId, size} of the new message at (f, uidvalidity, uid). */
 static json_t *created_json(struct imp *im, const struct one *o, uint32_t uidvalidity, uint32_t uid,
                             const char *data, size_t len)
 {
-    struct ib_email_loc loc = gw_jmail_loc(o->f, uid);
     struct ib_header_list *hl = NULL;
     struct cm_err err = CM_ERR_INIT;
-    char id[IB_IDS_EMAIL_LEN + 1], *blob, *thread = NULL;
+    char id[IB_IDS_EMAIL_MAX + 1], *blob, *thread = NULL;
     json_t *out;
 
-    loc.uidvalidity = uidvalidity;
-    ib_ids_email(&loc, id);
-    blob = ib_ids_blob(im->c->jr->req->ctx->keys.state_key, &loc, "");
+    new_id(im, o->f, uidvalidity, uid, id);
+    blob = ib_ids_blob(im->c->jr->req->ctx->keys.state_key, id, "");
     if (ib_header_parse(data, len, &hl, &err) == 0)
-        thread = gw_jmail_thread_id(hl, id);
+        thread = gw_jthread_id(im->c->jr, hl, id);
     ib_header_list_free(&hl);
     out = json_pack("{s:s,s:s?,s:s?,s:I}", "id", id, "blobId", blob, "threadId", thread, "size",
                     (json_int_t)ib_park_imap_size(data, len));

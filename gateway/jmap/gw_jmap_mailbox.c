@@ -9,6 +9,7 @@
 #include "common/cm_token.h"
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_req.h"
+#include "gateway/jmap/gw_jmail.h"
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/jmap/gw_jmap_std.h"
 #include "imapbridge/ib_mailbox.h"
@@ -266,6 +267,7 @@ json_t *gw_jmap_mailbox_get(struct gw_jcall *c, struct cm_err *err)
     if (gw_jget_parse(c, mailbox_props, NPROPS, &g, err) < 0 ||
         gw_jreq_session(c->jr, &s, err) < 0 || ib_mailbox_list(s, &l, err) < 0)
         goto done;
+    gw_jmail_map_store(c->jr, &l);
     state = gw_jmap_mailbox_state(c->jr->req->ctx->keys.state_key, &l);
     if (state == NULL) {
         cm_err_set(err, CM_ENOMEM, "cannot encode the mailbox state");

@@ -487,6 +487,7 @@ static int refresh(struct mset *m, bool changed, struct cm_err *err)
     if (!changed)
         return 0;
     gw_jmail_forget_folders(m->c->jr);
+    gw_jmail_map_forget(m->c->jr); /* the listing below fills it again */
     return gw_jmail_folders(m->c->jr, &m->l, err);
 }
 

@@ -15,6 +15,8 @@ static const struct gw_jmethod methods[] = {
     { "Email/changes", GW_JMAP_USING_MAIL, gw_jmap_email_changes },
     { "Email/queryChanges", GW_JMAP_USING_MAIL, gw_jmap_query_changes },
     { "Email/set", GW_JMAP_USING_MAIL, gw_jmap_email_set },
+    { "Email/copy", GW_JMAP_USING_MAIL, gw_jmap_email_copy },
+    { "Blob/copy", GW_JMAP_USING_CORE, gw_jmap_blob_copy },
     { "Email/import", GW_JMAP_USING_MAIL, gw_jmap_email_import },
     { "Email/parse", GW_JMAP_USING_MAIL, gw_jmap_email_parse },
     { "Thread/get", GW_JMAP_USING_MAIL, gw_jmap_thread_get },

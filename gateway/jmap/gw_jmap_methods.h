@@ -41,6 +41,10 @@ json_t *gw_jmap_email_get(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_email_changes(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err);
+/* Email/copy, Blob/copy: one account per login, so always an error
+   (invalidArguments for a copy within it, fromAccountNotFound else). */
+json_t *gw_jmap_email_copy(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_blob_copy(struct gw_jcall *c, struct cm_err *err);
 
 /* gw_jmap_snippet.c */
 json_t *gw_jmap_snippet_get(struct gw_jcall *c, struct cm_err *err);

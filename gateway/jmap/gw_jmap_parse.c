@@ -95,11 +95,13 @@ static int parse_one(struct parse *p, json_t *jid, struct cm_err *err)
     char *data = NULL;
     size_t len = 0;
     int rc = gw_jblob_parse(p->c->jr->req->ctx, p->c->jr->account_id, blob_id, &b, err);
-    const struct ib_folder *f =
-        rc == 0 && !b.parked && b.part[0] == '\0' ? gw_jmail_folder_of(p->l, &b.loc) : NULL;
+    struct gw_jmail_where w = { NULL, 0, false };
 
-    if (f != NULL) {
-        obj = gw_jmap_email_at(p->o, p->s, f, b.loc.uid, err);
+    /* a whole message in a mailbox is read in place, wherever it moved */
+    if (rc == 0 && !b.parked && b.part[0] == '\0')
+        rc = gw_jblob_locate(p->s, p->l, &b, &w, err);
+    if (rc == 0 && w.f != NULL) {
+        obj = gw_jmap_email_at(p->o, p->s, w.f, w.uid, err);
     } else if (rc == 0 && (rc = gw_jblob_read(p->s, p->l, &b, &data, &len, err)) == 0) {
         if (!ib_park_is_message(data, len))
             json_array_append(p->not_parsable, jid);

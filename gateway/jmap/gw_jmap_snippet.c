@@ -135,15 +135,17 @@ static json_t *snippet(struct ib_session *s, const struct ib_msg *m, const char 
 static int one(struct gw_jcall *c, const struct ib_folder_list *l, const char *id,
                const struct terms *t, json_t *list, json_t *nf, struct cm_err *err)
 {
-    struct ib_email_loc loc;
-    const struct ib_folder *f = ib_ids_email_parse(id, &loc) == 0 ? gw_jmail_folder_of(l, &loc)
-                                                                   : NULL;
+    struct gw_jmail_where w = { 0 };
+    const struct ib_folder *f;
     struct ib_session *s;
     struct mailimap_set *set;
     struct ib_msg *m = NULL;
     size_t nm = 0;
-    int rc;
+    int rc = gw_jmail_locate(c->jr, l, &id, 1, true, &w, err);
 
+    f = w.f;
+    if (rc < 0)
+        return rc;
     if (f == NULL) {
         json_array_append_new(nf, json_string(id));
         return 0;
@@ -151,7 +153,7 @@ static int one(struct gw_jcall *c, const struct ib_folder_list *l, const char *i
     rc = gw_jreq_session(c->jr, &s, err);
     if (rc == 0)
         rc = ib_session_select(s, f->imap_name, true, NULL, err);
-    set = rc == 0 ? ib_uidset_single(loc.uid) : NULL;
+    set = rc == 0 ? ib_uidset_single(w.uid) : NULL;
     if (set != NULL)
         rc = ib_fetch_msgs(s, set,
                            IB_FETCH_HEADER_SORT | IB_FETCH_PREVIEW |

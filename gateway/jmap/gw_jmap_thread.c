@@ -1,7 +1,9 @@
 /* gw_jmap_thread.c - Thread/get (RFC 8621 §3.1). A thread id carries its
  * root Message-ID (ib_ids.h), so the thread is found again by searching
  * every folder for messages whose References, In-Reply-To or Message-ID
- * name that root, keeping those whose own root is it. */
+ * name that root, then for replies naming those only by In-Reply-To
+ * (gw_jthread.c gives them their parent's root), keeping those whose own
+ * root is it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,7 +22,7 @@ static const struct gw_jprop thread_props[] = { { "id", true }, { "emailIds", tr
 
 struct member {
     int64_t received;
-    char id[IB_IDS_EMAIL_LEN + 1];
+    char id[IB_IDS_EMAIL_MAX + 1];
 };
 
 struct members {
@@ -59,49 +61,136 @@ static struct mailimap_search_key *root_key(const char *root)
     return k;
 }
 
-/* The members of root's thread in folder f. */
-static int folder_members(struct ib_session *s, const struct ib_folder *f, const char *root,
-                          struct members *out, struct cm_err *err)
+#define MAX_FRONTIER 64  /* members whose replies are searched for per round */
+#define CHILD_ROUNDS 3   /* generations of In-Reply-To-only replies followed */
+
+struct walk {
+    uint32_t *seen;      /* UIDs already looked at */
+    size_t nseen, cap;
+    char *frontier[MAX_FRONTIER]; /* "<msgid>" of members found last round */
+    size_t nfrontier;
+};
+
+static bool seen_uid(const struct walk *w, uint32_t uid)
 {
-    struct mailimap_search_key *key = root_key(root);
-    uint32_t *uids = NULL;
-    size_t n = 0, nm = 0;
-    struct ib_msg *msgs = NULL;
-    struct mailimap_set *set = NULL;
-    int rc = key ? ib_session_select(s, f->imap_name, true, NULL, err) : CM_ENOMEM;
+    for (size_t i = 0; i < w->nseen; i++) {
+        if (w->seen[i] == uid)
+            return true;
+    }
+    return false;
+}
+
+/* Drop the UIDs already seen from uids (in place); remember the rest. */
+static size_t only_new(struct walk *w, uint32_t *uids, size_t n)
+{
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (seen_uid(w, uids[i]))
+            continue;
+        if (w->nseen == w->cap) {
+            size_t cap = w->cap ? 2 * w->cap : 64;
+            uint32_t *v = realloc(w->seen, cap * sizeof(*v));
+
+            if (v == NULL)
+                break;
+            w->seen = v;
+            w->cap = cap;
+        }
+        w->seen[w->nseen++] = uids[i];
+        uids[k++] = uids[i];
+    }
+    return k;
+}
+
+/* Members among msgs (root computed with parents followed); their
+   Message-IDs become the next frontier. */
+static int take_members(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder *f,
+                        const char *root, struct ib_msg *msgs, size_t nm, struct walk *w,
+                        struct members *out, struct cm_err *err)
+{
+    const struct ib_folder_list *l;
+    int rc = gw_jmail_folders(jr, &l, err);
 
     if (rc == 0)
-        rc = ib_fetch_search(s, key, false, &uids, &n, err);
-    if (rc == 0 && n > 0) {
-        set = ib_uidset_of(uids, n);
-        rc = set ? ib_fetch_msgs(s, set, IB_FETCH_INTERNALDATE | IB_FETCH_HEADER_SORT, &msgs, &nm,
-                                 err)
-                 : CM_ENOMEM;
-    }
+        rc = gw_jthread_learn(jr, s, l, f, msgs, nm, err);
+    for (size_t i = 0; i < w->nfrontier; i++)
+        free(w->frontier[i]);
+    w->nfrontier = 0;
     for (size_t i = 0; rc == 0 && i < nm; i++) {
         struct ib_header_list *hl = NULL;
         char *mine = NULL;
+        json_t *own = NULL;
 
         if (msgs[i].header != NULL &&
-            ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) == 0)
-            mine = gw_jmail_thread_root(hl);
+            ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) == 0) {
+            mine = gw_jthread_root(jr, hl);
+            own = ib_header_get_json(hl, "Message-ID", IB_HF_MESSAGE_IDS, false);
+        }
+        cm_err_clear(err);
         if (mine != NULL && strcmp(mine, root) == 0) {
-            struct ib_email_loc loc = gw_jmail_loc(f, msgs[i].uid);
-            char id[IB_IDS_EMAIL_LEN + 1];
+            char id[IB_IDS_EMAIL_MAX + 1];
+            const char *m = json_string_value(json_array_get(own, 0));
 
-            ib_ids_email(&loc, id);
+            gw_jmail_id(jr, f, msgs[i].uid, msgs[i].guid, id);
             rc = add_member(out, msgs[i].internaldate, id) == 0 ? 0
                                                                 : cm_err_set(err, CM_ENOMEM, "oom");
+            if (m != NULL && w->nfrontier < MAX_FRONTIER &&
+                (w->frontier[w->nfrontier] = malloc(strlen(m) + 3)) != NULL)
+                strcat(strcat(strcpy(w->frontier[w->nfrontier++], "<"), m), ">");
         }
+        json_decref(own);
         free(mine);
         ib_header_list_free(&hl);
     }
+    return rc;
+}
+
+/* The members of root's thread in folder f: the messages naming root
+   (Message-ID, References, In-Reply-To), then, for a few generations,
+   the replies naming a member (whose root, with anchors followed, may
+   still be root: gw_jthread.c). */
+static int folder_members(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder *f,
+                          const char *root, struct members *out, struct cm_err *err)
+{
+    struct mailimap_search_key *key = root_key(root);
+    struct walk w = { 0 };
+    int rc = key ? ib_session_select(s, f->imap_name, true, NULL, err) : CM_ENOMEM;
+
+    for (int round = 0; rc == 0 && key != NULL && round <= CHILD_ROUNDS; round++) {
+        uint32_t *uids = NULL;
+        size_t n = 0, nm = 0;
+        struct ib_msg *msgs = NULL;
+        struct mailimap_set *set = NULL;
+
+        rc = ib_fetch_search(s, key, false, &uids, &n, err);
+        ib_search_key_free(key);
+        key = NULL;
+        n = rc == 0 ? only_new(&w, uids, n) : 0;
+        if (n > 0) {
+            set = ib_uidset_of(uids, n);
+            rc = set ? ib_fetch_msgs(s, set, IB_FETCH_INTERNALDATE | IB_FETCH_HEADER_SORT |
+                                                 IB_FETCH_GUID, &msgs, &nm, err)
+                     : CM_ENOMEM;
+        }
+        if (rc == 0 && nm > 0)
+            rc = take_members(jr, s, f, root, msgs, nm, &w, out, err);
+        if (rc == 0 && nm > 0 && w.nfrontier > 0)
+            key = ib_search_key_or(
+                ib_search_key_header_values("In-Reply-To", (const char *const *)w.frontier,
+                                            w.nfrontier),
+                ib_search_key_header_values("References", (const char *const *)w.frontier,
+                                            w.nfrontier));
+        if (set != NULL)
+            ib_uidset_free(set);
+        ib_msgs_free(msgs, nm);
+        free(uids);
+    }
     if (key != NULL)
         ib_search_key_free(key);
-    if (set != NULL)
-        ib_uidset_free(set);
-    ib_msgs_free(msgs, nm);
-    free(uids);
+    for (size_t i = 0; i < w.nfrontier; i++)
+        free(w.frontier[i]);
+    free(w.seen);
     return rc;
 }
 
@@ -125,11 +214,13 @@ static int thread_json(struct gw_jcall *c, const struct ib_folder_list *l, const
 
     *obj_r = NULL;
     if (id[0] == 'x') { /* a message without Message-ID: a thread of one */
-        struct ib_email_loc loc;
+        const char *email_id = id + 1;
+        struct gw_jmail_where w;
 
-        if (ib_ids_email_parse(id + 1, &loc) == 0 && gw_jmail_folder_of(l, &loc) != NULL)
-            *obj_r = json_pack("{s:s,s:[s]}", "id", id, "emailIds", id + 1);
-        return 0;
+        rc = gw_jmail_locate(c->jr, l, &email_id, 1, true, &w, err);
+        if (rc == 0 && w.f != NULL)
+            *obj_r = json_pack("{s:s,s:[s]}", "id", id, "emailIds", email_id);
+        return rc;
     }
     root = ib_ids_thread_root(id);
     if (root == NULL)
@@ -137,7 +228,7 @@ static int thread_json(struct gw_jcall *c, const struct ib_folder_list *l, const
     rc = gw_jreq_session(c->jr, &s, err);
     for (size_t i = 0; rc == 0 && i < l->count; i++) {
         if (l->items[i].selectable && l->items[i].has_status && l->items[i].total > 0)
-            rc = folder_members(s, &l->items[i], root, &m, err);
+            rc = folder_members(c->jr, s, &l->items[i], root, &m, err);
     }
     free(root);
     if (rc == 0 && m.n > 0) {
@@ -190,10 +281,7 @@ done:
 static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const char *email_id,
                      char **tid_r, bool *starts_r, struct cm_err *err)
 {
-    struct ib_email_loc loc;
-    const struct ib_folder *f = ib_ids_email_parse(email_id, &loc) == 0
-                                    ? gw_jmail_folder_of(l, &loc)
-                                    : NULL;
+    struct gw_jmail_where w = { 0 };
     struct mailimap_set *set = NULL;
     struct ib_msg *m = NULL;
     struct ib_header_list *hl = NULL;
@@ -202,20 +290,28 @@ static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const c
     int rc;
 
     *tid_r = NULL;
-    if (f == NULL)
-        return 0; /* gone again meanwhile */
+    rc = gw_jmail_locate(c->jr, l, &email_id, 1, true, &w, err);
+    if (rc < 0 || w.f == NULL)
+        return rc; /* gone again meanwhile */
     rc = gw_jreq_session(c->jr, &s, err);
     if (rc == 0)
-        rc = ib_session_select(s, f->imap_name, true, NULL, err);
-    if (rc == 0 && (set = ib_uidset_single(loc.uid)) != NULL)
+        rc = ib_session_select(s, w.f->imap_name, true, NULL, err);
+    if (rc == 0 && (set = ib_uidset_single(w.uid)) != NULL)
         rc = ib_fetch_msgs(s, set, IB_FETCH_HEADER_SORT, &m, &nm, err);
+    if (rc == 0 && nm == 1) {
+        const struct ib_folder_list *fl;
+
+        rc = gw_jmail_folders(c->jr, &fl, err);
+        if (rc == 0)
+            rc = gw_jthread_learn(c->jr, s, fl, w.f, m, nm, err);
+    }
     if (rc == 0 && nm == 1 && m[0].header != NULL &&
         ib_header_parse(m[0].header, m[0].header_len, &hl, err) == 0) {
         json_t *refs = ib_header_get_json(hl, "References", IB_HF_MESSAGE_IDS, false);
         json_t *irt = ib_header_get_json(hl, "In-Reply-To", IB_HF_MESSAGE_IDS, false);
 
         *starts_r = json_array_size(refs) == 0 && json_array_size(irt) == 0;
-        *tid_r = gw_jmail_thread_id(hl, email_id);
+        *tid_r = gw_jthread_id(c->jr, hl, email_id);
         json_decref(refs);
         json_decref(irt);
     }

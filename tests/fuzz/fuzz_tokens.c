@@ -23,8 +23,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const unsigned char key[32] = "fuzz_tokens key, 32 bytes long!";
-static const unsigned char kinds[] = { 1, 2, 3, 6, 7 }; /* ib_state kinds, ib_ids BLOB_KIND,
-                                                          IB_PARK_TOKEN_KIND */
+static const unsigned char kinds[] = { 1, 2, 3, 6, 7, 12 }; /* ib_state kinds, ib_ids blob kinds,
+                                                              IB_PARK_TOKEN_KIND */
 
 /* Decode text as each state kind; re-encode what decodes and check the
    round trip gives the same entries. */
@@ -67,7 +67,7 @@ static void parked(const char *text)
 static void ids(const char *text)
 {
     struct ib_email_loc loc;
-    char *part = NULL, *root;
+    char *part = NULL, *root, *guid = NULL, email[IB_IDS_EMAIL_MAX + 1];
     unsigned char *payload = NULL;
     size_t len = 0;
 
@@ -78,12 +78,19 @@ static void ids(const char *text)
         if (strcmp(back, text) != 0)
             abort(); /* one id per location */
     }
-    if (ib_ids_blob_parse(key, text, &loc, &part) == 0)
+    if (ib_ids_email_guid_parse(text, &guid) == 0) {
+        char back[IB_IDS_EMAIL_MAX + 1];
+
+        if (ib_ids_email_guid(guid, back) != 0 || strcmp(back, text) != 0)
+            abort(); /* one id per GUID */
+        free(guid);
+    }
+    if (ib_ids_blob_parse(key, text, email, &part) == 0)
         free(part);
     parked(text);
     if ((root = ib_ids_thread_root(text)) != NULL)
         free(root);
-    for (unsigned char k = 0; k < 8; k++) {
+    for (unsigned char k = 0; k < 16; k++) {
         if (cm_token_decode(key, k, text, &payload, &len) == 0)
             free(payload);
     }

@@ -6,8 +6,10 @@
 #include "gateway/gw_error.h"
 #include "gateway/jmap/gw_jmail.h"
 #include "harness/th.h"
+#include "imapbridge/ib_loccache.h"
 #include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_thread.h"
 
 const unsigned char fake_jmap_key[32] = "fake-jmap state key 0123456789a";
 
@@ -27,6 +29,9 @@ int fake_jmap_open(struct fake_jmap *j, const struct fake_imap_step *script)
     if (fake_session_open(&j->x, script, "pw", 2) < 0 || j->x.s == NULL)
         return -1;
     memcpy(j->ctx.keys.state_key, fake_jmap_key, sizeof(j->ctx.keys.state_key));
+    /* the instance's caches, as gw_main makes them (small: tests fill few) */
+    j->ctx.loccache = ib_loccache_new(1024);
+    j->ctx.threads = ib_thread_cache_new(1024);
     j->req.ctx = &j->ctx;
     j->jr.req = &j->req;
     strcpy(j->jr.account_id, "a1");
@@ -71,4 +76,6 @@ void fake_jmap_close(struct fake_jmap *j)
     json_decref(j->jr.created_ids);
     j->x.s = j->jr.session;
     fake_session_close(&j->x);
+    ib_loccache_free(&j->ctx.loccache);
+    ib_thread_cache_free(&j->ctx.threads);
 }

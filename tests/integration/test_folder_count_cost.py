@@ -3,14 +3,17 @@
 round-trip scenario and on one with 300 more cost the same upstream
 commands and round trips, counted at a proxy between the gateway and
 Dovecot. Dovecot offers LIST-STATUS, so the folder listing behind every
-JMAP request and the folder list itself is one command whatever the count."""
+JMAP request and the folder list itself is one command whatever the count;
+the REST message routes open their folder by path and Email/set its folder
+from the folder map, without a listing or with the one LIST-STATUS."""
 import unittest
 
 from fixture import Dovecot, Gateway
 from latencyproxy import LatencyProxy
 import roundtrips
 
-OPS = ("folder_list", "first_page", "jmap_query_get_50")
+OPS = ("folder_list", "first_page", "message_detail", "jmap_query_get_50", "jmap_set_keywords",
+       "move")
 BULK = 300
 
 

@@ -137,7 +137,7 @@ class RestTest(StackTestCase):
                   "flags", "size", "hasAttachment"):
             self.assertIn(k, s)
         self.assertEqual(sorted(s["flags"]), truth[s["uid"]])
-        self.assertTrue(s["id"].startswith("e"))
+        self.assertRegex(s["id"], "^[gh]")   # a GUID id: Dovecot has X-GUID (issue 12)
         self.assertIsInstance(s["size"], int)
 
     def test_list_ids_are_jmap_ids(self):
@@ -315,8 +315,12 @@ class RestTest(StackTestCase):
         # a message another client marked \Deleted must survive our removals
         u3 = self.dovecot.append("alice", "alice-pw", "Moving", msg(902), flags="\\Deleted")
         base = "/api/v1/mailboxes/Moving/messages"
+        before = [m["id"] for m in self.messages("Moving")["messages"] if m["uid"] == u1]
         out = self.send("POST", f"{base}/{u1}/move", {"to": "Zielordner"})
         self.assertEqual(out["mailbox"], "Zielordner")
+        self.assertEqual([out["id"]], before)      # the id survives the move
+        self.assertEqual([m["id"] for m in self.messages("Zielordner")["messages"]
+                          if m["uid"] == out["uid"]], before)
         self.assertIn(out["uid"], self.uids("Zielordner"))
         self.assertEqual(out["uidvalidity"], self.mailbox("Zielordner")["uidvalidity"])
         self.assertNotIn(u1, self.uids("Moving"))

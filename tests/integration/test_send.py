@@ -168,6 +168,11 @@ class TestJmapSubmission(SendCase):
                          ['bob@' + DOMAIN, 'carol@' + DOMAIN, 'dan@' + DOMAIN])
         self.assertEqual(r[1][0], 'Email/set', r)
         self.assertIn(eid, r[1][1]['updated'])
+        # the same Email (GUID id), now in Sent without $draft
+        e = self.jmap('alice', ['Email/get', {'accountId': acct, 'ids': [eid],
+                                              'properties': ['mailboxIds', 'keywords']}])[0][1]['list']
+        self.assertEqual(e[0]['mailboxIds'], {boxes['sent']: True})
+        self.assertNotIn('$draft', e[0]['keywords'])
         # every recipient got it, Bcc recipient included, none sees the Bcc
         for user in ('bob', 'carol', 'dan'):
             got = self.find(user, 'INBOX', mid.encode())

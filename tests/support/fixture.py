@@ -954,6 +954,9 @@ class Gateway:
             'JMAPGATE_IMAP_URL': self.imap_url,
             'JMAPGATE_SECRET': self.secret,
             'JMAPGATE_LOG_LEVEL': 'debug',
+            # Started as root (this sandbox), the gateway refuses to run without
+            # user= unless told to (issue 16).
+            'JMAPGATE_ALLOW_ROOT': 'true' if os.geteuid() == 0 else 'false',
         })
         for k, v in self.extra_env.items():
             if v is None:

@@ -250,6 +250,39 @@ static void test_thread_changes(void)
     free(tb);
 }
 
+/* Thread/changes where the thread holds through a parent: 13 says
+   "References: <r@x>" (r is nowhere: one search for it, not found), 14
+   says only "In-Reply-To: <a@x>" (13's Message-ID, learnt already: no
+   search), so both are in r's thread, not 14 in a thread of its own. */
+static const struct fake_imap_step threads_irt[] = {
+    FAKE_JMAP_LOGIN,
+    INBOX_NOW(14),
+    EXAMINED(14),
+    CHANGEDSINCE(50),
+    FI_SEND(UID5 UID13_14 DONE),
+    FI_EXPECT("NOOP"), FI_SEND(DONE),
+    HDR(13, 12, 40, "Message-ID: <a@x>\r\nReferences: <r@x>\r\n\r\n"),
+    FI_EXPECT("UID SEARCH HEADER Message-ID \"<r@x>\""), FI_SEND("* SEARCH\r\n" DONE),
+    HDR(14, 13, 41, "Message-ID: <c@x>\r\nIn-Reply-To: <a@x>\r\n\r\n"),
+    HDR(5, 3, 21, "Message-ID: <b@x>\r\n\r\n"),
+    FI_END,
+};
+
+static void test_thread_changes_through_parent(void)
+{
+    char *since = old_state(50), *tr = ib_ids_thread("r@x"), *tb = ib_ids_thread("b@x");
+    const char *type = NULL;
+    json_t *r = call(threads_irt, gw_jmap_thread_changes, "Thread/changes", since, -1, &type);
+
+    th_assert(r != NULL && type == NULL);
+    th_assert(r && holds(json_object_get(r, "created"), 0, NULL, NULL) &&
+              holds(json_object_get(r, "updated"), 2, tr, tb));
+    json_decref(r);
+    free(since);
+    free(tr);
+    free(tb);
+}
+
 int main(void)
 {
     ib_mailbox_id_derive("INBOX", true, 99, inbox_id);
@@ -257,5 +290,7 @@ int main(void)
     th_run("Email/changes: no QRESYNC", test_email_changes_no_qresync);
     th_run("Email/Thread changes: foreign or garbled state", test_changes_foreign_state);
     th_run("Thread/changes: created and updated threads, expunges", test_thread_changes);
+    th_run("Thread/changes: a reply by In-Reply-To joins its parent's thread",
+           test_thread_changes_through_parent);
     return th_end();
 }

@@ -31,23 +31,63 @@ static void test_email(void)
 
 static void test_blob(void)
 {
-    struct ib_email_loc loc = { ib_state_folder_key("m1"), 7, 42 }, back;
-    char *b = ib_ids_blob(key, &loc, "1.2"), *part = NULL;
+    char email[IB_IDS_EMAIL_MAX + 1], *part = NULL, *b = ib_ids_blob(key, "hAAECAwQFBgcICQoLDA0ODw", "1.2");
 
     th_assert(b != NULL);
-    th_assert(ib_ids_blob_parse(key, b, &back, &part) == 0);
-    th_assert(back.uid == 42 && back.uidvalidity == 7 && strcmp(part, "1.2") == 0);
+    th_assert(ib_ids_blob_parse(key, b, email, &part) == 0);
+    th_assert(strcmp(email, "hAAECAwQFBgcICQoLDA0ODw") == 0 && strcmp(part, "1.2") == 0);
     free(part);
     b[strlen(b) - 1] = b[strlen(b) - 1] == 'A' ? 'B' : 'A';
-    th_assert(ib_ids_blob_parse(key, b, &back, &part) == CM_EINVAL);
+    th_assert(ib_ids_blob_parse(key, b, email, &part) == CM_EINVAL);
     free(b);
-    b = ib_ids_blob(key, &loc, "");
-    th_assert(ib_ids_blob_parse(key, b, &back, &part) == 0 && part[0] == '\0');
+    b = ib_ids_blob(key, "eAAAAAAAAAAAAAAAAAAA", "");
+    th_assert(ib_ids_blob_parse(key, b, email, &part) == 0 && part[0] == '\0');
+    th_assert(strcmp(email, "eAAAAAAAAAAAAAAAAAAA") == 0);
     free(part);
     free(b);
-    b = ib_ids_blob(key, &loc, "1;DROP");
-    th_assert(ib_ids_blob_parse(key, b, &back, &part) == CM_EINVAL);
+    b = ib_ids_blob(key, "eAAAAAAAAAAAAAAAAAAA", "1;DROP");
+    th_assert(ib_ids_blob_parse(key, b, email, &part) == CM_EINVAL);
     free(b);
+    th_assert(ib_ids_blob(key, "", "1") == NULL);
+}
+
+/* The GUID forms: 32 hex digits pack into 16 bytes; anything else is
+   carried as text; both round-trip, and junk is refused. */
+static void test_guid(void)
+{
+    char id[IB_IDS_EMAIL_MAX + 1], long_guid[IB_IDS_MAX_GUID + 2], *g = NULL;
+    const char *hex = "0123456789abcdef0011223344556677";
+    const char *maildir = "1796523686.M542203P7866.vm,S=46,W=51";
+
+    th_assert(ib_ids_email_guid(hex, id) == 0);
+    th_assert(id[0] == 'h' && strlen(id) == 23 && ib_ids_email_kind(id) == IB_IDS_GUID);
+    th_assert(ib_ids_email_guid_parse(id, &g) == 0 && strcmp(g, hex) == 0);
+    free(g);
+    th_assert(ib_ids_email_guid(maildir, id) == 0 && id[0] == 'g');
+    th_assert(strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+              strlen(id));
+    th_assert(ib_ids_email_guid_parse(id, &g) == 0 && strcmp(g, maildir) == 0);
+    free(g);
+    th_assert(ib_ids_email_guid("0123456789ABCDEF0011223344556677", id) == 0 && id[0] == 'g');
+    memset(long_guid, 'x', IB_IDS_MAX_GUID);
+    long_guid[IB_IDS_MAX_GUID] = '\0';
+    th_assert(ib_ids_email_guid(long_guid, id) == 0 && strlen(id) <= IB_IDS_EMAIL_MAX);
+    long_guid[IB_IDS_MAX_GUID] = 'x';
+    long_guid[IB_IDS_MAX_GUID + 1] = '\0';
+    th_assert(ib_ids_email_guid(long_guid, id) == CM_EINVAL);
+    th_assert(ib_ids_email_guid("has space", id) == CM_EINVAL);
+    th_assert(ib_ids_email_guid("q\"uote", id) == CM_EINVAL);
+    th_assert(ib_ids_email_guid("", id) == CM_EINVAL);
+    /* junk and other spellings */
+    th_assert(ib_ids_email_guid_parse("h", &g) == CM_EINVAL && g == NULL);
+    th_assert(ib_ids_email_guid_parse("hAAAA", &g) == CM_EINVAL);
+    th_assert(ib_ids_email_guid_parse("g!!", &g) == CM_EINVAL);
+    th_assert(ib_ids_email_guid_parse("gIHg", &g) == CM_EINVAL); /* " x": a space */
+    /* a 32-hex GUID spelt as text is not ours (its id starts with "h") */
+    th_assert(ib_ids_email_guid_parse("gMDEyMzQ1Njc4OWFiY2RlZjAwMTEyMjMzNDQ1NTY2Nzc", &g) == CM_EINVAL);
+    th_assert(ib_ids_email_guid_parse("eAAAAAAAAAAAAAAAAAAA", &g) == CM_EINVAL);
+    th_assert(ib_ids_email_kind("eAAAAAAAAAAAAAAAAAAA") == IB_IDS_LOCATION);
+    th_assert(ib_ids_email_kind("x") == IB_IDS_NOT_OURS);
 }
 
 static void test_thread(void)
@@ -76,6 +116,7 @@ int main(void)
     th_assert(cm_crypto_init() == 0);
     th_run("email", test_email);
     th_run("blob", test_blob);
+    th_run("guid", test_guid);
     th_run("thread", test_thread);
     return th_end();
 }
