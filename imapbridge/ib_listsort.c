@@ -119,12 +119,12 @@ static int tail_recv(struct ib_session *s, struct tail *t, struct ib_listsort *o
 
 /* Write the three commands and flush. */
 static int send_all(struct ib_session *s, const char *imap_name, bool read_only, struct tail *t,
-                    struct ib_use *use, int *list_tag, struct cm_err *err)
+                    struct ib_use *use, struct ib_lsq *list_q, struct cm_err *err)
 {
     int rc = ib_session_use_send(s, imap_name, read_only, use, err);
 
     if (rc == 0)
-        rc = ib_mailbox_list_status_send(s, list_tag, err);
+        rc = ib_mailbox_list_status_send(s, list_q, err);
     if (rc == 0)
         rc = tail_send(s, t, err);
     if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
@@ -136,18 +136,19 @@ static int run(struct ib_session *s, const char *imap_name, bool read_only, stru
                struct ib_listsort *out, struct cm_err *err)
 {
     struct ib_use use = { 0 };
-    int list_tag = 0, rc, rc_use;
+    struct ib_lsq list_q = { 0, 0 };
+    int rc, rc_use;
     bool news = false, tail_ok = false;
 
     if (ib_session_is_broken(s))
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
-    rc = send_all(s, imap_name, read_only, t, &use, &list_tag, err);
+    rc = send_all(s, imap_name, read_only, t, &use, &list_q, err);
     if (rc < 0) /* CM_EINVAL before anything was written; else the stream failed */
         return rc;
     rc_use = ib_session_use_recv(s, &use, NULL);
     if (ib_session_is_broken(s))
         return cm_err_set(err, rc_use < 0 ? rc_use : CM_EUPSTREAM, "imap: EXAMINE failed");
-    rc = ib_mailbox_list_status_recv(s, list_tag, &out->folders, &news, err);
+    rc = ib_mailbox_list_status_recv(s, &list_q, &out->folders, &news, err);
     if (!ib_session_is_broken(s)) {
         int rc_tail = tail_recv(s, t, out, &tail_ok, err);
 

@@ -44,10 +44,17 @@ int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,
    tells that news of the selected folder came with it, which went past
    libetpan: the caller drops the selection once the answers behind are
    read. */
-int ib_mailbox_list_status_send(struct ib_session *s, int *tag_r, struct cm_err *err)
+/* The tags of a listing: with RFC 8474 OBJECTID the folder ids come from a
+   second LIST-STATUS in the same write, `RETURN (STATUS (MAILBOXID))` alone
+   (ids_tag; 0 when not sent): Cyrus 3.6.1 answers MAILBOXID beside other
+   STATUS items with the bytes of a pointer, not the id. */
+struct ib_lsq {
+    int tag, ids_tag;
+};
+int ib_mailbox_list_status_send(struct ib_session *s, struct ib_lsq *q, struct cm_err *err)
     __attribute__((warn_unused_result));
-int ib_mailbox_list_status_recv(struct ib_session *s, int tag, struct ib_folder_list *out,
-                                bool *news_r, struct cm_err *err)
+int ib_mailbox_list_status_recv(struct ib_session *s, const struct ib_lsq *q,
+                                struct ib_folder_list *out, bool *news_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
 #endif

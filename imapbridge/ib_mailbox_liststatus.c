@@ -24,7 +24,7 @@ static void list_status_command(unsigned int caps, char *buf, size_t cap)
              "UIDNEXT%s%s))",
              (caps & IB_CAP_SPECIAL_USE) ? " SPECIAL-USE" : "",
              (caps & IB_CAP_CONDSTORE) ? " HIGHESTMODSEQ" : "",
-             (caps & IB_CAP_OBJECTID) ? " MAILBOXID" : (caps & IB_CAP_XGUID) ? " X-GUID" : "");
+             (caps & IB_CAP_OBJECTID) ? "" : (caps & IB_CAP_XGUID) ? " X-GUID" : "");
 }
 
 /* The first SPECIAL-USE flag of a LIST flag list ("\Sent \HasNoChildren"). */
@@ -116,15 +116,17 @@ static int current_send(struct ib_session *s, struct ib_use *use, struct cm_err 
     return rc;
 }
 
-/* LIST-STATUS, the untagged lines into u, with the selected folder made
-   current in front of it (current_send). */
-static int exchange(struct ib_session *s, struct ib_untagged *u, struct cm_err *err)
+/* LIST-STATUS with the selected folder made current in front of it
+   (current_send), into out. */
+static int exchange(struct ib_session *s, struct ib_folder_list *out, bool *news_r,
+                    struct cm_err *err)
 {
     struct ib_use use = { 0 };
-    int tag = 0, rc = current_send(s, &use, err);
+    struct ib_lsq q = { 0, 0 };
+    int rc = current_send(s, &use, err);
 
     if (rc == 0)
-        rc = ib_mailbox_list_status_send(s, &tag, err);
+        rc = ib_mailbox_list_status_send(s, &q, err);
     if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
         rc = ib_session_check(s, MAILIMAP_ERROR_STREAM, "LIST-STATUS", err);
     if (rc < 0)
@@ -133,53 +135,80 @@ static int exchange(struct ib_session *s, struct ib_untagged *u, struct cm_err *
        listing does not depend on it */
     if (ib_session_use_recv(s, &use, NULL) < 0 && ib_session_is_broken(s))
         return cm_err_set(err, CM_EUPSTREAM, "imap: EXAMINE failed");
-    return ib_lines_read(s, u, tag, false, "LIST-STATUS", err);
+    return ib_mailbox_list_status_recv(s, &q, out, news_r, err);
 }
 
 int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,
                            struct cm_err *err)
 {
-    struct ib_untagged u = { 0 };
+    bool news = false;
     int rc;
 
     if (!(ib_session_caps(s) & IB_CAP_LIST_STATUS))
         return cm_err_set(err, CM_ECONFIG, "imap: no LIST-STATUS");
-    rc = exchange(s, &u, err);
-    if (rc == 0 && (u.exists || u.expunge || u.fetch) && ib_session_selected(s) != NULL)
+    rc = exchange(s, out, &news, err);
+    if (rc == 0 && news && ib_session_selected(s) != NULL)
         /* news of the selected folder came with the listing and went past
            libetpan, whose view of the selection is now stale: reopen it */
         rc = ib_session_drop_selection(s, err);
-    if (rc == 0)
-        rc = build(&u, out, err);
-    ib_untagged_reset(&u);
     if (rc < 0)
         ib_folder_list_fini(out);
     return rc;
 }
 
-int ib_mailbox_list_status_send(struct ib_session *s, int *tag_r, struct cm_err *err)
+int ib_mailbox_list_status_send(struct ib_session *s, struct ib_lsq *q, struct cm_err *err)
 {
     char cmd[256];
+    int rc;
 
-    *tag_r = 0;
+    q->tag = q->ids_tag = 0;
     if (!(ib_session_caps(s) & IB_CAP_LIST_STATUS))
         return cm_err_set(err, CM_ECONFIG, "imap: no LIST-STATUS");
     list_status_command(ib_session_caps(s), cmd, sizeof(cmd));
-    return ib_session_check(s, ib_etpan_send_line(ib_session_imap(s), cmd, tag_r),
-                            "LIST-STATUS", err);
+    rc = ib_session_check(s, ib_etpan_send_line(ib_session_imap(s), cmd, &q->tag),
+                          "LIST-STATUS", err);
+    if (rc == 0 && (ib_session_caps(s) & IB_CAP_OBJECTID))
+        rc = ib_session_check(s, ib_etpan_send_line(ib_session_imap(s),
+                                                    "LIST \"\" \"*\" RETURN (STATUS (MAILBOXID))",
+                                                    &q->ids_tag),
+                              "LIST-STATUS", err);
+    return rc;
 }
 
-int ib_mailbox_list_status_recv(struct ib_session *s, int tag, struct ib_folder_list *out,
-                                bool *news_r, struct cm_err *err)
+/* The MAILBOXIDs of the second listing onto the STATUS lines of the first. */
+static void take_ids(struct ib_untagged *u, struct ib_untagged *ids)
 {
-    struct ib_untagged u = { 0 };
-    int rc = ib_lines_read(s, &u, tag, false, "LIST-STATUS", err);
+    for (size_t i = 0; i < ids->nstatuses; i++) {
+        struct ib_status_line *from = &ids->statuses[i];
+
+        for (size_t j = 0; from->object_id != NULL && j < u->nstatuses; j++) {
+            if (same_folder(u->statuses[j].imap_name, from->imap_name)) {
+                free(u->statuses[j].object_id);
+                u->statuses[j].object_id = from->object_id;
+                from->object_id = NULL;
+            }
+        }
+    }
+}
+
+int ib_mailbox_list_status_recv(struct ib_session *s, const struct ib_lsq *q,
+                                struct ib_folder_list *out, bool *news_r, struct cm_err *err)
+{
+    struct ib_untagged u = { 0 }, ids = { 0 };
+    int rc = ib_lines_read(s, &u, q->tag, false, "LIST-STATUS", err);
 
     memset(out, 0, sizeof(*out));
-    *news_r = u.exists || u.expunge || u.fetch;
+    if (q->ids_tag != 0 && !ib_session_is_broken(s)) {
+        int rc_ids = ib_lines_read(s, &ids, q->ids_tag, false, "LIST-STATUS", err);
+
+        rc = rc < 0 ? rc : rc_ids;
+    }
+    *news_r = u.exists || u.expunge || u.fetch || ids.exists || ids.expunge || ids.fetch;
+    take_ids(&u, &ids);
     if (rc == 0)
         rc = build(&u, out, err);
     ib_untagged_reset(&u);
+    ib_untagged_reset(&ids);
     if (rc < 0)
         ib_folder_list_fini(out);
     return rc;
@@ -189,7 +218,8 @@ int ib_mailbox_list_unselect(struct ib_session *s, struct ib_folder_list *out,
                              struct cm_err *err)
 {
     unsigned int need = IB_CAP_LIST_STATUS | IB_CAP_UNSELECT;
-    int un_tag = 0, list_tag = 0, rc, rc_un;
+    struct ib_lsq list_q = { 0, 0 };
+    int un_tag = 0, rc, rc_un;
     bool news = false;
 
     memset(out, 0, sizeof(*out));
@@ -201,7 +231,7 @@ int ib_mailbox_list_unselect(struct ib_session *s, struct ib_folder_list *out,
         return ib_mailbox_list(s, out, err);
     rc = ib_session_unselect_send(s, &un_tag, err);
     if (rc == 0)
-        rc = ib_mailbox_list_status_send(s, &list_tag, err);
+        rc = ib_mailbox_list_status_send(s, &list_q, err);
     if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
         rc = ib_session_check(s, MAILIMAP_ERROR_STREAM, "UNSELECT", err);
     if (rc < 0)
@@ -209,5 +239,5 @@ int ib_mailbox_list_unselect(struct ib_session *s, struct ib_folder_list *out,
     rc_un = ib_session_unselect_recv(s, un_tag, NULL);
     if (ib_session_is_broken(s))
         return cm_err_set(err, rc_un < 0 ? rc_un : CM_EUPSTREAM, "imap: UNSELECT failed");
-    return ib_mailbox_list_status_recv(s, list_tag, out, &news, err);
+    return ib_mailbox_list_status_recv(s, &list_q, out, &news, err);
 }

@@ -135,6 +135,23 @@ static void status_set(struct ib_status_line *st, unsigned int bit, uint64_t v)
     }
 }
 
+/* RFC 8474 objectid: 1*255 (ALPHA / DIGIT / "_" / "-"); Dovecot's X-GUID
+   (hex) passes too. Anything else is not an id (Cyrus 3.6.1 sends pointer
+   bytes for MAILBOXID beside other LIST-STATUS items): dropped. */
+static bool objectid_ok(const char *id)
+{
+    size_t n = 0;
+
+    for (; id != NULL && id[n] != '\0'; n++) {
+        char ch = id[n];
+
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-'))
+            return false;
+    }
+    return n >= 1 && n <= 255;
+}
+
 /* The folder's own id: "MAILBOXID (id)" (RFC 8474) or "X-GUID id"
    (Dovecot); MAILBOXID wins. False when c is at neither. */
 static bool eat_object_id(struct cur *c, struct ib_status_line *st, bool *ok_r)
@@ -150,7 +167,7 @@ static bool eat_object_id(struct cur *c, struct ib_status_line *st, bool *ok_r)
         return false;
     *ok_r = eat_char(c, ' ') && (!paren || eat_char(c, '(')) && eat_astring(c, &id) &&
             (!paren || eat_char(c, ')'));
-    if (*ok_r && (paren || st->object_id == NULL)) {
+    if (*ok_r && objectid_ok(id) && (paren || st->object_id == NULL)) {
         free(st->object_id);
         st->object_id = id;
     } else {

@@ -1,0 +1,136 @@
+"""The gateway against Cyrus IMAP 3.6 (tests/support/cyrus.py): the
+upstream with RFC 8474 OBJECTID (MAILBOXID, EMAILID, THREADID), METADATA
+and no NOTIFY or X-GUID. Ground truth is imaplib on the same server.
+
+What only Cyrus exercises: Mailbox ids from MAILBOXID (Cyrus 3.6.1 sends
+pointer bytes for MAILBOXID beside other LIST-STATUS items, so the gateway
+asks for it in a LIST-STATUS of its own), Email ids from EMAILID, moves that
+keep them, and a cold instance locating a moved email by UID SEARCH EMAILID.
+Skipped with the reason when Cyrus is not unpacked (scripts/install-deps)."""
+import base64
+import re
+import unittest
+
+import cyrus
+from fixture import Gateway
+
+CORE = "urn:ietf:params:jmap:core"
+MAIL = "urn:ietf:params:jmap:mail"
+OK, WHY = cyrus.available()
+
+
+def emailid_of(email_id):
+    assert email_id[0] == "g", email_id
+    return base64.urlsafe_b64decode(email_id[1:] + "=" * (-len(email_id[1:]) % 4)).decode()
+
+
+@unittest.skipUnless(OK, WHY)
+class CyrusTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.cy = cls.gw = None
+        try:
+            cls.cy = cyrus.Cyrus(users={"alice": "alice-pw"}).start()
+            cls.cy.seed_corpus("alice", {"INBOX": 15, "Archive": 5})
+            cls.gw = Gateway(cls.cy.url)
+            cls.gw.start()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+        cls.auth = {"Authorization": "Bearer " + cls.gw.login("alice", "alice-pw"),
+                    "Content-Type": "application/json"}
+        _, _, s = cls.gw.json("GET", "/.well-known/jmap", headers=cls.auth)
+        cls.acct = s["primaryAccounts"][MAIL]
+
+    @classmethod
+    def tearDownClass(cls):
+        for x in (cls.gw, cls.cy):
+            if x is not None:
+                x.close()
+
+    def call(self, *calls, gw=None):
+        body = {"using": [CORE, MAIL],
+                "methodCalls": [[c[0], c[1], str(i)] for i, c in enumerate(calls)]}
+        st, _, out = (gw or self.gw).json("POST", "/jmap/api", body, headers=self.auth)
+        self.assertEqual(st, 200, out)
+        res = [r[1] for r in out["methodResponses"]]
+        return res[0] if len(res) == 1 else res
+
+    def boxes(self, gw=None):
+        r = self.call(["Mailbox/get", {"accountId": self.acct}], gw=gw)
+        return {m["name"]: m for m in r["list"]}
+
+    def imap(self):
+        m = self.cy.imap("alice", "alice-pw")
+        self.addCleanup(m.logout)
+        return m
+
+    def mailboxid(self, m, name):
+        typ, data = m.status(name, "(MAILBOXID)")
+        return re.search(rb"MAILBOXID \(([^)]+)\)", data[0]).group(1).decode()
+
+    def test_mailbox_ids_are_stable_and_come_from_mailboxid(self):
+        first, second = self.boxes(), self.boxes()
+        self.assertEqual({k: v["id"] for k, v in first.items()},
+                         {k: v["id"] for k, v in second.items()})
+        self.assertEqual(len({v["id"] for v in first.values()}), len(first))   # all distinct
+        self.assertEqual(first["INBOX"]["totalEmails"], 15)
+        self.assertEqual(first["Sent"]["role"], "sent")
+        # renamed behind the gateway's back: the same id (MAILBOXID follows)
+        m = self.imap()
+        self.assertEqual(m.create("Temp")[0], "OK")
+        tid = self.boxes()["Temp"]["id"]
+        self.assertEqual(m.rename("Temp", "Temp2")[0], "OK")
+        self.assertEqual(self.boxes()["Temp2"]["id"], tid)
+        m.delete("Temp2")
+
+    def test_email_ids_come_from_emailid_and_survive_a_move(self):
+        box = self.boxes()
+        r = self.call(["Email/query", {"accountId": self.acct, "filter": {"inMailbox": box["Archive"]["id"]}}])
+        ids = r["ids"]
+        self.assertEqual(len(ids), 5)
+        m = self.imap()
+        m.select("Archive", readonly=True)
+        typ, data = m.uid("FETCH", "1:*", "(EMAILID)")
+        truth = {re.search(rb"EMAILID \(([^)]+)\)", d).group(1).decode() for d in data if d}
+        self.assertEqual({emailid_of(i) for i in ids}, truth)
+        eid = ids[0]
+        s0 = self.call(["Email/get", {"accountId": self.acct, "ids": []}])["state"]
+        r = self.call(["Email/set", {"accountId": self.acct, "update": {
+            eid: {"mailboxIds": {box["Trash"]["id"]: True}}}}])
+        self.assertIn(eid, r["updated"], r)
+        got = self.call(["Email/get", {"accountId": self.acct, "ids": [eid],
+                                       "properties": ["mailboxIds"]}])
+        self.assertEqual(got["list"][0]["mailboxIds"], {box["Trash"]["id"]: True})
+        ch = self.call(["Email/changes", {"accountId": self.acct, "sinceState": s0}])
+        self.assertIn(eid, ch["updated"], ch)
+        self.assertNotIn(eid, ch["created"] + ch["destroyed"], ch)
+        # moved back by another client; a cold instance finds it by EMAILID
+        m.select("Trash")
+        m.uid("MOVE", "1:*", "Archive")
+        cold = Gateway(self.cy.url, secret=self.gw.secret)
+        cold.start()
+        self.addCleanup(cold.close)
+        got = self.call(["Email/get", {"accountId": self.acct, "ids": [eid],
+                                       "properties": ["mailboxIds", "subject"]}], gw=cold)
+        self.assertEqual(got["notFound"], [], got)
+        self.assertEqual(got["list"][0]["mailboxIds"], {box["Archive"]["id"]: True})
+
+    def test_rest_pages_and_delta(self):
+        st, _, out = self.gw.json("GET", "/api/v1/mailboxes", headers=self.auth)
+        self.assertEqual(st, 200)
+        inbox = [b for b in out["mailboxes"] if b["path"] == "INBOX"][0]
+        st, _, page = self.gw.json("GET", "/api/v1/mailboxes/INBOX/messages?limit=5",
+                                   headers=self.auth)
+        self.assertEqual(st, 200, page)
+        self.assertEqual(len(page["messages"]), 5)
+        uid = self.cy.append("alice", "alice-pw", "INBOX", b"Subject: delta\r\n\r\nx\r\n")
+        st, _, d = self.gw.json("GET", "/api/v1/mailboxes/INBOX/changes?cursor=" + inbox["cursor"],
+                                headers=self.auth)
+        self.assertEqual(st, 200, d)
+        self.assertFalse(d["resync"], d)
+        self.assertEqual([a["uid"] for a in d["added"]], [uid])
+
+
+if __name__ == "__main__":
+    unittest.main()
