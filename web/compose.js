@@ -54,7 +54,8 @@ function fields() {
   const rich = $('c-rich').checked;
   return {
     identity: $('c-identity').value, to: $('c-to').value, cc: $('c-cc').value, bcc: $('c-bcc').value,
-    subject: $('c-subject').value, rich, text: rich ? $('c-html').innerText : $('c-text').value,
+    subject: $('c-subject').value, rich,
+    text: rich ? $('c-html').innerText.replace(/\u00a0/g, ' ') : $('c-text').value,
     html: rich ? $('c-html').innerHTML : null,
   };
 }

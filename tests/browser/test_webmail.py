@@ -190,6 +190,10 @@ class WebmailTest(StackTestCase):
         st, hd, body = self.gw.request('GET', '/vendor/purify.es.js')
         self.assertTrue(hd['content-type'].startswith('text/javascript'))
         self.assertTrue(body.startswith(b'/*! @license DOMPurify'))
+        # The vendored copy is the version tests/package-lock.json pins.
+        with open(os.path.join(NODE_DIR, 'node_modules', 'dompurify', 'dist', 'purify.es.mjs'), 'rb') as f:
+            pinned = re.sub(rb'//# sourceMappingURL=\S*', b'', f.read())
+        self.assertEqual(body, pinned)
         st, hd, _ = self.gw.request('GET', '/app.js')
         self.assertEqual(self.gw.request('GET', '/app.js', headers={'If-None-Match': hd['etag']})[0], 304)
         self.assertEqual(self.gw.request('GET', '/nope.js')[0], 404)
@@ -633,6 +637,28 @@ class WebmailTest(StackTestCase):
         self.assertEqual(len(found), 1, 'the old draft is replaced, not kept beside')
         self.assertIn(b'First line. Second line.', text)
         self.assertEqual(self.run_js("return await ctx.page.inputValue('#c-text')"), 'First line. Second line.')
+        # Rich text: the draft gets a text/html alternative with the formatting.
+        self.run_js("""
+            const p = ctx.page;
+            const before = await p.textContent('#draft-status');
+            await p.check('#c-rich');
+            await p.click('#c-html');
+            await p.keyboard.press('End');
+            await p.click('#rich-tools button[data-cmd=bold]');
+            await p.keyboard.type(' Bold words');
+            await p.waitForFunction((b) => { const t = document.getElementById('draft-status').textContent;
+                                             return t !== b && /Draft saved/.test(t); }, before, { timeout: 15000 });
+        """)
+        deadline = time.monotonic() + 5
+        html = None
+        while time.monotonic() < deadline and html is None:
+            found = self.search(imap, 'Drafts', ['SUBJECT', '"%s"' % subject])
+            typ, data = imap.uid('FETCH', found[-1], '(BODY.PEEK[])')
+            parts = {p.get_content_type(): p.get_payload(decode=True)
+                     for p in email.message_from_bytes(data[0][1]).walk()}
+            html = parts.get('text/html')
+        self.assertRegex(html, rb'<b>(&nbsp;| )?Bold words</b>')
+        self.assertIn(b'First line. Second line. Bold words', parts['text/plain'])
 
     def test_12_inline_image_attachment_and_conversation(self):
         png = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==')
