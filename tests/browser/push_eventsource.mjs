@@ -18,8 +18,8 @@ try {
   await page.goto(base + '/', { timeout: 15000 });
   await page.fill('input[name=username]', user);
   await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.waitForSelector('#folder-rows tr', { timeout: 15000 });
+  await page.click('#login button[type=submit]');
+  await page.waitForSelector('#folder-tree a.folder', { timeout: 15000 });
   await page.evaluate(() => new Promise((resolve, reject) => {
     window.got = {};
     let open = 0;
