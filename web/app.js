@@ -513,8 +513,10 @@ async function applyEmailChanges(since, global = true) {
     for (const e of g.list) {
       const old = S.emails.get(e.id);
       S.emails.set(e.id, e);
+      // Positions change when a message came into or left the open folder:
+      // by what we held of it, or by whether the list shows it.
       const inBox = !!e.mailboxIds[S.box], wasIn = old ? !!old.mailboxIds[S.box] : false;
-      if (inBox !== wasIn || (!old && inBox)) shift = true;
+      if (inBox !== wasIn || inBox !== S.ids.includes(e.id)) shift = true;
     }
   }
   if (S.openId && destroyed.includes(S.openId)) closeReader();
@@ -638,6 +640,7 @@ async function move(ids, to, { undoable = true, label } = {}) {
     const r = await jmap.call('Email/set', { update });
     const bad = r.notUpdated && Object.values(r.notUpdated)[0];
     if (bad) throw new Error(`${bad.type}${bad.description ? ': ' + bad.description : ''}`);
+    for (const id of ids) { const e = S.emails.get(id); if (e) e.mailboxIds = { [to]: true }; }
     const what = label || `Moved ${ids.length} message${ids.length > 1 ? 's' : ''} to ${dest ? dest.name : 'folder'}`;
     toast(what, undoable ? () => undoMove(ids, from, to) : null);
   } catch (e) {
@@ -653,7 +656,9 @@ async function undoMove(ids, from, to) {
     const r = await jmap.call('Email/set', { update });
     const bad = r.notUpdated && Object.values(r.notUpdated)[0];
     if (bad) throw new Error(bad.type);
+    for (const id of ids) { const e = S.emails.get(id); if (e) e.mailboxIds = { [from]: true }; }
     toast('Undone');
+    if (from === S.box) queueSync(() => refreshWindow());
   } catch (e) { fail(e); }
   sync();
   void to;
