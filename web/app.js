@@ -719,6 +719,7 @@ const readerActions = {
   back: () => { document.body.classList.remove('reading'); list.el.focus(); },
   reply: (e, all) => compose.open(all ? 'replyAll' : 'reply', e),
   forward: (e) => compose.open('forward', e),
+  editDraft: (e) => compose.open('draft', e),
 };
 
 async function openEmail(id) {

@@ -8,6 +8,11 @@
 import * as jmap from './jmap.js';
 import { build, parseAddrs } from './mime.js';
 import { addrList } from './reader.js';
+import DOMPurify from './vendor/purify.es.js';
+
+function sanitizeFragment(html) {
+  return DOMPurify.sanitize(html, { FORBID_TAGS: ['style', 'form', 'img', 'iframe'], FORBID_ATTR: ['style'] });
+}
 
 const $ = (id) => document.getElementById(id);
 const KEEP = 'jmapgate.compose';
@@ -163,6 +168,28 @@ export async function open(mode = 'new', email = null, restored = null) {
     ctx.inReplyTo = email.messageId && email.messageId[0] ? `<${email.messageId[0]}>` : null;
     ctx.references = [...(email.references || []), ...(email.messageId || [])].map((i) => `<${i}>`);
     text = sig + quote(email, bodyOf(email));
+  } else if (email && mode === 'draft') {
+    // Carry on with a stored draft: it is replaced by the next save.
+    ctx.draftId = email.id;
+    ctx.inReplyTo = email.inReplyTo && email.inReplyTo[0] ? `<${email.inReplyTo[0]}>` : null;
+    ctx.references = (email.references || []).map((i) => `<${i}>`);
+    $('c-to').value = addrList(email.to);
+    $('c-cc').value = addrList(email.cc);
+    $('c-bcc').value = addrList(email.bcc);
+    $('c-subject').value = email.subject || '';
+    text = bodyOf(email);
+    const html = (email.htmlBody || []).find((p) => p.type === 'text/html');
+    if (html) {
+      // The stored HTML is our own compose output, but still only ever
+      // shown after sanitising.
+      $('c-rich').checked = true;
+      $('c-html').innerHTML = sanitizeFragment((email.bodyValues[html.partId] || {}).value || '');
+    }
+    for (const a of email.attachments || []) {
+      const res = await fetch(jmap.downloadUrl(a.blobId, a.name, a.type), { credentials: 'same-origin' });
+      if (res.ok) ctx.attachments.push({ name: a.name || 'attachment', type: a.type,
+        bytes: new Uint8Array(await res.arrayBuffer()) });
+    }
   } else if (email && mode === 'forward') {
     $('c-subject').value = 'Fwd: ' + (email.subject || '');
     text = sig + '\n\n---------- Forwarded message ----------\n' +
@@ -177,7 +204,8 @@ export async function open(mode = 'new', email = null, restored = null) {
   $('c-text').value = text;
   $('c-text').hidden = $('c-rich').checked;
   $('c-html').hidden = $('rich-tools').hidden = !$('c-rich').checked;
-  $('compose-title').textContent = { reply: 'Reply', replyAll: 'Reply all', forward: 'Forward' }[mode] || 'New message';
+  $('compose-title').textContent = { reply: 'Reply', replyAll: 'Reply all', forward: 'Forward',
+                                     draft: 'Draft' }[mode] || 'New message';
   showAttachments();
   $('compose').hidden = false;
   (mode === 'new' ? $('c-to') : $('c-text')).focus();

@@ -126,6 +126,9 @@ export function render(pane, emails, actions) {
     el('button', { type: 'button', onclick: () => actions.reply(last, true) }, 'Reply all', key('a')),
     el('button', { type: 'button', onclick: () => actions.forward(last) }, 'Forward', key('f')));
   const last = emails[emails.length - 1];
+  if (last.keywords && last.keywords.$draft) {
+    bar.append(el('button', { type: 'button', class: 'primary', onclick: () => actions.editDraft(last) }, 'Edit draft'));
+  }
   pane.append(bar);
   emails.forEach((e, i) => {
     pane.append(renderOne(e, {

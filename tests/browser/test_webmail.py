@@ -659,6 +659,46 @@ class WebmailTest(StackTestCase):
             html = parts.get('text/html')
         self.assertRegex(html, rb'<b>(&nbsp;| )?Bold words</b>')
         self.assertIn(b'First line. Second line. Bold words', parts['text/plain'])
+        # Close, find it in Drafts, carry on editing it: still one draft.
+        out = self.run_js("""
+            const p = ctx.page;
+            await p.click('#compose-close');
+            await p.waitForSelector('#compose', { state: 'hidden' });
+            await p.click('#folder-tree a.folder >> text=Drafts');
+            await p.locator('#list .row', { hasText: args.s }).first().click({ position: { x: 200, y: 20 }, timeout: 10000 });
+            await p.click('#reader button:has-text("Edit draft")');
+            await p.waitForSelector('#compose:not([hidden])');
+            await p.waitForSelector('#c-attachments li');
+            const got = { subject: await p.inputValue('#c-subject'), to: await p.inputValue('#c-to'),
+                          rich: await p.isChecked('#c-rich'), html: await p.innerHTML('#c-html'),
+                          atts: await p.$$eval('#c-attachments li', (l) => l.map((x) => x.firstChild.textContent)) };
+            const before = await p.textContent('#draft-status');
+            await p.click('#c-html');
+            await p.keyboard.press('End');
+            await p.keyboard.type(' Edited.');
+            await p.waitForFunction((b) => { const t = document.getElementById('draft-status').textContent;
+                                             return t !== b && /Draft saved/.test(t); }, before, { timeout: 15000 });
+            return got;
+        """, s=subject)
+        self.assertEqual(out['subject'], subject)
+        self.assertEqual(out['to'], 'bob@example.org')
+        self.assertTrue(out['rich'])
+        self.assertIn('Bold words', out['html'])
+        self.assertTrue(out['atts'][0].startswith('report.csv'))
+        def draft_texts():
+            found = self.search(imap, 'Drafts', ['SUBJECT', '"%s"' % subject])
+            typ, data = imap.uid('FETCH', found[-1], '(BODY.PEEK[])')
+            msg = email.message_from_bytes(data[0][1])
+            return found, b''.join(p.get_payload(decode=True) or b'' for p in msg.walk()
+                                   if p.get_content_maintype() == 'text')
+
+        deadline = time.monotonic() + 5
+        found, texts = draft_texts()
+        while time.monotonic() < deadline and b'Edited.' not in texts:
+            time.sleep(0.2)
+            found, texts = draft_texts()
+        self.assertEqual(len(found), 1)
+        self.assertIn(b'Edited.', texts)
 
     def test_12_inline_image_attachment_and_conversation(self):
         png = base64.b64decode('iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP8z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==')
