@@ -129,6 +129,17 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
                            size_t *n_r, struct mailimap_set **vanished_r,
                            bool *vanished_known_r, struct cm_err *err)
     __attribute__((warn_unused_result));
+/* ib_fetch_changed_since in two halves, for pipelining behind the
+   EXAMINE/SELECT of its folder (as ib_fetch_msgs_send/_recv): _send
+   writes the UID FETCH (not flushed; *tag_r = its tag), _recv reads its
+   answer once the answers in front are read (a tagged NO/BAD:
+   CM_EUPSTREAM, the session usable). */
+int ib_fetch_changed_since_send(struct ib_session *s, uint64_t modseq, int *tag_r,
+                                struct cm_err *err) __attribute__((warn_unused_result));
+int ib_fetch_changed_since_recv(struct ib_session *s, int tag, struct ib_change **changes_r,
+                                size_t *n_r, struct mailimap_set **vanished_r,
+                                bool *vanished_known_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
 /* Free what ib_fetch_changed_since returned (ch may be NULL). */
 void ib_changes_free(struct ib_change *ch, size_t n);
 /* Free one entry's flags and guid (the entry itself is not freed). */
