@@ -210,7 +210,8 @@ static struct mailimap_fetch_type *build_fetch(struct ib_session *s, unsigned in
 }
 
 /* The messages of a FETCH result (freed here) into *msgs_r. */
-static int take_msgs(clist *result, struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+static int take_msgs_from(clist *result, uint32_t min_seq, struct ib_msg **msgs_r, size_t *n_r,
+                          struct cm_err *err)
 {
     struct ib_msg *msgs = NULL;
     size_t n = 0;
@@ -221,7 +222,11 @@ static int take_msgs(clist *result, struct ib_msg **msgs_r, size_t *n_r, struct 
     if (msgs == NULL)
         rc = cm_err_set(err, CM_ENOMEM, "out of memory");
     for (it = clist_begin(result); rc == 0 && it != NULL; it = clist_next(it)) {
-        rc = copy_msg(&msgs[n], clist_content(it));
+        struct mailimap_msg_att *att = clist_content(it);
+
+        if (att->att_number < min_seq)
+            continue; /* an unsolicited FETCH of a message we did not ask for */
+        rc = copy_msg(&msgs[n], att);
         if (msgs[n].uid != 0)
             n++; /* an unsolicited FETCH without UID is not ours */
         else
@@ -235,6 +240,35 @@ static int take_msgs(clist *result, struct ib_msg **msgs_r, size_t *n_r, struct 
     *msgs_r = msgs;
     *n_r = n;
     return 0;
+}
+
+static int take_msgs(clist *result, struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+{
+    return take_msgs_from(result, 0, msgs_r, n_r, err);
+}
+
+int ib_fetch_msgs_from_seq(struct ib_session *s, uint32_t lo, unsigned int want,
+                           struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_fetch_type *ft = build_fetch(s, want);
+    struct mailimap_set *set = mailimap_set_new_interval(lo, 0); /* lo:* */
+    clist *result = NULL;
+    int rc;
+
+    *msgs_r = NULL;
+    *n_r = 0;
+    if (ft == NULL || set == NULL || lo == 0) {
+        if (ft != NULL)
+            mailimap_fetch_type_free(ft);
+        if (set != NULL)
+            mailimap_set_free(set);
+        return lo == 0 ? cm_err_set(err, CM_EINVAL, "imap: sequence numbers start at 1")
+                       : cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    rc = ib_session_check(s, mailimap_fetch(ib_session_imap(s), set, ft, &result), "FETCH", err);
+    mailimap_fetch_type_free(ft);
+    mailimap_set_free(set);
+    return rc < 0 ? rc : take_msgs_from(result, lo, msgs_r, n_r, err);
 }
 
 int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
@@ -296,6 +330,11 @@ int ib_fetch_msgs_recv(struct ib_session *s, int tag, struct ib_msg **msgs_r, si
         return r < 0 ? r : cm_err_set(err, CM_ENOMEM, "out of memory");
     }
     return take_msgs(result, msgs_r, n_r, err);
+}
+
+void ib_msgs_free_one(struct ib_msg *m)
+{
+    msg_fini(m);
 }
 
 void ib_msgs_free(struct ib_msg *msgs, size_t n)

@@ -59,6 +59,18 @@ int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int 
                   struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 void ib_msgs_free(struct ib_msg *msgs, size_t n);
+/* Free what one entry holds (not the entry itself). */
+void ib_msgs_free_one(struct ib_msg *m);
+
+/* FETCH lo:* (want) by sequence number: the newest messages of the
+   selected folder, numbered from the EXISTS of its EXAMINE/SELECT answer
+   (a FETCH by number is answered with no EXPUNGE in between: RFC 3501
+   §7.4.1). Answers numbered below lo (unsolicited FETCHes of other
+   messages) are dropped; messages that arrived since the EXAMINE are
+   kept (the caller tells them by UID). Otherwise as ib_fetch_msgs. */
+int ib_fetch_msgs_from_seq(struct ib_session *s, uint32_t lo, unsigned int want,
+                           struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
 
 /* ib_fetch_msgs in two halves, for pipelining behind the EXAMINE/SELECT
    of its folder: _send writes the UID FETCH (not flushed; *tag_r = its
