@@ -196,7 +196,8 @@ static void test_open_pipelined(void)
     static const struct fake_imap_step script[] = {
         LOGIN("IMAP4rev1 ENABLE CONDSTORE QRESYNC", "CONDSTORE QRESYNC"),
         OPEN_SENT,
-        FI_SEND(OPEN_ANSWER("7") "* VANISHED (EARLIER) 3:4,33\r\n"
+        /* two VANISHED lines (one a live expunge): merged */
+        FI_SEND(OPEN_ANSWER("7") "* VANISHED (EARLIER) 3,33\r\n* VANISHED 4\r\n"
                 "* 9 FETCH (UID 31 FLAGS () MODSEQ (15))\r\n"
                 "* 1 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (12))\r\n"
                 "* 8 FETCH (UID 30 FLAGS () MODSEQ (14))\r\n9 OK done\r\n"),
