@@ -324,13 +324,20 @@ static int known_delta(struct ib_session *s, const struct changes_job *j, struct
    known UIDs, when it sent them, stand in; otherwise anything the rule
    cannot tell (UIDVALIDITY changed, expunges without QRESYNC) is a
    resync, never a guess. */
-static int cursor_delta(struct ib_session *s, const struct changes_job *j, struct delta *d,
-                        struct cm_err *err)
+static int cursor_delta(struct ib_session *s, const struct changes_job *j,
+                        struct ib_delta *pre, struct delta *d, struct cm_err *err)
 {
     struct ib_delta_state was = ib_delta_state_of_entry(&j->old),
                           now = ib_delta_state_of_folder(j->box.f);
-    struct ib_delta dl;
-    int rc = ib_delta_since(s, &was, &now, &dl, err);
+    struct ib_delta dl = { 0 };
+    int rc = 0;
+
+    if (pre != NULL) { /* the delta came with the EXAMINE: take it over */
+        dl = *pre;
+        memset(pre, 0, sizeof(*pre));
+    } else {
+        rc = ib_delta_since(s, &was, &now, &dl, err);
+    }
 
     if (rc == 0 && dl.kind == IB_DELTA_NO_CONDSTORE && j->known != NULL)
         rc = known_delta(s, j, d, err);
@@ -353,13 +360,43 @@ static json_t *delta_json(const struct changes_job *j, struct delta *d, const ch
     return o;
 }
 
+/* Open the folder. With a CONDSTORE cursor the delta's UID FETCH ...
+   CHANGEDSINCE goes in the same write as the EXAMINE + STATUS (one round
+   trip; ib_delta_open_since), and *have_dl says dl holds the delta. When
+   that is refused, the listing tells (as gw_rest_box_examine falls back)
+   and the delta is asked afterwards. */
+static int open_box(struct ib_session *s, struct changes_job *j, struct ib_delta *dl,
+                    bool *have_dl, struct cm_err *err)
+{
+    struct ib_delta_state was = ib_delta_state_of_entry(&j->old);
+    const char *path = j->req->params[0];
+    int rc;
+
+    *have_dl = false;
+    if (!j->has_cursor || !ib_delta_can_pipeline(s, &was))
+        return gw_rest_box_examine(s, path, &j->box, err);
+    gw_rest_box_fini(&j->box);
+    rc = ib_delta_open_since(s, path, &was, &j->box.list, dl, err);
+    if (rc == 0) {
+        j->box.f = &j->box.list.items[0];
+        *have_dl = true;
+        return 0;
+    }
+    if (ib_session_is_broken(s) || rc == CM_ENOMEM)
+        return rc;
+    cm_err_clear(err);
+    return gw_rest_box_open(s, path, true, &j->box, err);
+}
+
 static int changes(struct ib_session *s, void *arg, struct cm_err *err)
 {
     struct changes_job *j = arg;
     struct delta d = { .added = json_array(), .flags = json_array(), .removed = json_array() };
+    struct ib_delta dl = { 0 };
+    bool have_dl = false;
     const struct ib_folder *f;
     char *cursor = NULL;
-    int rc = gw_rest_box_examine(s, j->req->params[0], &j->box, err);
+    int rc = open_box(s, j, &dl, &have_dl, err);
 
     f = j->box.f;
     if (rc < 0)
@@ -371,7 +408,7 @@ static int changes(struct ib_session *s, void *arg, struct cm_err *err)
     if (j->has_cursor && ib_state_folder_key(f->id) != j->old.folder_key)
         d.resync = true;
     else if (j->has_cursor)
-        rc = cursor_delta(s, j, &d, err);
+        rc = cursor_delta(s, j, have_dl ? &dl : NULL, &d, err);
     else
         rc = known_delta(s, j, &d, err); /* known UIDs without a cursor */
     if (rc == 0 && d.resync) {
@@ -391,6 +428,7 @@ static int changes(struct ib_session *s, void *arg, struct cm_err *err)
         j->out = delta_json(j, &d, cursor);
     }
 out:
+    ib_delta_fini(&dl);
     json_decref(d.added);
     json_decref(d.flags);
     json_decref(d.removed);

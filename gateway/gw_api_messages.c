@@ -4,7 +4,9 @@
  * the UID to pass for the next page (null on the last one), so pages stay
  * consistent while new mail arrives (new mail has higher UIDs). The first
  * page and the cursor come from the same STATUS (UIDNEXT): whatever
- * arrives or changes after it is in the next delta. */
+ * arrives or changes after it is in the next delta. The first page of a
+ * folder opened directly is one FETCH by sequence number behind the
+ * EXAMINE (2 round trips); a `before` page searches a UID window first. */
 #include <stdlib.h>
 
 #include "gateway/gw_authn.h"
@@ -73,14 +75,62 @@ static int uids_below(struct ib_session *s, const struct list_job *j, uint32_t *
     }
 }
 
-static json_t *page_json(const struct list_job *j, json_t *msgs, const uint32_t *uids,
-                         size_t start, const char *cursor)
+/* next_before 0: the last page (null). */
+static json_t *page_json(const struct list_job *j, json_t *msgs, uint32_t next_before,
+                         const char *cursor)
 {
     const struct ib_folder *f = j->box.f;
 
     return json_pack("{s:o,s:I,s:I,s:o,s:s}", "messages", msgs, "total", (json_int_t)f->total,
                      "uidvalidity", (json_int_t)f->uidvalidity, "nextBefore",
-                     start > 0 ? json_integer(uids[start]) : json_null(), "cursor", cursor);
+                     next_before ? json_integer(next_before) : json_null(), "cursor", cursor);
+}
+
+/* The page below `before` (or the newest, on a folder that was listed):
+   UID SEARCH of a window, then UID FETCH of the page. */
+static int page_by_search(struct ib_session *s, const struct list_job *j, json_t *msgs,
+                          uint32_t *next_before_r, struct cm_err *err)
+{
+    struct mailimap_set *set = NULL;
+    uint32_t *uids = NULL;
+    size_t n = 0, start = 0;
+    int rc = uids_below(s, j, &uids, &n, err);
+
+    if (rc == 0 && n > 0) {
+        start = n > j->limit ? n - j->limit : 0;
+        set = ib_uidset_of(uids + start, n - start);
+        rc = set ? gw_rest_summaries(s, j->box.f, set, msgs, err) : CM_ENOMEM;
+    }
+    *next_before_r = rc == 0 && start > 0 ? uids[start] : 0;
+    if (set != NULL)
+        ib_uidset_free(set);
+    free(uids);
+    return rc;
+}
+
+/* The newest page of a folder opened directly: the EXAMINE's EXISTS
+   numbers it, so one FETCH by sequence number follows the EXAMINE (2
+   round trips, no UID SEARCH for the UIDs first). nextBefore is the
+   page's lowest UID when older messages exist. A page that came back
+   empty from a folder that has messages (all of them expunged in
+   between) is asked again the search way. */
+static int page_newest(struct ib_session *s, const struct list_job *j, json_t *msgs,
+                       uint32_t *next_before_r, struct cm_err *err)
+{
+    bool older = false;
+    size_t n;
+    int rc = gw_rest_summaries_newest(s, &j->box, j->limit, msgs, &older, err);
+
+    *next_before_r = 0;
+    if (rc < 0)
+        return rc;
+    n = json_array_size(msgs);
+    if (n == 0 && j->box.f->total > 0)
+        return page_by_search(s, j, msgs, next_before_r, err);
+    if (older && n > 0)
+        *next_before_r = (uint32_t)json_integer_value(json_object_get(json_array_get(msgs, n - 1),
+                                                                      "uid"));
+    return 0;
 }
 
 /* A page lists messages: the instance's location cache learns where their
@@ -105,9 +155,7 @@ static int list_page(struct ib_session *s, void *arg, struct cm_err *err)
 {
     struct list_job *j = arg;
     struct ib_state_entry e;
-    struct mailimap_set *set = NULL;
-    uint32_t *uids = NULL;
-    size_t n = 0, start = 0;
+    uint32_t next_before = 0;
     char *cursor = NULL;
     json_t *msgs = json_array();
     int rc = gw_rest_box_examine(s, j->req->params[0], &j->box, err);
@@ -115,26 +163,22 @@ static int list_page(struct ib_session *s, void *arg, struct cm_err *err)
     if (rc == 0) {
         e = gw_rest_entry(j->box.f);
         cursor = gw_rest_cursor(j->req, &e);
-        rc = cursor ? uids_below(s, j, &uids, &n, err) : CM_ENOMEM;
+        rc = cursor && msgs ? 0 : CM_ENOMEM;
     }
-    if (rc == 0 && n > 0) {
-        start = n > j->limit ? n - j->limit : 0;
-        set = ib_uidset_of(uids + start, n - start);
-        rc = set ? gw_rest_summaries(s, j->box.f, set, msgs, err) : CM_ENOMEM;
-    }
+    if (rc == 0 && j->before == 0 && j->box.selection_counts && j->box.f->uidnext != 0)
+        rc = page_newest(s, j, msgs, &next_before, err);
+    else if (rc == 0)
+        rc = page_by_search(s, j, msgs, &next_before, err);
     if (rc == 0)
         remember_page(j, msgs);
     if (rc == 0) {
         json_decref(j->out);
-        j->out = page_json(j, msgs, uids, start, cursor);
+        j->out = page_json(j, msgs, next_before, cursor);
         msgs = NULL;
     }
     if (rc == CM_ENOMEM)
         cm_err_set(err, CM_ENOMEM, "out of memory");
-    if (set != NULL)
-        ib_uidset_free(set);
     json_decref(msgs);
-    free(uids);
     free(cursor);
     return rc;
 }

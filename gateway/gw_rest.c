@@ -2,6 +2,7 @@
  * message routes. */
 #include "gateway/gw_rest.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ int gw_rest_box_examine(struct ib_session *s, const char *path, struct gw_rest_b
     rc = ib_mailbox_open(s, path, true, &b->list, err);
     if (rc == 0) {
         b->f = &b->list.items[0];
+        b->selection_counts = true;
         return 0;
     }
     if (ib_session_is_broken(s) || rc == CM_ENOMEM)
@@ -97,6 +99,7 @@ void gw_rest_box_fini(struct gw_rest_box *b)
 {
     ib_folder_list_fini(&b->list);
     b->f = NULL;
+    b->selection_counts = false;
 }
 
 struct ib_state_entry gw_rest_entry(const struct ib_folder *f)
@@ -251,31 +254,40 @@ static json_t *summary_json(struct ib_session *s, const struct ib_folder *f,
     return o;
 }
 
+/* Newest first; a message answered twice (an unsolicited FETCH beside
+   ours) with its fuller answer first. */
 static int uid_desc(const void *a, const void *b)
 {
-    uint32_t x = ((const struct ib_msg *)a)->uid, y = ((const struct ib_msg *)b)->uid;
+    const struct ib_msg *p = a, *q = b;
 
-    return x < y ? 1 : x > y ? -1 : 0;
+    if (p->uid != q->uid)
+        return p->uid < q->uid ? 1 : -1;
+    return (q->header != NULL) - (p->header != NULL);
 }
 
-int gw_rest_summaries(struct ib_session *s, const struct ib_folder *f, struct mailimap_set *uids,
-                      json_t *out, struct cm_err *err)
+static unsigned int summary_want(struct ib_session *s)
 {
     unsigned int want = IB_FETCH_FLAGS | IB_FETCH_SIZE | IB_FETCH_INTERNALDATE |
                         IB_FETCH_HEADER_SORT | IB_FETCH_BODYSTRUCTURE | IB_FETCH_GUID;
-    struct ib_msg *msgs = NULL;
-    size_t n = 0;
-    int rc;
 
     if (ib_session_caps(s) & IB_CAP_PREVIEW)
         want |= IB_FETCH_PREVIEW;
-    rc = ib_fetch_msgs(s, uids, want, &msgs, &n, err);
-    if (rc < 0)
-        return rc;
+    return want;
+}
+
+/* msgs (n, freed here) as summaries, newest first, appended to out. */
+static int summaries_of(struct ib_session *s, const struct ib_folder *f, struct ib_msg *msgs,
+                        size_t n, json_t *out, struct cm_err *err)
+{
+    int rc = 0;
+
     qsort(msgs, n, sizeof(*msgs), uid_desc);
     for (size_t i = 0; i < n; i++) {
-        json_t *o = summary_json(s, f, &msgs[i]);
+        json_t *o;
 
+        if (i > 0 && msgs[i].uid == msgs[i - 1].uid)
+            continue; /* one message answered twice: the fuller answer came first */
+        o = summary_json(s, f, &msgs[i]);
         if (o == NULL) {
             rc = cm_err_set(err, CM_ENOMEM, "out of memory");
             break;
@@ -284,6 +296,41 @@ int gw_rest_summaries(struct ib_session *s, const struct ib_folder *f, struct ma
     }
     ib_msgs_free(msgs, n);
     return rc;
+}
+
+int gw_rest_summaries(struct ib_session *s, const struct ib_folder *f, struct mailimap_set *uids,
+                      json_t *out, struct cm_err *err)
+{
+    struct ib_msg *msgs = NULL;
+    size_t n = 0;
+    int rc = ib_fetch_msgs(s, uids, summary_want(s), &msgs, &n, err);
+
+    return rc < 0 ? rc : summaries_of(s, f, msgs, n, out, err);
+}
+
+int gw_rest_summaries_newest(struct ib_session *s, const struct gw_rest_box *b, size_t limit,
+                             json_t *out, bool *older_r, struct cm_err *err)
+{
+    const struct ib_folder *f = b->f;
+    uint32_t lo = f->total > limit ? (uint32_t)(f->total - limit + 1) : 1;
+    struct ib_msg *msgs = NULL;
+    size_t n = 0, kept = 0;
+    int rc;
+
+    assert(b->selection_counts && f->uidnext != 0);
+    *older_r = lo > 1;
+    if (f->total == 0)
+        return 0;
+    rc = ib_fetch_msgs_from_seq(s, lo, summary_want(s), &msgs, &n, err);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) { /* arrived after the EXAMINE: the next delta's */
+        if (msgs[i].uid < f->uidnext)
+            msgs[kept++] = msgs[i];
+        else
+            ib_msgs_free_one(&msgs[i]);
+    }
+    return summaries_of(s, f, msgs, kept, out, err);
 }
 
 int gw_rest_fetch_one(struct ib_session *s, uint32_t uid, unsigned int want, struct ib_msg **m_r,

@@ -33,6 +33,8 @@ struct mailimap_set;
 struct gw_rest_box {
     struct ib_folder_list list;
     const struct ib_folder *f; /* borrowed from list */
+    bool selection_counts;     /* f's counts are its EXAMINE answer's own (the
+                                  folder was opened directly, not listed) */
 };
 
 /* List the folders (LIST + STATUS, after a NOOP so counts are current),
@@ -114,6 +116,16 @@ json_t *gw_rest_flags_json(const struct ib_msg *m);
    offered, else a partial fetch of the first text part. */
 int gw_rest_summaries(struct ib_session *s, const struct ib_folder *f, struct mailimap_set *uids,
                       json_t *out, struct cm_err *err) __attribute__((warn_unused_result));
+
+/* The summaries (as gw_rest_summaries) of the newest `limit` messages of
+   the folder b opened directly (b->selection_counts) with a UIDNEXT: one
+   FETCH by sequence number from its EXISTS, no UID SEARCH first. Messages
+   that arrived after the EXAMINE (UID >= its UIDNEXT) are left out, so
+   the page and a cursor of b->f describe the same moment. *older_r: there
+   are older messages than the page. */
+int gw_rest_summaries_newest(struct ib_session *s, const struct gw_rest_box *b, size_t limit,
+                             json_t *out, bool *older_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
 
 /* FETCH want (ib_fetch_want) of one UID of the selected folder: *m_r
    holds *n_r == 1 message (ib_msgs_free(*m_r, *n_r) in every case);

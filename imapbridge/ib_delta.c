@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "imapbridge/ib_mailbox.h"
+#include "imapbridge/ib_session.h"
 #include "imapbridge/ib_state.h"
 
 struct ib_delta_state ib_delta_state_of_folder(const struct ib_folder *f)
@@ -96,29 +97,34 @@ static int expand_vanished(struct ib_delta *d, const struct mailimap_set *van,
     return 0;
 }
 
-int ib_delta_since(struct ib_session *s, const struct ib_delta_state *old,
-                   const struct ib_delta_state *now, struct ib_delta *d, struct cm_err *err)
+/* The first half of the rule, without I/O: fills d for the answers that
+   need no server, and says whether the CHANGEDSINCE answer is needed. */
+static bool rule_needs_fetch(const struct ib_delta_state *old, const struct ib_delta_state *now,
+                             struct ib_delta *d)
 {
-    struct ib_change *ch = NULL;
-    struct mailimap_set *van = NULL;
-    size_t n = 0;
-    int rc;
-
     memset(d, 0, sizeof(*d));
     d->vanished_known = true;
     if (old->uidvalidity != now->uidvalidity) {
         d->kind = IB_DELTA_UIDVALIDITY;
-        return 0;
+        return false;
     }
     if (old->highestmodseq == 0 || now->highestmodseq == 0) {
         d->kind = IB_DELTA_NO_CONDSTORE;
-        return 0;
+        return false;
     }
-    if (ib_delta_state_equal(old, now))
-        return 0;
-    rc = ib_fetch_changed_since(s, old->highestmodseq, &ch, &n, &van, &d->vanished_known, err);
-    if (rc == 0)
-        rc = split(d, ch, n, van, old->uidnext, err);
+    return !ib_delta_state_equal(old, now);
+}
+
+/* The second half: the CHANGEDSINCE answer (ch, van: as
+   ib_fetch_changed_since gives them; freed here) into d. */
+static int rule_apply(const struct ib_delta_state *old, const struct ib_delta_state *now,
+                      struct ib_change *ch, size_t n, struct mailimap_set *van,
+                      bool vanished_known, struct ib_delta *d, struct cm_err *err)
+{
+    int rc;
+
+    d->vanished_known = vanished_known;
+    rc = split(d, ch, n, van, old->uidnext, err);
     if (rc == 0)
         rc = expand_vanished(d, van, old->uidnext, err);
     if (rc == 0 && !d->vanished_known)
@@ -128,6 +134,97 @@ int ib_delta_since(struct ib_session *s, const struct ib_delta_state *old,
     free(ch); /* the entries' flags belong to d now */
     if (van != NULL)
         mailimap_set_free(van);
+    return rc;
+}
+
+int ib_delta_since(struct ib_session *s, const struct ib_delta_state *old,
+                   const struct ib_delta_state *now, struct ib_delta *d, struct cm_err *err)
+{
+    struct ib_change *ch = NULL;
+    struct mailimap_set *van = NULL;
+    bool known = false;
+    size_t n = 0;
+    int rc;
+
+    if (!rule_needs_fetch(old, now, d))
+        return 0;
+    rc = ib_fetch_changed_since(s, old->highestmodseq, &ch, &n, &van, &known, err);
+    if (rc < 0) {
+        ib_delta_fini(d);
+        return rc;
+    }
+    return rule_apply(old, now, ch, n, van, known, d, err);
+}
+
+/* The CHANGEDSINCE FETCH written behind the EXAMINE (ib_open_extra). */
+struct open_delta {
+    uint64_t modseq;
+    struct ib_change *ch;
+    size_t n;
+    struct mailimap_set *van;
+    bool known;
+};
+
+static void open_delta_fini(struct open_delta *od)
+{
+    ib_changes_free(od->ch, od->n);
+    od->ch = NULL;
+    od->n = 0;
+    if (od->van != NULL)
+        mailimap_set_free(od->van);
+    od->van = NULL;
+}
+
+static int delta_send(struct ib_session *s, void *ctx, int *tag_r, struct cm_err *err)
+{
+    struct open_delta *od = ctx;
+
+    return ib_fetch_changed_since_send(s, od->modseq, tag_r, err);
+}
+
+static int delta_recv(struct ib_session *s, void *ctx, int tag, bool keep, struct cm_err *err)
+{
+    struct open_delta *od = ctx;
+    int rc = ib_fetch_changed_since_recv(s, tag, &od->ch, &od->n, &od->van, &od->known, err);
+
+    if (!keep || rc < 0)
+        open_delta_fini(od);
+    return rc;
+}
+
+bool ib_delta_can_pipeline(struct ib_session *s, const struct ib_delta_state *old)
+{
+    return old->highestmodseq != 0 && (ib_session_caps(s) & IB_CAP_CONDSTORE) != 0;
+}
+
+int ib_delta_open_since(struct ib_session *s, const char *path,
+                        const struct ib_delta_state *old, struct ib_folder_list *out,
+                        struct ib_delta *d, struct cm_err *err)
+{
+    struct open_delta od = { .modseq = old->highestmodseq };
+    struct ib_open_extra x = { delta_send, delta_recv, &od, 0 };
+    struct ib_delta_state now;
+    int rc;
+
+    memset(d, 0, sizeof(*d));
+    if (!ib_delta_can_pipeline(s, old))
+        return cm_err_set(err, CM_EINVAL, "imap: no CONDSTORE delta to pipeline");
+    rc = ib_mailbox_open_with(s, path, true, &x, out, err);
+    if (rc < 0) {
+        open_delta_fini(&od);
+        return rc;
+    }
+    now = ib_delta_state_of_folder(&out->items[0]);
+    /* The answer speaks of old's UIDs only when the folder kept its
+       UIDVALIDITY, and is needed only when the states differ: the rule
+       decides, as in ib_delta_since; otherwise it is dropped. */
+    if (!rule_needs_fetch(old, &now, d)) {
+        open_delta_fini(&od);
+        return 0;
+    }
+    rc = rule_apply(old, &now, od.ch, od.n, od.van, od.known, d, err);
+    if (rc < 0)
+        ib_folder_list_fini(out);
     return rc;
 }
 

@@ -80,6 +80,26 @@ int ib_delta_since(struct ib_session *s, const struct ib_delta_state *old,
                    const struct ib_delta_state *now, struct ib_delta *d, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* Can ib_delta_open_since run for old (a HIGHESTMODSEQ, and a server with
+   CONDSTORE)? */
+bool ib_delta_can_pipeline(struct ib_session *s, const struct ib_delta_state *old);
+
+/* ib_mailbox_open(path, read-only) and ib_delta_since(old, the folder as
+   the EXAMINE finds it) in one round trip: the UID FETCH ... CHANGEDSINCE
+   old.highestmodseq [VANISHED] is written in the same write as EXAMINE +
+   STATUS, before the folder's state is known. Its answer is used only as
+   ib_delta_since would ask for it (same UIDVALIDITY, CONDSTORE on both
+   sides, states differ); otherwise d says what ib_delta_since says
+   without it. On success *out holds the folder (as ib_mailbox_open) and d
+   the delta; on error both are empty and the error is ib_mailbox_open's
+   (the caller may fall back to listing) or the FETCH's. Needs
+   ib_delta_can_pipeline (else CM_EINVAL, nothing sent). */
+struct ib_folder_list;
+int ib_delta_open_since(struct ib_session *s, const char *path,
+                        const struct ib_delta_state *old, struct ib_folder_list *out,
+                        struct ib_delta *d, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 void ib_delta_fini(struct ib_delta *d);
 
 #endif

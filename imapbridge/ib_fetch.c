@@ -210,7 +210,8 @@ static struct mailimap_fetch_type *build_fetch(struct ib_session *s, unsigned in
 }
 
 /* The messages of a FETCH result (freed here) into *msgs_r. */
-static int take_msgs(clist *result, struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+static int take_msgs_from(clist *result, uint32_t min_seq, struct ib_msg **msgs_r, size_t *n_r,
+                          struct cm_err *err)
 {
     struct ib_msg *msgs = NULL;
     size_t n = 0;
@@ -221,7 +222,11 @@ static int take_msgs(clist *result, struct ib_msg **msgs_r, size_t *n_r, struct 
     if (msgs == NULL)
         rc = cm_err_set(err, CM_ENOMEM, "out of memory");
     for (it = clist_begin(result); rc == 0 && it != NULL; it = clist_next(it)) {
-        rc = copy_msg(&msgs[n], clist_content(it));
+        struct mailimap_msg_att *att = clist_content(it);
+
+        if (att->att_number < min_seq)
+            continue; /* an unsolicited FETCH of a message we did not ask for */
+        rc = copy_msg(&msgs[n], att);
         if (msgs[n].uid != 0)
             n++; /* an unsolicited FETCH without UID is not ours */
         else
@@ -235,6 +240,35 @@ static int take_msgs(clist *result, struct ib_msg **msgs_r, size_t *n_r, struct 
     *msgs_r = msgs;
     *n_r = n;
     return 0;
+}
+
+static int take_msgs(clist *result, struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+{
+    return take_msgs_from(result, 0, msgs_r, n_r, err);
+}
+
+int ib_fetch_msgs_from_seq(struct ib_session *s, uint32_t lo, unsigned int want,
+                           struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_fetch_type *ft = build_fetch(s, want);
+    struct mailimap_set *set = mailimap_set_new_interval(lo, 0); /* lo:* */
+    clist *result = NULL;
+    int rc;
+
+    *msgs_r = NULL;
+    *n_r = 0;
+    if (ft == NULL || set == NULL || lo == 0) {
+        if (ft != NULL)
+            mailimap_fetch_type_free(ft);
+        if (set != NULL)
+            mailimap_set_free(set);
+        return lo == 0 ? cm_err_set(err, CM_EINVAL, "imap: sequence numbers start at 1")
+                       : cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    rc = ib_session_check(s, mailimap_fetch(ib_session_imap(s), set, ft, &result), "FETCH", err);
+    mailimap_fetch_type_free(ft);
+    mailimap_set_free(set);
+    return rc < 0 ? rc : take_msgs_from(result, lo, msgs_r, n_r, err);
 }
 
 int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int want,
@@ -296,6 +330,11 @@ int ib_fetch_msgs_recv(struct ib_session *s, int tag, struct ib_msg **msgs_r, si
         return r < 0 ? r : cm_err_set(err, CM_ENOMEM, "out of memory");
     }
     return take_msgs(result, msgs_r, n_r, err);
+}
+
+void ib_msgs_free_one(struct ib_msg *m)
+{
+    msg_fini(m);
 }
 
 void ib_msgs_free(struct ib_msg *msgs, size_t n)
@@ -632,43 +671,67 @@ void ib_changes_free(struct ib_change *ch, size_t n)
     free(ch);
 }
 
-int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
-                           size_t *n_r, struct mailimap_set **vanished_r,
-                           bool *vanished_known_r, struct cm_err *err)
+int ib_fetch_changed_since_send(struct ib_session *s, uint64_t modseq, int *tag_r,
+                                struct cm_err *err)
 {
-    struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
-    struct mailimap_set *all = mailimap_set_new_interval(1, 0);
-    struct mailimap_qresync_vanished *van = NULL;
-    bool qresync = (ib_session_caps(s) & IB_CAP_QRESYNC) != 0;
-    struct ib_change *changes = NULL;
-    clist *result = NULL;
-    size_t n = 0;
-    int rc;
+    unsigned int caps = ib_session_caps(s);
+    const char *guid = (caps & IB_CAP_OBJECTID) ? " EMAILID"
+                       : (caps & IB_CAP_XGUID)  ? " X-GUID"
+                                                : "";
+    char cmd[160];
 
-    *vanished_r = NULL;
-    *vanished_known_r = false;
-    add_att(ft, mailimap_fetch_att_new_uid());
-    add_att(ft, mailimap_fetch_att_new_flags());
-    add_att(ft, mailimap_fetch_att_new_modseq());
-    if (ib_session_caps(s) & IB_CAP_OBJECTID)
-        add_att(ft, mailimap_fetch_att_new_extension(strdup("EMAILID")));
-    else if (ib_session_caps(s) & IB_CAP_XGUID)
-        add_att(ft, mailimap_fetch_att_new_extension(strdup("X-GUID")));
-    /* UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE m [VANISHED]);
-       mailimap_select_qresync is broken in 1.9.4 (LIBS.md §0.7), this is not */
-    if (qresync)
-        rc = mailimap_uid_fetch_qresync(ib_session_imap(s), all, ft, modseq, &result, &van);
-    else
-        rc = mailimap_uid_fetch_changedsince(ib_session_imap(s), all, ft, modseq, &result);
-    mailimap_fetch_type_free(ft);
-    mailimap_set_free(all);
-    rc = ib_session_check(s, rc, "UID FETCH CHANGEDSINCE", err);
-    if (rc < 0)
-        goto out;
-    changes = calloc(clist_count(result) + 1, sizeof(*changes));
+    *tag_r = 0;
+    /* libetpan's mailimap_select_qresync is broken in 1.9.4 (LIBS.md
+       §0.7); this hand-written line is the form it gets right */
+    snprintf(cmd, sizeof(cmd), "UID FETCH 1:* (UID FLAGS MODSEQ%s) (CHANGEDSINCE %llu%s)", guid,
+             (unsigned long long)modseq, (caps & IB_CAP_QRESYNC) ? " VANISHED" : "");
+    return ib_session_check(s, ib_etpan_send_line(ib_session_imap(s), cmd, tag_r),
+                            "UID FETCH CHANGEDSINCE", err);
+}
+
+/* The VANISHED sets of a response (QRESYNC), merged into one set; NULL
+   when there is none. The items move out of libetpan's data. */
+static struct mailimap_set *take_vanished(clist *ext_list)
+{
+    struct mailimap_set *all = NULL;
+
+    for (clistiter *it = ext_list ? clist_begin(ext_list) : NULL; it; it = clist_next(it)) {
+        struct mailimap_extension_data *d = clist_content(it);
+        struct mailimap_qresync_vanished *v;
+
+        if (d == NULL || d->ext_extension == NULL ||
+            d->ext_extension->ext_id != MAILIMAP_EXTENSION_QRESYNC ||
+            d->ext_type != MAILIMAP_QRESYNC_TYPE_VANISHED || d->ext_data == NULL)
+            continue;
+        v = d->ext_data;
+        if (v->qr_known_uids == NULL)
+            continue;
+        if (all == NULL) {
+            all = v->qr_known_uids;
+            v->qr_known_uids = mailimap_set_new_empty();
+            continue;
+        }
+        while (clist_begin(v->qr_known_uids->set_list) != NULL) {
+            clistiter *first = clist_begin(v->qr_known_uids->set_list);
+
+            if (clist_append(all->set_list, clist_content(first)) < 0)
+                break; /* left in v: freed with it */
+            clist_delete(v->qr_known_uids->set_list, first);
+        }
+    }
+    return all;
+}
+
+/* The changes of a CHANGEDSINCE FETCH answer (result freed here), by UID. */
+static int take_changes(clist *result, struct ib_change **changes_r, size_t *n_r,
+                        struct cm_err *err)
+{
+    struct ib_change *changes = calloc(clist_count(result) + 1, sizeof(*changes));
+    size_t n = 0;
+
     if (changes == NULL) {
-        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
-        goto out;
+        mailimap_fetch_list_free(result);
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
     }
     for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
         struct ib_msg m = { 0 };
@@ -681,25 +744,78 @@ int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_chan
         }
         msg_fini(&m);
     }
+    mailimap_fetch_list_free(result);
     qsort(changes, n, sizeof(*changes), cmp_change);
-    if (qresync) {
-        *vanished_known_r = true;
-        if (van != NULL) {
-            /* take the set; libetpan's free does not accept a NULL one */
-            *vanished_r = van->qr_known_uids;
-            van->qr_known_uids = mailimap_set_new_empty();
-        }
-    }
     *changes_r = changes;
     *n_r = n;
-    changes = NULL;
-out:
-    ib_changes_free(changes, n);
-    if (van != NULL)
-        mailimap_qresync_vanished_free(van);
+    return 0;
+}
+
+int ib_fetch_changed_since_recv(struct ib_session *s, int tag, struct ib_change **changes_r,
+                                size_t *n_r, struct mailimap_set **vanished_r,
+                                bool *vanished_known_r, struct cm_err *err)
+{
+    mailimap *imap = ib_session_imap(s);
+    struct mailimap_response_info *info;
+    struct mailimap_response *resp = NULL;
+    struct mailimap_set *van = NULL;
+    clist *result = NULL;
+    bool ok;
+    int r;
+
+    *changes_r = NULL;
+    *n_r = 0;
+    *vanished_r = NULL;
+    *vanished_known_r = false;
+    imap->imap_tag = tag;
+    r = ib_etpan_read_response(imap, &resp);
+    if (r != MAILIMAP_NO_ERROR)
+        return ib_session_check(s, r, "UID FETCH CHANGEDSINCE", err);
+    ok = ib_etpan_tagged_ok(resp);
+    mailimap_response_free(resp);
+    info = imap->imap_response_info;
+    if (info != NULL) {
+        result = info->rsp_fetch_list;
+        info->rsp_fetch_list = NULL;
+        van = take_vanished(info->rsp_extension_list);
+    }
+    r = ib_session_check(s, ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_UID_FETCH,
+                         "UID FETCH CHANGEDSINCE", err);
+    if (r == 0 && result == NULL)
+        result = clist_new();
+    if (r == 0 && result == NULL)
+        r = cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (r == 0) {
+        r = take_changes(result, changes_r, n_r, err);
+        result = NULL;
+    }
     if (result != NULL)
         mailimap_fetch_list_free(result);
-    return rc;
+    if (r == 0 && (ib_session_caps(s) & IB_CAP_QRESYNC)) {
+        *vanished_known_r = true;
+        *vanished_r = van;
+        van = NULL;
+    }
+    if (van != NULL)
+        mailimap_set_free(van);
+    return r;
+}
+
+int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
+                           size_t *n_r, struct mailimap_set **vanished_r,
+                           bool *vanished_known_r, struct cm_err *err)
+{
+    int tag, rc = ib_fetch_changed_since_send(s, modseq, &tag, err);
+
+    *changes_r = NULL;
+    *n_r = 0;
+    *vanished_r = NULL;
+    *vanished_known_r = false;
+    if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
+        rc = ib_session_check(s, MAILIMAP_ERROR_STREAM, "UID FETCH CHANGEDSINCE", err);
+    return rc < 0 ? rc
+                  : ib_fetch_changed_since_recv(s, tag, changes_r, n_r, vanished_r,
+                                                vanished_known_r, err);
 }
 
 int ib_fetch_part(struct ib_session *s, uint32_t uid, const struct mailimap_body *body,

@@ -59,6 +59,18 @@ int ib_fetch_msgs(struct ib_session *s, struct mailimap_set *uids, unsigned int 
                   struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 void ib_msgs_free(struct ib_msg *msgs, size_t n);
+/* Free what one entry holds (not the entry itself). */
+void ib_msgs_free_one(struct ib_msg *m);
+
+/* FETCH lo:* (want) by sequence number: the newest messages of the
+   selected folder, numbered from the EXISTS of its EXAMINE/SELECT answer
+   (a FETCH by number is answered with no EXPUNGE in between: RFC 3501
+   §7.4.1). Answers numbered below lo (unsolicited FETCHes of other
+   messages) are dropped; messages that arrived since the EXAMINE are
+   kept (the caller tells them by UID). Otherwise as ib_fetch_msgs. */
+int ib_fetch_msgs_from_seq(struct ib_session *s, uint32_t lo, unsigned int want,
+                           struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
 
 /* ib_fetch_msgs in two halves, for pipelining behind the EXAMINE/SELECT
    of its folder: _send writes the UID FETCH (not flushed; *tag_r = its
@@ -128,6 +140,17 @@ struct ib_change {
 int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
                            size_t *n_r, struct mailimap_set **vanished_r,
                            bool *vanished_known_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+/* ib_fetch_changed_since in two halves, for pipelining behind the
+   EXAMINE/SELECT of its folder (as ib_fetch_msgs_send/_recv): _send
+   writes the UID FETCH (not flushed; *tag_r = its tag), _recv reads its
+   answer once the answers in front are read (a tagged NO/BAD:
+   CM_EUPSTREAM, the session usable). */
+int ib_fetch_changed_since_send(struct ib_session *s, uint64_t modseq, int *tag_r,
+                                struct cm_err *err) __attribute__((warn_unused_result));
+int ib_fetch_changed_since_recv(struct ib_session *s, int tag, struct ib_change **changes_r,
+                                size_t *n_r, struct mailimap_set **vanished_r,
+                                bool *vanished_known_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 /* Free what ib_fetch_changed_since returned (ch may be NULL). */
 void ib_changes_free(struct ib_change *ch, size_t n);

@@ -100,6 +100,25 @@ int ib_mailbox_open_fetch(struct ib_session *s, const char *path, bool read_only
                           struct ib_folder_list *out, struct ib_msg **msgs_r, size_t *n_r,
                           struct cm_err *err) __attribute__((warn_unused_result));
 
+/* A command written behind the EXAMINE/SELECT + STATUS of
+   ib_mailbox_open_with, in the same write: send writes it unflushed and
+   sets *tag_r (0 when nothing went out); recv reads its answer, after
+   those of the folder. keep is false when the folder did not open (the
+   command ran without it): recv reads the answer and keeps nothing. recv
+   runs only when send wrote something. */
+struct ib_open_extra {
+    int (*send)(struct ib_session *s, void *ctx, int *tag_r, struct cm_err *err);
+    int (*recv)(struct ib_session *s, void *ctx, int tag, bool keep, struct cm_err *err);
+    void *ctx;
+    int tag;      /* set by send */
+};
+/* ib_mailbox_open with the extra command x (NULL: none) pipelined: still
+   one round trip. x's answer counts only when the folder opened; the
+   error is then x's, else ib_mailbox_open's. */
+int ib_mailbox_open_with(struct ib_session *s, const char *path, bool read_only,
+                         struct ib_open_extra *x, struct ib_folder_list *out, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* The wire name (modified UTF-7) of a UTF-8 path, when it decodes back
    to exactly that path ("INBOX" for any case of inbox); NULL when a
    listing must find it (or on OOM). malloc'd. */

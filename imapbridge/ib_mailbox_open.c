@@ -31,55 +31,42 @@ char *ib_mailbox_wire_name(const char *path)
     return wire;
 }
 
-/* A UID FETCH pipelined behind the EXAMINE/SELECT + STATUS (optional). */
-struct open_fetch {
-    struct mailimap_set *uids;
-    unsigned int want;
-    int tag;
-    struct ib_msg *msgs;
-    size_t n;
-};
-
-/* Write EXAMINE/SELECT + STATUS [+ UID FETCH]. *sel_tag stays 0 when
-   nothing went out. */
+/* Write EXAMINE/SELECT + STATUS [+ the extra command]. *sel_tag stays 0
+   when nothing went out. */
 static int send_all(struct ib_session *s, const char *imap_name, bool read_only, int *sel_tag,
-                    int *st_tag, struct open_fetch *fx, struct cm_err *err)
+                    int *st_tag, struct ib_open_extra *x, struct cm_err *err)
 {
     int rc = ib_session_select_send(s, imap_name, read_only, sel_tag, err);
 
     if (rc == 0)
         rc = ib_mailbox_status_send(s, imap_name, st_tag, err);
-    if (rc == 0 && fx != NULL)
-        rc = ib_fetch_msgs_send(s, fx->uids, fx->want, &fx->tag, err);
+    if (rc == 0 && x != NULL)
+        rc = x->send(s, x->ctx, &x->tag, err);
     return rc;
 }
 
-/* The FETCH answer behind a folder that opened (kept) or not (read and
-   thrown away: it ran without the folder). */
-static int fetch_recv(struct ib_session *s, struct open_fetch *fx, bool keep, struct cm_err *err)
+/* The extra command's answer behind a folder that opened (kept) or not
+   (read and thrown away: it ran without the folder). */
+static int extra_recv(struct ib_session *s, struct ib_open_extra *x, bool keep,
+                      struct cm_err *err)
 {
     int rc;
 
-    if (fx == NULL || fx->tag == 0 || ib_session_is_broken(s))
+    if (x == NULL || x->tag == 0 || ib_session_is_broken(s))
         return 0;
-    rc = ib_fetch_msgs_recv(s, fx->tag, &fx->msgs, &fx->n, keep ? err : NULL);
-    if (!keep || rc < 0) {
-        ib_msgs_free(fx->msgs, fx->n);
-        fx->msgs = NULL;
-        fx->n = 0;
-    }
+    rc = x->recv(s, x->ctx, x->tag, keep, keep ? err : NULL);
     return keep || ib_session_is_broken(s) ? rc : 0;
 }
 
-/* Write EXAMINE/SELECT + STATUS [+ UID FETCH], flush, read the answers
-   into f (and fx). */
+/* Write EXAMINE/SELECT + STATUS [+ the extra command], flush, read the
+   answers into f (and x). */
 static int exchange(struct ib_session *s, struct ib_folder *f, bool read_only,
-                    struct open_fetch *fx, struct cm_err *err)
+                    struct ib_open_extra *x, struct cm_err *err)
 {
     struct ib_selection sel;
     int sel_tag = 0, st_tag = 0, rc, rc2;
 
-    rc = send_all(s, f->imap_name, read_only, &sel_tag, &st_tag, fx, err);
+    rc = send_all(s, f->imap_name, read_only, &sel_tag, &st_tag, x, err);
     if (rc < 0 && sel_tag == 0)
         return rc;
     if (mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
@@ -95,7 +82,7 @@ static int exchange(struct ib_session *s, struct ib_folder *f, bool read_only,
     rc2 = ib_mailbox_status_recv(s, st_tag, f, rc < 0 ? NULL : err);
     if (ib_session_is_broken(s))
         return rc2;
-    if (fetch_recv(s, fx, rc == 0 && rc2 == 0, err) < 0 && (rc == 0 && rc2 == 0))
+    if (extra_recv(s, x, rc == 0 && rc2 == 0, err) < 0 && (rc == 0 && rc2 == 0))
         return err != NULL && err->code != CM_OK ? err->code : CM_EUPSTREAM;
     if (rc < 0)
         return rc;
@@ -109,8 +96,8 @@ static int exchange(struct ib_session *s, struct ib_folder *f, bool read_only,
     return 0;
 }
 
-static int open_folder(struct ib_session *s, const char *path, bool read_only,
-                       struct open_fetch *fx, struct ib_folder_list *out, struct cm_err *err)
+int ib_mailbox_open_with(struct ib_session *s, const char *path, bool read_only,
+                         struct ib_open_extra *x, struct ib_folder_list *out, struct cm_err *err)
 {
     char *wire = path != NULL ? ib_mailbox_wire_name(path) : NULL;
     struct ib_folder *f;
@@ -134,7 +121,7 @@ static int open_folder(struct ib_session *s, const char *path, bool read_only,
     free(wire);
     if (rc == 0) {
         ib_folder_default_role(f);
-        rc = exchange(s, f, read_only, fx, err);
+        rc = exchange(s, f, read_only, x, err);
     }
     if (rc == 0)
         rc = ib_folder_list_finish(out, err);
@@ -148,7 +135,35 @@ static int open_folder(struct ib_session *s, const char *path, bool read_only,
 int ib_mailbox_open(struct ib_session *s, const char *path, bool read_only,
                     struct ib_folder_list *out, struct cm_err *err)
 {
-    return open_folder(s, path, read_only, NULL, out, err);
+    return ib_mailbox_open_with(s, path, read_only, NULL, out, err);
+}
+
+/* A UID FETCH pipelined behind the EXAMINE/SELECT + STATUS. */
+struct open_fetch {
+    struct mailimap_set *uids;
+    unsigned int want;
+    struct ib_msg *msgs;
+    size_t n;
+};
+
+static int fetch_send(struct ib_session *s, void *ctx, int *tag_r, struct cm_err *err)
+{
+    struct open_fetch *fx = ctx;
+
+    return ib_fetch_msgs_send(s, fx->uids, fx->want, tag_r, err);
+}
+
+static int fetch_recv(struct ib_session *s, void *ctx, int tag, bool keep, struct cm_err *err)
+{
+    struct open_fetch *fx = ctx;
+    int rc = ib_fetch_msgs_recv(s, tag, &fx->msgs, &fx->n, err);
+
+    if (!keep || rc < 0) {
+        ib_msgs_free(fx->msgs, fx->n);
+        fx->msgs = NULL;
+        fx->n = 0;
+    }
+    return rc;
 }
 
 int ib_mailbox_open_fetch(struct ib_session *s, const char *path, bool read_only,
@@ -156,8 +171,9 @@ int ib_mailbox_open_fetch(struct ib_session *s, const char *path, bool read_only
                           struct ib_folder_list *out, struct ib_msg **msgs_r, size_t *n_r,
                           struct cm_err *err)
 {
-    struct open_fetch fx = { uids, want, 0, NULL, 0 };
-    int rc = open_folder(s, path, read_only, &fx, out, err);
+    struct open_fetch fx = { uids, want, NULL, 0 };
+    struct ib_open_extra x = { fetch_send, fetch_recv, &fx, 0 };
+    int rc = ib_mailbox_open_with(s, path, read_only, &x, out, err);
 
     if (rc < 0) {
         ib_msgs_free(fx.msgs, fx.n);

@@ -195,6 +195,42 @@ class RestTest(StackTestCase):
             # 20,000 UIDs in a SEARCH answer alone would be ~120 kB
             self.assertLess(recv, 60000, recv)
 
+    def test_first_page_by_sequence_over_gaps(self):
+        # the newest page is one FETCH by sequence number from the EXAMINE's
+        # EXISTS (issue 19): over expunged UIDs it still holds the highest
+        # UIDs, nextBefore chains every message exactly once, and a page
+        # that holds the whole folder is the last one
+        uids = [self.dovecot.append("alice", "alice-pw", "Gaps", msg(300 + i)) for i in range(9)]
+        m = self.imap()
+        try:
+            self.assertEqual(m.select("Gaps")[0], "OK")
+            gone = ",".join(str(u) for u in (uids[1], uids[6], uids[7]))
+            self.assertEqual(m.uid("STORE", gone, "+FLAGS", "(\\Deleted)")[0], "OK")
+            self.assertEqual(m.expunge()[0], "OK")
+        finally:
+            m.logout()
+        truth = sorted(self.uids("Gaps"), reverse=True)
+        self.assertEqual(len(truth), 6)
+        start = len(self.gw.log_text())
+        page = self.messages("Gaps", limit=3)
+        sent = [l for l in self.gw.log_text()[start:].splitlines() if 'msg="imap C"' in l]
+        self.assertTrue([l for l in sent if "FETCH" in l], sent)
+        self.assertFalse([l for l in sent if "SEARCH" in l], sent)
+        self.assertEqual([x["uid"] for x in page["messages"]], truth[:3])
+        self.assertEqual(page["nextBefore"], truth[2])
+        self.assertEqual(page["total"], 6)
+        rest = self.messages("Gaps", limit=3, before=page["nextBefore"])
+        self.assertEqual([x["uid"] for x in rest["messages"]], truth[3:])
+        self.assertIsNone(rest["nextBefore"])
+        whole = self.messages("Gaps", limit=6)
+        self.assertEqual([x["uid"] for x in whole["messages"]], truth)
+        self.assertIsNone(whole["nextBefore"])
+        five = self.messages("Gaps", limit=5)
+        self.assertEqual(five["nextBefore"], truth[4])
+        self.create("GapsEmpty")
+        empty = self.messages("GapsEmpty")
+        self.assertEqual((empty["messages"], empty["nextBefore"], empty["total"]), ([], None, 0))
+
     def test_huge_limit_clamped(self):
         page = self.messages("Paging", limit=10**12)
         self.assertEqual(len(page["messages"]), len(self.uids("Paging")))

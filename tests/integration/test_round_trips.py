@@ -22,10 +22,14 @@ ONE_WAY_SECS = 0.010   # > ib_session.h IB_REOPEN_RTT_MS: a distant server
 CEILINGS = {
     "login": 1,                # target 1: caps from greeting + LOGIN OK; ID+LOGIN+ENABLE+NAMESPACE in one write
     "folder_list": 1,          # target 1: LIST-STATUS (behind EXAMINE of a kept selection)
-    "first_page": 3,           # target 2: EXAMINE+STATUS, UID SEARCH (needs UIDNEXT), UID FETCH
+    "first_page": 2,           # target 2: EXAMINE+STATUS, then FETCH n-49:* by sequence number
+                               # from the EXAMINE's EXISTS (no UID SEARCH; `before=` pages still
+                               # search a UID window first: 3)
     "message_detail": 2,       # target 2: EXAMINE+STATUS+UID FETCH, UID FETCH of the text
-    "rest_changes_none": 1,    # target 1: EXAMINE + STATUS pipelined (nothing moved: no FETCH)
-    "rest_changes_flag": 2,    # target 1: EXAMINE+STATUS, UID FETCH CHANGEDSINCE (flags included)
+    "rest_changes_none": 1,    # target 1: EXAMINE+STATUS+UID FETCH CHANGEDSINCE pipelined (empty answer)
+    "rest_changes_flag": 1,    # target 1: EXAMINE+STATUS+UID FETCH CHANGEDSINCE [VANISHED] in one
+                               # write (the cursor holds the MODSEQ; flags come in the answer);
+                               # only added messages cost a 2nd round trip (their summaries)
     "jmap_query_get_50": 2,    # target 2: EXAMINE+LIST-STATUS+UID SORT (folder map), UID FETCH
     "jmap_email_changes": 2,   # target 2: EXAMINE+LIST-STATUS, UID FETCH CHANGEDSINCE
     "jmap_set_keywords": 3,    # target 1: SELECT+LIST-STATUS+UID FETCH, UID STORE, UNSELECT+LIST-STATUS
