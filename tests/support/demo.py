@@ -110,6 +110,9 @@ Try it (paste into another terminal):
   curl -s -u {USER}:{PASSWORD} {base}/api/v1/messages/send -H 'Content-Type: application/json' \\
        -d '{{"to": ["{FRIEND}@{DOMAIN}"], "subject": "Hi", "text": "Hello from the demo"}}'
   curl -s -u {FRIEND}:{FRIEND_PASSWORD} '{base}/api/v1/mailboxes/INBOX/messages?limit=5'
+
+In the webmail: Compose (c), To {FRIEND}@{DOMAIN}, Send; then log out and in as
+{FRIEND} / {FRIEND_PASSWORD} (or in a private window) to read it arrive live.
 """, flush=True)
         print('Press Ctrl-C to stop.', flush=True)
 
