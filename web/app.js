@@ -171,7 +171,7 @@ function renderFolders() {
         e.preventDefault();
         a.classList.remove('drop');
         const ids = JSON.parse(e.dataTransfer.getData('application/x-jmapgate-ids') || '[]');
-        if (ids.length) move(ids, m.id);
+        if (ids.length) expandThreads(ids).catch(() => ids).then((all) => move(all, m.id));
       });
       li.append(a);
       ul.append(li);
@@ -680,10 +680,29 @@ async function remove(ids) {
   queueSync(() => refreshWindow());
 }
 
-function act(name) {
-  const ids = targets();
-  if (!ids.length) return;
-  const first = S.emails.get(ids[0]);
+// In the conversation view a row stands for its thread: moving, deleting
+// or marking it read takes every message of the thread in this folder.
+async function expandThreads(ids) {
+  if (!S.threads) return ids;
+  const tids = [...new Set(ids.map((id) => (S.emails.get(id) || {}).threadId).filter(Boolean))];
+  const [, g] = await jmap.calls([
+    ['Thread/get', { ids: tids }],
+    ['Email/get', { '#ids': { resultOf: 'c0', name: 'Thread/get', path: '/list/*/emailIds' },
+                    properties: ['id', 'mailboxIds', 'keywords'] }],
+  ]);
+  const all = g.list.filter((e) => e.mailboxIds[S.box]);
+  for (const e of all) {
+    const known = S.emails.get(e.id);
+    if (known) Object.assign(known, { keywords: e.keywords, mailboxIds: e.mailboxIds });
+  }
+  return [...new Set([...ids, ...all.map((e) => e.id)])];
+}
+
+async function act(name) {
+  const picked = targets();
+  if (!picked.length) return null;
+  const first = S.emails.get(picked[0]);
+  const ids = name === 'flag' ? picked : await expandThreads(picked).catch(() => picked);
   switch (name) {
     case 'read': return setKeyword(ids, '$seen', true);
     case 'unread': return setKeyword(ids, '$seen', false);
@@ -700,10 +719,10 @@ function act(name) {
 for (const b of document.querySelectorAll('.toolbar button[data-act]')) {
   b.addEventListener('click', () => act(b.dataset.act));
 }
-$('move-to').addEventListener('change', (e) => {
+$('move-to').addEventListener('change', async (e) => {
   const to = e.target.value;
   e.target.value = '';
-  if (to) move(targets(), to);
+  if (to) move(await expandThreads(targets()).catch(() => targets()), to);
 });
 
 /* ------------------------------------------------------------------ reader */

@@ -756,6 +756,19 @@ class WebmailTest(StackTestCase):
         self.assertEqual(out['count'], '2')
         self.assertEqual(out['subjects'], [subject, re_subj])
         self.shot('conversation')
+        # Archiving the conversation's row archives both of its messages.
+        self.run_js("""
+            const p = ctx.page;
+            await p.focus('#list');
+            await p.keyboard.press('e');
+            await p.waitForSelector('#toast:not([hidden])');
+        """)
+        imap = self.imap()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and self.search(imap, 'INBOX', ['SUBJECT', '"%s"' % subject]):
+            time.sleep(0.1)
+        self.assertEqual(self.search(imap, 'INBOX', ['SUBJECT', '"%s"' % subject]), [])
+        self.assertEqual(len(self.search(imap, 'Archive', ['SUBJECT', '"%s"' % subject])), 2)
 
     def test_13_search_and_folder_admin(self):
         self.open_app()
