@@ -20,6 +20,7 @@ struct gw_server;
 struct gw_sse;
 struct gw_ready;
 struct gw_limit;
+struct gw_send;
 struct rt_hub;
 struct cm_counter;
 struct ib_loccache;
@@ -51,6 +52,7 @@ struct gw_ctx {
     struct gw_limit *limit;     /* failed-login limiter, trusted proxies */
     struct ib_loccache *loccache; /* where GUID email ids were seen (thread-safe) */
     struct ib_thread_cache *threads; /* Message-ID -> thread root (thread-safe) */
+    struct gw_send *send;       /* SMTP and the send limiter; NULL: no smtp_url */
     atomic_bool stopping;       /* SIGTERM seen: new work is refused */
 };
 

@@ -36,6 +36,7 @@ void gw_api_message_part(struct gw_req *req); /* worker */
 /* gw_api_message_edit.c */
 void gw_api_message_flags(struct gw_req *req);  /* worker */
 void gw_api_message_move(struct gw_req *req);   /* worker */
+void gw_api_send(struct gw_req *req);           /* worker; gw_api_send.c (issue 14) */
 void gw_api_message_delete(struct gw_req *req); /* worker */
 
 /* gw_api_openapi.c */

@@ -21,6 +21,7 @@
 #include "gateway/gw_limit.h"
 #include "gateway/gw_ops.h"
 #include "gateway/gw_reload.h"
+#include "gateway/gw_send.h"
 #include "gateway/gw_ready.h"
 #include "gateway/gw_server.h"
 #include "gateway/gw_sse.h"
@@ -119,6 +120,9 @@ static int prepare(struct gw_ctx *ctx, const struct gw_settings *set, struct cm_
                               set->tls_ca_file);
         ctx->upstream.ca_file = strdup(set->tls_ca_file);
     }
+    rc = gw_send_new(set, &ctx->send, err);
+    if (rc < 0)
+        return rc;
     rc = gw_token_decode_secret(set->secret, &secret, &secret_len, err);
     if (rc < 0)
         return rc;
@@ -373,6 +377,7 @@ out:
     gw_token_keys_fini(&ctx.keys);
     ib_upstream_fini(&ctx.upstream);
     gw_reload_fini();
+    gw_send_free(&ctx.send);
     gw_settings_fini(&set);
     return rc < 0 ? 1 : 0;
 }

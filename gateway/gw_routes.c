@@ -24,6 +24,7 @@ const struct gw_route gw_routes[] = {
       "message_move" },
     { "DELETE", "/api/v1/mailboxes/{}/messages/{}", gw_api_message_delete, GW_ROUTE_WORKER,
       "message_delete" },
+    { "POST", "/api/v1/messages/send", gw_api_send, GW_ROUTE_WORKER, "messages_send" },
     { "GET", "/api/v1/openapi.json", gw_api_openapi, 0, "openapi" },
     { "GET", "/.well-known/jmap", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },
     { "GET", "/jmap/session", gw_jmap_session, GW_ROUTE_WORKER, "jmap_session" },

@@ -124,6 +124,20 @@ const struct cm_cfg_def gw_settings_defs[] = {
       "with user: switch to this group (default: the user's primary group)" },
     { "allow_root", "JMAPGATE_ALLOW_ROOT", CM_CFG_BOOL, OFF(allow_root), "false", 0, 0, 0,
       "allow running as root without user (not recommended)" },
+    { "smtp_url", "JMAPGATE_SMTP_URL", CM_CFG_STR, OFF(smtp_url), NULL, 0, 0, 0,
+      "submission server: smtp+starttls://host:587 or smtps://host:465 (unset: no sending)" },
+    { "smtp_tls_ca_file", "JMAPGATE_SMTP_TLS_CA_FILE", CM_CFG_STR, OFF(smtp_tls_ca_file), NULL,
+      0, 0, 0, "PEM CA bundle for the SMTP server (default: tls_ca_file, else system store)" },
+    { "smtp_timeout", "JMAPGATE_SMTP_TIMEOUT", CM_CFG_UINT, OFF(smtp_timeout_secs), "30", 1, 600,
+      0, "seconds each SMTP connect/read/write may wait" },
+    { "smtp_saves_sent", "JMAPGATE_SMTP_SAVES_SENT", CM_CFG_BOOL, OFF(smtp_saves_sent), "false",
+      0, 0, 0, "the SMTP server files sent mail in Sent itself (Gmail): the gateway does not" },
+    { "smtp_max_recipients", "JMAPGATE_SMTP_MAX_RECIPIENTS", CM_CFG_UINT,
+      OFF(smtp_max_recipients), "100", 1, 10000, 0, "recipients per message" },
+    { "send_rate_limit", "JMAPGATE_SEND_RATE_LIMIT", CM_CFG_UINT, OFF(send_rate_limit), "30", 1,
+      100000, 0, "messages an account may send per minute (429 / rateLimit above)" },
+    { "mail_domain", "JMAPGATE_MAIL_DOMAIN", CM_CFG_STR, OFF(mail_domain), NULL, 0, 0, 0,
+      "domain of the identity address of logins that are not addresses (alice -> alice@domain)" },
 };
 
 const size_t gw_settings_count = sizeof(gw_settings_defs) / sizeof(gw_settings_defs[0]);

@@ -75,6 +75,14 @@ struct gw_settings {
     char *user;               /* drop to this user after binding (when root) */
     char *group;              /* and this group (default: the user's) */
     bool allow_root;          /* run as root without user (not recommended) */
+    /* sending mail (issue 14; gw_send.h) */
+    char *smtp_url;           /* smtp+starttls:// smtps:// smtp:// (NULL: no sending) */
+    char *smtp_tls_ca_file;   /* NULL: tls_ca_file */
+    unsigned int smtp_timeout_secs;
+    bool smtp_saves_sent;     /* the SMTP server files the Sent copy itself */
+    unsigned int smtp_max_recipients;
+    unsigned int send_rate_limit;      /* messages per account per minute */
+    char *mail_domain;        /* identity domain for logins that are not addresses */
 };
 
 extern const struct cm_cfg_def gw_settings_defs[];

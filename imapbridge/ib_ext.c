@@ -1,5 +1,6 @@
 /* ib_ext.c - X-GUID, OBJECTID and ESEARCH parsers for libetpan. */
 #include "imapbridge/ib_ext.h"
+#include "imapbridge/ib_metadata.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -329,6 +330,7 @@ static pthread_once_t register_once = PTHREAD_ONCE_INIT;
 static void do_register(void)
 {
     mailimap_extension_register(&ib_ext_api);
+    ib_metadata_register(); /* "* METADATA" (ib_metadata.c, issue 14) */
 }
 
 void ib_ext_register(void)

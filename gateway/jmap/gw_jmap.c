@@ -124,7 +124,7 @@ static void run_call(struct gw_jreq *jr, json_t *call)
 {
     struct gw_jcall c = { jr, json_string_value(json_array_get(call, 0)),
                           json_array_get(call, 1), json_string_value(json_array_get(call, 2)),
-                          NULL };
+                          NULL, NULL };
     const struct gw_jmethod *m = gw_jmethod_find(c.name);
     const char *type = NULL, *why = NULL;
     struct cm_err err = CM_ERR_INIT;
@@ -149,8 +149,13 @@ static void run_call(struct gw_jreq *jr, json_t *call)
     }
     if (result != NULL) {
         append_response(jr, c.name, result, c.call_id);
+        if (c.followup != NULL)
+            append_response(jr, json_string_value(json_array_get(c.followup, 0)),
+                            json_incref(json_array_get(c.followup, 1)), c.call_id);
+        json_decref(c.followup);
         return;
     }
+    json_decref(c.followup);
     if (c.error_type == NULL && err.code != CM_EINVAL && err.code != CM_ENOENT)
         cm_warn("", "%s failed: %s", c.name, err.msg);
     gw_counters_error(err.code);
@@ -190,6 +195,8 @@ static int check_request(struct gw_jreq *jr, json_t *body)
             jr->using_mask |= GW_JMAP_USING_CORE;
         else if (strcmp(cap, GW_JMAP_MAIL) == 0)
             jr->using_mask |= GW_JMAP_USING_MAIL;
+        else if (strcmp(cap, GW_JMAP_SUBMISSION) == 0 && jr->req->ctx->send != NULL)
+            jr->using_mask |= GW_JMAP_USING_SUBMISSION;
         else {
             request_error(jr->req, "unknownCapability", cap, NULL);
             return -1;
@@ -371,6 +378,8 @@ void gw_jmap_session(struct gw_req *req)
                   "accountCapabilities", GW_JMAP_CORE, GW_JMAP_MAIL,
                   mail_account_capability(set), "primaryAccounts", GW_JMAP_CORE, jr.account_id,
                   GW_JMAP_MAIL, jr.account_id, "username", user, "state", state);
+    if (s != NULL && req->ctx->send != NULL)
+        gw_jmap_submission_session(s, jr.account_id);
     gw_req_reply_json(req, s ? 200 : 500, s ? session_urls(set->public_url, jr.account_id, s) : NULL);
     jreq_fini(&jr);
 }

@@ -28,6 +28,7 @@ struct ib_session;
 
 #define GW_JMAP_CORE "urn:ietf:params:jmap:core"
 #define GW_JMAP_MAIL "urn:ietf:params:jmap:mail"
+#define GW_JMAP_SUBMISSION "urn:ietf:params:jmap:submission" /* only with smtp_url */
 
 /* Advertised and enforced limits (RFC 8620 §2). */
 #define GW_JMAP_MAX_CALLS 32
@@ -54,7 +55,8 @@ struct gw_jreq {
 
 enum gw_jmap_using {
     GW_JMAP_USING_CORE = 1 << 0,
-    GW_JMAP_USING_MAIL = 1 << 1
+    GW_JMAP_USING_MAIL = 1 << 1,
+    GW_JMAP_USING_SUBMISSION = 1 << 2
 };
 
 struct gw_jcall {
@@ -63,6 +65,9 @@ struct gw_jcall {
     json_t *args;            /* borrowed; references already resolved */
     const char *call_id;
     const char *error_type;  /* set by a method for a specific JMAP error */
+    json_t *followup;        /* an implicit call's [name, args] (RFC 8621 §7.5
+                                onSuccessUpdateEmail), answered right after
+                                this call with its call id; dispatch steals it */
 };
 
 /* A method: returns a new reference to the response arguments, or NULL

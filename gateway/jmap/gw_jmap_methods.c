@@ -22,6 +22,15 @@ static const struct gw_jmethod methods[] = {
     { "Thread/get", GW_JMAP_USING_MAIL, gw_jmap_thread_get },
     { "Thread/changes", GW_JMAP_USING_MAIL, gw_jmap_thread_changes },
     { "SearchSnippet/get", GW_JMAP_USING_MAIL, gw_jmap_snippet_get },
+    /* issue 14: sending */
+    { "Identity/get", GW_JMAP_USING_SUBMISSION, gw_jmap_identity_get },
+    { "Identity/changes", GW_JMAP_USING_SUBMISSION, gw_jmap_identity_changes },
+    { "Identity/set", GW_JMAP_USING_SUBMISSION, gw_jmap_identity_set },
+    { "EmailSubmission/get", GW_JMAP_USING_SUBMISSION, gw_jmap_submission_get },
+    { "EmailSubmission/changes", GW_JMAP_USING_SUBMISSION, gw_jmap_submission_changes },
+    { "EmailSubmission/query", GW_JMAP_USING_SUBMISSION, gw_jmap_submission_query },
+    { "EmailSubmission/queryChanges", GW_JMAP_USING_SUBMISSION, gw_jmap_query_changes },
+    { "EmailSubmission/set", GW_JMAP_USING_SUBMISSION, gw_jmap_submission_set },
 };
 
 const struct gw_jmethod *gw_jmethod_find(const char *name)

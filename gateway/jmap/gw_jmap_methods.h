@@ -76,4 +76,18 @@ json_t *gw_jmap_email_at(struct gw_email_opts *o, struct ib_session *s, const st
                          uint32_t uid, struct cm_err *err);
 void gw_jmap_email_opts_free(struct gw_email_opts **op);
 
+/* gw_jmap_identity.c (issue 14) */
+json_t *gw_jmap_identity_get(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_identity_changes(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_identity_set(struct gw_jcall *c, struct cm_err *err);
+
+/* gw_jmap_submission.c (issue 14) */
+json_t *gw_jmap_submission_set(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_submission_get(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_submission_query(struct gw_jcall *c, struct cm_err *err);
+json_t *gw_jmap_submission_changes(struct gw_jcall *c, struct cm_err *err);
+/* Add the submission capability, account capability and primary account
+   to a session object (only when sending is configured). */
+void gw_jmap_submission_session(json_t *session, const char *account_id);
+
 #endif

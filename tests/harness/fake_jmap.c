@@ -45,7 +45,7 @@ int fake_jmap_open(struct fake_jmap *j, const struct fake_imap_step *script)
 json_t *fake_jmap_call(struct fake_jmap *j, gw_jmethod_fn *fn, const char *name, json_t *args,
                        const char **type_r)
 {
-    struct gw_jcall c = {&j->jr, name, args, "c0", NULL};
+    struct gw_jcall c = {&j->jr, name, args, "c0", NULL, NULL};
     struct cm_err err = CM_ERR_INIT;
     json_t *reply;
 

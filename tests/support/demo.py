@@ -1,4 +1,6 @@
-"""make demo: a throwaway Dovecot with ~300 real messages and jmapgate in front.
+"""make demo: a throwaway Dovecot with ~300 real messages and jmapgate in front,
+plus an SMTP submission server (aiosmtpd, delivering through Dovecot's LMTP)
+so the two demo accounts can send each other mail.
 
 Run by scripts/demo after the build. DEMO_PORT (default 8080) is the
 gateway's port on 127.0.0.1. Ctrl-C or SIGTERM stops everything.
@@ -14,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fixture import Dovecot, FixtureError, Gateway, REPO_ROOT  # noqa: E402
 
 USER, PASSWORD = 'demo', 'demo'
+FRIEND, FRIEND_PASSWORD = 'friend', 'friend'
 
 
 class _Stop(Exception):
@@ -53,9 +56,10 @@ def main():
     signal.signal(signal.SIGINT, _raise_stop)
     signal.signal(signal.SIGHUP, _raise_stop)
 
-    dovecot = gw = None
+    dovecot = gw = smtp = None
     try:
-        dovecot = Dovecot(users={USER: PASSWORD})
+        users = {USER: PASSWORD, FRIEND: FRIEND_PASSWORD}
+        dovecot = Dovecot(users=users, lmtp=True, metadata=True)
         # Older mail is read, the newest 25 in INBOX are not; some are flagged.
         seeded = {}
         seeded.update(dovecot.seed_corpus(USER, {'INBOX': 200}, flagged_every=9,
@@ -67,6 +71,14 @@ def main():
         base = 'http://127.0.0.1:%d' % port
         env = {'JMAPGATE_LOG_LEVEL': os.environ.get('JMAPGATE_LOG_LEVEL', 'info'),
                'JMAPGATE_PUBLIC_URL': base}
+        try:
+            from smtp_fixture import DOMAIN, SmtpServer
+            smtp = SmtpServer(dovecot, users).start()
+            env.update({'JMAPGATE_SMTP_URL': smtp.url, 'JMAPGATE_SMTP_TLS_CA_FILE': smtp.cert_file,
+                        'JMAPGATE_MAIL_DOMAIN': DOMAIN})
+        except (FixtureError, OSError) as e:
+            print('demo: no SMTP server, sending is off (%s)' % str(e).splitlines()[0], file=sys.stderr)
+            smtp = None
         web = os.path.join(REPO_ROOT, 'web')
         if os.path.isdir(web):
             env['JMAPGATE_WEB_ROOT'] = web
@@ -90,15 +102,26 @@ Try it (paste into another terminal):
   TOKEN=$({login} | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
   curl -s -H "Authorization: Bearer $TOKEN" {base}/api/v1/mailboxes
   curl -s -u {USER}:{PASSWORD} {base}/api/v1/mailboxes
-
-Press Ctrl-C to stop.
 """, flush=True)
+        if smtp is not None:
+            print(f"""Sending (SMTP {smtp.url}, delivering into this Dovecot): {USER}@{DOMAIN} writes to
+{FRIEND}@{DOMAIN} (login {FRIEND} / {FRIEND_PASSWORD}); the copy lands in {USER}'s Sent:
+
+  curl -s -u {USER}:{PASSWORD} {base}/api/v1/messages/send -H 'Content-Type: application/json' \\
+       -d '{{"to": ["{FRIEND}@{DOMAIN}"], "subject": "Hi", "text": "Hello from the demo"}}'
+  curl -s -u {FRIEND}:{FRIEND_PASSWORD} '{base}/api/v1/mailboxes/INBOX/messages?limit=5'
+""", flush=True)
+        print('Press Ctrl-C to stop.', flush=True)
 
         while True:
             time.sleep(0.5)
             if not gw.running:
                 print('demo: jmapgate exited (%s); last log lines:\n%s'
                       % (gw.proc.returncode, '\n'.join(gw.log_text().splitlines()[-20:])),
+                      file=sys.stderr)
+                return 1
+            if smtp is not None and smtp.proc.poll() is not None:
+                print('demo: the SMTP server exited; log:\n%s' % open(smtp.log_file).read()[-2000:],
                       file=sys.stderr)
                 return 1
             if not dovecot.running:
@@ -120,6 +143,8 @@ Press Ctrl-C to stop.
         except FixtureError as e:
             print('demo: %s' % e, file=sys.stderr)
         finally:
+            if smtp is not None:
+                smtp.close()
             if dovecot is not None:
                 dovecot.close()
         print('demo: stopped', flush=True)

@@ -1,0 +1,397 @@
+/* gw_mime_build.c - the MIME message builder (see gw_mime_build.h). */
+#include "gateway/gw_mime_build.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/cm_b64.h"
+#include "common/cm_buf.h"
+#include "common/cm_crypto.h"
+#include "imapbridge/ib_smtp.h"
+
+#define ENCODED_CHUNK 42 /* input bytes per encoded word (56 base64 chars) */
+
+struct mb {
+    struct cm_buf b;
+    int rc; /* first failure */
+    struct cm_err *err;
+};
+
+static void put(struct mb *m, const char *s, size_t n)
+{
+    if (m->rc == 0)
+        m->rc = cm_buf_append(&m->b, s, n);
+}
+
+static void puts_(struct mb *m, const char *s)
+{
+    put(m, s, strlen(s));
+}
+
+static bool has_ctl_line(const char *s)
+{
+    return s != NULL && strpbrk(s, "\r\n") != NULL;
+}
+
+static bool is_ascii(const char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    }
+    return true;
+}
+
+/* RFC 2047 B encoded words, split between UTF-8 characters. */
+static void encoded_words(struct mb *m, const char *s)
+{
+    size_t n = strlen(s), i = 0;
+
+    while (i < n) {
+        size_t take = n - i > ENCODED_CHUNK ? ENCODED_CHUNK : n - i;
+        char *b64;
+
+        while (i + take < n && ((unsigned char)s[i + take] & 0xc0) == 0x80)
+            take--; /* do not cut a UTF-8 sequence */
+        b64 = cm_b64_encode(s + i, take);
+        if (b64 == NULL) {
+            m->rc = CM_ENOMEM;
+            return;
+        }
+        if (i > 0)
+            puts_(m, "\r\n ");
+        puts_(m, "=?UTF-8?B?");
+        puts_(m, b64);
+        puts_(m, "?=");
+        free(b64);
+        i += take;
+    }
+}
+
+/* Unstructured text (Subject). */
+static void text_value(struct mb *m, const char *s)
+{
+    if (is_ascii(s) && strlen(s) < 900)
+        puts_(m, s);
+    else
+        encoded_words(m, s);
+}
+
+static void display_name(struct mb *m, const char *name)
+{
+    if (!is_ascii(name)) {
+        encoded_words(m, name);
+        return;
+    }
+    puts_(m, "\"");
+    for (; *name; name++) {
+        if (*name == '"' || *name == '\\')
+            put(m, "\\", 1);
+        put(m, name, 1);
+    }
+    puts_(m, "\"");
+}
+
+static int check_addr(const struct gw_mime_addr *a, const char *field, struct cm_err *err)
+{
+    if (!ib_smtp_addr_valid(a->email))
+        return cm_err_set(err, CM_EINVAL, "%s: not a valid address: %.80s", field,
+                          a->email ? a->email : "(none)");
+    if (has_ctl_line(a->name) || (a->name != NULL && strlen(a->name) > 200))
+        return cm_err_set(err, CM_EINVAL, "%s: bad display name", field);
+    return 0;
+}
+
+static int addr_field(struct mb *m, const char *field, const struct gw_mime_addr *a, size_t n)
+{
+    if (n == 0)
+        return 0;
+    puts_(m, field);
+    puts_(m, ": ");
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_addr(&a[i], field, m->err);
+
+        if (rc < 0)
+            return rc;
+        if (i > 0)
+            puts_(m, ",\r\n ");
+        if (a[i].name != NULL && a[i].name[0] != '\0') {
+            display_name(m, a[i].name);
+            puts_(m, " ");
+        }
+        puts_(m, "<");
+        puts_(m, a[i].email);
+        puts_(m, ">");
+    }
+    puts_(m, "\r\n");
+    return 0;
+}
+
+/* "<a@b>" with no space, control, or angle bracket inside. */
+static bool msgid_valid(const char *id)
+{
+    size_t n = strlen(id);
+
+    if (n < 5 || n > 250 || id[0] != '<' || id[n - 1] != '>' || strchr(id, '@') == NULL)
+        return false;
+    for (size_t i = 1; i + 1 < n; i++) {
+        unsigned char c = (unsigned char)id[i];
+
+        if (c <= 0x20 || c >= 0x7f || c == '<' || c == '>')
+            return false;
+    }
+    return true;
+}
+
+static int check_refs(const char *refs, struct cm_err *err)
+{
+    char copy[4096], *save = NULL;
+    size_t n = 0;
+
+    if (strlen(refs) >= sizeof(copy))
+        return cm_err_set(err, CM_EINVAL, "references: too long");
+    snprintf(copy, sizeof(copy), "%s", refs);
+    for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save), n++) {
+        if (!msgid_valid(t))
+            return cm_err_set(err, CM_EINVAL, "references: not a list of <id@host>");
+    }
+    return n == 0 ? cm_err_set(err, CM_EINVAL, "references: empty") : 0;
+}
+
+static bool type_valid(const char *t)
+{
+    const char *slash = strchr(t, '/');
+
+    if (slash == NULL || slash == t || slash[1] == '\0' || strlen(t) > 100)
+        return false;
+    for (; *t; t++) {
+        if (!((*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z') || (*t >= '0' && *t <= '9') ||
+              strchr("/+-.", *t)))
+            return false;
+    }
+    return true;
+}
+
+static void base64_lines(struct mb *m, const unsigned char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i += 57) {
+        char *b64 = cm_b64_encode(data + i, len - i > 57 ? 57 : len - i);
+
+        if (b64 == NULL) {
+            m->rc = CM_ENOMEM;
+            return;
+        }
+        puts_(m, b64);
+        puts_(m, "\r\n");
+        free(b64);
+    }
+}
+
+static bool needs_base64(const char *s)
+{
+    size_t line = 0;
+
+    for (; *s; s++) {
+        line = *s == '\n' ? 0 : line + 1;
+        if ((unsigned char)*s >= 0x80 || line > 900 || *s == '\0')
+            return true;
+    }
+    return false;
+}
+
+/* A text body part: headers, blank line, CRLF text. */
+static void text_part(struct mb *m, const char *subtype, const char *s)
+{
+    bool b64 = needs_base64(s);
+
+    puts_(m, "Content-Type: text/");
+    puts_(m, subtype);
+    puts_(m, "; charset=utf-8\r\nContent-Transfer-Encoding: ");
+    puts_(m, b64 ? "base64\r\n\r\n" : "7bit\r\n\r\n");
+    if (b64) {
+        base64_lines(m, (const unsigned char *)s, strlen(s));
+        return;
+    }
+    for (; *s; s++) {
+        if (*s == '\r' && s[1] == '\n')
+            continue;
+        if (*s == '\n' || *s == '\r')
+            puts_(m, "\r\n");
+        else
+            put(m, s, 1);
+    }
+    puts_(m, "\r\n");
+}
+
+static void boundary(char *dst, const char *tag)
+{
+    unsigned char r[12];
+    char hex[25];
+
+    if (cm_random(r, sizeof(r)) < 0)
+        memset(r, 7, sizeof(r));
+    cm_hex_encode(r, sizeof(r), hex);
+    snprintf(dst, 64, "=_jmapgate_%s_%s", tag, hex);
+}
+
+static void body(struct mb *m, const struct gw_mime_msg *msg)
+{
+    char b[64];
+
+    if (msg->text != NULL && msg->html != NULL) {
+        boundary(b, "alt");
+        puts_(m, "Content-Type: multipart/alternative; boundary=\"");
+        puts_(m, b);
+        puts_(m, "\"\r\n\r\n--");
+        puts_(m, b);
+        puts_(m, "\r\n");
+        text_part(m, "plain", msg->text);
+        puts_(m, "--");
+        puts_(m, b);
+        puts_(m, "\r\n");
+        text_part(m, "html", msg->html);
+        puts_(m, "--");
+        puts_(m, b);
+        puts_(m, "--\r\n");
+    } else {
+        text_part(m, msg->html ? "html" : "plain", msg->html ? msg->html : msg->text);
+    }
+}
+
+/* RFC 2231 filename*=utf-8''%xx for non-ASCII names, else quoted. */
+static void filename_param(struct mb *m, const char *name)
+{
+    char enc[4];
+
+    if (is_ascii(name) && strpbrk(name, "\"\\") == NULL) {
+        puts_(m, "; filename=\"");
+        puts_(m, name);
+        puts_(m, "\"");
+        return;
+    }
+    puts_(m, "; filename*=utf-8''");
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr(".-_", *p)) {
+            put(m, (const char *)p, 1);
+        } else {
+            snprintf(enc, sizeof(enc), "%%%02X", *p);
+            puts_(m, enc);
+        }
+    }
+}
+
+static int attachment(struct mb *m, const struct gw_mime_att *a)
+{
+    const char *type = a->type ? a->type : "application/octet-stream";
+
+    if (!type_valid(type))
+        return cm_err_set(m->err, CM_EINVAL, "attachments: bad type");
+    if (a->filename != NULL && (has_ctl_line(a->filename) || strlen(a->filename) > 255))
+        return cm_err_set(m->err, CM_EINVAL, "attachments: bad filename");
+    puts_(m, "Content-Type: ");
+    puts_(m, type);
+    puts_(m, "\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment");
+    if (a->filename != NULL)
+        filename_param(m, a->filename);
+    puts_(m, "\r\n\r\n");
+    base64_lines(m, a->data, a->len);
+    return 0;
+}
+
+static int headers(struct mb *m, const struct gw_mime_msg *msg)
+{
+    char date[64];
+    struct tm tm;
+    int rc;
+
+    if (has_ctl_line(msg->subject) || has_ctl_line(msg->in_reply_to) ||
+        has_ctl_line(msg->references))
+        return cm_err_set(m->err, CM_EINVAL, "line breaks are not allowed in header fields");
+    if (msg->in_reply_to != NULL && !msgid_valid(msg->in_reply_to))
+        return cm_err_set(m->err, CM_EINVAL, "inReplyTo: not a message id <id@host>");
+    if (msg->references != NULL && (rc = check_refs(msg->references, m->err)) < 0)
+        return rc;
+    gmtime_r(&msg->date, &tm);
+    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    puts_(m, "Date: ");
+    puts_(m, date);
+    puts_(m, "\r\n");
+    if ((rc = addr_field(m, "From", &msg->from, 1)) < 0 ||
+        (rc = addr_field(m, "To", msg->to, msg->nto)) < 0 ||
+        (rc = addr_field(m, "Cc", msg->cc, msg->ncc)) < 0 ||
+        (rc = addr_field(m, "Bcc", msg->bcc, msg->nbcc)) < 0)
+        return rc;
+    puts_(m, "Subject: ");
+    text_value(m, msg->subject ? msg->subject : "");
+    puts_(m, "\r\nMessage-ID: ");
+    puts_(m, msg->message_id);
+    puts_(m, "\r\n");
+    if (msg->in_reply_to != NULL) {
+        puts_(m, "In-Reply-To: ");
+        puts_(m, msg->in_reply_to);
+        puts_(m, "\r\n");
+    }
+    if (msg->references != NULL) {
+        puts_(m, "References: ");
+        puts_(m, msg->references);
+        puts_(m, "\r\n");
+    }
+    puts_(m, "MIME-Version: 1.0\r\n");
+    return 0;
+}
+
+int gw_mime_build(const struct gw_mime_msg *msg, char **out_r, size_t *len_r, struct cm_err *err)
+{
+    struct mb m = {.err = err};
+    char b[64];
+    int rc;
+
+    *out_r = NULL;
+    if (msg->text == NULL && msg->html == NULL)
+        return cm_err_set(err, CM_EINVAL, "text or html is required");
+    if (msg->message_id == NULL || !msgid_valid(msg->message_id))
+        return cm_err_set(err, CM_EINVAL, "bad message id");
+    cm_buf_init(&m.b, msg->max_bytes ? msg->max_bytes : (64u << 20));
+    rc = headers(&m, msg);
+    if (rc == 0 && msg->natt == 0) {
+        body(&m, msg);
+    } else if (rc == 0) {
+        boundary(b, "mix");
+        puts_(&m, "Content-Type: multipart/mixed; boundary=\"");
+        puts_(&m, b);
+        puts_(&m, "\"\r\n\r\nThis is a MIME message.\r\n");
+        for (size_t i = 0; rc == 0 && i <= msg->natt; i++) {
+            puts_(&m, "--");
+            puts_(&m, b);
+            puts_(&m, "\r\n");
+            if (i == 0)
+                body(&m, msg);
+            else
+                rc = attachment(&m, &msg->att[i - 1]);
+        }
+        puts_(&m, "--");
+        puts_(&m, b);
+        puts_(&m, "--\r\n");
+    }
+    if (rc == 0 && m.rc != 0)
+        rc =
+            cm_err_set(err, m.rc, m.rc == CM_ELIMIT ? "the message is too large" : "out of memory");
+    if (rc == 0 && (*out_r = cm_buf_steal(&m.b, len_r)) == NULL)
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    cm_buf_fini(&m.b);
+    return rc;
+}
+
+void gw_mime_message_id(const char *domain, char *dst, size_t cap)
+{
+    unsigned char r[16];
+    char hex[33];
+
+    if (cm_random(r, sizeof(r)) < 0)
+        memset(r, 0, sizeof(r));
+    cm_hex_encode(r, sizeof(r), hex);
+    snprintf(dst, cap, "<%s@%s>", hex, domain);
+}
