@@ -610,9 +610,14 @@ static int part_fields(struct mb *m, const struct gw_mime_part *p, enum cte cte,
     puts_(m, "Content-Type: ");
     puts_(m, p->type);
     if (bnd != NULL) {
-        puts_(m, "; boundary=\"");
+        puts_(m, ";\r\n boundary=\"");
         puts_(m, bnd);
         puts_(m, "\"");
+        if (strcasecmp(p->type, "multipart/related") == 0) { /* RFC 2387 §3.1 */
+            puts_(m, ";\r\n type=\"");
+            puts_(m, p->sub[0].type);
+            puts_(m, "\"");
+        }
     } else if (is_text(p->type) || p->charset != NULL) {
         puts_(m, "; charset=");
         puts_(m, p->charset != NULL ? p->charset : "utf-8");
