@@ -113,15 +113,17 @@ static bool envelope_ok(json_t *env)
 static int fetch_email(struct subset *ss, const char *id, char **data_r, size_t *len_r,
                        struct cm_err *err)
 {
-    struct ib_email_loc loc;
-    const struct ib_folder *f =
-        ib_ids_email_parse(id, &loc) == 0 ? gw_jmail_folder_of(ss->l, &loc) : NULL;
+    struct gw_jreq *jr = ss->c->jr;
+    struct gw_jmail_where w = {0};
 
-    if (f == NULL)
-        return cm_err_set(err, CM_ENOENT, "no such email");
-    if (ib_session_select(ss->s, f->imap_name, true, NULL, err) < 0)
+    /* a GUID id (main's ids12) or a location id, as Email/get finds it */
+    if (gw_jmail_locate_checked(jr->req->ctx, jr->account_id, ss->s, ss->l, id, &w, err) < 0)
         return err->code;
-    return ib_fetch_section(ss->s, loc.uid, "", 0, 0, data_r, len_r, err);
+    if (w.f == NULL)
+        return cm_err_set(err, CM_ENOENT, "no such email");
+    if (ib_session_select(ss->s, w.f->imap_name, true, NULL, err) < 0)
+        return err->code;
+    return ib_fetch_section(ss->s, w.uid, "", 0, 0, data_r, len_r, err);
 }
 
 /* The threadId of the sent message, as Email/get gives it (NULL on OOM). */
