@@ -8,10 +8,8 @@
  * Then onSuccessUpdateEmail / onSuccessDestroyEmail run as an implicit
  * Email/set, answered right after this call (c->followup): keyword changes
  * and destroys through gw_jmap_email_set itself, a mailboxIds change (the
- * usual Drafts -> Sent) as a UID MOVE here, because Email/set on this base
- * cannot move yet (a parallel branch adds moves to Email/set; then the
- * move belongs there). The moved message gets a new Email id (ids are
- * locations on this base).
+ * usual Drafts -> Sent) included: Email/set moves (UID MOVE), and the
+ * moved message keeps its id on servers with GUIDs (ib_ids.h).
  *
  * Nothing is stored: /get finds no submission, /query is empty, /changes
  * from the constant state "0" is empty, update/destroy say notFound. */
@@ -243,98 +241,24 @@ static const char *sent_email(const struct subset *ss, const char *key)
     return NULL;
 }
 
-/* Split a patch into its keyword part (for Email/set) and the single
-   mailbox it moves the email to (*dest_r, NULL for none). -1 on a
-   mailboxIds patch naming more than one mailbox. */
-static int split_patch(json_t *patch, json_t *kw, const char **dest_r)
-{
-    const char *k;
-    json_t *v, *t;
-    int n = 0;
-
-    *dest_r = NULL;
-    json_object_foreach(patch, k, v)
-    {
-        if (strcmp(k, "mailboxIds") == 0) {
-            const char *id;
-
-            json_object_foreach(v, id, t)
-            {
-                if (json_is_true(t) && n++ == 0)
-                    *dest_r = id;
-            }
-        } else if (strncmp(k, "mailboxIds/", 11) == 0) {
-            if (json_is_true(v) && n++ == 0)
-                *dest_r = k + 11;
-        } else {
-            json_object_set(kw, k, v);
-        }
-    }
-    return n > 1 ? -1 : 0;
-}
-
-static const struct ib_folder *folder_by_id(const struct ib_folder_list *l, const char *id)
-{
-    for (size_t i = 0; id != NULL && i < l->count; i++) {
-        if (strcmp(l->items[i].id, id) == 0)
-            return &l->items[i];
-    }
-    return NULL;
-}
-
-static json_t *move_email(struct subset *ss, const char *email_id, const char *dest_id,
-                          struct cm_err *err)
-{
-    const struct ib_folder *dest = folder_by_id(ss->l, dest_id), *src;
-    struct ib_email_loc loc;
-    uint32_t uv = 0, uid = 0;
-    int rc;
-
-    if (ib_ids_email_parse(email_id, &loc) < 0 || (src = gw_jmail_folder_of(ss->l, &loc)) == NULL)
-        return gw_jset_error("notFound", "no such email");
-    if (dest == NULL || !dest->selectable)
-        return invalid("mailboxIds", "no such mailbox");
-    if (dest == src)
-        return NULL;
-    rc = ib_session_select(ss->s, src->imap_name, false, NULL, err);
-    if (rc == 0)
-        rc = ib_store_move(ss->s, loc.uid, dest->imap_name, &uv, &uid, err);
-    if (rc == 0)
-        return NULL;
-    if (rc == CM_EPERM || rc == CM_EUPSTREAM || rc == CM_ENOENT) {
-        json_t *e = gw_jset_error(rc == CM_ENOENT ? "notFound" : "forbidden", err->msg);
-
-        cm_err_clear(err);
-        return e;
-    }
-    return gw_jset_error("serverFail", err->msg);
-}
-
-/* The implicit Email/set: keywords and destroys by gw_jmap_email_set,
-   then the moves. Sets c->followup. */
+/* The implicit Email/set: the patches (keywords and mailboxIds: a move
+   is Email/set's own UID MOVE now that main has it) and destroys, all by
+   gw_jmap_email_set. Sets c->followup. */
 static void on_success(struct subset *ss, json_t *update, json_t *destroy, struct cm_err *err)
 {
     json_t *args = json_pack("{s:s,s:{},s:[]}", "accountId", ss->c->jr->account_id, "update",
                              "destroy"),
-           *moves = json_object(), *reply, *v;
+           *reply, *v;
     struct gw_jcall ec = {ss->c->jr, "Email/set", args, ss->c->call_id, NULL, NULL};
     struct cm_err eerr = CM_ERR_INIT;
-    const char *key, *email, *dest;
+    const char *key, *email;
     size_t i;
 
+    (void)err;
     json_object_foreach(update, key, v)
     {
-        json_t *kw = json_object();
-
-        if ((email = sent_email(ss, key)) == NULL || !json_is_object(v)) {
-            json_decref(kw);
-            continue;
-        }
-        if (split_patch(v, kw, &dest) < 0)
-            json_object_set_new(moves, email, json_string(""));
-        else if (dest != NULL)
-            json_object_set_new(moves, email, json_string(dest));
-        json_object_set_new(json_object_get(args, "update"), email, kw);
+        if ((email = sent_email(ss, key)) != NULL && json_is_object(v))
+            json_object_set(json_object_get(args, "update"), email, v);
     }
     json_array_foreach(destroy, i, v)
     {
@@ -342,42 +266,14 @@ static void on_success(struct subset *ss, json_t *update, json_t *destroy, struc
             json_array_append_new(json_object_get(args, "destroy"), json_string(email));
     }
     reply = gw_jmap_email_set(&ec, &eerr);
-    if (reply == NULL) {
+    ss->l = NULL; /* Email/set listed the folders again */
+    if (reply == NULL)
         ss->c->followup =
             json_pack("[s,{s:s,s:s}]", "error", "type",
                       ec.error_type ? ec.error_type : "serverFail", "description", eerr.msg);
-        goto done;
-    }
-    json_object_foreach(moves, email, v)
-    {
-        json_t *upd = json_object_get(reply, "updated"), *e;
-
-        if (json_object_get(upd, email) == NULL)
-            continue; /* the keyword part failed: notUpdated says why */
-        e = json_string_value(v)[0] == '\0'
-                ? invalid("mailboxIds", "an email is in exactly one mailbox here")
-                : move_email(ss, email, json_string_value(v), err);
-        if (e != NULL) {
-            json_object_del(upd, email);
-            json_object_set_new(json_object_get(reply, "notUpdated"), email, e);
-        }
-    }
-    if (json_object_size(moves) > 0) {
-        const struct ib_folder_list *l;
-        char *state;
-
-        gw_jmail_forget_folders(ss->c->jr);
-        if (gw_jmail_folders(ss->c->jr, &l, &eerr) == 0 &&
-            (state = gw_jmail_state(ss->c->jr, l)) != NULL) {
-            json_object_set_new(reply, "newState", json_string(state));
-            free(state);
-        }
-        ss->l = NULL;
-    }
-    ss->c->followup = json_pack("[s,o]", "Email/set", reply);
-done:
+    else
+        ss->c->followup = json_pack("[s,o]", "Email/set", reply);
     json_decref(args);
-    json_decref(moves);
 }
 
 /* ---- the methods ------------------------------------------------------ */
