@@ -412,16 +412,43 @@ static bool field_name_valid(const char *n)
     return true;
 }
 
-/* A raw value may hold line breaks only as folding (CRLF + WSP). */
-static bool raw_value_valid(const char *v)
+/* A raw value may hold line breaks only as folding (CRLF + WSP), and no
+   line over 998 bytes (the first one after "Name:", name_len bytes). */
+static bool raw_value_valid(const char *v, size_t name_len)
 {
+    size_t line = name_len + 1;
+
     for (const char *p = v; *p; p++) {
         if (*p == '\r' && !(p[1] == '\n' && (p[2] == ' ' || p[2] == '\t')))
             return false;
         if (*p == '\n' && (p == v || p[-1] != '\r'))
             return false;
+        line = *p == '\n' ? 0 : line + 1;
+        if (line > 998)
+            return false;
     }
     return strlen(v) < 16384;
+}
+
+/* "<a@b> <c@d> ..." folded before an id that would pass column 76. */
+static void folded_ids(struct mb *m, const char *ids, size_t col)
+{
+    const char *p = ids;
+
+    while (*p) {
+        const char *sp = strchr(p, ' ');
+        size_t n = sp ? (size_t)(sp - p) : strlen(p);
+
+        if (p != ids) {
+            puts_(m, col + 1 + n > 76 ? "\r\n " : " ");
+            col = col + 1 + n > 76 ? 1 : col + 1;
+        }
+        put(m, p, n);
+        col += n;
+        p += n;
+        while (*p == ' ')
+            p++;
+    }
 }
 
 static int tree_header(struct mb *m, const struct gw_mime_header *h)
@@ -435,7 +462,7 @@ static int tree_header(struct mb *m, const struct gw_mime_header *h)
     if (h->value == NULL)
         return cm_err_set(m->err, CM_EINVAL, "%.80s: no value", h->name);
     if (h->kind == GW_MIME_H_RAW) {
-        if (!raw_value_valid(h->value))
+        if (!raw_value_valid(h->value, strlen(h->name)))
             return cm_err_set(m->err, CM_EINVAL, "%.80s: bad line breaks", h->name);
         puts_(m, h->name);
         puts_(m, ":");
@@ -449,10 +476,12 @@ static int tree_header(struct mb *m, const struct gw_mime_header *h)
         return rc;
     puts_(m, h->name);
     puts_(m, ": ");
-    if (h->kind == GW_MIME_H_TEXT)
-        text_value(m, h->value);
+    if (h->kind == GW_MIME_H_IDS)
+        folded_ids(m, h->value, strlen(h->name) + 2);
+    else if (is_ascii(h->value) && strlen(h->name) + strlen(h->value) > 900)
+        encoded_words(m, h->value); /* no line over 998 */
     else
-        puts_(m, h->value);
+        text_value(m, h->value);
     puts_(m, "\r\n");
     return 0;
 }

@@ -128,7 +128,8 @@ static bool addrs_of(struct bld *b, json_t *v, struct gw_mime_header *h)
     a = track(b, calloc(json_array_size(v), sizeof(*a)));
     if (a == NULL)
         return false;
-    json_array_foreach(v, i, x) {
+    json_array_foreach(v, i, x)
+    {
         json_t *name = json_object_get(x, "name");
 
         a[i].email = json_string_value(json_object_get(x, "email"));
@@ -151,7 +152,8 @@ static const char *ids_of(struct bld *b, json_t *v)
 
     if (!json_is_array(v) || json_array_size(v) == 0)
         return NULL;
-    json_array_foreach(v, i, x) {
+    json_array_foreach(v, i, x)
+    {
         const char *s = json_string_value(x);
         int w;
 
@@ -174,13 +176,14 @@ static const char *urls_of(struct bld *b, json_t *v)
 
     if (!json_is_array(v) || json_array_size(v) == 0)
         return NULL;
-    json_array_foreach(v, i, x) {
+    json_array_foreach(v, i, x)
+    {
         const char *s = json_string_value(x);
         int w;
 
         if (s == NULL || strpbrk(s, "<> \r\n"))
             return NULL;
-        w = snprintf(buf + n, sizeof(buf) - n, "%s<%s>", i ? ", " : " ", s);
+        w = snprintf(buf + n, sizeof(buf) - n, "%s<%s>", i ? ",\r\n " : " ", s);
         if (w < 0 || (size_t)w >= sizeof(buf) - n)
             return NULL;
         n += (size_t)w;
@@ -207,20 +210,11 @@ static bool form_value(struct bld *b, enum ib_header_form form, json_t *v, struc
         h->kind = form == IB_HF_RAW ? GW_MIME_H_RAW : GW_MIME_H_TEXT;
         h->value = json_string_value(v);
         return h->value != NULL;
-    case IB_HF_ADDRESSES:
-        h->kind = GW_MIME_H_ADDRS;
-        return addrs_of(b, v, h);
-    case IB_HF_MESSAGE_IDS:
-        h->kind = GW_MIME_H_IDS;
-        return (h->value = ids_of(b, v)) != NULL;
-    case IB_HF_DATE:
-        h->kind = GW_MIME_H_RAW;
-        return (h->value = date_of(b, v)) != NULL;
-    case IB_HF_URLS:
-        h->kind = GW_MIME_H_RAW;
-        return (h->value = urls_of(b, v)) != NULL;
-    default:
-        return false; /* asGroupedAddresses: not supported on create */
+    case IB_HF_ADDRESSES: h->kind = GW_MIME_H_ADDRS; return addrs_of(b, v, h);
+    case IB_HF_MESSAGE_IDS: h->kind = GW_MIME_H_IDS; return (h->value = ids_of(b, v)) != NULL;
+    case IB_HF_DATE: h->kind = GW_MIME_H_RAW; return (h->value = date_of(b, v)) != NULL;
+    case IB_HF_URLS: h->kind = GW_MIME_H_RAW; return (h->value = urls_of(b, v)) != NULL;
+    default: return false; /* asGroupedAddresses: not supported on create */
     }
 }
 
@@ -249,7 +243,8 @@ static void header_prop(struct bld *b, const char *prop, json_t *v)
         bad(b, prop);
         return;
     }
-    json_array_foreach(v, i, x) {
+    json_array_foreach(v, i, x)
+    {
         if (i > 0 && (h = more_header(b, h)) == NULL)
             break;
         if (!form_value(b, hp.form, x, h)) {
@@ -264,10 +259,14 @@ static const struct {
     const char *prop, *field;
     enum ib_header_form form;
 } convenience[] = {
-    {"from", "From", IB_HF_ADDRESSES},       {"sender", "Sender", IB_HF_ADDRESSES},
-    {"replyTo", "Reply-To", IB_HF_ADDRESSES}, {"to", "To", IB_HF_ADDRESSES},
-    {"cc", "Cc", IB_HF_ADDRESSES},           {"bcc", "Bcc", IB_HF_ADDRESSES},
-    {"subject", "Subject", IB_HF_TEXT},      {"sentAt", "Date", IB_HF_DATE},
+    {"from", "From", IB_HF_ADDRESSES},
+    {"sender", "Sender", IB_HF_ADDRESSES},
+    {"replyTo", "Reply-To", IB_HF_ADDRESSES},
+    {"to", "To", IB_HF_ADDRESSES},
+    {"cc", "Cc", IB_HF_ADDRESSES},
+    {"bcc", "Bcc", IB_HF_ADDRESSES},
+    {"subject", "Subject", IB_HF_TEXT},
+    {"sentAt", "Date", IB_HF_DATE},
     {"messageId", "Message-ID", IB_HF_MESSAGE_IDS},
     {"inReplyTo", "In-Reply-To", IB_HF_MESSAGE_IDS},
     {"references", "References", IB_HF_MESSAGE_IDS},
@@ -301,7 +300,8 @@ static void headers_prop(struct bld *b, const char *prop, json_t *v)
         bad(b, prop);
         return;
     }
-    json_array_foreach(v, i, x) {
+    json_array_foreach(v, i, x)
+    {
         const char *name = json_string_value(json_object_get(x, "name"));
         const char *value = json_string_value(json_object_get(x, "value"));
         struct gw_mime_header *h = NULL;
@@ -353,7 +353,8 @@ static const char *language_of(struct bld *b, json_t *v, const char *path)
     if (v == NULL || json_is_null(v))
         return NULL;
     buf[0] = '\0';
-    json_array_foreach(v, i, x) {
+    json_array_foreach(v, i, x)
+    {
         const char *s = json_string_value(x);
         int w = s ? snprintf(buf + n, sizeof(buf) - n, "%s%s", i ? ", " : "", s) : -1;
 
@@ -386,7 +387,8 @@ static void subparts_of(struct bld *b, json_t *subs, const char *path, struct gw
         badf(b, path, "subParts");
         return;
     }
-    json_array_foreach(subs, i, x) {
+    json_array_foreach(subs, i, x)
+    {
         snprintf(sp, sizeof(sp), "%ssubParts/%zu/", path, i);
         part_of(b, x, sp, "text/plain", &sub[i], depth + 1);
     }
@@ -398,7 +400,8 @@ static void subparts_of(struct bld *b, json_t *subs, const char *path, struct gw
 static void value_of(struct bld *b, const char *pid, const char *path, struct gw_mime_part *p)
 {
     json_t *bv = json_object_get(b->values, pid);
-    json_t *enc = json_object_get(bv, "isEncodingProblem"), *tr = json_object_get(bv, "isTruncated");
+    json_t *enc = json_object_get(bv, "isEncodingProblem"),
+           *tr = json_object_get(bv, "isTruncated");
     const char *text = json_string_value(json_object_get(bv, "value"));
 
     if (text == NULL) {
@@ -436,9 +439,9 @@ static void blob_of(struct bld *b, const char *blob, const char *path, struct gw
     (void)path;
 }
 
-static const char *const part_keys[] = {"partId", "blobId",      "size", "headers",  "name",
-                                        "type",   "charset",     "cid",  "language", "location",
-                                        "subParts", "disposition"};
+static const char *const part_keys[] = {"partId",   "blobId",   "size",     "headers",
+                                        "name",     "type",     "charset",  "cid",
+                                        "language", "location", "subParts", "disposition"};
 
 static void part_headers(struct bld *b, json_t *j, const char *path, struct gw_mime_part *p)
 {
@@ -451,7 +454,8 @@ static void part_headers(struct bld *b, json_t *j, const char *path, struct gw_m
         return;
     if (list != NULL && !json_is_array(list))
         badf(b, path, "headers");
-    json_array_foreach(list, i, v) {
+    json_array_foreach(list, i, v)
+    {
         const char *name = json_string_value(json_object_get(v, "name"));
 
         if (name == NULL || strncasecmp(name, "content-", 8) == 0 || n == MAX_HEADERS ||
@@ -462,7 +466,8 @@ static void part_headers(struct bld *b, json_t *j, const char *path, struct gw_m
         h[n++] = (struct gw_mime_header){name, GW_MIME_H_RAW,
                                          json_string_value(json_object_get(v, "value")), NULL, 0};
     }
-    json_object_foreach(j, k, v) {
+    json_object_foreach(j, k, v)
+    {
         struct ib_header_prop hp;
         char full[512];
 
@@ -488,7 +493,8 @@ static void part_keys_check(struct bld *b, json_t *j, const char *path)
     const char *k;
     json_t *v;
 
-    json_object_foreach(j, k, v) {
+    json_object_foreach(j, k, v)
+    {
         bool ok = strncmp(k, "header:", 7) == 0;
 
         for (size_t i = 0; !ok && i < sizeof(part_keys) / sizeof(part_keys[0]); i++)
@@ -606,7 +612,8 @@ static void flat_body(struct bld *b, json_t *email, struct gw_mime_part *root)
     has_text = one_body(b, json_object_get(email, "textBody"), "textBody", "text/plain", text);
     has_html = one_body(b, json_object_get(email, "htmlBody"), "htmlBody", "text/html", html);
     rel[ni++] = *html;
-    json_array_foreach(atts, i, a) {
+    json_array_foreach(atts, i, a)
+    {
         bool inl = has_html && is_inline_cid(a);
         struct gw_mime_part *p = inl ? &rel[ni++] : &mix[1 + nm++];
 
@@ -636,8 +643,8 @@ static void flat_body(struct bld *b, json_t *email, struct gw_mime_part *root)
 
 /* ---- the email object ---- */
 
-static const char *const server_set[] = {"id", "blobId", "threadId", "size", "hasAttachment",
-                                         "preview"};
+static const char *const server_set[] = {"id",   "blobId",        "threadId",
+                                         "size", "hasAttachment", "preview"};
 
 static void meta_checks(struct bld *b, json_t *email, json_t **set_err)
 {
@@ -650,13 +657,15 @@ static void meta_checks(struct bld *b, json_t *email, json_t **set_err)
     else if (json_object_size(boxes) > 1 && *set_err == NULL)
         *set_err = json_pack("{s:s,s:s}", "type", "tooManyMailboxes", "description",
                              "an IMAP message is in one mailbox (maxMailboxesPerEmail is 1)");
-    json_object_foreach(boxes, k, v) {
+    json_object_foreach(boxes, k, v)
+    {
         if (!json_is_true(v))
             bad(b, "mailboxIds");
     }
     if (kw != NULL && !json_is_null(kw) && !json_is_object(kw))
         bad(b, "keywords");
-    json_object_foreach(kw, k, v) {
+    json_object_foreach(kw, k, v)
+    {
         if (!json_is_true(v))
             badf(b, "keywords/", k);
     }
@@ -667,12 +676,13 @@ static void meta_checks(struct bld *b, json_t *email, json_t **set_err)
 
 static void top_props(struct bld *b, json_t *email)
 {
-    static const char *const other[] = {"mailboxIds", "keywords", "receivedAt", "bodyStructure",
-                                        "textBody", "htmlBody", "attachments", "bodyValues"};
+    static const char *const other[] = {"mailboxIds", "keywords", "receivedAt",  "bodyStructure",
+                                        "textBody",   "htmlBody", "attachments", "bodyValues"};
     const char *k;
     json_t *v;
 
-    json_object_foreach(email, k, v) {
+    json_object_foreach(email, k, v)
+    {
         bool known = false;
 
         for (size_t i = 0; i < sizeof(server_set) / sizeof(server_set[0]); i++) {
@@ -743,7 +753,8 @@ static void body_checks(struct bld *b, json_t *email, struct gw_mime_part *root)
         flat_body(b, email, root);
     if (json_array_size(b->bad) > 0)
         return; /* an invalid part may be what referenced them */
-    json_object_foreach(b->values, k, v) {
+    json_object_foreach(b->values, k, v)
+    {
         if (json_object_get(b->used, k) == NULL)
             badf(b, "bodyValues/", k);
     }
@@ -807,9 +818,9 @@ int gw_jemail_build(json_t *email, const struct gw_jemail_env *env, char **out_r
     if (rc == 0 && *set_err_r == NULL) {
         rc = gw_mime_build_tree(b.hdr, b.nhdr, &root, env->max_bytes, out_r, len_r, err);
         if (rc == CM_EINVAL || rc == CM_ELIMIT) {
-            *set_err_r = json_pack("{s:s,s:s}", "type",
-                                   rc == CM_ELIMIT ? "tooLarge" : "invalidProperties",
-                                   "description", err->msg);
+            *set_err_r =
+                json_pack("{s:s,s:s}", "type", rc == CM_ELIMIT ? "tooLarge" : "invalidProperties",
+                          "description", err->msg);
             cm_err_clear(err);
             rc = 0;
         }
@@ -828,8 +839,10 @@ int gw_jemail_date(const char *t, char *dst, size_t cap)
     char sign = '+';
     time_t when;
 
-    if (t == NULL || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+    if (t == NULL ||
+        sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+        n != 19)
         return -1;
     if (t[n] == '.')
         for (n++; t[n] >= '0' && t[n] <= '9'; n++)
@@ -857,7 +870,8 @@ int64_t gw_jemail_utcdate(const char *t)
     struct tm tm = {0};
     char d[64];
 
-    if (t == NULL || strlen(t) < 20 || t[strlen(t) - 1] != 'Z' || gw_jemail_date(t, d, sizeof(d)) < 0 ||
+    if (t == NULL || strlen(t) < 20 || t[strlen(t) - 1] != 'Z' ||
+        gw_jemail_date(t, d, sizeof(d)) < 0 ||
         sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
                &tm.tm_min, &tm.tm_sec) != 6)
         return -1;

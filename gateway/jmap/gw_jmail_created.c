@@ -26,8 +26,8 @@ static void new_id(struct gw_jreq *jr, struct ib_session *s, const struct ib_fol
 
     loc.uidvalidity = uidvalidity;
     ib_ids_email(&loc, id);
-    if (!(ib_session_caps(s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) ||
-        uidvalidity != f->uidvalidity || (one = ib_uidset_single(uid)) == NULL)
+    if (!(ib_session_caps(s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) || uidvalidity != f->uidvalidity ||
+        (one = ib_uidset_single(uid)) == NULL)
         return;
     if (ib_session_select(s, f->imap_name, true, NULL, &err) == 0 &&
         ib_fetch_msgs(s, one, IB_FETCH_GUID, &m, &n, &err) == 0 && n == 1 && m[0].guid)

@@ -57,8 +57,8 @@ static json_t *invalid(const char *prop, const char *why)
 static const struct ib_folder *mailbox_of(struct ecreate *ec, json_t *email)
 {
     json_t *boxes = json_object_get(email, "mailboxIds");
-    const char *id = json_object_size(boxes) == 1 ? json_object_iter_key(json_object_iter(boxes))
-                                                  : NULL;
+    const char *id =
+        json_object_size(boxes) == 1 ? json_object_iter_key(json_object_iter(boxes)) : NULL;
     const struct ib_folder *f;
 
     if (id != NULL && id[0] == '#')
@@ -81,7 +81,8 @@ static bool flags_of(json_t *kw, struct flags *fl)
     fl->n = 0;
     if (json_object_size(kw) > MAX_KEYWORDS)
         return false;
-    json_object_foreach(kw, k, v) {
+    json_object_foreach(kw, k, v)
+    {
         const char *flag = gw_jmail_flag_of(k, fl->buf[fl->n]);
 
         if (flag == NULL)
@@ -164,7 +165,8 @@ int gw_jmap_email_create(struct gw_jcall *c, struct ib_session *s, const struct 
 
     if (create != NULL && !json_is_null(create) && !json_is_object(create))
         return cm_err_set(err, CM_EINVAL, "create must be an object");
-    json_object_foreach(create, cid, email) {
+    json_object_foreach(create, cid, email)
+    {
         if (create_one(&ec, cid, email, created, not_created, err) < 0)
             return err->code != CM_OK ? (int)err->code : CM_EUPSTREAM;
     }

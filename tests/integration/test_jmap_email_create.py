@@ -161,6 +161,11 @@ def shapes():
         "subject": "crlf", "from": [{"name": "O'Brien, Pat", "email": "alice@example.org"}],
         "to": BOB, "textBody": [{"partId": "t"}],
         "bodyValues": {"t": {"value": "line1\r\nline2\r\n\r\nline4"}}}
+    s["long_references_and_raw_folded"] = {
+        "subject": "folding", "from": ALICE, "to": BOB,
+        "references": ["ref.%02d.aaaaaaaaaaaaaaaaaaaa@example.org" % i for i in range(40)],
+        "header:X-Folded:asRaw": " first part\r\n second part",
+        "textBody": [{"partId": "t"}], "bodyValues": {"t": {"value": "x"}}}
     return s
 
 

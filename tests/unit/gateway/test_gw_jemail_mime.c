@@ -23,8 +23,8 @@ static int fake_blob(void *ctx, const char *id, char **data_r, size_t *len_r, st
     return 0;
 }
 
-static const struct gw_jemail_env env = {.domain = "example.org", .now = 86400,
-                                         .max_bytes = 1 << 20, .blob = fake_blob};
+static const struct gw_jemail_env env = {
+    .domain = "example.org", .now = 86400, .max_bytes = 1 << 20, .blob = fake_blob};
 
 /* Build json; the message, or NULL with *set_err_r. */
 static char *build(const char *json, json_t **set_err_r)
@@ -75,29 +75,36 @@ static void test_shapes(void)
         {"{" BOX FROM "\"subject\":\"hi\",\"textBody\":[{\"partId\":\"1\"}],"
          "\"bodyValues\":{\"1\":{\"value\":\"Hello\\nthere\"}}}",
          {"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit",
-          "\r\n\r\nHello\r\nthere", "Subject: hi\r\n", "Message-ID: <"}, 78},
+          "\r\n\r\nHello\r\nthere", "Subject: hi\r\n", "Message-ID: <"},
+         78},
         {"{" BOX FROM "\"subject\":\"Grüße\",\"textBody\":[{\"partId\":\"1\"}],"
          "\"bodyValues\":{\"1\":{\"value\":\"Grüße aus Köln, mostly ascii text here\"}}}",
-         {"quoted-printable", "Gr=C3=BC=C3=9Fe", "Subject: =?UTF-8?B?", NULL}, 78},
+         {"quoted-printable", "Gr=C3=BC=C3=9Fe", "Subject: =?UTF-8?B?", NULL},
+         78},
         {"{" BOX FROM "\"textBody\":[{\"partId\":\"1\"}],"
          "\"bodyValues\":{\"1\":{\"value\":\"東京東京東京東京東京\"}}}",
-         {"Content-Transfer-Encoding: base64", NULL}, 78},
+         {"Content-Transfer-Encoding: base64", NULL},
+         78},
         {"{" BOX FROM "\"textBody\":[{\"partId\":\"1\"}],\"htmlBody\":[{\"partId\":\"2\"}],"
          "\"bodyValues\":{\"1\":{\"value\":\"t\"},\"2\":{\"value\":\"<b>h</b>\"}}}",
-         {"multipart/alternative", "text/html; charset=utf-8", NULL}, 78},
+         {"multipart/alternative", "text/html; charset=utf-8", NULL},
+         78},
         {"{" BOX FROM "\"attachments\":[{\"blobId\":\"B1\",\"type\":\"application/pdf\","
          "\"name\":\"Übersicht.pdf\",\"disposition\":\"attachment\"}]}",
          {"multipart/mixed", "filename*=utf-8''%C3%9Cbersicht.pdf",
-          "Content-Transfer-Encoding: base64", NULL}, 78},
+          "Content-Transfer-Encoding: base64", NULL},
+         78},
         {"{" BOX FROM "\"htmlBody\":[{\"partId\":\"h\"}],\"attachments\":[{\"blobId\":\"B1\","
          "\"type\":\"image/png\",\"cid\":\"c@x\",\"disposition\":\"inline\"}],"
          "\"bodyValues\":{\"h\":{\"value\":\"<img src=cid:c@x>\"}}}",
-         {"multipart/related", "Content-ID: <c@x>", "Content-Disposition: inline", NULL}, 78},
+         {"multipart/related", "Content-ID: <c@x>", "Content-Disposition: inline", NULL},
+         78},
         {"{" BOX FROM "\"sentAt\":\"2024-03-05T10:11:12+02:00\",\"messageId\":[\"x@y\"],"
          "\"inReplyTo\":[\"p@y\"],\"references\":[\"r@y\",\"p@y\"],"
          "\"header:X-Raw:asRaw\":\" keep  this\",\"header:X-L:asURLs\":[\"mailto:l@x\"]}",
          {"Date: Tue, 05 Mar 2024 10:11:12 +0200\r\n", "Message-ID: <x@y>\r\n",
-          "References: <r@y> <p@y>\r\n", "X-Raw: keep  this\r\n"}, 78},
+          "References: <r@y> <p@y>\r\n", "X-Raw: keep  this\r\n"},
+         78},
         {"{" BOX "\"textBody\":[{\"partId\":\"1\"}],"
          "\"bodyValues\":{\"1\":{\"value\":\"" /* 1200 x in one line: QP soft breaks */
          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -113,7 +120,13 @@ static void test_shapes(void)
          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
          "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
          "\"}}}",
-         {"quoted-printable", "=\r\n", "Date: Fri, 02 Jan 1970 00:00:00 +0000", NULL}, 76},
+         {"quoted-printable", "=\r\n", "Date: Fri, 02 Jan 1970 00:00:00 +0000", NULL},
+         76},
+        {"{" BOX "\"references\":[\"aaaaaaaaaaaaaaaaaaaa.1@example.org\","
+         "\"aaaaaaaaaaaaaaaaaaaa.2@example.org\",\"aaaaaaaaaaaaaaaaaaaa.3@example.org\","
+         "\"aaaaaaaaaaaaaaaaaaaa.4@example.org\",\"aaaaaaaaaaaaaaaaaaaa.5@example.org\"]}",
+         {"References: <aaaaaaaaaaaaaaaaaaaa.1@example.org>\r\n <aaaaaaaaaaaaaaaaaaaa.2@", NULL},
+         78},
         {"{\"mailboxIds\":{\"m\":true}}", {"Content-Type: text/plain; charset=utf-8", NULL}, 78},
     };
 
@@ -131,28 +144,38 @@ static void test_shapes(void)
     }
 }
 
+#define X98                                                                                        \
+    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx" \
+    "xxxxxx"
+#define LINE1000 X98 X98 X98 X98 X98 X98 X98 X98 X98 X98 X98 /* 1078 bytes */
+
 static void test_set_errors(void)
 {
     static const struct {
         const char *json, *type, *prop;
     } t[] = {
         {"{" BOX "\"bodyStructure\":{\"partId\":\"1\"},\"textBody\":[],"
-         "\"bodyValues\":{\"1\":{\"value\":\"x\"}}}", "invalidProperties", "bodyStructure"},
-        {"{" BOX FROM "\"header:from:asAddresses\":[{\"email\":\"b@x.org\"}]}",
-         "invalidProperties", "header:from:asAddresses"},
+         "\"bodyValues\":{\"1\":{\"value\":\"x\"}}}",
+         "invalidProperties", "bodyStructure"},
+        {"{" BOX FROM "\"header:from:asAddresses\":[{\"email\":\"b@x.org\"}]}", "invalidProperties",
+         "header:from:asAddresses"},
         {"{" BOX "\"header:Content-Type\":\" text/plain\"}", "invalidProperties",
          "header:Content-Type"},
         {"{" BOX "\"bodyStructure\":{\"partId\":\"1\",\"blobId\":\"B1\"},"
-         "\"bodyValues\":{\"1\":{\"value\":\"x\"}}}", "invalidProperties", "bodyStructure/blobId"},
+         "\"bodyValues\":{\"1\":{\"value\":\"x\"}}}",
+         "invalidProperties", "bodyStructure/blobId"},
         {"{" BOX "\"textBody\":[{\"partId\":\"1\",\"type\":\"text/html\"}],"
-         "\"bodyValues\":{\"1\":{\"value\":\"x\"}}}", "invalidProperties", "textBody/0/type"},
+         "\"bodyValues\":{\"1\":{\"value\":\"x\"}}}",
+         "invalidProperties", "textBody/0/type"},
         {"{" BOX "\"htmlBody\":[{\"partId\":\"1\",\"type\":\"text/plain\"}],"
-         "\"bodyValues\":{\"1\":{\"value\":\"x\"}}}", "invalidProperties", "htmlBody/0/type"},
+         "\"bodyValues\":{\"1\":{\"value\":\"x\"}}}",
+         "invalidProperties", "htmlBody/0/type"},
         {"{" BOX "\"textBody\":[{\"partId\":\"1\"}],\"bodyValues\":{\"1\":{\"value\":\"x\"},"
-         "\"2\":{\"value\":\"y\"}}}", "invalidProperties", "bodyValues/2"},
+         "\"2\":{\"value\":\"y\"}}}",
+         "invalidProperties", "bodyValues/2"},
         {"{" BOX "\"textBody\":[{\"partId\":\"1\"}],"
-         "\"bodyValues\":{\"1\":{\"value\":\"x\",\"isTruncated\":true}}}", "invalidProperties",
-         "bodyValues/1"},
+         "\"bodyValues\":{\"1\":{\"value\":\"x\",\"isTruncated\":true}}}",
+         "invalidProperties", "bodyValues/1"},
         {"{" BOX "\"textBody\":[{\"partId\":\"1\"}],"
          "\"bodyValues\":{\"1\":{\"value\":\"x\",\"isEncodingProblem\":true}}}",
          "invalidProperties", "bodyValues/1"},
@@ -165,6 +188,7 @@ static void test_set_errors(void)
         {"{" BOX "\"sentAt\":\"2024-13-01T00:00:00Z\"}", "invalidProperties", "sentAt"},
         {"{" BOX "\"receivedAt\":\"2024-01-01T00:00:00+01:00\"}", "invalidProperties",
          "receivedAt"},
+        {"{" BOX "\"header:X-Long:asRaw\":\" " LINE1000 "\"}", "invalidProperties", NULL},
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -178,7 +202,8 @@ static void test_set_errors(void)
         th_assert_idx(se && strcmp(json_string_value(json_object_get(se, "type")), t[i].type) == 0,
                       i);
         props = json_object_get(se, "properties");
-        json_array_foreach(props, k, v) {
+        json_array_foreach(props, k, v)
+        {
             found = found || strcmp(json_string_value(v), t[i].prop) == 0;
         }
         th_assert_idx(found, i);
@@ -216,8 +241,8 @@ static void test_tree_refusals(void)
     static const struct gw_mime_header bad_name = {"X A", GW_MIME_H_TEXT, "a", NULL, 0};
     static const struct gw_mime_header text_lf = {"Subject", GW_MIME_H_TEXT, "a\nb", NULL, 0};
     static const struct gw_mime_header folded = {"X-F", GW_MIME_H_RAW, " a\r\n b", NULL, 0};
-    const struct gw_mime_part leaf = {.type = "text/plain", .data = (const unsigned char *)"x",
-                                      .len = 1};
+    const struct gw_mime_part leaf = {
+        .type = "text/plain", .data = (const unsigned char *)"x", .len = 1};
     const struct gw_mime_part empty_multi = {.type = "multipart/mixed"};
     const struct gw_mime_part bad_cid = {.type = "image/png", .cid = "<a>"};
     struct cm_err err = CM_ERR_INIT;
