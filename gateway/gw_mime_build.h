@@ -9,6 +9,9 @@
  * The Bcc header is written (the Sent copy keeps it); the sender removes it
  * before SMTP (gw_submit_strip_bcc).
  *
+ * gw_mime_build_tree (below) builds any tree of parts for JMAP Email/set
+ * create (gateway/jmap/gw_jemail_mime.c), with the same header encoders.
+ *
  * Threads: pure; safe from any thread.
  */
 #ifndef GW_MIME_BUILD_H
