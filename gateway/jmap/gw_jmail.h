@@ -150,6 +150,12 @@ int gw_jthread_learn(struct gw_jreq *jr, struct ib_session *s, const struct ib_f
 /* As gw_jmail_thread_root / gw_jmail_thread_id, with an In-Reply-To-only
    message taking its parent's root from the cache (gw_jthread_learn). */
 char *gw_jthread_root(struct gw_jreq *jr, const struct ib_header_list *hl);
+/* {id, blobId, threadId, size} (new) of the message this request just
+   APPENDed to f at (uidvalidity, uid), data its bytes: the ids Email/get
+   gives it; a GUID id is learnt by the location cache. May EXAMINE f
+   (gw_jmail_created.c). */
+json_t *gw_jmail_created(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder *f,
+                         uint32_t uidvalidity, uint32_t uid, const char *data, size_t len);
 char *gw_jthread_id(struct gw_jreq *jr, const struct ib_header_list *hl, const char *email_id);
 
 /* What changed in the account's mail since a state (Email/changes, and

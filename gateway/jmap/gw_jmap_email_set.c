@@ -5,13 +5,15 @@
  * see README) and destroy (UID EXPUNGE of that one UID). A moved email
  * keeps its id on servers with GUIDs (ib_ids.h); on others its location
  * id names its old place, and Email/changes reports destroy + create.
- * Creating emails (Email/import, drafts) is answered per object as not
- * supported. */
+ * Creates (gw_jmap_email_create.c) run first: built, APPENDed, named by
+ * APPENDUID. A draft is updated by destroy + create (IMAP messages are
+ * immutable). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway/gw_ctx.h"
 #include "gateway/jmap/gw_jmail.h"
+#include "gateway/jmap/gw_jmap_email_create.h"
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/jmap/gw_jmap_std.h"
 #include "gateway/gw_req.h"
@@ -30,7 +32,7 @@ struct eset {
     struct gw_jcall *c;
     const struct ib_folder_list *l;
     struct ib_session *s;
-    json_t *updated, *not_updated, *destroyed, *not_destroyed;
+    json_t *created, *not_created, *updated, *not_updated, *destroyed, *not_destroyed;
     const struct ib_folder *pre_f; /* the folder whose FLAGS came with the listing */
     struct ib_msg *pre;            /* ... and those FLAGS (set_pipelined) */
     size_t npre;
@@ -400,14 +402,17 @@ static int set_pipelined(struct eset *e, json_t *update, json_t *destroy, struct
     return rc;
 }
 
-static json_t *not_created(json_t *create)
+/* Creates come first (RFC 8620 §5.3). They change the selection: the
+   FLAGS set_pipelined fetched are dropped, locate selects again. */
+static int create_all(struct eset *e, json_t *create, struct cm_err *err)
 {
-    json_t *out = json_object(), *v;
-    const char *k;
-
-    json_object_foreach(create, k, v)
-        json_object_set_new(out, k, gw_jset_error("forbidden", "creating emails is not supported yet"));
-    return out;
+    if (json_object_size(create) == 0)
+        return 0;
+    ib_msgs_free(e->pre, e->npre);
+    e->pre = NULL;
+    e->npre = 0;
+    e->pre_f = NULL;
+    return gw_jmap_email_create(e->c, e->s, e->l, create, e->created, e->not_created, err);
 }
 
 /* Run the updates and destroys; err only for failures of the whole call. */
@@ -459,6 +464,8 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
     char *old = NULL, *now = NULL;
     json_t *reply = NULL;
 
+    e.created = json_object();
+    e.not_created = json_object();
     e.updated = json_object();
     e.not_updated = json_object();
     e.destroyed = json_array();
@@ -473,20 +480,22 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
                       "ifInState does not match the current state");
         goto done;
     }
-    if (apply(&e, update, destroy, err) < 0)
+    if (create_all(&e, create, err) < 0 || apply(&e, update, destroy, err) < 0)
         goto done;
     /* the folders changed: list them again for the new state, with the
        UNSELECT that ends the write in the same round trip */
     if (relist(&e, err) < 0)
         goto done;
     now = gw_jmail_state(c->jr, e.l);
-    reply = json_pack("{s:s,s:s,s:s,s:n,s:O,s:O,s:o,s:O,s:O}", "accountId",
+    reply = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O,s:O,s:O,s:O}", "accountId",
                       c->jr->account_id, "oldState", old ? old : "", "newState", now ? now : "",
-                      "created", "updated", e.updated, "destroyed", e.destroyed, "notCreated",
-                      create ? not_created(create) : json_object(), "notUpdated", e.not_updated,
-                      "notDestroyed", e.not_destroyed);
+                      "created", e.created, "updated", e.updated, "destroyed", e.destroyed,
+                      "notCreated", e.not_created, "notUpdated", e.not_updated, "notDestroyed",
+                      e.not_destroyed);
 done:
     ib_msgs_free(e.pre, e.npre);
+    json_decref(e.created);
+    json_decref(e.not_created);
     json_decref(e.updated);
     json_decref(e.not_updated);
     json_decref(e.destroyed);

@@ -146,51 +146,6 @@ static json_t *check_args(struct imp *im, json_t *args, struct one *o, struct cm
     return NULL;
 }
 
-/* The id Email/get gives the new message: on a server with GUIDs its
-   GUID id (EXAMINE + UID FETCH (X-GUID); the location cache learns it),
-   else (or when that fails) its location id. */
-static void new_id(struct imp *im, const struct ib_folder *f, uint32_t uidvalidity, uint32_t uid,
-                   char *id)
-{
-    struct ib_email_loc loc = gw_jmail_loc(f, uid);
-    struct cm_err err = CM_ERR_INIT;
-    struct mailimap_set *one;
-    struct ib_msg *m = NULL;
-    size_t n = 0;
-
-    loc.uidvalidity = uidvalidity;
-    ib_ids_email(&loc, id);
-    if (!(ib_session_caps(im->s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) ||
-        uidvalidity != f->uidvalidity || (one = ib_uidset_single(uid)) == NULL)
-        return;
-    if (ib_session_select(im->s, f->imap_name, true, NULL, &err) == 0 &&
-        ib_fetch_msgs(im->s, one, IB_FETCH_GUID, &m, &n, &err) == 0 && n == 1 && m[0].guid)
-        gw_jmail_id(im->c->jr, f, uid, m[0].guid, id);
-    ib_msgs_free(m, n);
-    ib_uidset_free(one);
-}
-
-/* {id, blobId, threadId, size} of the new message at (f, uidvalidity, uid). */
-static json_t *created_json(struct imp *im, const struct one *o, uint32_t uidvalidity, uint32_t uid,
-                            const char *data, size_t len)
-{
-    struct ib_header_list *hl = NULL;
-    struct cm_err err = CM_ERR_INIT;
-    char id[IB_IDS_EMAIL_MAX + 1], *blob, *thread = NULL;
-    json_t *out;
-
-    new_id(im, o->f, uidvalidity, uid, id);
-    blob = ib_ids_blob(im->c->jr->req->ctx->keys.state_key, id, "");
-    if (ib_header_parse(data, len, &hl, &err) == 0)
-        thread = gw_jthread_id(im->c->jr, hl, id);
-    ib_header_list_free(&hl);
-    out = json_pack("{s:s,s:s?,s:s?,s:I}", "id", id, "blobId", blob, "threadId", thread, "size",
-                    (json_int_t)ib_park_imap_size(data, len));
-    free(blob);
-    free(thread);
-    return out;
-}
-
 /* The SetError for an APPEND the server refused (the session is fine). */
 static json_t *append_error(int rc, const char *msg)
 {
@@ -234,7 +189,7 @@ static int import_one(struct imp *im, const char *cid, json_t *args, struct cm_e
         }
     }
     if (rc == 0 && e == NULL) {
-        json_t *cj = created_json(im, &o, uv, uid, data, len);
+        json_t *cj = gw_jmail_created(im->c->jr, im->s, o.f, uv, uid, data, len);
 
         json_object_set_new(im->created, cid, cj);
         json_object_set(im->c->jr->created_ids, cid, json_object_get(cj, "id"));

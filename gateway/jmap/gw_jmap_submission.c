@@ -255,7 +255,7 @@ static void on_success(struct subset *ss, json_t *update, json_t *destroy)
 
     json_object_foreach(update, key, v)
     {
-        if ((email = sent_email(ss, key)) != NULL)
+        if ((email = sent_email(ss, key)) != NULL && json_is_object(v))
             json_object_set(json_object_get(args, "update"), email, v);
     }
     json_array_foreach(destroy, i, v)
@@ -264,6 +264,7 @@ static void on_success(struct subset *ss, json_t *update, json_t *destroy)
             json_array_append_new(json_object_get(args, "destroy"), json_string(email));
     }
     reply = gw_jmap_email_set(&ec, &eerr);
+    ss->l = NULL; /* Email/set listed the folders again */
     if (reply == NULL)
         ss->c->followup =
             json_pack("[s,{s:s,s:s}]", "error", "type",

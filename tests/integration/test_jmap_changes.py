@@ -122,7 +122,7 @@ class JmapChangesTest(StackTestCase):
         self.assertEqual(r["destroyed"], [d])
         self.assertEqual(set(r["notUpdated"]), {"eAAAAAAAAAAAAAAAAAAB"})
         self.assertEqual(r["notDestroyed"]["nope"]["type"], "notFound")
-        self.assertEqual(r["notCreated"]["k1"]["type"], "forbidden")
+        self.assertEqual(r["notCreated"]["k1"]["type"], "invalidProperties")  # no mailboxIds
         g = self.call("Email/get", {"ids": [a, b], "properties": ["keywords"]})
         kw = {e["id"]: e["keywords"] for e in g["list"]}
         self.assertEqual(kw[a], {"$seen": True, "$flagged": True})

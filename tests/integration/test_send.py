@@ -232,6 +232,38 @@ class TestJmapSubmission(SendCase):
                                      'properties': ['threadId']}])
         self.assertEqual(r[2][1]['list'][0]['threadId'], r[3][1]['list'][0]['threadId'])
 
+    def test_email_set_create_then_submit_by_creation_id(self):
+        """The usual client flow with a built draft: Email/set create in Drafts
+        with $draft, EmailSubmission/set emailId "#draft" in the same request,
+        onSuccessUpdateEmail files it in Sent; bob gets what was built."""
+        acct = self.account('alice')
+        boxes = self.mailbox_ids('alice')
+        subject = 'Gr\u00fc\u00dfe built %s' % uuid.uuid4().hex[:8]
+        r = self.jmap('alice', ['Email/set', {'accountId': acct, 'create': {'draft': {
+            'mailboxIds': {boxes['drafts']: True}, 'keywords': {'$draft': True},
+            'from': [{'name': 'Alice \u00c4', 'email': 'alice@' + DOMAIN}],
+            'to': [{'name': 'Bob', 'email': 'bob@' + DOMAIN}], 'subject': subject,
+            'textBody': [{'partId': 't'}], 'bodyValues': {'t': {'value': 'K\u00f6ln\n'}}}}}],
+                      ['EmailSubmission/set', {
+                          'accountId': acct, 'create': {'s': {'identityId': 'i0', 'emailId': '#draft'}},
+                          'onSuccessUpdateEmail': {'#s': {'mailboxIds': {boxes['sent']: True},
+                                                          'keywords/$draft': None}}}])
+        self.assertIn('draft', r[0][1]['created'], r[0])
+        self.assertIn('s', r[1][1]['created'], r[1])
+        self.assertEqual(r[2][0], 'Email/set')
+        def mine_in_inbox():
+            msgs = [email.message_from_bytes(raw, policy=email.policy.default)
+                    for _, raw in self.fetch_all('bob', 'INBOX')]
+            return [m for m in msgs if str(m['Subject']) == subject]
+        mine = wait_for(mine_in_inbox)
+        self.assertEqual(len(mine or []), 1)
+        self.assertEqual(mine[0].get_content().replace('\r\n', '\n'), 'K\u00f6ln\n')
+        self.assertIsNone(mine[0]['Bcc'])
+        sent = self.fetch_all('alice', 'Sent')
+        self.assertTrue(any(subject.encode('utf-8') in str(
+            email.message_from_bytes(raw, policy=email.policy.default)['Subject']).encode('utf-8')
+            and '\\Draft' not in flags for flags, raw in sent))
+
     def test_creation_id_reference_and_errors(self):
         acct = self.account('alice')
         eid, mid = self.draft('alice', 'bob@' + DOMAIN, 'ref test')
