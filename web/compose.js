@@ -1,14 +1,29 @@
-// compose.js - new message, reply, reply all, forward. Plain or rich text,
-// attachments, a draft saved automatically (built here as MIME, uploaded
-// with progress, Email/import into Drafts with $draft; the previous draft is
-// destroyed in the same request), and send with EmailSubmission/set on the
-// imported draft, which moves it Drafts -> Sent on success. The form's
-// content is also kept in sessionStorage, so a reload or an expired login
-// loses nothing.
+// compose.js - new message, reply, reply all, forward, edit a draft. Plain
+// or rich text; attachments uploaded to the session's uploadUrl as soon as
+// they are picked (a progress bar each) and referenced by blobId (parts of an
+// existing message, for forward and drafts, by theirs: nothing is downloaded);
+// a draft saved automatically with Email/set create into Drafts with $draft
+// (the previous draft destroyed in the same call: IMAP messages cannot be
+// changed); send = Email/set create + EmailSubmission/set on '#m' in one
+// request, which moves it Drafts -> Sent on success. The form (attachments
+// by blobId included) is also kept in sessionStorage, so a reload or an
+// expired login loses nothing.
 import * as jmap from './jmap.js';
-import { build, parseAddrs } from './mime.js';
 import { addrList } from './reader.js';
 import DOMPurify from './vendor/purify.es.js';
+
+// "Ann <a@x>, b@y" -> [{name, email}]
+export function parseAddrs(text) {
+  const out = [];
+  for (const part of (text || '').split(/[,;]\s*/)) {
+    const p = part.trim();
+    if (!p) continue;
+    const m = /^(.*?)\s*<([^>]+)>$/.exec(p);
+    if (m) out.push({ name: m[1].replace(/^"|"$/g, '').trim() || null, email: m[2].trim() });
+    else out.push({ name: null, email: p });
+  }
+  return out;
+}
 
 function sanitizeFragment(html) {
   return DOMPurify.sanitize(html, { FORBID_TAGS: ['style', 'form', 'img', 'iframe'], FORBID_ATTR: ['style'] });
@@ -18,6 +33,7 @@ const $ = (id) => document.getElementById(id);
 const KEEP = 'jmapgate.compose';
 
 let ctx = null;            // {draftId, inReplyTo, references, attachments, dirty, saving}
+let identities = [];      // Identity/get list (From choices)
 let saveTimer = 0;
 let hooks = { roleId: () => null, toast: () => {}, identities: async () => [] };
 
@@ -68,7 +84,9 @@ function fields() {
 function keep() {
   if (!ctx) return;
   sessionStorage.setItem(KEEP, JSON.stringify({ ...fields(), draftId: ctx.draftId,
-    inReplyTo: ctx.inReplyTo, references: ctx.references }));
+    inReplyTo: ctx.inReplyTo, references: ctx.references,
+    attachments: ctx.attachments.filter((a) => a.blobId)
+      .map(({ name, type, size, blobId }) => ({ name, type, size, blobId })) }));
 }
 
 function toggleRich() {
@@ -86,14 +104,21 @@ function toggleRich() {
   changed();
 }
 
-async function addFiles() {
+// Upload each picked file at once, with its own progress bar.
+function addFiles() {
   for (const f of $('c-files').files) {
-    ctx.attachments.push({ name: f.name, type: f.type || 'application/octet-stream',
-      bytes: new Uint8Array(await f.arrayBuffer()) });
+    const a = { name: f.name, type: f.type || 'application/octet-stream', size: f.size,
+                blobId: null, progress: 0, error: null };
+    a.uploading = jmap.upload(f, (p) => {
+      a.progress = p;
+      const bar = a.li && a.li.querySelector('progress');
+      if (bar) bar.value = p;
+    }).then((r) => { a.blobId = r.blobId; }, (e) => { a.error = e.message; })
+      .finally(() => { a.uploading = null; showAttachments(); changed(); });
+    ctx.attachments.push(a);
   }
   $('c-files').value = '';
   showAttachments();
-  changed();
 }
 
 function showAttachments() {
@@ -101,7 +126,16 @@ function showAttachments() {
   ul.replaceChildren();
   ctx.attachments.forEach((a, i) => {
     const li = document.createElement('li');
-    li.textContent = `${a.name} (${Math.ceil(a.bytes.length / 1024)} kB) `;
+    a.li = li;
+    li.textContent = `${a.name} (${Math.ceil(a.size / 1024)} kB) `;
+    if (a.uploading) {
+      const bar = document.createElement('progress');
+      bar.max = 1;
+      bar.value = a.progress;
+      bar.setAttribute('aria-label', 'Uploading ' + a.name);
+      li.append(bar, ' ');
+    }
+    if (a.error) li.append(`(not uploaded: ${a.error}) `);
     const rm = document.createElement('button');
     rm.type = 'button';
     rm.textContent = 'Remove';
@@ -116,6 +150,7 @@ async function fillIdentities(chosen) {
   const sel = $('c-identity');
   sel.replaceChildren();
   const ids = await hooks.identities();
+  identities = ids;
   for (const i of ids) {
     const o = document.createElement('option');
     o.value = i.id;
@@ -152,7 +187,7 @@ export async function open(mode = 'new', email = null, restored = null) {
   let text = sig;
   if (restored) {
     Object.assign(ctx, { draftId: restored.draftId, inReplyTo: restored.inReplyTo,
-      references: restored.references || [] });
+      references: restored.references || [], attachments: restored.attachments || [] });
     $('c-to').value = restored.to; $('c-cc').value = restored.cc; $('c-bcc').value = restored.bcc;
     $('c-subject').value = restored.subject;
     text = restored.text;
@@ -165,14 +200,14 @@ export async function open(mode = 'new', email = null, restored = null) {
     $('c-to').value = addrList(to);
     $('c-cc').value = addrList(others);
     $('c-subject').value = /^re:/i.test(email.subject || '') ? email.subject : 'Re: ' + (email.subject || '');
-    ctx.inReplyTo = email.messageId && email.messageId[0] ? `<${email.messageId[0]}>` : null;
-    ctx.references = [...(email.references || []), ...(email.messageId || [])].map((i) => `<${i}>`);
+    ctx.inReplyTo = email.messageId && email.messageId.length ? [email.messageId[0]] : null;
+    ctx.references = [...(email.references || []), ...(email.messageId || [])];
     text = sig + quote(email, bodyOf(email));
   } else if (email && mode === 'draft') {
     // Carry on with a stored draft: it is replaced by the next save.
     ctx.draftId = email.id;
-    ctx.inReplyTo = email.inReplyTo && email.inReplyTo[0] ? `<${email.inReplyTo[0]}>` : null;
-    ctx.references = (email.references || []).map((i) => `<${i}>`);
+    ctx.inReplyTo = email.inReplyTo && email.inReplyTo.length ? email.inReplyTo : null;
+    ctx.references = email.references || [];
     $('c-to').value = addrList(email.to);
     $('c-cc').value = addrList(email.cc);
     $('c-bcc').value = addrList(email.bcc);
@@ -185,21 +220,13 @@ export async function open(mode = 'new', email = null, restored = null) {
       $('c-rich').checked = true;
       $('c-html').innerHTML = sanitizeFragment((email.bodyValues[html.partId] || {}).value || '');
     }
-    for (const a of email.attachments || []) {
-      const res = await fetch(jmap.downloadUrl(a.blobId, a.name, a.type), { credentials: 'same-origin' });
-      if (res.ok) ctx.attachments.push({ name: a.name || 'attachment', type: a.type,
-        bytes: new Uint8Array(await res.arrayBuffer()) });
-    }
+    ctx.attachments = partsOf(email);
   } else if (email && mode === 'forward') {
     $('c-subject').value = 'Fwd: ' + (email.subject || '');
     text = sig + '\n\n---------- Forwarded message ----------\n' +
       `From: ${addrList(email.from)}\nDate: ${new Date(email.sentAt || email.receivedAt).toUTCString()}\n` +
       `Subject: ${email.subject || ''}\nTo: ${addrList(email.to)}\n\n` + bodyOf(email);
-    for (const a of email.attachments || []) {
-      const res = await fetch(jmap.downloadUrl(a.blobId, a.name, a.type), { credentials: 'same-origin' });
-      if (res.ok) ctx.attachments.push({ name: a.name || 'attachment', type: a.type,
-        bytes: new Uint8Array(await res.arrayBuffer()) });
-    }
+    ctx.attachments = partsOf(email);
   }
   $('c-text').value = text;
   $('c-text').hidden = $('c-rich').checked;
@@ -213,24 +240,45 @@ export async function open(mode = 'new', email = null, restored = null) {
   keep();
 }
 
-function message() {
-  const f = fields();
-  const ids = [...$('c-identity').options].map((o) => o.textContent);
-  const from = parseAddrs(ids[$('c-identity').selectedIndex] || '');
-  return build({ from, to: parseAddrs(f.to), cc: parseAddrs(f.cc), bcc: parseAddrs(f.bcc),
-    subject: f.subject, text: f.text, html: f.html, inReplyTo: ctx.inReplyTo,
-    references: ctx.references, attachments: ctx.attachments });
+// An original's attachments, by the blobIds of its parts (nothing downloaded).
+function partsOf(email) {
+  return (email.attachments || []).map((a) => ({ name: a.name || 'attachment', type: a.type,
+    size: a.size, blobId: a.blobId }));
 }
 
-async function uploadMessage() {
-  const prog = $('c-progress');
-  prog.hidden = false;
-  prog.value = 0;
-  try {
-    return await jmap.upload(message(), (p) => { prog.value = p; });
-  } finally {
-    prog.hidden = true;
+// The form as a JMAP Email for Email/set create (RFC 8621 section 4.6).
+async function emailObject(mailbox) {
+  const pending = ctx.attachments.filter((a) => a.uploading).map((a) => a.uploading);
+  if (pending.length) {
+    status('Waiting for attachments\u2026');
+    await Promise.all(pending);
   }
+  const f = fields();
+  const ident = (identities.find((i) => i.id === f.identity) || identities[0]);
+  const list = (t) => { const l = parseAddrs(t); return l.length ? l : null; };
+  const e = {
+    mailboxIds: { [mailbox]: true }, keywords: { $draft: true, $seen: true },
+    to: list(f.to), cc: list(f.cc), bcc: list(f.bcc), subject: f.subject,
+    bodyValues: { t: { value: f.text } }, textBody: [{ partId: 't', type: 'text/plain' }],
+    attachments: ctx.attachments.filter((a) => a.blobId).map((a) => ({
+      blobId: a.blobId, type: a.type || 'application/octet-stream', name: a.name, disposition: 'attachment' })),
+  };
+  if (ident && ident.email && ident.email.includes('@')) e.from = [{ name: ident.name || null, email: ident.email }];
+  if (f.html) {
+    e.bodyValues.h = { value: f.html };
+    e.htmlBody = [{ partId: 'h', type: 'text/html' }];
+  }
+  if (ctx.inReplyTo) e.inReplyTo = ctx.inReplyTo;
+  if (ctx.references && ctx.references.length) e.references = ctx.references;
+  for (const k of ['to', 'cc', 'bcc']) if (!e[k]) delete e[k];
+  return e;
+}
+
+function setError(r, id) {
+  const err = (r.notCreated || {})[id];
+  if (!err) return null;
+  return `${err.type}${err.description ? ': ' + err.description : ''}` +
+         (err.properties ? ` (${err.properties.join(', ')})` : '');
 }
 
 // Store the form as the draft (replacing the previous one).
@@ -243,13 +291,22 @@ export async function saveDraft() {
   try {
     ctx.dirty = false;
     status('Saving draft\u2026');
-    const blob = await uploadMessage();
-    const calls = [['Email/import', { emails: { d: { blobId: blob.blobId, mailboxIds: { [drafts]: true },
-      keywords: { $draft: true, $seen: true } } } }]];
-    if (ctx.draftId) calls.push(['Email/set', { destroy: [ctx.draftId] }]);
-    const [imp] = await jmap.calls(calls);
-    if (!imp.created || !imp.created.d) throw new Error(JSON.stringify(imp.notCreated));
-    ctx.draftId = imp.created.d.id;
+    const email = await emailObject(drafts);
+    const sentAtts = ctx.attachments.filter((a) => a.blobId);
+    const out = await jmap.request([
+      ['Email/set', { create: { d: email }, destroy: ctx.draftId ? [ctx.draftId] : undefined }],
+      ['Email/get', { ids: ['#d'], properties: ['attachments'], bodyProperties: ['blobId', 'name', 'type', 'size'] }],
+    ]);
+    const r = out[0][1];
+    if (out[0][0] === 'error') throw new Error(r.type);
+    if (!r.created || !r.created.d) throw new Error(setError(r, 'd') || 'not saved');
+    ctx.draftId = r.created.d.id;
+    // From now on the attachments are the new draft's parts (the old draft
+    // is gone, and an upload lives only an hour).
+    const got = out[1][0] === 'Email/get' && out[1][1].list[0];
+    if (got && got.attachments && got.attachments.length === sentAtts.length) {
+      got.attachments.forEach((a, i) => { sentAtts[i].blobId = a.blobId; });
+    }
     keep();
     status('Draft saved ' + new Date().toLocaleTimeString());
   } catch (e) {
@@ -273,23 +330,17 @@ async function send() {
   clearTimeout(saveTimer);
   try {
     status('Sending\u2026');
-    const blob = await uploadMessage();
+    const email = await emailObject(drafts);
     const onSuccess = { 'keywords/$draft': null };
     if (sent) { onSuccess['mailboxIds/' + drafts] = null; onSuccess['mailboxIds/' + sent] = true; }
-    const calls = [
-      ['Email/import', { emails: { m: { blobId: blob.blobId, mailboxIds: { [drafts]: true },
-        keywords: { $draft: true, $seen: true } } } }],
+    const [set, sub] = await jmap.calls([
+      ['Email/set', { create: { m: email }, destroy: ctx.draftId ? [ctx.draftId] : undefined }],
       ['EmailSubmission/set', { create: { s: { identityId: $('c-identity').value, emailId: '#m' } },
         onSuccessUpdateEmail: { '#s': onSuccess } }],
-    ];
-    if (ctx.draftId) calls.push(['Email/set', { destroy: [ctx.draftId] }]);
-    const [imp, sub] = await jmap.calls(calls);
-    if (!imp.created || !imp.created.m) throw new Error('draft not stored: ' + JSON.stringify(imp.notCreated));
-    if (!sub.created || !sub.created.s) {
-      const err = (sub.notCreated || {}).s || {};
-      ctx.draftId = imp.created.m.id;
-      throw new Error(`${err.type || 'not sent'}${err.description ? ': ' + err.description : ''}`);
-    }
+    ]);
+    if (!set.created || !set.created.m) throw new Error('draft not stored: ' + (setError(set, 'm') || ''));
+    ctx.draftId = set.created.m.id;
+    if (!sub.created || !sub.created.s) throw new Error(setError(sub, 's') || 'not sent');
     ctx = null;
     sessionStorage.removeItem(KEEP);
     $('compose').hidden = true;

@@ -591,8 +591,8 @@ class WebmailTest(StackTestCase):
             await p.fill('#c-to', 'bob@example.org');
             await p.fill('#c-subject', args.subject);
             await p.fill('#c-text', 'First line.');
-            await p.setInputFiles('#c-files', { name: 'report.csv', mimeType: 'text/csv',
-                                               buffer: Buffer.from('a,b\\n1,2\\n') });
+            await p.setInputFiles('#c-files', { name: 'report.bin', mimeType: 'application/octet-stream',
+                                               buffer: Buffer.from('a,b\\n1,2\\r\\n\\u0000end', 'latin1') });
             await p.waitForSelector('#c-attachments li');
             try {
                 await p.waitForFunction(() => /Draft saved/.test(document.getElementById('draft-status').textContent),
@@ -609,7 +609,8 @@ class WebmailTest(StackTestCase):
         raw = data[0][1]
         msg = email.message_from_bytes(raw)
         atts = [(p.get_filename(), p.get_payload(decode=True)) for p in msg.walk() if p.get_filename()]
-        self.assertEqual(atts, [('report.csv', b'a,b\n1,2\n')])
+        # Attachments travel byte for byte (LF, CRLF and NUL included).
+        self.assertEqual(atts, [('report.bin', b'a,b\n1,2\r\n\x00end')])
         self.shot('compose')
         # The login expires (cookie gone): the next save asks for the password
         # in an overlay, and the draft being written is all there afterwards.
@@ -684,7 +685,7 @@ class WebmailTest(StackTestCase):
         self.assertEqual(out['to'], 'bob@example.org')
         self.assertTrue(out['rich'])
         self.assertIn('Bold words', out['html'])
-        self.assertTrue(out['atts'][0].startswith('report.csv'))
+        self.assertTrue(out['atts'][0].startswith('report.bin'))
         def draft_texts():
             found = self.search(imap, 'Drafts', ['SUBJECT', '"%s"' % subject])
             typ, data = imap.uid('FETCH', found[-1], '(BODY.PEEK[])')

@@ -36,7 +36,7 @@ class WebmailSendTest(SendStackTestCase):
     def test_compose_attach_send_and_read_as_recipient(self):
         os.makedirs(SHOTS, exist_ok=True)
         subject = 'Sent from the webmail %s' % uuid.uuid4().hex[:8]
-        payload = 'col1,col2\n\u00e9t\u00e9,2\n'
+        payload = 'col1,col2\n\u00e9t\u00e9,2\r\n\u0000'
         with Browser() as b:
             self.login(b, 'alice', 'alice-pw')
             b.run("""
@@ -47,7 +47,7 @@ class WebmailSendTest(SendStackTestCase):
                 await p.fill('#c-to', args.to);
                 await p.fill('#c-subject', args.subject);
                 await p.fill('#c-text', 'Hello Bob,\\nthe numbers are attached.');
-                await p.setInputFiles('#c-files', { name: 'numbers.csv', mimeType: 'text/csv',
+                await p.setInputFiles('#c-files', { name: 'numbers.ods', mimeType: 'application/vnd.oasis.opendocument.spreadsheet',
                                                    buffer: Buffer.from(args.payload, 'utf8') });
                 await p.waitForSelector('#c-attachments li');
                 await p.click('#c-send');
@@ -69,13 +69,13 @@ class WebmailSendTest(SendStackTestCase):
                 await p.waitForSelector('#reader .attachments a');
                 const a = await p.$('#reader .attachments a');
                 const href = await a.getAttribute('href');
-                const body = await p.evaluate(async (h) => (await fetch(h)).text(), href);
+                const body = await p.evaluate(async (h) => new TextDecoder().decode(await (await fetch(h)).arrayBuffer()), href);
                 await p.screenshot({ path: args.shot });
                 return { text: await p.textContent('#reader'), name: await a.textContent(), body };
             """, subject=subject, shot=os.path.join(SHOTS, 'received.png'))
         self.assertIn('the numbers are attached', out['text'])
         self.assertIn('alice@' + DOMAIN, out['text'])
-        self.assertIn('numbers.csv', out['name'])
+        self.assertIn('numbers.ods', out['name'])
         self.assertEqual(out['body'], payload)
         # bob replies with r: addressed to alice, "Re:", quoted, threaded.
         with Browser() as b:
