@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -120,10 +121,23 @@ static void copy_inputs(struct gw_req *req, struct MHD_Connection *c)
         req->bad_request = true;
 }
 
+/* Did the handler set this response header itself? */
+static bool handler_set(const struct gw_req *req, const char *name)
+{
+    for (size_t i = 0; i < req->nresp_headers; i++) {
+        if (strcasecmp(req->resp_headers[i].name, name) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Cache-Control is no-store unless the handler chose (static files:
+   no-cache, so their ETag saves the download). */
 static void add_std_headers(struct MHD_Response *r, struct gw_req *req)
 {
     MHD_add_response_header(r, "X-Request-Id", req->id_text);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (!handler_set(req, MHD_HTTP_HEADER_CACHE_CONTROL))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     if (req->resp_type != NULL)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, req->resp_type);

@@ -208,6 +208,7 @@ static void serve(struct gw_req *req, const char *name)
         if (strcmp(f->name, name) != 0)
             continue;
         gw_req_add_header(req, "ETag", f->etag);
+        gw_req_add_header(req, "Cache-Control", "no-cache"); /* revalidate by ETag */
         gw_req_add_header(req, "Content-Security-Policy", csp);
         gw_req_add_header(req, "Referrer-Policy", "no-referrer");
         gw_req_add_header(req, "X-Frame-Options", "DENY");

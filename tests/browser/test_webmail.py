@@ -187,6 +187,8 @@ class WebmailTest(StackTestCase):
             self.assertEqual(hd['x-content-type-options'], 'nosniff')
             self.assertEqual(hd['referrer-policy'], 'no-referrer')
             self.assertEqual(hd['x-frame-options'], 'DENY')
+            # revalidated by ETag, never stored stale (API answers stay no-store)
+            self.assertEqual(hd['cache-control'], 'no-cache')
         st, hd, body = self.gw.request('GET', '/vendor/purify.es.js')
         self.assertTrue(hd['content-type'].startswith('text/javascript'))
         self.assertTrue(body.startswith(b'/*! @license DOMPurify'))
