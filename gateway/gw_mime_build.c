@@ -695,7 +695,7 @@ static int leaf(struct mb *m, const struct gw_mime_part *p)
     size_t tlen = 0;
     int rc;
 
-    if (is_text(p->type) && p->charset == NULL) {
+    if (is_text(p->type) && p->charset == NULL && !p->exact) {
         if ((t = crlf_text(d, p->len, &tlen)) == NULL)
             return cm_err_set(m->err, CM_ENOMEM, "out of memory");
         cte = text_cte(t, tlen);

@@ -17,6 +17,7 @@
 #ifndef GW_MIME_BUILD_H
 #define GW_MIME_BUILD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
@@ -96,6 +97,8 @@ struct gw_mime_part {
     size_t len;
     const struct gw_mime_part *sub; /* a multipart's parts */
     size_t nsub;
+    bool exact;              /* data is a blob's bytes: base64, never re-encoded
+                                (a text leaf's line ends are not made CRLF) */
 };
 
 /* The message of headers h[nh] and body root into *out_r (malloc'd,

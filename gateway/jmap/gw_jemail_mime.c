@@ -435,6 +435,7 @@ static void blob_of(struct bld *b, const char *blob, const char *path, struct gw
     if (track(b, data) != NULL) {
         p->data = (const unsigned char *)data;
         p->len = len;
+        p->exact = true; /* an attachment's bytes come back as they went in */
     }
     (void)path;
 }

@@ -500,6 +500,21 @@ class EmailCreateTest(StackTestCase):
 
     # ---- creation ids, drafts -------------------------------------------------------
 
+    def test_text_attachment_without_charset_keeps_its_bytes(self):
+        """An attachment by blobId comes back byte for byte, line ends
+        included, also a text/* one without a charset."""
+        r = self.create({"from": [{"email": "alice@example.org"}], "subject": "csv bytes",
+                         "attachments": [{"blobId": "@csv", "type": "text/csv",
+                                          "name": "raw.csv"}]})
+        eid = r["created"]["k"]["id"]
+        got = self.call(["Email/get", {"accountId": self.acct, "ids": [eid],
+                                       "properties": ["attachments"]}])["list"][0]
+        part = got["attachments"][0]   # (its size is BODYSTRUCTURE's estimate: padding unknown)
+        st, _, body = self.gw.request("GET", "/jmap/download/%s/%s/raw.csv?type=text/csv"
+                                      % (self.acct, part["blobId"]), headers=self.auth)
+        self.assertEqual(st, 200)
+        self.assertEqual(body, BLOBS["@csv"][0])
+
     def test_creation_id_used_by_later_calls_and_draft_flag(self):
         draft = {"mailboxIds": {self.box["Drafts"]: True}, "keywords": {"$draft": True},
                  "from": ALICE, "to": BOB, "subject": "draft by creation id",
