@@ -730,7 +730,7 @@ class WebmailTest(StackTestCase):
             await p.waitForSelector('#reader iframe.body-frame');
             const frame = await (await p.$('#reader iframe.body-frame')).contentFrame();
             await frame.waitForFunction(() => { const i = document.getElementById('logo');
-                                                return i && i.complete && i.naturalWidth === 2; }, null, { timeout: 5000 });
+                                                return i && i.complete && i.naturalWidth === 2; }, null, { timeout: 20000 });
             const links = await p.$$eval('#reader .attachments a', (as) => as.map((a) => [a.textContent, a.getAttribute('href')]));
             const pdf = links.find((l) => l[0].startsWith('minutes.pdf'));
             const body = pdf && await p.evaluate(async (h) => { const r = await fetch(h); return [r.status, await r.text()]; }, pdf[1]);
