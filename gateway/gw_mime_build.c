@@ -261,19 +261,20 @@ static void body(struct mb *m, const struct gw_mime_msg *msg)
     }
 }
 
-/* RFC 2231 filename*=utf-8''%xx for non-ASCII names, else quoted. */
-static void filename_param(struct mb *m, const char *name)
+static void param(struct mb *m, const char *key, const char *v)
 {
     char enc[4];
 
-    if (is_ascii(name) && strpbrk(name, "\"\\") == NULL) {
-        puts_(m, "; filename=\"");
-        puts_(m, name);
+    puts_(m, ";\r\n ");
+    puts_(m, key);
+    if (is_ascii(v) && strpbrk(v, "\"\\") == NULL) {
+        puts_(m, "=\"");
+        puts_(m, v);
         puts_(m, "\"");
         return;
     }
-    puts_(m, "; filename*=utf-8''");
-    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    puts_(m, "*=utf-8''");
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
             strchr(".-_", *p)) {
             put(m, (const char *)p, 1);
@@ -296,7 +297,7 @@ static int attachment(struct mb *m, const struct gw_mime_att *a)
     puts_(m, type);
     puts_(m, "\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment");
     if (a->filename != NULL)
-        filename_param(m, a->filename);
+        param(m, "filename", a->filename);
     puts_(m, "\r\n\r\n");
     base64_lines(m, a->data, a->len);
     return 0;
@@ -487,29 +488,6 @@ static int tree_header(struct mb *m, const struct gw_mime_header *h)
 }
 
 /* "; key=\"v\"" or RFC 2231 "; key*=utf-8''%xx", on its own folded line. */
-static void param(struct mb *m, const char *key, const char *v)
-{
-    char enc[4];
-
-    puts_(m, ";\r\n ");
-    puts_(m, key);
-    if (is_ascii(v) && strpbrk(v, "\"\\") == NULL) {
-        puts_(m, "=\"");
-        puts_(m, v);
-        puts_(m, "\"");
-        return;
-    }
-    puts_(m, "*=utf-8''");
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-            strchr(".-_", *p)) {
-            put(m, (const char *)p, 1);
-        } else {
-            snprintf(enc, sizeof(enc), "%%%02X", *p);
-            puts_(m, enc);
-        }
-    }
-}
 
 /* Text with every line end made CRLF (malloc'd), or NULL. */
 static char *crlf_text(const unsigned char *s, size_t len, size_t *out_len)

@@ -1069,14 +1069,15 @@ static struct mailimap_search_key *header_key(const char *field, const char *val
     return k;
 }
 
-struct mailimap_search_key *ib_search_key_header_any(const char *const *fields, size_t n,
-                                                     const char *value)
+/* OR of HEADER f[i * fstep] v[i * vstep] for i < n, right-nested:
+   OR k0 (OR k1 (... kn-1)); NULL when n is 0 or out of memory. */
+static struct mailimap_search_key *header_or(const char *const *f, size_t fstep,
+                                             const char *const *v, size_t vstep, size_t n)
 {
-    struct mailimap_search_key *k = n ? header_key(fields[n - 1], value) : NULL;
+    struct mailimap_search_key *k = n ? header_key(f[(n - 1) * fstep], v[(n - 1) * vstep]) : NULL;
 
-    /* right-nested: OR f0 (OR f1 (... fn-1)) */
     for (size_t i = n - 1; k != NULL && i-- > 0;) {
-        struct mailimap_search_key *h = header_key(fields[i], value), *or;
+        struct mailimap_search_key *h = header_key(f[i * fstep], v[i * vstep]), *or;
 
         or = h ? mailimap_search_key_new_or(h, k) : NULL;
         if (or == NULL) {
@@ -1089,23 +1090,16 @@ struct mailimap_search_key *ib_search_key_header_any(const char *const *fields, 
     return k;
 }
 
+struct mailimap_search_key *ib_search_key_header_any(const char *const *fields, size_t n,
+                                                     const char *value)
+{
+    return header_or(fields, 1, &value, 0, n);
+}
+
 struct mailimap_search_key *ib_search_key_header_values(const char *field,
                                                         const char *const *values, size_t n)
 {
-    struct mailimap_search_key *k = n ? header_key(field, values[n - 1]) : NULL;
-
-    for (size_t i = n - 1; k != NULL && i-- > 0;) {
-        struct mailimap_search_key *h = header_key(field, values[i]), *or;
-
-        or = h ? mailimap_search_key_new_or(h, k) : NULL;
-        if (or == NULL) {
-            if (h != NULL)
-                mailimap_search_key_free(h);
-            mailimap_search_key_free(k);
-        }
-        k = or;
-    }
-    return k;
+    return header_or(&field, 0, values, 1, n);
 }
 
 struct mailimap_search_key *ib_search_key_or(struct mailimap_search_key *a,

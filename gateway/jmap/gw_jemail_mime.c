@@ -143,8 +143,10 @@ static bool addrs_of(struct bld *b, json_t *v, struct gw_mime_header *h)
     return true;
 }
 
-/* String[] of ids (without <>) -> "<a> <b>"; NULL when malformed. */
-static const char *ids_of(struct bld *b, json_t *v)
+/* A non-empty String[] as "<s1><sep><s2>..." (first before the first):
+   NULL when malformed, or a string holds one of `bad`. */
+static const char *bracketed(struct bld *b, json_t *v, const char *first, const char *sep,
+                             const char *bad)
 {
     char buf[4096];
     size_t i, n = 0;
@@ -157,9 +159,9 @@ static const char *ids_of(struct bld *b, json_t *v)
         const char *s = json_string_value(x);
         int w;
 
-        if (s == NULL || s[0] == '<' || strchr(s, '>') || strchr(s, ' '))
+        if (s == NULL || strpbrk(s, bad))
             return NULL;
-        w = snprintf(buf + n, sizeof(buf) - n, "%s<%s>", i ? " " : "", s);
+        w = snprintf(buf + n, sizeof(buf) - n, "%s<%s>", i ? sep : first, s);
         if (w < 0 || (size_t)w >= sizeof(buf) - n)
             return NULL;
         n += (size_t)w;
@@ -167,28 +169,16 @@ static const char *ids_of(struct bld *b, json_t *v)
     return keep(b, buf);
 }
 
-/* String[] of URLs -> " <u1>, <u2>"; NULL when malformed. */
+/* String[] of ids (without <>) -> "<a> <b>"; NULL when malformed. */
+static const char *ids_of(struct bld *b, json_t *v)
+{
+    return bracketed(b, v, "", " ", "<> \r\n");
+}
+
+/* String[] of URLs -> " <u1>,\r\n <u2>"; NULL when malformed. */
 static const char *urls_of(struct bld *b, json_t *v)
 {
-    char buf[4096];
-    size_t i, n = 0;
-    json_t *x;
-
-    if (!json_is_array(v) || json_array_size(v) == 0)
-        return NULL;
-    json_array_foreach(v, i, x)
-    {
-        const char *s = json_string_value(x);
-        int w;
-
-        if (s == NULL || strpbrk(s, "<> \r\n"))
-            return NULL;
-        w = snprintf(buf + n, sizeof(buf) - n, "%s<%s>", i ? ",\r\n " : " ", s);
-        if (w < 0 || (size_t)w >= sizeof(buf) - n)
-            return NULL;
-        n += (size_t)w;
-    }
-    return keep(b, buf);
+    return bracketed(b, v, " ", ",\r\n ", "<> \r\n");
 }
 
 static const char *date_of(struct bld *b, json_t *v)

@@ -100,7 +100,7 @@ static void test_mime_encoded_and_multipart(void)
     th_assert(strstr(out, "Content-Type: multipart/mixed; boundary=\"=_jmapgate_mix_") != NULL);
     th_assert(strstr(out, "Content-Type: multipart/alternative; boundary=") != NULL);
     th_assert(strstr(out, "Content-Type: text/html; charset=utf-8") != NULL);
-    th_assert(strstr(out, "attachment; filename*=utf-8''r%C3%A9sum%C3%A9.pdf\r\n\r\nAAEC/w==\r\n"));
+    th_assert(strstr(out, "attachment;\r\n filename*=utf-8''r%C3%A9sum%C3%A9.pdf\r\n\r\nAAEC/w==\r\n"));
     free(out);
 }
 
