@@ -503,15 +503,25 @@ int ib_fetch_section(struct ib_session *s, uint32_t uid, const char *section, ui
     return section_out(rc, &sink, result, uid, data_r, len_r, err);
 }
 
-/* "1.2" for the part section of a BODY[...] answer; "" otherwise. */
+/* The name a BODY[...] answer's section has in section_for's spelling:
+   "1.2" for a part, "1.2.MIME" for its MIME header, "HEADER" for the
+   message's; "" otherwise. */
 static void section_name(const struct mailimap_section *sec, char *dst, size_t cap)
 {
     const struct mailimap_section_spec *sp = sec ? sec->sec_spec : NULL;
+    bool mime;
     size_t n = 0;
 
     dst[0] = '\0';
+    if (sp != NULL && sp->sec_type == MAILIMAP_SECTION_SPEC_SECTION_MSGTEXT &&
+        sp->sec_data.sec_msgtext != NULL &&
+        sp->sec_data.sec_msgtext->sec_type == MAILIMAP_SECTION_MSGTEXT_HEADER) {
+        snprintf(dst, cap, "HEADER");
+        return;
+    }
+    mime = sp != NULL && sp->sec_text != NULL && sp->sec_text->sec_type == MAILIMAP_SECTION_TEXT_MIME;
     if (sp == NULL || sp->sec_type != MAILIMAP_SECTION_SPEC_SECTION_PART ||
-        sp->sec_text != NULL || sp->sec_data.sec_part == NULL)
+        (sp->sec_text != NULL && !mime) || sp->sec_data.sec_part == NULL)
         return;
     for (clistiter *it = clist_begin(sp->sec_data.sec_part->sec_id); it; it = clist_next(it)) {
         int w = snprintf(dst + n, cap - n, "%s%u", n ? "." : "", *(uint32_t *)clist_content(it));
@@ -522,6 +532,8 @@ static void section_name(const struct mailimap_section *sec, char *dst, size_t c
         }
         n += (size_t)w;
     }
+    if (mime && snprintf(dst + n, cap - n, ".MIME") >= (int)(cap - n))
+        dst[0] = '\0';
 }
 
 /* The BODY[part] answers of result into the slots of parts. */

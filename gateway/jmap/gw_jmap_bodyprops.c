@@ -144,27 +144,54 @@ json_t *gw_jbody_filtered_copies(json_t *parts, json_t *keep)
 const char *gw_jbody_headers_fn(const char *section, size_t *len, void *ctx)
 {
     struct gw_jbody_headers *h = ctx;
-    char sec[80], *data = NULL, **grown;
+    char sec[80], **grown;
 
     if (section != NULL)
         snprintf(sec, sizeof(sec), "%s.MIME", section);
     else
         snprintf(sec, sizeof(sec), "HEADER");
-    grown = realloc(h->bufs, (h->n + 1) * sizeof(*h->bufs));
+    for (size_t i = 0; h->fetched && i < h->n; i++) {
+        if (strcmp(h->secs[i], sec) == 0) {
+            *len = h->len[i];
+            return h->data[i];
+        }
+    }
+    if (h->fetched)
+        return NULL;
+    grown = realloc(h->secs, (h->n + 1) * sizeof(*h->secs));
     if (grown == NULL)
         return NULL;
-    h->bufs = grown;
-    if (ib_fetch_section(h->s, h->uid, sec, 0, 0, &data, len, NULL) < 0)
-        return NULL;
-    h->bufs[h->n++] = data;
-    return data;
+    h->secs = grown;
+    if ((h->secs[h->n] = strdup(sec)) != NULL)
+        h->n++;
+    return NULL;
+}
+
+int gw_jbody_headers_fetch(struct gw_jbody_headers *h, struct cm_err *err)
+{
+    int rc;
+
+    h->fetched = true;
+    if (h->n == 0)
+        return 0;
+    h->data = calloc(h->n, sizeof(*h->data));
+    h->len = calloc(h->n, sizeof(*h->len));
+    if (h->data == NULL || h->len == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    rc = ib_fetch_sections(h->s, h->uid, (const char *const *)h->secs, h->n, h->data, h->len,
+                           err);
+    return rc == CM_ENOENT ? 0 : rc; /* a message gone meanwhile: no headers */
 }
 
 void gw_jbody_headers_fini(struct gw_jbody_headers *h)
 {
-    for (size_t i = 0; i < h->n; i++)
-        free(h->bufs[i]);
-    free(h->bufs);
-    h->bufs = NULL;
-    h->n = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        free(h->secs[i]);
+        if (h->data != NULL)
+            free(h->data[i]);
+    }
+    free(h->secs);
+    free(h->data);
+    free(h->len);
+    *h = (struct gw_jbody_headers){ .s = h->s, .uid = h->uid };
 }

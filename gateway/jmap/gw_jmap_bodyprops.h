@@ -33,16 +33,24 @@ void gw_jbody_filter(json_t *part, json_t *keep, bool tree);
 /* Deep copies of parts, each filtered as a leaf list (tree = false). */
 json_t *gw_jbody_filtered_copies(json_t *parts, json_t *keep);
 
-/* Fetches part headers for ib_body_structure_json's headers callback: one
-   UID FETCH BODY.PEEK[<section>.MIME] (or [HEADER]) per part asked for.
-   Buffers live until gw_jbody_headers_fini. */
+/* Part headers for ib_body_structure_json's headers callback, in one
+   UID FETCH per message: build the tree once to learn which sections it
+   asks for (gw_jbody_headers_fn answers nothing yet), gw_jbody_headers_fetch
+   fetches BODY.PEEK[<section>.MIME] / [HEADER] of them all in one command,
+   then build it again (the callback answers from what came). Buffers live
+   until gw_jbody_headers_fini. */
 struct gw_jbody_headers {
     struct ib_session *s;
     uint32_t uid;
-    char **bufs;
+    char **secs;   /* the sections asked for, malloc'd */
+    char **data;   /* after the fetch: their bytes (NULL: not sent) */
+    size_t *len;
     size_t n;
+    bool fetched;
 };
 const char *gw_jbody_headers_fn(const char *section, size_t *len, void *ctx);
+int gw_jbody_headers_fetch(struct gw_jbody_headers *h, struct cm_err *err)
+    __attribute__((warn_unused_result));
 void gw_jbody_headers_fini(struct gw_jbody_headers *h);
 
 #endif

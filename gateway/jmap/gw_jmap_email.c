@@ -178,6 +178,16 @@ static int add_body_props(struct eget *e, struct ib_session *s, const struct ib_
     if (m->body == NULL)
         return 0;
     tree = ib_body_structure_json(m->body, &opts);
+    if (tree != NULL && e->part_headers) { /* learned the sections: one FETCH, build again */
+        json_decref(tree);
+        tree = NULL;
+        rc = gw_jbody_headers_fetch(&hd, err);
+        if (rc < 0) {
+            gw_jbody_headers_fini(&hd);
+            return rc;
+        }
+        tree = ib_body_structure_json(m->body, &opts);
+    }
     gw_jbody_headers_fini(&hd);
     if (tree == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
