@@ -165,14 +165,6 @@ function renderFolders() {
         a.append(badge);
       }
       if (m.id === S.box) a.setAttribute('aria-current', 'page');
-      a.addEventListener('dragover', (e) => { e.preventDefault(); a.classList.add('drop'); });
-      a.addEventListener('dragleave', () => a.classList.remove('drop'));
-      a.addEventListener('drop', (e) => {
-        e.preventDefault();
-        a.classList.remove('drop');
-        const ids = JSON.parse(e.dataTransfer.getData('application/x-jmapgate-ids') || '[]');
-        if (ids.length) expandThreads(ids).catch(() => ids).then((all) => move(all, m.id));
-      });
       li.append(a);
       ul.append(li);
       sel.append(new Option('\u00a0\u00a0'.repeat(depth) + m.name, m.id));
@@ -189,6 +181,31 @@ function renderFolders() {
   $('list-count').textContent = cur ? `${cur.unreadEmails} unread, ${cur.totalEmails} in all` : '';
   document.title = (cur && cur.unreadEmails ? `(${cur.unreadEmails}) ` : '') + (cur ? cur.name : '') + ' - jmapgate';
 }
+
+// Drag and drop onto a folder is handled on the tree, not on each link:
+// push redraws the tree whenever a count changes, and a drop must land on
+// whichever link is under the pointer when the button is let go, even one
+// drawn after the drag began.
+function folderUnder(e) { return e.target.closest && e.target.closest('a.folder'); }
+$('folder-tree').addEventListener('dragover', (e) => {
+  const a = folderUnder(e);
+  if (!a) return;
+  e.preventDefault();
+  a.classList.add('drop');
+});
+$('folder-tree').addEventListener('dragleave', (e) => {
+  const a = folderUnder(e);
+  if (a) a.classList.remove('drop');
+});
+$('folder-tree').addEventListener('drop', (e) => {
+  const a = folderUnder(e);
+  if (!a) return;
+  e.preventDefault();
+  a.classList.remove('drop');
+  const ids = JSON.parse(e.dataTransfer.getData('application/x-jmapgate-ids') || '[]');
+  const to = a.dataset.id;
+  if (ids.length) expandThreads(ids).catch(() => ids).then((all) => move(all, to));
+});
 
 $('folder-tree').addEventListener('click', (e) => {
   const a = e.target.closest('a.folder');
@@ -288,6 +305,7 @@ function renderRow(row, i) {
   if (!m) {
     row.append(el('span', 'muted', 'Loading\u2026'));
     row.removeAttribute('draggable');
+    delete row.dataset.id;
     row.setAttribute('aria-selected', 'false');
     return;
   }
@@ -790,10 +808,19 @@ function setupList() {
     list.refresh();
     updateSel();
   });
+  // The message dragged is the one the button was pressed on: push may
+  // redraw the list between the press and the drag's start, and a redrawn
+  // row may then show another message.
+  let pressed = null;
+  list.el.addEventListener('mousedown', (e) => {
+    const row = e.target.closest('.row');
+    pressed = row && row.dataset.id ? { row, id: row.dataset.id } : null;
+  });
   list.el.addEventListener('dragstart', (e) => {
-    const i = list.indexOf(e.target);
-    const id = S.ids[i];
-    if (!id) return;
+    const row = e.target.closest && e.target.closest('.row');
+    const id = pressed && pressed.row === row ? pressed.id : (row && row.dataset.id);
+    pressed = null;
+    if (!id || !S.emails.has(id)) { e.preventDefault(); return; }
     const ids = S.selected.has(id) ? [...S.selected] : [id];
     e.dataTransfer.setData('application/x-jmapgate-ids', JSON.stringify(ids));
     e.dataTransfer.effectAllowed = 'move';

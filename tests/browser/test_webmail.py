@@ -551,8 +551,24 @@ class WebmailTest(StackTestCase):
         # Move by drag and drop onto the folder.
         self.run_js("""
             const p = ctx.page;
-            await p.locator('#list .row', { hasText: args.s }).first()
-                   .dragTo(p.locator('#folder-tree a.folder', { hasText: 'Archive' }));
+            // Press where the row is seen, as a user does: push may redraw
+            // the list between finding the row and pressing, so check what
+            // is under the pointer before pressing, and look again if moved.
+            const target = p.locator('#folder-tree a.folder', { hasText: 'Archive' });
+            for (let tries = 0; ; tries++) {
+                const b = await p.locator('#list .row', { hasText: args.s }).first().boundingBox();
+                const x = b.x + b.width / 2, y = b.y + b.height / 2;
+                await p.mouse.move(x, y);
+                const under = await p.evaluate(([x, y]) => {
+                    const r = document.elementFromPoint(x, y);
+                    return r && r.closest('.row') ? r.closest('.row').textContent : ''; }, [x, y]);
+                if (!under.includes(args.s) && tries < 5) continue;
+                await p.mouse.down();
+                const t = await target.boundingBox();
+                await p.mouse.move(t.x + t.width / 2, t.y + t.height / 2, { steps: 5 });
+                await p.mouse.up();
+                break;
+            }
         """, s=m2)
         wait_in(m2, 'Archive')
         # Delete goes to the Trash, and Undo brings it back.
