@@ -200,8 +200,11 @@ static bool skip_value(struct cursor *c)
         if (c->p >= c->end)
             return false;
         if (*c->p == '"') {
-            if ((c->p = quoted_end(c->p, c->end)) == NULL)
+            const char *q = quoted_end(c->p, c->end);
+
+            if (q == NULL)
                 return false;
+            c->p = q;
             continue;
         }
         if (*c->p == '{') {
