@@ -104,14 +104,16 @@ int ib_fetch_folders(struct ib_session *s, struct ib_fetch_job *jobs, size_t njo
     char probe[1400];
     int rc = 0;
 
+    for (size_t i = 0; i < njobs; i++) {
+        jobs[i].msgs = NULL;
+        jobs[i].n = 0;
+        jobs[i].uidvalidity = 0;
+    }
     if (!ib_fetch_folders_supported(s))
         return cm_err_set(err, CM_ECONFIG, "imap: no UNSELECT");
     if (ib_session_is_broken(s))
         return cm_err_set(err, CM_EUPSTREAM, "imap: session is broken");
     for (size_t i = 0; i < njobs; i++) {
-        jobs[i].msgs = NULL;
-        jobs[i].n = 0;
-        jobs[i].uidvalidity = 0;
         if (!ib_session_examine_command(jobs[i].imap_name, probe, sizeof(probe)))
             return cm_err_set(err, CM_EINVAL, "imap: a folder name not sendable in a pipeline");
     }
