@@ -25,6 +25,10 @@ int mailimap_mailbox_send(mailstream *fd, const char *mb);
 /* "UID SORT (key) charset searchkey" without tag or CRLF (mailimap_sort.c). */
 int mailimap_uid_sort_send(mailstream *fd, const char *charset, struct mailimap_sort_key *key,
                            struct mailimap_search_key *searchkey);
+/* "<keys>" of a SORT, without its parentheses (mailimap_sort.c). */
+int mailimap_sort_key_send(mailstream *fd, struct mailimap_sort_key *key);
+/* One search key as SEARCH writes it (mailimap_sender.c). */
+int mailimap_search_key_send(mailstream *fd, struct mailimap_search_key *key);
 /* "UID FETCH set fetch_type" without tag or CRLF (mailimap_sender.c). */
 int mailimap_uid_fetch_send(mailstream *fd, struct mailimap_set *set,
                             struct mailimap_fetch_type *fetch_type);

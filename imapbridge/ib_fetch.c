@@ -880,3 +880,32 @@ int ib_fetch_sort(struct ib_session *s, struct mailimap_sort_key *sort_key,
     *n_r = n;
     return 0;
 }
+
+int ib_fetch_msgs_in(struct ib_session *s, const char *imap_name, struct mailimap_set *uids,
+                     unsigned int want, struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+{
+    struct ib_use use = { 0 };
+    int tag = 0, rc = ib_session_use_send(s, imap_name, true, &use, err), rc_use;
+
+    *msgs_r = NULL;
+    *n_r = 0;
+    if (rc == 0)
+        rc = ib_fetch_msgs_send(s, uids, want, &tag, err);
+    if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
+        rc = ib_session_check(s, MAILIMAP_ERROR_STREAM, "UID FETCH", err);
+    if (rc < 0)
+        return rc;
+    rc_use = ib_session_use_recv(s, &use, err);
+    if (ib_session_is_broken(s))
+        return rc_use < 0 ? rc_use : cm_err_set(err, CM_EUPSTREAM, "imap: EXAMINE failed");
+    if (rc_use < 0) { /* the FETCH ran on no folder: read its refusal */
+        struct cm_err quiet = CM_ERR_INIT;
+
+        if (ib_fetch_msgs_recv(s, tag, msgs_r, n_r, &quiet) == 0)
+            ib_msgs_free(*msgs_r, *n_r);
+        *msgs_r = NULL;
+        *n_r = 0;
+        return rc_use;
+    }
+    return ib_fetch_msgs_recv(s, tag, msgs_r, n_r, err);
+}

@@ -82,6 +82,15 @@ int ib_fetch_msgs_send(struct ib_session *s, struct mailimap_set *uids, unsigned
 int ib_fetch_msgs_recv(struct ib_session *s, int tag, struct ib_msg **msgs_r, size_t *n_r,
                        struct cm_err *err) __attribute__((warn_unused_result));
 
+/* ib_fetch_msgs in folder imap_name, opened read-only, in one round
+   trip: EXAMINE (ib_session_use_send: none when it is so selected and
+   synced) + UID FETCH written at once. A folder that cannot be opened:
+   its error (CM_ENOENT / CM_EUPSTREAM), the FETCH's answer read and
+   thrown away, the session usable unless broken. */
+int ib_fetch_msgs_in(struct ib_session *s, const char *imap_name, struct mailimap_set *uids,
+                     unsigned int want, struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 #define IB_FETCH_MAX_SECTION (64u * 1024 * 1024)
 
 /* BODY.PEEK[section]<offset.max> of one message ("" = the whole message,

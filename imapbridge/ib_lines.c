@@ -160,3 +160,58 @@ int ib_lines_send(struct ib_session *s, const char *text, int *tag_r, const char
         r = MAILIMAP_ERROR_STREAM;
     return r == MAILIMAP_NO_ERROR ? 0 : ib_session_check(s, r, what, err);
 }
+
+#define READ_ALL_MAX_TAGS 8
+
+/* Which of tags[0..n) a tagged line answers (-1: none); *ok_r its OK. */
+static int answered_tag(const MMAPString *l, const int *tags, size_t n, bool *ok_r)
+{
+    const char *text;
+
+    for (size_t i = 0; i < n; i++) {
+        enum line_kind k = line_kind(l, tags[i], &text);
+
+        if (k == LINE_OK || k == LINE_REFUSED) {
+            *ok_r = k == LINE_OK;
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+int ib_lines_read_all(struct ib_session *s, const int *tags, bool *ok_r, size_t ntags,
+                      ib_lines_untagged_fn *on_line, void *ctx, const char *what,
+                      struct cm_err *err)
+{
+    bool done[READ_ALL_MAX_TAGS] = { false };
+    MMAPString *l;
+    size_t left = ntags;
+    int rc = 0;
+
+    if (ntags > READ_ALL_MAX_TAGS)
+        return cm_err_set(err, CM_EINVAL, "too many pipelined commands");
+    if ((l = mmap_string_new("")) == NULL)
+        return cm_err_set(err, CM_ENOMEM, "out of memory");
+    while (rc == 0 && left > 0 && (rc = read_line(s, l, what, err)) == 0) {
+        bool ok = false;
+        int i;
+
+        if (l->len >= 1 && l->str[0] == '*') {
+            if ((rc = on_line(ctx, l->str, l->len)) < 0)
+                rc = ib_session_check(s, MAILIMAP_ERROR_PARSE, what, err);
+            continue;
+        }
+        i = answered_tag(l, tags, ntags, &ok);
+        if (i < 0 || done[i]) {
+            rc = ib_session_check(s, MAILIMAP_ERROR_PROTOCOL, what, err);
+            break;
+        }
+        done[i] = true;
+        ok_r[i] = ok;
+        left--;
+    }
+    if (rc == 0) /* the server answered: the session's bookkeeping */
+        rc = ib_session_check(s, MAILIMAP_NO_ERROR, what, err);
+    mmap_string_free(l);
+    return rc;
+}

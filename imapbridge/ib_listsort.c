@@ -13,6 +13,7 @@
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_mailbox_int.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_sortwin.h"
 
 /* Take the SORT data out of the response just parsed (libetpan keeps it
    in the extension list) and free that list, as mailimap_uid_sort does.
@@ -87,20 +88,37 @@ static int sort_recv(struct ib_session *s, int tag, struct ib_listsort *out, boo
     return out->uids ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
 }
 
-/* The command behind the listing: SORT or FETCH. */
+/* The commands behind the listing: a SORT, a sorted window and its
+   GUIDs (ib_sortwin), or a FETCH. */
 struct tail {
     struct mailimap_sort_key *sort_key; /* SORT when set */
     struct mailimap_search_key *key;
     struct mailimap_set *uids;          /* else FETCH */
     unsigned int want;
     int tag;
+    struct ib_sortwin_cmd *win;         /* the window (SORT RETURN) when set */
+    bool news;                          /* the window's answer reported changes */
 };
 
 static int tail_send(struct ib_session *s, struct tail *t, struct cm_err *err)
 {
+    if (t->win != NULL)
+        return ib_sortwin_send(s, t->win, err);
     if (t->sort_key != NULL)
         return sort_send(s, t->sort_key, t->key, &t->tag, err);
     return ib_fetch_msgs_send(s, t->uids, t->want, &t->tag, err);
+}
+
+static int window_recv(struct ib_session *s, struct tail *t, struct ib_listsort *out,
+                       bool *ok_r, struct cm_err *err)
+{
+    struct ib_sortwin w = { 0 };
+    int rc = ib_sortwin_recv(s, t->win, &w, ok_r, &t->news, err);
+
+    out->uids = w.uids;
+    out->guids = w.guids;
+    out->n = w.n;
+    return rc;
 }
 
 /* The tail's answer into out; *ok_r false when the server refused it. */
@@ -109,6 +127,8 @@ static int tail_recv(struct ib_session *s, struct tail *t, struct ib_listsort *o
 {
     int rc;
 
+    if (t->win != NULL)
+        return window_recv(s, t, out, ok_r, err);
     if (t->sort_key != NULL)
         return sort_recv(s, t->tag, out, ok_r, err);
     rc = ib_fetch_msgs_recv(s, t->tag, &out->msgs, &out->nmsgs, NULL);
@@ -153,6 +173,7 @@ static int run(struct ib_session *s, const char *imap_name, bool read_only, stru
         int rc_tail = tail_recv(s, t, out, &tail_ok, err);
 
         rc = rc < 0 ? rc : rc_tail;
+        news = news || t->news;
     }
     if (rc == 0 && news && ib_session_selected(s) != NULL)
         rc = ib_session_drop_selection(s, err); /* libetpan's view is stale */
@@ -167,7 +188,7 @@ int ib_listsort_run(struct ib_session *s, const char *imap_name,
                     struct ib_listsort *out, struct cm_err *err)
 {
     unsigned int need = IB_CAP_LIST_STATUS | IB_CAP_SORT;
-    struct tail t = { sort_key, key, NULL, 0, 0 };
+    struct tail t = { sort_key, key, NULL, 0, 0, NULL, false };
 
     memset(out, 0, sizeof(*out));
     if ((ib_session_caps(s) & need) != need)
@@ -179,7 +200,7 @@ int ib_listsort_fetch(struct ib_session *s, const char *imap_name, bool read_onl
                       struct mailimap_set *uids, unsigned int want, struct ib_listsort *out,
                       struct cm_err *err)
 {
-    struct tail t = { NULL, NULL, uids, want, 0 };
+    struct tail t = { NULL, NULL, uids, want, 0, NULL, false };
 
     memset(out, 0, sizeof(*out));
     if (!(ib_session_caps(s) & IB_CAP_LIST_STATUS))
@@ -187,11 +208,35 @@ int ib_listsort_fetch(struct ib_session *s, const char *imap_name, bool read_onl
     return run(s, imap_name, read_only, &t, out, err);
 }
 
+bool ib_listsort_window_supported(struct ib_session *s)
+{
+    return (ib_session_caps(s) & IB_CAP_LIST_STATUS) && ib_sortwin_supported(s);
+}
+
+int ib_listsort_window(struct ib_session *s, const char *imap_name,
+                       struct mailimap_sort_key *sort_key, struct mailimap_search_key *key,
+                       uint32_t first, uint32_t count, struct ib_listsort *out,
+                       struct cm_err *err)
+{
+    struct ib_sortwin_cmd win = { sort_key, key, first, count, { 0, 0 } };
+    struct tail t = { sort_key, key, NULL, 0, 0, &win, false };
+
+    memset(out, 0, sizeof(*out));
+    if (!ib_listsort_window_supported(s))
+        return cm_err_set(err, CM_ECONFIG, "imap: no LIST-STATUS, ESORT, PARTIAL or SEARCHRES");
+    if (count == 0 || count > IB_SORTWIN_MAX || first == 0)
+        return cm_err_set(err, CM_EINVAL, "bad sort window");
+    return run(s, imap_name, true, &t, out, err);
+}
+
 void ib_listsort_fini(struct ib_listsort *ls)
 {
+    struct ib_sortwin w = { ls->uids, ls->guids, ls->n };
+
     ib_folder_list_fini(&ls->folders);
-    free(ls->uids);
+    ib_sortwin_fini(&w);
     ls->uids = NULL;
+    ls->guids = NULL;
     ls->n = 0;
     ib_msgs_free(ls->msgs, ls->nmsgs);
     ls->msgs = NULL;

@@ -35,6 +35,7 @@ struct mailimap_set;
 struct ib_listsort {
     struct ib_folder_list folders; /* the listing (as ib_mailbox_list gives it) */
     uint32_t *uids;                /* the SORT answer in the server's order, malloc'd */
+    char **guids;                  /* ib_listsort_window: uids[i]'s GUID (or NULL), malloc'd */
     size_t n;
     struct ib_msg *msgs;           /* the FETCH answer (as ib_fetch_msgs gives it) */
     size_t nmsgs;
@@ -60,6 +61,18 @@ int ib_listsort_run(struct ib_session *s, const char *imap_name,
 int ib_listsort_fetch(struct ib_session *s, const char *imap_name, bool read_only,
                       struct mailimap_set *uids, unsigned int want, struct ib_listsort *out,
                       struct cm_err *err) __attribute__((warn_unused_result));
+/* The same with only a window of the sorted answer and its messages'
+   GUIDs (ib_sortwin.h: UID SORT RETURN (SAVE PARTIAL first:first+count-1)
+   + UID FETCH $ (UID <GUID>), read in any order), in place of the whole
+   SORT: out->uids, out->guids, out->n the window when out->ran (empty
+   when the window lies past the end). CM_ECONFIG when the server lacks
+   LIST-STATUS or what ib_sortwin_supported needs (nothing written). */
+int ib_listsort_window(struct ib_session *s, const char *imap_name,
+                       struct mailimap_sort_key *sort_key, struct mailimap_search_key *key,
+                       uint32_t first, uint32_t count, struct ib_listsort *out,
+                       struct cm_err *err) __attribute__((warn_unused_result));
+/* Can this session take ib_listsort_window? */
+bool ib_listsort_window_supported(struct ib_session *s);
 void ib_listsort_fini(struct ib_listsort *ls);
 
 #endif

@@ -216,7 +216,9 @@ static const struct cap_name cap_names[] = {
     { "X-GM-EXT-1", IB_CAP_XGMEXT },   { "NOTIFY", IB_CAP_NOTIFY },
     { "ID", IB_CAP_ID },               { "LITERAL+", IB_CAP_LITERALPLUS },
     { "PREVIEW", IB_CAP_PREVIEW },     { "UNSELECT", IB_CAP_UNSELECT },
-    { "SEARCHRES", IB_CAP_SEARCHRES },
+    { "SEARCHRES", IB_CAP_SEARCHRES }, { "ESORT", IB_CAP_ESORT },
+    { "CONTEXT=SEARCH", IB_CAP_CONTEXT }, { "CONTEXT=SORT", IB_CAP_CONTEXT },
+    { "PARTIAL", IB_CAP_CONTEXT },
 };
 
 static unsigned int caps_from_cache(mailimap *imap)

@@ -55,7 +55,10 @@ enum ib_cap {
     IB_CAP_XGUID = 1 << 18,     /* Dovecot: FETCH/STATUS/SEARCH X-GUID (from ID or greeting) */
     IB_CAP_PREVIEW = 1 << 19,   /* RFC 8970 FETCH PREVIEW */
     IB_CAP_UNSELECT = 1 << 20,  /* RFC 3691 */
-    IB_CAP_SEARCHRES = 1 << 21  /* RFC 5182: SEARCH RETURN (SAVE), "$" */
+    IB_CAP_SEARCHRES = 1 << 21, /* RFC 5182: SEARCH RETURN (SAVE), "$" */
+    IB_CAP_ESORT = 1 << 22,     /* RFC 5267: UID SORT RETURN (...) */
+    IB_CAP_CONTEXT = 1 << 23    /* RFC 5267 CONTEXT=SEARCH/SORT (or RFC 9394
+                                   PARTIAL): RETURN (PARTIAL a:b) */
 };
 
 /* Connect and log in. On success *s_r is a new session. Auth:

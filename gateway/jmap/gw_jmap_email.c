@@ -11,6 +11,7 @@
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_body.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_fetch_folders.h"
 #include "imapbridge/ib_header.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
@@ -279,31 +280,29 @@ struct located {
     size_t n;
 };
 
-/* Fetch the messages of folder f that loc names and append their objects
-   to list. Ids not found go to not_found, or, when their location came
-   from the cache, are marked for a retry. */
-static int get_folder(struct eget *e, struct ib_session *s, const struct ib_folder *f,
-                      struct located *loc, json_t *list, json_t *not_found, struct cm_err *err)
+/* The UIDs loc names in folder f, into uids; how many. */
+static size_t folder_uids(const struct located *loc, const struct ib_folder *f, uint32_t *uids)
 {
-    uint32_t *uids = calloc(loc->n + 1, sizeof(*uids));
-    struct ib_msg *msgs = NULL;
-    size_t n = 0, nm = 0;
-    struct mailimap_set *set;
-    int rc;
+    size_t n = 0;
 
-    if (uids == NULL)
-        return cm_err_set(err, CM_ENOMEM, "out of memory");
     for (size_t i = 0; i < loc->n; i++) {
         if (loc->where[i].f == f)
             uids[n++] = loc->where[i].uid;
     }
-    rc = ib_session_select(s, f->imap_name, true, NULL, err);
-    set = rc == 0 ? ib_uidset_of(uids, n) : NULL;
-    if (rc == 0)
-        rc = ib_fetch_msgs(s, set, e->want, &msgs, &nm, err);
-    if (set != NULL)
-        ib_uidset_free(set);
-    if (rc == 0 && (e->want & IB_FETCH_HEADER) && gw_jget_wants(&e->g, "threadId")) {
+    return n;
+}
+
+/* Append the objects of folder f's fetched messages (msgs) that loc
+   names to list. Ids not found go to not_found, or, when their location
+   came from the cache, are marked for a retry. f is selected on s when
+   needs_folder says the objects need it. */
+static int take_folder(struct eget *e, struct ib_session *s, const struct ib_folder *f,
+                       struct located *loc, const struct ib_msg *msgs, size_t nm, json_t *list,
+                       json_t *not_found, struct cm_err *err)
+{
+    int rc = 0;
+
+    if ((e->want & IB_FETCH_HEADER) && gw_jget_wants(&e->g, "threadId")) {
         const struct ib_folder_list *l;
 
         rc = gw_jmail_folders(e->c->jr, &l, err);
@@ -328,32 +327,114 @@ static int get_folder(struct eget *e, struct ib_session *s, const struct ib_fold
         else
             json_array_append_new(not_found, json_string(loc->ids[i]));
     }
+    return rc;
+}
+
+/* Fetch the messages of folder f that loc names (EXAMINE + UID FETCH in
+   one write) and take them. */
+static int get_folder(struct eget *e, struct ib_session *s, const struct ib_folder *f,
+                      struct located *loc, json_t *list, json_t *not_found, struct cm_err *err)
+{
+    uint32_t *uids = calloc(loc->n + 1, sizeof(*uids));
+    struct ib_msg *msgs = NULL;
+    size_t nm = 0;
+    struct mailimap_set *set = uids ? ib_uidset_of(uids, folder_uids(loc, f, uids)) : NULL;
+    int rc = set ? ib_fetch_msgs_in(s, f->imap_name, set, e->want, &msgs, &nm, err)
+                 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    if (rc == 0)
+        rc = take_folder(e, s, f, loc, msgs, nm, list, not_found, err);
+    if (set != NULL)
+        ib_uidset_free(set);
     ib_msgs_free(msgs, nm);
     free(uids);
     return rc;
 }
 
-/* Fetch every located id, folder by folder; unlocated ones are not found. */
-static int get_located(struct eget *e, const struct ib_folder_list *l, struct located *loc,
-                       json_t *list, json_t *not_found, struct cm_err *err)
+/* Does building the objects need their folder selected (body values and
+   part headers fetch more of each message, threads search the folder)? */
+static bool needs_folder(const struct eget *e)
 {
-    struct ib_session *s = NULL;
-    int rc = 0;
+    return e->values != 0 || e->part_headers ||
+           ((e->want & IB_FETCH_HEADER) && gw_jget_wants(&e->g, "threadId"));
+}
 
-    for (size_t i = 0; i < loc->n; i++) {
-        if (loc->where[i].f == NULL)
-            json_array_append_new(not_found, json_string(loc->ids[i]));
-        else if (s == NULL && (rc = gw_jreq_session(e->c->jr, &s, err)) < 0)
-            return rc;
-    }
-    for (size_t k = 0; rc == 0 && s != NULL && k < l->count; k++) {
+/* The folders of l that hold located ids, in list order; how many. */
+static size_t located_folders(const struct ib_folder_list *l, const struct located *loc,
+                              const struct ib_folder **out)
+{
+    size_t n = 0;
+
+    for (size_t k = 0; k < l->count; k++) {
         for (size_t i = 0; i < loc->n; i++) {
             if (loc->where[i].f == &l->items[k]) {
-                rc = get_folder(e, s, &l->items[k], loc, list, not_found, err);
+                out[n++] = &l->items[k];
                 break;
             }
         }
     }
+    return n;
+}
+
+/* Every folder's EXAMINE + UID FETCH in one write (ib_fetch_folders),
+   then the objects. A folder that could not be opened fails the call, as
+   get_folder's EXAMINE does. */
+static int get_pipelined(struct eget *e, struct ib_session *s, const struct ib_folder **fs,
+                         size_t nf, struct located *loc, json_t *list, json_t *not_found,
+                         struct cm_err *err)
+{
+    struct ib_fetch_job *jobs = calloc(nf + 1, sizeof(*jobs));
+    uint32_t *uids = calloc(loc->n + 1, sizeof(*uids));
+    int rc = jobs && uids ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    for (size_t k = 0; rc == 0 && k < nf; k++) {
+        jobs[k].imap_name = fs[k]->imap_name;
+        jobs[k].uids = ib_uidset_of(uids, folder_uids(loc, fs[k], uids));
+        if (jobs[k].uids == NULL)
+            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    if (rc == 0)
+        rc = ib_fetch_folders(s, jobs, nf, e->want, err);
+    for (size_t k = 0; rc == 0 && k < nf; k++) {
+        if (jobs[k].uidvalidity == 0)
+            rc = cm_err_set(err, CM_ENOENT, "imap: folder %s could not be opened",
+                            fs[k]->imap_name);
+        else
+            rc = take_folder(e, s, fs[k], loc, jobs[k].msgs, jobs[k].n, list, not_found, err);
+    }
+    for (size_t k = 0; jobs != NULL && k < nf; k++) {
+        if (jobs[k].uids != NULL)
+            ib_uidset_free(jobs[k].uids);
+        ib_msgs_free(jobs[k].msgs, jobs[k].n);
+    }
+    free(jobs);
+    free(uids);
+    return rc;
+}
+
+/* Fetch every located id, folder by folder (all folders in one write
+   when the objects need nothing more of their folder); unlocated ones are
+   not found. */
+static int get_located(struct eget *e, const struct ib_folder_list *l, struct located *loc,
+                       json_t *list, json_t *not_found, struct cm_err *err)
+{
+    const struct ib_folder **fs = calloc(l->count + 1, sizeof(*fs));
+    struct ib_session *s = NULL;
+    size_t nf = fs ? located_folders(l, loc, fs) : 0;
+    int rc = fs ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+
+    for (size_t i = 0; rc == 0 && i < loc->n; i++) {
+        if (loc->where[i].f == NULL)
+            json_array_append_new(not_found, json_string(loc->ids[i]));
+    }
+    if (rc == 0 && nf > 0)
+        rc = gw_jreq_session(e->c->jr, &s, err);
+    if (rc == 0 && nf > 1 && !needs_folder(e) && ib_fetch_folders_supported(s))
+        rc = get_pipelined(e, s, fs, nf, loc, list, not_found, err);
+    else
+        for (size_t k = 0; rc == 0 && k < nf; k++)
+            rc = get_folder(e, s, fs[k], loc, list, not_found, err);
+    free(fs);
     return rc;
 }
 

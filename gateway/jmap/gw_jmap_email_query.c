@@ -42,6 +42,8 @@ struct equery {
     bool collapse;
     bool unsupported;      /* set by the resolver */
     bool cached;           /* l is the folder map's copy: no counts, no resolver */
+    bool windowed;         /* the server cut the window: hits are only it,
+                              from q.position on, with their GUIDs */
     json_t *thread_sets;   /* cache: "+kw" / "-kw" -> {threadId: true} */
     const struct ib_folder_list *l;
     struct ib_session *s;
@@ -484,6 +486,44 @@ static bool fresh_agrees(struct equery *eq, const struct ib_folder *cached, long
     return *empty_r;
 }
 
+/* The server's answer, for folder idx, into hits: the whole sorted
+   answer, or only the window (with its GUIDs). A window that came back
+   empty past position 0 is not used: only the whole answer tells where
+   the results end (the position to report). */
+static int take_sorted(struct equery *eq, uint32_t idx, struct ib_listsort *ls, bool window,
+                       bool *done_r, struct cm_err *err)
+{
+    size_t base = eq->nhits;
+    int rc;
+
+    if (window && ls->n == 0 && eq->q.position > 0)
+        return 0;
+    *done_r = true;
+    eq->windowed = window;
+    rc = add_hits(eq, idx, ls->uids, ls->n, err);
+    for (size_t i = 0; rc == 0 && window && i < ls->n; i++) {
+        eq->hits[base + i].guid = ls->guids[i];
+        ls->guids[i] = NULL;
+    }
+    return rc;
+}
+
+/* SORT in the cached folder behind a listing (ib_listsort): only the
+   query's window and its GUIDs when the server can cut it (one round trip
+   instead of two: no UID FETCH of the GUIDs afterwards), else everything. */
+static int listsort(struct equery *eq, const char *imap_name, struct mailimap_search_key *key,
+                    struct ib_listsort *ls, bool *window_r, struct cm_err *err)
+{
+    uint32_t first, count;
+
+    *window_r = ib_listsort_window_supported(eq->s) &&
+                gw_jquery_server_window(&eq->q, &first, &count);
+    if (*window_r)
+        return ib_listsort_window(eq->s, imap_name, eq->plan.server_key, key, first, count, ls,
+                                  err);
+    return ib_listsort_run(eq->s, imap_name, eq->plan.server_key, key, ls, err);
+}
+
 /* With the folder map: when the cached folders say the filter can match
    in one folder only and the server sorts, list every folder and sort
    that one in a single round trip (ib_listsort). The listing answers in
@@ -497,7 +537,7 @@ static int query_pipelined(struct equery *eq, bool *done_r, struct cm_err *err)
     struct mailimap_search_key *key = NULL;
     struct cm_err quiet = CM_ERR_INIT;
     long idx = -1, fresh = -1;
-    bool empty = false;
+    bool empty = false, window = false;
     int rc = 0;
 
     *done_r = false;
@@ -514,8 +554,7 @@ static int query_pipelined(struct equery *eq, bool *done_r, struct cm_err *err)
         idx = -1;
     }
     if (rc == 0 && idx >= 0 && !ib_search_needs_utf8(key)) {
-        rc = ib_listsort_run(eq->s, cached.items[idx].imap_name, eq->plan.server_key, key, &ls,
-                             &quiet);
+        rc = listsort(eq, cached.items[idx].imap_name, key, &ls, &window, &quiet);
         if (rc < 0 || !ls.ran)
             cm_debug("", "Email/query: pipelined listing not used: rc=%d %s", rc, quiet.msg);
         if (rc < 0 && !ib_session_is_broken(eq->s))
@@ -527,8 +566,8 @@ static int query_pipelined(struct equery *eq, bool *done_r, struct cm_err *err)
         gw_jmail_adopt_folders(eq->c->jr, &ls.folders);
         eq->l = &eq->c->jr->folders;
         if (fresh_agrees(eq, &cached.items[idx], &fresh, &empty)) {
-            *done_r = true;
-            rc = empty ? 0 : add_hits(eq, (uint32_t)fresh, ls.uids, ls.n, err);
+            *done_r = empty;
+            rc = empty ? 0 : take_sorted(eq, (uint32_t)fresh, &ls, window, done_r, err);
         }
     }
     eq->l = NULL;
@@ -846,11 +885,14 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
     eq.l = &c->jr->folders;
     if (!server_sorted && sort_hits(&eq, err) < 0)
         goto done;
-    if (server_sorted && (ib_session_caps(eq.s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) &&
-        window_guids(&eq, err) < 0)
+    if (server_sorted && !eq.windowed &&
+        (ib_session_caps(eq.s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) && window_guids(&eq, err) < 0)
         goto done;
     state = gw_jmail_state(c->jr, eq.l);
-    reply = gw_jquery_reply(c, &eq.q, result_ids(&eq), state ? state : "", false, err);
+    if (eq.windowed)
+        reply = gw_jquery_reply_window(c, &eq.q, result_ids(&eq), state ? state : "");
+    else
+        reply = gw_jquery_reply(c, &eq.q, result_ids(&eq), state ? state : "", false, err);
     if (reply != NULL)
         json_object_set_new(reply, "collapseThreads", json_boolean(eq.collapse));
 done:

@@ -233,6 +233,24 @@ json_t *gw_jquery_reply(struct gw_jcall *c, const struct gw_jquery *q, json_t *a
     return reply;
 }
 
+bool gw_jquery_server_window(const struct gw_jquery *q, uint32_t *first_r, uint32_t *count_r)
+{
+    if (q->anchor != NULL || q->position < 0 || q->calculate_total || q->limit < 1 ||
+        q->limit > GW_JQUERY_MAX_LIMIT || q->position >= (long long)UINT32_MAX - q->limit)
+        return false;
+    *first_r = (uint32_t)q->position + 1;
+    *count_r = (uint32_t)q->limit;
+    return true;
+}
+
+json_t *gw_jquery_reply_window(struct gw_jcall *c, const struct gw_jquery *q, json_t *ids,
+                               const char *query_state)
+{
+    return json_pack("{s:s,s:s,s:b,s:I,s:o}", "accountId", c->jr->account_id, "queryState",
+                     query_state, "canCalculateChanges", false, "position",
+                     (json_int_t)q->position, "ids", ids);
+}
+
 int gw_jchanges_parse(struct gw_jcall *c, struct gw_jchanges *ch, struct cm_err *err)
 {
     json_t *since = json_object_get(c->args, "sinceState");

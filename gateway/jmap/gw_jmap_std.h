@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "gateway/jmap/gw_jmap.h"
 
@@ -84,6 +85,16 @@ struct gw_jchanges {
     const char *since_state;  /* borrowed */
     long long max_changes;    /* -1 = none given */
 };
+
+/* The reply of gw_jquery_reply when the server already cut the window
+   (ids: the results from q->position on, at most the limit; steals it).
+   Only for a query with no anchor, position >= 0, 1 <= limit <=
+   GW_JQUERY_MAX_LIMIT and no calculateTotal (gw_jquery_server_window). */
+json_t *gw_jquery_reply_window(struct gw_jcall *c, const struct gw_jquery *q, json_t *ids,
+                               const char *query_state);
+/* Can the server cut q's window (see gw_jquery_reply_window)? *first_r,
+   *count_r: the window's 1-based first position and size. */
+bool gw_jquery_server_window(const struct gw_jquery *q, uint32_t *first_r, uint32_t *count_r);
 
 int gw_jchanges_parse(struct gw_jcall *c, struct gw_jchanges *ch, struct cm_err *err)
     __attribute__((warn_unused_result));

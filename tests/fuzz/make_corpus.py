@@ -313,6 +313,14 @@ def dovecot_seeds():
         b"\x03* STATUS INBOX (MAILBOXID (F1) MESSAGES 1)\r\nA1 OK done\r\n",
         b"\x03* ESEARCH (TAG \"A282\") UID MIN 2 MAX 47 COUNT 5 ALL 2,10:12,47 MODSEQ 9\r\nA282 OK\r\n"])
     write("fuzz_ib_untagged", idle_items)
+    # the sorted window's answers as Dovecot 2.3.19 interleaves them
+    write("fuzz_ib_sortwin", [
+        b"* ESEARCH (TAG \"7\") UID PARTIAL (1:5 120,119,118,117,116)\r\n"
+        b"* 1 FETCH (UID 116 X-GUID 1030016778.M1P11544.vm,S=3294)\r\n"
+        b"* 2 FETCH (UID 117 X-GUID \"1030020758.M2P11544.vm,S=3867\")\r\n",
+        b"* ESEARCH (TAG \"7\") UID PARTIAL (200:210 NIL) COUNT 120\r\n",
+        b"* ESEARCH (TAG \"7\") UID PARTIAL (1:6 9:7,2:4)\r\n* 3 EXISTS\r\n",
+        b"* 2 FETCH (UID 9 BODY[HEADER] {5}\r\nab)cd EMAILID (M1-x) FLAGS (\\Seen))\r\n"])
 
 
 if __name__ == "__main__":

@@ -299,6 +299,33 @@ class JmapIdsTest(StackTestCase):
         self.assertEqual(warm["by_command"].get("UID SEARCH", 0), 0, warm)
         self.assertLessEqual(cold["round_trips"], warm["round_trips"] + 1, (cold, warm))
 
+    def test_cold_get_over_folders_is_three_round_trips(self):
+        # ids in four folders, fetched by an instance that never saw them:
+        # LIST-STATUS, the GUID search over every folder, then every
+        # folder's EXAMINE + UID FETCH in one write (issue 12); warm, the
+        # search round goes. Without the pipelined fetch: 2 per folder.
+        proxy = LatencyProxy(self.dovecot.plain_port, 0.010)
+        self.addCleanup(proxy.close)
+        gw3 = Gateway("imap://127.0.0.1:%d" % proxy.port, secret=self.gw.secret)
+        gw3.start()
+        self.addCleanup(gw3.close)
+        _, _, s = gw3.json("GET", "/.well-known/jmap", headers=self.auth)
+        acct = s["primaryAccounts"][MAIL]
+        ids = {f: self.ids_in(f)[:3] for f in ("INBOX", "Archive", "Work", "Lists")}
+        want = [i for f in ids for i in ids[f]]
+        self.get([], gw=gw3, acct=acct)             # log in, warm the session
+        for name, ceiling in (("cold", 3), ("warm", 2)):
+            proxy.reset()
+            got, nf = self.get(want, gw=gw3, acct=acct, props=("mailboxIds", "subject"))
+            counted = proxy.totals()
+            self.assertEqual(nf, [])
+            for folder, fids in ids.items():
+                for eid in fids:
+                    self.assertEqual(self.name_of[list(got[eid]["mailboxIds"])[0]], folder)
+            self.assertLessEqual(counted["round_trips"], ceiling, (name, counted))
+            self.assertEqual(counted["by_command"].get("UNSELECT"), 1 + (name == "cold"),
+                             counted)
+
     # -- the random run ---------------------------------------------------------
 
     def test_random_operations_leave_jmap_equal_to_imap(self):

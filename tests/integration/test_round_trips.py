@@ -30,7 +30,9 @@ CEILINGS = {
     "rest_changes_flag": 1,    # target 1: EXAMINE+STATUS+UID FETCH CHANGEDSINCE [VANISHED] in one
                                # write (the cursor holds the MODSEQ; flags come in the answer);
                                # only added messages cost a 2nd round trip (their summaries)
-    "jmap_query_get_50": 2,    # target 2: EXAMINE+LIST-STATUS+UID SORT (folder map), UID FETCH
+    "jmap_query_get_50": 2,    # target 2: EXAMINE+LIST-STATUS+UID SORT RETURN (SAVE PARTIAL)
+                               # +UID FETCH $ (the window's GUIDs; folder map), UID FETCH; a
+                               # fresh instance too (test_query_window.py)
     "jmap_email_changes": 2,   # target 2: EXAMINE+LIST-STATUS, UID FETCH CHANGEDSINCE
     "jmap_set_keywords": 3,    # target 1: SELECT+LIST-STATUS+UID FETCH, UID STORE, UNSELECT+LIST-STATUS
     "move": 3,                 # target 1: SELECT+STATUS+UID FETCH, UID MOVE, UNSELECT

@@ -36,6 +36,11 @@ class TcpProxy:
         except OSError:
             client.close()
             return
+        # relay each chunk as it comes: with Nagle on, a small chunk sent
+        # behind one not yet acknowledged waits for the peer's delayed ACK
+        # (~40 ms on Linux), a stall the server itself does not cause
+        for s in (client, up):
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         threading.Thread(target=self.pipe, args=(up, client, True), daemon=True).start()
         threading.Thread(target=self.pipe, args=(client, up, False), daemon=True).start()
 
