@@ -116,6 +116,25 @@ class CyrusTest(unittest.TestCase):
         self.assertEqual(got["notFound"], [], got)
         self.assertEqual(got["list"][0]["mailboxIds"], {box["Archive"]["id"]: True})
 
+    def test_sort_order_kept_in_metadata(self):
+        state0 = self.call(["Mailbox/get", {"accountId": self.acct, "ids": []}])["state"]
+        archive = self.boxes()["Archive"]["id"]
+        r = self.call(["Mailbox/set", {"accountId": self.acct,
+                                       "update": {archive: {"sortOrder": 4}}}])
+        self.assertIn(archive, r["updated"], r)
+        self.assertEqual(self.boxes()["Archive"]["sortOrder"], 4)
+        ch = self.call(["Mailbox/changes", {"accountId": self.acct, "sinceState": state0}])
+        self.assertEqual(ch["updated"], [archive], ch)
+        m = self.imap()
+        typ, _ = m.xatom("GETMETADATA", '""', "(/private/vendor/jmapgate/sortorder)")
+        self.assertEqual(typ, "OK")
+        self.assertIn(("%s=4" % archive).encode(), b"".join(
+            d if isinstance(d, bytes) else b"".join(d) for d in m.untagged_responses["METADATA"]))
+        r = self.call(["Mailbox/set", {"accountId": self.acct,
+                                       "update": {archive: {"sortOrder": 0}}}])
+        self.assertIn(archive, r["updated"], r)
+        self.assertEqual(self.boxes()["Archive"]["sortOrder"], 0)
+
     def test_rest_pages_and_delta(self):
         st, _, out = self.gw.json("GET", "/api/v1/mailboxes", headers=self.auth)
         self.assertEqual(st, 200)
