@@ -135,6 +135,43 @@ class CyrusTest(unittest.TestCase):
         self.assertIn(archive, r["updated"], r)
         self.assertEqual(self.boxes()["Archive"]["sortOrder"], 0)
 
+    def test_threads_come_from_threadid(self):
+        parent = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: Trip plan qzt\r\n"
+                  b"Message-ID: <plan-qzt@example.org>\r\nReferences: <root-qzt@example.org>\r\n"
+                  b"Date: Tue, 01 Oct 2024 10:00:00 +0000\r\n\r\nparent\r\n")
+        # the real-mail case of issue 12: In-Reply-To only, in another folder
+        reply = (b"From: b@example.org\r\nTo: a@example.org\r\nSubject: Re: Trip plan qzt\r\n"
+                 b"Message-ID: <reply-qzt@example.org>\r\nIn-Reply-To: <plan-qzt@example.org>\r\n"
+                 b"Date: Tue, 01 Oct 2024 11:00:00 +0000\r\n\r\nreply\r\n")
+        self.cy.append("alice", "alice-pw", "INBOX", parent)
+        self.cy.append("alice", "alice-pw", "Sent", reply)
+        q = self.call(["Email/query", {"accountId": self.acct, "filter": {"subject": "qzt"}}],
+                      ["Email/get", {"accountId": self.acct, "properties": ["threadId", "subject"],
+                                     "#ids": {"resultOf": "0", "name": "Email/query",
+                                              "path": "/ids"}}])
+        got = {e["subject"]: e for e in q[1]["list"]}
+        self.assertEqual(len(got), 2, q)
+        tid = got["Trip plan qzt"]["threadId"]
+        self.assertEqual(got["Re: Trip plan qzt"]["threadId"], tid)
+        # it is the server's THREADID, as imaplib sees it
+        m = self.imap()
+        m.select("INBOX", readonly=True)
+        typ, data = m.uid("SEARCH", "HEADER", "Message-ID", "plan-qzt")
+        typ, data = m.uid("FETCH", data[0].split()[-1], "(THREADID)")
+        server_tid = re.search(rb"THREADID \(([^)]+)\)", data[0]).group(1)
+        self.assertEqual(base64.urlsafe_b64decode(tid[1:] + "=" * (-len(tid[1:]) % 4)),
+                         server_tid)
+        # Thread/get finds both, oldest first, on a cold instance too
+        ids = [got["Trip plan qzt"]["id"], got["Re: Trip plan qzt"]["id"]]
+        cold = Gateway(self.cy.url, secret=self.gw.secret)
+        cold.start()
+        self.addCleanup(cold.close)
+        for gw in (self.gw, cold):
+            t = self.call(["Thread/get", {"accountId": self.acct, "ids": [tid]}], gw=gw)
+            self.assertEqual(t["list"], [{"id": tid, "emailIds": ids}], t)
+        t = self.call(["Thread/get", {"accountId": self.acct, "ids": ["s" + "x" * 10, "sIiI"]}])
+        self.assertEqual(sorted(t["notFound"]), sorted(["s" + "x" * 10, "sIiI"]), t)
+
     def test_rest_pages_and_delta(self):
         st, _, out = self.gw.json("GET", "/api/v1/mailboxes", headers=self.auth)
         self.assertEqual(st, 200)
