@@ -163,7 +163,9 @@ char *gw_jthread_id(struct gw_jreq *jr, const struct ib_header_list *hl, const c
    caps from ib_session_caps, else 0): add them to a FETCH whose messages need a threadId. */
 unsigned int gw_jthread_fetch_want(unsigned int caps);
 /* The threadId of m: from its THREADID when the server gave one, else
-   gw_jthread_id(jr, hl, email_id). malloc'd (NULL on OOM). */
+   gw_jthread_id(jr, hl, email_id); with jr NULL (REST, which does not
+   search for parents) gw_jmail_thread_id(hl, email_id). malloc'd (NULL on
+   OOM). */
 char *gw_jthread_id_of(struct gw_jreq *jr, const struct ib_msg *m,
                        const struct ib_header_list *hl, const char *email_id);
 /* What tells m's thread apart (for collapseThreads): its THREADID thread

@@ -28,7 +28,9 @@ char *gw_jthread_id_of(struct gw_jreq *jr, const struct ib_msg *m,
 {
     char *id = m && m->thread_guid ? ib_ids_thread_server(m->thread_guid) : NULL;
 
-    return id ? id : gw_jthread_id(jr, hl, email_id);
+    if (id != NULL)
+        return id;
+    return jr != NULL ? gw_jthread_id(jr, hl, email_id) : gw_jmail_thread_id(hl, email_id);
 }
 
 char *gw_jthread_key_of(struct gw_jreq *jr, const struct ib_msg *m,

@@ -169,6 +169,13 @@ class CyrusTest(unittest.TestCase):
         for gw in (self.gw, cold):
             t = self.call(["Thread/get", {"accountId": self.acct, "ids": [tid]}], gw=gw)
             self.assertEqual(t["list"], [{"id": tid, "emailIds": ids}], t)
+        # REST summaries carry the same threadId
+        for box, subject in (("INBOX", "Trip plan qzt"), ("Sent", "Re: Trip plan qzt")):
+            st, _, page = self.gw.json("GET", "/api/v1/mailboxes/%s/messages?limit=50" % box,
+                                       headers=self.auth)
+            self.assertEqual(st, 200, page)
+            mine = [x for x in page["messages"] if x["subject"] == subject]
+            self.assertEqual([x["threadId"] for x in mine], [tid], page)
         t = self.call(["Thread/get", {"accountId": self.acct, "ids": ["s" + "x" * 10, "sIiI"]}])
         self.assertEqual(sorted(t["notFound"]), sorted(["s" + "x" * 10, "sIiI"]), t)
 
