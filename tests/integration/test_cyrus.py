@@ -169,6 +169,10 @@ class CyrusTest(unittest.TestCase):
         for gw in (self.gw, cold):
             t = self.call(["Thread/get", {"accountId": self.acct, "ids": [tid]}], gw=gw)
             self.assertEqual(t["list"], [{"id": tid, "emailIds": ids}], t)
+        # collapseThreads keeps one of the two (they are one thread)
+        c = self.call(["Email/query", {"accountId": self.acct, "filter": {"subject": "qzt"},
+                                       "collapseThreads": True}])
+        self.assertEqual(len(c["ids"]), 1, c)
         # REST summaries carry the same threadId
         for box, subject in (("INBOX", "Trip plan qzt"), ("Sent", "Re: Trip plan qzt")):
             st, _, page = self.gw.json("GET", "/api/v1/mailboxes/%s/messages?limit=50" % box,
