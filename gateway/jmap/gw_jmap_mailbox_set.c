@@ -41,7 +41,8 @@ struct mset {
                                        listed again after each phase that changed it */
     char delim;
     bool can_order;            /* the server keeps sortOrders (METADATA) */
-    json_t *orders;            /* mailbox id or "#cid" -> sortOrder to write */
+    json_t *orders;            /* mailbox id -> sortOrder to write */
+    json_t *cid_orders;        /* creation id -> sortOrder to write */
     json_t *cid_names;         /* creation id -> wire name of the new folder */
     json_t *created, *not_created, *updated, *not_updated, *destroyed, *not_destroyed;
 };
@@ -318,16 +319,11 @@ static json_t *plan_create(struct mset *m, json_t *obj, char **wire_r)
     return e;
 }
 
-/* Note a sortOrder to write (key: prefix + name) when it changes. */
-static void want_order(struct mset *m, const char *prefix, const char *name, json_t *so,
-                       uint64_t cur)
+/* Note in into (key -> sortOrder) a sortOrder to write when it changes. */
+static void want_order(json_t *into, const char *key, json_t *so, uint64_t cur)
 {
-    char key[256];
-
-    if (so == NULL || (uint64_t)json_integer_value(so) == cur)
-        return;
-    snprintf(key, sizeof(key), "%s%s", prefix, name);
-    json_object_set(m->orders, key, so);
+    if (so != NULL && (uint64_t)json_integer_value(so) != cur)
+        json_object_set(into, key, so);
 }
 
 static int create_one(struct mset *m, const char *cid, json_t *obj, struct cm_err *err)
@@ -349,7 +345,7 @@ static int create_one(struct mset *m, const char *cid, json_t *obj, struct cm_er
         else
             cm_err_clear(err); /* created; a refused SUBSCRIBE is not worth failing it */
         json_object_set_new(m->cid_names, cid, json_string(wire));
-        want_order(m, "#", cid, json_object_get(obj, "sortOrder"), 0);
+        want_order(m->cid_orders, cid, json_object_get(obj, "sortOrder"), 0);
     }
     free(wire);
     return rc;
@@ -448,7 +444,7 @@ static int update_one(struct mset *m, const char *id, json_t *patch, struct cm_e
         rc = imap_failed(m, m->not_updated, id, err);
     else {
         json_object_set_new(m->updated, id, json_null());
-        want_order(m, "", id, json_object_get(patch, "sortOrder"), f->sort_order);
+        want_order(m->orders, id, json_object_get(patch, "sortOrder"), f->sort_order);
     }
     free(to);
     return rc;
@@ -525,27 +521,26 @@ static int refresh(struct mset *m, bool changed, struct cm_err *err)
     return gw_jmail_folders(m->c->jr, &m->l, err);
 }
 
-/* The orders of this call onto a copy of the (fresh) folder list: keys
-   are ids, or "#cid" for folders created in this call. */
+/* The orders of this call onto a copy of the (fresh) folder list: by id,
+   and for folders created in this call by their wire name. */
 static int orders_onto(const struct mset *m, struct ib_folder_list *l)
 {
+    const char *cid;
+    json_t *v;
+
     if (ib_folder_list_dup(m->l, l) < 0)
         return CM_ENOMEM;
     for (size_t i = 0; i < l->count; i++) {
-        struct ib_folder *f = &l->items[i];
-        const char *cid;
-        json_t *v = json_object_get(m->orders, f->id), *wire;
-
-        json_object_foreach(m->cid_names, cid, wire) {
-            if (strcmp(json_string_value(wire), f->imap_name) == 0 && v == NULL) {
-                char key[256];
-
-                snprintf(key, sizeof(key), "#%s", cid);
-                v = json_object_get(m->orders, key);
-            }
-        }
+        v = json_object_get(m->orders, l->items[i].id);
         if (v != NULL)
-            f->sort_order = (uint64_t)json_integer_value(v);
+            l->items[i].sort_order = (uint64_t)json_integer_value(v);
+    }
+    json_object_foreach(m->cid_orders, cid, v) {
+        json_t *wire = json_object_get(m->cid_names, cid);
+        const struct ib_folder *f = wire ? by_wire_name(l, json_string_value(wire)) : NULL;
+
+        if (f != NULL)
+            l->items[f - l->items].sort_order = (uint64_t)json_integer_value(v);
     }
     return 0;
 }
@@ -558,7 +553,7 @@ static void orders_failed(struct mset *m, const struct cm_err *err)
     json_t *v;
 
     json_object_foreach(m->orders, key, v) {
-        if (key[0] == '#' || json_object_get(m->updated, key) == NULL)
+        if (json_object_get(m->updated, key) == NULL)
             continue;
         json_object_del(m->updated, key);
         json_object_set_new(m->not_updated, key, gw_jset_error("serverFail", err->msg));
@@ -573,7 +568,7 @@ static int store_orders(struct mset *m, bool *wrote_r, struct cm_err *err)
     int rc;
 
     *wrote_r = false;
-    if (json_object_size(m->orders) == 0)
+    if (json_object_size(m->orders) + json_object_size(m->cid_orders) == 0)
         return 0;
     rc = orders_onto(m, &l);
     if (rc < 0)
@@ -655,6 +650,7 @@ static int parse_args(struct gw_jcall *c, bool *remove_r, struct cm_err *err)
 static void mset_fini(struct mset *m)
 {
     json_decref(m->orders);
+    json_decref(m->cid_orders);
     json_decref(m->cid_names);
     json_decref(m->created);
     json_decref(m->not_created);
@@ -673,6 +669,7 @@ json_t *gw_jmap_mailbox_set(struct gw_jcall *c, struct cm_err *err)
     bool remove_emails = false;
 
     m.orders = json_object();
+    m.cid_orders = json_object();
     m.cid_names = json_object();
     m.created = json_object();
     m.not_created = json_object();
