@@ -178,8 +178,8 @@ bool gw_jthread_all_server(const struct ib_msg *msgs, size_t n);
 typedef int gw_jthread_member_fn(void *ctx, int64_t received, const char *email_id);
 /* The members of the "s" thread thread_id (Thread/get): one pipelined
    round of UID SEARCH THREADID over l's folders that hold mail, then
-   EXAMINE + UID FETCH per folder with members. A malformed id finds
-   nothing (0). */
+   EXAMINE + UID FETCH per folder with members. A malformed id, or a
+   server without THREADID, finds nothing (0). */
 int gw_jthread_server_members(struct gw_jreq *jr, const struct ib_folder_list *l,
                               const char *thread_id, gw_jthread_member_fn *add, void *ctx,
                               struct cm_err *err) __attribute__((warn_unused_result));

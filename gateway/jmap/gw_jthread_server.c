@@ -118,6 +118,10 @@ int gw_jthread_server_members(struct gw_jreq *jr, const struct ib_folder_list *l
     }
     if (rc == 0 && tid != NULL && n > 0 && (rc = gw_jreq_session(jr, &s, err)) == 0)
         rc = ib_locate_thread(s, names, n, tid, uidv, &hits, &nhits, err);
+    if (rc == CM_EPERM) { /* no THREADID here: such a thread is nowhere */
+        cm_err_clear(err);
+        rc = 0;
+    }
     for (size_t fi = 0; rc == 0 && fi < n; fi++) {
         struct mailimap_set *set = uids_in(hits, nhits, fi);
 
