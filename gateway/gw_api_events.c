@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/cm_log.h"
 #include "gateway/gw_authn.h"
@@ -135,6 +136,19 @@ static int validate_folders(struct gw_req *req, const struct gw_principal *p, st
 }
 
 /* Last-Event-ID header, else the lastEventId query argument. */
+/* The credentials of a stream request. A token already past its exp
+   (verification allows some clock skew) is refused, not opened: its
+   stream would end at once and an EventSource would reconnect with the
+   same token in a loop until the skew runs out. */
+static int stream_principal(struct gw_req *req, struct gw_principal *p, struct cm_err *err)
+{
+    int rc = gw_authn_principal(req, true, p, err);
+
+    if (rc == 0 && p->exp != 0 && time(NULL) >= p->exp)
+        rc = cm_err_set(err, CM_EAUTH, "token expired");
+    return rc;
+}
+
 static bool last_event_id(const struct gw_req *req, uint64_t *id_r)
 {
     const char *v = gw_req_header(req, GW_HDR_LAST_EVENT_ID);
@@ -185,7 +199,7 @@ void gw_api_events(struct gw_req *req)
     struct gw_sse_opts o = { GW_SSE_REST, req->ctx->set->push_ping_secs, false, GW_SSE_T_ALL, 0,
                              acct };
 
-    if (gw_authn_principal(req, true, &p, &err) < 0 ||
+    if (stream_principal(req, &p, &err) < 0 ||
         parse_folders(gw_req_query(req, "mailbox"), req->ctx->set->push_max_folders, &f,
                       &err) < 0 ||
         validate_folders(req, &p, &f, &err) < 0) {
@@ -238,7 +252,7 @@ void gw_jmap_eventsource(struct gw_req *req)
         gw_req_reply_problem(req, 400, "ping must be a number of seconds; closeafter state|no");
         goto out;
     }
-    if (gw_authn_principal(req, true, &p, &err) < 0 ||
+    if (stream_principal(req, &p, &err) < 0 ||
         gw_authn_run_as(req, &p, list_all_folders, &f, &err) < 0) {
         gw_req_reply_error(req, &err);
         goto out;

@@ -229,7 +229,7 @@ static void add_headers(json_t *o, const struct ib_msg *m, const char *id)
         date = json_string(text);
     }
     json_object_set_new(o, "date", date);
-    thread = gw_jmail_thread_id(hl, id);
+    thread = gw_jthread_id_of(NULL, m, hl, id); /* JMAP's own where it costs nothing */
     json_object_set_new(o, "threadId", thread ? json_string(thread) : json_null());
     free(thread);
     ib_header_list_free(&hl);

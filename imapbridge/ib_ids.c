@@ -278,3 +278,33 @@ char *ib_ids_thread_root(const char *thread_id)
     }
     return (char *)raw;
 }
+
+char *ib_ids_thread_server(const char *server_tid)
+{
+    size_t n = strlen(server_tid);
+    char *id;
+
+    if (!ib_ids_guid_valid(server_tid))
+        return NULL;
+    id = malloc(1 + cm_b64url_encoded_len(n) + 1);
+    if (id != NULL) {
+        id[0] = 's';
+        cm_b64url_encode(server_tid, n, id + 1);
+    }
+    return id;
+}
+
+char *ib_ids_thread_server_parse(const char *thread_id)
+{
+    size_t len = 0;
+    char *raw;
+
+    if (thread_id[0] != 's' || thread_id[1] == '\0')
+        return NULL;
+    raw = (char *)cm_b64url_decode(thread_id + 1, strlen(thread_id + 1), &len);
+    if (raw != NULL && (strlen(raw) != len || !ib_ids_guid_valid(raw))) {
+        free(raw); /* embedded NUL, or nothing a server would send */
+        raw = NULL;
+    }
+    return raw;
+}

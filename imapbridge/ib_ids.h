@@ -20,7 +20,9 @@
  * thread can be found again by searching headers; a root longer than
  * IB_IDS_MAX_ROOT (or empty) gives "T" + base64url of a hash instead: such
  * a thread cannot be searched for, so Thread/get reports only the emails
- * the caller names.
+ * the caller names. On a server with its own thread ids (RFC 8474
+ * THREADID): "s" + base64url of that id (ib_ids_thread_server), found
+ * again by UID SEARCH THREADID.
  *
  * Threads: pure; safe from any thread.
  */
@@ -87,5 +89,12 @@ char *ib_ids_thread(const char *root_msgid);
 /* The root Message-ID of a thread id (malloc'd), or NULL when the id is
    malformed or carries a hash (not searchable). */
 char *ib_ids_thread_root(const char *thread_id);
+/* Thread id from the server's own thread id (THREADID); NULL when
+   !ib_ids_guid_valid(server_tid) (the caller takes the root id) or OOM.
+   malloc'd. */
+char *ib_ids_thread_server(const char *server_tid);
+/* The server thread id of an "s" thread id (malloc'd), or NULL when the
+   id is of another kind or malformed. */
+char *ib_ids_thread_server_parse(const char *thread_id);
 
 #endif

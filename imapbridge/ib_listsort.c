@@ -156,7 +156,7 @@ static int run(struct ib_session *s, const char *imap_name, bool read_only, stru
                struct ib_listsort *out, struct cm_err *err)
 {
     struct ib_use use = { 0 };
-    struct ib_lsq list_q = { 0, 0 };
+    struct ib_lsq list_q = { 0 };
     int rc, rc_use;
     bool news = false, tail_ok = false;
 

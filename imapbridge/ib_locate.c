@@ -9,6 +9,7 @@
 
 #include "imapbridge/ib_etpan.h"
 #include "imapbridge/ib_ext.h"
+#include "imapbridge/ib_ids.h"
 #include "imapbridge/ib_session.h"
 
 enum cmd_kind { CMD_EXAMINE, CMD_SEARCH_SAVE, CMD_FETCH_SAVED, CMD_SEARCH_ONE, CMD_UNSELECT };
@@ -222,6 +223,24 @@ static int run_all(struct run *r, size_t nfolders, struct cm_err *err)
     return rc;
 }
 
+/* Run r over nfolders folders; its hits into *hits_r / *nhits_r. */
+static int locate(struct run *r, size_t nfolders, struct ib_locate_hit **hits_r,
+                  size_t *nhits_r, struct cm_err *err)
+{
+    /* whatever happens, what was selected no longer is */
+    int rc = run_all(r, nfolders, err);
+
+    ib_session_note_unselected(r->s);
+    free(r->search_save);
+    if (rc < 0) {
+        free(r->hits);
+        return rc;
+    }
+    *hits_r = r->hits;
+    *nhits_r = r->nhits;
+    return 0;
+}
+
 int ib_locate_guids(struct ib_session *s, const char *const *folders, size_t nfolders,
                     const char *const *guids, size_t nguids, uint32_t *uidvalidity_r,
                     struct ib_locate_hit **hits_r, size_t *nhits_r, struct cm_err *err)
@@ -229,7 +248,6 @@ int ib_locate_guids(struct ib_session *s, const char *const *folders, size_t nfo
     unsigned int caps = ib_session_caps(s);
     struct run r = { .s = s, .imap = ib_session_imap(s), .folders = folders, .guids = guids,
                      .nguids = nguids, .uidv = uidvalidity_r };
-    int rc;
 
     *hits_r = NULL;
     *nhits_r = 0;
@@ -242,15 +260,22 @@ int ib_locate_guids(struct ib_session *s, const char *const *folders, size_t nfo
     r.searchres = (caps & IB_CAP_SEARCHRES) != 0;
     if (r.searchres && (r.search_save = or_search(r.key, guids, nguids)) == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
-    /* whatever happens, what was selected no longer is */
-    rc = run_all(&r, nfolders, err);
-    ib_session_note_unselected(s);
-    free(r.search_save);
-    if (rc < 0) {
-        free(r.hits);
-        return rc;
-    }
-    *hits_r = r.hits;
-    *nhits_r = r.nhits;
-    return 0;
+    return locate(&r, nfolders, hits_r, nhits_r, err);
+}
+
+int ib_locate_thread(struct ib_session *s, const char *const *folders, size_t nfolders,
+                     const char *thread_id, uint32_t *uidvalidity_r,
+                     struct ib_locate_hit **hits_r, size_t *nhits_r, struct cm_err *err)
+{
+    struct run r = { .s = s, .imap = ib_session_imap(s), .folders = folders,
+                     .guids = &thread_id, .nguids = 1, .uidv = uidvalidity_r,
+                     .key = "THREADID", .fetch_type = IB_EXT_FETCH_THREADID };
+
+    *hits_r = NULL;
+    *nhits_r = 0;
+    if (!(ib_session_caps(s) & IB_CAP_OBJECTID) || !ib_locate_supported(s))
+        return cm_err_set(err, CM_EPERM, "imap: the server has no THREADID");
+    if (!ib_ids_guid_valid(thread_id))
+        return cm_err_set(err, CM_EINVAL, "not a thread id the server could have sent");
+    return locate(&r, nfolders, hits_r, nhits_r, err);
 }

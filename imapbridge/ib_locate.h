@@ -51,4 +51,14 @@ int ib_locate_guids(struct ib_session *s, const char *const *folders, size_t nfo
                     struct ib_locate_hit **hits_r, size_t *nhits_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* The messages of the server's thread thread_id (RFC 8474 THREADID, as
+   FETCH gave it) in folders[0..nfolders): per folder EXAMINE + `UID
+   SEARCH THREADID "id"`, in the same windows and one round trip as
+   ib_locate_guids (hit.guid is 0). CM_EPERM without OBJECTID (or
+   UNSELECT), CM_EINVAL for an id that !ib_ids_guid_valid. */
+int ib_locate_thread(struct ib_session *s, const char *const *folders, size_t nfolders,
+                     const char *thread_id, uint32_t *uidvalidity_r,
+                     struct ib_locate_hit **hits_r, size_t *nhits_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 #endif

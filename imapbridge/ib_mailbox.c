@@ -16,6 +16,7 @@
 #include "imapbridge/ib_mutf7.h"
 #include "imapbridge/ib_park_blob.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_sortorder.h"
 
 /* ---- pure helpers ----------------------------------------------------- */
 
@@ -421,6 +422,8 @@ int ib_mailbox_list(struct ib_session *s, struct ib_folder_list *out, struct cm_
         rc = ib_session_drop_selection(s, err);
     if (rc == 0)
         rc = build(s, list, lsub, out, err);
+    if (rc == 0)
+        rc = ib_sortorder_load(s, out, err); /* its own round trip: rare servers */
     if (list != NULL)
         mailimap_list_result_free(list);
     if (lsub != NULL)

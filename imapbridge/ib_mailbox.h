@@ -38,6 +38,8 @@ struct ib_folder {
                           Dovecot's X-GUID) from STATUS, or NULL */
     uint32_t total, unread, uidvalidity, uidnext;
     uint64_t highestmodseq;
+    uint64_t sort_order; /* JMAP sortOrder stored by the gateway in METADATA
+                            (ib_sortorder.h), 0 when none */
 };
 
 struct ib_folder_list {

@@ -48,8 +48,11 @@ int ib_mailbox_list_status(struct ib_session *s, struct ib_folder_list *out,
    second LIST-STATUS in the same write, `RETURN (STATUS (MAILBOXID))` alone
    (ids_tag; 0 when not sent): Cyrus 3.6.1 answers MAILBOXID beside other
    STATUS items with the bytes of a pointer, not the id. */
+/* With METADATA, the GETMETADATA of the folders' sortOrders
+   (ib_sortorder.h) goes in the same write too (order_tag; 0 when not
+   sent). */
 struct ib_lsq {
-    int tag, ids_tag;
+    int tag, ids_tag, order_tag;
 };
 int ib_mailbox_list_status_send(struct ib_session *s, struct ib_lsq *q, struct cm_err *err)
     __attribute__((warn_unused_result));

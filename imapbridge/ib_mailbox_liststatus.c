@@ -15,6 +15,7 @@
 #include "imapbridge/ib_lines.h"
 #include "imapbridge/ib_mailbox_int.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_sortorder.h"
 
 /* The command for this session's capabilities into buf. */
 static void list_status_command(unsigned int caps, char *buf, size_t cap)
@@ -122,7 +123,7 @@ static int exchange(struct ib_session *s, struct ib_folder_list *out, bool *news
                     struct cm_err *err)
 {
     struct ib_use use = { 0 };
-    struct ib_lsq q = { 0, 0 };
+    struct ib_lsq q = { 0 };
     int rc = current_send(s, &use, err);
 
     if (rc == 0)
@@ -161,7 +162,7 @@ int ib_mailbox_list_status_send(struct ib_session *s, struct ib_lsq *q, struct c
     char cmd[256];
     int rc;
 
-    q->tag = q->ids_tag = 0;
+    q->tag = q->ids_tag = q->order_tag = 0;
     if (!(ib_session_caps(s) & IB_CAP_LIST_STATUS))
         return cm_err_set(err, CM_ECONFIG, "imap: no LIST-STATUS");
     list_status_command(ib_session_caps(s), cmd, sizeof(cmd));
@@ -172,6 +173,8 @@ int ib_mailbox_list_status_send(struct ib_session *s, struct ib_lsq *q, struct c
                                                     "LIST \"\" \"*\" RETURN (STATUS (MAILBOXID))",
                                                     &q->ids_tag),
                               "LIST-STATUS", err);
+    if (rc == 0)
+        rc = ib_sortorder_send(s, &q->order_tag, err);
     return rc;
 }
 
@@ -191,6 +194,17 @@ static void take_ids(struct ib_untagged *u, struct ib_untagged *ids)
     }
 }
 
+/* The sortOrders' answer onto out (read even when the listing failed, so
+   the stream stays in step); rc: the listing's result so far. */
+static int read_orders(struct ib_session *s, int tag, struct ib_folder_list *out, int rc,
+                       struct cm_err *err)
+{
+    struct ib_folder_list none = { 0 };
+    int rc_order = ib_sortorder_recv(s, tag, rc == 0 ? out : &none, rc == 0 ? err : NULL);
+
+    return rc < 0 ? rc : rc_order;
+}
+
 int ib_mailbox_list_status_recv(struct ib_session *s, const struct ib_lsq *q,
                                 struct ib_folder_list *out, bool *news_r, struct cm_err *err)
 {
@@ -207,6 +221,8 @@ int ib_mailbox_list_status_recv(struct ib_session *s, const struct ib_lsq *q,
     take_ids(&u, &ids);
     if (rc == 0)
         rc = build(&u, out, err);
+    if (q->order_tag != 0 && !ib_session_is_broken(s))
+        rc = read_orders(s, q->order_tag, out, rc, err);
     ib_untagged_reset(&u);
     ib_untagged_reset(&ids);
     if (rc < 0)
@@ -218,7 +234,7 @@ int ib_mailbox_list_unselect(struct ib_session *s, struct ib_folder_list *out,
                              struct cm_err *err)
 {
     unsigned int need = IB_CAP_LIST_STATUS | IB_CAP_UNSELECT;
-    struct ib_lsq list_q = { 0, 0 };
+    struct ib_lsq list_q = { 0 };
     int un_tag = 0, rc, rc_un;
     bool news = false;
 

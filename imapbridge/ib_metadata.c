@@ -180,23 +180,11 @@ static bool safe_text(const char *t, size_t max)
     return n <= max;
 }
 
-/* Run a hand-built command; CM_EPERM for a NO/BAD (no METADATA here). */
-static int run(struct ib_session *s, const char *cmd, const char *entry, char **value_r,
-               struct cm_err *err)
+/* The value of entry in the "* METADATA" data of the last response
+   (malloc'd into *value_r; left NULL when absent or NIL). */
+static int take_value(mailimap *imap, const char *entry, char **value_r, struct cm_err *err)
 {
-    mailimap *imap = ib_session_imap(s);
-    struct mailimap_response *resp = NULL;
-    int r = ib_etpan_command(imap, cmd, &resp);
-    int rc = ib_session_check(s, r, "METADATA", err);
-
-    if (rc < 0)
-        return rc;
-    if (!ib_etpan_tagged_ok(resp)) {
-        mailimap_response_free(resp);
-        return cm_err_set(err, CM_EPERM, "the IMAP server refused METADATA");
-    }
-    mailimap_response_free(resp);
-    for (clistiter *it = value_r && imap->imap_response_info
+    for (clistiter *it = imap->imap_response_info
                              ? clist_begin(imap->imap_response_info->rsp_extension_list)
                              : NULL;
          it != NULL; it = clist_next(it)) {
@@ -214,17 +202,83 @@ static int run(struct ib_session *s, const char *cmd, const char *entry, char **
     return 0;
 }
 
-int ib_metadata_get(struct ib_session *s, const char *entry, char **value_r, struct cm_err *err)
+/* Read the answer of the command tagged tag; CM_EPERM for a NO/BAD (no
+   METADATA here). With value_r, the value of entry it carried. */
+static int read_answer(struct ib_session *s, int tag, const char *entry, char **value_r,
+                       struct cm_err *err)
 {
-    char cmd[MAX_ENTRY + 32];
+    mailimap *imap = ib_session_imap(s);
+    struct mailimap_response *resp = NULL;
+    int r, rc;
 
-    *value_r = NULL;
+    imap->imap_tag = tag;
+    r = ib_etpan_read_response(imap, &resp);
+    rc = ib_session_check(s, r, "METADATA", err);
+    if (rc < 0)
+        return rc;
+    if (!ib_etpan_tagged_ok(resp)) {
+        mailimap_response_free(resp);
+        return cm_err_set(err, CM_EPERM, "the IMAP server refused METADATA");
+    }
+    mailimap_response_free(resp);
+    return value_r != NULL ? take_value(imap, entry, value_r, err) : 0;
+}
+
+/* Write a hand-built command (unflushed unless flush). */
+static int send_cmd(struct ib_session *s, const char *cmd, bool flush, int *tag_r,
+                    struct cm_err *err)
+{
+    mailimap *imap = ib_session_imap(s);
+    int r = ib_etpan_send_line(imap, cmd, tag_r);
+
+    if (r == MAILIMAP_NO_ERROR && flush && mailstream_flush(imap->imap_stream) == -1)
+        r = MAILIMAP_ERROR_STREAM;
+    return ib_session_check(s, r, "METADATA", err);
+}
+
+static int run(struct ib_session *s, const char *cmd, const char *entry, char **value_r,
+               struct cm_err *err)
+{
+    int tag = 0, rc = send_cmd(s, cmd, true, &tag, err);
+
+    return rc < 0 ? rc : read_answer(s, tag, entry, value_r, err);
+}
+
+/* GETMETADATA "" (entry) into buf; CM_EPERM / CM_EINVAL. */
+static int get_command(struct ib_session *s, const char *entry, char *buf, size_t cap,
+                       struct cm_err *err)
+{
     if (!ib_metadata_supported(s))
         return cm_err_set(err, CM_EPERM, "the IMAP server has no METADATA");
     if (!safe_text(entry, MAX_ENTRY) || strchr(entry, ' ') != NULL)
         return cm_err_set(err, CM_EINVAL, "bad METADATA entry");
-    snprintf(cmd, sizeof(cmd), "GETMETADATA \"\" (%s)", entry);
-    return run(s, cmd, entry, value_r, err);
+    snprintf(buf, cap, "GETMETADATA \"\" (%s)", entry);
+    return 0;
+}
+
+int ib_metadata_get_send(struct ib_session *s, const char *entry, int *tag_r, struct cm_err *err)
+{
+    char cmd[MAX_ENTRY + 32];
+    int rc = get_command(s, entry, cmd, sizeof(cmd), err);
+
+    *tag_r = 0;
+    return rc < 0 ? rc : send_cmd(s, cmd, false, tag_r, err);
+}
+
+int ib_metadata_get_recv(struct ib_session *s, int tag, const char *entry, char **value_r,
+                         struct cm_err *err)
+{
+    *value_r = NULL;
+    return read_answer(s, tag, entry, value_r, err);
+}
+
+int ib_metadata_get(struct ib_session *s, const char *entry, char **value_r, struct cm_err *err)
+{
+    char cmd[MAX_ENTRY + 32];
+    int rc = get_command(s, entry, cmd, sizeof(cmd), err);
+
+    *value_r = NULL;
+    return rc < 0 ? rc : run(s, cmd, entry, value_r, err);
 }
 
 int ib_metadata_set(struct ib_session *s, const char *entry, const char *value, struct cm_err *err)

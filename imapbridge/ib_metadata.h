@@ -34,6 +34,16 @@ bool ib_metadata_supported(struct ib_session *s);
 int ib_metadata_get(struct ib_session *s, const char *entry, char **value_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* ib_metadata_get in two halves, for pipelining: _send writes the
+   GETMETADATA without flushing (*tag_r its tag; 0 and an error when
+   nothing went out); once the caller has flushed and read the answers in
+   front of it, _recv reads its answer (imap_tag set to tag) with
+   *value_r as ib_metadata_get. */
+int ib_metadata_get_send(struct ib_session *s, const char *entry, int *tag_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+int ib_metadata_get_recv(struct ib_session *s, int tag, const char *entry, char **value_r,
+                         struct cm_err *err) __attribute__((warn_unused_result));
+
 /* Set entry to value (NULL: remove it). CM_EPERM / CM_EINVAL / others. */
 int ib_metadata_set(struct ib_session *s, const char *entry, const char *value, struct cm_err *err)
     __attribute__((warn_unused_result));

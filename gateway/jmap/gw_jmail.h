@@ -158,6 +158,32 @@ json_t *gw_jmail_created(struct gw_jreq *jr, struct ib_session *s, const struct 
                          uint32_t uidvalidity, uint32_t uid, const char *data, size_t len);
 char *gw_jthread_id(struct gw_jreq *jr, const struct ib_header_list *hl, const char *email_id);
 
+/* Thread ids from the server's THREADID (RFC 8474; gw_jthread_server.c).
+   The FETCH items that bring it (IB_FETCH_GUID on an OBJECTID server:
+   caps from ib_session_caps, else 0): add them to a FETCH whose messages need a threadId. */
+unsigned int gw_jthread_fetch_want(unsigned int caps);
+/* The threadId of m: from its THREADID when the server gave one, else
+   gw_jthread_id(jr, hl, email_id); with jr NULL (REST, which does not
+   search for parents) gw_jmail_thread_id(hl, email_id). malloc'd (NULL on
+   OOM). */
+char *gw_jthread_id_of(struct gw_jreq *jr, const struct ib_msg *m,
+                       const struct ib_header_list *hl, const char *email_id);
+/* What tells m's thread apart (for collapseThreads): its THREADID thread
+   id, else gw_jthread_root. malloc'd or NULL. */
+char *gw_jthread_key_of(struct gw_jreq *jr, const struct ib_msg *m,
+                        const struct ib_header_list *hl);
+/* Does every message of msgs[0..n) carry a THREADID (no parents to learn)? */
+bool gw_jthread_all_server(const struct ib_msg *msgs, size_t n);
+/* One member of a thread found: its receivedAt and email id. 0 or CM_E*. */
+typedef int gw_jthread_member_fn(void *ctx, int64_t received, const char *email_id);
+/* The members of the "s" thread thread_id (Thread/get): one pipelined
+   round of UID SEARCH THREADID over l's folders that hold mail, then
+   EXAMINE + UID FETCH per folder with members. A malformed id, or a
+   server without THREADID, finds nothing (0). */
+int gw_jthread_server_members(struct gw_jreq *jr, const struct ib_folder_list *l,
+                              const char *thread_id, gw_jthread_member_fn *add, void *ctx,
+                              struct cm_err *err) __attribute__((warn_unused_result));
+
 /* What changed in the account's mail since a state (Email/changes, and
    under Thread/changes). */
 struct gw_jmail_delta {

@@ -118,6 +118,8 @@ static void choose_fetch(struct eget *e, unsigned int caps)
     if (gw_jget_wants(g, "threadId") || json_array_size(e->header_forms) > 0 ||
         wants_any(g, header_props, sizeof(header_props) / sizeof(header_props[0])))
         e->want |= IB_FETCH_HEADER;
+    if (gw_jget_wants(g, "threadId"))
+        e->want |= gw_jthread_fetch_want(caps);
     if (wants_any(g, body_props, sizeof(body_props) / sizeof(body_props[0])) || e->values)
         e->want |= IB_FETCH_BODYSTRUCTURE;
     if (gw_jget_wants(g, "preview"))
@@ -236,7 +238,7 @@ static int add_header_props(struct eget *e, const struct ib_msg *m, json_t *obj,
             json_object_set_new(obj, json_string_value(v), val);
     }
     {
-        char *t = gw_jthread_id(e->c->jr, hl, json_string_value(json_object_get(obj, "id")));
+        char *t = gw_jthread_id_of(e->c->jr, m, hl, json_string_value(json_object_get(obj, "id")));
 
         json_object_set_new(obj, "threadId", t ? json_string(t) : json_null());
         free(t);

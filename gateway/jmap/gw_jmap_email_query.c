@@ -155,7 +155,7 @@ static int folder_threads(struct equery *eq, const struct ib_folder *f,
         if (msgs[i].header != NULL &&
             ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) < 0)
             hl = NULL;
-        tid = gw_jthread_id(eq->c->jr, hl, id);
+        tid = gw_jthread_id_of(eq->c->jr, &msgs[i], hl, id);
         if (tid != NULL && json_object_get(out, tid) == NULL)
             json_object_set_new(out, tid, json_array());
         if (tid != NULL)
@@ -637,7 +637,7 @@ static void fill_from_header(struct equery *eq, struct hit *h, const struct ib_m
         }
     }
     json_decref(date);
-    h->thread = gw_jthread_root(eq->c->jr, hl);
+    h->thread = gw_jthread_key_of(eq->c->jr, m, hl);
     ib_header_list_free(&hl);
 }
 

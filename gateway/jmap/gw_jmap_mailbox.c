@@ -53,9 +53,9 @@ json_t *gw_jmap_mailbox_json(const struct ib_folder *f)
 {
     json_int_t total = f->has_status ? f->total : 0, unread = f->has_status ? f->unread : 0;
 
-    return json_pack("{s:s,s:s,s:o,s:o,s:i,s:I,s:I,s:I,s:I,s:o,s:b}", "id", f->id, "name",
+    return json_pack("{s:s,s:s,s:o,s:o,s:I,s:I,s:I,s:I,s:I,s:o,s:b}", "id", f->id, "name",
                      f->name, "parentId", nullable(f->parent_id), "role", nullable(f->role),
-                     "sortOrder", GW_JMAP_SORT_ORDER, "totalEmails", total, "unreadEmails",
+                     "sortOrder", (json_int_t)f->sort_order, "totalEmails", total, "unreadEmails",
                      unread, "totalThreads", total, "unreadThreads", unread, "myRights",
                      rights(f->selectable), "isSubscribed", f->subscribed);
 }

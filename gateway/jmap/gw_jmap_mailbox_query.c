@@ -133,6 +133,14 @@ static int parse_sort(json_t *sort, struct mquery *mq, struct cm_err *err)
     return 0;
 }
 
+/* sortOrder, then (equal orders, e.g. all 0) the role ranking. */
+static int compare_order(const struct ib_folder *a, const struct ib_folder *b)
+{
+    if (a->sort_order != b->sort_order)
+        return a->sort_order < b->sort_order ? -1 : 1;
+    return gw_jmap_mailbox_role_rank(a->role) - gw_jmap_mailbox_role_rank(b->role);
+}
+
 static int compare_folders(const void *pa, const void *pb, void *arg)
 {
     const struct ib_folder *a = *(const struct ib_folder *const *)pa;
@@ -141,9 +149,7 @@ static int compare_folders(const void *pa, const void *pb, void *arg)
 
     for (size_t i = 0; i < mq->nrules; i++) {
         const struct sort_rule *r = &mq->rules[i];
-        int d = r->by_name ? strcasecmp(a->name, b->name)
-                           : gw_jmap_mailbox_role_rank(a->role) -
-                                 gw_jmap_mailbox_role_rank(b->role);
+        int d = r->by_name ? strcasecmp(a->name, b->name) : compare_order(a, b);
 
         if (d != 0)
             return r->ascending ? d : -d;

@@ -1,11 +1,13 @@
 /* gw_jmap_mailbox_set.c - Mailbox/set (RFC 8621 §2.5) as IMAP CREATE,
  * RENAME, DELETE and (UN)SUBSCRIBE.
  *
- * Settable: name, parentId (creation references "#cid" included) and
- * isSubscribed (default true for a new folder). role (SPECIAL-USE) and
- * sortOrder (always 0: IMAP has no standard place for it) may only be sent
- * with the values they already have, server-set properties (id, counts,
- * myRights) likewise in an update. A duplicate sibling name is
+ * Settable: name, parentId (creation references "#cid" included),
+ * isSubscribed (default true for a new folder) and, on a server with
+ * METADATA, sortOrder (kept in one annotation for all folders,
+ * ib_sortorder.h; written once per call, after the updates). role
+ * (SPECIAL-USE), sortOrder on a server without METADATA, and server-set
+ * properties (id, counts, myRights) in an update may only be sent with the
+ * values they already have. A duplicate sibling name is
  * alreadyExists (with existingId); a name the server refuses to CREATE or
  * RENAME is invalidProperties on name. A folder keeps its id through a rename
  * because ids come from the server's folder id (ib_mailbox.h).
@@ -30,6 +32,7 @@
 #include "imapbridge/ib_mutf7.h"
 #include "imapbridge/ib_park_blob.h"
 #include "imapbridge/ib_session.h"
+#include "imapbridge/ib_sortorder.h"
 
 struct mset {
     struct gw_jcall *c;
@@ -37,6 +40,9 @@ struct mset {
     const struct ib_folder_list *l; /* the request's folder list (gw_jmail_folders),
                                        listed again after each phase that changed it */
     char delim;
+    bool can_order;            /* the server keeps sortOrders (METADATA) */
+    json_t *orders;            /* mailbox id -> sortOrder to write */
+    json_t *cid_orders;        /* creation id -> sortOrder to write */
     json_t *cid_names;         /* creation id -> wire name of the new folder */
     json_t *created, *not_created, *updated, *not_updated, *destroyed, *not_destroyed;
 };
@@ -166,9 +172,25 @@ static bool unchanged(const char *prop, json_t *value, const struct ib_folder *f
     return same;
 }
 
-/* role and sortOrder are the server's: only their current values pass;
-   other server-set properties only unchanged in an update. */
-static json_t *check_fixed(json_t *obj, const struct ib_folder *f)
+/* sortOrder: an UnsignedInt (RFC 8620 1.3); on a server that cannot
+   keep it, only the value it has (f's, 0 for a new folder). */
+static json_t *check_order(const struct mset *m, json_t *so, const struct ib_folder *f)
+{
+    json_int_t v = json_is_integer(so) ? json_integer_value(so) : -1;
+
+    if (so == NULL)
+        return NULL;
+    if (v < 0 || (unsigned long long)v > IB_SORTORDER_MAX)
+        return invalid("sortOrder", "sortOrder must be an integer from 0 to 2^53-1");
+    if (!m->can_order && (uint64_t)v != (f ? f->sort_order : 0))
+        return invalid("sortOrder", "this IMAP server has no METADATA (RFC 5464) to keep a "
+                                    "sortOrder: only the current value is accepted");
+    return NULL;
+}
+
+/* role is the server's: only its current value passes; other server-set
+   properties only unchanged in an update; sortOrder as check_order. */
+static json_t *check_fixed(const struct mset *m, json_t *obj, const struct ib_folder *f)
 {
     static const char *const server_set[] = { "id", "totalEmails", "unreadEmails",
                                               "totalThreads", "unreadThreads", "myRights" };
@@ -185,9 +207,7 @@ static json_t *check_fixed(json_t *obj, const struct ib_folder *f)
                                        : role != NULL && json_is_string(r) &&
                                              strcmp(json_string_value(r), role) == 0))
         return invalid("role", "roles come from the IMAP server (SPECIAL-USE) and cannot be set");
-    if (so != NULL && !(json_is_integer(so) && json_integer_value(so) == GW_JMAP_SORT_ORDER))
-        return invalid("sortOrder", "this server cannot store a sortOrder: only 0 is accepted");
-    return NULL;
+    return check_order(m, so, f);
 }
 
 /* RFC 8620 5.3 alreadyExists, naming the sibling that has the name. */
@@ -243,14 +263,14 @@ static bool known_keys(json_t *obj, const char **bad_r)
 /* What a create and an update share: known properties only, role and
    sortOrder as the server has them (f: the folder, NULL for a new one), a
    boolean isSubscribed. A SetError or NULL. */
-static json_t *check_props(json_t *obj, const struct ib_folder *f)
+static json_t *check_props(const struct mset *m, json_t *obj, const struct ib_folder *f)
 {
     json_t *sub = json_object_get(obj, "isSubscribed"), *e;
     const char *bad = NULL;
 
     if (!known_keys(obj, &bad))
         return invalid(bad, "unknown property");
-    if ((e = check_fixed(obj, f)) != NULL)
+    if ((e = check_fixed(m, obj, f)) != NULL)
         return e;
     if (sub != NULL && !json_is_boolean(sub))
         return invalid("isSubscribed", "isSubscribed must be a boolean");
@@ -282,7 +302,7 @@ static json_t *plan_create(struct mset *m, json_t *obj, char **wire_r)
     *wire_r = NULL;
     if (!json_is_object(obj))
         return gw_jset_error("invalidProperties", "not an object");
-    if ((e = check_props(obj, NULL)) != NULL)
+    if ((e = check_props(m, obj, NULL)) != NULL)
         return e;
     if (!json_is_string(name))
         return invalid("name", "name is required and must be a string");
@@ -297,6 +317,13 @@ static json_t *plan_create(struct mset *m, json_t *obj, char **wire_r)
         *wire_r = NULL;
     }
     return e;
+}
+
+/* Note in into (key -> sortOrder) a sortOrder to write when it changes. */
+static void want_order(json_t *into, const char *key, json_t *so, uint64_t cur)
+{
+    if (so != NULL && (uint64_t)json_integer_value(so) != cur)
+        json_object_set(into, key, so);
 }
 
 static int create_one(struct mset *m, const char *cid, json_t *obj, struct cm_err *err)
@@ -318,6 +345,7 @@ static int create_one(struct mset *m, const char *cid, json_t *obj, struct cm_er
         else
             cm_err_clear(err); /* created; a refused SUBSCRIBE is not worth failing it */
         json_object_set_new(m->cid_names, cid, json_string(wire));
+        want_order(m->cid_orders, cid, json_object_get(obj, "sortOrder"), 0);
     }
     free(wire);
     return rc;
@@ -360,7 +388,7 @@ static json_t *plan_update(struct mset *m, const struct ib_folder *f, json_t *pa
     *to_r = NULL;
     if (!json_is_object(patch))
         return gw_jset_error("invalidPatch", "not an object");
-    if ((e = check_props(patch, f)) != NULL)
+    if ((e = check_props(m, patch, f)) != NULL)
         return e;
     *to_r = plan_move(m, f, patch, &e);
     if (e != NULL)
@@ -414,8 +442,10 @@ static int update_one(struct mset *m, const char *id, json_t *patch, struct cm_e
         ;
     else if (!moved && want != f->subscribed && ib_mailbox_subscribe(m->s, to, want, err) < 0)
         rc = imap_failed(m, m->not_updated, id, err);
-    else
+    else {
         json_object_set_new(m->updated, id, json_null());
+        want_order(m->orders, id, json_object_get(patch, "sortOrder"), f->sort_order);
+    }
     free(to);
     return rc;
 }
@@ -491,12 +521,78 @@ static int refresh(struct mset *m, bool changed, struct cm_err *err)
     return gw_jmail_folders(m->c->jr, &m->l, err);
 }
 
+/* The orders of this call onto a copy of the (fresh) folder list: by id,
+   and for folders created in this call by their wire name. */
+static int orders_onto(const struct mset *m, struct ib_folder_list *l)
+{
+    const char *cid;
+    json_t *v;
+
+    if (ib_folder_list_dup(m->l, l) < 0)
+        return CM_ENOMEM;
+    for (size_t i = 0; i < l->count; i++) {
+        v = json_object_get(m->orders, l->items[i].id);
+        if (v != NULL)
+            l->items[i].sort_order = (uint64_t)json_integer_value(v);
+    }
+    json_object_foreach(m->cid_orders, cid, v) {
+        json_t *wire = json_object_get(m->cid_names, cid);
+        const struct ib_folder *f = wire ? by_wire_name(l, json_string_value(wire)) : NULL;
+
+        if (f != NULL)
+            l->items[f - l->items].sort_order = (uint64_t)json_integer_value(v);
+    }
+    return 0;
+}
+
+/* Updates whose sortOrder could not be kept move to notUpdated (a new
+   folder keeps existing; Mailbox/get shows its real order). */
+static void orders_failed(struct mset *m, const struct cm_err *err)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(m->orders, key, v) {
+        if (json_object_get(m->updated, key) == NULL)
+            continue;
+        json_object_del(m->updated, key);
+        json_object_set_new(m->not_updated, key, gw_jset_error("serverFail", err->msg));
+    }
+}
+
+/* Write the call's sortOrders in one SETMETADATA. *wrote_r: the entry
+   changed (the folders must be listed again). */
+static int store_orders(struct mset *m, bool *wrote_r, struct cm_err *err)
+{
+    struct ib_folder_list l = { 0 };
+    int rc;
+
+    *wrote_r = false;
+    if (json_object_size(m->orders) + json_object_size(m->cid_orders) == 0)
+        return 0;
+    rc = orders_onto(m, &l);
+    if (rc < 0)
+        return cm_err_set(err, rc, "out of memory");
+    rc = ib_sortorder_store(m->s, &l, err);
+    ib_folder_list_fini(&l);
+    if (rc < 0 && (ib_session_is_broken(m->s) || rc == CM_ENOMEM))
+        return rc;
+    if (rc < 0) {
+        orders_failed(m, err);
+        cm_err_clear(err);
+        return 0;
+    }
+    *wrote_r = true;
+    return 0;
+}
+
 static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destroy,
                    bool remove_emails, struct cm_err *err)
 {
     const char *id;
     json_t *v;
     size_t i;
+    bool wrote = false;
 
     if (run_creates(m, create, err) < 0 || refresh(m, json_object_size(m->cid_names) > 0, err) < 0)
         return err->code;
@@ -504,7 +600,8 @@ static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destr
         if (update_one(m, id, v, err) < 0)
             return err->code;
     }
-    if (refresh(m, json_object_size(m->updated) > 0, err) < 0)
+    if (refresh(m, json_object_size(m->updated) > 0, err) < 0 ||
+        store_orders(m, &wrote, err) < 0)
         return err->code;
     json_array_foreach(destroy, i, v) {
         if (!json_is_string(v))
@@ -512,7 +609,7 @@ static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destr
         if (destroy_one(m, json_string_value(v), remove_emails, err) < 0)
             return err->code;
     }
-    return refresh(m, json_array_size(m->destroyed) > 0, err);
+    return refresh(m, json_array_size(m->destroyed) > 0 || wrote, err);
 }
 
 /* created: the new folders as Mailbox objects, from the list read again;
@@ -552,6 +649,8 @@ static int parse_args(struct gw_jcall *c, bool *remove_r, struct cm_err *err)
 
 static void mset_fini(struct mset *m)
 {
+    json_decref(m->orders);
+    json_decref(m->cid_orders);
     json_decref(m->cid_names);
     json_decref(m->created);
     json_decref(m->not_created);
@@ -569,6 +668,8 @@ json_t *gw_jmap_mailbox_set(struct gw_jcall *c, struct cm_err *err)
     char *old = NULL, *cur = NULL;
     bool remove_emails = false;
 
+    m.orders = json_object();
+    m.cid_orders = json_object();
     m.cid_names = json_object();
     m.created = json_object();
     m.not_created = json_object();
@@ -580,6 +681,7 @@ json_t *gw_jmap_mailbox_set(struct gw_jcall *c, struct cm_err *err)
         gw_jmail_folders(c->jr, &m.l, err) < 0)
         goto done;
     m.delim = ib_session_delimiter(m.s);
+    m.can_order = ib_sortorder_supported(m.s);
     old = gw_jmap_mailbox_state(key, m.l);
     if (json_is_string(if_in) && (old == NULL || strcmp(json_string_value(if_in), old) != 0)) {
         gw_jcall_fail(c, err, "stateMismatch", CM_EINVAL,

@@ -24,9 +24,6 @@ json_t *gw_jmap_query_changes(struct gw_jcall *c, struct cm_err *err);
 struct ib_folder_list;
 json_t *gw_jmap_mailbox_get(struct gw_jcall *c, struct cm_err *err);
 json_t *gw_jmap_mailbox_changes(struct gw_jcall *c, struct cm_err *err);
-/* Every mailbox's sortOrder: RFC 8621 2's default. IMAP has nowhere
-   standard to keep another value, so Mailbox/set accepts only this one. */
-#define GW_JMAP_SORT_ORDER 0
 /* Rank of a role (inbox first, custom folders last): how Mailbox/query
    orders mailboxes whose sortOrder ties (all of them). */
 int gw_jmap_mailbox_role_rank(const char *role);

@@ -3,7 +3,8 @@
  * every folder for messages whose References, In-Reply-To or Message-ID
  * name that root, then for replies naming those only by In-Reply-To
  * (gw_jthread.c gives them their parent's root), keeping those whose own
- * root is it. */
+ * root is it. An "s" id carries the server's THREADID instead: its
+ * members are found by UID SEARCH THREADID (gw_jthread_server.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,12 @@ static int add_member(struct members *m, int64_t received, const char *id)
     strcpy(m->v[m->n].id, id);
     m->n++;
     return 0;
+}
+
+/* gw_jthread_member_fn onto a struct members. */
+static int add_member_cb(void *ctx, int64_t received, const char *email_id)
+{
+    return add_member(ctx, received, email_id);
 }
 
 static struct mailimap_search_key *root_key(const char *root)
@@ -222,15 +229,16 @@ static int thread_json(struct gw_jcall *c, const struct ib_folder_list *l, const
             *obj_r = json_pack("{s:s,s:[s]}", "id", id, "emailIds", email_id);
         return rc;
     }
-    root = ib_ids_thread_root(id);
-    if (root == NULL)
-        return 0;
-    rc = gw_jreq_session(c->jr, &s, err);
-    for (size_t i = 0; rc == 0 && i < l->count; i++) {
-        if (l->items[i].selectable && l->items[i].has_status && l->items[i].total > 0)
-            rc = folder_members(c->jr, s, &l->items[i], root, &m, err);
+    if (id[0] == 's') {
+        rc = gw_jthread_server_members(c->jr, l, id, add_member_cb, &m, err);
+    } else if ((root = ib_ids_thread_root(id)) != NULL) {
+        rc = gw_jreq_session(c->jr, &s, err);
+        for (size_t i = 0; rc == 0 && i < l->count; i++) {
+            if (l->items[i].selectable && l->items[i].has_status && l->items[i].total > 0)
+                rc = folder_members(c->jr, s, &l->items[i], root, &m, err);
+        }
+        free(root);
     }
-    free(root);
     if (rc == 0 && m.n > 0) {
         qsort(m.v, m.n, sizeof(*m.v), by_received);
         ids = json_array();
@@ -297,7 +305,8 @@ static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const c
     if (rc == 0)
         rc = ib_session_select(s, w.f->imap_name, true, NULL, err);
     if (rc == 0 && (set = ib_uidset_single(w.uid)) != NULL)
-        rc = ib_fetch_msgs(s, set, IB_FETCH_HEADER_SORT, &m, &nm, err);
+        rc = ib_fetch_msgs(s, set, IB_FETCH_HEADER_SORT | gw_jthread_fetch_want(ib_session_caps(s)),
+                           &m, &nm, err);
     if (rc == 0 && nm == 1) {
         const struct ib_folder_list *fl;
 
@@ -311,7 +320,7 @@ static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const c
         json_t *irt = ib_header_get_json(hl, "In-Reply-To", IB_HF_MESSAGE_IDS, false);
 
         *starts_r = json_array_size(refs) == 0 && json_array_size(irt) == 0;
-        *tid_r = gw_jthread_id(c->jr, hl, email_id);
+        *tid_r = gw_jthread_id_of(c->jr, &m[0], hl, email_id);
         json_decref(refs);
         json_decref(irt);
     }

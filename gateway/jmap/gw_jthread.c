@@ -249,7 +249,11 @@ int gw_jthread_learn(struct gw_jreq *jr, struct ib_session *s, const struct ib_f
                      struct cm_err *err)
 {
     struct known k = { .jr = jr };
-    int rc = add_msgs(&k, msgs, n);
+    int rc;
+
+    if (gw_jthread_all_server(msgs, n))
+        return 0; /* THREADID says it all: no parents to find */
+    rc = add_msgs(&k, msgs, n);
 
     if (rc == 0)
         rc = find_parents(&k, s, l, f, err);

@@ -116,6 +116,73 @@ class CyrusTest(unittest.TestCase):
         self.assertEqual(got["notFound"], [], got)
         self.assertEqual(got["list"][0]["mailboxIds"], {box["Archive"]["id"]: True})
 
+    def test_sort_order_kept_in_metadata(self):
+        state0 = self.call(["Mailbox/get", {"accountId": self.acct, "ids": []}])["state"]
+        archive = self.boxes()["Archive"]["id"]
+        r = self.call(["Mailbox/set", {"accountId": self.acct,
+                                       "update": {archive: {"sortOrder": 4}}}])
+        self.assertIn(archive, r["updated"], r)
+        self.assertEqual(self.boxes()["Archive"]["sortOrder"], 4)
+        ch = self.call(["Mailbox/changes", {"accountId": self.acct, "sinceState": state0}])
+        self.assertEqual(ch["updated"], [archive], ch)
+        m = self.imap()
+        typ, _ = m.xatom("GETMETADATA", '""', "(/private/vendor/jmapgate/sortorder)")
+        self.assertEqual(typ, "OK")
+        self.assertIn(("%s=4" % archive).encode(), b"".join(
+            d if isinstance(d, bytes) else b"".join(d) for d in m.untagged_responses["METADATA"]))
+        r = self.call(["Mailbox/set", {"accountId": self.acct,
+                                       "update": {archive: {"sortOrder": 0}}}])
+        self.assertIn(archive, r["updated"], r)
+        self.assertEqual(self.boxes()["Archive"]["sortOrder"], 0)
+
+    def test_threads_come_from_threadid(self):
+        parent = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: Trip plan qzt\r\n"
+                  b"Message-ID: <plan-qzt@example.org>\r\nReferences: <root-qzt@example.org>\r\n"
+                  b"Date: Tue, 01 Oct 2024 10:00:00 +0000\r\n\r\nparent\r\n")
+        # the real-mail case of issue 12: In-Reply-To only, in another folder
+        reply = (b"From: b@example.org\r\nTo: a@example.org\r\nSubject: Re: Trip plan qzt\r\n"
+                 b"Message-ID: <reply-qzt@example.org>\r\nIn-Reply-To: <plan-qzt@example.org>\r\n"
+                 b"Date: Tue, 01 Oct 2024 11:00:00 +0000\r\n\r\nreply\r\n")
+        self.cy.append("alice", "alice-pw", "INBOX", parent)
+        self.cy.append("alice", "alice-pw", "Sent", reply)
+        q = self.call(["Email/query", {"accountId": self.acct, "filter": {"subject": "qzt"}}],
+                      ["Email/get", {"accountId": self.acct, "properties": ["threadId", "subject"],
+                                     "#ids": {"resultOf": "0", "name": "Email/query",
+                                              "path": "/ids"}}])
+        got = {e["subject"]: e for e in q[1]["list"]}
+        self.assertEqual(len(got), 2, q)
+        tid = got["Trip plan qzt"]["threadId"]
+        self.assertEqual(got["Re: Trip plan qzt"]["threadId"], tid)
+        # it is the server's THREADID, as imaplib sees it
+        m = self.imap()
+        m.select("INBOX", readonly=True)
+        typ, data = m.uid("SEARCH", "HEADER", "Message-ID", "plan-qzt")
+        typ, data = m.uid("FETCH", data[0].split()[-1], "(THREADID)")
+        server_tid = re.search(rb"THREADID \(([^)]+)\)", data[0]).group(1)
+        self.assertEqual(base64.urlsafe_b64decode(tid[1:] + "=" * (-len(tid[1:]) % 4)),
+                         server_tid)
+        # Thread/get finds both, oldest first, on a cold instance too
+        ids = [got["Trip plan qzt"]["id"], got["Re: Trip plan qzt"]["id"]]
+        cold = Gateway(self.cy.url, secret=self.gw.secret)
+        cold.start()
+        self.addCleanup(cold.close)
+        for gw in (self.gw, cold):
+            t = self.call(["Thread/get", {"accountId": self.acct, "ids": [tid]}], gw=gw)
+            self.assertEqual(t["list"], [{"id": tid, "emailIds": ids}], t)
+        # collapseThreads keeps one of the two (they are one thread)
+        c = self.call(["Email/query", {"accountId": self.acct, "filter": {"subject": "qzt"},
+                                       "collapseThreads": True}])
+        self.assertEqual(len(c["ids"]), 1, c)
+        # REST summaries carry the same threadId
+        for box, subject in (("INBOX", "Trip plan qzt"), ("Sent", "Re: Trip plan qzt")):
+            st, _, page = self.gw.json("GET", "/api/v1/mailboxes/%s/messages?limit=50" % box,
+                                       headers=self.auth)
+            self.assertEqual(st, 200, page)
+            mine = [x for x in page["messages"] if x["subject"] == subject]
+            self.assertEqual([x["threadId"] for x in mine], [tid], page)
+        t = self.call(["Thread/get", {"accountId": self.acct, "ids": ["s" + "x" * 10, "sIiI"]}])
+        self.assertEqual(sorted(t["notFound"]), sorted(["s" + "x" * 10, "sIiI"]), t)
+
     def test_rest_pages_and_delta(self):
         st, _, out = self.gw.json("GET", "/api/v1/mailboxes", headers=self.auth)
         self.assertEqual(st, 200)

@@ -83,6 +83,9 @@ class JmapThreadsTest(StackTestCase):
         ch = self.call(self.gw, ["Thread/changes", {"accountId": self.acct, "sinceState": s0}])
         self.assertEqual((ch["created"], ch["updated"]), ([], [tid]), ch)
         self.assertEqual(self.thread_of("c1@x")[1], tid)
+        # a THREADID-style id ("s...") on this server without THREADID: not found
+        t = self.call(self.gw, ["Thread/get", {"accountId": self.acct, "ids": ["sVDFh"]}])
+        self.assertEqual((t["list"], t["notFound"]), ([], ["sVDFh"]), t)
 
     def test_parent_in_sent(self):
         put = self.dovecot.append

@@ -252,6 +252,24 @@ class RestEventsTest(PushBase):
             s.events(10, 0.5)
         self.assertTrue(s.closed_by_server, 'stream still open after the token expired')
 
+    def test_stream_refused_for_a_token_past_exp(self):
+        # within the verifier's clock-skew allowance a token past exp still
+        # serves plain requests, but a stream opened with it would end at
+        # once and an EventSource would reconnect in a loop: 401 instead
+        import jwtutil
+        header, claims, _ = jwtutil.split(self.token('alice'))
+        claims['exp'] = int(time.time()) - 5
+        tok = jwtutil.sign(header, claims, jwtutil.jwt_key(self.gw.secret))
+        auth = {'Authorization': 'Bearer ' + tok}
+        st, _, _ = self.gw.request('GET', '/api/v1/mailboxes', headers=auth)
+        self.assertEqual(st, 200)
+        for path in ('/api/v1/events?mailbox=INBOX', '/jmap/eventsource?types=*',
+                     '/api/v1/events?mailbox=INBOX&access_token=' + tok):
+            with self.subTest(path=path.split('&')[0]):
+                s = self.gw.sse(path, headers=None if 'access_token' in path else auth)
+                self.addCleanup(s.close)
+                self.assertEqual(s.status, 401)
+
     def test_shared_watcher_and_grace(self):
         tok = self.token('bob')
         st, _, _ = self.gw.request('GET', '/api/v1/mailboxes',

@@ -99,6 +99,10 @@ class Cyrus:
                 'notifysocket: %s/sock/notify' % d,
                 'syslog_prefix: jmapgate-cyrus-%d' % self.port,
                 'autocreate_quota: 0',
+                # the gateway's own server annotations (/private/vendor/
+                # jmapgate/...: identities, sortOrders); Cyrus refuses
+                # entries it does not define unless this is on
+                'annotation_allow_undefined: yes',
                 '']))
         with open(self.master_conf, 'w') as f:
             f.write('START {\n  recover cmd="%s/ctl_cyrusdb -r -C %s"\n}\n'

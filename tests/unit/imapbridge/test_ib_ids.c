@@ -111,6 +111,25 @@ static void test_thread(void)
     th_assert(ib_ids_thread_root("tnope") == NULL); /* decodes to non-printable bytes */
 }
 
+/* A server's own thread id (THREADID): "s" + base64url, parsed back;
+   nothing a server would not send. */
+static void test_thread_server(void)
+{
+    char *t = ib_ids_thread_server("T3a0e1c2b4d5f6a7b"), *back;
+
+    th_assert(t != NULL && t[0] == 's');
+    back = ib_ids_thread_server_parse(t);
+    th_assert(back != NULL && strcmp(back, "T3a0e1c2b4d5f6a7b") == 0);
+    free(back);
+    th_assert(ib_ids_thread_root(t) == NULL); /* not a root id */
+    th_assert(ib_ids_thread_server_parse("tYWJj") == NULL);
+    free(t);
+    th_assert(ib_ids_thread_server("") == NULL);
+    th_assert(ib_ids_thread_server("a\"b") == NULL);
+    th_assert(ib_ids_thread_server_parse("s") == NULL);
+    th_assert(ib_ids_thread_server_parse("sIiI") == NULL); /* decodes to "\"\"" */
+}
+
 int main(void)
 {
     th_assert(cm_crypto_init() == 0);
@@ -118,5 +137,6 @@ int main(void)
     th_run("blob", test_blob);
     th_run("guid", test_guid);
     th_run("thread", test_thread);
+    th_run("thread from the server's THREADID", test_thread_server);
     return th_end();
 }

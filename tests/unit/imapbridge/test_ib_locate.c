@@ -104,10 +104,47 @@ static void test_unsupported_sends_nothing(void)
     fake_session_close(&c);
 }
 
+/* A thread's members by THREADID (RFC 8474): one plain UID SEARCH per
+   folder in the same pipeline (even with SEARCHRES); nothing sent without
+   OBJECTID or for an id a server would not send. */
+static void test_thread(void)
+{
+    static const struct fake_imap_step script[] = {
+        LOGIN("IMAP4rev1 ENABLE UNSELECT OBJECTID SEARCHRES"),
+        FI_EXPECT("EXAMINE \"INBOX\""), EXAMINED(7),
+        FI_EXPECT("UID SEARCH THREADID \"T1a\""), FI_SEND("* SEARCH 4 9\r\n$TAG OK done\r\n"),
+        FI_EXPECT("EXAMINE \"Gone\""), EXAMINED(8),
+        FI_EXPECT("UID SEARCH THREADID \"T1a\""), FI_SEND("* SEARCH 2\r\n$TAG OK done\r\n"),
+        FI_EXPECT("UNSELECT"), OK,
+        FI_END,
+    };
+    static const struct fake_imap_step no_objectid[] = { LOGIN("IMAP4rev1 ENABLE UNSELECT"),
+                                                   FI_END };
+    struct fake_session c;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_locate_hit *hits = NULL;
+    size_t n = 0;
+    uint32_t uidv[2] = { 0, 0 };
+
+    th_assert(fake_session_open(&c, script, "pw", 2) == 0);
+    th_assert(ib_locate_thread(c.s, folders, 2, "a\"b", uidv, &hits, &n, &err) == CM_EINVAL);
+    th_assert(ib_locate_thread(c.s, folders, 2, "T1a", uidv, &hits, &n, &err) == 0);
+    th_assert(uidv[0] == 7 && uidv[1] == 8 && n == 3);
+    th_assert(n == 3 && hits[0].folder == 0 && hits[0].uid == 4 && hits[1].uid == 9);
+    th_assert(n == 3 && hits[2].folder == 1 && hits[2].uid == 2 && hits[2].guid == 0);
+    free(hits);
+    fake_session_close(&c);
+    th_assert(fake_session_open(&c, no_objectid, "pw", 2) == 0);
+    th_assert(ib_locate_thread(c.s, folders, 2, "T1a", uidv, &hits, &n, &err) == CM_EPERM);
+    th_assert(hits == NULL && n == 0);
+    fake_session_close(&c);
+}
+
 int main(void)
 {
     th_run("one search per GUID (no SEARCHRES), a folder gone", test_one_search_per_guid);
     th_run("SEARCHRES: OR-ed search + FETCH $", test_searchres);
     th_run("no GUID search: nothing sent", test_unsupported_sends_nothing);
+    th_run("THREADID: one search per folder; nothing sent without OBJECTID", test_thread);
     return th_end();
 }
