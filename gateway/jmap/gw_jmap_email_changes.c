@@ -172,8 +172,10 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
     int rc = 0;
 
     *entry = *old;
-    /* the token is the vector: an equal one is an unchanged folder */
-    if (ib_delta_state_equal(&was, &now))
+    /* the token is the vector: an equal one is an unchanged folder, but
+       without CONDSTORE only when the folder is empty (the counts do not
+       move when another client changes a flag) */
+    if (ib_delta_state_equal(&was, &now) && (now.highestmodseq != 0 || now.exists == 0))
         return 0;
     if (ib_delta_needs_server(&was, &now))
         rc = ib_session_select(ec->s, f->imap_name, true, NULL, err);
