@@ -264,6 +264,23 @@ class BareCases:
         typ, data = m.uid("FETCH", str(uid), "(FLAGS)")
         self.assertNotIn(b"\\Deleted", data[0])
 
+    def test_create_and_upload_without_uidplus(self):
+        """APPEND cannot name its new message without UIDPLUS (APPENDUID):
+        Email/set create is refused and nothing is appended."""
+        m = self.side()
+        drafts = self.mailbox_id("drafts")
+        before = uids(m, "Drafts")
+        resp = self.ok("Email/set", {"create": {"d1": {
+            "mailboxIds": {drafts: True}, "keywords": {"$draft": True}, "subject": "draft",
+            "from": [{"email": "alice@example.org"}], "bodyValues": {"b": {"value": "hi"}},
+            "textBody": [{"partId": "b", "type": "text/plain"}]}}})
+        self.assertEqual(resp["notCreated"]["d1"]["type"], "forbidden", resp)
+        self.assertEqual(uids(m, "Drafts"), before)
+        st, hdrs, body = self.gw.request("POST", "/jmap/upload/%s/" % self.acct, b"hello",
+                                         headers=dict(self.auth, **{"Content-Type": "text/plain"}))
+        self.assertEqual(st, 403, body)             # blobs are parked by APPEND too
+        self.assertIn("UIDPLUS", json.loads(body)["detail"])
+
     # -- sort, search, threads ----------------------------------------------
     def test_sort_search_threads_without_extensions(self):
         inbox = self.mailbox_id("inbox")

@@ -9,6 +9,7 @@ import time
 import unittest
 
 from fixture import StackTestCase
+from upstream import requires
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -98,6 +99,7 @@ class JmapEmailTest(StackTestCase):
                                               "limit": 10}])
         self.assertEqual(anchored["ids"], page2["ids"])
 
+    @requires("SORT")
     def test_single_folder_uses_server_sort(self):
         before = len(self.gw.log_text())
         for prop, asc in (("size", True), ("receivedAt", False), ("subject", True)):
@@ -228,6 +230,7 @@ class JmapEmailTest(StackTestCase):
         self.assertEqual(reply["inReplyTo"], ["attach-1@example.org"])
         self.assertEqual(reply["mailboxIds"], {self.box["Archive"]: True})
 
+    @requires("PREVIEW")
     def test_list_view_never_fetches_bodies(self):
         r = self.call(["Email/query", {"accountId": self.acct, "limit": 20}])
         mark = "list-view-%d" % time.time()

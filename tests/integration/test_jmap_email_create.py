@@ -12,6 +12,7 @@ import tempfile
 import unittest
 
 from fixture import REPO_ROOT, StackTestCase
+from upstream import requires
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -178,6 +179,7 @@ def norm_text(v):
     return v.replace("\r\n", "\n")
 
 
+@requires("UIDPLUS")
 class EmailCreateTest(StackTestCase):
     USERS = {"alice": "alice-pw"}
 

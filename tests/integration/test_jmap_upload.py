@@ -13,6 +13,7 @@ import time
 import unittest
 
 from fixture import Gateway, StackTestCase, corpus_files, read_corpus_message
+from upstream import requires
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -47,6 +48,7 @@ def strip_blob_ids(v):
     return v
 
 
+@requires("UIDPLUS")
 class JmapUploadTest(StackTestCase):
     USERS = {"alice": "alice-pw", "bob": "bob-pw"}
     GATEWAY_ENV = ENV

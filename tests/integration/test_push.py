@@ -11,6 +11,7 @@ import time
 import unittest
 
 from fixture import StackTestCase
+from upstream import requires
 
 MSG = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: push %d\r\n"
        b"Message-ID: <push-%d@example.org>\r\n\r\nbody\r\n")
@@ -252,6 +253,7 @@ class RestEventsTest(PushBase):
             s.events(10, 0.5)
         self.assertTrue(s.closed_by_server, 'stream still open after the token expired')
 
+    @requires("DOVECOT")
     def test_shared_watcher_and_grace(self):
         tok = self.token('bob')
         st, _, _ = self.gw.request('GET', '/api/v1/mailboxes',
@@ -381,6 +383,7 @@ class JmapEventSourceTest(PushBase):
         self.assertEqual(st, 200, out)
         return [r[1] for r in out['methodResponses']]
 
+    @requires("CONDSTORE")
     def test_pushed_states_are_real_and_every_folder_is_watched(self):
         """The StateChange carries the strings Email/changes and Mailbox/get
         use, and mail arriving in a folder other than INBOX is pushed too."""
@@ -409,6 +412,7 @@ class JmapEventSourceTest(PushBase):
 class UpstreamRestartTest(PushBase):
     USERS = {'alice': 'alicepass'}
 
+    @requires("DOVECOT")
     def test_restart_mid_stream(self):
         s = self.open('alice', '/api/v1/events?mailbox=INBOX')
         self.wait_idle()

@@ -11,6 +11,7 @@ import time
 import unittest
 
 from test_push import PushBase, metric, wait_for
+from upstream import requires
 
 JMAP_USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail']
 
@@ -137,6 +138,7 @@ class EventsCases:
         self.assertIsNotNone(self.next_event(jm, 'state', timeout=5),
                              'no JMAP state for the flag change after a VANISHED')
 
+    @requires("CONDSTORE")
     def test_burst_ends_in_imap_state(self):
         """20 mixed changes: the last REST event is IMAP's STATUS, the last
         JMAP Email state is one Email/changes accepts as current."""
@@ -194,6 +196,7 @@ class ExamineEventsTest(EventsCases, PushBase):
     GATEWAY_ENV = dict(PushBase.GATEWAY_ENV, JMAPGATE_PUSH_MODE='examine')
 
 
+@requires("NOTIFY")
 class NotifyEventsTest(EventsCases, PushBase):
     USERS = EventsCases.USERS
     MODE = 'auto'

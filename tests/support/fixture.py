@@ -53,7 +53,7 @@ import time
 import unittest
 
 __all__ = ['free_port', 'Dovecot', 'Gateway', 'StackTestCase', 'corpus_files', 'SSEStream',
-           'FixtureError', 'REPO_ROOT']
+           'FixtureError', 'REPO_ROOT', 'make_upstream']
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORPUS_DIR = os.environ.get(
@@ -1283,8 +1283,30 @@ class SSEStream:
 # TestCase.
 
 
+def make_upstream(users=None, **dovecot_kw):
+    """The IMAP server of the JMAPGATE_UPSTREAM profile (tests/support/
+    upstream.py), not started: a Dovecot (with the bare profiles' config),
+    or a Cyrus. Cyrus takes no Dovecot options: the caller's test is
+    skipped (unittest.SkipTest) when it passes any, or when Cyrus is not
+    unpacked."""
+    import upstream
+    if upstream.NAME == 'cyrus':
+        import cyrus
+        if dovecot_kw:
+            raise unittest.SkipTest('needs Dovecot options (%s); the cyrus upstream has not'
+                                    % ', '.join(sorted(dovecot_kw)))
+        ok, why = cyrus.available()
+        if not ok:
+            raise unittest.SkipTest(why)
+        return cyrus.Cyrus(users=users)
+    profile = 'full' if upstream.NAME == 'dovecot' else upstream.NAME
+    return Dovecot(users=users, profile=profile, **dovecot_kw)
+
+
 class StackTestCase(unittest.TestCase):
-    """A Dovecot and a Gateway for the whole class: cls.dovecot, cls.gw.
+    """An IMAP server and a Gateway for the whole class: cls.dovecot, cls.gw.
+    The server is the JMAPGATE_UPSTREAM profile's (make_upstream): Dovecot
+    unless the matrix asks for another.
 
     USERS: {name: password}; DOVECOT_KW: Dovecot kwargs (tls, compress, ...);
     GATEWAY_ENV: extra JMAPGATE_* variables (None removes one). With tls,
@@ -1302,7 +1324,7 @@ class StackTestCase(unittest.TestCase):
         super().setUpClass()
         cls.dovecot = cls.gw = None
         try:
-            cls.dovecot = Dovecot(users=cls.USERS, **cls.DOVECOT_KW)
+            cls.dovecot = make_upstream(users=cls.USERS, **cls.DOVECOT_KW)
             cls.dovecot.start()
             env = {}
             if cls.dovecot.cert_file:
