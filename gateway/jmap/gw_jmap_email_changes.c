@@ -186,7 +186,7 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
     else if (rc == 0 && d.kind == IB_DELTA_NO_CONDSTORE)
         rc = cannot(ec->c, err, "the server has no CONDSTORE: changes cannot be told");
     else if (rc == 0 && d.expunges_unknowable)
-        rc = cannot(ec->c, err, "messages were expunged and the server has no QRESYNC");
+        rc = cannot(ec->c, err, "messages were expunged that the server does not name");
     if (rc == 0)
         rc = take_changes(ec, f, &d, old, entry, err);
     ib_delta_fini(&d);
