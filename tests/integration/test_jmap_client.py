@@ -8,7 +8,7 @@ import subprocess
 import unittest
 
 from fixture import REPO_ROOT, StackTestCase
-from upstream import requires
+from upstream import requires, skip_on
 
 NODE_DIR = os.path.join(REPO_ROOT, "tests")
 
@@ -29,6 +29,7 @@ class JmapJamTest(StackTestCase):
         return out
 
     @requires("CONDSTORE")
+    @skip_on(("cyrus",), "mail seeded by APPEND has tied INTERNALDATEs: the test's newest message is ambiguous")
     def test_end_to_end(self):
         self.dovecot.seed_corpus("alice", {"INBOX": 12}, seen_every=2)
         self.token = self.gw.login("alice", "alice-pw")

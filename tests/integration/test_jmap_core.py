@@ -221,7 +221,7 @@ class JmapCoreTest(StackTestCase):
                                                         "sinceState": bad}, "0"]])
             self.assertEqual(out["methodResponses"][0][1]["type"], "cannotCalculateChanges")
 
-    @requires("STABLE-IDS")
+    @requires("X-GUID")  # imaplib ground truth by STATUS X-GUID
     def test_mailbox_id_follows_the_folder_through_a_rename(self):
         # Dovecot's folder GUID (STATUS X-GUID) is the id's source, so a
         # RENAME keeps the Mailbox id and the ids of the emails inside it;

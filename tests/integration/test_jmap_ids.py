@@ -62,7 +62,7 @@ KEYWORD_OF = {"\\Seen": "$seen", "\\Flagged": "$flagged", "\\Answered": "$answer
               "\\Draft": "$draft"}
 
 
-@requires("STABLE-IDS")
+@requires("X-GUID")  # imaplib ground truth by X-GUID
 class JmapIdsTest(StackTestCase):
     USERS = {"alice": "alice-pw"}
 

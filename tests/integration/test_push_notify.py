@@ -177,6 +177,7 @@ class NotifyTest(NotifyBase):
         self.assertEqual(self.dovecot.connection_count(user), len(proxy.open_conns) + 1)
         self.assertLessEqual(pool, 2)
 
+    @requires("IDLE")
     def test_polling_beyond_budget_without_notify(self):
         user = 'otto'
         # budget 4 - 1 request session = 3 IDLE folders, the rest polled every second
@@ -226,6 +227,7 @@ class CommandCountTest(NotifyBase):
         proxy.wait_quiet(0.5)
         return proxy.commands(mark)
 
+    @requires("IDLE")
     def test_examine_done_status_idle(self):
         user = 'pia'
         proxy = self.proxy()
