@@ -314,7 +314,11 @@ class BareCases:
         else:
             self.assertTrue(wait_for(lambda: metric(self.gw, "jmapgate_push_polled_folders"), 5))
             self.assertEqual(metric(self.gw, "jmapgate_push_idle_connections"), 0)
-        s.events(10, 1.0)                      # whatever the stream said on opening
+        jm = self.gw.sse("/jmap/eventsource?types=*&closeafter=no&ping=0", headers=self.auth)
+        self.addCleanup(jm.close)
+        self.assertEqual(jm.status, 200)
+        s.events(10, 1.0)                      # whatever the streams said on opening
+        jm.events(10, 0.2)
         t0 = time.monotonic()
         self.dv.append(USER, PW, "INBOX", message(500, "pushed", sender="bob"))
         ev = None
@@ -326,6 +330,13 @@ class BareCases:
         self.assertIsNotNone(ev, "no push within 10 s")
         sys.stderr.write("push delay on %s: %.2f s\n" % (self.PROFILE, delay))
         self.assertLess(delay, 3.0 if self.PROFILE == "bare" else self.POLL + 3.0)
+        state, t1 = None, time.monotonic()
+        while state is None and time.monotonic() - t1 < 5:
+            evs = jm.events(1, 5 - (time.monotonic() - t1))
+            state = evs[0] if evs and evs[0].get("event") == "state" else None
+        self.assertIsNotNone(state, "no JMAP StateChange for the new message")
+        changed = json.loads(state["data"])["changed"][self.acct]
+        self.assertIn("Email", changed)
 
     # -- last: every command the gateway sent was advertised ---------------
     def test_z_only_advertised_commands(self):
