@@ -2,6 +2,8 @@
 #
 #   make test         install deps, build, run every ctest tier (unit + integration)
 #   make unit         unit tier only            make integration   integration tier only
+#   make test-matrix  the JMAP, REST and push integration tests against Cyrus and
+#                     the bare RFC 3501 profiles (label matrix; not in make test)
 #   make sanitize     ASan+UBSan build in build-asan/, unit tier
 #   make valgrind     every unit-test executable under valgrind (leaks are errors)
 #   make demo         Dovecot with ~300 real mails + the gateway on 127.0.0.1:8080
@@ -28,7 +30,7 @@ VG_SUPP    := $(foreach f,$(shell find tests/unit -name '*.supp' 2>/dev/null | s
 
 FUZZ_SECS  ?= 60
 
-.PHONY: all build deps test unit integration sanitize sanitize-integration valgrind demo clean bench fuzz
+.PHONY: all build deps test test-matrix unit integration sanitize sanitize-integration valgrind demo clean bench fuzz
 
 all: build
 
@@ -41,7 +43,7 @@ build:
 
 test: deps
 	$(MAKE) --no-print-directory build
-	$(CTEST) --test-dir $(BUILD)
+	$(CTEST) --test-dir $(BUILD) -LE matrix
 ifeq ($(ASAN),1)
 	$(MAKE) --no-print-directory sanitize
 endif
@@ -51,6 +53,9 @@ unit: build
 
 integration: build
 	$(CTEST) --test-dir $(BUILD) -L integration
+
+test-matrix: build
+	$(CTEST) --test-dir $(BUILD) -L matrix
 
 sanitize:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DJMAPGATE_SANITIZE=ON

@@ -129,6 +129,14 @@ static int rule_apply(const struct ib_delta_state *old, const struct ib_delta_st
         rc = expand_vanished(d, van, old->uidnext, err);
     if (rc == 0 && !d->vanished_known)
         d->expunges_unknowable = (uint64_t)now->exists != (uint64_t)old->exists + d->ncreated;
+    else if (rc == 0) /* fewer messages than the answer accounts for: an
+                         expunge it did not name (Cyrus 3.6 leaves out of
+                         VANISHED (EARLIER) what a NOOP's VANISHED already
+                         told this session). More is fine: VANISHED
+                         (EARLIER) may name UIDs gone long ago. */
+        d->expunges_unknowable = (int64_t)now->exists < (int64_t)old->exists +
+                                                           (int64_t)d->ncreated -
+                                                           (int64_t)d->nvanished;
     if (rc < 0)
         ib_delta_fini(d);
     free(ch); /* the entries' flags belong to d now */

@@ -49,8 +49,9 @@ struct ib_delta {
                                    the order of the server's set */
     size_t nvanished;
     bool vanished_known;        /* vanished is complete (QRESYNC, or nothing asked) */
-    bool expunges_unknowable;   /* no QRESYNC and the counts show expunges: which
-                                   messages went cannot be told */
+    bool expunges_unknowable;   /* which messages went cannot be told: no QRESYNC
+                                   and the counts show expunges, or QRESYNC
+                                   named fewer than the counts show */
 };
 
 struct ib_folder;

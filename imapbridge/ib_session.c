@@ -1205,7 +1205,11 @@ int ib_session_select_recv(struct ib_session *s, int tag, struct ib_selection *s
     r = ib_etpan_read_response(s->imap, &resp);
     if (r == MAILIMAP_NO_ERROR) {
         ok = ib_etpan_tagged_ok(resp);
-        s->highestmodseq = ok ? response_modseq(s->imap) : 0;
+        /* A server may have enabled CONDSTORE it does not offer (the
+           login's speculative ENABLE; Dovecot with imap_capability
+           trimmed): its HIGHESTMODSEQ is not used then, so cursors and
+           states stay CONDSTORE-free and never lead to a CHANGEDSINCE. */
+        s->highestmodseq = ok && (s->caps & IB_CAP_CONDSTORE) ? response_modseq(s->imap) : 0;
         mailimap_response_free(resp);
         r = ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_EXAMINE;
     }

@@ -172,8 +172,10 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
     int rc = 0;
 
     *entry = *old;
-    /* the token is the vector: an equal one is an unchanged folder */
-    if (ib_delta_state_equal(&was, &now))
+    /* the token is the vector: an equal one is an unchanged folder, but
+       without CONDSTORE only when the folder is empty (the counts do not
+       move when another client changes a flag) */
+    if (ib_delta_state_equal(&was, &now) && (now.highestmodseq != 0 || now.exists == 0))
         return 0;
     if (ib_delta_needs_server(&was, &now))
         rc = ib_session_select(ec->s, f->imap_name, true, NULL, err);
@@ -184,7 +186,7 @@ static int folder_changes(struct echanges *ec, const struct ib_folder *f,
     else if (rc == 0 && d.kind == IB_DELTA_NO_CONDSTORE)
         rc = cannot(ec->c, err, "the server has no CONDSTORE: changes cannot be told");
     else if (rc == 0 && d.expunges_unknowable)
-        rc = cannot(ec->c, err, "messages were expunged and the server has no QRESYNC");
+        rc = cannot(ec->c, err, "messages were expunged that the server does not name");
     if (rc == 0)
         rc = take_changes(ec, f, &d, old, entry, err);
     ib_delta_fini(&d);

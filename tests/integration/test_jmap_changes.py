@@ -3,6 +3,7 @@ changing the mailbox between calls: every delta must equal what happened."""
 import unittest
 
 from fixture import StackTestCase
+from upstream import requires, skip_on
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -41,6 +42,8 @@ class JmapChangesTest(StackTestCase):
     def changes(self, since, **kw):
         return self.call("Email/changes", dict(kw, sinceState=since))
 
+    @requires("CONDSTORE")
+    @skip_on(("cyrus",), "an expunge reported by the sync NOOP is left out of VANISHED (EARLIER): cannotCalculateChanges (README)")
     def test_append_flag_expunge(self):
         s0 = self.state()
         self.assertEqual(self.changes(s0)["created"], [])
@@ -71,6 +74,7 @@ class JmapChangesTest(StackTestCase):
         self.assertEqual(ch["created"], [])
         self.assertEqual(ch["updated"], [])
 
+    @requires("CONDSTORE")
     def test_max_changes_pages(self):
         s = self.state()
         for n in (10, 11, 12):
@@ -89,6 +93,7 @@ class JmapChangesTest(StackTestCase):
         self.assertEqual(sorted(seen), sorted(self.id_of(n) for n in (10, 11, 12)))
         self.assertEqual(self.changes(s)["created"], [])
 
+    @requires("CONDSTORE")
     def test_thread_changes(self):
         s = self.call("Email/get", {"ids": []})["state"]
         root = (b"From: t@example.org\r\nSubject: thread root\r\n"
@@ -107,6 +112,8 @@ class JmapChangesTest(StackTestCase):
         self.assertEqual((ch2["created"], ch2["updated"], ch2["destroyed"]), ([], [tid], []))
         self.assertEqual(len(self.call("Thread/get", {"ids": [tid]})["list"][0]["emailIds"]), 2)
 
+    @requires("CONDSTORE", "UIDPLUS")
+    @skip_on(("cyrus",), "an expunge reported by the sync NOOP is left out of VANISHED (EARLIER): cannotCalculateChanges (README)")
     def test_email_set_keywords_and_destroy(self):
         for n in (30, 31, 32):
             self.dovecot.append("alice", "alice-pw", "INBOX", msg(n))

@@ -8,6 +8,7 @@ import subprocess
 import unittest
 
 from fixture import REPO_ROOT, StackTestCase
+from upstream import requires, skip_on
 
 NODE_DIR = os.path.join(REPO_ROOT, "tests")
 
@@ -27,6 +28,8 @@ class JmapJamTest(StackTestCase):
         self.assertNotIn("error", out, out)
         return out
 
+    @requires("CONDSTORE")
+    @skip_on(("cyrus",), "mail seeded by APPEND has tied INTERNALDATEs: the test's newest message is ambiguous")
     def test_end_to_end(self):
         self.dovecot.seed_corpus("alice", {"INBOX": 12}, seen_every=2)
         self.token = self.gw.login("alice", "alice-pw")
@@ -61,6 +64,7 @@ class JmapJamTest(StackTestCase):
         self.assertFalse(set(ch["created"]) & set(ch["updated"]))
         self.assertEqual(uid_new, uids[-1])   # the new one; uids[-2] was listed, then expunged
 
+    @requires("STABLE-IDS")
     def test_folders_with_jmap_jam(self):
         self.token = self.gw.login("alice", "alice-pw")
         out = self.jam("folders")

@@ -9,6 +9,7 @@ import time
 import unittest
 
 from fixture import StackTestCase
+from upstream import requires, skip_on
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -98,6 +99,7 @@ class JmapEmailTest(StackTestCase):
                                               "limit": 10}])
         self.assertEqual(anchored["ids"], page2["ids"])
 
+    @requires("SORT")
     def test_single_folder_uses_server_sort(self):
         before = len(self.gw.log_text())
         for prop, asc in (("size", True), ("receivedAt", False), ("subject", True)):
@@ -130,6 +132,7 @@ class JmapEmailTest(StackTestCase):
                                                {"inMailbox": self.box["INBOX"]}, flt]}}])
             self.assertEqual(r["total"], want, (flt, crit))
 
+    @skip_on(("cyrus",), "Cyrus SEARCH folds accents (crème also matches creme, crême), Dovecot only case (README)")
     def test_non_ascii_and_all_folders(self):
         r = self.call(["Email/query", {"accountId": self.acct, "filter": {"body": "crème"},
                                        "calculateTotal": True}])
@@ -228,6 +231,7 @@ class JmapEmailTest(StackTestCase):
         self.assertEqual(reply["inReplyTo"], ["attach-1@example.org"])
         self.assertEqual(reply["mailboxIds"], {self.box["Archive"]: True})
 
+    @requires("PREVIEW")
     def test_list_view_never_fetches_bodies(self):
         r = self.call(["Email/query", {"accountId": self.acct, "limit": 20}])
         mark = "list-view-%d" % time.time()
@@ -294,6 +298,7 @@ class JmapEmailTest(StackTestCase):
         self.assertEqual(hd["content-type"], "application/octet-stream")
         self.assertNotIn("x-evil", hd)
 
+    @skip_on(("cyrus",), "Cyrus SEARCH folds accents (crème also matches creme, crême), Dovecot only case (README)")
     def test_search_snippets(self):
         flt = {"operator": "OR", "conditions": [{"subject": "zqx"}, {"body": "crème"}]}
         _, _, out = self.gw.json("POST", "/jmap/api", {"using": [CORE, MAIL], "methodCalls": [

@@ -12,6 +12,7 @@ import tempfile
 import unittest
 
 from fixture import REPO_ROOT, StackTestCase
+from upstream import requires, skip_on
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -178,6 +179,7 @@ def norm_text(v):
     return v.replace("\r\n", "\n")
 
 
+@requires("UIDPLUS")
 class EmailCreateTest(StackTestCase):
     USERS = {"alice": "alice-pw"}
 
@@ -310,6 +312,7 @@ class EmailCreateTest(StackTestCase):
 
     # ---- the table --------------------------------------------------------------
 
+    @skip_on(("cyrus",), "Cyrus upper-cases Content-Language in BODYSTRUCTURE (EN), language is reported as the server says")
     def test_shapes_round_trip_and_mailparser(self):
         table = shapes()
         self.assertGreaterEqual(len(table), 25)

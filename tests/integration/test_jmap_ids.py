@@ -15,6 +15,7 @@ import unittest
 
 from fixture import Gateway, StackTestCase
 from latencyproxy import LatencyProxy
+from upstream import requires
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -61,6 +62,7 @@ KEYWORD_OF = {"\\Seen": "$seen", "\\Flagged": "$flagged", "\\Answered": "$answer
               "\\Draft": "$draft"}
 
 
+@requires("X-GUID")  # imaplib ground truth by X-GUID
 class JmapIdsTest(StackTestCase):
     USERS = {"alice": "alice-pw"}
 

@@ -9,6 +9,7 @@ import email.policy
 import unittest
 
 from fixture import Gateway, StackTestCase
+from upstream import requires
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -58,6 +59,7 @@ class JmapThreadsTest(StackTestCase):
         self.assertEqual(len(g["list"]), 1, mid)
         return g["list"][0]["id"], g["list"][0]["threadId"]
 
+    @requires("CONDSTORE")
     def test_reply_with_in_reply_to_only_joins_parent(self):
         put = self.dovecot.append
         put("alice", "alice-pw", "INBOX", mail("r1@x", "root"))

@@ -13,6 +13,7 @@ import time
 import unittest
 
 from fixture import Gateway, StackTestCase, corpus_files, read_corpus_message
+from upstream import requires, skip_on
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -47,6 +48,7 @@ def strip_blob_ids(v):
     return v
 
 
+@requires("UIDPLUS")
 class JmapUploadTest(StackTestCase):
     USERS = {"alice": "alice-pw", "bob": "bob-pw"}
     GATEWAY_ENV = ENV
@@ -245,6 +247,7 @@ class JmapUploadTest(StackTestCase):
 
     # ---- import ------------------------------------------------------------
 
+    @skip_on(("cyrus",), "Cyrus gives identical bytes one EMAILID: this import's id also names earlier imports of MSG, and Email/get reads one of those (README)")
     def test_upload_through_a_import_through_b_then_get_and_download(self):
         r = self.upload_ok(MSG)
         before = self.imap_parked()

@@ -13,6 +13,7 @@ import unittest
 from fixture import Gateway
 from tcpproxy import TcpProxy, shut
 from test_push import PushBase, metric, wait_for
+from upstream import requires
 
 FOLDERS = ['F%02d' % i for i in range(1, 21)]
 
@@ -142,6 +143,7 @@ class NotifyBase(PushBase):
 
 
 class NotifyTest(NotifyBase):
+    @requires("NOTIFY")
     def test_twenty_folders_one_connection(self):
         user = 'nora'
         proxy = self.proxy()
@@ -175,6 +177,7 @@ class NotifyTest(NotifyBase):
         self.assertEqual(self.dovecot.connection_count(user), len(proxy.open_conns) + 1)
         self.assertLessEqual(pool, 2)
 
+    @requires("IDLE")
     def test_polling_beyond_budget_without_notify(self):
         user = 'otto'
         # budget 4 - 1 request session = 3 IDLE folders, the rest polled every second
@@ -224,6 +227,7 @@ class CommandCountTest(NotifyBase):
         proxy.wait_quiet(0.5)
         return proxy.commands(mark)
 
+    @requires("IDLE")
     def test_examine_done_status_idle(self):
         user = 'pia'
         proxy = self.proxy()
@@ -241,6 +245,7 @@ class CommandCountTest(NotifyBase):
         self.assertEqual(sorted(c for _, c in sent), ['DONE', 'IDLE', 'STATUS INBOX'], sent)
         self.assertEqual(len({conn for conn, _ in sent}), 1, sent)   # the INBOX watcher's
 
+    @requires("NOTIFY")
     def test_notify_done_idle(self):
         user = 'quin'
         proxy = self.proxy()

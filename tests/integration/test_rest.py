@@ -8,6 +8,8 @@ import unittest
 import urllib.parse
 
 from fixture import StackTestCase
+import upstream
+from upstream import requires
 
 
 def msg(n, subject=None):
@@ -64,7 +66,10 @@ class RestTest(StackTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.dovecot.seed_corpus("alice", {"INBOX": 12, "Paging": 30, "Big": 20000})
+        # 20,000 messages are written straight into Dovecot's maildir; by
+        # APPEND (Cyrus) they would take minutes: those two tests need DOVECOT
+        big = {"Big": 20000} if upstream.has("DOVECOT") else {}
+        cls.dovecot.seed_corpus("alice", dict({"INBOX": 12, "Paging": 30}, **big))
         cls.auth = {"Authorization": "Bearer " + cls.gw.login("alice", "alice-pw")}
 
     # -- helpers ----------------------------------------------------------
@@ -124,6 +129,7 @@ class RestTest(StackTestCase):
         self.assertEqual(inbox["cursor"], self.messages("INBOX")["cursor"])
 
     # -- 2. message lists ---------------------------------------------------
+    @requires("X-GUID")
     def test_list_newest_first_with_summary(self):
         truth = self.uids("INBOX")
         page = self.messages("INBOX", limit=5)
@@ -178,6 +184,7 @@ class RestTest(StackTestCase):
         self.assertEqual(seen, truth)
         self.assertEqual(pages, 5)
 
+    @requires("DOVECOT")
     def test_list_cost_follows_page_not_folder(self):
         truth = sorted(self.uids("Big"), reverse=True)
         for before in (None, truth[10000]):
@@ -251,6 +258,7 @@ class RestTest(StackTestCase):
         st, _, _ = self.gw.json("GET", "/api/v1/mailboxes/INBOX/messages")
         self.assertEqual(st, 401)
 
+    @requires("CONDSTORE")
     def test_non_ascii_folder(self):
         self.create("Entwürfe")
         self.create("Entwürfe/Ünïcode")
@@ -343,6 +351,7 @@ class RestTest(StackTestCase):
                   status=404)
         self.assertEqual(self.uids("Flags")[uid], ["\\Flagged"])
 
+    @requires("MOVE", "UIDPLUS")
     def test_move_and_delete(self):
         self.create("Trash")
         self.create("Zielordner")
@@ -398,6 +407,7 @@ class RestTest(StackTestCase):
         self.assertEqual(d["cursor"], self.mailbox(path)["cursor"])
         return d["cursor"]
 
+    @requires("CONDSTORE")
     def test_changes_follow_an_independent_client(self):
         for n in range(3):
             self.dovecot.append("alice", "alice-pw", "Delta", msg(400 + n))
@@ -476,6 +486,7 @@ class RestTest(StackTestCase):
         self.assertEqual(d["uidvalidity"], self.mailbox("Reset")["uidvalidity"])
         self.assertEqual(d["cursor"], self.mailbox("Reset")["cursor"])
 
+    @requires("CONDSTORE")
     def test_changes_limit_and_has_more(self):
         self.dovecot.append("alice", "alice-pw", "Many", msg(600))
         c = self.mailbox("Many")["cursor"]
@@ -490,6 +501,7 @@ class RestTest(StackTestCase):
         self.assertEqual(sorted(got), new)
         self.assertEqual(self.changes("Many", c)["added"], [])
 
+    @requires("CONDSTORE")
     def test_changes_limit_pages_flags_and_removals_too(self):
         """limit caps removed + flags + added together; paging loses nothing,
         also what changes while the client pages."""
@@ -529,6 +541,7 @@ class RestTest(StackTestCase):
         self.assertIn(flagged[0], [f["uid"] for f in d["flags"]], d)
         self.assertIn("\\Answered", [f for f in d["flags"] if f["uid"] == flagged[0]][0]["flags"])
 
+    @requires("CONDSTORE")
     def test_changes_bad_cursor(self):
         c = self.mailbox("INBOX")["cursor"]
         for bad in ("", "abc", "!!!", c[:-3], c[:10] + ("A" if c[10] != "A" else "B") + c[11:]):
@@ -539,6 +552,7 @@ class RestTest(StackTestCase):
         self.changes("NoSuchFolder", c, status=404)
         self.assertEqual(self.changes("INBOX", c, limit=10**9)["resync"], False)
 
+    @requires("CONDSTORE", "DOVECOT")
     def test_changes_cost_follows_changes_not_folder(self):
         c = self.mailbox("Big")["cursor"]
         m = self.imap()

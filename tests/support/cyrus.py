@@ -58,7 +58,7 @@ class Cyrus:
         self.root = os.getuid() == 0
         self.port = self.plain_port = fixture.free_port()
         self.url = 'imap://127.0.0.1:%d' % self.port
-        for sub in ('conf', 'spool', 'run', 'sock'):
+        for sub in ('conf', 'conf/socket', 'spool', 'run', 'sock'):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
         self._write_conf()
         self._set_password(*ADMIN)
@@ -94,7 +94,7 @@ class Cyrus:
                 'altnamespace: yes',
                 'conversations: yes',
                 'conversations_db: twoskip',
-                'idlesocket: %s/sock/idle' % d,
+                'idlesocket: %s/conf/socket/idle' % d,
                 'lmtpsocket: %s/sock/lmtp' % d,
                 'notifysocket: %s/sock/notify' % d,
                 'syslog_prefix: jmapgate-cyrus-%d' % self.port,
@@ -104,11 +104,18 @@ class Cyrus:
                 # entries it does not define unless this is on
                 'annotation_allow_undefined: yes',
                 '']))
+        # IDLE: without idled, imapd polls every imapidlepoll (60 s) and push
+        # tests see nothing; idled runs as a DAEMON, and each imapd binds its
+        # own socket beside idlesocket, which must be under
+        # {configdirectory}/socket (elsewhere: "bind: No such file or
+        # directory" and the 60 s poll again). Then IDLE hears an APPEND in
+        # ~0.1 s.
         with open(self.master_conf, 'w') as f:
             f.write('START {\n  recover cmd="%s/ctl_cyrusdb -r -C %s"\n}\n'
                     'SERVICES {\n  imap cmd="%s/imapd -C %s" listen="127.0.0.1:%d" prefork=0\n}\n'
-                    'EVENTS {\n}\nDAEMON {\n}\n'
-                    % (CYRUS_BIN, self.conf_file, CYRUS_BIN, self.conf_file, self.port))
+                    'EVENTS {\n}\nDAEMON {\n  idled cmd="%s/idled -C %s"\n}\n'
+                    % (CYRUS_BIN, self.conf_file, CYRUS_BIN, self.conf_file, self.port,
+                       CYRUS_BIN, self.conf_file))
 
     def _set_password(self, name, password):
         r = subprocess.run([SASLPASSWD, '-p', '-c', '-f', self.sasldb, '-u', '', name],

@@ -53,7 +53,7 @@ import time
 import unittest
 
 __all__ = ['free_port', 'Dovecot', 'Gateway', 'StackTestCase', 'corpus_files', 'SSEStream',
-           'FixtureError', 'REPO_ROOT']
+           'FixtureError', 'REPO_ROOT', 'make_upstream']
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CORPUS_DIR = os.environ.get(
@@ -425,6 +425,24 @@ def imap_append(m, mailbox, raw, flags=''):
             pass
 
 
+# What a server without the extensions looks like. Dovecot still executes
+# most hidden commands when a client sends them anyway (see test_bare.py),
+# so these profiles test that the gateway sends only what is advertised.
+# The greeting must not name Dovecot: the gateway takes "Dovecot" in the
+# greeting as the sign that X-GUID works (ib_session.c). imap_id_send is
+# emptied so ID answers NIL, as many servers do. Pre- and post-login
+# CAPABILITY both come from imap_capability.
+_BARE_CAPS = 'IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE'
+_BARE_CONF = ('login_greeting = IMAP server ready.\n'
+              'imap_id_send =\n'
+              'imap_capability = %s\n')
+PROFILES = {
+    'full': '',
+    'bare': _BARE_CONF % (_BARE_CAPS + ' IDLE'),
+    'bare-noidle': _BARE_CONF % _BARE_CAPS,
+}
+
+
 class Dovecot:
     """A throwaway Dovecot 2.3 on loopback, in its own temp dir.
 
@@ -432,13 +450,19 @@ class Dovecot:
     tls=True:  port is implicit TLS (imaps, url imaps://localhost:PORT), and
                plain_port == starttls_port is a plain listener offering STARTTLS.
     extra_conf: text appended to dovecot.conf (later settings win).
+    profile: 'full' (Dovecot as installed), 'bare' (capabilities cut to
+               RFC 3501 + IDLE, a greeting that does not name Dovecot, no
+               ID answer) or 'bare-noidle' (bare without IDLE); see PROFILES.
     Users default to alice/alicepass and bob/bobpass.
     """
 
     host = '127.0.0.1'
 
     def __init__(self, users=None, tls=False, compress=False, max_userip_connections=10,
-                 extra_conf='', lmtp=False, metadata=False):
+                 extra_conf='', lmtp=False, metadata=False, profile='full'):
+        if profile not in PROFILES:
+            raise ValueError('unknown Dovecot profile %r (have %s)' % (profile, ', '.join(PROFILES)))
+        self.profile = profile
         if users is None:
             users = {'alice': 'alicepass', 'bob': 'bobpass'}
         self.users = dict(users)
@@ -596,7 +620,7 @@ verbose_proctitle = yes
 # The gateway passes each user's address in IMAP ID (x-originating-ip);
 # Dovecot believes it only from these networks.
 login_trusted_networks = 127.0.0.0/8 ::1
-{users}{chroots}service anvil {{
+{PROFILES[self.profile]}{users}{chroots}service anvil {{
 {anvil_chroot}  unix_listener anvil-auth-penalty {{
     mode = 0
   }}
@@ -1259,8 +1283,30 @@ class SSEStream:
 # TestCase.
 
 
+def make_upstream(users=None, **dovecot_kw):
+    """The IMAP server of the JMAPGATE_UPSTREAM profile (tests/support/
+    upstream.py), not started: a Dovecot (with the bare profiles' config),
+    or a Cyrus. Cyrus takes no Dovecot options: the caller's test is
+    skipped (unittest.SkipTest) when it passes any, or when Cyrus is not
+    unpacked."""
+    import upstream
+    if upstream.NAME == 'cyrus':
+        import cyrus
+        if dovecot_kw:
+            raise unittest.SkipTest('needs Dovecot options (%s); the cyrus upstream has not'
+                                    % ', '.join(sorted(dovecot_kw)))
+        ok, why = cyrus.available()
+        if not ok:
+            raise unittest.SkipTest(why)
+        return cyrus.Cyrus(users=users)
+    profile = 'full' if upstream.NAME == 'dovecot' else upstream.NAME
+    return Dovecot(users=users, profile=profile, **dovecot_kw)
+
+
 class StackTestCase(unittest.TestCase):
-    """A Dovecot and a Gateway for the whole class: cls.dovecot, cls.gw.
+    """An IMAP server and a Gateway for the whole class: cls.dovecot, cls.gw.
+    The server is the JMAPGATE_UPSTREAM profile's (make_upstream): Dovecot
+    unless the matrix asks for another.
 
     USERS: {name: password}; DOVECOT_KW: Dovecot kwargs (tls, compress, ...);
     GATEWAY_ENV: extra JMAPGATE_* variables (None removes one). With tls,
@@ -1278,7 +1324,7 @@ class StackTestCase(unittest.TestCase):
         super().setUpClass()
         cls.dovecot = cls.gw = None
         try:
-            cls.dovecot = Dovecot(users=cls.USERS, **cls.DOVECOT_KW)
+            cls.dovecot = make_upstream(users=cls.USERS, **cls.DOVECOT_KW)
             cls.dovecot.start()
             env = {}
             if cls.dovecot.cert_file:

@@ -89,6 +89,35 @@ static void test_qresync(void)
     fake_session_close(&c);
 }
 
+/* A VANISHED that names fewer expunges than the counts show (Cyrus 3.6
+   after a NOOP already reported them): which went cannot be told. */
+static void test_qresync_unnamed_expunge(void)
+{
+    static const struct fake_imap_step script[] = {
+        QRESYNC_SERVER,
+        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)"),
+        FI_SEND("$TAG OK done\r\n"),
+        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)"),
+        FI_SEND("* VANISHED (EARLIER) 1:4\r\n$TAG OK done\r\n"),
+        FI_END,
+    };
+    const struct ib_delta_state one_gone = { 7, 15, 30, 8 };
+    struct fake_session c;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_delta d;
+
+    th_assert(ctx_open(&c, script));
+    th_assert(ib_delta_since(c.s, &old_state, &one_gone, &d, &err) == 0);
+    th_assert(d.kind == IB_DELTA_CHANGES && d.nvanished == 0);
+    th_assert(d.vanished_known && d.expunges_unknowable);
+    ib_delta_fini(&d);
+    /* more named than the counts show (UIDs gone long ago): fine */
+    th_assert(ib_delta_since(c.s, &old_state, &one_gone, &d, &err) == 0);
+    th_assert(d.nvanished == 4 && d.vanished_known && !d.expunges_unknowable);
+    ib_delta_fini(&d);
+    fake_session_close(&c);
+}
+
 static void test_condstore_only(void)
 {
     static const struct fake_imap_step script[] = {
@@ -301,6 +330,8 @@ static void test_open_refused(void)
 int main(void)
 {
     th_run("delta: QRESYNC -> created, updated, VANISHED below the old UIDNEXT", test_qresync);
+    th_run("delta: QRESYNC naming fewer expunges than the counts -> unknowable",
+           test_qresync_unnamed_expunge);
     th_run("delta: CONDSTORE only -> expunges from the counts", test_condstore_only);
     th_run("delta: UIDVALIDITY changed -> told without a round trip", test_uidvalidity_changed);
     th_run("delta: a HIGHESTMODSEQ of 0 -> no CONDSTORE, no round trip", test_no_condstore);
