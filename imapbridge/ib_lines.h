@@ -31,4 +31,12 @@ int ib_lines_send(struct ib_session *s, const char *text, int *tag_r, const char
 int ib_lines_read(struct ib_session *s, struct ib_untagged *u, int tag, bool plus_ends,
                   const char *what, struct cm_err *err) __attribute__((warn_unused_result));
 
+/* One response line into l (a libetpan MMAPString; literals inline, CRLF
+   stripped), for a pipeline that sorts its answers itself
+   (ib_guarded.c). A stream failure or an oversized line marks the session
+   broken. */
+struct _MMAPString;
+int ib_lines_read_one(struct ib_session *s, struct _MMAPString *l, const char *what,
+                      struct cm_err *err) __attribute__((warn_unused_result));
+
 #endif

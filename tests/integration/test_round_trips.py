@@ -32,7 +32,7 @@ CEILINGS = {
                                # only added messages cost a 2nd round trip (their summaries)
     "jmap_query_get_50": 2,    # target 2: EXAMINE+LIST-STATUS+UID SORT (folder map), UID FETCH
     "jmap_email_changes": 2,   # target 2: EXAMINE+LIST-STATUS, UID FETCH CHANGEDSINCE
-    "jmap_set_keywords": 3,    # target 1: SELECT+LIST-STATUS+UID FETCH, UID STORE, UNSELECT+LIST-STATUS
+    "jmap_set_keywords": 1,    # target 1: LIST-STATUS+SELECT+UID SEARCH RETURN (SAVE)+UID STORE $+UNSELECT+LIST-STATUS
     "move": 3,                 # target 1: SELECT+STATUS+UID FETCH, UID MOVE, UNSELECT
 }
 # REST reads address their one folder directly (EXAMINE + STATUS in one
