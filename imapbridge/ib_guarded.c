@@ -150,41 +150,64 @@ static bool all_answered(const struct pipe *p)
     return true;
 }
 
-/* The answers of SEARCH, STOREs and UNSELECT, in whatever order they
-   come; the ESEARCH marks which guards held. */
-static int read_middle(struct ib_session *s, struct pipe *p, struct ib_guard *g, size_t n,
+/* Every line until p's commands are all answered, in whatever order
+   they come (Dovecot ends some after the ones behind them); each line
+   goes to on_line (index -1 for an untagged one). */
+static int read_tagged(struct ib_session *s, struct pipe *p,
+                       void (*on_line)(void *arg, int index, const char *line), void *arg,
                        struct cm_err *err)
 {
     MMAPString *l = mmap_string_new("");
-    bool *held = calloc(n, sizeof(*held));
-    int rc = 0;
+    int rc = l == NULL ? cm_err_set(err, CM_ENOMEM, "out of memory") : 0;
 
-    if (l == NULL || held == NULL)
-        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
     while (rc == 0 && !all_answered(p)) {
         bool ok = false;
-        int i;
+        int i = -1;
 
         if ((rc = ib_lines_read_one(s, l, "STORE", err)) < 0)
             break;
-        if (l->str[0] == '*') {
-            for (size_t k = 0; k < n; k++)
-                held[k] = held[k] || ib_guarded_esearch_has(l->str, p->tag[T_SEARCH], g[k].uid) == 1;
-        } else if ((i = tagged_index(p, l->str, &ok)) >= 0) {
-            p->answered[i] = true;
-            p->ok[i] = ok;
-        } else { /* not ours: the stream is out of step */
+        if (l->str[0] != '*' && (i = tagged_index(p, l->str, &ok)) < 0) /* not ours */
             rc = ib_session_check(s, MAILIMAP_ERROR_PROTOCOL, "STORE", err);
-        }
+        else if (i >= 0)
+            p->answered[i] = true, p->ok[i] = ok;
+        if (rc == 0)
+            on_line(arg, i, l->str);
     }
-    for (size_t k = 0; rc == 0 && k < n; k++)
-        g[k].written = held[k] && p->ok[T_SEARCH] && (p->tag[T_ADD] == 0 || p->ok[T_ADD]) &&
-                       (p->tag[T_REMOVE] == 0 || p->ok[T_REMOVE]);
     if (rc == 0)
         (void)ib_session_check(s, MAILIMAP_NO_ERROR, "STORE", NULL); /* it answered */
-    free(held);
     if (l != NULL)
         mmap_string_free(l);
+    return rc;
+}
+
+struct held {
+    const struct pipe *p;
+    const struct ib_guard *g;
+    bool *held;
+    size_t n;
+};
+
+static void on_search_line(void *arg, int index, const char *line)
+{
+    struct held *h = arg;
+
+    for (size_t k = 0; index < 0 && k < h->n; k++)
+        h->held[k] = h->held[k] || ib_guarded_esearch_has(line, h->p->tag[T_SEARCH], h->g[k].uid) == 1;
+}
+
+/* The answers of SEARCH, STOREs and UNSELECT; the ESEARCH marks which
+   guards held. */
+static int read_middle(struct ib_session *s, struct pipe *p, struct ib_guard *g, size_t n,
+                       struct cm_err *err)
+{
+    struct held h = { p, g, calloc(n, sizeof(bool)), n };
+    int rc = h.held == NULL ? cm_err_set(err, CM_ENOMEM, "out of memory")
+                            : read_tagged(s, p, on_search_line, &h, err);
+
+    for (size_t k = 0; rc == 0 && k < n; k++)
+        g[k].written = h.held[k] && p->ok[T_SEARCH] && (p->tag[T_ADD] == 0 || p->ok[T_ADD]) &&
+                       (p->tag[T_REMOVE] == 0 || p->ok[T_REMOVE]);
+    free(h.held);
     return rc;
 }
 
@@ -255,6 +278,96 @@ int ib_guarded_store(struct ib_session *s, const char *imap_name, struct ib_guar
     free(search);
     if (rc < 0)
         ib_guarded_fini(out);
+    return rc;
+}
+
+/* The move's commands: FETCH, MOVE, UNSELECT (pipe indices reused). */
+enum { T_FETCH = T_SEARCH, T_MOVE = T_ADD };
+
+struct move_read {
+    const struct pipe *p;
+    uint32_t uid;
+    bool seen, copyuid;
+    struct ib_moved *out;
+};
+
+/* "... X-GUID g ..." / "... EMAILID (g) ..." of a FETCH line for uid. */
+static void take_guid(struct move_read *m, const char *line)
+{
+    const char *u = strstr(line, "(UID "), *g = strstr(line, "X-GUID ");
+    size_t len;
+
+    if (g == NULL && (g = strstr(line, "EMAILID (")) != NULL)
+        g++;
+    if (u == NULL && (u = strstr(line, " UID ")) == NULL)
+        return;
+    if (strtoul(u + 5, NULL, 10) != m->uid)
+        return;
+    m->seen = true;
+    if (g == NULL)
+        return;
+    g = strchr(g, ' ') + 1;
+    g += *g == '(';
+    len = strcspn(g, " )");
+    if (len < sizeof(m->out->guid)) {
+        memcpy(m->out->guid, g, len);
+        m->out->guid[len] = '\0';
+    }
+}
+
+static void on_move_line(void *arg, int index, const char *line)
+{
+    struct move_read *m = arg;
+    const char *c = strstr(line, "[COPYUID ");
+    unsigned int v, src, dst;
+
+    if (index < 0 && strstr(line, " FETCH (") != NULL)
+        take_guid(m, line);
+    if ((index < 0 || index == T_MOVE) && c != NULL &&
+        sscanf(c + 9, "%u %u %u", &v, &src, &dst) == 3 && src == m->uid) {
+        m->copyuid = true;
+        m->out->dest_uidvalidity = v;
+        m->out->dest_uid = dst;
+    }
+}
+
+int ib_guarded_move(struct ib_session *s, const char *src, uint32_t uid, const char *dest,
+                    struct ib_moved *out, struct cm_err *err)
+{
+    unsigned int caps = ib_session_caps(s), need = IB_CAP_MOVE | IB_CAP_UIDPLUS | IB_CAP_UNSELECT;
+    const char *key = (caps & IB_CAP_OBJECTID) ? "EMAILID" : (caps & IB_CAP_XGUID) ? "X-GUID" : NULL;
+    char quoted[1400], fetch[64], move[1450];
+    struct pipe p = { { 0 }, { false }, { false } };
+    struct move_read m = { &p, uid, false, false, out };
+    int sel_tag = 0, rc;
+
+    memset(out, 0, sizeof(*out));
+    if ((caps & need) != need)
+        return cm_err_set(err, CM_ECONFIG, "imap: no MOVE, UIDPLUS or UNSELECT");
+    if (!ib_session_examine_command(src, quoted, sizeof(quoted)) ||
+        !ib_session_examine_command(dest, quoted, sizeof(quoted)))
+        return cm_err_set(err, CM_EINVAL, "imap: folder name not sendable in a pipeline");
+    snprintf(move, sizeof(move), "UID MOVE %u %s", uid, quoted + strlen("EXAMINE "));
+    snprintf(fetch, sizeof(fetch), "UID FETCH %u (UID %s)", uid, key ? key : "FLAGS");
+    rc = ib_session_select_send(s, src, false, &sel_tag, err);
+    if (rc == 0)
+        rc = send_text(s, fetch, &p.tag[T_FETCH], err);
+    if (rc == 0)
+        rc = send_text(s, move, &p.tag[T_MOVE], err);
+    if (rc == 0)
+        rc = send_text(s, "UNSELECT", &p.tag[T_UNSELECT], err);
+    if (rc == 0 && mailstream_flush(ib_session_imap(s)->imap_stream) == -1)
+        rc = ib_session_check(s, MAILIMAP_ERROR_STREAM, "MOVE", err);
+    if (rc == 0) {
+        out->selected = ib_session_select_recv(s, sel_tag, NULL, NULL) == 0;
+        rc = ib_session_is_broken(s) ? cm_err_set(err, CM_EUPSTREAM, "imap: SELECT failed")
+                                     : read_tagged(s, &p, on_move_line, &m, err);
+    }
+    ib_session_note_unselected(s);
+    if (rc == 0) {
+        out->refused = out->selected && !p.ok[T_MOVE];
+        out->moved = out->selected && p.ok[T_MOVE] && (m.copyuid || m.seen);
+    }
     return rc;
 }
 

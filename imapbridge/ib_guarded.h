@@ -75,6 +75,27 @@ int ib_guarded_store(struct ib_session *s, const char *imap_name, struct ib_guar
     __attribute__((warn_unused_result));
 void ib_guarded_fini(struct ib_guarded *out);
 
+/* The REST move of one message addressed by (folder, UID), in one round
+ * trip: SELECT <src>, UID FETCH u (UID <key>) when the server has GUIDs
+ * (the reply's id), UID MOVE u <dest>, UNSELECT, written at once. The UID
+ * is the address (the REST API carries no UIDVALIDITY): no guard. Checked
+ * on Dovecot 2.3.19: the FETCH's data comes before the MOVE's COPYUID
+ * (40 of 40), though MOVE may end first; a missing destination is NO
+ * [TRYCREATE]; a UID not there is "OK No messages found" without
+ * COPYUID. */
+struct ib_moved {
+    bool selected;              /* SELECT succeeded */
+    bool moved;                 /* MOVE succeeded and COPYUID (or the FETCH) saw the message */
+    bool refused;               /* MOVE refused (no such destination, ...): nothing moved */
+    uint32_t dest_uidvalidity, dest_uid;  /* from COPYUID, 0 when not said */
+    char guid[200];             /* the FETCH's GUID, "" when not seen */
+};
+/* Needs MOVE, UIDPLUS and UNSELECT (else CM_ECONFIG) and names sendable
+   plainly (else CM_EINVAL), nothing written then. Any other error: the
+   session broke. src and dest are wire names. */
+int ib_guarded_move(struct ib_session *s, const char *src, uint32_t uid, const char *dest,
+                    struct ib_moved *out, struct cm_err *err) __attribute__((warn_unused_result));
+
 /* Pure, for the unit tests: is uid in the ESEARCH line's ALL set
    (`* ESEARCH (TAG "7") UID ALL 1,3:5`) of tag? -1 when the line is not
    tag's ESEARCH, else 0 or 1. */

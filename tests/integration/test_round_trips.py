@@ -33,7 +33,7 @@ CEILINGS = {
     "jmap_query_get_50": 2,    # target 2: EXAMINE+LIST-STATUS+UID SORT (folder map), UID FETCH
     "jmap_email_changes": 2,   # target 2: EXAMINE+LIST-STATUS, UID FETCH CHANGEDSINCE
     "jmap_set_keywords": 1,    # target 1: LIST-STATUS+SELECT+UID SEARCH RETURN (SAVE)+UID STORE $+UNSELECT+LIST-STATUS
-    "move": 3,                 # target 1: SELECT+STATUS+UID FETCH, UID MOVE, UNSELECT
+    "move": 1,                 # target 1: SELECT+UID FETCH (X-GUID)+UID MOVE+UNSELECT in one write
 }
 # REST reads address their one folder directly (EXAMINE + STATUS in one
 # round trip, no LIST-STATUS of every folder, no sync NOOP), and so do REST
