@@ -216,25 +216,19 @@ static int read_all(struct ib_session *s, struct ib_lsq *before_q, int sel_tag, 
                     struct ib_lsq *after_q, struct ib_guard *g, size_t n, struct ib_guarded *out,
                     struct cm_err *err)
 {
-    bool news = false;
-    int rc = ib_mailbox_list_status_recv(s, before_q, &out->before, &news, err);
+    bool news = false; /* the session ends unselected: news of the folder need no care */
+    int rc = ib_mailbox_list_status_recv(s, before_q, &out->before, &news, err), rc_next;
 
     if (ib_session_is_broken(s))
         return rc < 0 ? rc : cm_err_set(err, CM_EUPSTREAM, "imap: LIST-STATUS failed");
     /* a refused SELECT: the commands behind it found nothing selected */
     if (ib_session_select_recv(s, sel_tag, NULL, NULL) < 0 && ib_session_is_broken(s))
         return cm_err_set(err, CM_EUPSTREAM, "imap: SELECT failed");
-    {
-        int rc_mid = read_middle(s, p, g, n, err);
-
-        if (rc_mid < 0)
-            return rc_mid;
-    }
-    {
-        int rc_after = ib_mailbox_list_status_recv(s, after_q, &out->after, &news, err);
-
-        return rc < 0 ? rc : rc_after;
-    }
+    rc_next = read_middle(s, p, g, n, err);
+    if (rc_next < 0)
+        return rc_next;
+    rc_next = ib_mailbox_list_status_recv(s, after_q, &out->after, &news, err);
+    return rc < 0 ? rc : rc_next;
 }
 
 int ib_guarded_store(struct ib_session *s, const char *imap_name, struct ib_guard *g, size_t n,
