@@ -17,6 +17,7 @@
 #include "gateway/jmap/gw_jmail.h"
 #include "imapbridge/ib_ids.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_guarded.h"
 #include "imapbridge/ib_mailbox.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_store.h"
@@ -181,6 +182,37 @@ static int move_direct(struct ib_session *s, struct edit_job *j, struct cm_err *
     return move_listed(s, j, err);
 }
 
+/* The move in one round trip (ib_guarded_move: SELECT, UID FETCH of the
+   GUID, UID MOVE, UNSELECT in one write). *done false when nothing was
+   moved and the classic way must answer (a server without MOVE/UIDPLUS,
+   a folder that could not be selected, a refused MOVE: the listing then
+   names the error). */
+static int move_one_write(struct ib_session *s, struct edit_job *j, bool *done,
+                          struct cm_err *err)
+{
+    char *src = ib_mailbox_wire_name(j->req->params[0]), *dst = ib_mailbox_wire_name(j->to);
+    struct cm_err quiet = CM_ERR_INIT;
+    struct ib_moved mv;
+    int rc = src && dst ? ib_guarded_move(s, src, j->uid, dst, &mv, &quiet) : CM_EINVAL;
+
+    free(src);
+    free(dst);
+    *done = false;
+    if (rc == CM_EINVAL || rc == CM_ECONFIG || (rc == 0 && (!mv.selected || mv.refused)))
+        return 0;
+    if (rc < 0)
+        return cm_err_set(err, rc, "%s", quiet.msg);
+    *done = true;
+    if (!mv.moved)
+        return cm_err_set(err, CM_ENOENT, "no such message");
+    if (ib_ids_guid_valid(mv.guid))
+        strcpy(j->guid, mv.guid);
+    if (mv.dest_uidvalidity != 0)
+        return move_reply(j, strcasecmp(j->to, "INBOX") == 0 ? "INBOX" : j->to, NULL,
+                          mv.dest_uidvalidity, mv.dest_uid);
+    return moved_listed(s, j, err); /* moved, but no COPYUID: the listing names the UIDVALIDITY */
+}
+
 static const struct ib_folder *trash_of(const struct ib_folder_list *l)
 {
     for (size_t i = 0; i < l->count; i++) {
@@ -216,6 +248,14 @@ static int edit(struct ib_session *s, void *arg, struct cm_err *err)
 
     json_decref(j->out);
     j->out = NULL;
+    if (j->what == EDIT_MOVE) {
+        bool done = false;
+
+        if (same_path(j->to, j->req->params[0]))
+            return cm_err_set(err, CM_EINVAL, "the message is already in that mailbox");
+        if ((rc = move_one_write(s, j, &done, err)) < 0 || done)
+            return rc;
+    }
     if (j->what == EDIT_DELETE) {
         rc = gw_rest_box_open(s, j->req->params[0], false, &j->box, err);
         if (rc == 0)

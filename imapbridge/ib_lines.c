@@ -73,6 +73,11 @@ static int read_line(struct ib_session *s, MMAPString *l, const char *what, stru
     return 0;
 }
 
+int ib_lines_read_one(struct ib_session *s, MMAPString *l, const char *what, struct cm_err *err)
+{
+    return read_line(s, l, what, err);
+}
+
 enum line_kind { LINE_UNTAGGED, LINE_CONTINUE, LINE_OK, LINE_REFUSED, LINE_FOREIGN };
 
 static enum line_kind line_kind(const MMAPString *l, int tag, const char **text_r)

@@ -47,4 +47,12 @@ int ib_lines_read_all(struct ib_session *s, const int *tags, bool *ok_r, size_t 
                       ib_lines_untagged_fn *on_line, void *ctx, const char *what,
                       struct cm_err *err) __attribute__((warn_unused_result));
 
+/* One response line into l (a libetpan MMAPString; literals inline, CRLF
+   stripped), for a pipeline that sorts its answers itself
+   (ib_guarded.c). A stream failure or an oversized line marks the session
+   broken. */
+struct _MMAPString;
+int ib_lines_read_one(struct ib_session *s, struct _MMAPString *l, const char *what,
+                      struct cm_err *err) __attribute__((warn_unused_result));
+
 #endif

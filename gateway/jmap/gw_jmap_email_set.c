@@ -14,6 +14,7 @@
 #include "gateway/gw_ctx.h"
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/jmap/gw_jmap_email_create.h"
+#include "gateway/jmap/gw_jmap_email_guarded.h"
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/jmap/gw_jmap_std.h"
 #include "gateway/gw_req.h"
@@ -436,19 +437,25 @@ static int apply(struct eset *e, json_t *update, json_t *destroy, struct cm_err 
     return 0;
 }
 
-/* The listing after the changes (the new state). The prefetched FLAGS
-   point into the old listing: dropped first. */
-static int relist(struct eset *e, struct cm_err *err)
+/* The listing after the changes (the new state): the one-write path's
+   listing after (ready) when it did everything, else listed now. The
+   prefetched FLAGS point into the old listing: dropped first. */
+static int relist(struct eset *e, struct gw_guarded_set *ready, struct cm_err *err)
 {
     struct ib_folder_list l = { 0 };
-    int rc;
+    int rc = 0;
 
     ib_msgs_free(e->pre, e->npre);
     e->pre = NULL;
     e->npre = 0;
     e->pre_f = NULL;
     gw_jmail_forget_folders(e->c->jr);
-    rc = ib_mailbox_list_unselect(e->s, &l, err);
+    if (ready->ran && json_object_size(ready->rest) == 0) {
+        l = ready->after;
+        memset(&ready->after, 0, sizeof(ready->after));
+    } else {
+        rc = ib_mailbox_list_unselect(e->s, &l, err);
+    }
     if (rc < 0)
         return rc;
     gw_jmail_adopt_folders(e->c->jr, &l);
@@ -461,6 +468,7 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
     json_t *a = c->args, *create = json_object_get(a, "create"), *update = json_object_get(a, "update");
     json_t *destroy = json_object_get(a, "destroy"), *if_in = json_object_get(a, "ifInState");
     struct eset e = { .c = c };
+    struct gw_guarded_set g = { 0 };
     char *old = NULL, *now = NULL;
     json_t *reply = NULL;
 
@@ -471,8 +479,11 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
     e.destroyed = json_array();
     e.not_destroyed = json_object();
     if (gw_jcall_account(c, err) < 0 || gw_jset_check_counts(create, update, destroy, err) < 0 ||
-        gw_jreq_session(c->jr, &e.s, err) < 0 || set_pipelined(&e, update, destroy, err) < 0 ||
-        gw_jmail_folders(c->jr, &e.l, err) < 0)
+        gw_jreq_session(c->jr, &e.s, err) < 0 || gw_jmap_email_guarded(c, e.s, e.updated, &g, err) < 0)
+        goto done;
+    if (g.ran) /* one write did these (the request's folders are its listing before) */
+        update = g.rest;
+    if (set_pipelined(&e, update, destroy, err) < 0 || gw_jmail_folders(c->jr, &e.l, err) < 0)
         goto done;
     old = gw_jmail_state(c->jr, e.l);
     if (json_is_string(if_in) && (old == NULL || strcmp(json_string_value(if_in), old) != 0)) {
@@ -484,7 +495,7 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
         goto done;
     /* the folders changed: list them again for the new state, with the
        UNSELECT that ends the write in the same round trip */
-    if (relist(&e, err) < 0)
+    if (relist(&e, &g, err) < 0)
         goto done;
     now = gw_jmail_state(c->jr, e.l);
     reply = json_pack("{s:s,s:s,s:s,s:O,s:O,s:O,s:O,s:O,s:O}", "accountId",
@@ -493,6 +504,7 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
                       "notCreated", e.not_created, "notUpdated", e.not_updated, "notDestroyed",
                       e.not_destroyed);
 done:
+    gw_jmap_email_guarded_fini(&g);
     ib_msgs_free(e.pre, e.npre);
     json_decref(e.created);
     json_decref(e.not_created);

@@ -370,6 +370,11 @@ class RestTest(StackTestCase):
         self.assertEqual(out["uidvalidity"], self.mailbox("Zielordner")["uidvalidity"])
         self.assertNotIn(u1, self.uids("Moving"))
         self.send("POST", f"{base}/{u2}/move", {"to": "Nowhere"}, status=404)
+        # the one-write move (ib_guarded_move): a UID not there, a folder not there
+        self.send("POST", f"{base}/99999/move", {"to": "Zielordner"}, status=404)
+        self.send("POST", "/api/v1/mailboxes/Nirgends/messages/1/move", {"to": "Zielordner"},
+                  status=404)
+        self.assertEqual(len(self.uids("Zielordner")), 1)
         self.send("POST", f"{base}/{u2}/move", {"to": "Moving"}, status=400)
         self.send("POST", f"{base}/{u2}/move", {}, status=400)
         out = self.send("DELETE", f"{base}/{u2}")                       # to the Trash

@@ -34,8 +34,8 @@ CEILINGS = {
                                # +UID FETCH $ (the window's GUIDs; folder map), UID FETCH; a
                                # fresh instance too (test_query_window.py)
     "jmap_email_changes": 2,   # target 2: EXAMINE+LIST-STATUS, UID FETCH CHANGEDSINCE
-    "jmap_set_keywords": 3,    # target 1: SELECT+LIST-STATUS+UID FETCH, UID STORE, UNSELECT+LIST-STATUS
-    "move": 3,                 # target 1: SELECT+STATUS+UID FETCH, UID MOVE, UNSELECT
+    "jmap_set_keywords": 1,    # target 1: LIST-STATUS+SELECT+UID SEARCH RETURN (SAVE)+UID STORE $+UNSELECT+LIST-STATUS
+    "move": 1,                 # target 1: SELECT+UID FETCH (X-GUID)+UID MOVE+UNSELECT in one write
 }
 # REST reads address their one folder directly (EXAMINE + STATUS in one
 # round trip, no LIST-STATUS of every folder, no sync NOOP), and so do REST

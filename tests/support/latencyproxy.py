@@ -171,6 +171,14 @@ class LatencyProxy(TcpProxy):
         runs when a chunk arrives; on_deliver just before it is sent on
         (before, so a reply to it cannot overtake the mark)."""
         queue, cond, done, seq = [], threading.Condition(), [False], [0]
+        # each chunk goes on as it came: without this, Nagle holds a chunk
+        # until the peer ACKs the one before, and a reader with nothing to
+        # write delays that ACK ~40 ms (a pipeline answered in several
+        # chunks took 47 ms through the proxy at 0 ms, 5 ms without it)
+        try:
+            dst.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
         def sender():
             while True:

@@ -49,10 +49,15 @@ MINIMAL_ROUND_TRIPS = {
     # + UID FETCH 1:* (FLAGS) (CHANGEDSINCE m VANISHED) pipelined = 2
     "jmap_email_changes": 2,
     # (id -> folder, UID from a location cache) SELECT INBOX + UID STORE
-    # +FLAGS.SILENT + LIST-STATUS (the new state) pipelined = 1
+    # +FLAGS.SILENT + LIST-STATUS (the new state) pipelined = 1. The
+    # gateway's one write (ib_guarded.h) adds the old state's LIST-STATUS in
+    # front, guards the STORE by the message's GUID (UID SEARCH RETURN
+    # (SAVE ALL) UID u X-GUID g, then UID STORE $) and ends with UNSELECT
+    # in front of the last LIST-STATUS: 6 commands, still 1
     "jmap_set_keywords": 1,
     # SELECT INBOX + UID MOVE u Archive pipelined ([COPYUID] names the new
-    # UID) = 1
+    # UID) = 1. The gateway's one write (ib_guarded_move) adds UID FETCH u
+    # (X-GUID) for the reply's id and UNSELECT: 4 commands, still 1
     "move": 1,
 }
 OPERATIONS = tuple(MINIMAL_ROUND_TRIPS)
