@@ -238,7 +238,7 @@ int ib_guarded_store(struct ib_session *s, const char *imap_name, struct ib_guar
     unsigned int caps = ib_session_caps(s);
     const char *key = (caps & IB_CAP_OBJECTID) ? "EMAILID" : "X-GUID";
     char *search = malloc(LINE_CAP), add_l[STORE_LINE_CAP], rm_l[STORE_LINE_CAP], probe[1400];
-    struct ib_lsq before_q = { 0, 0 }, after_q = { 0, 0 };
+    struct ib_lsq before_q = { 0 }, after_q = { 0 };
     struct pipe p = { { 0 }, { false }, { false } };
     int sel_tag = 0, rc;
 
