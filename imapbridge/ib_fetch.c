@@ -27,6 +27,9 @@ static void msg_fini(struct ib_msg *m)
     free(m->flags);
     free(m->guid);
     free(m->thread_guid);
+    for (size_t i = 0; i < m->nlabels; i++)
+        free(m->labels[i]);
+    free(m->labels);
     free(m->preview);
     free(m->header);
     if (m->body != NULL)
@@ -121,10 +124,35 @@ static int copy_static(struct ib_msg *m, struct mailimap_msg_att_static *st)
     return 0;
 }
 
+/* Gmail's X-GM-MSGID / X-GM-THRID (libetpan parses them: a uint64_t) as
+   decimal text into *dst. 1 when d is one of them. */
+static int copy_gm_id(struct ib_msg *m, const struct mailimap_extension_data *d)
+{
+    char **dst = d->ext_extension == &mailimap_extension_xgmmsgid   ? &m->guid
+                 : d->ext_extension == &mailimap_extension_xgmthrid ? &m->thread_guid
+                                                                    : NULL;
+    char text[24];
+
+    if (dst == NULL || d->ext_data == NULL)
+        return 0;
+    snprintf(text, sizeof(text), "%llu", (unsigned long long)*(const uint64_t *)d->ext_data);
+    free(*dst);
+    *dst = strdup(text);
+    return *dst ? 1 : CM_ENOMEM;
+}
+
 static int copy_extension(struct ib_msg *m, struct mailimap_extension_data *d)
 {
+    int rc;
+
     if (d == NULL)
         return 0;
+    if ((rc = copy_gm_id(m, d)) != 0)
+        return rc < 0 ? rc : 0;
+    if ((rc = ib_ext_labels_copy(d, &m->labels, &m->nlabels)) != 0) {
+        m->has_labels = true;
+        return rc < 0 ? rc : 0;
+    }
     if (d->ext_extension == &ib_ext_api && d->ext_data != NULL) {
         char **dst = d->ext_type == IB_EXT_FETCH_THREADID  ? &m->thread_guid
                      : d->ext_type == IB_EXT_FETCH_PREVIEW ? &m->preview
@@ -203,9 +231,14 @@ static struct mailimap_fetch_type *build_fetch(struct ib_session *s, unsigned in
     if ((want & IB_FETCH_GUID) && (caps & IB_CAP_OBJECTID)) {
         add_att(ft, mailimap_fetch_att_new_extension(strdup("EMAILID")));
         add_att(ft, mailimap_fetch_att_new_extension(strdup("THREADID")));
+    } else if ((want & IB_FETCH_GUID) && (caps & IB_CAP_XGMEXT)) {
+        add_att(ft, mailimap_fetch_att_new_xgmmsgid());
+        add_att(ft, mailimap_fetch_att_new_xgmthrid());
     } else if ((want & IB_FETCH_GUID) && (caps & IB_CAP_XGUID)) {
         add_att(ft, mailimap_fetch_att_new_extension(strdup("X-GUID")));
     }
+    if ((want & IB_FETCH_LABELS) && (caps & IB_CAP_XGMEXT))
+        add_att(ft, mailimap_fetch_att_new_xgmlabels());
     return ft;
 }
 
@@ -688,6 +721,7 @@ int ib_fetch_changed_since_send(struct ib_session *s, uint64_t modseq, int *tag_
 {
     unsigned int caps = ib_session_caps(s);
     const char *guid = (caps & IB_CAP_OBJECTID) ? " EMAILID"
+                       : (caps & IB_CAP_XGMEXT) ? " X-GM-MSGID"
                        : (caps & IB_CAP_XGUID)  ? " X-GUID"
                                                 : "";
     char cmd[160];

@@ -101,6 +101,21 @@ static int search_chunk(struct gw_ctx *ctx, const char *account, struct ib_sessi
     return rc;
 }
 
+/* On Gmail (X-GM-EXT-1 without OBJECTID) the All Mail folder (\All):
+   it holds every message but those in Trash and Spam, so one X-GM-MSGID
+   search there finds a message wherever its labels put it. Else NULL. */
+static const struct ib_folder *gmail_all(struct ib_session *s, const struct ib_folder_list *l)
+{
+    if ((ib_session_caps(s) & (IB_CAP_XGMEXT | IB_CAP_OBJECTID)) != IB_CAP_XGMEXT)
+        return NULL;
+    for (size_t i = 0; i < l->count; i++) {
+        if (l->items[i].role != NULL && strcmp(l->items[i].role, "all") == 0 &&
+            l->items[i].selectable && l->items[i].has_status)
+            return &l->items[i];
+    }
+    return NULL;
+}
+
 static int search_misses(struct gw_ctx *ctx, const char *account, struct ib_session *s,
                          const struct ib_folder_list *l, const struct misses *m,
                          const char *const *ids, size_t nids, struct gw_jmail_where *out,
@@ -110,8 +125,11 @@ static int search_misses(struct gw_ctx *ctx, const char *account, struct ib_sess
     size_t *fidx = calloc(l->count + 1, sizeof(*fidx)), nf = 0;
     int rc = names && fidx ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
 
+    const struct ib_folder *all = gmail_all(s, l);
+
     for (size_t i = 0; rc == 0 && i < l->count; i++) {
-        if (l->items[i].selectable && l->items[i].has_status) {
+        if (l->items[i].selectable && l->items[i].has_status &&
+            (all == NULL || &l->items[i] == all)) {
             fidx[nf] = i;
             names[nf++] = l->items[i].imap_name;
         }

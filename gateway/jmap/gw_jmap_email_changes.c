@@ -53,7 +53,7 @@ static int add_vanished(struct echanges *ec, const struct ib_folder *f, uint32_t
 {
     char id[IB_IDS_EMAIL_MAX + 1];
 
-    if (!(ib_session_caps(ec->s) & (IB_CAP_XGUID | IB_CAP_OBJECTID))) {
+    if (!(ib_session_caps(ec->s) & IB_CAPS_MSGID)) {
         add_id(ec, ec->destroyed, f, uid, NULL);
         return 0;
     }
@@ -202,7 +202,7 @@ static int folder_ids(struct echanges *ec, uint32_t **uids_r, char ***guids_r, s
     int rc;
 
     *guids_r = NULL;
-    if (!(ib_session_caps(ec->s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)))
+    if (!(ib_session_caps(ec->s) & IB_CAPS_MSGID))
         return ib_fetch_search(ec->s, NULL, false, uids_r, n_r, err);
     all = ib_uidset_interval(1, 0);
     rc = all ? ib_fetch_msgs(ec->s, all, IB_FETCH_GUID, &m, &nm, err)

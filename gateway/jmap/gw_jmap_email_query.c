@@ -846,7 +846,7 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
     eq.l = &c->jr->folders;
     if (!server_sorted && sort_hits(&eq, err) < 0)
         goto done;
-    if (server_sorted && (ib_session_caps(eq.s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) &&
+    if (server_sorted && (ib_session_caps(eq.s) & IB_CAPS_MSGID) &&
         window_guids(&eq, err) < 0)
         goto done;
     state = gw_jmail_state(c->jr, eq.l);
