@@ -44,6 +44,13 @@ const struct ib_folder *gw_jmail_folder_of(const struct ib_folder_list *l,
 /* Location of a message in folder f. */
 struct ib_email_loc gw_jmail_loc(const struct ib_folder *f, uint32_t uid);
 
+/* mailboxIds of message m of folder f (a new object; NULL on OOM): {f}
+   on any server, and on Gmail (m carries X-GM-LABELS) the folder of every
+   label and All Mail too (ib_labels.h). l may be NULL (then {f}). */
+struct ib_msg;
+json_t *gw_jmail_mailbox_ids(const struct ib_folder_list *l, const struct ib_folder *f,
+                             const struct ib_msg *m);
+
 /* Email ids (gw_jmail_ids.c). */
 struct ib_session;
 

@@ -1,0 +1,77 @@
+/* test_gw_jmap_gmail.c - JMAP on the Gmail profile of the fake server
+ * (fake_gmail.h): Email ids from X-GM-MSGID, a cold-cache id found by one
+ * UID SEARCH X-GM-MSGID in All Mail (not a search of every folder),
+ * mailboxIds from X-GM-LABELS (one Email in several mailboxes). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/jmap/gw_jmap_methods.h"
+#include "harness/fake_gmail.h"
+#include "harness/fake_jmap.h"
+#include "harness/th.h"
+#include "imapbridge/ib_ids.h"
+
+#define LISTED FAKE_JMAP_LIST, FI_SEND(FAKE_GMAIL_FOLDERS)
+#define EXAMINED(v)                                                                                \
+    FI_SEND("* FLAGS (\\Answered \\Flagged \\Draft \\Deleted \\Seen)\r\n* OK [UIDVALIDITY " #v     \
+            "] UIDs valid.\r\n* 3 EXISTS\r\n* OK [UIDNEXT 90] Predicted next UID.\r\n"            \
+            "* OK [HIGHESTMODSEQ 900]\r\n$TAG OK [READ-ONLY] selected. (Success)\r\n")
+
+static char msg_id[IB_IDS_EMAIL_MAX + 1];
+
+static bool boxes_are(json_t *boxes, size_t n, const char *const *ids)
+{
+    if (json_object_size(boxes) != n)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!json_is_true(json_object_get(boxes, ids[i])))
+            return false;
+    }
+    return true;
+}
+
+static void test_get_labels_cold_cache(void)
+{
+    static const struct fake_imap_step script[] = {
+        FAKE_GMAIL_LOGIN, LISTED,
+        FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),
+        FI_EXPECT("UID SEARCH X-GM-MSGID " FAKE_GMAIL_MSGID),
+        FI_SEND("* SEARCH 77\r\n$TAG OK SEARCH completed (Success)\r\n"),
+        FI_EXPECT("UNSELECT"), FI_SEND("$TAG OK Returned to authenticated state. (Success)\r\n"),
+        FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),
+        FI_EXPECT("UID FETCH 77 (UID X-GM-LABELS)"),
+        FI_SEND("* 3 FETCH (X-GM-LABELS (\\Inbox \\Important Work) UID 77)\r\n"
+                "$TAG OK Success\r\n"),
+        FI_END,
+    };
+    struct fake_jmap j;
+    const char *type = NULL;
+    json_t *r, *list;
+    const char *want[4];
+
+    th_assert(fake_jmap_open(&j, script) == 0);
+    want[0] = fake_jmap_mailbox_id("INBOX", 11);
+    want[1] = fake_jmap_mailbox_id("[Gmail]/All Mail", 12);
+    want[2] = fake_jmap_mailbox_id("[Gmail]/Important", 21);
+    want[3] = fake_jmap_mailbox_id("Work", 13);
+    r = fake_jmap_call(&j, gw_jmap_email_get, "Email/get",
+                       json_pack("{s:[s],s:[s]}", "ids", msg_id, "properties", "mailboxIds"),
+                       &type);
+    list = json_object_get(r, "list");
+    th_assert(r != NULL && type == NULL && json_array_size(list) == 1);
+    th_assert(boxes_are(json_object_get(json_array_get(list, 0), "mailboxIds"), 4, want));
+    if (r != NULL && json_array_size(list) == 1 &&
+        !boxes_are(json_object_get(json_array_get(list, 0), "mailboxIds"), 4, want))
+        json_dumpf(r, stderr, 0);
+    json_decref(r);
+    fake_jmap_close(&j);
+}
+
+int main(void)
+{
+    th_assert(ib_ids_email_guid(FAKE_GMAIL_MSGID, msg_id) == 0);
+    th_run("Email/get on Gmail: one X-GM-MSGID search in All Mail, mailboxIds from labels",
+           test_get_labels_cold_cache);
+    return th_end();
+}
