@@ -51,6 +51,35 @@ struct ib_msg;
 json_t *gw_jmail_mailbox_ids(const struct ib_folder_list *l, const struct ib_folder *f,
                              const struct ib_msg *m);
 
+/* A selectable folder of l by its mailbox id, or NULL. */
+const struct ib_folder *gw_jmail_folder_by_id(const struct ib_folder_list *l, const char *id);
+
+/* Does an Email/set patch change mailboxIds ("mailboxIds" or
+   "mailboxIds/<id>" keys)? */
+bool gw_jmail_touches_boxes(json_t *patch);
+/* The mailboxIds a patch asks for, given the current ones (base,
+   borrowed): a copy of a whole "mailboxIds" object, else base with the
+   "mailboxIds/<id>" patches (true | null) applied. NULL when the patch is
+   malformed (GW_JMAIL_BOXES_SYNTAX says how it should be). */
+json_t *gw_jmail_wanted_boxes(json_t *patch, json_t *base);
+#define GW_JMAIL_BOXES_SYNTAX                                                                      \
+    "mailboxIds: an object of id: true, or patches of mailboxIds/<id>: true | null"
+
+/* Email/set of mailboxIds on Gmail (X-GM-EXT-1), message uid of f (f
+   selected read-write): its labels fetched, the wanted set compared with
+   the current one (gw_jmail_mailbox_ids), and
+   - a wanted Trash or Spam, or leaving Trash/Spam: a move, left to the
+     caller (*move_to_r: Trash/Spam, or out of them the first wanted
+     folder other than All Mail, else All Mail; other labels unchanged);
+   - else UID STORE +X-GM-LABELS / -X-GM-LABELS for the difference, sent
+     here; *left_f_r says whether the email left f.
+   Returns 0, 1 for an invalid patch (*type_r, *why_r; nothing sent), or
+   a cm code (CM_ENOENT: the UID is gone). */
+int gw_jlabels_update(struct ib_session *s, const struct ib_folder_list *l,
+                      const struct ib_folder *f, uint32_t uid, json_t *patch,
+                      const struct ib_folder **move_to_r, bool *left_f_r, const char **type_r,
+                      const char **why_r, struct cm_err *err) __attribute__((warn_unused_result));
+
 /* Email ids (gw_jmail_ids.c). */
 struct ib_session;
 

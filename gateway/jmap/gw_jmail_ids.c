@@ -10,6 +10,7 @@
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_labels.h"
 #include "imapbridge/ib_locate.h"
 #include "imapbridge/ib_loccache.h"
 #include "imapbridge/ib_session.h"
@@ -108,12 +109,7 @@ static const struct ib_folder *gmail_all(struct ib_session *s, const struct ib_f
 {
     if ((ib_session_caps(s) & (IB_CAP_XGMEXT | IB_CAP_OBJECTID)) != IB_CAP_XGMEXT)
         return NULL;
-    for (size_t i = 0; i < l->count; i++) {
-        if (l->items[i].role != NULL && strcmp(l->items[i].role, "all") == 0 &&
-            l->items[i].selectable && l->items[i].has_status)
-            return &l->items[i];
-    }
-    return NULL;
+    return ib_labels_all_mail(l);
 }
 
 static int search_misses(struct gw_ctx *ctx, const char *account, struct ib_session *s,

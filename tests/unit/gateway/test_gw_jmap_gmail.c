@@ -68,10 +68,111 @@ static void test_get_labels_cold_cache(void)
     fake_jmap_close(&j);
 }
 
+/* The cold-cache locate of FAKE_GMAIL_MSGID (UID 77 in All Mail). */
+#define LOCATED                                                                                    \
+    FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),                                       \
+        FI_EXPECT("UID SEARCH X-GM-MSGID " FAKE_GMAIL_MSGID),                                      \
+        FI_SEND("* SEARCH 77\r\n$TAG OK SEARCH completed (Success)\r\n"), FI_EXPECT("UNSELECT"),  \
+        FI_SEND("$TAG OK Returned to authenticated state. (Success)\r\n")
+#define SELECTED_ALL_MAIL                                                                          \
+    FI_EXPECT("SELECT \"[Gmail]/All Mail\""),                                                      \
+        FI_SEND("* OK [UIDVALIDITY 12] v\r\n* 3 EXISTS\r\n* OK [HIGHESTMODSEQ 900] m\r\n"          \
+                "$TAG OK [READ-WRITE] selected. (Success)\r\n"),                                  \
+        FI_EXPECT("UID FETCH 77 (UID FLAGS)"),                                                     \
+        FI_SEND("* 3 FETCH (UID 77 FLAGS (\\Seen))\r\n$TAG OK Success\r\n")
+#define LABELS_NOW(labels)                                                                         \
+    FI_EXPECT("UID FETCH 77 (UID X-GM-LABELS)"),                                                   \
+        FI_SEND("* 3 FETCH (X-GM-LABELS " labels " UID 77)\r\n$TAG OK Success\r\n")
+
+#define SET_DONE FI_EXPECT("NOOP"), FI_SEND("$TAG OK Success\r\n"), LISTED
+
+static json_t *set_update(struct fake_jmap *j, json_t *patch, const char **type)
+{
+    return fake_jmap_call(j, gw_jmap_email_set, "Email/set",
+                          json_pack("{s:{s:o}}", "update", msg_id, patch), type);
+}
+
+static void test_set_labels(void)
+{
+    static const struct fake_imap_step script[] = {
+        FAKE_GMAIL_LOGIN, LISTED, LOCATED, SELECTED_ALL_MAIL, LABELS_NOW("(\\Inbox Work)"),
+        FI_EXPECT("UID STORE 77 +X-GM-LABELS (\\Important)"), FI_SEND("$TAG OK Success\r\n"),
+        FI_EXPECT("UID STORE 77 -X-GM-LABELS (\"Work\")"), FI_SEND("$TAG OK Success\r\n"),
+        SET_DONE, FI_END,
+    };
+    struct fake_jmap j;
+    const char *type = NULL;
+    json_t *r, *patch = json_object();
+    char key[2][128];
+
+    th_assert(fake_jmap_open(&j, script) == 0);
+    snprintf(key[0], sizeof(key[0]), "mailboxIds/%s", fake_jmap_mailbox_id("[Gmail]/Important", 21));
+    snprintf(key[1], sizeof(key[1]), "mailboxIds/%s", fake_jmap_mailbox_id("Work", 13));
+    json_object_set_new(patch, key[0], json_true());
+    json_object_set_new(patch, key[1], json_null());
+    r = set_update(&j, patch, &type);
+    th_assert(r != NULL && type == NULL);
+    th_assert(json_object_get(json_object_get(r, "updated"), msg_id) != NULL);
+    th_assert(json_object_size(json_object_get(r, "notUpdated")) == 0);
+    if (r != NULL && json_object_get(json_object_get(r, "updated"), msg_id) == NULL)
+        json_dumpf(r, stderr, 0);
+    json_decref(r);
+    fake_jmap_close(&j);
+}
+
+/* {"mailboxIds": {<only this>: true}} for the email; the response. */
+static json_t *set_boxes(struct fake_jmap *j, const char *box_id, const char **type)
+{
+    return set_update(j, json_pack("{s:{s:b}}", "mailboxIds", box_id, 1), type);
+}
+
+static void test_set_trash_is_a_move(void)
+{
+    static const struct fake_imap_step script[] = {
+        FAKE_GMAIL_LOGIN, LISTED, LOCATED, SELECTED_ALL_MAIL, LABELS_NOW("(\\Inbox)"),
+        FI_EXPECT("UID MOVE 77 \"[Gmail]/Trash\""),
+        FI_SEND("* OK [COPYUID 25 77 3] (Success)\r\n* 3 EXPUNGE\r\n$TAG OK Success\r\n"),
+        SET_DONE, FI_END,
+    };
+    struct fake_jmap j;
+    const char *type = NULL;
+    json_t *r;
+
+    th_assert(fake_jmap_open(&j, script) == 0);
+    r = set_boxes(&j, fake_jmap_mailbox_id("[Gmail]/Trash", 25), &type);
+    th_assert(r != NULL && json_object_get(json_object_get(r, "updated"), msg_id) != NULL);
+    json_decref(r);
+    fake_jmap_close(&j);
+}
+
+/* Leaving All Mail without going to Trash or Spam cannot be done on
+   Gmail: invalidProperties, nothing stored. */
+static void test_set_without_all_mail_refused(void)
+{
+    static const struct fake_imap_step script[] = {
+        FAKE_GMAIL_LOGIN, LISTED, LOCATED, SELECTED_ALL_MAIL, LABELS_NOW("(\\Inbox Work)"),
+        SET_DONE, FI_END,
+    };
+    struct fake_jmap j;
+    const char *type = NULL;
+    json_t *r, *e;
+
+    th_assert(fake_jmap_open(&j, script) == 0);
+    r = set_boxes(&j, fake_jmap_mailbox_id("Work", 13), &type);
+    e = json_object_get(json_object_get(r, "notUpdated"), msg_id);
+    th_assert(e != NULL && strcmp(json_string_value(json_object_get(e, "type")),
+                                  "invalidProperties") == 0);
+    json_decref(r);
+    fake_jmap_close(&j);
+}
+
 int main(void)
 {
     th_assert(ib_ids_email_guid(FAKE_GMAIL_MSGID, msg_id) == 0);
     th_run("Email/get on Gmail: one X-GM-MSGID search in All Mail, mailboxIds from labels",
            test_get_labels_cold_cache);
+    th_run("Email/set mailboxIds on Gmail: +X-GM-LABELS / -X-GM-LABELS", test_set_labels);
+    th_run("Email/set into Trash on Gmail: a UID MOVE", test_set_trash_is_a_move);
+    th_run("Email/set leaving All Mail on Gmail: invalidProperties", test_set_without_all_mail_refused);
     return th_end();
 }
