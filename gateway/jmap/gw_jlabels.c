@@ -193,3 +193,45 @@ int gw_jlabels_update(struct ib_session *s, const struct ib_folder_list *l,
     free(add);
     return rc;
 }
+
+/* Append to `to` each id of from not yet in seen (then added to seen). */
+static void append_new(json_t *to, json_t *from, json_t *seen)
+{
+    size_t i;
+    json_t *v;
+
+    json_array_foreach(from, i, v) {
+        const char *id = json_string_value(v);
+
+        if (id != NULL && json_object_get(seen, id) == NULL) {
+            json_object_set_new(seen, id, json_true());
+            json_array_append(to, v);
+        }
+    }
+}
+
+void gw_jlabels_fold_changes(json_t *created, json_t *updated, json_t *core_new)
+{
+    json_t *seen = json_object(), *c = json_array(), *u = json_array(), *labelled = json_array();
+    size_t i;
+    json_t *v;
+
+    if (seen != NULL && c != NULL && u != NULL && labelled != NULL) {
+        json_array_foreach(created, i, v) {
+            if (json_object_get(core_new, json_string_value(v)) != NULL)
+                json_array_append(c, v);
+            else
+                json_array_append(labelled, v);
+        }
+        json_array_clear(created);
+        append_new(created, c, seen);   /* new in the account, once */
+        append_new(u, updated, seen);   /* then every other id, once */
+        append_new(u, labelled, seen);
+        json_array_clear(updated);
+        json_array_extend(updated, u);
+    } /* else out of memory: the lists stay as they were */
+    json_decref(seen);
+    json_decref(c);
+    json_decref(u);
+    json_decref(labelled);
+}

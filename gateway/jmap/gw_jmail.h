@@ -80,6 +80,13 @@ int gw_jlabels_update(struct ib_session *s, const struct ib_folder_list *l,
                       const struct ib_folder **move_to_r, bool *left_f_r, const char **type_r,
                       const char **why_r, struct cm_err *err) __attribute__((warn_unused_result));
 
+/* Email/changes on Gmail, where a label added shows as a new UID in the
+   label's folder: an email is created only when it is new in All Mail,
+   Trash or Spam (ids in core_new, an object used as a set); the other
+   "created" ids are existing emails that got a label, so updated. Each
+   id ends in one list, once. */
+void gw_jlabels_fold_changes(json_t *created, json_t *updated, json_t *core_new);
+
 /* Email ids (gw_jmail_ids.c). */
 struct ib_session;
 

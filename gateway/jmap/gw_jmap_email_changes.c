@@ -16,6 +16,7 @@
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_delta.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_labels.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_state.h"
 #include "imapbridge/ib_uidset.h"
@@ -26,6 +27,7 @@ struct echanges {
     long long room;             /* changes still allowed (maxChanges), -1 = no limit */
     bool more;
     json_t *created, *updated, *destroyed;
+    json_t *core_new;             /* Gmail: ids created in All Mail, Trash or Spam (a set) */
     struct ib_state_entry *next;  /* the new vector */
     size_t nnext;
 };
@@ -42,6 +44,9 @@ static void add_id(struct echanges *ec, json_t *list, const struct ib_folder *f,
 
     gw_jmail_id(ec->c->jr, f, uid, guid, id);
     json_array_append_new(list, json_string(id));
+    if (ec->core_new != NULL && list == ec->created &&
+        (ib_labels_is_bin(f) || (f->role != NULL && strcmp(f->role, "all") == 0)))
+        json_object_set_new(ec->core_new, id, json_true());
 }
 
 /* The id of an expunged message: its location id, or on a server with
@@ -320,12 +325,17 @@ int gw_jmail_changes(struct gw_jcall *c, struct gw_jmail_delta *d, struct cm_err
         rc = gw_jmail_folders(c->jr, &l, err);
     if (rc == 0)
         rc = gw_jreq_session(c->jr, &ec.s, err);
+    if (rc == 0 && (ib_session_caps(ec.s) & IB_CAP_XGMEXT) &&
+        (ec.core_new = json_object()) == NULL)
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
     if (rc == 0) {
         ec.next = calloc(l->count + 1, sizeof(*ec.next));
         rc = ec.next ? walk_folders(&ec, l, old, nold, err) : CM_ENOMEM;
     }
     if (rc == 0)
         pair_moves(&ec);
+    if (rc == 0 && ec.core_new != NULL)
+        gw_jlabels_fold_changes(ec.created, ec.updated, ec.core_new);
     if (rc == 0) {
         d->new_state = ib_state_encode(key, IB_STATE_EMAIL, ec.next, ec.nnext);
         rc = d->new_state ? 0 : cm_err_set(err, CM_ENOMEM, "cannot encode the state");
@@ -341,6 +351,7 @@ int gw_jmail_changes(struct gw_jcall *c, struct gw_jmail_delta *d, struct cm_err
     json_decref(ec.created);
     json_decref(ec.updated);
     json_decref(ec.destroyed);
+    json_decref(ec.core_new);
     free(ec.next);
     free(old);
     return rc;

@@ -67,31 +67,36 @@
     FAKE_GMAIL_LOGIN_START, FAKE_GMAIL_AFTER_LOGIN(FAKE_GMAIL_CAPS_NO_CONDSTORE)
 
 /* The folder listing (the LIST-STATUS command is the test's to expect):
-   UIDVALIDITYs INBOX 11, All Mail 12, Work 13, the rest 20-26. */
-#define FAKE_GMAIL_STATUS(name, n, uidnext, uidv)                                                  \
+   UIDVALIDITYs INBOX 11, All Mail 12, Work 13, the rest 20-25; every
+   HIGHESTMODSEQ 900 (FAKE_GMAIL_FOLDERS), or none (an account without
+   CONDSTORE: FAKE_GMAIL_FOLDERS_NO_MODSEQ). */
+#define FAKE_GMAIL_STATUS(name, n, uidnext, uidv, ms)                                                  \
     "* STATUS \"" name "\" (MESSAGES " #n " UNSEEN 0 UIDVALIDITY " #uidv " UIDNEXT " #uidnext      \
-    " HIGHESTMODSEQ 900)\r\n"
-#define FAKE_GMAIL_FOLDERS                                                                         \
+    ms ")\r\n"
+#define FAKE_GMAIL_FOLDERS_WITH(ms)                                                                \
     "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"                                   \
-    FAKE_GMAIL_STATUS("INBOX", 2, 30, 11)                                                          \
+    FAKE_GMAIL_STATUS("INBOX", 2, 30, 11, ms)                                                          \
     "* LIST (\\HasChildren \\Noselect \\Subscribed) \"/\" \"[Gmail]\"\r\n"                         \
     "* LIST (\\All \\HasNoChildren \\Subscribed) \"/\" \"[Gmail]/All Mail\"\r\n"                   \
-    FAKE_GMAIL_STATUS("[Gmail]/All Mail", 3, 90, 12)                                               \
+    FAKE_GMAIL_STATUS("[Gmail]/All Mail", 3, 90, 12, ms)                                               \
     "* LIST (\\Drafts \\HasNoChildren \\Subscribed) \"/\" \"[Gmail]/Drafts\"\r\n"                  \
-    FAKE_GMAIL_STATUS("[Gmail]/Drafts", 0, 1, 20)                                                  \
+    FAKE_GMAIL_STATUS("[Gmail]/Drafts", 0, 1, 20, ms)                                                  \
     "* LIST (\\HasNoChildren \\Important \\Subscribed) \"/\" \"[Gmail]/Important\"\r\n"            \
-    FAKE_GMAIL_STATUS("[Gmail]/Important", 1, 5, 21)                                               \
+    FAKE_GMAIL_STATUS("[Gmail]/Important", 1, 5, 21, ms)                                               \
     "* LIST (\\HasNoChildren \\Sent \\Subscribed) \"/\" \"[Gmail]/Sent Mail\"\r\n"                 \
-    FAKE_GMAIL_STATUS("[Gmail]/Sent Mail", 0, 1, 22)                                               \
+    FAKE_GMAIL_STATUS("[Gmail]/Sent Mail", 0, 1, 22, ms)                                               \
     "* LIST (\\HasNoChildren \\Junk \\Subscribed) \"/\" \"[Gmail]/Spam\"\r\n"                      \
-    FAKE_GMAIL_STATUS("[Gmail]/Spam", 0, 1, 23)                                                    \
+    FAKE_GMAIL_STATUS("[Gmail]/Spam", 0, 1, 23, ms)                                                    \
     "* LIST (\\Flagged \\HasNoChildren \\Subscribed) \"/\" \"[Gmail]/Starred\"\r\n"                \
-    FAKE_GMAIL_STATUS("[Gmail]/Starred", 0, 1, 24)                                                 \
+    FAKE_GMAIL_STATUS("[Gmail]/Starred", 0, 1, 24, ms)                                                 \
     "* LIST (\\HasNoChildren \\Subscribed \\Trash) \"/\" \"[Gmail]/Trash\"\r\n"                    \
-    FAKE_GMAIL_STATUS("[Gmail]/Trash", 0, 1, 25)                                                   \
+    FAKE_GMAIL_STATUS("[Gmail]/Trash", 0, 1, 25, ms)                                                   \
     "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Work\"\r\n"                                    \
-    FAKE_GMAIL_STATUS("Work", 1, 8, 13)                                                            \
+    FAKE_GMAIL_STATUS("Work", 1, 8, 13, ms)                                                            \
     "$TAG OK Success\r\n"
+
+#define FAKE_GMAIL_FOLDERS FAKE_GMAIL_FOLDERS_WITH(" HIGHESTMODSEQ 900")
+#define FAKE_GMAIL_FOLDERS_NO_MODSEQ FAKE_GMAIL_FOLDERS_WITH("")
 
 /* One message as Gmail answers a FETCH of its ids and labels. */
 #define FAKE_GMAIL_MSGID "1278455344230334865"

@@ -11,6 +11,7 @@
 #include "harness/fake_jmap.h"
 #include "harness/th.h"
 #include "imapbridge/ib_ids.h"
+#include "imapbridge/ib_state.h"
 
 #define LISTED FAKE_JMAP_LIST, FI_SEND(FAKE_GMAIL_FOLDERS)
 #define EXAMINED(v)                                                                                \
@@ -166,6 +167,123 @@ static void test_set_without_all_mail_refused(void)
     fake_jmap_close(&j);
 }
 
+/* The selectable folders of FAKE_GMAIL_FOLDERS as they are now
+   (uidvalidity, uidnext, exists); a test edits its copy into the old
+   state. */
+struct box {
+    const char *name;
+    uint32_t uidv, uidnext, exists;
+};
+static const struct box now_boxes[] = {
+    { "INBOX", 11, 30, 2 },           { "[Gmail]/All Mail", 12, 90, 3 },
+    { "[Gmail]/Drafts", 20, 1, 0 },   { "[Gmail]/Important", 21, 5, 1 },
+    { "[Gmail]/Sent Mail", 22, 1, 0 }, { "[Gmail]/Spam", 23, 1, 0 },
+    { "[Gmail]/Starred", 24, 1, 0 },  { "[Gmail]/Trash", 25, 1, 0 },
+    { "Work", 13, 8, 1 },
+};
+#define NBOXES (sizeof(now_boxes) / sizeof(now_boxes[0]))
+
+/* An Email state of boxes (modseq each) sealed with the fake's key. */
+static char *state_of(const struct box *boxes, const uint64_t *modseq)
+{
+    struct ib_state_entry e[NBOXES];
+
+    for (size_t i = 0; i < NBOXES; i++)
+        e[i] = (struct ib_state_entry){ ib_state_folder_key(fake_jmap_mailbox_id(boxes[i].name,
+                                                                                 boxes[i].uidv)),
+                                        boxes[i].uidv, modseq[i], boxes[i].uidnext,
+                                        boxes[i].exists };
+    return ib_state_encode(fake_jmap_key, IB_STATE_EMAIL, e, NBOXES);
+}
+
+static json_t *changes_since(struct fake_jmap *j, const char *state, const char **type)
+{
+    return fake_jmap_call(j, gw_jmap_email_changes, "Email/changes",
+                          json_pack("{s:s}", "sinceState", state), type);
+}
+
+/* A label added to a message since the old state: a new UID in Work, the
+   message's MODSEQ raised in All Mail. One Email updated, none created.
+   (Folders are listed INBOX first, then by name: "Work" < "[Gmail]/".) */
+static void test_changes_label_added(void)
+{
+    static const struct fake_imap_step script[] = {
+        FAKE_GMAIL_LOGIN, LISTED,
+        FI_EXPECT("EXAMINE Work"), EXAMINED(13),
+        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
+        FI_SEND("* 1 FETCH (UID 7 FLAGS (\\Seen) MODSEQ (900) X-GM-MSGID " FAKE_GMAIL_MSGID
+                ")\r\n$TAG OK Success\r\n"),
+        FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),
+        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
+        FI_SEND("* 3 FETCH (UID 77 FLAGS (\\Seen) MODSEQ (900) X-GM-MSGID " FAKE_GMAIL_MSGID
+                ")\r\n$TAG OK Success\r\n"),
+        FI_END,
+    };
+    struct box old[NBOXES];
+    uint64_t modseq[NBOXES];
+    struct fake_jmap j;
+    const char *type = NULL;
+    char *state;
+    json_t *r;
+
+    memcpy(old, now_boxes, sizeof(old));
+    for (size_t i = 0; i < NBOXES; i++)
+        modseq[i] = i == 1 || i == 8 ? 899 : 900;
+    old[8].uidnext = 7, old[8].exists = 0; /* Work had nothing */
+    th_assert(fake_jmap_open(&j, script) == 0);
+    state = state_of(old, modseq);
+    r = changes_since(&j, state, &type);
+    th_assert(r != NULL && type == NULL);
+    th_assert(json_array_size(json_object_get(r, "created")) == 0);
+    th_assert(json_array_size(json_object_get(r, "updated")) == 1 &&
+              strcmp(json_string_value(json_array_get(json_object_get(r, "updated"), 0)),
+                     msg_id) == 0);
+    if (json_array_size(json_object_get(r, "updated")) != 1)
+        json_dumpf(r, stderr, 0);
+    json_decref(r);
+    free(state);
+    fake_jmap_close(&j);
+}
+
+/* A new message: a new UID in INBOX and in All Mail. Created, once. */
+static void test_changes_new_message(void)
+{
+    static const struct fake_imap_step script[] = {
+        FAKE_GMAIL_LOGIN, LISTED,
+        FI_EXPECT("EXAMINE INBOX"), EXAMINED(11),
+        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
+        FI_SEND("* 2 FETCH (UID 29 FLAGS () MODSEQ (900) X-GM-MSGID 5)\r\n$TAG OK Success\r\n"),
+        FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),
+        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
+        FI_SEND("* 3 FETCH (UID 89 FLAGS () MODSEQ (900) X-GM-MSGID 5)\r\n$TAG OK Success\r\n"),
+        FI_END,
+    };
+    struct box old[NBOXES];
+    uint64_t modseq[NBOXES];
+    struct fake_jmap j;
+    const char *type = NULL;
+    char id5[IB_IDS_EMAIL_MAX + 1], *state;
+    json_t *r;
+
+    memcpy(old, now_boxes, sizeof(old));
+    for (size_t i = 0; i < NBOXES; i++)
+        modseq[i] = i <= 1 ? 899 : 900;
+    old[0].uidnext = 29, old[0].exists = 1;
+    old[1].uidnext = 89, old[1].exists = 2;
+    th_assert(ib_ids_email_guid("5", id5) == 0);
+    th_assert(fake_jmap_open(&j, script) == 0);
+    state = state_of(old, modseq);
+    r = changes_since(&j, state, &type);
+    th_assert(r != NULL && type == NULL);
+    th_assert(json_array_size(json_object_get(r, "updated")) == 0);
+    th_assert(json_array_size(json_object_get(r, "created")) == 1 &&
+              strcmp(json_string_value(json_array_get(json_object_get(r, "created"), 0)),
+                     id5) == 0);
+    json_decref(r);
+    free(state);
+    fake_jmap_close(&j);
+}
+
 int main(void)
 {
     th_assert(ib_ids_email_guid(FAKE_GMAIL_MSGID, msg_id) == 0);
@@ -174,5 +292,7 @@ int main(void)
     th_run("Email/set mailboxIds on Gmail: +X-GM-LABELS / -X-GM-LABELS", test_set_labels);
     th_run("Email/set into Trash on Gmail: a UID MOVE", test_set_trash_is_a_move);
     th_run("Email/set leaving All Mail on Gmail: invalidProperties", test_set_without_all_mail_refused);
+    th_run("Email/changes on Gmail: a label added is an update", test_changes_label_added);
+    th_run("Email/changes on Gmail: a new message is created once", test_changes_new_message);
     return th_end();
 }
