@@ -284,6 +284,43 @@ static void test_changes_new_message(void)
     fake_jmap_close(&j);
 }
 
+/* A Gmail account without CONDSTORE: Email/changes falls back as on any
+   server without it (ib_delta): cannotCalculateChanges once a folder
+   changed, never a guess; an unchanged account answers no changes. */
+static void test_changes_no_condstore(void)
+{
+    static const struct fake_imap_step script[] = {
+        FAKE_GMAIL_LOGIN_NO_CONDSTORE,
+        FI_EXPECT("LIST \"\" \"*\" RETURN (SUBSCRIBED SPECIAL-USE STATUS (MESSAGES UNSEEN "
+                  "UIDVALIDITY UIDNEXT))"),
+        FI_SEND(FAKE_GMAIL_FOLDERS_NO_MODSEQ),
+        FI_END,
+    };
+    struct box old[NBOXES];
+    uint64_t modseq[NBOXES] = { 0 };
+    struct fake_jmap j;
+    const char *type = NULL;
+    char *changed, *same;
+    json_t *r;
+
+    memcpy(old, now_boxes, sizeof(old));
+    same = state_of(old, modseq);
+    old[0].uidnext = 29, old[0].exists = 1; /* a message arrived in INBOX since */
+    changed = state_of(old, modseq);
+    th_assert(fake_jmap_open(&j, script) == 0);
+    r = changes_since(&j, changed, &type);
+    th_assert(r == NULL && type != NULL && strcmp(type, "cannotCalculateChanges") == 0);
+    json_decref(r);
+    type = NULL;
+    r = changes_since(&j, same, &type);
+    th_assert(r != NULL && type == NULL && json_array_size(json_object_get(r, "created")) == 0 &&
+              json_array_size(json_object_get(r, "updated")) == 0);
+    json_decref(r);
+    free(changed);
+    free(same);
+    fake_jmap_close(&j);
+}
+
 int main(void)
 {
     th_assert(ib_ids_email_guid(FAKE_GMAIL_MSGID, msg_id) == 0);
@@ -294,5 +331,6 @@ int main(void)
     th_run("Email/set leaving All Mail on Gmail: invalidProperties", test_set_without_all_mail_refused);
     th_run("Email/changes on Gmail: a label added is an update", test_changes_label_added);
     th_run("Email/changes on Gmail: a new message is created once", test_changes_new_message);
+    th_run("Email/changes on Gmail without CONDSTORE: cannotCalculateChanges", test_changes_no_condstore);
     return th_end();
 }
