@@ -18,6 +18,7 @@
 
 struct fake_conn {
     struct fake_imap *srv;
+    const struct fake_imap_step *script;
     int fd;
     pthread_t thread;
     char tag[64];
@@ -27,7 +28,9 @@ struct fake_conn {
 };
 
 struct fake_imap {
-    const struct fake_imap_step *script;
+    const struct fake_imap_step *const *scripts;
+    size_t nscripts;
+    const struct fake_imap_step *one[1];
     int lfd;
     unsigned int port;
     pthread_t thread;
@@ -167,7 +170,7 @@ static void epilogue(struct fake_conn *c)
 static void *conn_main(void *arg)
 {
     struct fake_conn *c = arg;
-    const struct fake_imap_step *st = c->srv->script;
+    const struct fake_imap_step *st = c->script;
 
     strcpy(c->tag, "*");
     for (; st->op != FAKE_IMAP_END; st++) {
@@ -209,6 +212,7 @@ static void *accept_main(void *arg)
             continue;
         }
         c->srv = f;
+        c->script = f->scripts[f->nconns < f->nscripts ? f->nconns : f->nscripts - 1];
         c->fd = fd;
         if (pthread_create(&c->thread, NULL, conn_main, c) != 0) {
             pthread_mutex_unlock(&f->mu);
@@ -224,13 +228,25 @@ static void *accept_main(void *arg)
 
 struct fake_imap *fake_imap_start(const struct fake_imap_step *script)
 {
+    return fake_imap_start_each(&script, 1);
+}
+
+struct fake_imap *fake_imap_start_each(const struct fake_imap_step *const *scripts, size_t n)
+{
     struct fake_imap *f = calloc(1, sizeof(*f));
     struct sockaddr_in sa;
     socklen_t len = sizeof(sa);
 
-    if (f == NULL)
+    if (f == NULL || n == 0) {
+        free(f);
         return NULL;
-    f->script = script;
+    }
+    if (n == 1) { /* the caller's pointer may not outlive this call */
+        f->one[0] = scripts[0];
+        scripts = f->one;
+    }
+    f->scripts = scripts;
+    f->nscripts = n;
     pthread_mutex_init(&f->mu, NULL);
     f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     memset(&sa, 0, sizeof(sa));

@@ -3,6 +3,8 @@
  * every accepted connection runs the same script from the start, in its
  * own thread (up to FAKE_IMAP_MAX_CONNS).
  *
+ * fake_imap_start_each gives each connection a script of its own.
+ *
  * Steps:
  *   FI_SEND(text)    write text; "$TAG" is replaced by the tag of the last
  *                    line the client sent.
@@ -22,6 +24,8 @@
  */
 #ifndef FAKE_IMAP_H
 #define FAKE_IMAP_H
+
+#include <stddef.h>
 
 #define FAKE_IMAP_MAX_CONNS 8
 
@@ -45,6 +49,11 @@ struct fake_imap;
 /* script is borrowed and must stay valid until fake_imap_stop(). Returns
    NULL when the socket or thread cannot be created. */
 struct fake_imap *fake_imap_start(const struct fake_imap_step *script);
+/* The same, but connection i (from 0) runs scripts[i], the ones past
+   n - 1 scripts[n - 1]: a server whose state changed between two
+   connections (a reconnect that must see what it missed). The array and
+   the scripts are borrowed until fake_imap_stop(). */
+struct fake_imap *fake_imap_start_each(const struct fake_imap_step *const *scripts, size_t n);
 
 unsigned int fake_imap_port(const struct fake_imap *f);
 
