@@ -278,3 +278,32 @@ char *ib_ids_thread_root(const char *thread_id)
     }
     return (char *)raw;
 }
+
+char *ib_ids_thread_server(const char *guid)
+{
+    char *id;
+
+    if (!ib_ids_guid_valid(guid))
+        return NULL;
+    id = malloc(1 + cm_b64url_encoded_len(strlen(guid)) + 1);
+    if (id != NULL) {
+        id[0] = 's';
+        cm_b64url_encode(guid, strlen(guid), id + 1);
+    }
+    return id;
+}
+
+char *ib_ids_thread_server_guid(const char *thread_id)
+{
+    size_t len = 0;
+    char *guid;
+
+    if (thread_id[0] != 's' || thread_id[1] == '\0' || strlen(thread_id) > IB_IDS_EMAIL_MAX)
+        return NULL;
+    guid = (char *)cm_b64url_decode(thread_id + 1, strlen(thread_id + 1), &len);
+    if (guid != NULL && (strlen(guid) != len || !ib_ids_guid_valid(guid))) {
+        free(guid); /* embedded NUL, or nothing a server gave */
+        guid = NULL;
+    }
+    return guid;
+}

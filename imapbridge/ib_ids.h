@@ -20,7 +20,8 @@
  * thread can be found again by searching headers; a root longer than
  * IB_IDS_MAX_ROOT (or empty) gives "T" + base64url of a hash instead: such
  * a thread cannot be searched for, so Thread/get reports only the emails
- * the caller names.
+ * the caller names. On Gmail the thread id is the server's own, X-GM-THRID:
+ * "s" + base64url(its decimal text).
  *
  * Threads: pure; safe from any thread.
  */
@@ -87,5 +88,12 @@ char *ib_ids_thread(const char *root_msgid);
 /* The root Message-ID of a thread id (malloc'd), or NULL when the id is
    malformed or carries a hash (not searchable). */
 char *ib_ids_thread_root(const char *thread_id);
+
+/* Thread id from the server's own thread id (Gmail X-GM-THRID, decimal):
+   "s" + base64url(guid). malloc'd; NULL when !ib_ids_guid_valid(guid) or
+   on OOM. */
+char *ib_ids_thread_server(const char *guid);
+/* The server thread id an "s" thread id carries (malloc'd), or NULL. */
+char *ib_ids_thread_server_guid(const char *thread_id);
 
 #endif

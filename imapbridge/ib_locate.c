@@ -249,7 +249,7 @@ int ib_locate_guids(struct ib_session *s, const char *const *folders, size_t nfo
         return cm_err_set(err, CM_EPERM, "imap: the server cannot search by message GUID");
     if (nguids == 0 || nguids > IB_LOCATE_MAX_GUIDS)
         return nguids == 0 ? 0 : cm_err_set(err, CM_EINVAL, "too many GUIDs in one search");
-    r.numeric = !(caps & IB_CAP_OBJECTID) && (caps & IB_CAP_XGMEXT);
+    r.numeric = IB_CAPS_GMAIL_IDS(caps);
     r.key = (caps & IB_CAP_OBJECTID) ? "EMAILID" : r.numeric ? "X-GM-MSGID" : "X-GUID";
     r.fetch_type = (caps & IB_CAP_OBJECTID) ? IB_EXT_FETCH_EMAILID : IB_EXT_FETCH_XGUID;
     /* SAVE + FETCH $ reads the GUIDs back through our parsers, which do not

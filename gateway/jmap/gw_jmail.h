@@ -200,6 +200,11 @@ char *gw_jthread_root(struct gw_jreq *jr, const struct ib_header_list *hl);
 json_t *gw_jmail_created(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder *f,
                          uint32_t uidvalidity, uint32_t uid, const char *data, size_t len);
 char *gw_jthread_id(struct gw_jreq *jr, const struct ib_header_list *hl, const char *email_id);
+/* gw_jthread_id, except on Gmail (X-GM-EXT-1 without OBJECTID), where a
+   message's thread_guid (X-GM-THRID, fetched with IB_FETCH_GUID) gives
+   the thread id (ib_ids_thread_server). */
+char *gw_jthread_id_with(struct gw_jreq *jr, const struct ib_header_list *hl,
+                         const char *email_id, const char *thread_guid);
 
 /* What changed in the account's mail since a state (Email/changes, and
    under Thread/changes). */

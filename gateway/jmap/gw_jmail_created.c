@@ -16,7 +16,7 @@
 /* On a server with GUIDs the GUID id (EXAMINE + UID FETCH (X-GUID); the
    location cache learns it), else (or when that fails) the location id. */
 static void new_id(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder *f,
-                   uint32_t uidvalidity, uint32_t uid, char *id)
+                   uint32_t uidvalidity, uint32_t uid, char *id, char **thread_guid_r)
 {
     struct ib_email_loc loc = gw_jmail_loc(f, uid);
     struct cm_err err = CM_ERR_INIT;
@@ -30,8 +30,11 @@ static void new_id(struct gw_jreq *jr, struct ib_session *s, const struct ib_fol
         (one = ib_uidset_single(uid)) == NULL)
         return;
     if (ib_session_select(s, f->imap_name, true, NULL, &err) == 0 &&
-        ib_fetch_msgs(s, one, IB_FETCH_GUID, &m, &n, &err) == 0 && n == 1 && m[0].guid)
+        ib_fetch_msgs(s, one, IB_FETCH_GUID, &m, &n, &err) == 0 && n == 1 && m[0].guid) {
         gw_jmail_id(jr, f, uid, m[0].guid, id);
+        *thread_guid_r = m[0].thread_guid; /* moved */
+        m[0].thread_guid = NULL;
+    }
     ib_msgs_free(m, n);
     ib_uidset_free(one);
 }
@@ -41,14 +44,15 @@ json_t *gw_jmail_created(struct gw_jreq *jr, struct ib_session *s, const struct 
 {
     struct ib_header_list *hl = NULL;
     struct cm_err err = CM_ERR_INIT;
-    char id[IB_IDS_EMAIL_MAX + 1], *blob, *thread = NULL;
+    char id[IB_IDS_EMAIL_MAX + 1], *blob, *thread = NULL, *thread_guid = NULL;
     json_t *out;
 
-    new_id(jr, s, f, uidvalidity, uid, id);
+    new_id(jr, s, f, uidvalidity, uid, id, &thread_guid);
     blob = ib_ids_blob(jr->req->ctx->keys.state_key, id, "");
     if (ib_header_parse(data, len, &hl, &err) == 0)
-        thread = gw_jthread_id(jr, hl, id);
+        thread = gw_jthread_id_with(jr, hl, id, thread_guid);
     ib_header_list_free(&hl);
+    free(thread_guid);
     out = json_pack("{s:s,s:s?,s:s?,s:I}", "id", id, "blobId", blob, "threadId", thread, "size",
                     (json_int_t)ib_park_imap_size(data, len));
     free(blob);

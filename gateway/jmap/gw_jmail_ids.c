@@ -107,7 +107,7 @@ static int search_chunk(struct gw_ctx *ctx, const char *account, struct ib_sessi
    search there finds a message wherever its labels put it. Else NULL. */
 static const struct ib_folder *gmail_all(struct ib_session *s, const struct ib_folder_list *l)
 {
-    if ((ib_session_caps(s) & (IB_CAP_XGMEXT | IB_CAP_OBJECTID)) != IB_CAP_XGMEXT)
+    if (!IB_CAPS_GMAIL_IDS(ib_session_caps(s)))
         return NULL;
     return ib_labels_all_mail(l);
 }

@@ -122,6 +122,8 @@ static void choose_fetch(struct eget *e, unsigned int caps)
         e->want |= IB_FETCH_BODYSTRUCTURE;
     if (gw_jget_wants(g, "preview"))
         e->want |= (caps & IB_CAP_PREVIEW) ? IB_FETCH_PREVIEW : IB_FETCH_BODYSTRUCTURE;
+    if (gw_jget_wants(g, "threadId") && IB_CAPS_GMAIL_IDS(caps))
+        e->want |= IB_FETCH_GUID; /* X-GM-THRID */
     if (gw_jget_wants(g, "mailboxIds") && (caps & IB_CAP_XGMEXT))
         e->want |= IB_FETCH_LABELS; /* Gmail: one message, a folder per label */
 }
@@ -238,7 +240,8 @@ static int add_header_props(struct eget *e, const struct ib_msg *m, json_t *obj,
             json_object_set_new(obj, json_string_value(v), val);
     }
     {
-        char *t = gw_jthread_id(e->c->jr, hl, json_string_value(json_object_get(obj, "id")));
+        char *t = gw_jthread_id_with(e->c->jr, hl, json_string_value(json_object_get(obj, "id")),
+                                     m->thread_guid);
 
         json_object_set_new(obj, "threadId", t ? json_string(t) : json_null());
         free(t);

@@ -153,7 +153,7 @@ static int folder_threads(struct equery *eq, const struct ib_folder *f,
         if (msgs[i].header != NULL &&
             ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) < 0)
             hl = NULL;
-        tid = gw_jthread_id(eq->c->jr, hl, id);
+        tid = gw_jthread_id_with(eq->c->jr, hl, id, msgs[i].thread_guid);
         if (tid != NULL && json_object_get(out, tid) == NULL)
             json_object_set_new(out, tid, json_array());
         if (tid != NULL)

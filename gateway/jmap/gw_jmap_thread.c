@@ -3,7 +3,8 @@
  * every folder for messages whose References, In-Reply-To or Message-ID
  * name that root, then for replies naming those only by In-Reply-To
  * (gw_jthread.c gives them their parent's root), keeping those whose own
- * root is it. */
+ * root is it. On Gmail a thread id is X-GM-THRID and the thread is one
+ * UID SEARCH X-GM-THRID in All Mail. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_header.h"
+#include "imapbridge/ib_labels.h"
 #include "imapbridge/ib_search.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_uidset.h"
@@ -202,13 +204,69 @@ static int by_received(const void *a, const void *b)
     return c != 0 ? c : strcmp(x->id, y->id);
 }
 
+/* The emails of a Gmail thread (X-GM-THRID thread_guid): one UID SEARCH
+   X-GM-THRID in All Mail, which holds every message outside Trash and
+   Spam (those are not listed), and their dates and ids. A thread_guid
+   that is no number has none (nothing sent). */
+static int gmail_members(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder *all,
+                         const char *thread_guid, struct members *out, struct cm_err *err)
+{
+    struct mailimap_search_key *key = ib_search_key_gm_thread(thread_guid);
+    struct mailimap_set *set = NULL;
+    struct ib_msg *msgs = NULL;
+    uint32_t *uids = NULL;
+    size_t n = 0, nm = 0;
+    int rc = key ? ib_session_select(s, all->imap_name, true, NULL, err) : 0;
+
+    if (rc == 0 && key != NULL)
+        rc = ib_fetch_search(s, key, false, &uids, &n, err);
+    if (rc == 0 && n > 0)
+        rc = (set = ib_uidset_of(uids, n)) != NULL
+                 ? ib_fetch_msgs(s, set, IB_FETCH_INTERNALDATE | IB_FETCH_GUID, &msgs, &nm, err)
+                 : cm_err_set(err, CM_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        char id[IB_IDS_EMAIL_MAX + 1];
+
+        gw_jmail_id(jr, all, msgs[i].uid, msgs[i].guid, id);
+        if (add_member(out, msgs[i].internaldate, id) < 0)
+            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    if (key != NULL)
+        ib_search_key_free(key);
+    if (set != NULL)
+        ib_uidset_free(set);
+    ib_msgs_free(msgs, nm);
+    free(uids);
+    return rc;
+}
+
+/* The members of thread id: on Gmail for an "s" id (X-GM-THRID), else
+   for a "t" id (root Message-ID) by searching every folder. An id of
+   neither kind, or an "s" id elsewhere, has none. */
+static int thread_members(struct gw_jcall *c, const struct ib_folder_list *l, const char *id,
+                          struct members *m, struct cm_err *err)
+{
+    char *root = ib_ids_thread_root(id), *thrid = ib_ids_thread_server_guid(id);
+    const struct ib_folder *all = ib_labels_all_mail(l);
+    struct ib_session *s = NULL;
+    int rc = root || thrid ? gw_jreq_session(c->jr, &s, err) : 0;
+
+    if (rc == 0 && thrid != NULL && all != NULL && IB_CAPS_GMAIL_IDS(ib_session_caps(s)))
+        rc = gmail_members(c->jr, s, all, thrid, m, err);
+    for (size_t i = 0; rc == 0 && root != NULL && i < l->count; i++) {
+        if (l->items[i].selectable && l->items[i].has_status && l->items[i].total > 0)
+            rc = folder_members(c->jr, s, &l->items[i], root, m, err);
+    }
+    free(root);
+    free(thrid);
+    return rc;
+}
+
 /* The thread object for id, or NULL (not found). */
 static int thread_json(struct gw_jcall *c, const struct ib_folder_list *l, const char *id,
                        json_t **obj_r, struct cm_err *err)
 {
     struct members m = { 0 };
-    struct ib_session *s;
-    char *root;
     json_t *ids;
     int rc = 0;
 
@@ -222,15 +280,7 @@ static int thread_json(struct gw_jcall *c, const struct ib_folder_list *l, const
             *obj_r = json_pack("{s:s,s:[s]}", "id", id, "emailIds", email_id);
         return rc;
     }
-    root = ib_ids_thread_root(id);
-    if (root == NULL)
-        return 0;
-    rc = gw_jreq_session(c->jr, &s, err);
-    for (size_t i = 0; rc == 0 && i < l->count; i++) {
-        if (l->items[i].selectable && l->items[i].has_status && l->items[i].total > 0)
-            rc = folder_members(c->jr, s, &l->items[i], root, &m, err);
-    }
-    free(root);
+    rc = thread_members(c, l, id, &m, err);
     if (rc == 0 && m.n > 0) {
         qsort(m.v, m.n, sizeof(*m.v), by_received);
         ids = json_array();
@@ -297,7 +347,9 @@ static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const c
     if (rc == 0)
         rc = ib_session_select(s, w.f->imap_name, true, NULL, err);
     if (rc == 0 && (set = ib_uidset_single(w.uid)) != NULL)
-        rc = ib_fetch_msgs(s, set, IB_FETCH_HEADER_SORT, &m, &nm, err);
+        rc = ib_fetch_msgs(s, set, IB_FETCH_HEADER_SORT |
+                                       (IB_CAPS_GMAIL_IDS(ib_session_caps(s)) ? IB_FETCH_GUID : 0),
+                           &m, &nm, err);
     if (rc == 0 && nm == 1) {
         const struct ib_folder_list *fl;
 
@@ -311,7 +363,7 @@ static int thread_of(struct gw_jcall *c, const struct ib_folder_list *l, const c
         json_t *irt = ib_header_get_json(hl, "In-Reply-To", IB_HF_MESSAGE_IDS, false);
 
         *starts_r = json_array_size(refs) == 0 && json_array_size(irt) == 0;
-        *tid_r = gw_jthread_id(c->jr, hl, email_id);
+        *tid_r = gw_jthread_id_with(c->jr, hl, email_id, m[0].thread_guid);
         json_decref(refs);
         json_decref(irt);
     }

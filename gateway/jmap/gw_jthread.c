@@ -310,3 +310,14 @@ char *gw_jthread_id(struct gw_jreq *jr, const struct ib_header_list *hl, const c
     }
     return gw_jmail_thread_id(NULL, email_id);
 }
+
+char *gw_jthread_id_with(struct gw_jreq *jr, const struct ib_header_list *hl,
+                         const char *email_id, const char *thread_guid)
+{
+    char *id = NULL;
+
+    if (thread_guid != NULL && jr->session != NULL &&
+        IB_CAPS_GMAIL_IDS(ib_session_caps(jr->session)))
+        id = ib_ids_thread_server(thread_guid);
+    return id != NULL ? id : gw_jthread_id(jr, hl, email_id);
+}

@@ -321,6 +321,52 @@ static void test_changes_no_condstore(void)
     fake_jmap_close(&j);
 }
 
+/* threadId on Gmail is X-GM-THRID; Thread/get of it is one UID SEARCH
+   X-GM-THRID in All Mail, members in date order. */
+static void test_threads(void)
+{
+    static const struct fake_imap_step script[] = {
+        FAKE_GMAIL_LOGIN, LISTED, LOCATED, FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),
+        FI_EXPECT("UID FETCH 77 (UID BODY.PEEK[HEADER] X-GM-MSGID X-GM-THRID)"),
+        FI_SEND("* 3 FETCH (UID 77 X-GM-MSGID " FAKE_GMAIL_MSGID " X-GM-THRID " FAKE_GMAIL_THRID
+                " BODY[HEADER] {21}\r\nMessage-ID: <a@b>\r\n\r\n)\r\n"
+                "$TAG OK Success\r\n"),
+        FI_EXPECT("NOOP"), FI_SEND("$TAG OK Success\r\n"), LISTED, /* the next request */
+        FI_EXPECT("UID SEARCH X-GM-THRID " FAKE_GMAIL_THRID),
+        FI_SEND("* SEARCH 77 80\r\n$TAG OK SEARCH completed (Success)\r\n"),
+        FI_EXPECT("UID FETCH 77,80 (UID INTERNALDATE X-GM-MSGID X-GM-THRID)"),
+        FI_SEND("* 3 FETCH (UID 77 INTERNALDATE \"02-Dec-2026 10:00:00 +0000\" X-GM-MSGID "
+                FAKE_GMAIL_MSGID " X-GM-THRID " FAKE_GMAIL_THRID ")\r\n"
+                "* 4 FETCH (UID 80 INTERNALDATE \"01-Dec-2026 10:00:00 +0000\" X-GM-MSGID 9 "
+                "X-GM-THRID " FAKE_GMAIL_THRID ")\r\n$TAG OK Success\r\n"),
+        FI_END,
+    };
+    struct fake_jmap j;
+    const char *type = NULL;
+    char *tid = ib_ids_thread_server(FAKE_GMAIL_THRID), id9[IB_IDS_EMAIL_MAX + 1];
+    json_t *r, *t;
+
+    th_assert(tid != NULL && ib_ids_email_guid("9", id9) == 0);
+    th_assert(fake_jmap_open(&j, script) == 0);
+    r = fake_jmap_call(&j, gw_jmap_email_get, "Email/get",
+                       json_pack("{s:[s],s:[s]}", "ids", msg_id, "properties", "threadId"), &type);
+    t = json_object_get(json_array_get(json_object_get(r, "list"), 0), "threadId");
+    th_assert(json_is_string(t) && strcmp(json_string_value(t), tid) == 0);
+    json_decref(r);
+    fake_jmap_next_request(&j);
+    r = fake_jmap_call(&j, gw_jmap_thread_get, "Thread/get",
+                       json_pack("{s:[s]}", "ids", tid), &type);
+    t = json_object_get(json_array_get(json_object_get(r, "list"), 0), "emailIds");
+    th_assert(json_array_size(t) == 2 &&
+              strcmp(json_string_value(json_array_get(t, 0)), id9) == 0 &&
+              strcmp(json_string_value(json_array_get(t, 1)), msg_id) == 0);
+    if (json_array_size(t) != 2)
+        json_dumpf(r, stderr, 0);
+    json_decref(r);
+    free(tid);
+    fake_jmap_close(&j);
+}
+
 int main(void)
 {
     th_assert(ib_ids_email_guid(FAKE_GMAIL_MSGID, msg_id) == 0);
@@ -332,5 +378,6 @@ int main(void)
     th_run("Email/changes on Gmail: a label added is an update", test_changes_label_added);
     th_run("Email/changes on Gmail: a new message is created once", test_changes_new_message);
     th_run("Email/changes on Gmail without CONDSTORE: cannotCalculateChanges", test_changes_no_condstore);
+    th_run("threads on Gmail: X-GM-THRID ids, Thread/get by UID SEARCH X-GM-THRID", test_threads);
     return th_end();
 }
