@@ -13,6 +13,7 @@
 #include "imapbridge/ib_ext.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
+#include "imapbridge/ib_uidset.h"
 
 static const char *const system_flags[] = {
     [MAILIMAP_FLAG_ANSWERED] = "\\Answered", [MAILIMAP_FLAG_FLAGGED] = "\\Flagged",
@@ -913,4 +914,23 @@ int ib_fetch_sort(struct ib_session *s, struct mailimap_sort_key *sort_key,
     *uids_r = uids;
     *n_r = n;
     return 0;
+}
+
+int ib_fetch_search_msgs(struct ib_session *s, struct mailimap_search_key *key, unsigned int want,
+                         struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_set *set = NULL;
+    uint32_t *uids = NULL;
+    size_t n = 0;
+    int rc = ib_fetch_search(s, key, false, &uids, &n, err);
+
+    *msgs_r = NULL;
+    *n_r = 0;
+    if (rc == 0 && n > 0)
+        rc = (set = ib_uidset_of(uids, n)) != NULL ? ib_fetch_msgs(s, set, want, msgs_r, n_r, err)
+                                                   : cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (set != NULL)
+        ib_uidset_free(set);
+    free(uids);
+    return rc;
 }

@@ -121,6 +121,12 @@ int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool 
                     uint32_t **uids_r, size_t *n_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* UID SEARCH key (ASCII), then UID FETCH want of the UIDs found (none
+   found: nothing fetched, *n_r 0). As ib_fetch_msgs otherwise. */
+int ib_fetch_search_msgs(struct ib_session *s, struct mailimap_search_key *key, unsigned int want,
+                         struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* UID SORT sort_key over search key (NULL = ALL), server-side (RFC 5256):
    *uids_r is malloc'd in the server's order. Needs the SORT capability. */
 struct mailimap_sort_key;

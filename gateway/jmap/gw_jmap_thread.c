@@ -212,18 +212,12 @@ static int gmail_members(struct gw_jreq *jr, struct ib_session *s, const struct 
                          const char *thread_guid, struct members *out, struct cm_err *err)
 {
     struct mailimap_search_key *key = ib_search_key_gm_thread(thread_guid);
-    struct mailimap_set *set = NULL;
     struct ib_msg *msgs = NULL;
-    uint32_t *uids = NULL;
-    size_t n = 0, nm = 0;
+    size_t nm = 0;
     int rc = key ? ib_session_select(s, all->imap_name, true, NULL, err) : 0;
 
     if (rc == 0 && key != NULL)
-        rc = ib_fetch_search(s, key, false, &uids, &n, err);
-    if (rc == 0 && n > 0)
-        rc = (set = ib_uidset_of(uids, n)) != NULL
-                 ? ib_fetch_msgs(s, set, IB_FETCH_INTERNALDATE | IB_FETCH_GUID, &msgs, &nm, err)
-                 : cm_err_set(err, CM_ENOMEM, "out of memory");
+        rc = ib_fetch_search_msgs(s, key, IB_FETCH_INTERNALDATE | IB_FETCH_GUID, &msgs, &nm, err);
     for (size_t i = 0; rc == 0 && i < nm; i++) {
         char id[IB_IDS_EMAIL_MAX + 1];
 
@@ -233,10 +227,7 @@ static int gmail_members(struct gw_jreq *jr, struct ib_session *s, const struct 
     }
     if (key != NULL)
         ib_search_key_free(key);
-    if (set != NULL)
-        ib_uidset_free(set);
     ib_msgs_free(msgs, nm);
-    free(uids);
     return rc;
 }
 

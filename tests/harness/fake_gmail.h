@@ -70,29 +70,21 @@
    UIDVALIDITYs INBOX 11, All Mail 12, Work 13, the rest 20-25; every
    HIGHESTMODSEQ 900 (FAKE_GMAIL_FOLDERS), or none (an account without
    CONDSTORE: FAKE_GMAIL_FOLDERS_NO_MODSEQ). */
-#define FAKE_GMAIL_STATUS(name, n, uidnext, uidv, ms)                                                  \
-    "* STATUS \"" name "\" (MESSAGES " #n " UNSEEN 0 UIDVALIDITY " #uidv " UIDNEXT " #uidnext      \
-    ms ")\r\n"
+/* One folder: its LIST line (attributes attrs) and its STATUS. */
+#define FAKE_GMAIL_BOX(attrs, name, n, uidnext, uidv, ms)                                          \
+    "* LIST (" attrs ") \"/\" \"" name "\"\r\n* STATUS \"" name "\" (MESSAGES " #n " UNSEEN 0 "     \
+    "UIDVALIDITY " #uidv " UIDNEXT " #uidnext ms ")\r\n"
 #define FAKE_GMAIL_FOLDERS_WITH(ms)                                                                \
-    "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"INBOX\"\r\n"                                   \
-    FAKE_GMAIL_STATUS("INBOX", 2, 30, 11, ms)                                                          \
+    FAKE_GMAIL_BOX("\\HasNoChildren \\Subscribed", "INBOX", 2, 30, 11, ms)                           \
     "* LIST (\\HasChildren \\Noselect \\Subscribed) \"/\" \"[Gmail]\"\r\n"                         \
-    "* LIST (\\All \\HasNoChildren \\Subscribed) \"/\" \"[Gmail]/All Mail\"\r\n"                   \
-    FAKE_GMAIL_STATUS("[Gmail]/All Mail", 3, 90, 12, ms)                                               \
-    "* LIST (\\Drafts \\HasNoChildren \\Subscribed) \"/\" \"[Gmail]/Drafts\"\r\n"                  \
-    FAKE_GMAIL_STATUS("[Gmail]/Drafts", 0, 1, 20, ms)                                                  \
-    "* LIST (\\HasNoChildren \\Important \\Subscribed) \"/\" \"[Gmail]/Important\"\r\n"            \
-    FAKE_GMAIL_STATUS("[Gmail]/Important", 1, 5, 21, ms)                                               \
-    "* LIST (\\HasNoChildren \\Sent \\Subscribed) \"/\" \"[Gmail]/Sent Mail\"\r\n"                 \
-    FAKE_GMAIL_STATUS("[Gmail]/Sent Mail", 0, 1, 22, ms)                                               \
-    "* LIST (\\HasNoChildren \\Junk \\Subscribed) \"/\" \"[Gmail]/Spam\"\r\n"                      \
-    FAKE_GMAIL_STATUS("[Gmail]/Spam", 0, 1, 23, ms)                                                    \
-    "* LIST (\\Flagged \\HasNoChildren \\Subscribed) \"/\" \"[Gmail]/Starred\"\r\n"                \
-    FAKE_GMAIL_STATUS("[Gmail]/Starred", 0, 1, 24, ms)                                                 \
-    "* LIST (\\HasNoChildren \\Subscribed \\Trash) \"/\" \"[Gmail]/Trash\"\r\n"                    \
-    FAKE_GMAIL_STATUS("[Gmail]/Trash", 0, 1, 25, ms)                                                   \
-    "* LIST (\\HasNoChildren \\Subscribed) \"/\" \"Work\"\r\n"                                    \
-    FAKE_GMAIL_STATUS("Work", 1, 8, 13, ms)                                                            \
+    FAKE_GMAIL_BOX("\\All \\HasNoChildren \\Subscribed", "[Gmail]/All Mail", 3, 90, 12, ms)           \
+    FAKE_GMAIL_BOX("\\Drafts \\HasNoChildren \\Subscribed", "[Gmail]/Drafts", 0, 1, 20, ms)           \
+    FAKE_GMAIL_BOX("\\HasNoChildren \\Important \\Subscribed", "[Gmail]/Important", 1, 5, 21, ms)     \
+    FAKE_GMAIL_BOX("\\HasNoChildren \\Sent \\Subscribed", "[Gmail]/Sent Mail", 0, 1, 22, ms)          \
+    FAKE_GMAIL_BOX("\\HasNoChildren \\Junk \\Subscribed", "[Gmail]/Spam", 0, 1, 23, ms)               \
+    FAKE_GMAIL_BOX("\\Flagged \\HasNoChildren \\Subscribed", "[Gmail]/Starred", 0, 1, 24, ms)         \
+    FAKE_GMAIL_BOX("\\HasNoChildren \\Subscribed \\Trash", "[Gmail]/Trash", 0, 1, 25, ms)             \
+    FAKE_GMAIL_BOX("\\HasNoChildren \\Subscribed", "Work", 1, 8, 13, ms)                             \
     "$TAG OK Success\r\n"
 
 #define FAKE_GMAIL_FOLDERS FAKE_GMAIL_FOLDERS_WITH(" HIGHESTMODSEQ 900")
