@@ -328,9 +328,7 @@ static json_t *core_capability(const struct gw_settings *set)
                      "i;ascii-casemap", "i;unicode-casemap");
 }
 
-/* maxMailboxesPerEmail: 1 (an IMAP message is in one folder), null
-   (unlimited) once the upstream was seen to offer Gmail labels. */
-static json_t *mail_account_capability(const struct gw_settings *set, bool labels)
+json_t *gw_jmap_mail_capability(const struct gw_settings *set, bool labels)
 {
     return json_pack("{s:o,s:n,s:i,s:I,s:[sssssss],s:b}", "maxMailboxesPerEmail",
                      labels ? json_null() : json_integer(1),
@@ -380,7 +378,7 @@ void gw_jmap_session(struct gw_req *req)
                   "capabilities", GW_JMAP_CORE, core_capability(set), GW_JMAP_MAIL, "accounts",
                   jr.account_id, "name", user, "isPersonal", 1, "isReadOnly", 0,
                   "accountCapabilities", GW_JMAP_CORE, GW_JMAP_MAIL,
-                  mail_account_capability(set, atomic_load(&req->ctx->upstream_labels)),
+                  gw_jmap_mail_capability(set, atomic_load(&req->ctx->upstream_labels)),
                   "primaryAccounts", GW_JMAP_CORE, jr.account_id,
                   GW_JMAP_MAIL, jr.account_id, "username", user, "state", state);
     if (s != NULL && req->ctx->send != NULL)

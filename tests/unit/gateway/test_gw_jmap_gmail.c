@@ -367,6 +367,27 @@ static void test_threads(void)
     fake_jmap_close(&j);
 }
 
+/* maxMailboxesPerEmail: 1 until a session of the upstream offered
+   X-GM-EXT-1, then null. */
+static void test_max_mailboxes(void)
+{
+    struct gw_settings set;
+    struct gw_ctx ctx;
+    json_t *cap;
+
+    memset(&set, 0, sizeof(set));
+    memset(&ctx, 0, sizeof(ctx));
+    gw_ctx_note_labels(&ctx, false);
+    cap = gw_jmap_mail_capability(&set, atomic_load(&ctx.upstream_labels));
+    th_assert(json_integer_value(json_object_get(cap, "maxMailboxesPerEmail")) == 1);
+    json_decref(cap);
+    gw_ctx_note_labels(&ctx, true);
+    gw_ctx_note_labels(&ctx, false); /* a later non-Gmail answer does not undo it */
+    cap = gw_jmap_mail_capability(&set, atomic_load(&ctx.upstream_labels));
+    th_assert(json_is_null(json_object_get(cap, "maxMailboxesPerEmail")));
+    json_decref(cap);
+}
+
 int main(void)
 {
     th_assert(ib_ids_email_guid(FAKE_GMAIL_MSGID, msg_id) == 0);
@@ -379,5 +400,6 @@ int main(void)
     th_run("Email/changes on Gmail: a new message is created once", test_changes_new_message);
     th_run("Email/changes on Gmail without CONDSTORE: cannotCalculateChanges", test_changes_no_condstore);
     th_run("threads on Gmail: X-GM-THRID ids, Thread/get by UID SEARCH X-GM-THRID", test_threads);
+    th_run("maxMailboxesPerEmail null once labels were seen", test_max_mailboxes);
     return th_end();
 }
