@@ -11,8 +11,8 @@
  * 2.3.19). Without SEARCHRES each GUID gets its own UID SEARCH instead of
  * the OR + FETCH. On Gmail (X-GM-EXT-1, no OBJECTID) the key is
  * X-GM-MSGID with the decimal id unquoted, one UID SEARCH per id; the
- * caller then passes only the All Mail (\All) folder, which holds every
- * message outside Trash and Spam. Folders go in windows of IB_LOCATE_PIPELINE commands, so
+ * caller then passes only All Mail (\All), which holds every message
+ * outside Trash and Spam, and those two. Folders go in windows of IB_LOCATE_PIPELINE commands, so
  * answers never outgrow the socket buffers while nothing reads them: up to
  * ~64 folders (SEARCHRES) cost one round trip.
  *

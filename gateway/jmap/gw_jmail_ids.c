@@ -102,14 +102,16 @@ static int search_chunk(struct gw_ctx *ctx, const char *account, struct ib_sessi
     return rc;
 }
 
-/* On Gmail (X-GM-EXT-1 without OBJECTID) the All Mail folder (\All):
-   it holds every message but those in Trash and Spam, so one X-GM-MSGID
-   search there finds a message wherever its labels put it. Else NULL. */
-static const struct ib_folder *gmail_all(struct ib_session *s, const struct ib_folder_list *l)
+/* Is folder f one the misses are searched in? Every folder, except on
+   Gmail (X-GM-EXT-1 without OBJECTID, and an All Mail folder listed):
+   there All Mail, which holds every message outside Trash and Spam, and
+   those two, so one X-GM-MSGID search per id in three folders finds a
+   message wherever its labels put it. */
+static bool searched(bool gmail, const struct ib_folder *f)
 {
-    if (!IB_CAPS_GMAIL_IDS(ib_session_caps(s)))
-        return NULL;
-    return ib_labels_all_mail(l);
+    if (!f->selectable || !f->has_status)
+        return false;
+    return !gmail || (f->role != NULL && strcmp(f->role, "all") == 0) || ib_labels_is_bin(f);
 }
 
 static int search_misses(struct gw_ctx *ctx, const char *account, struct ib_session *s,
@@ -121,11 +123,10 @@ static int search_misses(struct gw_ctx *ctx, const char *account, struct ib_sess
     size_t *fidx = calloc(l->count + 1, sizeof(*fidx)), nf = 0;
     int rc = names && fidx ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
 
-    const struct ib_folder *all = gmail_all(s, l);
+    bool gmail = IB_CAPS_GMAIL_IDS(ib_session_caps(s)) && ib_labels_all_mail(l) != NULL;
 
     for (size_t i = 0; rc == 0 && i < l->count; i++) {
-        if (l->items[i].selectable && l->items[i].has_status &&
-            (all == NULL || &l->items[i] == all)) {
+        if (searched(gmail, &l->items[i])) {
             fidx[nf] = i;
             names[nf++] = l->items[i].imap_name;
         }

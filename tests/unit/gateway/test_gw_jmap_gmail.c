@@ -1,6 +1,6 @@
 /* test_gw_jmap_gmail.c - JMAP on the Gmail profile of the fake server
- * (fake_gmail.h): Email ids from X-GM-MSGID, a cold-cache id found by one
- * UID SEARCH X-GM-MSGID in All Mail (not a search of every folder),
+ * (fake_gmail.h): Email ids from X-GM-MSGID, a cold-cache id found by
+ * UID SEARCH X-GM-MSGID in All Mail, Spam and Trash only (one round trip),
  * mailboxIds from X-GM-LABELS (one Email in several mailboxes). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +19,19 @@
             "] UIDs valid.\r\n* 3 EXISTS\r\n* OK [UIDNEXT 90] Predicted next UID.\r\n"            \
             "* OK [HIGHESTMODSEQ 900]\r\n$TAG OK [READ-ONLY] selected. (Success)\r\n")
 
+/* The cold-cache locate of FAKE_GMAIL_MSGID: one X-GM-MSGID search in
+   All Mail (UID 77 there), Spam and Trash (the folders outside All Mail),
+   all written at once, not a search of every folder. */
+#define LOCATED                                                                                    \
+    FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),                                       \
+        FI_EXPECT("UID SEARCH X-GM-MSGID " FAKE_GMAIL_MSGID),                                      \
+        FI_SEND("* SEARCH 77\r\n$TAG OK SEARCH completed (Success)\r\n"),                         \
+        FI_EXPECT("EXAMINE \"[Gmail]/Spam\""), EXAMINED(23),                                       \
+        FI_EXPECT("UID SEARCH X-GM-MSGID " FAKE_GMAIL_MSGID), FI_SEND("* SEARCH\r\n$TAG OK done\r\n"), \
+        FI_EXPECT("EXAMINE \"[Gmail]/Trash\""), EXAMINED(25),                                      \
+        FI_EXPECT("UID SEARCH X-GM-MSGID " FAKE_GMAIL_MSGID), FI_SEND("* SEARCH\r\n$TAG OK done\r\n"), \
+        FI_EXPECT("UNSELECT"), FI_SEND("$TAG OK Returned to authenticated state. (Success)\r\n")
+
 static char msg_id[IB_IDS_EMAIL_MAX + 1];
 
 static bool boxes_are(json_t *boxes, size_t n, const char *const *ids)
@@ -35,11 +48,7 @@ static bool boxes_are(json_t *boxes, size_t n, const char *const *ids)
 static void test_get_labels_cold_cache(void)
 {
     static const struct fake_imap_step script[] = {
-        FAKE_GMAIL_LOGIN, LISTED,
-        FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),
-        FI_EXPECT("UID SEARCH X-GM-MSGID " FAKE_GMAIL_MSGID),
-        FI_SEND("* SEARCH 77\r\n$TAG OK SEARCH completed (Success)\r\n"),
-        FI_EXPECT("UNSELECT"), FI_SEND("$TAG OK Returned to authenticated state. (Success)\r\n"),
+        FAKE_GMAIL_LOGIN, LISTED, LOCATED,
         FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),
         FI_EXPECT("UID FETCH 77 (UID X-GM-LABELS)"),
         FI_SEND("* 3 FETCH (X-GM-LABELS (\\Inbox \\Important Work) UID 77)\r\n"
@@ -69,12 +78,6 @@ static void test_get_labels_cold_cache(void)
     fake_jmap_close(&j);
 }
 
-/* The cold-cache locate of FAKE_GMAIL_MSGID (UID 77 in All Mail). */
-#define LOCATED                                                                                    \
-    FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),                                       \
-        FI_EXPECT("UID SEARCH X-GM-MSGID " FAKE_GMAIL_MSGID),                                      \
-        FI_SEND("* SEARCH 77\r\n$TAG OK SEARCH completed (Success)\r\n"), FI_EXPECT("UNSELECT"),  \
-        FI_SEND("$TAG OK Returned to authenticated state. (Success)\r\n")
 #define SELECTED_ALL_MAIL                                                                          \
     FI_EXPECT("SELECT \"[Gmail]/All Mail\""),                                                      \
         FI_SEND("* OK [UIDVALIDITY 12] v\r\n* 3 EXISTS\r\n* OK [HIGHESTMODSEQ 900] m\r\n"          \
