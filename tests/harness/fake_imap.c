@@ -25,6 +25,7 @@ struct fake_conn {
     char line[LINE_MAX_BYTES];
     char inbuf[LINE_MAX_BYTES];
     size_t inlen;
+    bool answered;  /* sent something since the client last had to be waited for */
 };
 
 struct fake_imap {
@@ -36,7 +37,7 @@ struct fake_imap {
     pthread_t thread;
     pthread_mutex_t mu;
     bool stopping;
-    unsigned int nconns, failures;
+    unsigned int nconns, failures, round_trips;
     struct fake_conn *conns[FAKE_IMAP_MAX_CONNS];
     char error[512];
 };
@@ -78,6 +79,12 @@ static int read_line(struct fake_conn *c)
         }
         if (c->inlen == sizeof(c->inbuf) || stopping(c->srv))
             return -1;
+        if (c->answered) { /* the client has to read our answer before it goes on */
+            c->answered = false;
+            pthread_mutex_lock(&c->srv->mu);
+            c->srv->round_trips++;
+            pthread_mutex_unlock(&c->srv->mu);
+        }
         if (poll(&pfd, 1, 50) <= 0)
             continue;
         r = recv(c->fd, c->inbuf + c->inlen, sizeof(c->inbuf) - c->inlen, 0);
@@ -103,6 +110,7 @@ static void send_text(struct fake_conn *c, const char *text)
             out[o++] = *p++;
         }
     }
+    c->answered = c->answered || o > 0;
     for (size_t off = 0; off < o;) {
         ssize_t r = send(c->fd, out + off, o - off, MSG_NOSIGNAL);
 
@@ -276,6 +284,16 @@ unsigned int fake_imap_connections(struct fake_imap *f)
 
     pthread_mutex_lock(&f->mu);
     n = f->nconns;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+unsigned int fake_imap_round_trips(struct fake_imap *f)
+{
+    unsigned int n;
+
+    pthread_mutex_lock(&f->mu);
+    n = f->round_trips;
     pthread_mutex_unlock(&f->mu);
     return n;
 }

@@ -60,6 +60,11 @@ unsigned int fake_imap_port(const struct fake_imap *f);
 /* Connections accepted so far. */
 unsigned int fake_imap_connections(struct fake_imap *f);
 
+/* Round trips so far, over all connections: the times the server, having
+   answered, found no whole line buffered and had to wait for the client
+   (so commands a client writes at once, before reading, count once). */
+unsigned int fake_imap_round_trips(struct fake_imap *f);
+
 /* Mismatches and unexpected lines so far; the first one is described in
    the buffer fake_imap_error() returns (valid until stop). */
 unsigned int fake_imap_failures(struct fake_imap *f);
