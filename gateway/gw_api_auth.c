@@ -11,6 +11,7 @@
 #include "common/cm_time.h"
 #include "gateway/gw_authn.h"
 #include "gateway/gw_ctx.h"
+#include "imapbridge/ib_session.h"
 #include "gateway/gw_handlers.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_pool.h"
@@ -140,6 +141,7 @@ static int login(struct gw_req *req, const struct login_req *lr, struct cm_err *
     gw_authn_limit_result(req, user, rc);
     if (rc < 0)
         goto done;
+    gw_ctx_note_labels(ctx, ib_session_caps(s) & IB_CAP_XGMEXT);
     ib_pool_checkin(ctx->pool, &s);
     ib_account_id(&ctx->upstream, user, acct);
     rc = gw_token_issue(&ctx->keys, &cr, acct, time(NULL), &token, &exp, err);

@@ -7,6 +7,7 @@
 #define GW_CTX_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 
 #include "gateway/gw_token.h"
 #include "gateway/gw_settings.h"
@@ -54,6 +55,17 @@ struct gw_ctx {
     struct ib_thread_cache *threads; /* Message-ID -> thread root (thread-safe) */
     struct gw_send *send;       /* SMTP and the send limiter; NULL: no smtp_url */
     atomic_bool stopping;       /* SIGTERM seen: new work is refused */
+    atomic_bool upstream_labels; /* a session of the upstream offered X-GM-EXT-1 (Gmail
+                                    labels: an Email in several mailboxes); set by
+                                    gw_ctx_note_labels */
 };
+
+/* A session just checked out offers labels (X-GM-EXT-1): remember it for
+   the JMAP session resource, which is answered without IMAP. Thread-safe. */
+static inline void gw_ctx_note_labels(struct gw_ctx *ctx, bool labels)
+{
+    if (labels)
+        atomic_store(&ctx->upstream_labels, true);
+}
 
 #endif

@@ -2,6 +2,8 @@
 #include "imapbridge/ib_ext.h"
 #include "imapbridge/ib_metadata.h"
 
+#include "common/cm_err.h"
+
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +130,82 @@ static int parse_objectid_item(struct cursor *c, const char *kw, bool nil_ok, ch
     return MAILIMAP_NO_ERROR;
 }
 
+static void labels_free(struct ib_ext_labels *l)
+{
+    if (l == NULL)
+        return;
+    for (size_t i = 0; i < l->n; i++)
+        free(l->labels[i]);
+    free(l->labels);
+    free(l);
+}
+
+static int labels_add(struct ib_ext_labels *l, char *label)
+{
+    char **nl = label ? realloc(l->labels, (l->n + 1) * sizeof(*nl)) : NULL;
+
+    if (nl == NULL) {
+        free(label);
+        return MAILIMAP_ERROR_MEMORY;
+    }
+    l->labels = nl;
+    l->labels[l->n++] = label;
+    return MAILIMAP_NO_ERROR;
+}
+
+/* One label: "\" atom (a system label), or an astring. */
+static int parse_label(struct cursor *c, struct ib_ext_labels *l)
+{
+    char *atom = NULL;
+    int r;
+
+    if (c->pos < c->buf->len && c->buf->str[c->pos] == '\\') {
+        c->pos++;
+        r = mailimap_atom_parse(c->fd, c->buf, c->ctx, &c->pos, &atom, 0, NULL);
+        if (r != MAILIMAP_NO_ERROR)
+            return r;
+        r = labels_add(l, malloc(strlen(atom) + 2));
+        if (r == MAILIMAP_NO_ERROR) {
+            l->labels[l->n - 1][0] = '\\';
+            strcpy(l->labels[l->n - 1] + 1, atom);
+        }
+        free(atom);
+        return r;
+    }
+    r = mailimap_astring_parse(c->fd, c->buf, c->ctx, &c->pos, &atom, 0, NULL);
+    if (r != MAILIMAP_NO_ERROR)
+        return r;
+    r = labels_add(l, strdup(atom));
+    mailimap_astring_free(atom); /* see parse_astring_item */
+    return r;
+}
+
+/* "X-GM-LABELS" SP "(" [label *(SP label)] ")" */
+static int parse_labels(struct cursor *c, struct ib_ext_labels **out)
+{
+    struct ib_ext_labels *l = calloc(1, sizeof(*l));
+    int r = l ? token(c, "X-GM-LABELS") : MAILIMAP_ERROR_MEMORY;
+
+    if (r == MAILIMAP_NO_ERROR)
+        r = sp(c);
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_oparenth_parse(c->fd, c->buf, c->ctx, &c->pos);
+    while (r == MAILIMAP_NO_ERROR && c->pos < c->buf->len && c->buf->str[c->pos] != ')') {
+        if (l->n > 0)
+            r = sp(c);
+        if (r == MAILIMAP_NO_ERROR)
+            r = parse_label(c, l);
+    }
+    if (r == MAILIMAP_NO_ERROR)
+        r = mailimap_cparenth_parse(c->fd, c->buf, c->ctx, &c->pos);
+    if (r != MAILIMAP_NO_ERROR) {
+        labels_free(l);
+        return r;
+    }
+    *out = l;
+    return MAILIMAP_NO_ERROR;
+}
+
 static void esearch_free(struct ib_esearch *e)
 {
     if (e == NULL)
@@ -204,14 +282,21 @@ static int parse_esearch(struct cursor *c, struct ib_esearch **out)
     return MAILIMAP_NO_ERROR;
 }
 
+static void data_free(int type, void *data)
+{
+    if (type == IB_EXT_ESEARCH)
+        esearch_free(data);
+    else if (type == IB_EXT_FETCH_XGMLABELS)
+        labels_free(data);
+    else
+        free(data);
+}
+
 static int make_result(int type, void *data, struct mailimap_extension_data **result)
 {
     *result = mailimap_extension_data_new(&ib_ext_api, type, data);
     if (*result == NULL) {
-        if (type == IB_EXT_ESEARCH)
-            esearch_free(data);
-        else
-            free(data);
+        data_free(type, data);
         return MAILIMAP_ERROR_MEMORY;
     }
     return MAILIMAP_NO_ERROR;
@@ -231,6 +316,10 @@ static int parse_fetch(struct cursor *c, int *type, void **data)
     } else if (at_keyword(c, "THREADID")) {
         *type = IB_EXT_FETCH_THREADID;
         r = parse_objectid_item(c, "THREADID", true, &s);
+    } else if (at_keyword(c, "X-GM-LABELS")) {
+        *type = IB_EXT_FETCH_XGMLABELS;
+        r = parse_labels(c, (struct ib_ext_labels **)data);
+        return r;
     } else if (at_keyword(c, "PREVIEW")) {
         size_t len = 0;
 
@@ -296,7 +385,7 @@ static int ext_parse(int calling_parser, mailstream *fd, MMAPString *buffer,
     default: break;
     }
     if (r != MAILIMAP_NO_ERROR) {
-        if (type != IB_EXT_ESEARCH)
+        if (type != IB_EXT_ESEARCH && type != IB_EXT_FETCH_XGMLABELS)
             free(data);
         /* NEEDS_MORE_DATA asks libetpan to read the rest of a literal and
            parse again: pass it through, like MEMORY. */
@@ -314,10 +403,7 @@ static void ext_free(struct mailimap_extension_data *d)
 {
     if (d == NULL)
         return;
-    if (d->ext_type == IB_EXT_ESEARCH)
-        esearch_free(d->ext_data);
-    else
-        free(d->ext_data);
+    data_free(d->ext_type, d->ext_data);
     free(d);
 }
 
@@ -371,6 +457,39 @@ const char *ib_ext_status_string(const struct mailimap_mailbox_data_status *st,
             return d->ext_data;
     }
     return NULL;
+}
+
+static int copy_labels(char *const *src, size_t n, char ***out, size_t *n_r)
+{
+    char **nl = realloc(*out, (*n_r + n + 1) * sizeof(*nl));
+
+    if (nl == NULL)
+        return CM_ENOMEM;
+    *out = nl;
+    for (size_t i = 0; i < n; i++) {
+        if ((nl[*n_r] = strdup(src[i])) == NULL)
+            return CM_ENOMEM;
+        ++*n_r;
+    }
+    return 1;
+}
+
+int ib_ext_labels_copy(const struct mailimap_extension_data *d, char ***out, size_t *n_r)
+{
+    if (d != NULL && d->ext_extension == &ib_ext_api && d->ext_type == IB_EXT_FETCH_XGMLABELS) {
+        const struct ib_ext_labels *l = d->ext_data;
+
+        return copy_labels(l->labels, l->n, out, n_r);
+    }
+    if (d != NULL && d->ext_extension == &mailimap_extension_xgmlabels && d->ext_data != NULL) {
+        const struct mailimap_msg_att_xgmlabels *x = d->ext_data;
+        int rc = 1;
+
+        for (clistiter *it = clist_begin(x->att_labels); rc == 1 && it; it = clist_next(it))
+            rc = copy_labels((char *const *)&it->data, 1, out, n_r);
+        return rc;
+    }
+    return 0;
 }
 
 const struct ib_esearch *ib_ext_esearch(clist *list)

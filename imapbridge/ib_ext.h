@@ -6,6 +6,9 @@
  *   FETCH   EMAILID (<objectid>)            (RFC 8474)
  *   FETCH   THREADID (<objectid>) | NIL     (RFC 8474)
  *   FETCH   PREVIEW <nstring>               (RFC 8970)
+ *   FETCH   X-GM-LABELS (<label> ...)       (Gmail; a label is an astring
+ *           or a system label "\Inbox": libetpan's own X-GM-LABELS parser
+ *           takes astrings only and fails the whole FETCH on "\Inbox")
  *   STATUS  MAILBOXID (<objectid>)          (RFC 8474)
  *   STATUS  X-GUID <astring>                (Dovecot)
  *   * ESEARCH [(TAG "t")] [UID] MIN n MAX n COUNT n ALL set MODSEQ m  (RFC 4731)
@@ -22,6 +25,7 @@
 #define IB_EXT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libetpan/libetpan.h>
@@ -33,7 +37,15 @@ enum ib_ext_type {
     IB_EXT_STATUS_MAILBOXID = 4,
     IB_EXT_STATUS_XGUID = 5,
     IB_EXT_ESEARCH = 6,
-    IB_EXT_FETCH_PREVIEW = 7
+    IB_EXT_FETCH_PREVIEW = 7,
+    IB_EXT_FETCH_XGMLABELS = 8   /* ext_data: struct ib_ext_labels */
+};
+
+/* X-GM-LABELS of one message: labels[0..n) malloc'd, wire form
+   (modified UTF-7; system labels with their backslash). */
+struct ib_ext_labels {
+    char **labels;
+    size_t n;
 };
 
 /* ext_data of the string types: a malloc'd NUL-terminated string (NULL
@@ -50,6 +62,11 @@ struct ib_esearch {
 extern struct mailimap_extension_api ib_ext_api;
 
 void ib_ext_register(void);
+
+/* The X-GM-LABELS of a FETCH item extension (ours or libetpan's, which
+   parses lists without system labels): 1 when d is one, the labels
+   appended to *out / *n_r (malloc'd copies); 0 when it is not; <0 on OOM. */
+int ib_ext_labels_copy(const struct mailimap_extension_data *d, char ***out, size_t *n_r);
 
 /* The string of type in a FETCH msg_att, or NULL (borrowed from att). */
 const char *ib_ext_msg_att_string(const struct mailimap_msg_att *att, enum ib_ext_type type);

@@ -13,6 +13,7 @@
 #include "imapbridge/ib_ext.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_text.h"
+#include "imapbridge/ib_uidset.h"
 
 static const char *const system_flags[] = {
     [MAILIMAP_FLAG_ANSWERED] = "\\Answered", [MAILIMAP_FLAG_FLAGGED] = "\\Flagged",
@@ -27,6 +28,9 @@ static void msg_fini(struct ib_msg *m)
     free(m->flags);
     free(m->guid);
     free(m->thread_guid);
+    for (size_t i = 0; i < m->nlabels; i++)
+        free(m->labels[i]);
+    free(m->labels);
     free(m->preview);
     free(m->header);
     if (m->body != NULL)
@@ -121,10 +125,35 @@ static int copy_static(struct ib_msg *m, struct mailimap_msg_att_static *st)
     return 0;
 }
 
+/* Gmail's X-GM-MSGID / X-GM-THRID (libetpan parses them: a uint64_t) as
+   decimal text into *dst. 1 when d is one of them. */
+static int copy_gm_id(struct ib_msg *m, const struct mailimap_extension_data *d)
+{
+    char **dst = d->ext_extension == &mailimap_extension_xgmmsgid   ? &m->guid
+                 : d->ext_extension == &mailimap_extension_xgmthrid ? &m->thread_guid
+                                                                    : NULL;
+    char text[24];
+
+    if (dst == NULL || d->ext_data == NULL)
+        return 0;
+    snprintf(text, sizeof(text), "%llu", (unsigned long long)*(const uint64_t *)d->ext_data);
+    free(*dst);
+    *dst = strdup(text);
+    return *dst ? 1 : CM_ENOMEM;
+}
+
 static int copy_extension(struct ib_msg *m, struct mailimap_extension_data *d)
 {
+    int rc;
+
     if (d == NULL)
         return 0;
+    if ((rc = copy_gm_id(m, d)) != 0)
+        return rc < 0 ? rc : 0;
+    if ((rc = ib_ext_labels_copy(d, &m->labels, &m->nlabels)) != 0) {
+        m->has_labels = true;
+        return rc < 0 ? rc : 0;
+    }
     if (d->ext_extension == &ib_ext_api && d->ext_data != NULL) {
         char **dst = d->ext_type == IB_EXT_FETCH_THREADID  ? &m->thread_guid
                      : d->ext_type == IB_EXT_FETCH_PREVIEW ? &m->preview
@@ -203,9 +232,14 @@ static struct mailimap_fetch_type *build_fetch(struct ib_session *s, unsigned in
     if ((want & IB_FETCH_GUID) && (caps & IB_CAP_OBJECTID)) {
         add_att(ft, mailimap_fetch_att_new_extension(strdup("EMAILID")));
         add_att(ft, mailimap_fetch_att_new_extension(strdup("THREADID")));
+    } else if ((want & IB_FETCH_GUID) && (caps & IB_CAP_XGMEXT)) {
+        add_att(ft, mailimap_fetch_att_new_xgmmsgid());
+        add_att(ft, mailimap_fetch_att_new_xgmthrid());
     } else if ((want & IB_FETCH_GUID) && (caps & IB_CAP_XGUID)) {
         add_att(ft, mailimap_fetch_att_new_extension(strdup("X-GUID")));
     }
+    if ((want & IB_FETCH_LABELS) && (caps & IB_CAP_XGMEXT))
+        add_att(ft, mailimap_fetch_att_new_xgmlabels());
     return ft;
 }
 
@@ -688,6 +722,7 @@ int ib_fetch_changed_since_send(struct ib_session *s, uint64_t modseq, int *tag_
 {
     unsigned int caps = ib_session_caps(s);
     const char *guid = (caps & IB_CAP_OBJECTID) ? " EMAILID"
+                       : (caps & IB_CAP_XGMEXT) ? " X-GM-MSGID"
                        : (caps & IB_CAP_XGUID)  ? " X-GUID"
                                                 : "";
     char cmd[160];
@@ -908,4 +943,23 @@ int ib_fetch_msgs_in(struct ib_session *s, const char *imap_name, struct mailima
         return rc_use;
     }
     return ib_fetch_msgs_recv(s, tag, msgs_r, n_r, err);
+}
+
+int ib_fetch_search_msgs(struct ib_session *s, struct mailimap_search_key *key, unsigned int want,
+                         struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+{
+    struct mailimap_set *set = NULL;
+    uint32_t *uids = NULL;
+    size_t n = 0;
+    int rc = ib_fetch_search(s, key, false, &uids, &n, err);
+
+    *msgs_r = NULL;
+    *n_r = 0;
+    if (rc == 0 && n > 0)
+        rc = (set = ib_uidset_of(uids, n)) != NULL ? ib_fetch_msgs(s, set, want, msgs_r, n_r, err)
+                                                   : cm_err_set(err, CM_ENOMEM, "out of memory");
+    if (set != NULL)
+        ib_uidset_free(set);
+    free(uids);
+    return rc;
 }

@@ -29,13 +29,15 @@ enum ib_fetch_want {
     IB_FETCH_FLAGS = 1 << 0,
     IB_FETCH_INTERNALDATE = 1 << 1,
     IB_FETCH_SIZE = 1 << 2,
-    IB_FETCH_GUID = 1 << 3,          /* X-GUID (Dovecot) or EMAILID/THREADID (OBJECTID) */
+    IB_FETCH_GUID = 1 << 3,          /* EMAILID/THREADID (OBJECTID), else X-GM-MSGID/
+                                        X-GM-THRID (Gmail), else X-GUID (Dovecot) */
     IB_FETCH_BODYSTRUCTURE = 1 << 4,
     IB_FETCH_HEADER = 1 << 5,        /* BODY.PEEK[HEADER] */
     IB_FETCH_MODSEQ = 1 << 6,        /* with CONDSTORE */
     IB_FETCH_PREVIEW = 1 << 7,       /* with PREVIEW (RFC 8970); else left NULL */
-    IB_FETCH_HEADER_SORT = 1 << 8    /* BODY.PEEK[HEADER.FIELDS (Date From To Subject
+    IB_FETCH_HEADER_SORT = 1 << 8,   /* BODY.PEEK[HEADER.FIELDS (Date From To Subject
                                         Message-ID In-Reply-To References)] into header */
+    IB_FETCH_LABELS = 1 << 9         /* X-GM-LABELS, on a server with X-GM-EXT-1 */
 };
 
 struct ib_msg {
@@ -45,8 +47,11 @@ struct ib_msg {
     size_t nflags;
     time_t internaldate;         /* UTC */
     uint32_t size;
-    char *guid;                  /* X-GUID or EMAILID, or NULL */
-    char *thread_guid;           /* THREADID, or NULL */
+    char *guid;                  /* EMAILID, X-GM-MSGID (decimal) or X-GUID, or NULL */
+    char *thread_guid;           /* THREADID or X-GM-THRID (decimal), or NULL */
+    char **labels;               /* X-GM-LABELS (wire form), when asked and offered */
+    size_t nlabels;
+    bool has_labels;             /* the server answered X-GM-LABELS (maybe empty) */
     char *preview;               /* server PREVIEW text (UTF-8 per RFC 8970), or NULL */
     char *header;                /* raw header block, or NULL */
     size_t header_len;
@@ -125,6 +130,12 @@ int ib_fetch_search(struct ib_session *s, struct mailimap_search_key *key, bool 
                     uint32_t **uids_r, size_t *n_r, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* UID SEARCH key (ASCII), then UID FETCH want of the UIDs found (none
+   found: nothing fetched, *n_r 0). As ib_fetch_msgs otherwise. */
+int ib_fetch_search_msgs(struct ib_session *s, struct mailimap_search_key *key, unsigned int want,
+                         struct ib_msg **msgs_r, size_t *n_r, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* UID SORT sort_key over search key (NULL = ALL), server-side (RFC 5256):
    *uids_r is malloc'd in the server's order. Needs the SORT capability. */
 struct mailimap_sort_key;
@@ -144,7 +155,7 @@ struct ib_change {
     uint64_t modseq;
     char **flags;   /* IMAP spelling, as ib_msg.flags; owned */
     size_t nflags;
-    char *guid;     /* X-GUID / EMAILID when the server has one, else NULL; owned */
+    char *guid;     /* EMAILID / X-GM-MSGID / X-GUID when the server has one, else NULL; owned */
 };
 int ib_fetch_changed_since(struct ib_session *s, uint64_t modseq, struct ib_change **changes_r,
                            size_t *n_r, struct mailimap_set **vanished_r,

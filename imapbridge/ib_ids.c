@@ -299,7 +299,7 @@ char *ib_ids_thread_server_parse(const char *thread_id)
     size_t len = 0;
     char *raw;
 
-    if (thread_id[0] != 's' || thread_id[1] == '\0')
+    if (thread_id[0] != 's' || thread_id[1] == '\0' || strlen(thread_id) > IB_IDS_EMAIL_MAX)
         return NULL;
     raw = (char *)cm_b64url_decode(thread_id + 1, strlen(thread_id + 1), &len);
     if (raw != NULL && (strlen(raw) != len || !ib_ids_guid_valid(raw))) {

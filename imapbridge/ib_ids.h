@@ -21,8 +21,8 @@
  * IB_IDS_MAX_ROOT (or empty) gives "T" + base64url of a hash instead: such
  * a thread cannot be searched for, so Thread/get reports only the emails
  * the caller names. On a server with its own thread ids (RFC 8474
- * THREADID): "s" + base64url of that id (ib_ids_thread_server), found
- * again by UID SEARCH THREADID.
+ * THREADID, or Gmail's X-GM-THRID in decimal): "s" + base64url of that id
+ * (ib_ids_thread_server), found again by UID SEARCH THREADID / X-GM-THRID.
  *
  * Threads: pure; safe from any thread.
  */

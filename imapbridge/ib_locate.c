@@ -23,7 +23,8 @@ struct cmd {
 struct run {
     struct ib_session *s;
     mailimap *imap;
-    const char *key;               /* "X-GUID" or "EMAILID" */
+    const char *key;               /* "EMAILID", "X-GM-MSGID" or "X-GUID" */
+    bool numeric;                  /* the key takes a number, unquoted (X-GM-MSGID) */
     enum ib_ext_type fetch_type;
     bool searchres;
     const char *const *folders;
@@ -39,7 +40,7 @@ bool ib_locate_supported(const struct ib_session *s)
 {
     unsigned int caps = ib_session_caps((struct ib_session *)s);
 
-    return (caps & (IB_CAP_OBJECTID | IB_CAP_XGUID)) && (caps & IB_CAP_UNSELECT);
+    return (caps & IB_CAPS_MSGID) && (caps & IB_CAP_UNSELECT);
 }
 
 static int add_hit(struct run *r, size_t folder, size_t guid, uint32_t uid)
@@ -73,6 +74,13 @@ static char *or_search(const char *key, const char *const *guids, size_t n)
     return buf;
 }
 
+static bool all_digits(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    return n > 0 && n <= 20 && s[n] == '\0';
+}
+
 static int send_cmd(struct run *r, struct cmd *c)
 {
     char line[1400];
@@ -86,7 +94,11 @@ static int send_cmd(struct run *r, struct cmd *c)
     case CMD_SEARCH_SAVE: text = r->search_save; break;
     case CMD_FETCH_SAVED: snprintf(line, sizeof(line), "UID FETCH $ (%s)", r->key); break;
     case CMD_SEARCH_ONE:
-        snprintf(line, sizeof(line), "UID SEARCH %s \"%s\"", r->key, r->guids[c->guid]);
+        if (r->numeric) /* a GUID that is no number names no message: 0 */
+            snprintf(line, sizeof(line), "UID SEARCH %s %s", r->key,
+                     all_digits(r->guids[c->guid]) ? r->guids[c->guid] : "0");
+        else
+            snprintf(line, sizeof(line), "UID SEARCH %s \"%s\"", r->key, r->guids[c->guid]);
         break;
     case CMD_UNSELECT: text = "UNSELECT"; break;
     }
@@ -255,9 +267,13 @@ int ib_locate_guids(struct ib_session *s, const char *const *folders, size_t nfo
         return cm_err_set(err, CM_EPERM, "imap: the server cannot search by message GUID");
     if (nguids == 0 || nguids > IB_LOCATE_MAX_GUIDS)
         return nguids == 0 ? 0 : cm_err_set(err, CM_EINVAL, "too many GUIDs in one search");
-    r.key = (caps & IB_CAP_OBJECTID) ? "EMAILID" : "X-GUID";
+    r.numeric = IB_CAPS_GMAIL_IDS(caps);
+    r.key = (caps & IB_CAP_OBJECTID) ? "EMAILID" : r.numeric ? "X-GM-MSGID" : "X-GUID";
     r.fetch_type = (caps & IB_CAP_OBJECTID) ? IB_EXT_FETCH_EMAILID : IB_EXT_FETCH_XGUID;
-    r.searchres = (caps & IB_CAP_SEARCHRES) != 0;
+    /* SAVE + FETCH $ reads the GUIDs back through our parsers, which do not
+       carry X-GM-MSGID (libetpan's does): Gmail (no SEARCHRES either)
+       searches one id at a time */
+    r.searchres = (caps & IB_CAP_SEARCHRES) != 0 && !r.numeric;
     if (r.searchres && (r.search_save = or_search(r.key, guids, nguids)) == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     return locate(&r, nfolders, hits_r, nhits_r, err);

@@ -9,7 +9,10 @@
  * and one UNSELECT at the end. <key> is EMAILID (RFC 8474 OBJECTID) or
  * X-GUID (Dovecot: `UID SEARCH X-GUID x` and FETCH X-GUID, checked on
  * 2.3.19). Without SEARCHRES each GUID gets its own UID SEARCH instead of
- * the OR + FETCH. Folders go in windows of IB_LOCATE_PIPELINE commands, so
+ * the OR + FETCH. On Gmail (X-GM-EXT-1, no OBJECTID) the key is
+ * X-GM-MSGID with the decimal id unquoted, one UID SEARCH per id; the
+ * caller then passes only All Mail (\All), which holds every message
+ * outside Trash and Spam, and those two. Folders go in windows of IB_LOCATE_PIPELINE commands, so
  * answers never outgrow the socket buffers while nothing reads them: up to
  * ~64 folders (SEARCHRES) cost one round trip.
  *
@@ -37,7 +40,7 @@ struct ib_locate_hit {
     uint32_t uid;
 };
 
-/* Can this session search by GUID (OBJECTID, or Dovecot's X-GUID, and
+/* Can this session search by GUID (OBJECTID, Gmail's X-GM-MSGID or Dovecot's X-GUID, and
    UNSELECT to leave the session clean)? */
 bool ib_locate_supported(const struct ib_session *s);
 

@@ -28,7 +28,7 @@ struct role_name {
 static const struct role_name flag_roles[] = {
     { "Sent", "sent" },       { "Drafts", "drafts" }, { "Trash", "trash" },
     { "Junk", "junk" },       { "Archive", "archive" }, { "All", "all" },
-    { "Flagged", "flagged" },
+    { "Flagged", "flagged" }, { "Important", "important" }, /* Gmail; RFC 8457 */
 };
 
 static const struct role_name name_roles[] = {

@@ -28,7 +28,7 @@ struct ib_folder {
     char *path;        /* UTF-8 full name ("Archive/2024") */
     char *imap_name;   /* wire name (modified UTF-7) */
     const char *role;  /* static string (not freed): "inbox","sent","drafts","trash",
-                          "junk","archive","all","flagged" or NULL */
+                          "junk","archive","all","flagged","important" or NULL */
     char *parent_id;   /* id of the parent folder or NULL */
     char delimiter;    /* hierarchy delimiter, 0 if none */
     bool selectable;   /* false for \Noselect / \NonExistent */

@@ -14,6 +14,7 @@
 #include <libetpan/libetpan.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1136,4 +1137,17 @@ void ib_search_key_free(struct mailimap_search_key *key)
 {
     if (key != NULL)
         mailimap_search_key_free(key);
+}
+
+struct mailimap_search_key *ib_search_key_gm_thread(const char *decimal)
+{
+    size_t n = strspn(decimal, "0123456789");
+    char *end = NULL;
+    unsigned long long v;
+
+    if (n == 0 || n > 20 || decimal[n] != '\0')
+        return NULL;
+    errno = 0;
+    v = strtoull(decimal, &end, 10);
+    return errno == 0 ? mailimap_search_key_new_xgmthrid(v) : NULL;
 }

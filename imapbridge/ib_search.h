@@ -129,6 +129,9 @@ struct mailimap_search_key *ib_search_key_uids(struct mailimap_set *set);
    strings are copied). */
 struct mailimap_search_key *ib_search_key_header_any(const char *const *fields, size_t n,
                                                      const char *value);
+/* X-GM-THRID n (Gmail) for a thread id in decimal (1-20 digits), or
+   NULL (not such a number, or OOM). */
+struct mailimap_search_key *ib_search_key_gm_thread(const char *decimal);
 /* HEADER field v0 OR HEADER field v1 ... (n >= 1), or NULL. */
 struct mailimap_search_key *ib_search_key_header_values(const char *field,
                                                         const char *const *values, size_t n);

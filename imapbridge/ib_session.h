@@ -61,6 +61,13 @@ enum ib_cap {
                                    PARTIAL): RETURN (PARTIAL a:b) */
 };
 
+/* The caps that give messages a stable id (ib_ids GUID ids): RFC 8474
+   EMAILID, Gmail's X-GM-MSGID (X-GM-EXT-1), Dovecot's X-GUID, in that
+   order of preference (ib_fetch asks the first one offered). */
+#define IB_CAPS_MSGID (IB_CAP_OBJECTID | IB_CAP_XGMEXT | IB_CAP_XGUID)
+/* Ids come from Gmail's X-GM-MSGID / X-GM-THRID (X-GM-EXT-1, no OBJECTID). */
+#define IB_CAPS_GMAIL_IDS(caps) (((caps) & (IB_CAP_XGMEXT | IB_CAP_OBJECTID)) == IB_CAP_XGMEXT)
+
 /* Connect and log in. On success *s_r is a new session. Auth:
    IB_AUTH_LOGIN: LOGIN, or AUTHENTICATE PLAIN (RFC 4616) when the server
      says LOGINDISABLED (CM_ECONFIG when it offers no AUTH=PLAIN either);

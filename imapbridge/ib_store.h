@@ -38,6 +38,15 @@ int ib_store_flags(struct ib_session *s, uint32_t uid, const char *const *add, s
                    const char *const *remove, size_t nremove, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* Gmail (X-GM-EXT-1): UID STORE uid +X-GM-LABELS (add...) then
+   -X-GM-LABELS (remove...), each only when non-empty. A label is a system
+   label ("\\Inbox": backslash + letters, sent as is) or a folder's wire
+   name (printable ASCII, sent quoted). CM_EINVAL for any other (nothing
+   sent); CM_EPERM without X-GM-EXT-1 or when the server refuses. */
+int ib_store_labels(struct ib_session *s, uint32_t uid, const char *const *add, size_t nadd,
+                    const char *const *remove, size_t nremove, struct cm_err *err)
+    __attribute__((warn_unused_result));
+
 /* Move uid to dest (wire name): UID MOVE when offered, else UID COPY +
    UID STORE \Deleted + UID EXPUNGE of that one UID (needs UIDPLUS; without
    it CM_EPERM). *dest_uidvalidity_r and *dest_uid_r come from COPYUID

@@ -151,6 +151,20 @@ static int wake_once(struct rt_watcher *w, uint64_t notice_ns, struct cm_err *er
     return 0;
 }
 
+/* Gmail (X-GM-EXT-1) ends an IDLE after about 10 minutes, although RFC
+   2177 lets a client stay 29: there IDLE is re-issued after at most this. */
+#define RT_GMAIL_IDLE_SECS 540
+
+/* How long this watcher stays in one IDLE before it re-issues it. */
+static uint64_t idle_restart_ms(const struct rt_watcher *w)
+{
+    unsigned int secs = w->hub->set.idle_restart_secs;
+
+    if ((ib_session_caps(w->session) & IB_CAP_XGMEXT) && secs > RT_GMAIL_IDLE_SECS)
+        secs = RT_GMAIL_IDLE_SECS;
+    return (uint64_t)secs * 1000;
+}
+
 /* IDLE; if the server already said something (before "+ idling", or bytes
    are buffered where no socket event would come), take it at once. The
    notifier's wake is rt_notify_wake. */
@@ -173,9 +187,7 @@ int rt_watcher_enter_idle(struct rt_watcher *w, uint64_t notice_ns, struct rt_st
     }
     next->state = RT_WATCHER_IDLING;
     next->fd = ib_idle_fd(w->session);
-    next->due_ms = ib_idle_buffered(w->session)
-                       ? cm_now_ms()
-                       : cm_now_ms() + (uint64_t)w->hub->set.idle_restart_secs * 1000;
+    next->due_ms = ib_idle_buffered(w->session) ? cm_now_ms() : cm_now_ms() + idle_restart_ms(w);
     return 0;
 }
 

@@ -44,6 +44,49 @@ const struct ib_folder *gw_jmail_folder_of(const struct ib_folder_list *l,
 /* Location of a message in folder f. */
 struct ib_email_loc gw_jmail_loc(const struct ib_folder *f, uint32_t uid);
 
+/* mailboxIds of message m of folder f (a new object; NULL on OOM): {f}
+   on any server, and on Gmail (m carries X-GM-LABELS) the folder of every
+   label and All Mail too (ib_labels.h). l may be NULL (then {f}). */
+struct ib_msg;
+json_t *gw_jmail_mailbox_ids(const struct ib_folder_list *l, const struct ib_folder *f,
+                             const struct ib_msg *m);
+
+/* A selectable folder of l by its mailbox id, or NULL. */
+const struct ib_folder *gw_jmail_folder_by_id(const struct ib_folder_list *l, const char *id);
+
+/* Does an Email/set patch change mailboxIds ("mailboxIds" or
+   "mailboxIds/<id>" keys)? */
+bool gw_jmail_touches_boxes(json_t *patch);
+/* The mailboxIds a patch asks for, given the current ones (base,
+   borrowed): a copy of a whole "mailboxIds" object, else base with the
+   "mailboxIds/<id>" patches (true | null) applied. NULL when the patch is
+   malformed (GW_JMAIL_BOXES_SYNTAX says how it should be). */
+json_t *gw_jmail_wanted_boxes(json_t *patch, json_t *base);
+#define GW_JMAIL_BOXES_SYNTAX                                                                      \
+    "mailboxIds: an object of id: true, or patches of mailboxIds/<id>: true | null"
+
+/* Email/set of mailboxIds on Gmail (X-GM-EXT-1), message uid of f (f
+   selected read-write): its labels fetched, the wanted set compared with
+   the current one (gw_jmail_mailbox_ids), and
+   - a wanted Trash or Spam, or leaving Trash/Spam: a move, left to the
+     caller (*move_to_r: Trash/Spam, or out of them the first wanted
+     folder other than All Mail, else All Mail; other labels unchanged);
+   - else UID STORE +X-GM-LABELS / -X-GM-LABELS for the difference, sent
+     here; *left_f_r says whether the email left f.
+   Returns 0, 1 for an invalid patch (*type_r, *why_r; nothing sent), or
+   a cm code (CM_ENOENT: the UID is gone). */
+int gw_jlabels_update(struct ib_session *s, const struct ib_folder_list *l,
+                      const struct ib_folder *f, uint32_t uid, json_t *patch,
+                      const struct ib_folder **move_to_r, bool *left_f_r, const char **type_r,
+                      const char **why_r, struct cm_err *err) __attribute__((warn_unused_result));
+
+/* Email/changes on Gmail, where a label added shows as a new UID in the
+   label's folder: an email is created only when it is new in All Mail,
+   Trash or Spam (ids in core_new, an object used as a set); the other
+   "created" ids are existing emails that got a label, so updated. Each
+   id ends in one list, once. */
+void gw_jlabels_fold_changes(json_t *created, json_t *updated, json_t *core_new);
+
 /* Email ids (gw_jmail_ids.c). */
 struct ib_session;
 
@@ -158,8 +201,9 @@ json_t *gw_jmail_created(struct gw_jreq *jr, struct ib_session *s, const struct 
                          uint32_t uidvalidity, uint32_t uid, const char *data, size_t len);
 char *gw_jthread_id(struct gw_jreq *jr, const struct ib_header_list *hl, const char *email_id);
 
-/* Thread ids from the server's THREADID (RFC 8474; gw_jthread_server.c).
-   The FETCH items that bring it (IB_FETCH_GUID on an OBJECTID server:
+/* Thread ids from the server's THREADID (RFC 8474) or Gmail's X-GM-THRID
+   (gw_jthread_server.c). The FETCH items that bring it (IB_FETCH_GUID on
+   an OBJECTID or Gmail server:
    caps from ib_session_caps, else 0): add them to a FETCH whose messages need a threadId. */
 unsigned int gw_jthread_fetch_want(unsigned int caps);
 /* The threadId of m: from its THREADID when the server gave one, else

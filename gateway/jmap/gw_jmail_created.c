@@ -28,7 +28,7 @@ static void new_id(struct gw_jreq *jr, struct ib_session *s, const struct ib_fol
 
     loc.uidvalidity = uidvalidity;
     ib_ids_email(&loc, id);
-    if (!(ib_session_caps(s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) || uidvalidity != f->uidvalidity ||
+    if (!(ib_session_caps(s) & IB_CAPS_MSGID) || uidvalidity != f->uidvalidity ||
         (one = ib_uidset_single(uid)) == NULL)
         return;
     if (ib_session_select(s, f->imap_name, true, NULL, &err) == 0 &&

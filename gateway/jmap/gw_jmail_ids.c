@@ -10,6 +10,7 @@
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_labels.h"
 #include "imapbridge/ib_locate.h"
 #include "imapbridge/ib_loccache.h"
 #include "imapbridge/ib_session.h"
@@ -101,6 +102,18 @@ static int search_chunk(struct gw_ctx *ctx, const char *account, struct ib_sessi
     return rc;
 }
 
+/* Is folder f one the misses are searched in? Every folder, except on
+   Gmail (X-GM-EXT-1 without OBJECTID, and an All Mail folder listed):
+   there All Mail, which holds every message outside Trash and Spam, and
+   those two, so one X-GM-MSGID search per id in three folders finds a
+   message wherever its labels put it. */
+static bool searched(bool gmail, const struct ib_folder *f)
+{
+    if (!f->selectable || !f->has_status)
+        return false;
+    return !gmail || (f->role != NULL && strcmp(f->role, "all") == 0) || ib_labels_is_bin(f);
+}
+
 static int search_misses(struct gw_ctx *ctx, const char *account, struct ib_session *s,
                          const struct ib_folder_list *l, const struct misses *m,
                          const char *const *ids, size_t nids, struct gw_jmail_where *out,
@@ -110,8 +123,10 @@ static int search_misses(struct gw_ctx *ctx, const char *account, struct ib_sess
     size_t *fidx = calloc(l->count + 1, sizeof(*fidx)), nf = 0;
     int rc = names && fidx ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
 
+    bool gmail = IB_CAPS_GMAIL_IDS(ib_session_caps(s)) && ib_labels_all_mail(l) != NULL;
+
     for (size_t i = 0; rc == 0 && i < l->count; i++) {
-        if (l->items[i].selectable && l->items[i].has_status) {
+        if (searched(gmail, &l->items[i])) {
             fidx[nf] = i;
             names[nf++] = l->items[i].imap_name;
         }

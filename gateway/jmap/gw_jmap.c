@@ -45,6 +45,7 @@ int gw_jreq_session(struct gw_jreq *jr, struct ib_session **s_r, struct cm_err *
 
         if (rc < 0)
             return rc;
+        gw_ctx_note_labels(jr->req->ctx, ib_session_caps(jr->session) & IB_CAP_XGMEXT);
     }
     *s_r = jr->session;
     return 0;
@@ -327,9 +328,10 @@ static json_t *core_capability(const struct gw_settings *set)
                      "i;ascii-casemap", "i;unicode-casemap");
 }
 
-static json_t *mail_account_capability(const struct gw_settings *set)
+json_t *gw_jmap_mail_capability(const struct gw_settings *set, bool labels)
 {
-    return json_pack("{s:i,s:n,s:i,s:I,s:[sssssss],s:b}", "maxMailboxesPerEmail", 1,
+    return json_pack("{s:o,s:n,s:i,s:I,s:[sssssss],s:b}", "maxMailboxesPerEmail",
+                     labels ? json_null() : json_integer(1),
                      "maxMailboxDepth", "maxSizeMailboxName", GW_JMAP_MAX_MAILBOX_NAME, "maxSizeAttachmentsPerEmail",
                      (json_int_t)(set->max_body_bytes / 4 * 3), "emailQuerySortOptions",
                      "receivedAt", "sentAt", "size", "from", "to", "subject", "hasKeyword",
@@ -376,7 +378,8 @@ void gw_jmap_session(struct gw_req *req)
                   "capabilities", GW_JMAP_CORE, core_capability(set), GW_JMAP_MAIL, "accounts",
                   jr.account_id, "name", user, "isPersonal", 1, "isReadOnly", 0,
                   "accountCapabilities", GW_JMAP_CORE, GW_JMAP_MAIL,
-                  mail_account_capability(set), "primaryAccounts", GW_JMAP_CORE, jr.account_id,
+                  gw_jmap_mail_capability(set, atomic_load(&req->ctx->upstream_labels)),
+                  "primaryAccounts", GW_JMAP_CORE, jr.account_id,
                   GW_JMAP_MAIL, jr.account_id, "username", user, "state", state);
     if (s != NULL && req->ctx->send != NULL)
         gw_jmap_submission_session(s, jr.account_id);

@@ -83,6 +83,11 @@ struct gw_jmethod {
 /* Route handlers (worker). */
 void gw_jmap_api(struct gw_req *req);      /* POST apiUrl */
 void gw_jmap_session(struct gw_req *req);  /* GET /.well-known/jmap, /jmap/session */
+struct gw_settings;
+/* The session's urn:ietf:params:jmap:mail account capability:
+   maxMailboxesPerEmail 1, or null (unlimited) when labels (the upstream
+   was seen to offer X-GM-EXT-1: gw_ctx.upstream_labels). New object. */
+json_t *gw_jmap_mail_capability(const struct gw_settings *set, bool labels);
 
 /* The session's IMAP connection, checked out on first use. */
 int gw_jreq_session(struct gw_jreq *jr, struct ib_session **s_r, struct cm_err *err)

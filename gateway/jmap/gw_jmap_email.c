@@ -47,6 +47,7 @@ struct eget {
     unsigned int values;    /* ib_body_want mask */
     size_t max_value_bytes;
     unsigned int want;      /* ib_fetch_want */
+    const struct ib_folder_list *folders; /* the request's (borrowed) */
 };
 
 static bool wants_any(const struct gw_jget *g, const char *const *names, size_t n)
@@ -124,6 +125,8 @@ static void choose_fetch(struct eget *e, unsigned int caps)
         e->want |= IB_FETCH_BODYSTRUCTURE;
     if (gw_jget_wants(g, "preview"))
         e->want |= (caps & IB_CAP_PREVIEW) ? IB_FETCH_PREVIEW : IB_FETCH_BODYSTRUCTURE;
+    if (gw_jget_wants(g, "mailboxIds") && (caps & IB_CAP_XGMEXT))
+        e->want |= IB_FETCH_LABELS; /* Gmail: one message, a folder per label */
 }
 
 struct blob_ctx {
@@ -253,8 +256,9 @@ static json_t *email_json(struct eget *e, struct ib_session *s, const struct ib_
     struct blob_ctx bc = { e->c->jr->req->ctx->keys.state_key, id };
     char *blob = ib_ids_blob(bc.key, id, "");
     char date[32];
-    json_t *obj = json_pack("{s:s,s:o,s:{s:b}}", "id", id, "blobId",
-                            blob ? json_string(blob) : json_null(), "mailboxIds", f->id, 1);
+    json_t *obj = json_pack("{s:s,s:o,s:o}", "id", id, "blobId",
+                            blob ? json_string(blob) : json_null(), "mailboxIds",
+                            gw_jmail_mailbox_ids(e->folders, f, m));
 
     free(blob);
     if (obj == NULL)
@@ -492,6 +496,7 @@ json_t *gw_jmap_email_get(struct gw_jcall *c, struct cm_err *err)
         json_array_append(e.g.props, json_array_get(e.header_forms, i));
     if (gw_jmail_folders(c->jr, &l, err) < 0)
         goto done;
+    e.folders = l;
     choose_fetch(&e, c->jr->session ? ib_session_caps(c->jr->session) : 0);
     if (get_all(&e, l, list, nf, err) < 0)
         goto done;

@@ -16,6 +16,7 @@
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_delta.h"
 #include "imapbridge/ib_fetch.h"
+#include "imapbridge/ib_labels.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_state.h"
 #include "imapbridge/ib_uidset.h"
@@ -26,6 +27,7 @@ struct echanges {
     long long room;             /* changes still allowed (maxChanges), -1 = no limit */
     bool more;
     json_t *created, *updated, *destroyed;
+    json_t *core_new;             /* Gmail: ids created in All Mail, Trash or Spam (a set) */
     struct ib_state_entry *next;  /* the new vector */
     size_t nnext;
 };
@@ -42,6 +44,9 @@ static void add_id(struct echanges *ec, json_t *list, const struct ib_folder *f,
 
     gw_jmail_id(ec->c->jr, f, uid, guid, id);
     json_array_append_new(list, json_string(id));
+    if (ec->core_new != NULL && list == ec->created &&
+        (ib_labels_is_bin(f) || (f->role != NULL && strcmp(f->role, "all") == 0)))
+        json_object_set_new(ec->core_new, id, json_true());
 }
 
 /* The id of an expunged message: its location id, or on a server with
@@ -53,7 +58,7 @@ static int add_vanished(struct echanges *ec, const struct ib_folder *f, uint32_t
 {
     char id[IB_IDS_EMAIL_MAX + 1];
 
-    if (!(ib_session_caps(ec->s) & (IB_CAP_XGUID | IB_CAP_OBJECTID))) {
+    if (!(ib_session_caps(ec->s) & IB_CAPS_MSGID)) {
         add_id(ec, ec->destroyed, f, uid, NULL);
         return 0;
     }
@@ -204,7 +209,7 @@ static int folder_ids(struct echanges *ec, uint32_t **uids_r, char ***guids_r, s
     int rc;
 
     *guids_r = NULL;
-    if (!(ib_session_caps(ec->s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)))
+    if (!(ib_session_caps(ec->s) & IB_CAPS_MSGID))
         return ib_fetch_search(ec->s, NULL, false, uids_r, n_r, err);
     all = ib_uidset_interval(1, 0);
     rc = all ? ib_fetch_msgs(ec->s, all, IB_FETCH_GUID, &m, &nm, err)
@@ -322,12 +327,17 @@ int gw_jmail_changes(struct gw_jcall *c, struct gw_jmail_delta *d, struct cm_err
         rc = gw_jmail_folders(c->jr, &l, err);
     if (rc == 0)
         rc = gw_jreq_session(c->jr, &ec.s, err);
+    if (rc == 0 && (ib_session_caps(ec.s) & IB_CAP_XGMEXT) &&
+        (ec.core_new = json_object()) == NULL)
+        rc = cm_err_set(err, CM_ENOMEM, "out of memory");
     if (rc == 0) {
         ec.next = calloc(l->count + 1, sizeof(*ec.next));
         rc = ec.next ? walk_folders(&ec, l, old, nold, err) : CM_ENOMEM;
     }
     if (rc == 0)
         pair_moves(&ec);
+    if (rc == 0 && ec.core_new != NULL)
+        gw_jlabels_fold_changes(ec.created, ec.updated, ec.core_new);
     if (rc == 0) {
         d->new_state = ib_state_encode(key, IB_STATE_EMAIL, ec.next, ec.nnext);
         rc = d->new_state ? 0 : cm_err_set(err, CM_ENOMEM, "cannot encode the state");
@@ -343,6 +353,7 @@ int gw_jmail_changes(struct gw_jcall *c, struct gw_jmail_delta *d, struct cm_err
     json_decref(ec.created);
     json_decref(ec.updated);
     json_decref(ec.destroyed);
+    json_decref(ec.core_new);
     free(ec.next);
     free(old);
     return rc;

@@ -885,8 +885,8 @@ json_t *gw_jmap_email_query(struct gw_jcall *c, struct cm_err *err)
     eq.l = &c->jr->folders;
     if (!server_sorted && sort_hits(&eq, err) < 0)
         goto done;
-    if (server_sorted && !eq.windowed &&
-        (ib_session_caps(eq.s) & (IB_CAP_XGUID | IB_CAP_OBJECTID)) && window_guids(&eq, err) < 0)
+    if (server_sorted && !eq.windowed && (ib_session_caps(eq.s) & IB_CAPS_MSGID) &&
+        window_guids(&eq, err) < 0)
         goto done;
     state = gw_jmail_state(c->jr, eq.l);
     if (eq.windowed)

@@ -2,7 +2,7 @@
  * object or "keywords/<kw>" patches), mailboxIds (whole object or
  * "mailboxIds/<id>" patches: UID MOVE, else UID COPY + UID EXPUNGE of that
  * one UID with UIDPLUS, never a plain EXPUNGE; maxMailboxesPerEmail is 1,
- * see README) and destroy (UID EXPUNGE of that one UID). A moved email
+ * see README; on Gmail labels, gw_jlabels.c) and destroy (UID EXPUNGE of that one UID). A moved email
  * keeps its id on servers with GUIDs (ib_ids.h); on others its location
  * id names its old place, and Email/changes reports destroy + create.
  * Creates (gw_jmap_email_create.c) run first: built, APPENDed, named by
@@ -105,16 +105,6 @@ static const struct ib_msg *prefetched(const struct eset *e, const struct ib_fol
     return NULL;
 }
 
-/* A selectable folder of the listing by its mailbox id, or NULL. */
-static const struct ib_folder *folder_by_id(const struct ib_folder_list *l, const char *id)
-{
-    for (size_t i = 0; i < l->count; i++) {
-        if (l->items[i].selectable && strcmp(l->items[i].id, id) == 0)
-            return &l->items[i];
-    }
-    return NULL;
-}
-
 /* The one mailbox a patch leaves the email in (RFC 8621 §4.6: a whole
    "mailboxIds" object, or "mailboxIds/<id>" patches on the current set
    {cur}); *dest_r stays NULL when the patch does not move it. -1 with
@@ -122,42 +112,25 @@ static const struct ib_folder *folder_by_id(const struct ib_folder_list *l, cons
 static int plan_mailbox(const struct ib_folder_list *l, json_t *patch, const struct ib_folder *cur,
                         const struct ib_folder **dest_r, const char **type, const char **why)
 {
-    json_t *want = json_pack("{s:b}", cur->id, 1), *whole = json_object_get(patch, "mailboxIds"), *v;
-    const char *key, *only = NULL;
+    json_t *base = json_pack("{s:b}", cur->id, 1), *want = gw_jmail_wanted_boxes(patch, base);
+    const char *only = NULL;
     int rc = 0;
 
     *dest_r = NULL;
-    if (whole != NULL) {
-        json_decref(want);
-        want = json_is_object(whole) ? json_deep_copy(whole) : NULL;
-    }
-    json_object_foreach(patch, key, v) {
-        if (want != NULL && strncmp(key, "mailboxIds/", 11) == 0) {
-            if (whole != NULL || !(json_is_true(v) || json_is_null(v)))
-                rc = -1;
-            else if (json_is_true(v))
-                json_object_set_new(want, key + 11, json_true());
-            else
-                json_object_del(want, key + 11);
-        }
-    }
-    json_object_foreach(want, key, v) {
-        if (!json_is_true(v))
-            rc = -1;
-        only = key;
-    }
-    if (want == NULL || rc < 0)
-        *type = "invalidProperties", *why = "mailboxIds: an object of id: true, or patches of "
-                                             "mailboxIds/<id>: true | null", rc = -1;
+    if (want != NULL && json_object_size(want) == 1)
+        only = json_object_iter_key(json_object_iter(want));
+    if (want == NULL)
+        *type = "invalidProperties", *why = GW_JMAIL_BOXES_SYNTAX, rc = -1;
     else if (json_object_size(want) == 0)
         *type = "invalidProperties", *why = "an email must be in a mailbox", rc = -1;
     else if (json_object_size(want) > 1)
         *type = "tooManyMailboxes", *why = "maxMailboxesPerEmail is 1", rc = -1;
-    else if ((*dest_r = folder_by_id(l, only)) == NULL)
+    else if ((*dest_r = gw_jmail_folder_by_id(l, only)) == NULL)
         *type = "invalidProperties", *why = "mailboxIds: no such mailbox", rc = -1;
     else if (*dest_r == cur)
         *dest_r = NULL;
     json_decref(want);
+    json_decref(base);
     return rc;
 }
 
@@ -230,6 +203,8 @@ static int update_one(struct eset *e, const char *id, json_t *patch, struct cm_e
     const struct ib_folder *f, *dest = NULL;
     uint32_t uid = 0;
     int rc = 0;
+    bool left = false;
+    bool labels = (ib_session_caps(e->s) & IB_CAP_XGMEXT) && gw_jmail_touches_boxes(patch);
 
     fl.nadd = fl.nremove = 0;
     if (!json_is_object(patch)) {
@@ -244,11 +219,18 @@ static int update_one(struct eset *e, const char *id, json_t *patch, struct cm_e
         return 0;
     }
     if (plan_flags(patch, current, &fl, &why) < 0 ||
-        plan_mailbox(e->l, patch, f, &dest, &type, &why) < 0)
-        json_object_set_new(e->not_updated, id, gw_jset_error(type, why));
-    else if ((rc = ib_store_flags(e->s, uid, fl.add, fl.nadd, fl.remove, fl.nremove, err)) == 0 &&
-             (dest == NULL || (rc = move_one(e, id, uid, dest, err)) == 0))
+        (!labels && plan_mailbox(e->l, patch, f, &dest, &type, &why) < 0) ||
+        (labels && (rc = gw_jlabels_update(e->s, e->l, f, uid, patch, &dest, &left, &type, &why,
+                                           err)) != 0)) {
+        if (rc >= 0)
+            json_object_set_new(e->not_updated, id, gw_jset_error(type, why));
+        rc = rc > 0 ? 0 : rc;
+    } else if ((rc = ib_store_flags(e->s, uid, fl.add, fl.nadd, fl.remove, fl.nremove, err)) == 0 &&
+               (dest == NULL || (rc = move_one(e, id, uid, dest, err)) == 0)) {
         json_object_set_new(e->updated, id, json_null());
+        if (left) /* its label of this folder is gone: so is the UID here */
+            gw_jmail_forget(e->c->jr->req->ctx, e->c->jr->account_id, id);
+    }
     if (rc == CM_EPERM) {
         json_object_set_new(e->not_updated, id, gw_jset_error("forbidden", err->msg));
         cm_err_clear(err);
@@ -387,7 +369,7 @@ static int set_pipelined(struct eset *e, json_t *update, json_t *destroy, struct
         rc = 0; /* nothing usable: the classic way */
     if (ls.ran) {
         gw_jmail_adopt_folders(e->c->jr, &ls.folders);
-        fresh = folder_by_id(&e->c->jr->folders, cf->id);
+        fresh = gw_jmail_folder_by_id(&e->c->jr->folders, cf->id);
         if (fresh != NULL && ib_foldermap_confirms(cf, &e->c->jr->folders)) {
             e->pre_f = fresh;
             e->pre = ls.msgs;

@@ -3,8 +3,10 @@
  * every folder for messages whose References, In-Reply-To or Message-ID
  * name that root, then for replies naming those only by In-Reply-To
  * (gw_jthread.c gives them their parent's root), keeping those whose own
- * root is it. An "s" id carries the server's THREADID instead: its
- * members are found by UID SEARCH THREADID (gw_jthread_server.c). */
+ * root is it. An "s" id carries the server's own thread id: THREADID
+ * (RFC 8474), whose members are found by UID SEARCH THREADID
+ * (gw_jthread_server.c), or on Gmail X-GM-THRID, one UID SEARCH X-GM-THRID
+ * in All Mail. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,7 @@
 #include "gateway/gw_req.h"
 #include "imapbridge/ib_fetch.h"
 #include "imapbridge/ib_header.h"
+#include "imapbridge/ib_labels.h"
 #include "imapbridge/ib_search.h"
 #include "imapbridge/ib_session.h"
 #include "imapbridge/ib_uidset.h"
@@ -209,13 +212,65 @@ static int by_received(const void *a, const void *b)
     return c != 0 ? c : strcmp(x->id, y->id);
 }
 
+/* The emails of a Gmail thread (X-GM-THRID thread_guid): one UID SEARCH
+   X-GM-THRID in All Mail, which holds every message outside Trash and
+   Spam (those are not listed), and their dates and ids. A thread_guid
+   that is no number has none (nothing sent). */
+static int gmail_members(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder *all,
+                         const char *thread_guid, struct members *out, struct cm_err *err)
+{
+    struct mailimap_search_key *key = ib_search_key_gm_thread(thread_guid);
+    struct ib_msg *msgs = NULL;
+    size_t nm = 0;
+    int rc = key ? ib_session_select(s, all->imap_name, true, NULL, err) : 0;
+
+    if (rc == 0 && key != NULL)
+        rc = ib_fetch_search_msgs(s, key, IB_FETCH_INTERNALDATE | IB_FETCH_GUID, &msgs, &nm, err);
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        char id[IB_IDS_EMAIL_MAX + 1];
+
+        gw_jmail_id(jr, all, msgs[i].uid, msgs[i].guid, id);
+        if (add_member(out, msgs[i].internaldate, id) < 0)
+            rc = cm_err_set(err, CM_ENOMEM, "out of memory");
+    }
+    if (key != NULL)
+        ib_search_key_free(key);
+    ib_msgs_free(msgs, nm);
+    return rc;
+}
+
+/* The members of thread id: for an "s" id (the server's own thread id)
+   one UID SEARCH X-GM-THRID in All Mail on Gmail, else UID SEARCH THREADID
+   over the folders; for a "t" id (root Message-ID) by searching every
+   folder. An id of neither kind has none. */
+static int thread_members(struct gw_jcall *c, const struct ib_folder_list *l, const char *id,
+                          struct members *m, struct cm_err *err)
+{
+    char *root = ib_ids_thread_root(id), *thrid = ib_ids_thread_server_parse(id);
+    const struct ib_folder *all = ib_labels_all_mail(l);
+    struct ib_session *s = NULL;
+    int rc = root || thrid ? gw_jreq_session(c->jr, &s, err) : 0;
+
+    if (rc == 0 && thrid != NULL && IB_CAPS_GMAIL_IDS(ib_session_caps(s))) {
+        if (all != NULL)
+            rc = gmail_members(c->jr, s, all, thrid, m, err);
+    } else if (rc == 0 && thrid != NULL) {
+        rc = gw_jthread_server_members(c->jr, l, id, add_member_cb, m, err);
+    }
+    for (size_t i = 0; rc == 0 && root != NULL && i < l->count; i++) {
+        if (l->items[i].selectable && l->items[i].has_status && l->items[i].total > 0)
+            rc = folder_members(c->jr, s, &l->items[i], root, m, err);
+    }
+    free(root);
+    free(thrid);
+    return rc;
+}
+
 /* The thread object for id, or NULL (not found). */
 static int thread_json(struct gw_jcall *c, const struct ib_folder_list *l, const char *id,
                        json_t **obj_r, struct cm_err *err)
 {
     struct members m = { 0 };
-    struct ib_session *s;
-    char *root;
     json_t *ids;
     int rc = 0;
 
@@ -229,16 +284,7 @@ static int thread_json(struct gw_jcall *c, const struct ib_folder_list *l, const
             *obj_r = json_pack("{s:s,s:[s]}", "id", id, "emailIds", email_id);
         return rc;
     }
-    if (id[0] == 's') {
-        rc = gw_jthread_server_members(c->jr, l, id, add_member_cb, &m, err);
-    } else if ((root = ib_ids_thread_root(id)) != NULL) {
-        rc = gw_jreq_session(c->jr, &s, err);
-        for (size_t i = 0; rc == 0 && i < l->count; i++) {
-            if (l->items[i].selectable && l->items[i].has_status && l->items[i].total > 0)
-                rc = folder_members(c->jr, s, &l->items[i], root, &m, err);
-        }
-        free(root);
-    }
+    rc = thread_members(c, l, id, &m, err);
     if (rc == 0 && m.n > 0) {
         qsort(m.v, m.n, sizeof(*m.v), by_received);
         ids = json_array();

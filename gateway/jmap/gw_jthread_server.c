@@ -20,7 +20,7 @@
 
 unsigned int gw_jthread_fetch_want(unsigned int caps)
 {
-    return (caps & IB_CAP_OBJECTID) ? IB_FETCH_GUID : 0;
+    return (caps & IB_CAP_OBJECTID) || IB_CAPS_GMAIL_IDS(caps) ? IB_FETCH_GUID : 0;
 }
 
 char *gw_jthread_id_of(struct gw_jreq *jr, const struct ib_msg *m,

@@ -18,22 +18,26 @@
 
 struct fake_conn {
     struct fake_imap *srv;
+    const struct fake_imap_step *script;
     int fd;
     pthread_t thread;
     char tag[64];
     char line[LINE_MAX_BYTES];
     char inbuf[LINE_MAX_BYTES];
     size_t inlen;
+    bool answered;  /* sent something since the client last had to be waited for */
 };
 
 struct fake_imap {
-    const struct fake_imap_step *script;
+    const struct fake_imap_step *const *scripts;
+    size_t nscripts;
+    const struct fake_imap_step *one[1];
     int lfd;
     unsigned int port;
     pthread_t thread;
     pthread_mutex_t mu;
     bool stopping;
-    unsigned int nconns, failures;
+    unsigned int nconns, failures, round_trips;
     struct fake_conn *conns[FAKE_IMAP_MAX_CONNS];
     char error[512];
 };
@@ -71,10 +75,18 @@ static int read_line(struct fake_conn *c)
             c->line[n > 0 && c->line[n - 1] == '\r' ? n - 1 : n] = '\0';
             memmove(c->inbuf, nl + 1, c->inlen - n - 1);
             c->inlen -= n + 1;
+            if (getenv("FAKE_IMAP_TRACE") != NULL) /* every line the script reads */
+                fprintf(stderr, "fake< %s\n", c->line);
             return 0;
         }
         if (c->inlen == sizeof(c->inbuf) || stopping(c->srv))
             return -1;
+        if (c->answered) { /* the client has to read our answer before it goes on */
+            c->answered = false;
+            pthread_mutex_lock(&c->srv->mu);
+            c->srv->round_trips++;
+            pthread_mutex_unlock(&c->srv->mu);
+        }
         if (poll(&pfd, 1, 50) <= 0)
             continue;
         r = recv(c->fd, c->inbuf + c->inlen, sizeof(c->inbuf) - c->inlen, 0);
@@ -100,6 +112,7 @@ static void send_text(struct fake_conn *c, const char *text)
             out[o++] = *p++;
         }
     }
+    c->answered = c->answered || o > 0;
     for (size_t off = 0; off < o;) {
         ssize_t r = send(c->fd, out + off, o - off, MSG_NOSIGNAL);
 
@@ -130,6 +143,8 @@ static int expect(struct fake_conn *c, const char *pfx)
                 return 0;
         }
     }
+    if (getenv("FAKE_IMAP_TRACE") != NULL)
+        fprintf(stderr, "fake: expected [%s]\n", pfx);
     record(c->srv, "unexpected line", c->line);
     return -1;
 }
@@ -167,7 +182,7 @@ static void epilogue(struct fake_conn *c)
 static void *conn_main(void *arg)
 {
     struct fake_conn *c = arg;
-    const struct fake_imap_step *st = c->srv->script;
+    const struct fake_imap_step *st = c->script;
 
     strcpy(c->tag, "*");
     for (; st->op != FAKE_IMAP_END; st++) {
@@ -209,6 +224,7 @@ static void *accept_main(void *arg)
             continue;
         }
         c->srv = f;
+        c->script = f->scripts[f->nconns < f->nscripts ? f->nconns : f->nscripts - 1];
         c->fd = fd;
         if (pthread_create(&c->thread, NULL, conn_main, c) != 0) {
             pthread_mutex_unlock(&f->mu);
@@ -224,13 +240,25 @@ static void *accept_main(void *arg)
 
 struct fake_imap *fake_imap_start(const struct fake_imap_step *script)
 {
+    return fake_imap_start_each(&script, 1);
+}
+
+struct fake_imap *fake_imap_start_each(const struct fake_imap_step *const *scripts, size_t n)
+{
     struct fake_imap *f = calloc(1, sizeof(*f));
     struct sockaddr_in sa;
     socklen_t len = sizeof(sa);
 
-    if (f == NULL)
+    if (f == NULL || n == 0) {
+        free(f);
         return NULL;
-    f->script = script;
+    }
+    if (n == 1) { /* the caller's pointer may not outlive this call */
+        f->one[0] = scripts[0];
+        scripts = f->one;
+    }
+    f->scripts = scripts;
+    f->nscripts = n;
     pthread_mutex_init(&f->mu, NULL);
     f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     memset(&sa, 0, sizeof(sa));
@@ -260,6 +288,16 @@ unsigned int fake_imap_connections(struct fake_imap *f)
 
     pthread_mutex_lock(&f->mu);
     n = f->nconns;
+    pthread_mutex_unlock(&f->mu);
+    return n;
+}
+
+unsigned int fake_imap_round_trips(struct fake_imap *f)
+{
+    unsigned int n;
+
+    pthread_mutex_lock(&f->mu);
+    n = f->round_trips;
     pthread_mutex_unlock(&f->mu);
     return n;
 }

@@ -3,6 +3,10 @@
  * every accepted connection runs the same script from the start, in its
  * own thread (up to FAKE_IMAP_MAX_CONNS).
  *
+ * fake_imap_start_each gives each connection a script of its own.
+ * FAKE_IMAP_TRACE=1 in the environment prints every line read, and the
+ * expectation a line failed, on stderr (to write a script for a flow).
+ *
  * Steps:
  *   FI_SEND(text)    write text; "$TAG" is replaced by the tag of the last
  *                    line the client sent.
@@ -22,6 +26,8 @@
  */
 #ifndef FAKE_IMAP_H
 #define FAKE_IMAP_H
+
+#include <stddef.h>
 
 #define FAKE_IMAP_MAX_CONNS 8
 
@@ -45,11 +51,21 @@ struct fake_imap;
 /* script is borrowed and must stay valid until fake_imap_stop(). Returns
    NULL when the socket or thread cannot be created. */
 struct fake_imap *fake_imap_start(const struct fake_imap_step *script);
+/* The same, but connection i (from 0) runs scripts[i], the ones past
+   n - 1 scripts[n - 1]: a server whose state changed between two
+   connections (a reconnect that must see what it missed). The array and
+   the scripts are borrowed until fake_imap_stop(). */
+struct fake_imap *fake_imap_start_each(const struct fake_imap_step *const *scripts, size_t n);
 
 unsigned int fake_imap_port(const struct fake_imap *f);
 
 /* Connections accepted so far. */
 unsigned int fake_imap_connections(struct fake_imap *f);
+
+/* Round trips so far, over all connections: the times the server, having
+   answered, found no whole line buffered and had to wait for the client
+   (so commands a client writes at once, before reading, count once). */
+unsigned int fake_imap_round_trips(struct fake_imap *f);
 
 /* Mismatches and unexpected lines so far; the first one is described in
    the buffer fake_imap_error() returns (valid until stop). */
