@@ -31,6 +31,17 @@ static void puts_(struct mb *m, const char *s)
     put(m, s, strlen(s));
 }
 
+/* "Name: value" CRLF when value is set (value already safe for a header). */
+static void opt_header(struct mb *m, const char *name, const char *value)
+{
+    if (value == NULL)
+        return;
+    puts_(m, name);
+    puts_(m, ": ");
+    puts_(m, value);
+    puts_(m, "\r\n");
+}
+
 static bool has_ctl_line(const char *s)
 {
     return s != NULL && strpbrk(s, "\r\n") != NULL;
@@ -331,16 +342,8 @@ static int headers(struct mb *m, const struct gw_mime_msg *msg)
     puts_(m, "\r\nMessage-ID: ");
     puts_(m, msg->message_id);
     puts_(m, "\r\n");
-    if (msg->in_reply_to != NULL) {
-        puts_(m, "In-Reply-To: ");
-        puts_(m, msg->in_reply_to);
-        puts_(m, "\r\n");
-    }
-    if (msg->references != NULL) {
-        puts_(m, "References: ");
-        puts_(m, msg->references);
-        puts_(m, "\r\n");
-    }
+    opt_header(m, "In-Reply-To", msg->in_reply_to);
+    opt_header(m, "References", msg->references);
     puts_(m, "MIME-Version: 1.0\r\n");
     return 0;
 }
@@ -649,16 +652,8 @@ static int part_fields(struct mb *m, const struct gw_mime_part *p, enum cte cte,
         puts_(m, p->cid);
         puts_(m, ">\r\n");
     }
-    if (p->location != NULL) {
-        puts_(m, "Content-Location: ");
-        puts_(m, p->location);
-        puts_(m, "\r\n");
-    }
-    if (p->language != NULL) {
-        puts_(m, "Content-Language: ");
-        puts_(m, p->language);
-        puts_(m, "\r\n");
-    }
+    opt_header(m, "Content-Location", p->location);
+    opt_header(m, "Content-Language", p->language);
     for (size_t i = 0; rc == 0 && i < p->nheaders; i++)
         rc = tree_header(m, &p->headers[i]);
     puts_(m, "\r\n");

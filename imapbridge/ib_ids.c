@@ -233,28 +233,29 @@ int ib_ids_blob_parse(const unsigned char key[32], const char *blob_id, char *em
     return *part_r != NULL ? 0 : CM_ENOMEM;
 }
 
+/* kind + base64url(data[0..n)), malloc'd (NULL on OOM). */
+static char *kind_b64(char kind, const void *data, size_t n)
+{
+    char *id = malloc(1 + cm_b64url_encoded_len(n) + 1);
+
+    if (id != NULL) {
+        id[0] = kind;
+        cm_b64url_encode(data, n, id + 1);
+    }
+    return id;
+}
+
 char *ib_ids_thread(const char *root)
 {
     size_t n = strlen(root);
-    char *id;
 
     if (n == 0 || n > IB_IDS_MAX_ROOT) {
         unsigned char md[CM_SHA256_LEN];
 
         cm_sha256(root, n, md);
-        id = malloc(1 + cm_b64url_encoded_len(12) + 1);
-        if (id != NULL) {
-            id[0] = 'T';
-            cm_b64url_encode(md, 12, id + 1);
-        }
-        return id;
+        return kind_b64('T', md, 12);
     }
-    id = malloc(1 + cm_b64url_encoded_len(n) + 1);
-    if (id != NULL) {
-        id[0] = 't';
-        cm_b64url_encode(root, n, id + 1);
-    }
-    return id;
+    return kind_b64('t', root, n);
 }
 
 char *ib_ids_thread_root(const char *thread_id)
@@ -281,17 +282,7 @@ char *ib_ids_thread_root(const char *thread_id)
 
 char *ib_ids_thread_server(const char *server_tid)
 {
-    size_t n = strlen(server_tid);
-    char *id;
-
-    if (!ib_ids_guid_valid(server_tid))
-        return NULL;
-    id = malloc(1 + cm_b64url_encoded_len(n) + 1);
-    if (id != NULL) {
-        id[0] = 's';
-        cm_b64url_encode(server_tid, n, id + 1);
-    }
-    return id;
+    return ib_ids_guid_valid(server_tid) ? kind_b64('s', server_tid, strlen(server_tid)) : NULL;
 }
 
 char *ib_ids_thread_server_parse(const char *thread_id)
