@@ -33,17 +33,27 @@ export class VirtualList {
   setRowHeight(h) {
     if (h === this.rowHeight) return;
     this.rowHeight = h;
+    this.dropRows(0);
     this.setCount(this.count, true);
   }
 
+  // A new count keeps the rows still in range (same elements, so a row
+  // under the pointer or being dragged survives a push) and repaints them.
   setCount(n, force = false) {
     if (n === this.count && !force) return;
     this.count = n;
     this.spacer.style.height = n * this.rowHeight + 'px';
-    for (const row of this.rows.values()) row.remove();
-    this.rows.clear();
+    this.dropRows(n);
+    for (const row of this.rows.values()) row.setAttribute('aria-setsize', n);
     if (this.active >= n) this.active = n - 1;
     this.update();
+    this.refresh();
+  }
+
+  dropRows(from) {
+    for (const [i, row] of this.rows) {
+      if (i >= from) { row.remove(); this.rows.delete(i); }
+    }
   }
 
   schedule() {

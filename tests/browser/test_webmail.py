@@ -554,9 +554,20 @@ class WebmailTest(StackTestCase):
             // Press where the row is seen, as a user does: push may redraw
             // the list between finding the row and pressing, so check what
             // is under the pointer before pressing, and look again if moved.
+            // A redraw can also detach the element between finding and
+            // measuring it (boundingBox() is then null): measure again.
+            const box = async (loc) => {
+                for (let i = 0; i < 100; i++) {
+                    const b = await loc.boundingBox();
+                    if (b) return b;
+                    await p.waitForTimeout(20);
+                }
+                throw new Error('never measurable: ' + loc);
+            };
+            const row = p.locator('#list .row', { hasText: args.s }).first();
             const target = p.locator('#folder-tree a.folder', { hasText: 'Archive' });
             for (let tries = 0; ; tries++) {
-                const b = await p.locator('#list .row', { hasText: args.s }).first().boundingBox();
+                const b = await box(row);
                 const x = b.x + b.width / 2, y = b.y + b.height / 2;
                 await p.mouse.move(x, y);
                 const under = await p.evaluate(([x, y]) => {
@@ -564,7 +575,7 @@ class WebmailTest(StackTestCase):
                     return r && r.closest('.row') ? r.closest('.row').textContent : ''; }, [x, y]);
                 if (!under.includes(args.s) && tries < 5) continue;
                 await p.mouse.down();
-                const t = await target.boundingBox();
+                const t = await box(target);
                 await p.mouse.move(t.x + t.width / 2, t.y + t.height / 2, { steps: 5 });
                 await p.mouse.up();
                 break;
