@@ -460,8 +460,10 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
     e.not_updated = json_object();
     e.destroyed = json_array();
     e.not_destroyed = json_object();
-    if (gw_jcall_account(c, err) < 0 || gw_jset_check_counts(create, update, destroy, err) < 0 ||
-        gw_jreq_session(c->jr, &e.s, err) < 0 || gw_jmap_email_guarded(c, e.s, e.updated, &g, err) < 0)
+    if (gw_jcall_account(c, err) < 0 || gw_jset_check_counts(create, update, destroy, err) < 0)
+        goto done;
+    gw_jset_resolve_refs(c->jr->created_ids, update, destroy); /* earlier calls' creates */
+    if (gw_jreq_session(c->jr, &e.s, err) < 0 || gw_jmap_email_guarded(c, e.s, e.updated, &g, err) < 0)
         goto done;
     if (g.ran) /* one write did these (the request's folders are its listing before) */
         update = g.rest;
@@ -473,7 +475,10 @@ json_t *gw_jmap_email_set(struct gw_jcall *c, struct cm_err *err)
                       "ifInState does not match the current state");
         goto done;
     }
-    if (create_all(&e, create, err) < 0 || apply(&e, update, destroy, err) < 0)
+    if (create_all(&e, create, err) < 0)
+        goto done;
+    gw_jset_resolve_refs(c->jr->created_ids, update, destroy); /* this call's creates */
+    if (apply(&e, update, destroy, err) < 0)
         goto done;
     /* the folders changed: list them again for the new state, with the
        UNSELECT that ends the write in the same round trip */

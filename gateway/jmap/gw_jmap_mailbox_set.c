@@ -586,6 +586,22 @@ static int store_orders(struct mset *m, bool *wrote_r, struct cm_err *err)
     return 0;
 }
 
+/* Each folder this call created, by its creation id into the request's
+   createdIds, so that later updates and destroys (here and in later calls)
+   can name it "#cid". */
+static void register_created(struct mset *m)
+{
+    const char *cid;
+    json_t *wire;
+
+    json_object_foreach(m->cid_names, cid, wire) {
+        const struct ib_folder *f = by_wire_name(m->l, json_string_value(wire));
+
+        if (f != NULL)
+            json_object_set_new(m->c->jr->created_ids, cid, json_string(f->id));
+    }
+}
+
 static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destroy,
                    bool remove_emails, struct cm_err *err)
 {
@@ -596,6 +612,8 @@ static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destr
 
     if (run_creates(m, create, err) < 0 || refresh(m, json_object_size(m->cid_names) > 0, err) < 0)
         return err->code;
+    register_created(m);
+    gw_jset_resolve_refs(m->c->jr->created_ids, update, destroy);
     json_object_foreach(update, id, v) {
         if (update_one(m, id, v, err) < 0)
             return err->code;
@@ -612,15 +630,16 @@ static int run_all(struct mset *m, json_t *create, json_t *update, json_t *destr
     return refresh(m, json_array_size(m->destroyed) > 0 || wrote, err);
 }
 
-/* created: the new folders as Mailbox objects, from the list read again;
-   every creation id also goes into the request's createdIds. */
+/* created: the new folders as Mailbox objects, from the list read again
+   (by the id register_created gave each: an update may have renamed it). */
 static void report_created(struct mset *m)
 {
     const char *cid;
     json_t *wire;
 
     json_object_foreach(m->cid_names, cid, wire) {
-        const struct ib_folder *f = by_wire_name(m->l, json_string_value(wire));
+        const char *id = json_string_value(json_object_get(m->c->jr->created_ids, cid));
+        const struct ib_folder *f = id != NULL ? ib_folder_find(m->l, id) : NULL;
 
         if (f == NULL) {
             json_object_set_new(m->not_created, cid,
@@ -628,8 +647,6 @@ static void report_created(struct mset *m)
             continue;
         }
         json_object_set_new(m->created, cid, gw_jmap_mailbox_json(f));
-        if (m->c->jr->created_ids != NULL)
-            json_object_set_new(m->c->jr->created_ids, cid, json_string(f->id));
     }
 }
 

@@ -335,3 +335,36 @@ int gw_jset_check_counts(json_t *create, json_t *update, json_t *destroy, struct
                           GW_JMAP_MAX_OBJECTS_SET);
     return 0;
 }
+
+static const char *created_id(json_t *created_ids, const char *ref)
+{
+    return ref != NULL && ref[0] == '#' ? json_string_value(json_object_get(created_ids, ref + 1))
+                                        : NULL;
+}
+
+void gw_jset_resolve_refs(json_t *created_ids, json_t *update, json_t *destroy)
+{
+    json_t *refs = json_array(), *v;
+    const char *key;
+    size_t i;
+
+    json_object_foreach(update, key, v) {
+        if (created_id(created_ids, key) != NULL)
+            json_array_append_new(refs, json_string(key));
+    }
+    json_array_foreach(refs, i, v) {
+        const char *ref = json_string_value(v), *real = created_id(created_ids, ref);
+
+        if (json_object_get(update, real) == NULL) {
+            json_object_set(update, real, json_object_get(update, ref));
+            json_object_del(update, ref);
+        }
+    }
+    json_decref(refs);
+    json_array_foreach(destroy, i, v) {
+        const char *real = created_id(created_ids, json_string_value(v));
+
+        if (real != NULL)
+            json_array_set_new(destroy, i, json_string(real));
+    }
+}

@@ -108,6 +108,14 @@ json_t *gw_jset_error(const char *type, const char *description);
 int gw_jset_check_counts(json_t *create, json_t *update, json_t *destroy, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* RFC 8620 §5.3 with erratum 6607: an update key or a destroy id written
+   "#cid" names the record created as cid earlier in the request (this
+   call's creates too, once they are in created_ids). Rewrites update and
+   destroy in place (either may be NULL) with the real ids; a "#cid" that
+   names nothing, or whose real id the call also names, is kept as it is
+   and so answers notFound. */
+void gw_jset_resolve_refs(json_t *created_ids, json_t *update, json_t *destroy);
+
 /* {accountId, oldState, newState, hasMoreChanges, created, updated,
    destroyed} — steals the three arrays. */
 json_t *gw_jchanges_reply(struct gw_jcall *c, const char *old_state, const char *new_state,

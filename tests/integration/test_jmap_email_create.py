@@ -560,6 +560,39 @@ class EmailCreateTest(StackTestCase):
         self.assertIn("e", r[1]["created"], r[1])
         self.assertEqual(r[2]["list"][0]["mailboxIds"], {box: True})
 
+    def test_update_and_destroy_keys_by_creation_id(self):
+        """RFC 8620 §5.3 with erratum 6607: update keys and destroy ids may
+        be "#cid", in the creating call or a later one; they answer under
+        the real id. An unknown "#cid" is notFound."""
+        obj = {"mailboxIds": {self.box["Created"]: True}, "subject": "update by #cid",
+               "from": ALICE, "textBody": [{"partId": "t"}], "bodyValues": {"t": {"value": "x"}}}
+        s1, s2, g = self.call(
+            ["Email/set", {"accountId": self.acct, "create": {"n": obj},
+                           "update": {"#n": {"keywords/$flagged": True}}}],
+            ["Email/set", {"accountId": self.acct, "update": {"#n": {"keywords/$seen": True},
+                                                              "#nothing": {"keywords/$seen": True}}}],
+            ["Email/get", {"accountId": self.acct, "ids": ["#n"], "properties": ["keywords"]}])
+        eid = s1["created"]["n"]["id"]
+        self.assertEqual(s1["updated"], {eid: None}, s1)
+        self.assertEqual(s2["updated"], {eid: None}, s2)
+        self.assertEqual(s2["notUpdated"]["#nothing"]["type"], "notFound")
+        self.assertEqual(g["list"][0]["keywords"], {"$flagged": True, "$seen": True})
+        # a mailbox made and renamed in one call, then an email made in it
+        # and both destroyed by creation id in later calls
+        m1, e1, e2, m2 = self.call(
+            ["Mailbox/set", {"accountId": self.acct, "create": {"b": {"name": "Cid box"}},
+                             "update": {"#b": {"name": "Cid box renamed"}}}],
+            ["Email/set", {"accountId": self.acct,
+                           "create": {"m": dict(obj, mailboxIds={"#b": True})}}],
+            ["Email/set", {"accountId": self.acct, "destroy": ["#m"]}],
+            ["Mailbox/set", {"accountId": self.acct, "destroy": ["#b"]}])
+        box = m1["created"]["b"]["id"]
+        self.assertEqual(m1["updated"], {box: None}, m1)
+        self.assertEqual(e2["destroyed"], [e1["created"]["m"]["id"]], e2)
+        self.assertEqual(m2["destroyed"], [box], m2)
+        names = self.call(["Mailbox/get", {"accountId": self.acct, "properties": ["name"]}])
+        self.assertNotIn("Cid box renamed", [b["name"] for b in names["list"]])
+
     def test_created_ids_echoed_and_thread_id_matches_get(self):
         body = {"using": [CORE, MAIL], "createdIds": {},
                 "methodCalls": [["Email/set", {"accountId": self.acct, "create": {"c1": {
