@@ -106,14 +106,35 @@ static void display_name(struct mb *m, const char *name)
     puts_(m, "\"");
 }
 
+static bool phrase_ok(const char *name)
+{
+    return !has_ctl_line(name) && (name == NULL || strlen(name) <= 200);
+}
+
 static int check_addr(const struct gw_mime_addr *a, const char *field, struct cm_err *err)
 {
-    if (!ib_smtp_addr_valid(a->email))
+    if (!(a->email == NULL && a->group != NULL) && !ib_smtp_addr_valid(a->email))
         return cm_err_set(err, CM_EINVAL, "%s: not a valid address: %.80s", field,
                           a->email ? a->email : "(none)");
-    if (has_ctl_line(a->name) || (a->name != NULL && strlen(a->name) > 200))
+    if (!phrase_ok(a->name) || !phrase_ok(a->group))
         return cm_err_set(err, CM_EINVAL, "%s: bad display name", field);
     return 0;
+}
+
+static bool same_group(const struct gw_mime_addr *a, const struct gw_mime_addr *b)
+{
+    return a->group != NULL && a->group == b->group;
+}
+
+static void mailbox(struct mb *m, const struct gw_mime_addr *a)
+{
+    if (a->name != NULL && a->name[0] != '\0') {
+        display_name(m, a->name);
+        puts_(m, " ");
+    }
+    puts_(m, "<");
+    puts_(m, a->email);
+    puts_(m, ">");
 }
 
 static int addr_field(struct mb *m, const char *field, const struct gw_mime_addr *a, size_t n)
@@ -123,20 +144,26 @@ static int addr_field(struct mb *m, const char *field, const struct gw_mime_addr
     puts_(m, field);
     puts_(m, ": ");
     for (size_t i = 0; i < n; i++) {
+        bool opens = a[i].group != NULL && (i == 0 || !same_group(&a[i - 1], &a[i]));
         int rc = check_addr(&a[i], field, m->err);
 
         if (rc < 0)
             return rc;
+        if (i > 0 && a[i - 1].group != NULL && !same_group(&a[i - 1], &a[i]))
+            puts_(m, ";");
         if (i > 0)
             puts_(m, ",\r\n ");
-        if (a[i].name != NULL && a[i].name[0] != '\0') {
-            display_name(m, a[i].name);
-            puts_(m, " ");
+        if (opens) {
+            display_name(m, a[i].group);
+            puts_(m, ":");
+            if (a[i].email != NULL)
+                puts_(m, " ");
         }
-        puts_(m, "<");
-        puts_(m, a[i].email);
-        puts_(m, ">");
+        if (a[i].email != NULL)
+            mailbox(m, &a[i]);
     }
+    if (a[n - 1].group != NULL)
+        puts_(m, ";");
     puts_(m, "\r\n");
     return 0;
 }

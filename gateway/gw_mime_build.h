@@ -23,9 +23,13 @@
 
 #include "common/cm_err.h"
 
+/* One address of a list. Consecutive entries with the same group pointer
+   are written as one RFC 5322 group ("Group: a, b;"); an entry with a group
+   and no email stands for an empty group ("Group:;"). */
 struct gw_mime_addr {
-    const char *name; /* display name (UTF-8) or NULL */
-    const char *email;
+    const char *name;  /* display name (UTF-8) or NULL */
+    const char *email; /* NULL only in an empty group's entry */
+    const char *group; /* group display name (UTF-8) or NULL: not in a group */
 };
 
 struct gw_mime_att {

@@ -117,6 +117,17 @@ static struct gw_mime_header *more_header(struct bld *b, const struct gw_mime_he
 }
 
 /* EmailAddress[] -> addrs; false when malformed. */
+/* One EmailAddress object into a; false when malformed. */
+static bool one_addr(json_t *x, struct gw_mime_addr *a)
+{
+    json_t *name = json_object_get(x, "name");
+
+    a->email = json_string_value(json_object_get(x, "email"));
+    a->name = json_string_value(name);
+    return json_is_object(x) && a->email != NULL && ib_smtp_addr_valid(a->email) &&
+           (name == NULL || json_is_null(name) || a->name != NULL);
+}
+
 static bool addrs_of(struct bld *b, json_t *v, struct gw_mime_header *h)
 {
     struct gw_mime_addr *a;
@@ -130,16 +141,53 @@ static bool addrs_of(struct bld *b, json_t *v, struct gw_mime_header *h)
         return false;
     json_array_foreach(v, i, x)
     {
-        json_t *name = json_object_get(x, "name");
-
-        a[i].email = json_string_value(json_object_get(x, "email"));
-        a[i].name = json_string_value(name);
-        if (!json_is_object(x) || a[i].email == NULL || !ib_smtp_addr_valid(a[i].email) ||
-            (name != NULL && !json_is_null(name) && a[i].name == NULL))
+        if (!one_addr(x, &a[i]))
             return false;
     }
     h->addrs = a;
     h->naddrs = json_array_size(v);
+    return true;
+}
+
+/* EmailAddressGroup[] (RFC 8621 §4.1.2.4): a named group's addresses carry
+   its name (an empty named group is one entry without email); a null-named
+   group's are plain addresses. */
+static bool groups_of(struct bld *b, json_t *v, struct gw_mime_header *h)
+{
+    struct gw_mime_addr *a;
+    size_t i, j, n = 0;
+    json_t *g, *x;
+
+    if (!json_is_array(v))
+        return false;
+    json_array_foreach(v, i, g)
+    {
+        json_t *list = json_object_get(g, "addresses"), *name = json_object_get(g, "name");
+
+        if (!json_is_object(g) || !json_is_array(list) ||
+            (name != NULL && !json_is_null(name) && !json_is_string(name)))
+            return false;
+        n += json_array_size(list) > 0 ? json_array_size(list) : json_is_string(name);
+    }
+    if (n == 0 || n > 1000 || (a = track(b, calloc(n, sizeof(*a)))) == NULL)
+        return false;
+    n = 0;
+    json_array_foreach(v, i, g)
+    {
+        const char *group = json_string_value(json_object_get(g, "name"));
+        json_t *list = json_object_get(g, "addresses");
+
+        if (json_array_size(list) == 0 && group != NULL)
+            a[n++].group = group;
+        json_array_foreach(list, j, x)
+        {
+            if (!one_addr(x, &a[n]))
+                return false;
+            a[n++].group = group;
+        }
+    }
+    h->addrs = a;
+    h->naddrs = n;
     return true;
 }
 
@@ -201,11 +249,12 @@ static bool form_value(struct bld *b, enum ib_header_form form, json_t *v, struc
         h->value = json_string_value(v);
         return h->value != NULL;
     case IB_HF_ADDRESSES: h->kind = GW_MIME_H_ADDRS; return addrs_of(b, v, h);
+    case IB_HF_GROUPED_ADDRESSES: h->kind = GW_MIME_H_ADDRS; return groups_of(b, v, h);
     case IB_HF_MESSAGE_IDS: h->kind = GW_MIME_H_IDS; return (h->value = ids_of(b, v)) != NULL;
     case IB_HF_DATE: h->kind = GW_MIME_H_RAW; return (h->value = date_of(b, v)) != NULL;
     case IB_HF_URLS: h->kind = GW_MIME_H_RAW; return (h->value = urls_of(b, v)) != NULL;
-    default: return false; /* asGroupedAddresses: not supported on create */
     }
+    return false;
 }
 
 /* "header:Name[:asForm][:all]" of the email or of a part (hdrs). */
@@ -700,7 +749,8 @@ static const char *msgid_domain(const struct bld *b)
         const char *at;
 
         if (b->hdr[i].kind == GW_MIME_H_ADDRS && strcasecmp(b->hdr[i].name, "From") == 0 &&
-            b->hdr[i].naddrs > 0 && (at = strrchr(b->hdr[i].addrs[0].email, '@')) != NULL)
+            b->hdr[i].naddrs > 0 && b->hdr[i].addrs[0].email != NULL &&
+            (at = strrchr(b->hdr[i].addrs[0].email, '@')) != NULL)
             return at + 1;
     }
     return b->env->domain ? b->env->domain : "jmapgate.invalid";

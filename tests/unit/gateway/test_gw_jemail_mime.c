@@ -128,6 +128,19 @@ static void test_shapes(void)
          {"References: <aaaaaaaaaaaaaaaaaaaa.1@example.org>\r\n <aaaaaaaaaaaaaaaaaaaa.2@", NULL},
          78},
         {"{\"mailboxIds\":{\"m\":true}}", {"Content-Type: text/plain; charset=utf-8", NULL}, 78},
+        /* asGroupedAddresses: named groups close with ";", a null-named
+           group's addresses stand alone, an empty group is "Name:;" */
+        {"{" BOX FROM "\"header:To:asGroupedAddresses\":[{\"name\":\"Team\",\"addresses\":"
+         "[{\"name\":\"B\",\"email\":\"b@x.org\"},{\"email\":\"c@x.org\"}]},"
+         "{\"name\":null,\"addresses\":[{\"email\":\"d@x.org\"}]},"
+         "{\"name\":\"Nobody\",\"addresses\":[]}]}",
+         {"To: \"Team\": \"B\" <b@x.org>,\r\n <c@x.org>;,\r\n <d@x.org>,\r\n \"Nobody\":;\r\n",
+          NULL},
+         78},
+        {"{" BOX FROM "\"header:Cc:asGroupedAddresses\":[{\"name\":\"Grüße\",\"addresses\":"
+         "[{\"email\":\"b@x.org\"}]}]}",
+         {"Cc: =?UTF-8?B?R3LDvMOfZQ==?=: <b@x.org>;\r\n", NULL},
+         78},
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -189,6 +202,16 @@ static void test_set_errors(void)
         {"{" BOX "\"receivedAt\":\"2024-01-01T00:00:00+01:00\"}", "invalidProperties",
          "receivedAt"},
         {"{" BOX "\"header:X-Long:asRaw\":\" " LINE1000 "\"}", "invalidProperties", NULL},
+        {"{" BOX "\"header:To:asGroupedAddresses\":[{\"name\":\"G\"}]}", "invalidProperties",
+         "header:To:asGroupedAddresses"},
+        {"{" BOX "\"header:To:asGroupedAddresses\":[{\"name\":null,\"addresses\":[]}]}",
+         "invalidProperties", "header:To:asGroupedAddresses"},
+        {"{" BOX "\"header:To:asGroupedAddresses\":[{\"name\":\"G\",\"addresses\":"
+         "[{\"email\":\"not an address\"}]}]}",
+         "invalidProperties", "header:To:asGroupedAddresses"},
+        {"{" BOX "\"header:To:asGroupedAddresses\":[{\"name\":\"G\\r\\nBcc: x@y.z\","
+         "\"addresses\":[]}]}",
+         "invalidProperties", NULL},
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {

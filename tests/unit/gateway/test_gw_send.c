@@ -36,8 +36,8 @@ static void test_strip_bcc(void)
 
 static struct gw_mime_msg base_msg(void)
 {
-    static const struct gw_mime_addr to[] = {{"Bob \"B\" Jones", "bob@example.org"},
-                                             {NULL, "carol@example.org"}};
+    static const struct gw_mime_addr to[] = {{"Bob \"B\" Jones", "bob@example.org", NULL},
+                                             {NULL, "carol@example.org", NULL}};
     struct gw_mime_msg m;
 
     memset(&m, 0, sizeof(m));
@@ -78,7 +78,7 @@ static void test_mime_encoded_and_multipart(void)
     static const unsigned char bin[] = {0, 1, 2, 255};
     static const struct gw_mime_att att[] = {
         {"r\xc3\xa9sum\xc3\xa9.pdf", "application/pdf", bin, 4}};
-    static const struct gw_mime_addr bcc[] = {{NULL, "dan@example.org"}};
+    static const struct gw_mime_addr bcc[] = {{NULL, "dan@example.org", NULL}};
     struct gw_mime_msg m = base_msg();
     struct cm_err err = CM_ERR_INIT;
     char *out = NULL;
@@ -106,8 +106,8 @@ static void test_mime_encoded_and_multipart(void)
 
 static void test_mime_refusals(void)
 {
-    static const struct gw_mime_addr bad_to[] = {{NULL, "bob@example.org>\r\nRCPT TO:<x@y.z"}};
-    static const struct gw_mime_addr bad_name[] = {{"B\r\nBcc: x@y.z", "bob@example.org"}};
+    static const struct gw_mime_addr bad_to[] = {{NULL, "bob@example.org>\r\nRCPT TO:<x@y.z", NULL}};
+    static const struct gw_mime_addr bad_name[] = {{"B\r\nBcc: x@y.z", "bob@example.org", NULL}};
     static const struct gw_mime_att bad_type[] = {
         {"a", "text/plain\r\nX: y", (const unsigned char *)"", 0}};
     struct cm_err err = CM_ERR_INIT;
