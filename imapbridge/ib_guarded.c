@@ -1,7 +1,7 @@
 /* ib_guarded.c - GUID-guarded flag changes in one round trip (see
  * ib_guarded.h). The listings are read with ib_mailbox_list_status_recv,
  * the SELECT with libetpan, the rest (ESEARCH, which libetpan cannot
- * read) line by line here. */
+ * read) line by line with ib_lines_read_all, in any order. */
 #include "imapbridge/ib_guarded.h"
 
 #include <stdio.h>
@@ -25,8 +25,8 @@
 enum { T_SEARCH, T_ADD, T_REMOVE, T_UNSELECT, T_COUNT };
 
 struct pipe {
-    int tag[T_COUNT];       /* 0: not written */
-    bool answered[T_COUNT], ok[T_COUNT];
+    int tag[T_COUNT]; /* 0: not written */
+    bool ok[T_COUNT];
 };
 
 bool ib_guarded_supported(const struct ib_session *s)
@@ -124,60 +124,12 @@ int ib_guarded_esearch_has(const char *line, int tag, uint32_t uid)
     return 0;
 }
 
-/* Which tag a tagged line answers ("12 OK ..."), its index in p, or -1. */
-static int tagged_index(const struct pipe *p, const char *line, bool *ok_r)
+/* Every line until p's commands are all answered, in whatever order they
+   come (Dovecot ends some after the ones behind them). */
+static int read_tagged(struct ib_session *s, struct pipe *p, ib_lines_line_fn *on_line,
+                       void *arg, struct cm_err *err)
 {
-    char *end;
-    long t = strtol(line, &end, 10);
-
-    if (end == line || *end != ' ')
-        return -1;
-    for (int i = 0; i < T_COUNT; i++) {
-        if (p->tag[i] != 0 && p->tag[i] == t && !p->answered[i]) {
-            *ok_r = strncasecmp(end + 1, "OK", 2) == 0;
-            return i;
-        }
-    }
-    return -1;
-}
-
-static bool all_answered(const struct pipe *p)
-{
-    for (int i = 0; i < T_COUNT; i++) {
-        if (p->tag[i] != 0 && !p->answered[i])
-            return false;
-    }
-    return true;
-}
-
-/* Every line until p's commands are all answered, in whatever order
-   they come (Dovecot ends some after the ones behind them); each line
-   goes to on_line (index -1 for an untagged one). */
-static int read_tagged(struct ib_session *s, struct pipe *p,
-                       void (*on_line)(void *arg, int index, const char *line), void *arg,
-                       struct cm_err *err)
-{
-    MMAPString *l = mmap_string_new("");
-    int rc = l == NULL ? cm_err_set(err, CM_ENOMEM, "out of memory") : 0;
-
-    while (rc == 0 && !all_answered(p)) {
-        bool ok = false;
-        int i = -1;
-
-        if ((rc = ib_lines_read_one(s, l, "STORE", err)) < 0)
-            break;
-        if (l->str[0] != '*' && (i = tagged_index(p, l->str, &ok)) < 0) /* not ours */
-            rc = ib_session_check(s, MAILIMAP_ERROR_PROTOCOL, "STORE", err);
-        else if (i >= 0)
-            p->answered[i] = true, p->ok[i] = ok;
-        if (rc == 0)
-            on_line(arg, i, l->str);
-    }
-    if (rc == 0)
-        (void)ib_session_check(s, MAILIMAP_NO_ERROR, "STORE", NULL); /* it answered */
-    if (l != NULL)
-        mmap_string_free(l);
-    return rc;
+    return ib_lines_read_all(s, p->tag, p->ok, T_COUNT, on_line, arg, "STORE", err);
 }
 
 struct held {
@@ -187,12 +139,14 @@ struct held {
     size_t n;
 };
 
-static void on_search_line(void *arg, int index, const char *line)
+static int on_search_line(void *arg, int index, const char *line, size_t len)
 {
     struct held *h = arg;
 
+    (void)len;
     for (size_t k = 0; index < 0 && k < h->n; k++)
         h->held[k] = h->held[k] || ib_guarded_esearch_has(line, h->p->tag[T_SEARCH], h->g[k].uid) == 1;
+    return 0;
 }
 
 /* The answers of SEARCH, STOREs and UNSELECT; the ESEARCH marks which
@@ -239,7 +193,7 @@ int ib_guarded_store(struct ib_session *s, const char *imap_name, struct ib_guar
     const char *key = (caps & IB_CAP_OBJECTID) ? "EMAILID" : "X-GUID";
     char *search = malloc(LINE_CAP), add_l[STORE_LINE_CAP], rm_l[STORE_LINE_CAP], probe[1400];
     struct ib_lsq before_q = { 0 }, after_q = { 0 };
-    struct pipe p = { { 0 }, { false }, { false } };
+    struct pipe p = { { 0 }, { false } };
     int sel_tag = 0, rc;
 
     memset(out, 0, sizeof(*out));
@@ -309,12 +263,13 @@ static void take_guid(struct move_read *m, const char *line)
     }
 }
 
-static void on_move_line(void *arg, int index, const char *line)
+static int on_move_line(void *arg, int index, const char *line, size_t len)
 {
     struct move_read *m = arg;
     const char *c = strstr(line, "[COPYUID ");
     unsigned int v, src, dst;
 
+    (void)len;
     if (index < 0 && strstr(line, " FETCH (") != NULL)
         take_guid(m, line);
     if ((index < 0 || index == T_MOVE) && c != NULL &&
@@ -323,6 +278,7 @@ static void on_move_line(void *arg, int index, const char *line)
         m->out->dest_uidvalidity = v;
         m->out->dest_uid = dst;
     }
+    return 0;
 }
 
 int ib_guarded_move(struct ib_session *s, const char *src, uint32_t uid, const char *dest,
@@ -331,7 +287,7 @@ int ib_guarded_move(struct ib_session *s, const char *src, uint32_t uid, const c
     unsigned int caps = ib_session_caps(s), need = IB_CAP_MOVE | IB_CAP_UIDPLUS | IB_CAP_UNSELECT;
     const char *key = (caps & IB_CAP_OBJECTID) ? "EMAILID" : (caps & IB_CAP_XGUID) ? "X-GUID" : NULL;
     char quoted[1400], fetch[64], move[1450];
-    struct pipe p = { { 0 }, { false }, { false } };
+    struct pipe p = { { 0 }, { false } };
     struct move_read m = { &p, uid, false, false, out };
     int sel_tag = 0, rc;
 

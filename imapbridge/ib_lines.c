@@ -73,11 +73,6 @@ static int read_line(struct ib_session *s, MMAPString *l, const char *what, stru
     return 0;
 }
 
-int ib_lines_read_one(struct ib_session *s, MMAPString *l, const char *what, struct cm_err *err)
-{
-    return read_line(s, l, what, err);
-}
-
 enum line_kind { LINE_UNTAGGED, LINE_CONTINUE, LINE_OK, LINE_REFUSED, LINE_FOREIGN };
 
 static enum line_kind line_kind(const MMAPString *l, int tag, const char **text_r)
@@ -174,7 +169,7 @@ static int answered_tag(const MMAPString *l, const int *tags, size_t n, bool *ok
     const char *text;
 
     for (size_t i = 0; i < n; i++) {
-        enum line_kind k = line_kind(l, tags[i], &text);
+        enum line_kind k = tags[i] > 0 ? line_kind(l, tags[i], &text) : LINE_FOREIGN;
 
         if (k == LINE_OK || k == LINE_REFUSED) {
             *ok_r = k == LINE_OK;
@@ -185,35 +180,38 @@ static int answered_tag(const MMAPString *l, const int *tags, size_t n, bool *ok
 }
 
 int ib_lines_read_all(struct ib_session *s, const int *tags, bool *ok_r, size_t ntags,
-                      ib_lines_untagged_fn *on_line, void *ctx, const char *what,
+                      ib_lines_line_fn *on_line, void *ctx, const char *what,
                       struct cm_err *err)
 {
     bool done[READ_ALL_MAX_TAGS] = { false };
     MMAPString *l;
-    size_t left = ntags;
+    size_t left = 0;
     int rc = 0;
 
     if (ntags > READ_ALL_MAX_TAGS)
         return cm_err_set(err, CM_EINVAL, "too many pipelined commands");
+    for (size_t i = 0; i < ntags; i++) {
+        done[i] = tags[i] <= 0;
+        left += !done[i];
+    }
     if ((l = mmap_string_new("")) == NULL)
         return cm_err_set(err, CM_ENOMEM, "out of memory");
     while (rc == 0 && left > 0 && (rc = read_line(s, l, what, err)) == 0) {
         bool ok = false;
-        int i;
+        int i = -1;
 
-        if (l->len >= 1 && l->str[0] == '*') {
-            if ((rc = on_line(ctx, l->str, l->len)) < 0)
-                rc = ib_session_check(s, MAILIMAP_ERROR_PARSE, what, err);
-            continue;
+        if (l->len < 1 || l->str[0] != '*') {
+            i = answered_tag(l, tags, ntags, &ok);
+            if (i < 0 || done[i]) {
+                rc = ib_session_check(s, MAILIMAP_ERROR_PROTOCOL, what, err);
+                break;
+            }
+            done[i] = true;
+            ok_r[i] = ok;
+            left--;
         }
-        i = answered_tag(l, tags, ntags, &ok);
-        if (i < 0 || done[i]) {
-            rc = ib_session_check(s, MAILIMAP_ERROR_PROTOCOL, what, err);
-            break;
-        }
-        done[i] = true;
-        ok_r[i] = ok;
-        left--;
+        if (on_line(ctx, i, l->str, l->len) < 0)
+            rc = ib_session_check(s, MAILIMAP_ERROR_PARSE, what, err);
     }
     if (rc == 0) /* the server answered: the session's bookkeeping */
         rc = ib_session_check(s, MAILIMAP_NO_ERROR, what, err);

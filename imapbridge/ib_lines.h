@@ -32,27 +32,22 @@ int ib_lines_send(struct ib_session *s, const char *text, int *tag_r, const char
 int ib_lines_read(struct ib_session *s, struct ib_untagged *u, int tag, bool plus_ends,
                   const char *what, struct cm_err *err) __attribute__((warn_unused_result));
 
-/* Called with each untagged line (without CRLF, literals inline) that
-   ib_lines_read_all reads; a negative return stops the read (the session
-   is then out of step: marked broken). */
-typedef int ib_lines_untagged_fn(void *ctx, const char *line, size_t len);
+/* Called with each line ib_lines_read_all reads (without CRLF, literals
+   inline): index -1 for an untagged line, i for the tagged line that
+   answers tags[i] (after ok_r[i] is set; a tagged OK may carry a response
+   code such as COPYUID). A negative return stops the read (the session is
+   then out of step: marked broken). */
+typedef int ib_lines_line_fn(void *ctx, int index, const char *line, size_t len);
 
 /* Read the answers of the pipelined commands tags[0..ntags), in whatever
    order the server interleaves them (Dovecot answers a command written
    behind a SORT before the SORT's tagged OK), until every one has its
-   tagged line. Each untagged line goes to on_line. ok_r[i] tells whether
-   tags[i] said OK; a NO/BAD is not an error (the session stays usable).
-   A tag that is none of ours marks the session broken. */
+   tagged line; a tags[i] of 0 is a command not written (nothing awaited).
+   Each line goes to on_line. ok_r[i] tells whether tags[i] said OK; a
+   NO/BAD is not an error (the session stays usable). A tag that is none of
+   ours marks the session broken. */
 int ib_lines_read_all(struct ib_session *s, const int *tags, bool *ok_r, size_t ntags,
-                      ib_lines_untagged_fn *on_line, void *ctx, const char *what,
-                      struct cm_err *err) __attribute__((warn_unused_result));
-
-/* One response line into l (a libetpan MMAPString; literals inline, CRLF
-   stripped), for a pipeline that sorts its answers itself
-   (ib_guarded.c). A stream failure or an oversized line marks the session
-   broken. */
-struct _MMAPString;
-int ib_lines_read_one(struct ib_session *s, struct _MMAPString *l, const char *what,
+                      ib_lines_line_fn *on_line, void *ctx, const char *what,
                       struct cm_err *err) __attribute__((warn_unused_result));
 
 #endif

@@ -309,12 +309,16 @@ struct reader {
     struct ib_untagged news;
 };
 
-static int on_line(void *ctx, const char *line, size_t len)
+static int on_line(void *ctx, int index, const char *line, size_t len)
 {
     struct reader *r = ctx;
     uint32_t uid;
     char *guid;
-    int rc = ib_sortwin_parse_esearch(line, len, r->cmd->tags[0], r->cmd->count, r->out);
+    int rc;
+
+    if (index >= 0) /* a tagged line: nothing to take */
+        return 0;
+    rc = ib_sortwin_parse_esearch(line, len, r->cmd->tags[0], r->cmd->count, r->out);
 
     if (rc != 0)
         return rc < 0 ? rc : 0;
