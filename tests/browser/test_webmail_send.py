@@ -19,8 +19,9 @@ SHOTS = os.path.join(os.path.dirname(os.path.abspath(BIN or '.')), 'test-output'
 
 @requires_browser
 class WebmailSendTest(SendStackTestCase):
-    USERS = {'alice': 'alice-pw', 'bob': 'bob-pw'}
+    USERS = {'alice': 'alice-pw', 'bob': 'bob-pw', 'carol': 'carol-pw'}
     GATEWAY_ENV = {'JMAPGATE_WEB_ROOT': WEB_ROOT}
+    DOVECOT_KW = {'metadata': True}   # Identity/set keeps the signature in METADATA
 
     def login(self, b, user, password):
         b.run("""
@@ -32,6 +33,60 @@ class WebmailSendTest(SendStackTestCase):
             await ctx.page.waitForSelector('#conn[data-state=live]', { timeout: 20000 });
             await ctx.page.waitForSelector('#folder-tree a.folder');
         """, url=self.gw.base_url + '/', user=user, password=password)
+
+    def jmap(self, user, password, *calls):
+        auth = {'Authorization': 'Bearer ' + self.gw.login(user, password),
+                'Content-Type': 'application/json'}
+        _, _, session = self.gw.json('GET', '/.well-known/jmap', headers=auth)
+        acct = session['primaryAccounts']['urn:ietf:params:jmap:mail']
+        body = {'using': ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail',
+                          'urn:ietf:params:jmap:submission'],
+                'methodCalls': [[c[0], dict(c[1], accountId=acct), str(i)]
+                                for i, c in enumerate(calls)]}
+        st, _, out = self.gw.json('POST', '/jmap/api', body, headers=auth)
+        self.assertEqual(st, 200, out)
+        return [r[1] for r in out['methodResponses']]
+
+    def test_signature_of_the_identity_goes_out(self):
+        """The identity's textSignature (Identity/set, kept in METADATA) is
+        put under the text of a new message, after the "-- " line, and is
+        in what the recipient gets."""
+        sig = 'Alice Example\nPhone 555 %s' % uuid.uuid4().hex[:6]
+        subject = 'Signed %s' % uuid.uuid4().hex[:8]
+        ident = self.jmap('carol', 'carol-pw', ['Identity/get', {}])[0]['list'][0]
+        r = self.jmap('carol', 'carol-pw',
+                      ['Identity/set', {'update': {ident['id']: {'textSignature': sig}}}])[0]
+        self.assertIn(ident['id'], r['updated'], r)
+        with Browser() as b:
+            self.login(b, 'carol', 'carol-pw')
+            text = b.run("""
+                const p = ctx.page;
+                await p.click('#compose-btn');
+                await p.waitForSelector('#compose:not([hidden])');
+                await p.waitForFunction(() => document.getElementById('c-identity').options.length > 0);
+                const before = await p.inputValue('#c-text');
+                await p.fill('#c-to', args.to);
+                await p.fill('#c-subject', args.subject);
+                await p.focus('#c-text');
+                await p.keyboard.press('Control+Home');
+                await p.keyboard.type('Hi Bob.');
+                await p.click('#c-send');
+                await p.waitForSelector('#compose', { state: 'hidden', timeout: 20000 });
+                return before;
+            """, to='bob@' + DOMAIN, subject=subject)
+        self.assertEqual(text, '\n\n-- \n' + sig)
+        imap = self.dovecot.imap('bob', 'bob-pw')
+        try:
+            imap.select('INBOX')
+            deadline, found = time.monotonic() + 10, []
+            while time.monotonic() < deadline and not found:
+                found = imap.uid('SEARCH', None, 'SUBJECT', '"%s"' % subject)[1][0].split()
+                time.sleep(0.2)
+            self.assertEqual(len(found), 1)
+            raw = imap.uid('FETCH', found[0], '(BODY.PEEK[TEXT])')[1][0][1].decode()
+        finally:
+            imap.logout()
+        self.assertIn('Hi Bob.\r\n\r\n-- \r\n' + sig.replace('\n', '\r\n'), raw)
 
     def test_compose_attach_send_and_read_as_recipient(self):
         os.makedirs(SHOTS, exist_ok=True)
