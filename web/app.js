@@ -868,8 +868,25 @@ function typing(t) {
   return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
 }
 
+// The shortcut help: "?" opens it, Esc or Close shuts it and gives the
+// focus back to where it was.
+let helpReturn = null;
+function showHelp(on) {
+  if (on === !$('help').hidden) return;
+  $('help').hidden = !on;
+  if (on) { helpReturn = document.activeElement; $('help-close').focus(); }
+  else if (helpReturn && helpReturn.focus) helpReturn.focus();
+}
+$('help-close').addEventListener('click', () => showHelp(false));
+$('help').addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' || e.key === '?') { e.preventDefault(); showHelp(false); }
+  if (e.key === 'Tab') { e.preventDefault(); $('help-close').focus(); } /* the one control: keep focus in */
+  e.stopPropagation();
+});
+
 document.addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target) || $('app').hidden || !$('reauth').hidden) return;
+  if (!$('help').hidden) return;
   if (compose.isOpen() && $('compose').contains(e.target)) return;
   const open = () => S.openEmails && S.openEmails[S.openEmails.length - 1];
   switch (e.key) {
@@ -884,6 +901,7 @@ document.addEventListener('keydown', (e) => {
     case 'u': act('unread'); break;
     case 'c': compose.open('new'); break;
     case '/': $('q').focus(); break;
+    case '?': showHelp(true); break;
     case 'Escape': if (S.selected.size) { S.selected.clear(); list.refresh(); updateSel(); } break;
     default: return;
   }

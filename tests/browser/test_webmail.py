@@ -866,6 +866,38 @@ class WebmailTest(StackTestCase):
         self.assertEqual(out, {'navHidden': True, 'overflow': False, 'navShown': True,
                                'listHidden': True, 'listBack': True})
 
+    def test_15_shortcut_help(self):
+        axe = os.path.join(NODE_DIR, 'node_modules', 'axe-core', 'axe.min.js')
+        self.open_app(context_opts={'bypassCSP': True})
+        out = self.run_js("""
+            const p = ctx.page;
+            await p.focus('#list');
+            const active = await p.evaluate(() => document.getElementById('list').getAttribute('aria-activedescendant'));
+            await p.keyboard.press('?');
+            await p.waitForSelector('#help:not([hidden])');
+            const focused = await p.evaluate(() => document.activeElement.id);
+            const text = await p.textContent('#help');
+            // While it is open, shortcuts do nothing and Tab stays inside.
+            await p.keyboard.press('j');
+            await p.keyboard.press('Tab');
+            const still = await p.evaluate(() => document.activeElement.id);
+            const moved = await p.evaluate(() => document.getElementById('list').getAttribute('aria-activedescendant'));
+            await p.addScriptTag({ path: args.axe });
+            const r = await p.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
+            const serious = r.violations.filter((v) => ['serious', 'critical'].includes(v.impact)).map((v) => v.id);
+            await p.keyboard.press('Escape');
+            await p.waitForSelector('#help', { state: 'hidden' });
+            const back = await p.evaluate(() => document.activeElement.id);
+            return { focused, text, still, same: moved === active, serious, back };
+        """, axe=axe)
+        self.assertEqual(out['focused'], 'help-close')
+        for words in ('Keyboard shortcuts', 'compose', 'archive', 'search'):
+            self.assertIn(words, out['text'])
+        self.assertEqual(out['still'], 'help-close')
+        self.assertTrue(out['same'], 'j moved the list behind the help')
+        self.assertEqual(out['serious'], [])
+        self.assertEqual(out['back'], 'list')
+
 
 if __name__ == '__main__':
     unittest.main()
