@@ -574,6 +574,7 @@ void gw_jmap_email_opts_free(struct gw_email_opts **op)
         return;
     *op = NULL;
     json_decref(o->e.header_forms);
+    json_decref(o->e.body_props);
     gw_jget_fini(&o->e.g);
     free(o);
 }
