@@ -130,10 +130,12 @@ static int rule_apply(const struct ib_delta_state *old, const struct ib_delta_st
     if (rc == 0 && !d->vanished_known)
         d->expunges_unknowable = (uint64_t)now->exists != (uint64_t)old->exists + d->ncreated;
     else if (rc == 0) /* fewer messages than the answer accounts for: an
-                         expunge it did not name (Cyrus 3.6 leaves out of
-                         VANISHED (EARLIER) what a NOOP's VANISHED already
-                         told this session). More is fine: VANISHED
-                         (EARLIER) may name UIDs gone long ago. */
+                         expunge it did not name (a server's bug; asked
+                         for 1:*, Cyrus 3.6 rightly left out the folder's
+                         highest UID once it was gone, see
+                         ib_fetch_changed_since_send). Never a guess. More
+                         is fine: VANISHED (EARLIER) may name UIDs gone
+                         long ago. */
         d->expunges_unknowable = (int64_t)now->exists < (int64_t)old->exists +
                                                            (int64_t)d->ncreated -
                                                            (int64_t)d->nvanished;

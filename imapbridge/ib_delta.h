@@ -2,7 +2,8 @@
  * (ARCHITECTURE §4): the one CONDSTORE/QRESYNC rule behind the REST
  * `changes` route and JMAP Email/changes. A state is the folder's
  * (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT, EXISTS); one
- * UID FETCH 1:* (FLAGS) (CHANGEDSINCE m [VANISHED]) tells what happened,
+ * UID FETCH 1:4294967295 (FLAGS) (CHANGEDSINCE m [VANISHED]) tells what
+ * happened (every UID: "1:*" would end at the highest UID left),
  * in O(changes): UIDs >= the old UIDNEXT arrived, the others changed
  * flags, VANISHED ones (QRESYNC) were expunged. With CONDSTORE alone,
  * expunges show only in the counts: when EXISTS does not add up they are
@@ -75,8 +76,10 @@ bool ib_delta_needs_server(const struct ib_delta_state *old, const struct ib_del
    either side -> IB_DELTA_NO_CONDSTORE; equal states -> IB_DELTA_CHANGES
    with empty lists. Otherwise one UID FETCH ... CHANGEDSINCE [VANISHED]
    fills the lists (a change the server also reports VANISHED is dropped)
-   and, without QRESYNC, sets expunges_unknowable when now.exists is not
-   old.exists + ncreated. On error d holds nothing. */
+   and sets expunges_unknowable when the counts show an expunge it does
+   not name: without QRESYNC when now.exists is not old.exists + ncreated,
+   with QRESYNC when now.exists is below old.exists + ncreated - nvanished.
+   On error d holds nothing. */
 int ib_delta_since(struct ib_session *s, const struct ib_delta_state *old,
                    const struct ib_delta_state *now, struct ib_delta *d, struct cm_err *err)
     __attribute__((warn_unused_result));

@@ -729,8 +729,14 @@ int ib_fetch_changed_since_send(struct ib_session *s, uint64_t modseq, int *tag_
 
     *tag_r = 0;
     /* libetpan's mailimap_select_qresync is broken in 1.9.4 (LIBS.md
-       §0.7); this hand-written line is the form it gets right */
-    snprintf(cmd, sizeof(cmd), "UID FETCH 1:* (UID FLAGS MODSEQ%s) (CHANGEDSINCE %llu%s)", guid,
+       §0.7); this hand-written line is the form it gets right. The UID
+       set is every UID, not 1:*: "*" is the highest UID the folder holds
+       now (RFC 3501 §9 seq-number), and VANISHED (EARLIER) names only
+       UIDs inside the set (RFC 7162 §3.2.6), so after the folder's
+       highest message left, 1:* ends below it and the answer leaves it
+       out (Cyrus 3.6 does exactly that). */
+    snprintf(cmd, sizeof(cmd),
+             "UID FETCH 1:4294967295 (UID FLAGS MODSEQ%s) (CHANGEDSINCE %llu%s)", guid,
              (unsigned long long)modseq, (caps & IB_CAP_QRESYNC) ? " VANISHED" : "");
     return ib_session_check(s, ib_etpan_send_line(ib_session_imap(s), cmd, tag_r),
                             "UID FETCH CHANGEDSINCE", err);

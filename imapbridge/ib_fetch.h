@@ -145,7 +145,8 @@ int ib_fetch_sort(struct ib_session *s, struct mailimap_sort_key *sort_key,
 
 /* What changed in the selected folder since modseq (CONDSTORE): the
    messages whose flags changed or that arrived (uid + modseq, ascending by
-   UID), and, with QRESYNC, the UIDs expunged meanwhile (VANISHED). Without
+   UID), and, with QRESYNC, the UIDs expunged meanwhile (VANISHED), the
+   folder's highest UID included (the UID set is 1:4294967295). Without
    QRESYNC *vanished_r stays NULL and *vanished_known_r false. Each change
    carries the message's current flags (the same answer has them, so no
    second FETCH is needed), and its GUID where the server has one (same

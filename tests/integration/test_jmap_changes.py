@@ -3,7 +3,7 @@ changing the mailbox between calls: every delta must equal what happened."""
 import unittest
 
 from fixture import StackTestCase
-from upstream import requires, skip_on
+from upstream import requires
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -43,7 +43,6 @@ class JmapChangesTest(StackTestCase):
         return self.call("Email/changes", dict(kw, sinceState=since))
 
     @requires("CONDSTORE")
-    @skip_on(("cyrus",), "an expunge reported by the sync NOOP is left out of VANISHED (EARLIER): cannotCalculateChanges (README)")
     def test_append_flag_expunge(self):
         s0 = self.state()
         self.assertEqual(self.changes(s0)["created"], [])
@@ -113,7 +112,6 @@ class JmapChangesTest(StackTestCase):
         self.assertEqual(len(self.call("Thread/get", {"ids": [tid]})["list"][0]["emailIds"]), 2)
 
     @requires("CONDSTORE", "UIDPLUS")
-    @skip_on(("cyrus",), "an expunge reported by the sync NOOP is left out of VANISHED (EARLIER): cannotCalculateChanges (README)")
     def test_email_set_keywords_and_destroy(self):
         for n in (30, 31, 32):
             self.dovecot.append("alice", "alice-pw", "INBOX", msg(n))

@@ -38,15 +38,15 @@ MINIMAL_ROUND_TRIPS = {
     # EXAMINE INBOX + UID FETCH u (FLAGS ENVELOPE BODYSTRUCTURE) pipelined;
     # then UID FETCH u (BODY.PEEK[<text parts>]) = 2
     "message_detail": 2,
-    # EXAMINE INBOX (CONDSTORE) + UID FETCH 1:* (FLAGS) (CHANGEDSINCE m
-    # VANISHED) pipelined (the cursor holds UIDVALIDITY and MODSEQ) = 1
+    # EXAMINE INBOX (CONDSTORE) + UID FETCH 1:4294967295 (FLAGS)
+    # (CHANGEDSINCE m VANISHED) pipelined (the cursor holds UIDVALIDITY and MODSEQ) = 1
     "rest_changes_none": 1,
     "rest_changes_flag": 1,
     # LIST-STATUS (the state vector) + EXAMINE INBOX + UID SORT (REVERSE
     # ARRIVAL) pipelined; then UID FETCH of the 50 = 2
     "jmap_query_get_50": 2,
     # LIST-STATUS (which folders moved on); then per changed folder EXAMINE
-    # + UID FETCH 1:* (FLAGS) (CHANGEDSINCE m VANISHED) pipelined = 2
+    # + UID FETCH 1:4294967295 (FLAGS) (CHANGEDSINCE m VANISHED) pipelined = 2
     "jmap_email_changes": 2,
     # (id -> folder, UID from a location cache) SELECT INBOX + UID STORE
     # +FLAGS.SILENT + LIST-STATUS (the new state) pipelined = 1. The

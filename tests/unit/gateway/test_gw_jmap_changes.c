@@ -27,7 +27,7 @@
     FI_EXPECT("EXAMINE INBOX (CONDSTORE)"),                                                        \
         FI_SEND("* " #msgs " EXISTS\r\n* OK [UIDVALIDITY 99] v\r\n* OK [UIDNEXT 15] n\r\n"         \
                 "* OK [HIGHESTMODSEQ 55] m\r\n$TAG OK [READ-ONLY] done\r\n")
-#define CHANGEDSINCE(m) FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE " #m)
+#define CHANGEDSINCE(m) FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ) (CHANGEDSINCE " #m)
 #define VANISHED_7 "* VANISHED (EARLIER) 7\r\n"
 #define UID5 "* 3 FETCH (UID 5 FLAGS (\\Seen) MODSEQ (51))\r\n"
 #define UID13_14                                                                                   \
@@ -157,7 +157,7 @@ static void test_email_changes_cut(void)
     "LIST-EXTENDED LIST-STATUS\r\n$TAG OK done\r\n"
 #define NO_QRESYNC(msgs)                                                                           \
     FAKE_JMAP_LOGIN_WITH(CAPS_NO_QRESYNC, "* ENABLED CONDSTORE"), INBOX_NOW(msgs), EXAMINED(msgs), \
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 50)"),                           \
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ) (CHANGEDSINCE 50)"),                  \
         FI_SEND(UID5 UID13_14 DONE), FI_END
 
 static void test_email_changes_no_qresync(void)

@@ -219,11 +219,11 @@ static void test_changes_label_added(void)
     static const struct fake_imap_step script[] = {
         FAKE_GMAIL_LOGIN, LISTED,
         FI_EXPECT("EXAMINE Work"), EXAMINED(13),
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
         FI_SEND("* 1 FETCH (UID 7 FLAGS (\\Seen) MODSEQ (900) X-GM-MSGID " FAKE_GMAIL_MSGID
                 ")\r\n$TAG OK Success\r\n"),
         FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
         FI_SEND("* 3 FETCH (UID 77 FLAGS (\\Seen) MODSEQ (900) X-GM-MSGID " FAKE_GMAIL_MSGID
                 ")\r\n$TAG OK Success\r\n"),
         FI_END,
@@ -260,10 +260,10 @@ static void test_changes_new_message(void)
     static const struct fake_imap_step script[] = {
         FAKE_GMAIL_LOGIN, LISTED,
         FI_EXPECT("EXAMINE INBOX"), EXAMINED(11),
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
         FI_SEND("* 2 FETCH (UID 29 FLAGS () MODSEQ (900) X-GM-MSGID 5)\r\n$TAG OK Success\r\n"),
         FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ X-GM-MSGID) (CHANGEDSINCE 899)"),
         FI_SEND("* 3 FETCH (UID 89 FLAGS () MODSEQ (900) X-GM-MSGID 5)\r\n$TAG OK Success\r\n"),
         FI_END,
     };

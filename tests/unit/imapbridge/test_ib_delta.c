@@ -59,7 +59,7 @@ static void test_qresync(void)
 {
     static const struct fake_imap_step script[] = {
         QRESYNC_SERVER,
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)"),
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)"),
         /* 3:4 existed at the old state; 33 arrived and left since */
         FI_SEND("* VANISHED (EARLIER) 3:4,33\r\n"
                 "* 9 FETCH (UID 31 FLAGS () MODSEQ (15))\r\n"
@@ -89,15 +89,41 @@ static void test_qresync(void)
     fake_session_close(&c);
 }
 
-/* A VANISHED that names fewer expunges than the counts show (Cyrus 3.6
-   after a NOOP already reported them): which went cannot be told. */
+/* The folder's highest UID expunged: the UID set is every UID, not 1:*
+   (whose "*" is the highest UID left, 28 here, so a server rightly leaves
+   29 out of VANISHED (EARLIER), as Cyrus 3.6 did), and the delta names
+   it. */
+static void test_qresync_highest_uid_expunged(void)
+{
+    static const struct fake_imap_step script[] = {
+        QRESYNC_SERVER,
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)"),
+        FI_SEND("* VANISHED (EARLIER) 29\r\n$TAG OK done\r\n"),
+        FI_END,
+    };
+    const struct ib_delta_state now = { 7, 11, 30, 8 };
+    struct fake_session c;
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_delta d;
+
+    th_assert(ctx_open(&c, script));
+    th_assert(ib_delta_since(c.s, &old_state, &now, &d, &err) == 0);
+    th_assert(d.kind == IB_DELTA_CHANGES && d.ncreated == 0 && d.nupdated == 0);
+    th_assert(d.nvanished == 1 && d.vanished[0] == 29);
+    th_assert(d.vanished_known && !d.expunges_unknowable);
+    ib_delta_fini(&d);
+    fake_session_close(&c);
+}
+
+/* A VANISHED that names fewer expunges than the counts show (a server's
+   bug): which went cannot be told. */
 static void test_qresync_unnamed_expunge(void)
 {
     static const struct fake_imap_step script[] = {
         QRESYNC_SERVER,
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)"),
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)"),
         FI_SEND("$TAG OK done\r\n"),
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)"),
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)"),
         FI_SEND("* VANISHED (EARLIER) 1:4\r\n$TAG OK done\r\n"),
         FI_END,
     };
@@ -122,10 +148,10 @@ static void test_condstore_only(void)
 {
     static const struct fake_imap_step script[] = {
         CONDSTORE_SERVER,
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10)"),
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ) (CHANGEDSINCE 10)"),
         FI_SEND("* 1 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (12))\r\n"
                 "* 10 FETCH (UID 30 FLAGS () MODSEQ (14))\r\n$TAG OK done\r\n"),
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10)"),
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ) (CHANGEDSINCE 10)"),
         FI_SEND("* 1 FETCH (UID 2 FLAGS (\\Seen) MODSEQ (12))\r\n"
                 "* 9 FETCH (UID 30 FLAGS () MODSEQ (14))\r\n$TAG OK done\r\n"),
         FI_END,
@@ -213,7 +239,7 @@ static void test_nothing_changed(void)
 #define OPEN_SENT                                                                        \
     FI_EXPECT("EXAMINE \"INBOX\" (CONDSTORE)"),                                              \
     FI_EXPECT("STATUS INBOX (MESSAGES UNSEEN UIDVALIDITY UIDNEXT HIGHESTMODSEQ)"),       \
-    FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)")
+    FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ) (CHANGEDSINCE 10 VANISHED)")
 #define OPEN_ANSWER(uidvalidity)                                                         \
     "* 9 EXISTS\r\n* OK [UIDVALIDITY " uidvalidity "] v\r\n* OK [UIDNEXT 32] n\r\n"      \
     "* OK [HIGHESTMODSEQ 15] m\r\n7 OK [READ-ONLY] ok\r\n"                               \
@@ -270,7 +296,7 @@ static void test_open_uidvalidity_or_nothing(void)
                 "* 1 FETCH (UID 30 FLAGS () MODSEQ (15))\r\n9 OK done\r\n"),
         FI_EXPECT("EXAMINE \"INBOX\" (CONDSTORE)"),
         FI_EXPECT("STATUS INBOX (MESSAGES UNSEEN UIDVALIDITY UIDNEXT HIGHESTMODSEQ)"),
-        FI_EXPECT("UID FETCH 1:* (UID FLAGS MODSEQ) (CHANGEDSINCE 15 VANISHED)"),
+        FI_EXPECT("UID FETCH 1:4294967295 (UID FLAGS MODSEQ) (CHANGEDSINCE 15 VANISHED)"),
         FI_SEND("* 9 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 32] n\r\n"
                 "* OK [HIGHESTMODSEQ 15] m\r\n10 OK [READ-ONLY] ok\r\n"
                 "* STATUS INBOX (MESSAGES 9 UNSEEN 0 UIDVALIDITY 7 UIDNEXT 32 "
@@ -330,6 +356,8 @@ static void test_open_refused(void)
 int main(void)
 {
     th_run("delta: QRESYNC -> created, updated, VANISHED below the old UIDNEXT", test_qresync);
+    th_run("delta: QRESYNC, the folder's highest UID expunged -> named (UID set 1:4294967295)",
+           test_qresync_highest_uid_expunged);
     th_run("delta: QRESYNC naming fewer expunges than the counts -> unknowable",
            test_qresync_unnamed_expunge);
     th_run("delta: CONDSTORE only -> expunges from the counts", test_condstore_only);
