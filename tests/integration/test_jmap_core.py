@@ -8,7 +8,7 @@ import time
 import unittest
 
 from fixture import StackTestCase
-from upstream import requires
+from upstream import has, requires
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -350,13 +350,16 @@ class JmapCoreTest(StackTestCase):
             self.assertEqual(len(types), 6)
             self.assertEqual(r["notCreated"]["role"]["properties"], ["role"])
             self.assertEqual(r["notCreated"]["orphan"]["properties"], ["parentId"])
-            self.assertEqual({k: v["type"] for k, v in r["notUpdated"].items()},
-                             {ids2["INBOX"]: "forbidden", top: "invalidProperties",
-                              "nope": "notFound", ids2["Quiet"]: "invalidProperties"})
+            # sortOrder other than 0 needs METADATA (Cyrus has it; this
+            # Dovecot is not configured for it)
+            refused = {ids2["INBOX"]: "forbidden", top: "invalidProperties", "nope": "notFound"}
+            if not has("METADATA"):
+                refused[ids2["Quiet"]] = "invalidProperties"
+            self.assertEqual({k: v["type"] for k, v in r["notUpdated"].items()}, refused)
             self.assertEqual({k: v["type"] for k, v in r["notDestroyed"].items()},
                              {ids2["INBOX"]: "forbidden", "nope": "notFound",
                               kid: "mailboxHasEmail"})
-            self.assertEqual(r["updated"], {})
+            self.assertEqual(r["updated"], {ids2["Quiet"]: None} if has("METADATA") else {})
             self.assertEqual(r["destroyed"], [])
 
             # a parent with a child, then the child with its mail, then the parent
