@@ -176,6 +176,94 @@ static void test_set_without_all_mail_refused(void)
     fake_jmap_close(&j);
 }
 
+/* The cold-cache locate of FAKE_GMAIL_MSGID when it is in Trash (UID 5
+   there): not in All Mail, not in Spam. */
+#define LOCATED_IN_TRASH                                                                           \
+    FI_EXPECT("EXAMINE \"[Gmail]/All Mail\""), EXAMINED(12),                                       \
+        FI_EXPECT("UID SEARCH X-GM-MSGID " FAKE_GMAIL_MSGID), FI_SEND("* SEARCH\r\n$TAG OK done\r\n"), \
+        FI_EXPECT("EXAMINE \"[Gmail]/Spam\""), EXAMINED(23),                                       \
+        FI_EXPECT("UID SEARCH X-GM-MSGID " FAKE_GMAIL_MSGID), FI_SEND("* SEARCH\r\n$TAG OK done\r\n"), \
+        FI_EXPECT("EXAMINE \"[Gmail]/Trash\""), EXAMINED(25),                                      \
+        FI_EXPECT("UID SEARCH X-GM-MSGID " FAKE_GMAIL_MSGID),                                      \
+        FI_SEND("* SEARCH 5\r\n$TAG OK SEARCH completed (Success)\r\n"),                          \
+        FI_EXPECT("UNSELECT"), FI_SEND("$TAG OK Returned to authenticated state. (Success)\r\n")
+/* Trash selected to write, the flags and the labels of UID 5 there
+   (Gmail lists a trashed message with no labels). */
+#define SELECTED_TRASH                                                                             \
+    FI_EXPECT("SELECT \"[Gmail]/Trash\""),                                                         \
+        FI_SEND("* OK [UIDVALIDITY 25] v\r\n* 1 EXISTS\r\n* OK [HIGHESTMODSEQ 900] m\r\n"          \
+                "$TAG OK [READ-WRITE] selected. (Success)\r\n"),                                  \
+        FI_EXPECT("UID FETCH 5 (UID FLAGS)"),                                                      \
+        FI_SEND("* 1 FETCH (UID 5 FLAGS (\\Seen))\r\n$TAG OK Success\r\n"),                       \
+        FI_EXPECT("UID FETCH 5 (UID X-GM-LABELS)"),                                                \
+        FI_SEND("* 1 FETCH (X-GM-LABELS () UID 5)\r\n$TAG OK Success\r\n")
+
+/* Out of Trash into INBOX and Work ("mailboxIds/<Trash>": null and two
+   true): a UID MOVE to INBOX (ib_labels_entry), then, on the UID COPYUID
+   names, Work's label added in the same round trip as the SELECT of
+   INBOX. */
+static void test_set_out_of_trash_two_labels(void)
+{
+    static const struct fake_imap_step script[] = {
+        FAKE_GMAIL_LOGIN, LISTED, LOCATED_IN_TRASH, SELECTED_TRASH,
+        FI_EXPECT("UID MOVE 5 INBOX"),
+        FI_SEND("* OK [COPYUID 11 5 31] (Success)\r\n* 1 EXPUNGE\r\n$TAG OK Success\r\n"),
+        FI_EXPECT("SELECT \"INBOX\" (CONDSTORE)"),
+        FI_SEND("* OK [UIDVALIDITY 11] v\r\n* 3 EXISTS\r\n$TAG OK [READ-WRITE] selected.\r\n"),
+        FI_EXPECT("UID STORE 31 +X-GM-LABELS (\"Work\")"),
+        FI_SEND("* 3 FETCH (X-GM-LABELS (\\Inbox Work) UID 31)\r\n$TAG OK Success\r\n"),
+        LISTED, /* INBOX was just selected: no NOOP before the listing after */
+        FI_END,
+    };
+    struct fake_jmap j;
+    const char *type = NULL;
+    json_t *r, *patch = json_object();
+    char key[3][128];
+    unsigned int rt;
+
+    th_assert(fake_jmap_open(&j, script) == 0);
+    snprintf(key[0], sizeof(key[0]), "mailboxIds/%s", fake_jmap_mailbox_id("[Gmail]/Trash", 25));
+    snprintf(key[1], sizeof(key[1]), "mailboxIds/%s", fake_jmap_mailbox_id("Work", 13));
+    snprintf(key[2], sizeof(key[2]), "mailboxIds/%s", fake_jmap_mailbox_id("INBOX", 11));
+    json_object_set_new(patch, key[0], json_null());
+    json_object_set_new(patch, key[1], json_true());
+    json_object_set_new(patch, key[2], json_true());
+    rt = fake_imap_round_trips(j.x.fake);
+    r = set_update(&j, patch, &type);
+    rt = fake_imap_round_trips(j.x.fake) - rt;
+    th_assert(r != NULL && type == NULL);
+    th_assert(json_object_get(json_object_get(r, "updated"), msg_id) != NULL);
+    th_assert(json_object_size(json_object_get(r, "notUpdated")) == 0);
+    if (r != NULL && json_object_get(json_object_get(r, "updated"), msg_id) == NULL)
+        json_dumpf(r, stderr, 0);
+    /* LIST, locate, SELECT, FETCH flags, FETCH labels, MOVE, SELECT + STORE,
+       the listing after */
+    th_assert(rt <= 8);
+    json_decref(r);
+    fake_jmap_close(&j);
+}
+
+/* Out of Trash to one label (the whole mailboxIds {Work}): one UID MOVE,
+   no label to add after it. */
+static void test_set_out_of_trash_one_label(void)
+{
+    static const struct fake_imap_step script[] = {
+        FAKE_GMAIL_LOGIN, LISTED, LOCATED_IN_TRASH, SELECTED_TRASH,
+        FI_EXPECT("UID MOVE 5 Work"),
+        FI_SEND("* OK [COPYUID 13 5 9] (Success)\r\n* 1 EXPUNGE\r\n$TAG OK Success\r\n"),
+        SET_DONE, FI_END,
+    };
+    struct fake_jmap j;
+    const char *type = NULL;
+    json_t *r;
+
+    th_assert(fake_jmap_open(&j, script) == 0);
+    r = set_boxes(&j, fake_jmap_mailbox_id("Work", 13), &type);
+    th_assert(r != NULL && json_object_get(json_object_get(r, "updated"), msg_id) != NULL);
+    json_decref(r);
+    fake_jmap_close(&j);
+}
+
 /* The selectable folders of FAKE_GMAIL_FOLDERS as they are now
    (uidvalidity, uidnext, exists); a test edits its copy into the old
    state. */
@@ -403,6 +491,9 @@ int main(void)
            test_get_labels_cold_cache);
     th_run("Email/set mailboxIds on Gmail: +X-GM-LABELS / -X-GM-LABELS", test_set_labels);
     th_run("Email/set into Trash on Gmail: a UID MOVE", test_set_trash_is_a_move);
+    th_run("Email/set out of Trash on Gmail: UID MOVE, then +X-GM-LABELS on the new UID",
+           test_set_out_of_trash_two_labels);
+    th_run("Email/set out of Trash on Gmail to one label: a UID MOVE", test_set_out_of_trash_one_label);
     th_run("Email/set leaving All Mail on Gmail: invalidProperties", test_set_without_all_mail_refused);
     th_run("Email/changes on Gmail: a label added is an update", test_changes_label_added);
     th_run("Email/changes on Gmail: a new message is created once", test_changes_new_message);
