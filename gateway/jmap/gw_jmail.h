@@ -226,13 +226,43 @@ int gw_jthread_learn(struct gw_jreq *jr, struct ib_session *s, const struct ib_f
 /* As gw_jmail_thread_root / gw_jmail_thread_id, with an In-Reply-To-only
    message taking its parent's root from the cache (gw_jthread_learn). */
 char *gw_jthread_root(struct gw_jreq *jr, const struct ib_header_list *hl);
-/* {id, blobId, threadId, size} (new) of the message this request just
-   APPENDed to f at (uidvalidity, uid), data its bytes: the ids Email/get
-   gives it; a GUID id is learnt by the location cache. May EXAMINE f
-   (gw_jmail_created.c). */
-json_t *gw_jmail_created(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder *f,
-                         uint32_t uidvalidity, uint32_t uid, const char *data, size_t len);
 char *gw_jthread_id(struct gw_jreq *jr, const struct ib_header_list *hl, const char *email_id);
+
+/* Where a new email goes (Email/set create, Email/import): APPEND to f,
+   then on Gmail add labels[0..nlabels). boxes[0..nboxes): every wanted
+   folder, once. Arrays malloc'd (gw_jmail_dest_fini), folders and
+   strings borrowed from the folder list. */
+struct gw_jmail_dest {
+    const struct ib_folder *f;
+    const struct ib_folder **boxes;
+    size_t nboxes;
+    const char **labels;
+    size_t nlabels;
+};
+/* The dest of a new email's mailboxIds boxes (keys may be "#creationId",
+   looked up in jr's created ids). One mailbox on any server; several on
+   a server with labels (X-GM-EXT-1: gw_jlabels_plan_new). NULL, or a
+   SetError (new): invalidProperties (properties ["mailboxIds"]) for none,
+   a value not true, an unknown mailbox or a set Gmail cannot hold;
+   tooManyMailboxes for several without labels. No I/O. Call
+   gw_jmail_dest_fini in every case. */
+json_t *gw_jmail_dest_of(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder_list *l,
+                         json_t *boxes, struct gw_jmail_dest *d);
+void gw_jmail_dest_fini(struct gw_jmail_dest *d);
+
+/* The created entry (new) of the message this request just APPENDed to
+   d->f at (uidvalidity, uid), data its bytes: {id, blobId, threadId,
+   size} as Email/get gives them (a GUID id is learnt by the location
+   cache), and on Gmail "mailboxIds" too (the server adds All Mail, and
+   may add more: Starred for $flagged). On a server with GUIDs, or with d
+   labels to add, one round trip: EXAMINE + UID FETCH (GUID), or on Gmail
+   with labels SELECT + UID STORE +X-GM-LABELS + UID FETCH (X-GM-MSGID
+   X-GM-THRID X-GM-LABELS), written at once. A refused STORE is logged
+   and shows in mailboxIds (the email exists: it is created). Changes the
+   selection. */
+json_t *gw_jmail_created(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder_list *l,
+                         const struct gw_jmail_dest *d, uint32_t uidvalidity, uint32_t uid,
+                         const char *data, size_t len);
 
 /* Thread ids from the server's THREADID (RFC 8474) or Gmail's X-GM-THRID
    (gw_jthread_server.c). The FETCH items that bring it (IB_FETCH_GUID on
