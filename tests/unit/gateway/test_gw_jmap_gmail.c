@@ -687,25 +687,31 @@ static void test_threads(void)
     fake_jmap_close(&j);
 }
 
-/* maxMailboxesPerEmail: 1 until a session of the upstream offered
-   X-GM-EXT-1, then null. */
+/* maxMailboxesPerEmail is the user's upstream's: null on a Gmail
+   session, also on the first session of an instance (nothing seen yet),
+   1 on another server even after the instance saw Gmail. */
 static void test_max_mailboxes(void)
 {
-    struct gw_settings set;
-    struct gw_ctx ctx;
+    static const struct fake_imap_step gmail[] = { FAKE_GMAIL_LOGIN, FI_END };
+    static const struct fake_imap_step other[] = { FAKE_JMAP_LOGIN, FI_END };
+    struct fake_jmap j;
     json_t *cap;
 
-    memset(&set, 0, sizeof(set));
-    memset(&ctx, 0, sizeof(ctx));
-    gw_ctx_note_labels(&ctx, false);
-    cap = gw_jmap_mail_capability(&set, atomic_load(&ctx.upstream_labels));
-    th_assert(json_integer_value(json_object_get(cap, "maxMailboxesPerEmail")) == 1);
-    json_decref(cap);
-    gw_ctx_note_labels(&ctx, true);
-    gw_ctx_note_labels(&ctx, false); /* a later non-Gmail answer does not undo it */
-    cap = gw_jmap_mail_capability(&set, atomic_load(&ctx.upstream_labels));
+    th_assert(fake_jmap_open(&j, gmail) == 0);
+    th_assert(!atomic_load(&j.ctx.upstream_labels) && gw_jmap_session_labels(&j.jr));
+    cap = gw_jmap_mail_capability(&j.set, gw_jmap_session_labels(&j.jr));
     th_assert(json_is_null(json_object_get(cap, "maxMailboxesPerEmail")));
     json_decref(cap);
+    fake_jmap_close(&j);
+
+    th_assert(fake_jmap_open(&j, other) == 0);
+    gw_ctx_note_labels(&j.ctx, true);
+    gw_ctx_note_labels(&j.ctx, false); /* a later non-Gmail answer does not undo it */
+    th_assert(atomic_load(&j.ctx.upstream_labels) && !gw_jmap_session_labels(&j.jr));
+    cap = gw_jmap_mail_capability(&j.set, gw_jmap_session_labels(&j.jr));
+    th_assert(json_integer_value(json_object_get(cap, "maxMailboxesPerEmail")) == 1);
+    json_decref(cap);
+    fake_jmap_close(&j);
 }
 
 int main(void)
@@ -731,6 +737,6 @@ int main(void)
     th_run("Email/changes on Gmail: a new message is created once", test_changes_new_message);
     th_run("Email/changes on Gmail without CONDSTORE: cannotCalculateChanges", test_changes_no_condstore);
     th_run("threads on Gmail: X-GM-THRID ids, Thread/get by UID SEARCH X-GM-THRID", test_threads);
-    th_run("maxMailboxesPerEmail null once labels were seen", test_max_mailboxes);
+    th_run("maxMailboxesPerEmail from the user's own session", test_max_mailboxes);
     return th_end();
 }
