@@ -1,7 +1,10 @@
 /* test_gw_jmap_gmail.c - JMAP on the Gmail profile of the fake server
  * (fake_gmail.h): Email ids from X-GM-MSGID, a cold-cache id found by
  * UID SEARCH X-GM-MSGID in All Mail, Spam and Trash only (one round trip),
- * mailboxIds from X-GM-LABELS (one Email in several mailboxes). */
+ * mailboxIds from X-GM-LABELS (one Email in several mailboxes), label
+ * changes and moves out of Trash, new emails (create, import) in several
+ * mailboxes by APPEND + UID STORE +X-GM-LABELS, maxMailboxesPerEmail from
+ * the user's session. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
