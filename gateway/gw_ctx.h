@@ -61,7 +61,8 @@ struct gw_ctx {
 };
 
 /* A session just checked out offers labels (X-GM-EXT-1): remember it for
-   the JMAP session resource, which is answered without IMAP. Thread-safe. */
+   the JMAP session resource when it cannot have a session of its own
+   (gw_jmap_session_labels). Thread-safe. */
 static inline void gw_ctx_note_labels(struct gw_ctx *ctx, bool labels)
 {
     if (labels)

@@ -108,3 +108,36 @@ const char *ib_labels_label_of(const struct ib_folder *f)
     }
     return f->imap_name;
 }
+
+/* The rank of f as an entry (ib_labels_entry): lower first; 7 for none. */
+static int entry_rank(const struct ib_folder *f)
+{
+    static const char *const by_role[] = { "drafts", "sent", "inbox" };
+    const char *label = ib_labels_label_of(f);
+
+    if (!f->selectable)
+        return 7;
+    if (ib_labels_is_bin(f))
+        return 0;
+    for (int i = 0; i < 3; i++) {
+        if (has_role(f, by_role[i]))
+            return 1 + i;
+    }
+    if (label != NULL)
+        return label == f->imap_name ? 4 : 5;
+    return 6; /* All Mail */
+}
+
+const struct ib_folder *ib_labels_entry(const struct ib_folder *const *wn, size_t n)
+{
+    const struct ib_folder *best = NULL;
+    int rank = 7;
+
+    for (size_t i = 0; i < n; i++) {
+        int r = entry_rank(wn[i]);
+
+        if (r < rank)
+            best = wn[i], rank = r;
+    }
+    return best;
+}

@@ -34,6 +34,15 @@ const char *ib_labels_label_of(const struct ib_folder *f);
 /* Is f Trash or Spam: where a message goes by a move, not by a label? */
 bool ib_labels_is_bin(const struct ib_folder *f);
 
+/* Of the folders wn[0..n) a message should be in, the one it goes into by
+   APPEND or by a move out of Trash or Spam, the others being reached by
+   their labels afterwards: Trash or Spam when wanted, else by rank
+   Drafts, Sent (Gmail files a message by the folder it was appended to: a
+   draft, a sent mail), INBOX, a user label, another system label
+   (Important, Starred), All Mail; the first of wn[] within a rank. NULL
+   when no wanted folder is selectable. */
+const struct ib_folder *ib_labels_entry(const struct ib_folder *const *wn, size_t n);
+
 /* The All Mail (\All) folder of l, selectable and listed with STATUS, or NULL. */
 const struct ib_folder *ib_labels_all_mail(const struct ib_folder_list *l);
 

@@ -47,6 +47,25 @@ int ib_store_labels(struct ib_session *s, uint32_t uid, const char *const *add, 
                     const char *const *remove, size_t nremove, struct cm_err *err)
     __attribute__((warn_unused_result));
 
+/* ib_store_labels on message uid of folder imap_name (wire name, printable
+   ASCII), which needs no selection: in one round trip SELECT
+   (ib_session_use_send: none when it is so selected and synced) + UID
+   STORE +X-GM-LABELS + UID STORE -X-GM-LABELS (each only when non-empty)
+   + UID FETCH uid (want) when want is not 0, all written at once (after an
+   APPEND or a MOVE, whose answers named the UID). *stored_r: the SELECT
+   and every STORE said OK. *msgs_r / *n_r (may be NULL when want is 0): the
+   FETCH's answer, empty when it failed (the FETCH is no failure of the
+   call; its data may come before or after the STOREs took effect, RFC 3501
+   §5.5). Returns 0, the SELECT's error (CM_ENOENT / CM_EUPSTREAM: nothing
+   stored), CM_EPERM for a refused STORE, CM_EINVAL / CM_EPERM as
+   ib_store_labels before anything is sent; the session is usable unless
+   broken. Leaves imap_name selected read-write when the SELECT held. */
+struct ib_msg;
+int ib_store_labels_in(struct ib_session *s, const char *imap_name, uint32_t uid,
+                       const char *const *add, size_t nadd, const char *const *remove,
+                       size_t nremove, unsigned int want, struct ib_msg **msgs_r, size_t *n_r,
+                       bool *stored_r, struct cm_err *err) __attribute__((warn_unused_result));
+
 /* Move uid to dest (wire name): UID MOVE when offered, else UID COPY +
    UID STORE \Deleted + UID EXPUNGE of that one UID (needs UIDPLUS; without
    it CM_EPERM). *dest_uidvalidity_r and *dest_uid_r come from COPYUID

@@ -694,7 +694,7 @@ static void meta_checks(struct bld *b, json_t *email, json_t **set_err)
 
     if (!json_is_object(boxes) || json_object_size(boxes) == 0)
         bad(b, "mailboxIds");
-    else if (json_object_size(boxes) > 1 && *set_err == NULL)
+    else if (json_object_size(boxes) > 1 && !b->env->labels && *set_err == NULL)
         *set_err = json_pack("{s:s,s:s}", "type", "tooManyMailboxes", "description",
                              "an IMAP message is in one mailbox (maxMailboxesPerEmail is 1)");
     json_object_foreach(boxes, k, v)

@@ -15,6 +15,7 @@
 #define GW_JEMAIL_MIME_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -33,11 +34,13 @@ struct gw_jemail_env {
     size_t max_bytes;   /* cap of the message (tooLarge above) */
     gw_jemail_blob_fn *blob;
     void *blob_ctx;
+    bool labels;        /* mailboxes are labels (Gmail): several mailboxIds allowed */
 };
 
 /* Check email and build its message into *out_r (malloc'd, *len_r bytes).
    Returns 0 with the message, or 0 with *set_err_r (a new SetError:
-   invalidProperties with "properties", tooManyMailboxes, blobNotFound
+   invalidProperties with "properties", tooManyMailboxes (several
+   mailboxIds without env->labels), blobNotFound
    with "notFound", tooLarge) and no message, or < 0 with err for a
    failure of the whole call (OOM, a blob read failing otherwise). */
 int gw_jemail_build(json_t *email, const struct gw_jemail_env *env, char **out_r, size_t *len_r,

@@ -105,36 +105,58 @@ static bool among(const struct ib_folder *const *set, size_t n, const struct ib_
     return false;
 }
 
+/* Into add[] the labels of wn[0..n) not among cur[0..nc), skipping
+   skip (a move brings its label) and folders no label reaches; how many. */
+static size_t labels_to_add(const struct ib_folder *const *wn, size_t n,
+                            const struct ib_folder *const *cur, size_t nc,
+                            const struct ib_folder *skip, const char **add)
+{
+    size_t nadd = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (wn[i] != skip && !among(cur, nc, wn[i]) && ib_labels_label_of(wn[i]) != NULL)
+            add[nadd++] = ib_labels_label_of(wn[i]);
+    }
+    return nadd;
+}
+
+int gw_jlabels_plan_new(const struct ib_folder *const *wn, size_t n,
+                        const struct ib_folder **into_r, const char **add, size_t *nadd,
+                        const char **why_r)
+{
+    *nadd = 0;
+    if ((*into_r = ib_labels_entry(wn, n)) == NULL)
+        return *why_r = "mailboxIds: no such mailbox", 1;
+    if (ib_labels_is_bin(*into_r) && n > 1)
+        return *why_r = "on Gmail an email in Trash or Spam is in no other mailbox", 1;
+    *nadd = labels_to_add(wn, n, NULL, 0, *into_r, add);
+    return 0;
+}
+
 /* What a wanted set wn[0..n) means for a message of f now in cur[0..nc):
-   a move (*move_to_r), or labels to add and remove. 1 + *why when it
-   cannot be done. */
+   a move (mv->to), and labels to add and remove (after the move when
+   there is one, at its destination). 1 + *why when it cannot be done. */
 static int plan_labels(const struct ib_folder_list *l, const struct ib_folder *f,
                        const struct ib_folder **cur, size_t nc, const struct ib_folder **wn,
-                       size_t n, const struct ib_folder **move_to_r, const char **add,
-                       size_t *nadd, const char **rm, size_t *nrm, const char **why)
+                       size_t n, struct gw_jlabels_move *mv, const char **why)
 {
     const struct ib_folder *all = ib_labels_all_mail(l);
 
-    *nadd = *nrm = 0;
+    mv->nadd = mv->nremove = 0;
     if (n == 0)
         return *why = "an email must be in a mailbox", 1;
     for (size_t i = 0; i < n; i++) {
         if (ib_labels_is_bin(wn[i]))
-            return *move_to_r = wn[i] == f ? NULL : wn[i], 0;
+            return mv->to = wn[i] == f ? NULL : wn[i], 0; /* other labels unchanged */
     }
-    if (ib_labels_is_bin(f)) {
-        *move_to_r = wn[0] == all && n > 1 ? wn[1] : wn[0];
-        return 0;
-    }
-    if (all != NULL && among(cur, nc, all) && !among(wn, n, all))
+    if (ib_labels_is_bin(f))
+        mv->to = ib_labels_entry(wn, n); /* out of the bin, then the other labels */
+    else if (all != NULL && among(cur, nc, all) && !among(wn, n, all))
         return *why = "on Gmail every email outside Trash and Spam is in All Mail", 1;
-    for (size_t i = 0; i < n; i++) {
-        if (!among(cur, nc, wn[i]) && ib_labels_label_of(wn[i]) != NULL)
-            add[(*nadd)++] = ib_labels_label_of(wn[i]);
-    }
+    mv->nadd = labels_to_add(wn, n, cur, nc, mv->to, mv->add);
     for (size_t i = 0; i < nc; i++) {
         if (!among(wn, n, cur[i]) && ib_labels_label_of(cur[i]) != NULL)
-            rm[(*nrm)++] = ib_labels_label_of(cur[i]);
+            mv->remove[mv->nremove++] = ib_labels_label_of(cur[i]);
     }
     return 0;
 }
@@ -163,16 +185,18 @@ static json_t *current_boxes(struct ib_session *s, const struct ib_folder_list *
 
 int gw_jlabels_update(struct ib_session *s, const struct ib_folder_list *l,
                       const struct ib_folder *f, uint32_t uid, json_t *patch,
-                      const struct ib_folder **move_to_r, bool *left_f_r, const char **type_r,
+                      struct gw_jlabels_move *mv, bool *left_f_r, const char **type_r,
                       const char **why_r, struct cm_err *err)
 {
     const struct ib_folder **cur = calloc(2 * l->count + 2, sizeof(*cur)), **wn = cur + l->count + 1;
-    const char **add = calloc(2 * l->count + 2, sizeof(*add)), **rm = add + l->count + 1;
     json_t *have = NULL, *want = NULL;
-    size_t nc = 0, n = 0, nadd = 0, nrm = 0;
-    int rc = cur && add ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
+    size_t nc = 0, n = 0;
+    int rc;
 
-    *move_to_r = NULL;
+    memset(mv, 0, sizeof(*mv));
+    mv->add = calloc(2 * l->count + 2, sizeof(*mv->add));
+    mv->remove = mv->add != NULL ? mv->add + l->count + 1 : NULL;
+    rc = cur && mv->add ? 0 : cm_err_set(err, CM_ENOMEM, "out of memory");
     *left_f_r = false;
     *type_r = "invalidProperties";
     if (rc == 0 && (have = current_boxes(s, l, f, uid, err)) == NULL)
@@ -182,16 +206,38 @@ int gw_jlabels_update(struct ib_session *s, const struct ib_folder_list *l,
     if (rc == 0 && (folders_of(l, have, cur, &nc) < 0 || folders_of(l, want, wn, &n) < 0))
         *why_r = "mailboxIds: no such mailbox", rc = 1;
     if (rc == 0)
-        rc = plan_labels(l, f, cur, nc, wn, n, move_to_r, add, &nadd, rm, &nrm, why_r);
-    if (rc == 0 && *move_to_r == NULL)
-        rc = ib_store_labels(s, uid, add, nadd, rm, nrm, err);
+        rc = plan_labels(l, f, cur, nc, wn, n, mv, why_r);
+    if (rc == 0 && mv->to == NULL)
+        rc = ib_store_labels(s, uid, mv->add, mv->nadd, mv->remove, mv->nremove, err);
     if (rc == 0)
-        *left_f_r = *move_to_r == NULL && !among(wn, n, f);
+        *left_f_r = mv->to == NULL && !among(wn, n, f);
+    if (rc != 0 || mv->to == NULL)
+        mv->nadd = mv->nremove = 0; /* nothing left for after a move */
     json_decref(have);
     json_decref(want);
     free(cur);
-    free(add);
     return rc;
+}
+
+int gw_jlabels_after_move(struct ib_session *s, const struct gw_jlabels_move *mv, uint32_t uid,
+                          struct cm_err *err)
+{
+    bool stored = false;
+
+    if (mv->to == NULL || mv->nadd + mv->nremove == 0)
+        return 0;
+    if (uid == 0)
+        return cm_err_set(err, CM_EPERM, "the email left %s, but the server did not name it "
+                                         "there (no COPYUID): its other labels are unchanged",
+                          mv->to->imap_name);
+    return ib_store_labels_in(s, mv->to->imap_name, uid, mv->add, mv->nadd, mv->remove,
+                              mv->nremove, 0, NULL, NULL, &stored, err);
+}
+
+void gw_jlabels_move_fini(struct gw_jlabels_move *mv)
+{
+    free(mv->add);
+    memset(mv, 0, sizeof(*mv));
 }
 
 /* Append to `to` each id of from not yet in seen (then added to seen). */

@@ -65,20 +65,53 @@ json_t *gw_jmail_wanted_boxes(json_t *patch, json_t *base);
 #define GW_JMAIL_BOXES_SYNTAX                                                                      \
     "mailboxIds: an object of id: true, or patches of mailboxIds/<id>: true | null"
 
+/* What an Email/set of mailboxIds on Gmail leaves to do: a move (to, NULL
+   for none), and the labels to add and remove at its destination after
+   it (when leaving Trash or Spam). add/remove point into one malloc'd
+   block (gw_jlabels_move_fini); the strings are borrowed from the
+   folder list. */
+struct gw_jlabels_move {
+    const struct ib_folder *to;
+    const char **add, **remove;
+    size_t nadd, nremove;
+};
+void gw_jlabels_move_fini(struct gw_jlabels_move *mv);
+
 /* Email/set of mailboxIds on Gmail (X-GM-EXT-1), message uid of f (f
    selected read-write): its labels fetched, the wanted set compared with
    the current one (gw_jmail_mailbox_ids), and
-   - a wanted Trash or Spam, or leaving Trash/Spam: a move, left to the
-     caller (*move_to_r: Trash/Spam, or out of them the first wanted
-     folder other than All Mail, else All Mail; other labels unchanged);
+   - a wanted Trash or Spam: a move there, left to the caller (mv->to;
+     other labels unchanged);
+   - leaving Trash or Spam: a move to the wanted folder ib_labels_entry
+     picks (mv->to), then the labels of the other wanted folders added and
+     those of unwanted ones removed (mv->add / mv->remove), both left to
+     the caller (gw_jlabels_after_move);
    - else UID STORE +X-GM-LABELS / -X-GM-LABELS for the difference, sent
      here; *left_f_r says whether the email left f.
    Returns 0, 1 for an invalid patch (*type_r, *why_r; nothing sent), or
-   a cm code (CM_ENOENT: the UID is gone). */
+   a cm code (CM_ENOENT: the UID is gone). Call gw_jlabels_move_fini in
+   every case. */
 int gw_jlabels_update(struct ib_session *s, const struct ib_folder_list *l,
                       const struct ib_folder *f, uint32_t uid, json_t *patch,
-                      const struct ib_folder **move_to_r, bool *left_f_r, const char **type_r,
+                      struct gw_jlabels_move *mv, bool *left_f_r, const char **type_r,
                       const char **why_r, struct cm_err *err) __attribute__((warn_unused_result));
+
+/* After the caller moved the email to mv->to, where it is now uid (from
+   COPYUID; 0 when the server did not say): mv's label changes there, in
+   one round trip (ib_store_labels_in). 0 at once when there are none;
+   CM_EPERM when uid is 0 (nothing sent) or the server refused them. */
+int gw_jlabels_after_move(struct ib_session *s, const struct gw_jlabels_move *mv, uint32_t uid,
+                          struct cm_err *err) __attribute__((warn_unused_result));
+
+/* Email/set create and Email/import on Gmail, of a new email wanted in
+   the folders wn[0..n) (each once): the folder to APPEND it to
+   (ib_labels_entry: Gmail gives it that folder's label) and the labels of
+   the others, to add after the APPEND, into add[] (room n). 1 + *why_r
+   when Gmail cannot hold that set (Trash or Spam with another mailbox)
+   or no folder is selectable. Pure. */
+int gw_jlabels_plan_new(const struct ib_folder *const *wn, size_t n,
+                        const struct ib_folder **into_r, const char **add, size_t *nadd,
+                        const char **why_r) __attribute__((warn_unused_result));
 
 /* Email/changes on Gmail, where a label added shows as a new UID in the
    label's folder: an email is created only when it is new in All Mail,
@@ -193,13 +226,43 @@ int gw_jthread_learn(struct gw_jreq *jr, struct ib_session *s, const struct ib_f
 /* As gw_jmail_thread_root / gw_jmail_thread_id, with an In-Reply-To-only
    message taking its parent's root from the cache (gw_jthread_learn). */
 char *gw_jthread_root(struct gw_jreq *jr, const struct ib_header_list *hl);
-/* {id, blobId, threadId, size} (new) of the message this request just
-   APPENDed to f at (uidvalidity, uid), data its bytes: the ids Email/get
-   gives it; a GUID id is learnt by the location cache. May EXAMINE f
-   (gw_jmail_created.c). */
-json_t *gw_jmail_created(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder *f,
-                         uint32_t uidvalidity, uint32_t uid, const char *data, size_t len);
 char *gw_jthread_id(struct gw_jreq *jr, const struct ib_header_list *hl, const char *email_id);
+
+/* Where a new email goes (Email/set create, Email/import): APPEND to f,
+   then on Gmail add labels[0..nlabels). boxes[0..nboxes): every wanted
+   folder, once. Arrays malloc'd (gw_jmail_dest_fini), folders and
+   strings borrowed from the folder list. */
+struct gw_jmail_dest {
+    const struct ib_folder *f;
+    const struct ib_folder **boxes;
+    size_t nboxes;
+    const char **labels;
+    size_t nlabels;
+};
+/* The dest of a new email's mailboxIds boxes (keys may be "#creationId",
+   looked up in jr's created ids). One mailbox on any server; several on
+   a server with labels (X-GM-EXT-1: gw_jlabels_plan_new). NULL, or a
+   SetError (new): invalidProperties (properties ["mailboxIds"]) for none,
+   a value not true, an unknown mailbox or a set Gmail cannot hold;
+   tooManyMailboxes for several without labels. No I/O. Call
+   gw_jmail_dest_fini in every case. */
+json_t *gw_jmail_dest_of(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder_list *l,
+                         json_t *boxes, struct gw_jmail_dest *d);
+void gw_jmail_dest_fini(struct gw_jmail_dest *d);
+
+/* The created entry (new) of the message this request just APPENDed to
+   d->f at (uidvalidity, uid), data its bytes: {id, blobId, threadId,
+   size} as Email/get gives them (a GUID id is learnt by the location
+   cache), and on Gmail "mailboxIds" too (the server adds All Mail, and
+   may add more: Starred for $flagged). On a server with GUIDs, or with d
+   labels to add, one round trip: EXAMINE + UID FETCH (GUID), or on Gmail
+   with labels SELECT + UID STORE +X-GM-LABELS + UID FETCH (X-GM-MSGID
+   X-GM-THRID X-GM-LABELS), written at once. A refused STORE is logged
+   and shows in mailboxIds (the email exists: it is created). Changes the
+   selection. */
+json_t *gw_jmail_created(struct gw_jreq *jr, struct ib_session *s, const struct ib_folder_list *l,
+                         const struct gw_jmail_dest *d, uint32_t uidvalidity, uint32_t uid,
+                         const char *data, size_t len);
 
 /* Thread ids from the server's THREADID (RFC 8474) or Gmail's X-GM-THRID
    (gw_jthread_server.c). The FETCH items that bring it (IB_FETCH_GUID on

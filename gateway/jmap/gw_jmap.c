@@ -358,6 +358,17 @@ static json_t *session_urls(const char *base, const char *account_id, json_t *o)
     return o;
 }
 
+bool gw_jmap_session_labels(struct gw_jreq *jr)
+{
+    struct cm_err err = CM_ERR_INIT;
+    struct ib_session *s = NULL;
+
+    if (gw_jreq_session(jr, &s, &err) == 0)
+        return (ib_session_caps(s) & IB_CAP_XGMEXT) != 0;
+    cm_debug("", "session resource without an IMAP session: %s", err.msg);
+    return atomic_load(&jr->req->ctx->upstream_labels);
+}
+
 void gw_jmap_session(struct gw_req *req)
 {
     const struct gw_settings *set = req->ctx->set;
@@ -378,7 +389,7 @@ void gw_jmap_session(struct gw_req *req)
                   "capabilities", GW_JMAP_CORE, core_capability(set), GW_JMAP_MAIL, "accounts",
                   jr.account_id, "name", user, "isPersonal", 1, "isReadOnly", 0,
                   "accountCapabilities", GW_JMAP_CORE, GW_JMAP_MAIL,
-                  gw_jmap_mail_capability(set, atomic_load(&req->ctx->upstream_labels)),
+                  gw_jmap_mail_capability(set, gw_jmap_session_labels(&jr)),
                   "primaryAccounts", GW_JMAP_CORE, jr.account_id,
                   GW_JMAP_MAIL, jr.account_id, "username", user, "state", state);
     if (s != NULL && req->ctx->send != NULL)

@@ -85,9 +85,17 @@ void gw_jmap_api(struct gw_req *req);      /* POST apiUrl */
 void gw_jmap_session(struct gw_req *req);  /* GET /.well-known/jmap, /jmap/session */
 struct gw_settings;
 /* The session's urn:ietf:params:jmap:mail account capability:
-   maxMailboxesPerEmail 1, or null (unlimited) when labels (the upstream
-   was seen to offer X-GM-EXT-1: gw_ctx.upstream_labels). New object. */
+   maxMailboxesPerEmail 1, or null (unlimited) when labels (the user's
+   upstream offers X-GM-EXT-1: gw_jmap_session_labels). New object. */
 json_t *gw_jmap_mail_capability(const struct gw_settings *set, bool labels);
+
+/* Are the mailboxes of jr's user labels (X-GM-EXT-1, Gmail)? Asked of the
+   user's own IMAP session: the one Basic auth checked out, else one
+   checked out now (a warm one costs no I/O; a cold one is the login the
+   client's first API call would make, left warm in the pool for it).
+   When none can be had (upstream down), what this instance has seen
+   (gw_ctx.upstream_labels), so the session resource still answers. */
+bool gw_jmap_session_labels(struct gw_jreq *jr);
 
 /* The session's IMAP connection, checked out on first use. */
 int gw_jreq_session(struct gw_jreq *jr, struct ib_session **s_r, struct cm_err *err)

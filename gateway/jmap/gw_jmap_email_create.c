@@ -53,20 +53,6 @@ static json_t *invalid(const char *prop, const char *why)
     return e;
 }
 
-/* The one mailbox of mailboxIds ("#creationId" allowed), or NULL. */
-static const struct ib_folder *mailbox_of(struct ecreate *ec, json_t *email)
-{
-    json_t *boxes = json_object_get(email, "mailboxIds");
-    const char *id =
-        json_object_size(boxes) == 1 ? json_object_iter_key(json_object_iter(boxes)) : NULL;
-    const struct ib_folder *f;
-
-    if (id != NULL && id[0] == '#')
-        id = json_string_value(json_object_get(ec->c->jr->created_ids, id + 1));
-    f = id != NULL ? ib_folder_find(ec->l, id) : NULL;
-    return f != NULL && f->selectable ? f : NULL;
-}
-
 struct flags {
     const char *v[MAX_KEYWORDS];
     char buf[MAX_KEYWORDS][256];
@@ -102,33 +88,31 @@ static json_t *append_error(int rc, const char *msg)
     return gw_jset_error(rc == CM_ELIMIT ? "tooLarge" : "invalidProperties", msg);
 }
 
-/* APPEND the built message; its created entry, or a SetError. */
+/* APPEND the built message (on Gmail, then its other labels); its
+   created entry, or a SetError. */
 static int append_one(struct ecreate *ec, json_t *email, const char *data, size_t len,
                       json_t **created_r, json_t **set_err_r, struct cm_err *err)
 {
-    const struct ib_folder *f = mailbox_of(ec, email);
+    struct gw_jmail_dest d;
     json_t *at = json_object_get(email, "receivedAt");
     int64_t received = json_is_string(at) ? gw_jemail_utcdate(json_string_value(at)) : -1;
     uint32_t uv = 0, uid = 0;
     struct flags fl;
-    int rc;
+    int rc = 0;
 
-    if (f == NULL) {
-        *set_err_r = invalid("mailboxIds", "no such mailbox");
-        return 0;
-    }
-    if (!flags_of(json_object_get(email, "keywords"), &fl)) {
+    *set_err_r = gw_jmail_dest_of(ec->c->jr, ec->s, ec->l, json_object_get(email, "mailboxIds"), &d);
+    if (*set_err_r == NULL && !flags_of(json_object_get(email, "keywords"), &fl))
         *set_err_r = invalid("keywords", "bad keyword");
-        return 0;
-    }
-    rc = ib_append(ec->s, f->imap_name, fl.v, fl.n, received, data, len, &uv, &uid, err);
-    if (rc < 0 && !ib_session_is_broken(ec->s)) {
+    if (*set_err_r == NULL)
+        rc = ib_append(ec->s, d.f->imap_name, fl.v, fl.n, received, data, len, &uv, &uid, err);
+    if (*set_err_r == NULL && rc < 0 && !ib_session_is_broken(ec->s)) {
         *set_err_r = append_error(rc, err->msg);
         cm_err_clear(err);
-        return 0;
+        rc = 0;
+    } else if (*set_err_r == NULL && rc == 0) {
+        *created_r = gw_jmail_created(ec->c->jr, ec->s, ec->l, &d, uv, uid, data, len);
     }
-    if (rc == 0)
-        *created_r = gw_jmail_created(ec->c->jr, ec->s, f, uv, uid, data, len);
+    gw_jmail_dest_fini(&d);
     return rc;
 }
 
@@ -138,7 +122,8 @@ static int create_one(struct ecreate *ec, const char *cid, json_t *email, json_t
     struct gw_jemail_env env = {.now = time(NULL),
                                 .max_bytes = ec->c->jr->req->ctx->set->max_upload_bytes,
                                 .blob = read_blob,
-                                .blob_ctx = ec};
+                                .blob_ctx = ec,
+                                .labels = (ib_session_caps(ec->s) & IB_CAP_XGMEXT) != 0};
     json_t *set_err = NULL, *made = NULL;
     char *data = NULL;
     size_t len = 0;

@@ -1,8 +1,10 @@
 /* gw_jmap_email_create.h - Email/set create (RFC 8621 §4.6): each object
  * built into a message (gw_jemail_mime.h), APPENDed to its one mailbox
- * with keywords as flags and receivedAt as INTERNALDATE; APPENDUID names
- * it, so "created" holds the ids Email/get gives, and the creation id is
- * recorded in the request's created_ids for later calls.
+ * (on Gmail, several: to the one gw_jmail_dest_of picks, the others then
+ * added as labels) with keywords as flags and receivedAt as INTERNALDATE;
+ * APPENDUID names it, so "created" holds the ids Email/get gives (on
+ * Gmail its mailboxIds too), and the creation id is recorded in the
+ * request's created_ids for later calls.
  *
  * Threads: the request's worker, with its session.
  */

@@ -181,23 +181,39 @@ again:
 }
 
 /* Move the email (flags already stored) to dest; the cache learns its new
-   place from COPYUID. */
+   place from COPYUID, *new_uid_r too (0 when unknown). */
 static int move_one(struct eset *e, const char *id, uint32_t uid, const struct ib_folder *dest,
-                    struct cm_err *err)
+                    uint32_t *new_uid_r, struct cm_err *err)
 {
     uint32_t uidv = 0, new_uid = 0;
     int rc = ib_store_move(e->s, uid, dest->imap_name, &uidv, &new_uid, err);
 
-    if (rc == 0 && new_uid != 0 && uidv == dest->uidvalidity)
+    *new_uid_r = 0;
+    if (rc == 0 && new_uid != 0 && uidv == dest->uidvalidity) {
         gw_jmail_remember(e->c->jr->req->ctx, e->c->jr->account_id, dest, new_uid, id);
-    else if (rc == 0)
+        *new_uid_r = new_uid;
+    } else if (rc == 0) {
         gw_jmail_forget(e->c->jr->req->ctx, e->c->jr->account_id, id);
+    }
     return rc;
+}
+
+/* Move the email to dest when there is one, then make the label changes
+   that wait for that move (Gmail, out of Trash or Spam: mv). */
+static int move_then_label(struct eset *e, const char *id, uint32_t uid,
+                           const struct ib_folder *dest, const struct gw_jlabels_move *mv,
+                           struct cm_err *err)
+{
+    uint32_t new_uid = 0;
+    int rc = dest != NULL ? move_one(e, id, uid, dest, &new_uid, err) : 0;
+
+    return rc == 0 && dest != NULL ? gw_jlabels_after_move(e->s, mv, new_uid, err) : rc;
 }
 
 static int update_one(struct eset *e, const char *id, json_t *patch, struct cm_err *err)
 {
     struct flag_lists fl;
+    struct gw_jlabels_move mv = { 0 };
     json_t *current = NULL;
     const char *why = NULL, *type = "invalidProperties";
     const struct ib_folder *f, *dest = NULL;
@@ -220,13 +236,13 @@ static int update_one(struct eset *e, const char *id, json_t *patch, struct cm_e
     }
     if (plan_flags(patch, current, &fl, &why) < 0 ||
         (!labels && plan_mailbox(e->l, patch, f, &dest, &type, &why) < 0) ||
-        (labels && (rc = gw_jlabels_update(e->s, e->l, f, uid, patch, &dest, &left, &type, &why,
+        (labels && (rc = gw_jlabels_update(e->s, e->l, f, uid, patch, &mv, &left, &type, &why,
                                            err)) != 0)) {
         if (rc >= 0)
             json_object_set_new(e->not_updated, id, gw_jset_error(type, why));
         rc = rc > 0 ? 0 : rc;
     } else if ((rc = ib_store_flags(e->s, uid, fl.add, fl.nadd, fl.remove, fl.nremove, err)) == 0 &&
-               (dest == NULL || (rc = move_one(e, id, uid, dest, err)) == 0)) {
+               (rc = move_then_label(e, id, uid, labels ? mv.to : dest, &mv, err)) == 0) {
         json_object_set_new(e->updated, id, json_null());
         if (left) /* its label of this folder is gone: so is the UID here */
             gw_jmail_forget(e->c->jr->req->ctx, e->c->jr->account_id, id);
@@ -236,6 +252,7 @@ static int update_one(struct eset *e, const char *id, json_t *patch, struct cm_e
         cm_err_clear(err);
         rc = 0;
     }
+    gw_jlabels_move_fini(&mv);
     json_decref(current);
     return rc;
 }

@@ -5,7 +5,9 @@
  * deleted from the parking folder once imported.
  *
  * More than one mailbox in mailboxIds is invalidProperties: IMAP holds a
- * message in one folder (maxMailboxesPerEmail is 1).
+ * message in one folder (maxMailboxesPerEmail is 1). Except on Gmail,
+ * where mailboxes are labels: APPENDed to one folder of them, the others
+ * added as labels (gw_jmail_dest_of, gw_jmail_created).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +39,7 @@ struct imp {
 
 /* One import's checked arguments. */
 struct one {
-    const struct ib_folder *f;
+    struct gw_jmail_dest d;
     const char *flags[MAX_KEYWORDS];
     char flagbuf[MAX_KEYWORDS][256];
     size_t nflags;
@@ -77,29 +79,14 @@ static json_t *invalid(const char *prop, const char *why)
     return e;
 }
 
-/* The single mailbox of mailboxIds ("#creationId" allowed). */
+/* Where the email goes (o->d, gw_jmail_dest_of). Several mailboxes on a
+   server without labels: invalidProperties. */
 static json_t *check_mailbox(struct imp *im, json_t *boxes, struct one *o)
 {
-    const char *id = NULL, *k;
-    json_t *v;
-
-    if (!json_is_object(boxes) || json_object_size(boxes) == 0)
-        return invalid("mailboxIds", "mailboxIds must name one mailbox");
-    if (json_object_size(boxes) > 1)
+    if (json_object_size(boxes) > 1 && !(ib_session_caps(im->s) & IB_CAP_XGMEXT))
         return invalid("mailboxIds", "an IMAP message is in exactly one mailbox: "
                                      "mailboxIds must name one (maxMailboxesPerEmail is 1)");
-    json_object_foreach(boxes, k, v)
-    {
-        id = k;
-        if (!json_is_true(v))
-            return invalid("mailboxIds", "mailboxIds values must be true");
-    }
-    if (id[0] == '#' && im->c->jr->created_ids != NULL)
-        id = json_string_value(json_object_get(im->c->jr->created_ids, id + 1));
-    o->f = id ? ib_folder_find(im->l, id) : NULL;
-    if (o->f == NULL || !o->f->selectable)
-        return invalid("mailboxIds", "no such mailbox");
-    return NULL;
+    return gw_jmail_dest_of(im->c->jr, im->s, im->l, boxes, &o->d);
 }
 
 static json_t *check_keywords(json_t *kw, struct one *o)
@@ -180,7 +167,7 @@ static int import_one(struct imp *im, const char *cid, json_t *args, struct cm_e
     else if (rc == 0 && e == NULL && !ib_park_is_message(data, len))
         e = gw_jset_error("invalidEmail", "the blob is not an RFC 5322 message");
     if (rc == 0 && e == NULL) {
-        rc = ib_append(im->s, o.f->imap_name, o.flags, o.nflags, o.received, data, len, &uv, &uid,
+        rc = ib_append(im->s, o.d.f->imap_name, o.flags, o.nflags, o.received, data, len, &uv, &uid,
                        err);
         if (rc < 0 && !ib_session_is_broken(im->s)) {
             e = append_error(rc, err->msg);
@@ -189,7 +176,7 @@ static int import_one(struct imp *im, const char *cid, json_t *args, struct cm_e
         }
     }
     if (rc == 0 && e == NULL) {
-        json_t *cj = gw_jmail_created(im->c->jr, im->s, o.f, uv, uid, data, len);
+        json_t *cj = gw_jmail_created(im->c->jr, im->s, im->l, &o.d, uv, uid, data, len);
 
         json_object_set_new(im->created, cid, cj);
         json_object_set(im->c->jr->created_ids, cid, json_object_get(cj, "id"));
@@ -200,6 +187,7 @@ static int import_one(struct imp *im, const char *cid, json_t *args, struct cm_e
     }
     free(data);
     gw_jblob_fini(&o.b);
+    gw_jmail_dest_fini(&o.d);
     return rc;
 }
 

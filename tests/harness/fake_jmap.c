@@ -29,6 +29,9 @@ int fake_jmap_open(struct fake_jmap *j, const struct fake_imap_step *script)
     if (fake_session_open(&j->x, script, "pw", 2) < 0 || j->x.s == NULL)
         return -1;
     memcpy(j->ctx.keys.state_key, fake_jmap_key, sizeof(j->ctx.keys.state_key));
+    j->set.max_upload_bytes = 50u * 1024 * 1024;
+    j->set.upload_ttl_secs = 3600;
+    j->ctx.set = &j->set;
     /* the instance's caches, as gw_main makes them (small: tests fill few) */
     j->ctx.loccache = ib_loccache_new(1024);
     j->ctx.threads = ib_thread_cache_new(1024);

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "gateway/gw_ctx.h"
+#include "gateway/gw_settings.h"
 #include "gateway/gw_req.h"
 #include "gateway/jmap/gw_jmap.h"
 #include "harness/fake_session.h"
@@ -41,6 +42,7 @@
 
 struct fake_jmap {
     struct fake_session x;
+    struct gw_settings set; /* zero but the upload limits (50 MB, 1 h) */
     struct gw_ctx ctx;
     struct gw_req req;
     struct gw_jreq jr;

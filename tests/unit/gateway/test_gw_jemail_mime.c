@@ -235,6 +235,29 @@ static void test_set_errors(void)
     }
 }
 
+/* With labels (Gmail) several mailboxIds build a message: the gateway
+   adds the other labels after the APPEND. Their values are still checked. */
+static void test_labels_boxes(void)
+{
+    struct gw_jemail_env lenv = env;
+    json_t *two = json_loads("{\"mailboxIds\":{\"a\":true,\"b\":true}}", 0, NULL);
+    json_t *bad = json_loads("{\"mailboxIds\":{\"a\":true,\"b\":false}}", 0, NULL);
+    json_t *se = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char *out = NULL;
+    size_t len = 0;
+
+    lenv.labels = true;
+    th_assert(gw_jemail_build(two, &lenv, &out, &len, &se, &err) == 0 && se == NULL && out != NULL);
+    free(out);
+    out = NULL;
+    th_assert(gw_jemail_build(bad, &lenv, &out, &len, &se, &err) == 0 && se != NULL && out == NULL);
+    th_assert(se && strcmp(json_string_value(json_object_get(se, "type")), "invalidProperties") == 0);
+    json_decref(se);
+    json_decref(two);
+    json_decref(bad);
+}
+
 static void test_dates(void)
 {
     static const struct {
@@ -288,6 +311,7 @@ int main(void)
 {
     th_run("shapes", test_shapes);
     th_run("set_errors", test_set_errors);
+    th_run("labels_boxes", test_labels_boxes);
     th_run("dates", test_dates);
     th_run("tree_refusals", test_tree_refusals);
     return th_end();
