@@ -17,6 +17,7 @@
 #include "gateway/gw_ctx.h"
 #include "gateway/gw_req.h"
 #include "gateway/jmap/gw_jblob.h"
+#include "gateway/jmap/gw_jemail_mime.h"
 #include "gateway/jmap/gw_jmail.h"
 #include "gateway/jmap/gw_jmap_methods.h"
 #include "gateway/jmap/gw_jmap_std.h"
@@ -46,30 +47,6 @@ struct one {
     int64_t received; /* -1: now */
     struct gw_jblob b;
 };
-
-/* UTCDate "YYYY-MM-DDTHH:MM:SS[.frac]Z" -> unix seconds, or -1. */
-static int64_t parse_utcdate(const char *t)
-{
-    struct tm tm = {0};
-    int n = 0;
-
-    if (t == NULL ||
-        sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, &n) != 6 ||
-        n != 19)
-        return -1;
-    if (t[n] == '.') {
-        n++;
-        while (t[n] >= '0' && t[n] <= '9')
-            n++;
-    }
-    if (strcmp(t + n, "Z") != 0 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
-        tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 || tm.tm_year < 1970)
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm);
-}
 
 static json_t *invalid(const char *prop, const char *why)
 {
@@ -122,7 +99,7 @@ static json_t *check_args(struct imp *im, json_t *args, struct one *o, struct cm
     if ((e = check_mailbox(im, json_object_get(args, "mailboxIds"), o)) != NULL ||
         (e = check_keywords(json_object_get(args, "keywords"), o)) != NULL)
         return e;
-    if (at != NULL && !json_is_null(at) && (o->received = parse_utcdate(json_string_value(at))) < 0)
+    if (at != NULL && !json_is_null(at) && (o->received = gw_jemail_utcdate(json_string_value(at))) < 0)
         return invalid("receivedAt", "receivedAt must be a UTCDate");
     if (gw_jblob_parse(im->c->jr->req->ctx, im->c->jr->account_id, blob, &o->b, err) < 0) {
         cm_err_clear(err);
