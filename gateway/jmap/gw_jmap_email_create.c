@@ -45,14 +45,6 @@ static int read_blob(void *ctx, const char *blob_id, char **data_r, size_t *len_
     return rc;
 }
 
-static json_t *invalid(const char *prop, const char *why)
-{
-    json_t *e = gw_jset_error("invalidProperties", why);
-
-    json_object_set_new(e, "properties", json_pack("[s]", prop));
-    return e;
-}
-
 struct flags {
     const char *v[MAX_KEYWORDS];
     char buf[MAX_KEYWORDS][256];
@@ -82,7 +74,7 @@ static bool flags_of(json_t *kw, struct flags *fl)
 static json_t *append_error(int rc, const char *msg)
 {
     if (rc == CM_ENOENT) /* [TRYCREATE]: the folder went away meanwhile */
-        return invalid("mailboxIds", "no such mailbox");
+        return gw_jset_invalid("mailboxIds", "no such mailbox");
     if (rc == CM_EPERM) /* no UIDPLUS: the new message could not be named */
         return gw_jset_error("forbidden", msg);
     return gw_jset_error(rc == CM_ELIMIT ? "tooLarge" : "invalidProperties", msg);
@@ -102,7 +94,7 @@ static int append_one(struct ecreate *ec, json_t *email, const char *data, size_
 
     *set_err_r = gw_jmail_dest_of(ec->c->jr, ec->s, ec->l, json_object_get(email, "mailboxIds"), &d);
     if (*set_err_r == NULL && !flags_of(json_object_get(email, "keywords"), &fl))
-        *set_err_r = invalid("keywords", "bad keyword");
+        *set_err_r = gw_jset_invalid("keywords", "bad keyword");
     if (*set_err_r == NULL)
         rc = ib_append(ec->s, d.f->imap_name, fl.v, fl.n, received, data, len, &uv, &uid, err);
     if (*set_err_r == NULL && rc < 0 && !ib_session_is_broken(ec->s)) {

@@ -64,13 +64,16 @@ static int push_flag(struct flag_lists *fl, const char *keyword, bool add)
 }
 
 /* The flags to add and remove for a patch, given the current keywords
-   (for a whole "keywords" object). -1 with *why on an invalid patch. */
-static int plan_flags(json_t *patch, json_t *current, struct flag_lists *fl, const char **why)
+   (for a whole "keywords" object). -1 with *why and the patch key at
+   fault in *prop on an invalid patch. */
+static int plan_flags(json_t *patch, json_t *current, struct flag_lists *fl, const char **why,
+                      const char **prop)
 {
     const char *key, *kw;
     json_t *v, *t;
 
     json_object_foreach(patch, key, v) {
+        *prop = key;
         if (strcmp(key, "keywords") == 0) {
             if (!json_is_object(v))
                 return *why = "keywords must be an object", -1;
@@ -88,9 +91,10 @@ static int plan_flags(json_t *patch, json_t *current, struct flag_lists *fl, con
         } else if (strcmp(key, "mailboxIds") == 0 || strncmp(key, "mailboxIds/", 11) == 0) {
             continue; /* plan_mailbox */
         } else {
-            return *why = "only keywords can be updated", -1;
+            return *why = "only keywords and mailboxIds can be updated", -1;
         }
     }
+    *prop = NULL;
     return 0;
 }
 
@@ -215,7 +219,7 @@ static int update_one(struct eset *e, const char *id, json_t *patch, struct cm_e
     struct flag_lists fl;
     struct gw_jlabels_move mv = { 0 };
     json_t *current = NULL;
-    const char *why = NULL, *type = "invalidProperties";
+    const char *why = NULL, *type = "invalidProperties", *prop = NULL;
     const struct ib_folder *f, *dest = NULL;
     uint32_t uid = 0;
     int rc = 0;
@@ -234,12 +238,12 @@ static int update_one(struct eset *e, const char *id, json_t *patch, struct cm_e
         json_object_set_new(e->not_updated, id, gw_jset_error("notFound", "no such email"));
         return 0;
     }
-    if (plan_flags(patch, current, &fl, &why) < 0 ||
+    if (plan_flags(patch, current, &fl, &why, &prop) < 0 ||
         (!labels && plan_mailbox(e->l, patch, f, &dest, &type, &why) < 0) ||
         (labels && (rc = gw_jlabels_update(e->s, e->l, f, uid, patch, &mv, &left, &type, &why,
                                            err)) != 0)) {
         if (rc >= 0)
-            json_object_set_new(e->not_updated, id, gw_jset_error(type, why));
+            json_object_set_new(e->not_updated, id, gw_jset_error_of(type, why, prop ? prop : "mailboxIds"));
         rc = rc > 0 ? 0 : rc;
     } else if ((rc = ib_store_flags(e->s, uid, fl.add, fl.nadd, fl.remove, fl.nremove, err)) == 0 &&
                (rc = move_then_label(e, id, uid, labels ? mv.to : dest, &mv, err)) == 0) {

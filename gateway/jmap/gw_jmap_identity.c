@@ -185,14 +185,6 @@ done:
     return reply;
 }
 
-static json_t *invalid(const char *prop, const char *why)
-{
-    json_t *e = gw_jset_error("invalidProperties", why);
-
-    json_object_set_new(e, "properties", json_pack("[s]", prop));
-    return e;
-}
-
 static bool addrs_valid(json_t *v)
 {
     json_t *a;
@@ -229,14 +221,14 @@ static json_t *apply_patch(json_t *patch, json_t *fields)
         if (strcmp(k, "name") == 0 || strcmp(k, "textSignature") == 0 ||
             strcmp(k, "htmlSignature") == 0) {
             if (!json_is_string(v) || json_string_length(v) > max)
-                return invalid(k, "a string (name <= 256, signatures <= 16384 bytes)");
+                return gw_jset_invalid(k, "a string (name <= 256, signatures <= 16384 bytes)");
         } else if (strcmp(k, "replyTo") == 0 || strcmp(k, "bcc") == 0) {
             if (!addrs_valid(v))
-                return invalid(k, "null or up to 20 EmailAddress objects with valid emails");
+                return gw_jset_invalid(k, "null or up to 20 EmailAddress objects with valid emails");
         } else if (strcmp(k, "id") == 0 || strcmp(k, "email") == 0 || strcmp(k, "mayDelete") == 0) {
-            return invalid(k, "server-set or immutable");
+            return gw_jset_invalid(k, "server-set or immutable");
         } else {
-            return invalid(k, "unknown property");
+            return gw_jset_invalid(k, "unknown property");
         }
         json_object_set(fields, k, v);
     }

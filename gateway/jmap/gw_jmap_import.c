@@ -48,20 +48,12 @@ struct one {
     struct gw_jblob b;
 };
 
-static json_t *invalid(const char *prop, const char *why)
-{
-    json_t *e = gw_jset_error("invalidProperties", why);
-
-    json_object_set_new(e, "properties", json_pack("[s]", prop));
-    return e;
-}
-
 /* Where the email goes (o->d, gw_jmail_dest_of). Several mailboxes on a
    server without labels: invalidProperties. */
 static json_t *check_mailbox(struct imp *im, json_t *boxes, struct one *o)
 {
     if (json_object_size(boxes) > 1 && !(ib_session_caps(im->s) & IB_CAP_XGMEXT))
-        return invalid("mailboxIds", "an IMAP message is in exactly one mailbox: "
+        return gw_jset_invalid("mailboxIds", "an IMAP message is in exactly one mailbox: "
                                      "mailboxIds must name one (maxMailboxesPerEmail is 1)");
     return gw_jmail_dest_of(im->c->jr, im->s, im->l, boxes, &o->d);
 }
@@ -74,13 +66,13 @@ static json_t *check_keywords(json_t *kw, struct one *o)
     if (kw == NULL || json_is_null(kw))
         return NULL;
     if (!json_is_object(kw) || json_object_size(kw) > MAX_KEYWORDS)
-        return invalid("keywords", "keywords must be an object of at most 64 keywords");
+        return gw_jset_invalid("keywords", "keywords must be an object of at most 64 keywords");
     json_object_foreach(kw, k, v)
     {
         const char *flag = gw_jmail_flag_of(k, o->flagbuf[o->nflags]);
 
         if (!json_is_true(v) || flag == NULL)
-            return invalid("keywords", "bad keyword");
+            return gw_jset_invalid("keywords", "bad keyword");
         o->flags[o->nflags++] = flag;
     }
     return NULL;
@@ -95,12 +87,12 @@ static json_t *check_args(struct imp *im, json_t *args, struct one *o, struct cm
     if (!json_is_object(args))
         return gw_jset_error("invalidProperties", "an EmailImport must be an object");
     if (blob == NULL)
-        return invalid("blobId", "blobId must be a string");
+        return gw_jset_invalid("blobId", "blobId must be a string");
     if ((e = check_mailbox(im, json_object_get(args, "mailboxIds"), o)) != NULL ||
         (e = check_keywords(json_object_get(args, "keywords"), o)) != NULL)
         return e;
     if (at != NULL && !json_is_null(at) && (o->received = gw_jemail_utcdate(json_string_value(at))) < 0)
-        return invalid("receivedAt", "receivedAt must be a UTCDate");
+        return gw_jset_invalid("receivedAt", "receivedAt must be a UTCDate");
     if (gw_jblob_parse(im->c->jr->req->ctx, im->c->jr->account_id, blob, &o->b, err) < 0) {
         cm_err_clear(err);
         e = gw_jset_error("blobNotFound", "no such blob");
@@ -114,7 +106,7 @@ static json_t *check_args(struct imp *im, json_t *args, struct one *o, struct cm
 static json_t *append_error(int rc, const char *msg)
 {
     if (rc == CM_ENOENT) /* [TRYCREATE]: the folder went away meanwhile */
-        return invalid("mailboxIds", "no such mailbox");
+        return gw_jset_invalid("mailboxIds", "no such mailbox");
     if (rc == CM_EPERM) /* no UIDPLUS: the new message could not be named */
         return gw_jset_error("forbidden", msg);
     return gw_jset_error(rc == CM_ELIMIT ? "tooLarge" : "invalidEmail", msg);

@@ -153,14 +153,6 @@ static char *wire_name(const struct mset *m, const char *parent, const char *nam
     return out;
 }
 
-static json_t *invalid(const char *prop, const char *why)
-{
-    json_t *e = gw_jset_error("invalidProperties", why);
-
-    json_object_set_new(e, "properties", json_pack("[s]", prop));
-    return e;
-}
-
 /* A server-set property (RFC 8620 5.3) may be sent back in an update
    with the value it has: mailbox f as Mailbox/get shows it. */
 static bool unchanged(const char *prop, json_t *value, const struct ib_folder *f)
@@ -181,9 +173,9 @@ static json_t *check_order(const struct mset *m, json_t *so, const struct ib_fol
     if (so == NULL)
         return NULL;
     if (v < 0 || (unsigned long long)v > IB_SORTORDER_MAX)
-        return invalid("sortOrder", "sortOrder must be an integer from 0 to 2^53-1");
+        return gw_jset_invalid("sortOrder", "sortOrder must be an integer from 0 to 2^53-1");
     if (!m->can_order && (uint64_t)v != (f ? f->sort_order : 0))
-        return invalid("sortOrder", "this IMAP server has no METADATA (RFC 5464) to keep a "
+        return gw_jset_invalid("sortOrder", "this IMAP server has no METADATA (RFC 5464) to keep a "
                                     "sortOrder: only the current value is accepted");
     return NULL;
 }
@@ -201,12 +193,12 @@ static json_t *check_fixed(const struct mset *m, json_t *obj, const struct ib_fo
         json_t *v = json_object_get(obj, server_set[i]);
 
         if (v != NULL && !unchanged(server_set[i], v, f))
-            return invalid(server_set[i], "this property is set by the server");
+            return gw_jset_invalid(server_set[i], "this property is set by the server");
     }
     if (r != NULL && !(json_is_null(r) ? role == NULL
                                        : role != NULL && json_is_string(r) &&
                                              strcmp(json_string_value(r), role) == 0))
-        return invalid("role", "roles come from the IMAP server (SPECIAL-USE) and cannot be set");
+        return gw_jset_invalid("role", "roles come from the IMAP server (SPECIAL-USE) and cannot be set");
     return check_order(m, so, f);
 }
 
@@ -236,7 +228,7 @@ static int name_refused(struct mset *m, json_t *not, const char *key, struct cm_
 {
     if (ib_session_is_broken(m->s))
         return err->code;
-    json_object_set_new(not, key, invalid("name", "the IMAP server does not accept this name"));
+    json_object_set_new(not, key, gw_jset_invalid("name", "the IMAP server does not accept this name"));
     cm_err_clear(err);
     return 0;
 }
@@ -269,11 +261,11 @@ static json_t *check_props(const struct mset *m, json_t *obj, const struct ib_fo
     const char *bad = NULL;
 
     if (!known_keys(obj, &bad))
-        return invalid(bad, "unknown property");
+        return gw_jset_invalid(bad, "unknown property");
     if ((e = check_fixed(m, obj, f)) != NULL)
         return e;
     if (sub != NULL && !json_is_boolean(sub))
-        return invalid("isSubscribed", "isSubscribed must be a boolean");
+        return gw_jset_invalid("isSubscribed", "isSubscribed must be a boolean");
     return NULL;
 }
 
@@ -305,13 +297,13 @@ static json_t *plan_create(struct mset *m, json_t *obj, char **wire_r)
     if ((e = check_props(m, obj, NULL)) != NULL)
         return e;
     if (!json_is_string(name))
-        return invalid("name", "name is required and must be a string");
+        return gw_jset_invalid("name", "name is required and must be a string");
     parent = parent_wire_name(m, json_object_get(obj, "parentId"));
     if (parent == NULL)
-        return invalid("parentId", "no such parent mailbox");
+        return gw_jset_invalid("parentId", "no such parent mailbox");
     *wire_r = wire_name(m, parent, json_string_value(name), &why);
     if (*wire_r == NULL)
-        return invalid("name", why ? why : "out of memory");
+        return gw_jset_invalid("name", why ? why : "out of memory");
     if ((e = sibling_named(m, parent, *wire_r)) != NULL) {
         free(*wire_r);
         *wire_r = NULL;
@@ -361,7 +353,7 @@ static char *plan_move(struct mset *m, const struct ib_folder *f, json_t *patch,
 
     *e = NULL;
     if (name != NULL && !json_is_string(name))
-        return *e = invalid("name", "name must be a string"), NULL;
+        return *e = gw_jset_invalid("name", "name must be a string"), NULL;
     pw = parent != NULL ? parent_wire_name(m, parent) : NULL;
     if (parent == NULL) { /* same parent: everything up to the last delimiter */
         const char *cut = m->delim ? strrchr(f->imap_name, m->delim) : NULL;
@@ -370,14 +362,14 @@ static char *plan_move(struct mset *m, const struct ib_folder *f, json_t *patch,
         wire = p ? wire_name(m, p, leaf, &why) : NULL;
         free(p);
     } else if (pw == NULL) {
-        return *e = invalid("parentId", "no such parent mailbox"), NULL;
+        return *e = gw_jset_invalid("parentId", "no such parent mailbox"), NULL;
     } else if (pw[0] != '\0' && is_ancestor_or_self(f, pw, m->delim)) {
-        return *e = invalid("parentId", "a mailbox cannot move below itself"), NULL;
+        return *e = gw_jset_invalid("parentId", "a mailbox cannot move below itself"), NULL;
     } else {
         wire = wire_name(m, pw, leaf, &why);
     }
     if (wire == NULL)
-        *e = invalid("name", why ? why : "out of memory");
+        *e = gw_jset_invalid("name", why ? why : "out of memory");
     return wire;
 }
 
@@ -504,7 +496,7 @@ static int run_creates(struct mset *m, json_t *create, struct cm_err *err)
     }
     json_object_foreach(create, cid, obj) { /* parents that never came */
         if (!json_object_get(m->cid_names, cid) && !json_object_get(m->not_created, cid))
-            json_object_set_new(m->not_created, cid, invalid("parentId", "no such parent mailbox"));
+            json_object_set_new(m->not_created, cid, gw_jset_invalid("parentId", "no such parent mailbox"));
     }
     return 0;
 }

@@ -322,6 +322,21 @@ json_t *gw_jset_error(const char *type, const char *description)
     return json_pack("{s:s,s:s}", "type", type, "description", description);
 }
 
+json_t *gw_jset_invalid(const char *prop, const char *description)
+{
+    json_t *e = gw_jset_error("invalidProperties", description);
+
+    json_object_set_new(e, "properties", json_pack("[s]", prop));
+    return e;
+}
+
+json_t *gw_jset_error_of(const char *type, const char *description, const char *prop)
+{
+    return prop != NULL && strcmp(type, "invalidProperties") == 0
+               ? gw_jset_invalid(prop, description)
+               : gw_jset_error(type, description);
+}
+
 int gw_jset_check_counts(json_t *create, json_t *update, json_t *destroy, struct cm_err *err)
 {
     size_t n = json_object_size(create) + json_object_size(update) + json_array_size(destroy);

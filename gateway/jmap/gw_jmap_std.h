@@ -102,6 +102,14 @@ int gw_jchanges_parse(struct gw_jcall *c, struct gw_jchanges *ch, struct cm_err 
 /* /set (RFC 8620 §5.3): a SetError {"type","description"}. */
 json_t *gw_jset_error(const char *type, const char *description);
 
+/* An invalidProperties SetError naming prop in "properties" (RFC 8620
+   §5.3: it SHOULD list the invalid properties). */
+json_t *gw_jset_invalid(const char *prop, const char *description);
+
+/* gw_jset_error, or gw_jset_invalid(prop, ...) when type is
+   invalidProperties. */
+json_t *gw_jset_error_of(const char *type, const char *description, const char *prop);
+
 /* create and update must be objects or absent, destroy an array or
    absent, and together at most maxObjectsInSet: invalidArguments or
    requestTooLarge (CM_ELIMIT) otherwise. */

@@ -61,14 +61,6 @@ void gw_jmap_submission_session(json_t *session, const char *account_id)
 
 /* ---- create ----------------------------------------------------------- */
 
-static json_t *invalid(const char *prop, const char *why)
-{
-    json_t *e = gw_jset_error("invalidProperties", why);
-
-    json_object_set_new(e, "properties", json_pack("[s]", prop));
-    return e;
-}
-
 /* The id the client meant: "#x" through the request's created ids. */
 static const char *resolve_id(struct gw_jreq *jr, const char *id)
 {
@@ -171,7 +163,7 @@ static int send_one(struct subset *ss, const char *cid, const char *email_id, js
 
     if (rc == CM_ENOENT || rc == CM_EUPSTREAM) {
         cm_err_clear(err);
-        json_object_set_new(ss->not_created, cid, invalid("emailId", "no such email"));
+        json_object_set_new(ss->not_created, cid, gw_jset_invalid("emailId", "no such email"));
         return 0;
     }
     if (rc < 0)
@@ -205,22 +197,22 @@ static int create_one(struct subset *ss, const char *cid, json_t *o, struct cm_e
         json_object_set_new(ss->not_created, cid,
                             gw_jset_error("invalidProperties", "not an object"));
     else if (identity == NULL || strcmp(identity, GW_SEND_IDENTITY_ID) != 0)
-        json_object_set_new(ss->not_created, cid, invalid("identityId", "no such identity"));
+        json_object_set_new(ss->not_created, cid, gw_jset_invalid("identityId", "no such identity"));
     else if (email_id == NULL)
         json_object_set_new(
             ss->not_created, cid,
-            invalid("emailId", raw_id ? "unknown creation id" : "emailId is required"));
+            gw_jset_invalid("emailId", raw_id ? "unknown creation id" : "emailId is required"));
     else if (!envelope_ok(env))
         json_object_set_new(ss->not_created, cid,
-                            invalid("envelope",
+                            gw_jset_invalid("envelope",
                                     "envelope needs mailFrom and rcptTo with emails and no "
                                     "parameters (no submissionExtensions)"));
     else if (undo != NULL &&
              !(json_is_string(undo) && strcmp(json_string_value(undo), "final") == 0))
         json_object_set_new(ss->not_created, cid,
-                            invalid("undoStatus", "messages are sent at once: only \"final\""));
+                            gw_jset_invalid("undoStatus", "messages are sent at once: only \"final\""));
     else if (json_object_get(o, "sendAt") != NULL)
-        json_object_set_new(ss->not_created, cid, invalid("sendAt", "sendAt is server-set"));
+        json_object_set_new(ss->not_created, cid, gw_jset_invalid("sendAt", "sendAt is server-set"));
     else
         return send_one(ss, cid, email_id, env, err);
     return 0;

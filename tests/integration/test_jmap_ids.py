@@ -194,6 +194,14 @@ class JmapIdsTest(StackTestCase):
         self.assertEqual(r["notUpdated"][eid]["type"], "tooManyMailboxes", r)
         r = self.call(["Email/set", {"accountId": self.acct, "update": {eid: {"mailboxIds": {}}}}])
         self.assertEqual(r["notUpdated"][eid]["type"], "invalidProperties", r)
+        self.assertEqual(r["notUpdated"][eid]["properties"], ["mailboxIds"], r)
+        # the SetError names the property at fault (RFC 8620 §5.3)
+        for patch, prop in (({"subject": "x"}, "subject"),
+                            ({"keywords/$seen": True, "keywords/bad word": True}, "keywords/bad word"),
+                            ({"keywords": {"$seen": False}}, "keywords")):
+            r = self.call(["Email/set", {"accountId": self.acct, "update": {eid: patch}}])
+            self.assertEqual(r["notUpdated"][eid]["type"], "invalidProperties", r)
+            self.assertEqual(r["notUpdated"][eid]["properties"], [prop], r)
         self.assertEqual(imap_view(self.imap(), FOLDERS)[guid_of(eid)][0], "Old")
 
     # -- moves by another client ------------------------------------------------
