@@ -158,7 +158,9 @@ enum ib_sort_field {
     IB_SORT_FROM,        /* IMAP FROM (see ib_sort_build) */
     IB_SORT_TO,          /* IMAP TO */
     IB_SORT_SUBJECT,     /* RFC 5256 base subject; IMAP SUBJECT */
-    IB_SORT_HAS_KEYWORD  /* client side only */
+    IB_SORT_HAS_KEYWORD, /* client side only */
+    IB_SORT_SOME_IN_THREAD, /* someInThreadHaveKeyword: client side, from thread_bits */
+    IB_SORT_ALL_IN_THREAD   /* allInThreadHaveKeyword: client side, from thread_bits */
 };
 
 enum ib_sort_collation {
@@ -171,7 +173,7 @@ struct ib_sort_crit {
     enum ib_sort_field field;
     bool ascending;
     enum ib_sort_collation collation;
-    char keyword[256]; /* IB_SORT_HAS_KEYWORD: the keyword, lower-cased */
+    char keyword[256]; /* hasKeyword and the thread sorts: the keyword, lower-cased */
 };
 
 /* The result of ib_sort_build. crit[] always describes the full order
@@ -202,17 +204,20 @@ struct ib_sort_item {
     const char *subject;
     const char *const *keywords;
     size_t n_keywords;
+    uint32_t thread_bits; /* bit i: comparator i (a thread sort) holds for the
+                             message's thread; the caller computes it */
 };
 
 /* Build a sort plan from RFC 8621 Comparators (comparators borrowed; NULL,
    JSON null or [] mean "no sort"). plan need not be initialised; on
    success the caller owns it (ib_sort_plan_fini). Properties: receivedAt,
-   sentAt, size, from, to, subject, hasKeyword (+ "keyword"); others
-   (including RFC 8620 "id" and the thread-keyword sorts) set
+   sentAt, size, from, to, subject, hasKeyword, someInThreadHaveKeyword,
+   allInThreadHaveKeyword (the last three with "keyword"; the thread ones
+   compare ib_sort_item.thread_bits); others (including RFC 8620 "id") set
    *unsupported_r (may be NULL) and return CM_EINVAL, as do collations other
    than i;ascii-casemap, i;unicode-casemap, i;ascii-numeric. server_key is
    built when caps has IB_SORT_CAP_SORT and no comparator needs the client:
-   hasKeyword, or i;ascii-numeric on from/to/subject. Note: IMAP SORT FROM/TO
+   the keyword sorts, or i;ascii-numeric on from/to/subject. Note: IMAP SORT FROM/TO
    order by the address's mailbox part (RFC 5256), not by display name as
    JMAP says; ties are in UID order as in ib_sort_compare. Errors leave plan
    empty (no server_key). */

@@ -40,6 +40,8 @@ static const struct {
     {"to", IB_SORT_TO, MAILIMAP_SORT_KEY_TO},
     {"subject", IB_SORT_SUBJECT, MAILIMAP_SORT_KEY_SUBJECT},
     {"hasKeyword", IB_SORT_HAS_KEYWORD, -1},
+    {"someInThreadHaveKeyword", IB_SORT_SOME_IN_THREAD, -1},
+    {"allInThreadHaveKeyword", IB_SORT_ALL_IN_THREAD, -1},
 };
 
 /* In enum ib_sort_collation order. */
@@ -53,6 +55,11 @@ static const struct {
 };
 
 static const char *const comparator_members[] = {"property", "isAscending", "collation", "keyword"};
+
+static bool takes_keyword(enum ib_sort_field f)
+{
+    return f == IB_SORT_HAS_KEYWORD || f == IB_SORT_SOME_IN_THREAD || f == IB_SORT_ALL_IN_THREAD;
+}
 
 static int sort_prop_index(const char *name)
 {
@@ -133,8 +140,9 @@ static int parse_comparator(json_t *o, struct ib_sort_crit *c, bool *unsupported
     }
     c->field = sort_props[i].field;
     c->ascending = asc == NULL || json_is_true(asc);
-    if ((c->field == IB_SORT_HAS_KEYWORD) != (kw != NULL))
-        return cm_err_set(err, CM_EINVAL, "sort: keyword goes with hasKeyword, and only there");
+    if (takes_keyword(c->field) != (kw != NULL))
+        return cm_err_set(err, CM_EINVAL, "sort: keyword goes with hasKeyword and the "
+                                          "InThreadHaveKeyword sorts, and only there");
     lower_copy(c->keyword, kw != NULL ? json_string_value(kw) : ""); /* <= 255 bytes */
     return parse_collation(coll, c, unsupported_r, err);
 }
@@ -143,7 +151,7 @@ static bool needs_client(const struct ib_sort_crit *c)
 {
     bool text = c->field == IB_SORT_FROM || c->field == IB_SORT_TO || c->field == IB_SORT_SUBJECT;
 
-    return c->field == IB_SORT_HAS_KEYWORD || (text && c->collation == IB_SORT_COLL_ASCII_NUMERIC);
+    return takes_keyword(c->field) || (text && c->collation == IB_SORT_COLL_ASCII_NUMERIC);
 }
 
 static int imap_sort_type(enum ib_sort_field f)
@@ -275,7 +283,13 @@ static int cmp_text(const struct ib_sort_crit *c, const char *a, const char *b)
     return c->collation == IB_SORT_COLL_ASCII_NUMERIC ? cmp_numeric(a, b) : cmp_casemap(a, b);
 }
 
-static int cmp_crit(const struct ib_sort_crit *c, const struct ib_sort_item *a,
+static int cmp_bit(uint32_t a, uint32_t b, size_t bit)
+{
+    return (int)((a >> bit) & 1u) - (int)((b >> bit) & 1u);
+}
+
+/* c is comparator number i of its plan. */
+static int cmp_crit(const struct ib_sort_crit *c, size_t i, const struct ib_sort_item *a,
                     const struct ib_sort_item *b)
 {
     switch (c->field) {
@@ -287,6 +301,8 @@ static int cmp_crit(const struct ib_sort_crit *c, const struct ib_sort_item *a,
     case IB_SORT_SUBJECT: return cmp_text(c, a->subject, b->subject);
     case IB_SORT_HAS_KEYWORD:
         return (int)item_has_keyword(a, c->keyword) - (int)item_has_keyword(b, c->keyword);
+    case IB_SORT_SOME_IN_THREAD:
+    case IB_SORT_ALL_IN_THREAD: return cmp_bit(a->thread_bits, b->thread_bits, i);
     }
     return 0;
 }
@@ -295,7 +311,7 @@ int ib_sort_compare(const struct ib_sort_plan *plan, const struct ib_sort_item *
                     const struct ib_sort_item *b)
 {
     for (size_t i = 0; i < plan->n_crit; i++) {
-        int r = cmp_crit(&plan->crit[i], a, b);
+        int r = cmp_crit(&plan->crit[i], i, a, b);
 
         if (r != 0)
             return plan->crit[i].ascending ? r : -r;
@@ -450,7 +466,7 @@ static int r_client_plan(struct cm_buf *b, const struct ib_sort_plan *plan)
         const struct ib_sort_crit *c = &plan->crit[i];
 
         r = cm_buf_printf(b, " %c%s", c->ascending ? '+' : '-', sort_props[c->field].name);
-        if (r == 0 && c->field == IB_SORT_HAS_KEYWORD)
+        if (r == 0 && takes_keyword(c->field))
             r = cm_buf_printf(b, "(%s)", c->keyword);
         if (r == 0 && c->collation != IB_SORT_COLL_ASCII_CASEMAP)
             r = cm_buf_printf(b, "[%s]", collations[c->collation].name);

@@ -30,6 +30,7 @@ struct hit {
     uint32_t uid;
     struct ib_sort_item item;
     char *from, *to, *subject, *thread;
+    char *thread_id;       /* its threadId, when a thread sort needs it */
     char *guid;            /* the message's GUID, when fetched */
     char **keywords;
     size_t nkeywords;
@@ -60,6 +61,7 @@ static void hits_free(struct equery *eq)
         free(h->to);
         free(h->subject);
         free(h->thread);
+        free(h->thread_id);
         free(h->guid);
         for (size_t k = 0; k < h->nkeywords; k++)
             free(h->keywords[k]);
@@ -650,11 +652,19 @@ static bool plan_needs(const struct ib_sort_plan *plan, enum ib_sort_field f)
     return false;
 }
 
+/* Does the plan sort by someInThreadHaveKeyword / allInThreadHaveKeyword? */
+static bool thread_sorted(const struct ib_sort_plan *p)
+{
+    return plan_needs(p, IB_SORT_SOME_IN_THREAD) || plan_needs(p, IB_SORT_ALL_IN_THREAD);
+}
+
 static unsigned int fetch_for_sort(const struct equery *eq)
 {
     const struct ib_sort_plan *p = &eq->plan;
     unsigned int want = IB_FETCH_INTERNALDATE | IB_FETCH_GUID;
 
+    if (thread_sorted(p)) /* the threadId, as folder_threads finds it */
+        want |= IB_FETCH_HEADER_SORT;
     if (plan_needs(p, IB_SORT_SIZE))
         want |= IB_FETCH_SIZE;
     if (plan_needs(p, IB_SORT_HAS_KEYWORD))
@@ -663,6 +673,22 @@ static unsigned int fetch_for_sort(const struct equery *eq)
         plan_needs(p, IB_SORT_TO) || plan_needs(p, IB_SORT_SUBJECT))
         want |= IB_FETCH_HEADER_SORT;
     return want;
+}
+
+/* h's threadId, computed as folder_threads does (the thread sorts compare
+   it with keyword_threads' sets). malloc'd, or NULL. */
+static char *hit_thread_id(struct equery *eq, const struct hit *h, const struct ib_msg *m)
+{
+    struct ib_header_list *hl = NULL;
+    struct cm_err err = CM_ERR_INIT;
+    char id[IB_IDS_EMAIL_MAX + 1], *tid;
+
+    gw_jmail_id(eq->c->jr, &eq->l->items[h->folder], m->uid, m->guid, id);
+    if (m->header != NULL && ib_header_parse(m->header, m->header_len, &hl, &err) < 0)
+        hl = NULL;
+    tid = gw_jthread_id_of(eq->c->jr, m, hl, id);
+    ib_header_list_free(&hl);
+    return tid;
 }
 
 static void fill_hit(struct equery *eq, struct hit *h, const struct ib_msg *m)
@@ -692,6 +718,8 @@ static void fill_hit(struct equery *eq, struct hit *h, const struct ib_msg *m)
     h->item.subject = h->subject;
     h->item.keywords = (const char *const *)h->keywords;
     h->item.n_keywords = h->nkeywords;
+    if (thread_sorted(&eq->plan))
+        h->thread_id = hit_thread_id(eq, h, m);
 }
 
 static int cmp_msg_uid(const void *a, const void *b)
@@ -723,7 +751,7 @@ static int fetch_folder_fields(struct equery *eq, size_t lo, size_t hi, unsigned
         rc = set ? ib_fetch_msgs(eq->s, set, want, &msgs, &nm, err) : CM_ENOMEM;
     if (set != NULL)
         ib_uidset_free(set);
-    if (rc == 0 && eq->collapse)
+    if (rc == 0 && (eq->collapse || thread_sorted(&eq->plan)))
         rc = gw_jthread_learn(eq->c->jr, eq->s, eq->l, f, msgs, nm, err);
     /* merge two ascending UID lists (hits come sorted from SEARCH) */
     if (nm > 1)
@@ -747,6 +775,31 @@ static int compare_hits(const void *a, const void *b, void *arg)
     return ib_sort_compare(arg, &x->item, &y->item);
 }
 
+/* The thread sorts' bits of every hit: comparator i holds when the hit's
+   thread has some message with the keyword (some), or none without it
+   (all), over the whole account (keyword_threads). */
+static int set_thread_bits(struct equery *eq, struct cm_err *err)
+{
+    for (size_t i = 0; i < eq->plan.n_crit; i++) {
+        const struct ib_sort_crit *c = &eq->plan.crit[i];
+        bool some = c->field == IB_SORT_SOME_IN_THREAD;
+        json_t *ref = NULL;
+
+        if (!some && c->field != IB_SORT_ALL_IN_THREAD)
+            continue;
+        if (keyword_threads(eq, c->keyword, some, &ref, err) < 0)
+            return err->code;
+        for (size_t k = 0; k < eq->nhits; k++) {
+            struct hit *h = &eq->hits[k];
+            bool in_ref = h->thread_id != NULL && json_object_get(ref, h->thread_id) != NULL;
+
+            if (h->thread_id != NULL && (some ? in_ref : !in_ref))
+                h->item.thread_bits |= 1u << i;
+        }
+    }
+    return 0;
+}
+
 static int sort_hits(struct equery *eq, struct cm_err *err)
 {
     unsigned int want = fetch_for_sort(eq);
@@ -761,6 +814,8 @@ static int sort_hits(struct equery *eq, struct cm_err *err)
         rc = fetch_folder_fields(eq, lo, hi, want, err);
         lo = hi;
     }
+    if (rc == 0 && thread_sorted(&eq->plan))
+        rc = set_thread_bits(eq, err);
     if (rc == 0 && eq->nhits > 1) /* qsort_r(NULL, 0, ...) is undefined */
         qsort_r(eq->hits, eq->nhits, sizeof(*eq->hits), compare_hits, &eq->plan);
     return rc;

@@ -1,15 +1,18 @@
 """Threads that hold together (issue 12 item 3): a reply that names its
 parent only by In-Reply-To shares the parent's threadId even when the
 parent's own root is elsewhere (B -> A -> R), in one folder and across
-the Sent folder; Thread/get and Thread/changes agree; and on the real
-corpus every In-Reply-To pair of one folder shares a threadId (imaplib
-reads the headers as ground truth)."""
+the Sent folder; Thread/get and Thread/changes agree; the thread-keyword
+sorts see the whole thread; and on the real corpus every In-Reply-To pair
+of one folder shares a threadId (imaplib reads the headers as ground
+truth), or, where the server threads (THREADID), the threadIds group the
+messages as its THREADIDs do."""
 import email
 import email.policy
+import re
 import unittest
 
 from fixture import Gateway, StackTestCase
-from upstream import requires
+from upstream import has, requires
 
 CORE = "urn:ietf:params:jmap:core"
 MAIL = "urn:ietf:params:jmap:mail"
@@ -22,6 +25,14 @@ def mail(mid, subject, refs=None, irt=None):
     if irt:
         h += "In-Reply-To: <%s>\r\n" % irt
     return (h + "\r\nbody\r\n").encode()
+
+
+def partition(group_of, keys):
+    """keys grouped by group_of[key], as a set of frozensets."""
+    groups = {}
+    for k in keys:
+        groups.setdefault(group_of.get(k), set()).add(k)
+    return {frozenset(g) for g in groups.values()}
 
 
 class JmapThreadsTest(StackTestCase):
@@ -101,6 +112,34 @@ class JmapThreadsTest(StackTestCase):
         self.assertEqual(tb, self.thread_of("a2@x", gw2)[1])
         self.assertEqual(tb, self.thread_of("r2@x")[1])
 
+    def test_thread_keyword_sorts(self):
+        """someInThreadHaveKeyword / allInThreadHaveKeyword sorts (RFC 8621
+        §4.4.2) look at the whole thread, other folders included."""
+        put = self.dovecot.append
+        put("alice", "alice-pw", "Sent", mail("sa-r@x", "A root"), flags="\\Flagged \\Seen")
+        put("alice", "alice-pw", "Sorts", mail("sa-a@x", "Re: A root", irt="sa-r@x"))
+        put("alice", "alice-pw", "Sorts", mail("sb-r@x", "B root"), flags="\\Seen")
+        put("alice", "alice-pw", "Sorts", mail("sb-a@x", "Re: B root", irt="sb-r@x"), flags="\\Seen")
+        put("alice", "alice-pw", "Sorts", mail("sc@x", "C single"), flags="\\Flagged")
+        put("alice", "alice-pw", "Sorts", mail("sd@x", "D single"))
+        box = self.call(self.gw, ["Mailbox/get", {"accountId": self.acct}])["list"]
+        sorts = [b["id"] for b in box if b["name"] == "Sorts"][0]
+
+        def order(prop, kw):
+            q, g = self.call(self.gw, ["Email/query", {
+                "accountId": self.acct, "filter": {"inMailbox": sorts},
+                "sort": [{"property": prop, "keyword": kw, "isAscending": False},
+                         {"property": "subject"}]}],
+                ["Email/get", {"accountId": self.acct, "properties": ["messageId"],
+                               "#ids": {"resultOf": "0", "name": "Email/query", "path": "/ids"}}])
+            mid = {e["id"]: e["messageId"][0] for e in g["list"]}
+            return [mid[i] for i in q["ids"]]
+
+        self.assertEqual(order("someInThreadHaveKeyword", "$flagged"),
+                         ["sa-a@x", "sc@x", "sb-r@x", "sb-a@x", "sd@x"])
+        self.assertEqual(order("allInThreadHaveKeyword", "$seen"),
+                         ["sb-r@x", "sb-a@x", "sa-a@x", "sc@x", "sd@x"])
+
     def test_corpus_in_reply_to_pairs_share_a_thread(self):
         # ground truth: headers read by imaplib + Python's email package
         m = self.dovecot.imap("alice", "alice-pw")
@@ -124,6 +163,20 @@ class JmapThreadsTest(StackTestCase):
         got = self.call(self.gw, ["Email/get", {"accountId": self.acct, "ids": q["ids"],
                                                 "properties": ["threadId", "messageId"]}])
         thread = {"<%s>" % e["messageId"][0]: e["threadId"] for e in got["list"] if e["messageId"]}
+        if has("OBJECTID"):
+            # the server threads (RFC 8474 THREADID; Cyrus also splits a
+            # reply whose subject changed): threadIds group the messages
+            # exactly as its THREADIDs do
+            typ, data = m.uid("FETCH", "1:*", "(THREADID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            server = {}
+            for item in data:
+                if isinstance(item, tuple):
+                    tid = re.search(rb"THREADID \(([^)]+)\)", item[0]).group(1)
+                    mid = email.message_from_bytes(item[1]).get("Message-ID", "").strip()
+                    if mid:
+                        server[mid] = tid
+            self.assertEqual(partition(thread, set(server)), partition(server, set(server)))
+            return
         split = [(a, b) for a, b in pairs if thread.get(a) != thread.get(b)]
         self.assertEqual(split, [], "%d of %d pairs split" % (len(split), len(pairs)))
 

@@ -842,6 +842,9 @@ static const struct sort_row sort_rows[] = {
      "client: +subject[i;ascii-numeric]", 1},
     {"[{\"property\": \"from\", \"collation\": \"i;unicode-casemap\"}]", 0,
      "client: +from[i;unicode-casemap]", 1},
+    {"[{\"property\": \"someInThreadHaveKeyword\", \"keyword\": \"$Flagged\", "
+     "\"isAscending\": false}, {\"property\": \"allInThreadHaveKeyword\", \"keyword\": \"$seen\"}]",
+     IB_SORT_CAP_SORT, "client: -someInThreadHaveKeyword($flagged) +allInThreadHaveKeyword($seen)", 2},
 };
 
 static void test_sort_plans(void)
@@ -901,8 +904,11 @@ static const struct bad_sort_row bad_sort_rows[] = {
     {"[{\"property\": \"hasKeyword\", \"keyword\": \"a b\"}]", CM_EINVAL, false, "keyword"},
     {"[{\"property\": \"hasKeyword\", \"keyword\": 7}]", CM_EINVAL, false, "keyword"},
     {"[{\"property\": \"receivedAt\"}, {\"property\": \"id\"}]", CM_EINVAL, true, "\"id\""},
-    {"[{\"property\": \"allInThreadHaveKeyword\", \"keyword\": \"$seen\"}]", CM_EINVAL, true,
-     "allInThreadHaveKeyword"},
+    {"[{\"property\": \"allInThreadHaveKeyword\"}]", CM_EINVAL, false, "keyword"},
+    {"[{\"property\": \"someInThreadHaveKeyword\", \"keyword\": \"a(\"}]", CM_EINVAL, false,
+     "keyword"},
+    {"[{\"property\": \"noneInThreadHaveKeyword\", \"keyword\": \"$seen\"}]", CM_EINVAL, true,
+     "noneInThreadHaveKeyword"},
     {"[{\"property\": \"ReceivedAt\"}]", CM_EINVAL, true, "ReceivedAt"},
     {"[{\"property\": \"subject\", \"collation\": \"i;octet\"}]", CM_EINVAL, true, "i;octet"},
     {"[{\"property\": \"size\"}, {\"property\": \"size\"}, {\"property\": \"size\"}, "
@@ -994,13 +1000,13 @@ static void test_base_subject(void)
 static const char *const kw_flagged[] = {"$flagged"};
 static const char *const kw_seen_flagged[] = {"$seen", "$Flagged"};
 
-/*            uid mbx received sent  size  from     to     subject */
+/*            uid mbx received sent  size  from     to     subject  keywords  thread_bits */
 static const struct ib_sort_item items[] = {
-    {5, 0, 300, 30, 1000, "10", "zed", "apple", kw_flagged, 1},
-    {2, 0, 100, 10, 500, "100", "amy", "Banana", NULL, 0},
-    {9, 0, 200, 20, 500, "abc", "Bob", "cherry", kw_seen_flagged, 2},
-    {1, 0, 300, 40, 2000, "007", NULL, NULL, NULL, 0},
-    {1, 1, 100, 50, 10, "xyz", "ete", "\xc3\xa9t\xc3\xa9", NULL, 0},
+    {5, 0, 300, 30, 1000, "10", "zed", "apple", kw_flagged, 1, 0x1},
+    {2, 0, 100, 10, 500, "100", "amy", "Banana", NULL, 0, 0x2},
+    {9, 0, 200, 20, 500, "abc", "Bob", "cherry", kw_seen_flagged, 2, 0x3},
+    {1, 0, 300, 40, 2000, "007", NULL, NULL, NULL, 0, 0x0},
+    {1, 1, 100, 50, 10, "xyz", "ete", "\xc3\xa9t\xc3\xa9", NULL, 0, 0x1},
 };
 
 #define N_ITEMS (sizeof(items) / sizeof(items[0]))
@@ -1034,6 +1040,13 @@ static const struct order_row order_rows[] = {
      "{\"property\": \"receivedAt\"}]",
      {2, 0, 4, 1, 3}},
     {"[{\"property\": \"hasKeyword\", \"keyword\": \"$seen\"}]", {3, 4, 1, 0, 2}},
+    /* thread sorts read bit i of thread_bits for comparator i */
+    {"[{\"property\": \"someInThreadHaveKeyword\", \"keyword\": \"$flagged\", "
+     "\"isAscending\": false}, {\"property\": \"receivedAt\"}]",
+     {4, 2, 0, 1, 3}},
+    {"[{\"property\": \"receivedAt\", \"isAscending\": false}, "
+     "{\"property\": \"allInThreadHaveKeyword\", \"keyword\": \"$seen\"}]",
+     {3, 0, 2, 4, 1}},
 };
 
 static void test_sort_order(void)
