@@ -898,6 +898,46 @@ class WebmailTest(StackTestCase):
         self.assertEqual(out['serious'], [])
         self.assertEqual(out['back'], 'list')
 
+    def test_16_upload_progress(self):
+        """An attachment's progress bar moves while it uploads (Chromium's
+        network emulation slows the upload to 256 kB/s), then goes."""
+        self.open_app()
+        out = self.run_js("""
+            const p = ctx.page;
+            const cdp = await ctx.context.newCDPSession(p);
+            await cdp.send('Network.enable');
+            await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0,
+                downloadThroughput: -1, uploadThroughput: 256 * 1024 });
+            try {
+                await p.focus('#list');
+                await p.keyboard.press('c');
+                await p.waitForSelector('#compose:not([hidden])');
+                await p.setInputFiles('#c-files', { name: 'slow.bin', mimeType: 'application/octet-stream',
+                                                   buffer: Buffer.alloc(768 * 1024, 7) });
+                const seen = [];
+                let gone = false;
+                for (const t0 = Date.now(); Date.now() - t0 < 20000; await p.waitForTimeout(50)) {
+                    const v = await p.evaluate(() => {
+                        const b = document.querySelector('#c-attachments progress');
+                        return b ? b.value : null; });
+                    if (v === null && seen.length) { gone = true; break; }
+                    if (v !== null) seen.push(v);
+                }
+                const item = await p.textContent('#c-attachments li');
+                await p.click('#c-discard');
+                return { seen, gone, item };
+            } finally {
+                await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0,
+                    downloadThroughput: -1, uploadThroughput: -1 });
+            }
+        """)
+        seen = out['seen']
+        self.assertEqual(seen, sorted(seen), 'the bar went backwards')
+        self.assertGreaterEqual(len({v for v in seen if 0 < v < 1}), 3, seen)
+        self.assertTrue(out['gone'], 'the bar stayed after the upload')
+        self.assertIn('slow.bin', out['item'])
+        self.assertNotIn('not uploaded', out['item'])
+
 
 if __name__ == '__main__':
     unittest.main()
