@@ -136,17 +136,20 @@ static int validate_folders(struct gw_req *req, const struct gw_principal *p, st
 }
 
 /* Last-Event-ID header, else the lastEventId query argument. */
-/* The credentials of a stream request. A token already past its exp
-   (verification allows some clock skew) is refused, not opened: its
-   stream would end at once and an EventSource would reconnect with the
-   same token in a loop until the skew runs out. */
+/* The credentials of a stream request: accepted as a plain request's are.
+   The stream then ends when the token stops being accepted (stream_end),
+   so an EventSource that reconnects gets a 401 and a page learns the
+   login has ended, as its next API call would tell it. */
 static int stream_principal(struct gw_req *req, struct gw_principal *p, struct cm_err *err)
 {
-    int rc = gw_authn_principal(req, true, p, err);
+    return gw_authn_principal(req, true, p, err);
+}
 
-    if (rc == 0 && p->exp != 0 && time(NULL) >= p->exp)
-        rc = cm_err_set(err, CM_EAUTH, "token expired");
-    return rc;
+/* When a stream of principal p ends (0: never): the first second in which
+   gw_token_verify refuses the token (it takes t while t - skew <= exp). */
+static time_t stream_end(const struct gw_principal *p)
+{
+    return p->exp != 0 ? p->exp + GW_TOKEN_SKEW_SECS + 1 : 0;
 }
 
 static bool last_event_id(const struct gw_req *req, uint64_t *id_r)
@@ -207,7 +210,7 @@ void gw_api_events(struct gw_req *req)
         goto out;
     }
     ib_account_id(&req->ctx->upstream, p.creds.username, acct);
-    o.expires = p.exp;
+    o.expires = stream_end(&p);
     start_stream(req, &p, &o, &f, f.base);
 out:
     folders_fini(&f);
@@ -261,7 +264,7 @@ void gw_jmap_eventsource(struct gw_req *req)
     o.ping_secs = q.ping_secs;
     o.close_after_event = q.close_after_event;
     o.types = q.types;
-    o.expires = p.exp;
+    o.expires = stream_end(&p);
     start_stream(req, &p, &o, &f, f.base);
 out:
     folders_fini(&f);

@@ -22,7 +22,6 @@
 #define LABEL_SEAL "jmapgate cred aes-gcm v1"
 #define LABEL_STATE "jmapgate state hmac v1"
 #define SEAL_KEY_ID 1
-#define SKEW_SECS 60
 #define JTI_BYTES 16
 #define MIN_SECRET 32
 #define MAX_BASIC 4096
@@ -359,11 +358,11 @@ static int check_times(json_t *claims, time_t now, long long *exp_r, struct cm_e
 
     if (get_time(claims, "exp", &has_exp, &exp) < 0 || !has_exp)
         return cm_err_set(err, CM_EAUTH, "token has no valid exp");
-    if (t - SKEW_SECS > exp)
+    if (t - GW_TOKEN_SKEW_SECS > exp)
         return cm_err_set(err, CM_EAUTH, "token expired");
     if (get_time(claims, "nbf", &has_nbf, &nbf) < 0)
         return cm_err_set(err, CM_EAUTH, "token has a malformed nbf");
-    if (has_nbf && t + SKEW_SECS < nbf)
+    if (has_nbf && t + GW_TOKEN_SKEW_SECS < nbf)
         return cm_err_set(err, CM_EAUTH, "token not valid yet");
     *exp_r = exp;
     return 0;

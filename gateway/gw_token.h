@@ -23,6 +23,10 @@
 #include "imapbridge/ib_upstream.h"
 
 #define GW_TOKEN_MAX 8192 /* room for OAuth access tokens sealed in cred */
+/* A token is accepted until exp + GW_TOKEN_SKEW_SECS (issuers' clocks
+   differ); a push stream lives exactly as long, so a stream and the
+   requests beside it agree on when a login has ended. */
+#define GW_TOKEN_SKEW_SECS 60
 
 struct gw_token_keys {
     unsigned char jwt_key[32];   /* HKDF(secret, "jmapgate jwt hs256 v1") */
