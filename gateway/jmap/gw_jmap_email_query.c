@@ -129,6 +129,17 @@ static bool keep_attachment(const struct ib_msg *m, const void *arg)
     return ib_body_has_attachment(m->body) == *(const bool *)arg;
 }
 
+/* The threadId of message m of f (hl: its parsed header, or NULL); one
+   rule for the thread-keyword filters and sorts. malloc'd, or NULL. */
+static char *thread_id_of(struct equery *eq, const struct ib_folder *f, const struct ib_msg *m,
+                          const struct ib_header_list *hl)
+{
+    char id[IB_IDS_EMAIL_MAX + 1];
+
+    gw_jmail_id(eq->c->jr, f, m->uid, m->guid, id);
+    return gw_jthread_id_of(eq->c->jr, m, hl, id);
+}
+
 /* Thread ids of the messages of f (all of them, or those matching key),
    into out as {threadId: [uid, ...]}. */
 static int folder_threads(struct equery *eq, const struct ib_folder *f,
@@ -151,13 +162,12 @@ static int folder_threads(struct equery *eq, const struct ib_folder *f,
         rc = gw_jthread_learn(eq->c->jr, eq->s, eq->l, f, msgs, nm, err);
     for (size_t i = 0; rc == 0 && i < nm; i++) {
         struct ib_header_list *hl = NULL;
-        char id[IB_IDS_EMAIL_MAX + 1], *tid;
+        char *tid;
 
-        gw_jmail_id(eq->c->jr, f, msgs[i].uid, msgs[i].guid, id);
         if (msgs[i].header != NULL &&
             ib_header_parse(msgs[i].header, msgs[i].header_len, &hl, err) < 0)
             hl = NULL;
-        tid = gw_jthread_id_of(eq->c->jr, &msgs[i], hl, id);
+        tid = thread_id_of(eq, f, &msgs[i], hl);
         if (tid != NULL && json_object_get(out, tid) == NULL)
             json_object_set_new(out, tid, json_array());
         if (tid != NULL)
@@ -608,14 +618,14 @@ static char *first_address(const struct ib_header_list *hl, const char *name)
     return out;
 }
 
-static void fill_from_header(struct equery *eq, struct hit *h, const struct ib_msg *m)
+/* The sort fields of h from m's parsed header hl (NULL: none). */
+static void fill_from_header(struct equery *eq, struct hit *h, const struct ib_msg *m,
+                             const struct ib_header_list *hl)
 {
-    struct ib_header_list *hl = NULL;
-    struct cm_err err = CM_ERR_INIT;
     json_t *subj, *date;
     char *base;
 
-    if (m->header == NULL || ib_header_parse(m->header, m->header_len, &hl, &err) < 0)
+    if (hl == NULL)
         return;
     h->from = first_address(hl, "From");
     h->to = first_address(hl, "To");
@@ -640,7 +650,6 @@ static void fill_from_header(struct equery *eq, struct hit *h, const struct ib_m
     }
     json_decref(date);
     h->thread = gw_jthread_key_of(eq->c->jr, m, hl);
-    ib_header_list_free(&hl);
 }
 
 static bool plan_needs(const struct ib_sort_plan *plan, enum ib_sort_field f)
@@ -675,24 +684,11 @@ static unsigned int fetch_for_sort(const struct equery *eq)
     return want;
 }
 
-/* h's threadId, computed as folder_threads does (the thread sorts compare
-   it with keyword_threads' sets). malloc'd, or NULL. */
-static char *hit_thread_id(struct equery *eq, const struct hit *h, const struct ib_msg *m)
+static void fill_hit(struct equery *eq, struct hit *h, const struct ib_msg *m)
 {
     struct ib_header_list *hl = NULL;
     struct cm_err err = CM_ERR_INIT;
-    char id[IB_IDS_EMAIL_MAX + 1], *tid;
 
-    gw_jmail_id(eq->c->jr, &eq->l->items[h->folder], m->uid, m->guid, id);
-    if (m->header != NULL && ib_header_parse(m->header, m->header_len, &hl, &err) < 0)
-        hl = NULL;
-    tid = gw_jthread_id_of(eq->c->jr, m, hl, id);
-    ib_header_list_free(&hl);
-    return tid;
-}
-
-static void fill_hit(struct equery *eq, struct hit *h, const struct ib_msg *m)
-{
     h->item.uid = h->uid;
     h->item.mailbox_index = h->folder;
     h->item.received_at = m->internaldate;
@@ -700,7 +696,9 @@ static void fill_hit(struct equery *eq, struct hit *h, const struct ib_msg *m)
     h->item.size = m->size;
     if (m->guid != NULL && h->guid == NULL)
         h->guid = strdup(m->guid);
-    fill_from_header(eq, h, m);
+    if (m->header != NULL && ib_header_parse(m->header, m->header_len, &hl, &err) < 0)
+        hl = NULL;
+    fill_from_header(eq, h, m, hl);
     if (m->nflags > 0) {
         json_t *kw = gw_jmail_keywords(m->flags, m->nflags);
         const char *k;
@@ -719,7 +717,8 @@ static void fill_hit(struct equery *eq, struct hit *h, const struct ib_msg *m)
     h->item.keywords = (const char *const *)h->keywords;
     h->item.n_keywords = h->nkeywords;
     if (thread_sorted(&eq->plan))
-        h->thread_id = hit_thread_id(eq, h, m);
+        h->thread_id = thread_id_of(eq, &eq->l->items[h->folder], m, hl);
+    ib_header_list_free(&hl);
 }
 
 static int cmp_msg_uid(const void *a, const void *b)
