@@ -9,6 +9,7 @@ import unittest
 import uuid
 
 from browser import WEB_ROOT, requires_browser
+from jmapclient import CORE, MAIL, SUBMISSION, JmapClient
 from pwbridge import Browser
 
 from smtp_fixture import DOMAIN, SendStackTestCase
@@ -34,28 +35,15 @@ class WebmailSendTest(SendStackTestCase):
             await ctx.page.waitForSelector('#folder-tree a.folder');
         """, url=self.gw.base_url + '/', user=user, password=password)
 
-    def jmap(self, user, password, *calls):
-        auth = {'Authorization': 'Bearer ' + self.gw.login(user, password),
-                'Content-Type': 'application/json'}
-        _, _, session = self.gw.json('GET', '/.well-known/jmap', headers=auth)
-        acct = session['primaryAccounts']['urn:ietf:params:jmap:mail']
-        body = {'using': ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail',
-                          'urn:ietf:params:jmap:submission'],
-                'methodCalls': [[c[0], dict(c[1], accountId=acct), str(i)]
-                                for i, c in enumerate(calls)]}
-        st, _, out = self.gw.json('POST', '/jmap/api', body, headers=auth)
-        self.assertEqual(st, 200, out)
-        return [r[1] for r in out['methodResponses']]
-
     def test_signature_of_the_identity_goes_out(self):
         """The identity's textSignature (Identity/set, kept in METADATA) is
         put under the text of a new message, after the "-- " line, and is
         in what the recipient gets."""
         sig = 'Alice Example\nPhone 555 %s' % uuid.uuid4().hex[:6]
         subject = 'Signed %s' % uuid.uuid4().hex[:8]
-        ident = self.jmap('carol', 'carol-pw', ['Identity/get', {}])[0]['list'][0]
-        r = self.jmap('carol', 'carol-pw',
-                      ['Identity/set', {'update': {ident['id']: {'textSignature': sig}}}])[0]
+        carol = JmapClient(self.gw, 'carol', 'carol-pw', using=(CORE, MAIL, SUBMISSION))
+        ident = carol.api(['Identity/get', {}])[0]['list'][0]
+        r = carol.api(['Identity/set', {'update': {ident['id']: {'textSignature': sig}}}])[0]
         self.assertIn(ident['id'], r['updated'], r)
         with Browser() as b:
             self.login(b, 'carol', 'carol-pw')

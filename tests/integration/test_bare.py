@@ -24,10 +24,9 @@ import unittest
 from urllib.parse import quote
 
 from cmdlog import CommandLog, unadvertised
-from fixture import Dovecot, Gateway
+from fixture import Dovecot, Gateway, close_all, wait_for
+from jmapclient import JmapClient
 
-CORE = "urn:ietf:params:jmap:core"
-MAIL = "urn:ietf:params:jmap:mail"
 USER, PW = "alice", "alice-pw"
 HIDDEN = ("CONDSTORE", "QRESYNC", "MOVE", "UIDPLUS", "SPECIAL-USE", "LIST-STATUS", "ESEARCH",
           "SORT", "THREAD=REFERENCES", "NOTIFY", "NAMESPACE", "UNSELECT", "PREVIEW")
@@ -42,22 +41,6 @@ def message(i, subject, parent=None, sender="ann"):
     return ("From: <%s@example.org>\r\nTo: alice@example.org\r\nSubject: %s\r\n"
             "Date: %s\r\nMessage-ID: <bare-%d@example.org>\r\n%s\r\nbody of %s %s\r\n"
             % (sender, subject, date, i, refs, subject, "needle" if i % 2 else "hay")).encode()
-
-
-def metric(gw, name):
-    _, _, body = gw.request("GET", "/metrics")
-    m = re.search(r"^%s(?:\{[^}]*\})? (\S+)$" % re.escape(name), body.decode(), re.M)
-    return float(m.group(1)) if m else None
-
-
-def wait_for(pred, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    return pred()
 
 
 def uids(m, box):
@@ -87,15 +70,12 @@ class BareCases:
         except BaseException:
             cls.tearDownClass()
             raise
-        cls.auth = {"Authorization": "Bearer " + cls.gw.login(USER, PW)}
-        _, _, s = cls.gw.json("GET", "/.well-known/jmap", headers=cls.auth)
-        cls.acct = s["primaryAccounts"][MAIL]
+        cls.client = JmapClient(cls.gw, USER, PW)
+        cls.auth, cls.acct = cls.client.auth, cls.client.account
 
     @classmethod
     def tearDownClass(cls):
-        for x in (cls.gw, cls.proxy, cls.dv):
-            if x is not None:
-                x.close()
+        close_all(cls.gw, cls.proxy, cls.dv)
 
     def side(self):
         m = self.dv.imap(USER, PW)
@@ -108,10 +88,7 @@ class BareCases:
         return data[0].decode().split()
 
     def call(self, name, args):
-        body = {"using": [CORE, MAIL], "methodCalls": [[name, dict(args, accountId=self.acct), "0"]]}
-        st, _, out = self.gw.json("POST", "/jmap/api", body, headers=self.auth)
-        self.assertEqual(st, 200, out)
-        return out["methodResponses"][0]
+        return self.client.responses([name, dict(args, accountId=self.acct)])[0]
 
     def ok(self, name, args):
         resp = self.call(name, args)
@@ -310,10 +287,10 @@ class BareCases:
         self.addCleanup(s.close)
         self.assertEqual(s.status, 200)
         if self.PROFILE == "bare":
-            self.assertTrue(wait_for(lambda: metric(self.gw, "jmapgate_push_idle_connections"), 5))
+            self.assertTrue(wait_for(lambda: self.gw.metric("jmapgate_push_idle_connections"), 5))
         else:
-            self.assertTrue(wait_for(lambda: metric(self.gw, "jmapgate_push_polled_folders"), 5))
-            self.assertEqual(metric(self.gw, "jmapgate_push_idle_connections"), 0)
+            self.assertTrue(wait_for(lambda: self.gw.metric("jmapgate_push_polled_folders"), 5))
+            self.assertEqual(self.gw.metric("jmapgate_push_idle_connections"), 0)
         jm = self.gw.sse("/jmap/eventsource?types=*&closeafter=no&ping=0", headers=self.auth)
         self.addCleanup(jm.close)
         self.assertEqual(jm.status, 200)

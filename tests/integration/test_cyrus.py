@@ -12,10 +12,9 @@ import re
 import unittest
 
 import cyrus
-from fixture import Gateway
+from fixture import Gateway, close_all
+from jmapclient import JmapClient
 
-CORE = "urn:ietf:params:jmap:core"
-MAIL = "urn:ietf:params:jmap:mail"
 OK, WHY = cyrus.available()
 
 
@@ -37,24 +36,15 @@ class CyrusTest(unittest.TestCase):
         except BaseException:
             cls.tearDownClass()
             raise
-        cls.auth = {"Authorization": "Bearer " + cls.gw.login("alice", "alice-pw"),
-                    "Content-Type": "application/json"}
-        _, _, s = cls.gw.json("GET", "/.well-known/jmap", headers=cls.auth)
-        cls.acct = s["primaryAccounts"][MAIL]
+        cls.client = JmapClient(cls.gw, "alice", "alice-pw")
+        cls.acct = cls.client.account
 
     @classmethod
     def tearDownClass(cls):
-        for x in (cls.gw, cls.cy):
-            if x is not None:
-                x.close()
+        close_all(cls.gw, cls.cy)
 
     def call(self, *calls, gw=None):
-        body = {"using": [CORE, MAIL],
-                "methodCalls": [[c[0], c[1], str(i)] for i, c in enumerate(calls)]}
-        st, _, out = (gw or self.gw).json("POST", "/jmap/api", body, headers=self.auth)
-        self.assertEqual(st, 200, out)
-        res = [r[1] for r in out["methodResponses"]]
-        return res[0] if len(res) == 1 else res
+        return self.client.call(*calls, gw=gw)
 
     def boxes(self, gw=None):
         r = self.call(["Mailbox/get", {"accountId": self.acct}], gw=gw)
@@ -179,7 +169,7 @@ class CyrusTest(unittest.TestCase):
         # REST summaries carry the same threadId
         for box, subject in (("INBOX", "Trip plan qzt"), ("Sent", "Re: Trip plan qzt")):
             st, _, page = self.gw.json("GET", "/api/v1/mailboxes/%s/messages?limit=50" % box,
-                                       headers=self.auth)
+                                       headers=self.client.auth)
             self.assertEqual(st, 200, page)
             mine = [x for x in page["messages"] if x["subject"] == subject]
             self.assertEqual([x["threadId"] for x in mine], [tid], page)
@@ -187,16 +177,16 @@ class CyrusTest(unittest.TestCase):
         self.assertEqual(sorted(t["notFound"]), sorted(["s" + "x" * 10, "sIiI"]), t)
 
     def test_rest_pages_and_delta(self):
-        st, _, out = self.gw.json("GET", "/api/v1/mailboxes", headers=self.auth)
+        st, _, out = self.gw.json("GET", "/api/v1/mailboxes", headers=self.client.auth)
         self.assertEqual(st, 200)
         inbox = [b for b in out["mailboxes"] if b["path"] == "INBOX"][0]
         st, _, page = self.gw.json("GET", "/api/v1/mailboxes/INBOX/messages?limit=5",
-                                   headers=self.auth)
+                                   headers=self.client.auth)
         self.assertEqual(st, 200, page)
         self.assertEqual(len(page["messages"]), 5)
         uid = self.cy.append("alice", "alice-pw", "INBOX", b"Subject: delta\r\n\r\nx\r\n")
         st, _, d = self.gw.json("GET", "/api/v1/mailboxes/INBOX/changes?cursor=" + inbox["cursor"],
-                                headers=self.auth)
+                                headers=self.client.auth)
         self.assertEqual(st, 200, d)
         self.assertFalse(d["resync"], d)
         self.assertEqual([a["uid"] for a in d["added"]], [uid])

@@ -5,7 +5,7 @@ to another message, and the email is then found and written the classic
 way. Against a real Dovecot; the round trips are counted at a proxy."""
 import unittest
 
-from fixture import Dovecot, Gateway
+from fixture import Dovecot, Gateway, close_all
 from latencyproxy import LatencyProxy
 from test_folder_map import Client, message
 
@@ -28,9 +28,7 @@ class GuardedSetTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for closer in (cls.gw, cls.proxy, cls.dv):
-            if closer is not None:
-                closer.close()
+        close_all(cls.gw, cls.proxy, cls.dv)
 
     serial = 0
 

@@ -12,18 +12,9 @@ import time
 import unittest
 
 import fixture
-from fixture import Dovecot, FixtureError, Gateway
+from fixture import Dovecot, FixtureError, Gateway, wait_for
 
 
-def wait_for(pred, timeout=5.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v:
-            return v
-        if time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
 
 
 class IMAP4_SSL_localhost(imaplib.IMAP4_SSL):

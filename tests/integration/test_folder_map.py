@@ -8,11 +8,10 @@ saw the account (cold map, the classic path)."""
 import time
 import unittest
 
-from fixture import Dovecot, Gateway
+from fixture import Dovecot, Gateway, close_all
+from jmapclient import JmapClient
 from latencyproxy import LatencyProxy
 
-CORE = "urn:ietf:params:jmap:core"
-MAIL = "urn:ietf:params:jmap:mail"
 USER, PASSWORD = "fm", "fm-pw"
 
 
@@ -21,28 +20,11 @@ def message(i):
             % (i, i, i))
 
 
-class Client:
+class Client(JmapClient):
     """One gateway, logged in as USER."""
 
     def __init__(self, gw):
-        self.gw = gw
-        self.auth = {"Authorization": "Bearer " + gw.login(USER, PASSWORD),
-                     "Content-Type": "application/json"}
-        st, _, s = gw.json("GET", "/.well-known/jmap", headers=self.auth)
-        assert st == 200, st
-        self.account = s["primaryAccounts"][MAIL]
-
-    def api(self, *calls):
-        body = {"using": [CORE, MAIL],
-                "methodCalls": [[c[0], dict(c[1], accountId=self.account), str(i)]
-                                for i, c in enumerate(calls)]}
-        st, _, out = self.gw.json("POST", "/jmap/api", body, headers=self.auth)
-        assert st == 200, (st, out)
-        return [r[1] for r in out["methodResponses"]]
-
-    def mailbox_ids(self):
-        got = self.api(["Mailbox/get", {"properties": ["name"]}])[0]
-        return {m["name"]: m["id"] for m in got["list"]}
+        super().__init__(gw, USER, PASSWORD)
 
     def query(self, mid):
         """(ids, queryState) of Email/query inMailbox mid, newest first."""
@@ -72,9 +54,7 @@ class FolderMapTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for closer in (cls.cold_gw, cls.warm_gw, cls.proxy, cls.dv):
-            if closer is not None:
-                closer.close()
+        close_all(cls.cold_gw, cls.warm_gw, cls.proxy, cls.dv)
 
     def setUp(self):
         self.imap = self.dv.imap(USER, PASSWORD)

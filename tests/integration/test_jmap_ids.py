@@ -282,15 +282,20 @@ class JmapIdsTest(StackTestCase):
 
     # -- one pipelined round on a cache miss --------------------------------------
 
-    def test_cold_lookup_is_one_round_trip(self):
-        proxy = LatencyProxy(self.dovecot.plain_port, 0.0)
+    def counted_instance(self, one_way):
+        """A fresh gateway (same secret) behind a counting proxy that delays
+        each way by one_way s: (proxy, gateway, its account id: another
+        upstream URL, so another account id for the same user)."""
+        proxy = LatencyProxy(self.dovecot.plain_port, one_way)
         self.addCleanup(proxy.close)
-        gw3 = Gateway("imap://127.0.0.1:%d" % proxy.port, secret=self.gw.secret)
-        gw3.start()
-        self.addCleanup(gw3.close)
-        # (another upstream URL: another account id for the same user)
-        _, _, s = gw3.json("GET", "/.well-known/jmap", headers=self.auth)
-        acct = s["primaryAccounts"][MAIL]
+        gw = Gateway("imap://127.0.0.1:%d" % proxy.port, secret=self.gw.secret)
+        gw.start()
+        self.addCleanup(gw.close)
+        _, _, s = gw.json("GET", "/.well-known/jmap", headers=self.auth)
+        return proxy, gw, s["primaryAccounts"][MAIL]
+
+    def test_cold_lookup_is_one_round_trip(self):
+        proxy, gw3, acct = self.counted_instance(0.0)
         ids = self.ids_in("INBOX")[:6]
         self.get([], gw=gw3, acct=acct)           # log in, warm the session
         proxy.reset()
@@ -314,13 +319,7 @@ class JmapIdsTest(StackTestCase):
         # LIST-STATUS, the GUID search over every folder, then every
         # folder's EXAMINE + UID FETCH in one write (issue 12); warm, the
         # search round goes. Without the pipelined fetch: 2 per folder.
-        proxy = LatencyProxy(self.dovecot.plain_port, 0.010)
-        self.addCleanup(proxy.close)
-        gw3 = Gateway("imap://127.0.0.1:%d" % proxy.port, secret=self.gw.secret)
-        gw3.start()
-        self.addCleanup(gw3.close)
-        _, _, s = gw3.json("GET", "/.well-known/jmap", headers=self.auth)
-        acct = s["primaryAccounts"][MAIL]
+        proxy, gw3, acct = self.counted_instance(0.010)
         ids = {f: self.ids_in(f)[:3] for f in ("INBOX", "Archive", "Work", "Lists")}
         want = [i for f in ids for i in ids[f]]
         self.get([], gw=gw3, acct=acct)             # log in, warm the session

@@ -9,11 +9,10 @@ reads it with a GETMETADATA written in the same write as its LIST-STATUS,
 so Mailbox/get costs no round trip more than without METADATA."""
 import unittest
 
-from fixture import Dovecot, Gateway
+from fixture import Dovecot, Gateway, close_all
+from jmapclient import JmapClient
 from latencyproxy import LatencyProxy
 
-CORE = "urn:ietf:params:jmap:core"
-MAIL = "urn:ietf:params:jmap:mail"
 ENTRY = "/private/vendor/jmapgate/sortorder"
 
 
@@ -30,24 +29,15 @@ class SortOrderTest(unittest.TestCase):
         except BaseException:
             cls.tearDownClass()
             raise
-        cls.auth = {"Authorization": "Bearer " + cls.gw.login("alice", "alice-pw"),
-                    "Content-Type": "application/json"}
-        _, _, s = cls.gw.json("GET", "/.well-known/jmap", headers=cls.auth)
-        cls.acct = s["primaryAccounts"][MAIL]
+        cls.client = JmapClient(cls.gw, "alice", "alice-pw")
+        cls.acct = cls.client.account
 
     @classmethod
     def tearDownClass(cls):
-        for x in (cls.gw, cls.proxy, cls.dv):
-            if x is not None:
-                x.close()
+        close_all(cls.gw, cls.proxy, cls.dv)
 
     def call(self, *calls, gw=None):
-        body = {"using": [CORE, MAIL],
-                "methodCalls": [[c[0], c[1], str(i)] for i, c in enumerate(calls)]}
-        st, _, out = (gw or self.gw).json("POST", "/jmap/api", body, headers=self.auth)
-        self.assertEqual(st, 200, out)
-        res = [r[1] for r in out["methodResponses"]]
-        return res[0] if len(res) == 1 else res
+        return self.client.call(*calls, gw=gw)
 
     def get(self, gw=None):
         r = self.call(["Mailbox/get", {"accountId": self.acct}], gw=gw)

@@ -10,27 +10,15 @@ import threading
 import time
 import unittest
 
-from fixture import StackTestCase
+from fixture import StackTestCase, wait_for
 from upstream import requires
 
 MSG = (b"From: a@example.org\r\nTo: b@example.org\r\nSubject: push %d\r\n"
        b"Message-ID: <push-%d@example.org>\r\n\r\nbody\r\n")
 
 
-def metric(gw, name):
-    st, _, body = gw.request('GET', '/metrics')
-    m = re.search(r'^%s(?:\{[^}]*\})? (\S+)$' % re.escape(name), body.decode(), re.M)
-    return float(m.group(1)) if m else None
 
 
-def wait_for(pred, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    return pred()
 
 
 class PushBase(StackTestCase):
@@ -56,7 +44,7 @@ class PushBase(StackTestCase):
         return s
 
     def wait_idle(self, n=1, timeout=10):
-        ok = wait_for(lambda: (metric(self.gw, 'jmapgate_push_live_folders') or 0) >= n,
+        ok = wait_for(lambda: (self.gw.metric('jmapgate_push_live_folders') or 0) >= n,
                       timeout)
         self.assertTrue(ok, 'no IDLE watcher after %s s' % timeout)
 
@@ -123,8 +111,8 @@ class RestEventsTest(PushBase):
         print('push latency append->SSE event %.3f s; raw IMAP IDLE client %.3f s; '
               'gateway histogram sum/count %s/%s' % (
                   took, res.get('t', float('nan')) - t0,
-                  metric(self.gw, 'jmapgate_push_latency_seconds_sum'),
-                  metric(self.gw, 'jmapgate_push_latency_seconds_count')))
+                  self.gw.metric('jmapgate_push_latency_seconds_sum'),
+                  self.gw.metric('jmapgate_push_latency_seconds_count')))
 
     def imap_box(self, user, box='INBOX'):
         m = self.dovecot.imap(user, self.USERS[user])
@@ -137,7 +125,7 @@ class RestEventsTest(PushBase):
         # wait them out, so that wait_idle below sees carol's. Otherwise the
         # flag may change before her watcher's first STATUS, and without
         # CONDSTORE (bare profile) that STATUS cannot show it.
-        wait_for(lambda: not metric(self.gw, 'jmapgate_push_live_folders'), 5)
+        wait_for(lambda: not self.gw.metric('jmapgate_push_live_folders'), 5)
         uid = self.append('carol')
         s = self.open('carol', '/api/v1/events?mailbox=INBOX')
         self.wait_idle()
@@ -195,7 +183,7 @@ class RestEventsTest(PushBase):
 
             def commands_for_one_event(stream, kind, idle):
                 self.assertTrue(wait_for(
-                    lambda: (metric(gw, 'jmapgate_push_idle_connections') or 0) >= idle, 10))
+                    lambda: (gw.metric('jmapgate_push_idle_connections') or 0) >= idle, 10))
                 stream.events(10, 1.0)            # whatever the stream said on opening
                 mark = len(gw.log_text())
                 self.append('hank')
@@ -302,12 +290,12 @@ class RestEventsTest(PushBase):
         for s in (s1, s2):
             ev = self.next_event(s, timeout=5)
             self.assertIsNotNone(ev)
-        hang0 = metric(self.gw, 'jmapgate_push_stream_hangups_total')
+        hang0 = self.gw.metric('jmapgate_push_stream_hangups_total')
         s1.close()
         s2.close()
-        ok = wait_for(lambda: metric(self.gw, 'jmapgate_push_streams') == 0, 3)
+        ok = wait_for(lambda: self.gw.metric('jmapgate_push_streams') == 0, 3)
         self.assertTrue(ok, 'hang-ups not noticed')
-        self.assertGreaterEqual(metric(self.gw, 'jmapgate_push_stream_hangups_total'), hang0 + 2)
+        self.assertGreaterEqual(self.gw.metric('jmapgate_push_stream_hangups_total'), hang0 + 2)
         # grace is 1 s: the watcher and its connection go away soon after
         ok = wait_for(lambda: self.dovecot.connection_count('bob') == pool, 6, 0.2)
         self.assertTrue(ok, 'watcher connection still open after the grace')
@@ -450,7 +438,7 @@ class UpstreamRestartTest(PushBase):
     def test_restart_mid_stream(self):
         s = self.open('alice', '/api/v1/events?mailbox=INBOX')
         self.wait_idle()
-        rc0 = metric(self.gw, 'jmapgate_push_reconnects_total')
+        rc0 = self.gw.metric('jmapgate_push_reconnects_total')
         self.dovecot.stop()
         # a message delivered while the server is down (straight into the maildir)
         md = self.dovecot.maildir('alice')
@@ -467,7 +455,7 @@ class UpstreamRestartTest(PushBase):
         self.assertIsNotNone(ev, 'change made while the server was down not published')
         self.assertEqual(json.loads(ev['data'])['reason'], 'new')
         self.assertFalse(s.closed_by_server)
-        self.assertGreater(metric(self.gw, 'jmapgate_push_reconnects_total'), rc0)
+        self.assertGreater(self.gw.metric('jmapgate_push_reconnects_total'), rc0)
         # and the new connection works like the first one
         self.wait_idle()
         self.append('alice')
@@ -487,10 +475,10 @@ class PollFallbackTest(PushBase):
     def test_poll_when_budget_exhausted(self):
         # budget 2 - 1 for requests = 1 IDLE connection: the second folder is polled
         s = self.open('alice', '/api/v1/events?mailbox=INBOX,Archive')
-        ok = wait_for(lambda: metric(self.gw, 'jmapgate_push_polled_folders') == 1, 5)
+        ok = wait_for(lambda: self.gw.metric('jmapgate_push_polled_folders') == 1, 5)
         self.assertTrue(ok, 'folder not polled')
         self.wait_idle(1)
-        self.assertEqual(metric(self.gw, 'jmapgate_push_idle_connections'), 1)
+        self.assertEqual(self.gw.metric('jmapgate_push_idle_connections'), 1)
         self.append('alice', 'Archive')
         ev = self.next_event(s, timeout=5)
         self.assertIsNotNone(ev)
@@ -529,9 +517,9 @@ class NoIdleServerTest(PushBase):
 
     def test_polls_without_idle(self):
         s = self.open('alice', '/api/v1/events')
-        ok = wait_for(lambda: metric(self.gw, 'jmapgate_push_polled_folders') == 1, 5)
+        ok = wait_for(lambda: self.gw.metric('jmapgate_push_polled_folders') == 1, 5)
         self.assertTrue(ok, 'folder not polled')
-        self.assertEqual(metric(self.gw, 'jmapgate_push_idle_connections'), 0)
+        self.assertEqual(self.gw.metric('jmapgate_push_idle_connections'), 0)
         self.append('alice')
         ev = self.next_event(s, timeout=5)
         self.assertEqual(ev and json.loads(ev['data'])['reason'], 'new')
@@ -592,15 +580,15 @@ class OverflowTest(PushBase):
             ev = self.next_event(keeper, timeout=5)
             self.assertIsNotNone(ev)
             ids.append(int(ev['id']))
-        over0 = metric(self.gw, 'jmapgate_push_stream_overflows_total')
+        over0 = self.gw.metric('jmapgate_push_stream_overflows_total')
         s = self.open('alice', '/api/v1/events', headers={'Last-Event-ID': str(ids[0] - 1)})
         self.assertEqual(s.status, 200)
         ev = self.next_event(s, 'resync', timeout=3)
         self.assertIsNotNone(ev, 'no resync after an oversized replay')
         self.assertEqual(int(ev['id']), ids[-1])
         self.assertFalse(s.closed_by_server)
-        self.assertEqual(metric(self.gw, 'jmapgate_push_stream_overflows_total'), over0 + 1)
-        self.assertGreaterEqual(metric(self.gw, 'jmapgate_push_events_dropped_total'), 1)
+        self.assertEqual(self.gw.metric('jmapgate_push_stream_overflows_total'), over0 + 1)
+        self.assertGreaterEqual(self.gw.metric('jmapgate_push_events_dropped_total'), 1)
         # a replay that fits is fine, and everyone still gets news
         s2 = self.open('alice', '/api/v1/events', headers={'Last-Event-ID': str(ids[-3])})
         self.assertEqual([int(e['id']) for e in s2.events(3, 3)
@@ -639,13 +627,13 @@ class ScaleAndShutdownTest(PushBase):
             self.assertEqual(s.status, 200)
             streams.append((s, 'state' if jmap else 'changed'))
         opened = time.monotonic() - t0
-        self.assertEqual(metric(self.gw, 'jmapgate_push_streams'), self.N + 1)
+        self.assertEqual(self.gw.metric('jmapgate_push_streams'), self.N + 1)
         # one watcher per folder, shared by all 200 streams: the REST streams
         # watch INBOX, the JMAP ones every selectable folder
         _, _, boxes = self.gw.json('GET', '/api/v1/mailboxes',
                                    headers={'Authorization': 'Bearer ' + tok})
         folders = len([m for m in boxes['mailboxes'] if m['selectable']])
-        self.assertEqual(metric(self.gw, 'jmapgate_push_watchers'), folders)
+        self.assertEqual(self.gw.metric('jmapgate_push_watchers'), folders)
         t1 = time.monotonic()
         self.append('alice')
         got = 0

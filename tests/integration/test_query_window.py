@@ -12,37 +12,26 @@ proxy: a fresh instance (nothing in its location cache) answers Email/query
 the SORT's write (no UID FETCH of GUIDs of its own)."""
 import unittest
 
-from fixture import Dovecot, Gateway
+from fixture import Dovecot, Gateway, close_all
+from jmapclient import JmapClient
 from latencyproxy import LatencyProxy
 
-CORE = "urn:ietf:params:jmap:core"
-MAIL = "urn:ietf:params:jmap:mail"
 USER, PASSWORD = "win", "win-pw"
 ONE_WAY_SECS = 0.010
 
 
-class Client:
-    def __init__(self, gw):
-        self.gw = gw
-        self.auth = {"Authorization": "Bearer " + gw.login(USER, PASSWORD),
-                     "Content-Type": "application/json"}
-        _, _, s = gw.json("GET", "/.well-known/jmap", headers=self.auth)
-        self.account = s["primaryAccounts"][MAIL]
-        boxes = self.call(["Mailbox/get", {"accountId": self.account,
-                                           "properties": ["role", "name"]}])[0]["list"]
-        self.inbox = [b["id"] for b in boxes if b["role"] == "inbox"][0]
+class Client(JmapClient):
+    """USER on gw, with the id of INBOX."""
 
-    def call(self, *calls):
-        body = {"using": [CORE, MAIL],
-                "methodCalls": [[c[0], c[1], str(i)] for i, c in enumerate(calls)]}
-        st, _, out = self.gw.json("POST", "/jmap/api", body, headers=self.auth)
-        assert st == 200, out
-        return [r[1] for r in out["methodResponses"]]
+    def __init__(self, gw):
+        super().__init__(gw, USER, PASSWORD)
+        boxes = self.api(["Mailbox/get", {"properties": ["role", "name"]}])[0]["list"]
+        self.inbox = [b["id"] for b in boxes if b["role"] == "inbox"][0]
 
     def query(self, sort, **window):
         args = {"accountId": self.account, "filter": {"inMailbox": self.inbox}, "sort": sort}
         args.update(window)
-        return self.call(["Email/query", args])[0]
+        return self.api(["Email/query", args])[0]
 
 
 class QueryWindowTest(unittest.TestCase):
@@ -63,9 +52,7 @@ class QueryWindowTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        for closer in (cls.gw, cls.proxy, cls.dv):
-            if closer is not None:
-                closer.close()
+        close_all(cls.gw, cls.proxy, cls.dv)
 
     def test_window_equals_the_whole_answer(self):
         c = Client(self.gw)

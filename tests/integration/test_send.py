@@ -10,20 +10,13 @@ import time
 import unittest
 import uuid
 
+from fixture import wait_for
 from smtp_fixture import DOMAIN, SendStackTestCase
 
 USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail',
          'urn:ietf:params:jmap:submission']
 
 
-def wait_for(pred, timeout=10.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(interval)
-    return pred()
 
 
 class SendCase(SendStackTestCase):

@@ -290,14 +290,26 @@ def _pid_alive(pid):
         return True
 
 
-def _wait_until(pred, timeout, interval=0.02):
+def wait_for(pred, timeout=10.0, interval=0.05):
+    """Call pred until it returns something true or timeout seconds pass;
+    returns its last value (true, or the false one at the deadline)."""
     deadline = time.monotonic() + timeout
     while True:
-        if pred():
-            return True
-        if time.monotonic() >= deadline:
-            return False
+        v = pred()
+        if v or time.monotonic() >= deadline:
+            return v
         time.sleep(interval)
+
+
+def close_all(*things):
+    """close() each of things that is not None (a class's tearDown)."""
+    for x in things:
+        if x is not None:
+            x.close()
+
+
+def _wait_until(pred, timeout, interval=0.02):
+    return bool(wait_for(pred, timeout, interval))
 
 
 def _tail(path, lines=40):
@@ -1116,6 +1128,13 @@ class Gateway:
             except ValueError:
                 parsed = None
         return st, h, parsed
+
+    def metric(self, name):
+        """The value of metric name's first sample in /metrics (any labels),
+        or None."""
+        _, _, body = self.request('GET', '/metrics')
+        m = re.search(r'^%s(?:\{[^}]*\})? (\S+)$' % re.escape(name), body.decode(), re.M)
+        return float(m.group(1)) if m else None
 
     def login(self, user, password):
         """POST /api/v1/auth/login; asserts 200 and returns the token."""
