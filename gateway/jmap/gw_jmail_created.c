@@ -18,14 +18,6 @@
 #include "imapbridge/ib_store.h"
 #include "imapbridge/ib_uidset.h"
 
-static json_t *invalid_boxes(const char *why)
-{
-    json_t *e = gw_jset_error("invalidProperties", why);
-
-    json_object_set_new(e, "properties", json_pack("[s]", "mailboxIds"));
-    return e;
-}
-
 /* The selectable folder of mailbox id (a "#creationId" through jr's
    created ids), or NULL. */
 static const struct ib_folder *box_of(struct gw_jreq *jr, const struct ib_folder_list *l,
@@ -48,7 +40,7 @@ json_t *gw_jmail_dest_of(struct gw_jreq *jr, struct ib_session *s, const struct 
 
     memset(d, 0, sizeof(*d));
     if (!json_is_object(boxes) || n == 0)
-        return invalid_boxes("mailboxIds must name a mailbox");
+        return gw_jset_invalid("mailboxIds", "mailboxIds must name a mailbox");
     if (n > 1 && !(ib_session_caps(s) & IB_CAP_XGMEXT))
         return gw_jset_error("tooManyMailboxes", "an IMAP message is in one mailbox "
                                                  "(maxMailboxesPerEmail is 1)");
@@ -60,9 +52,9 @@ json_t *gw_jmail_dest_of(struct gw_jreq *jr, struct ib_session *s, const struct 
         const struct ib_folder *f = box_of(jr, l, id);
 
         if (!json_is_true(v))
-            return invalid_boxes("mailboxIds values must be true");
+            return gw_jset_invalid("mailboxIds", "mailboxIds values must be true");
         if (f == NULL)
-            return invalid_boxes("no such mailbox");
+            return gw_jset_invalid("mailboxIds", "no such mailbox");
         for (size_t i = 0; i < k && f != NULL; i++)
             f = d->boxes[i] == f ? NULL : f; /* "#c" and its id: once */
         if (f != NULL)
@@ -74,7 +66,7 @@ json_t *gw_jmail_dest_of(struct gw_jreq *jr, struct ib_session *s, const struct 
         return NULL;
     }
     if (gw_jlabels_plan_new(d->boxes, k, &d->f, d->labels, &d->nlabels, &why) != 0)
-        return invalid_boxes(why);
+        return gw_jset_invalid("mailboxIds", why);
     return NULL;
 }
 
