@@ -10,7 +10,8 @@ import re
 import time
 import unittest
 
-from test_push import PushBase, metric, wait_for
+from fixture import wait_for
+from test_push import PushBase
 from upstream import requires, skip_on
 
 JMAP_USING = ['urn:ietf:params:jmap:core', 'urn:ietf:params:jmap:mail']
@@ -23,7 +24,7 @@ class EventsCases:
 
     def setUp(self):
         # the previous test's watchers outlive their streams by the grace (1 s)
-        self.assertTrue(wait_for(lambda: metric(self.gw, 'jmapgate_push_watchers') == 0, 10),
+        self.assertTrue(wait_for(lambda: self.gw.metric('jmapgate_push_watchers') == 0, 10),
                         'watchers of the previous test still alive')
 
     # -- helpers ---------------------------------------------------------
@@ -76,7 +77,7 @@ class EventsCases:
         jm.events(20, 0.2)
         if self.MODE == 'auto':   # Dovecot offers NOTIFY: one connection hears INBOX
             self.assertNotIn('watching each folder with IDLE', self.gw.log_text())
-            self.assertEqual(metric(self.gw, 'jmapgate_push_idle_connections'), 1)
+            self.assertEqual(self.gw.metric('jmapgate_push_idle_connections'), 1)
         return rest, jm
 
     def rest_event_until(self, s, pred, timeout=5.0):

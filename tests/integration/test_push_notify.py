@@ -12,7 +12,8 @@ import unittest
 
 from fixture import Gateway
 from tcpproxy import TcpProxy, shut
-from test_push import PushBase, metric, wait_for
+from fixture import wait_for
+from test_push import PushBase
 from upstream import requires
 
 FOLDERS = ['F%02d' % i for i in range(1, 21)]
@@ -149,9 +150,9 @@ class NotifyTest(NotifyBase):
         proxy = self.proxy()
         gw = self.gateway('auto', proxy)
         s = self.eventsource(gw, user)
-        ok = wait_for(lambda: (metric(gw, 'jmapgate_push_live_folders') or 0) >= 21 + 5, 15)
-        self.assertTrue(ok, 'live folders: %s' % metric(gw, 'jmapgate_push_live_folders'))
-        self.assertEqual(metric(gw, 'jmapgate_push_polled_folders'), 0)
+        ok = wait_for(lambda: (gw.metric('jmapgate_push_live_folders') or 0) >= 21 + 5, 15)
+        self.assertTrue(ok, 'live folders: %s' % gw.metric('jmapgate_push_live_folders'))
+        self.assertEqual(gw.metric('jmapgate_push_polled_folders'), 0)
         s.events(50, 0.3)
         m = self.dovecot.imap(user, self.USERS[user])
         self.addCleanup(m.logout)
@@ -167,7 +168,7 @@ class NotifyTest(NotifyBase):
         print('NOTIFY: append -> JMAP state %s s' % ' '.join('%.3f' % d for d in delays))
         for d in delays:
             self.assertLess(d, 1.0, delays)
-        self.assertLessEqual(metric(gw, 'jmapgate_push_idle_connections'), 1)
+        self.assertLessEqual(gw.metric('jmapgate_push_idle_connections'), 1)
         push = proxy.push_connections()
         self.assertGreaterEqual(len(push), 1)
         self.assertLessEqual(len(push), 2, push)
@@ -186,15 +187,15 @@ class NotifyTest(NotifyBase):
         s = self.eventsource(gw, user)
 
         def placed():
-            live = metric(gw, 'jmapgate_push_live_folders') or 0
-            polled = metric(gw, 'jmapgate_push_polled_folders') or 0
+            live = gw.metric('jmapgate_push_live_folders') or 0
+            polled = gw.metric('jmapgate_push_polled_folders') or 0
             return live >= 1 and live + polled >= 21 + 5  # and Archive, Drafts, Junk, Sent, Trash
         self.assertTrue(wait_for(placed, 15), 'folders not all watched: live %s polled %s '
-                        'watchers %s' % (metric(gw, 'jmapgate_push_live_folders'),
-                                         metric(gw, 'jmapgate_push_polled_folders'),
-                                         metric(gw, 'jmapgate_push_watchers')))
-        self.assertLessEqual(metric(gw, 'jmapgate_push_idle_connections'), 4)
-        self.assertGreaterEqual(metric(gw, 'jmapgate_push_polled_folders'), 17)
+                        'watchers %s' % (gw.metric('jmapgate_push_live_folders'),
+                                         gw.metric('jmapgate_push_polled_folders'),
+                                         gw.metric('jmapgate_push_watchers')))
+        self.assertLessEqual(gw.metric('jmapgate_push_idle_connections'), 4)
+        self.assertGreaterEqual(gw.metric('jmapgate_push_polled_folders'), 17)
         s.events(50, 1.5)
         m = self.dovecot.imap(user, self.USERS[user])
         self.addCleanup(m.logout)
@@ -237,8 +238,8 @@ class CommandCountTest(NotifyBase):
         s = self.eventsource(gw, user)
 
         def placed():
-            live = metric(gw, 'jmapgate_push_live_folders') or 0
-            polled = metric(gw, 'jmapgate_push_polled_folders') or 0
+            live = gw.metric('jmapgate_push_live_folders') or 0
+            polled = gw.metric('jmapgate_push_polled_folders') or 0
             return live >= 1 and live + polled >= 21 + 5  # and Archive, Drafts, Junk, Sent, Trash
         self.assertTrue(wait_for(placed, 15), 'folders not all watched')
         sent = self.one_append(gw, proxy, user, s)
@@ -251,8 +252,8 @@ class CommandCountTest(NotifyBase):
         proxy = self.proxy()
         gw = self.gateway('auto', proxy)
         s = self.eventsource(gw, user)
-        ok = wait_for(lambda: (metric(gw, 'jmapgate_push_live_folders') or 0) >= 21 + 5, 15)
-        self.assertTrue(ok, 'live folders: %s' % metric(gw, 'jmapgate_push_live_folders'))
+        ok = wait_for(lambda: (gw.metric('jmapgate_push_live_folders') or 0) >= 21 + 5, 15)
+        self.assertTrue(ok, 'live folders: %s' % gw.metric('jmapgate_push_live_folders'))
         sent = self.one_append(gw, proxy, user, s)
         self.assertEqual(sorted(c for _, c in sent), ['DONE', 'IDLE'], sent)
         self.assertEqual(len({conn for conn, _ in sent}), 1, sent)   # the notifier's
